@@ -1,0 +1,14 @@
+/**
+ * @kube-restore/common: the isomorphic contracts of kube-restore, shared by the browser,
+ * the kubectl plugin, the Backstage backend, core and the job program.
+ */
+export * from './phases';
+export * from './labels';
+export * from './names';
+export * from './quantity';
+export * from './sourceUrl';
+export * from './request';
+export * from './termination';
+export * from './progress';
+export * from './glacier';
+export * from './status';

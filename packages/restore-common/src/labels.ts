@@ -1,0 +1,24 @@
+/** Label and annotation keys kube-restore puts on the objects it creates. */
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = 'kube-restore';
+export const LABEL_NAME = 'app.kubernetes.io/name';
+export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+export const LABEL_RESTORE = 'kube-restore.io/restore';
+
+/** The request (never a secret) as JSON, on the Job. */
+export const ANNOTATION_REQUEST = 'kube-restore.io/request';
+/** On a PVC: kube-restore created it for this restore (so `delete --keep-pvc=false` may remove it). */
+export const ANNOTATION_CREATED_BY = 'kube-restore.io/created-by';
+/** Who asked for the restore (kubectl user or Backstage user entity ref). */
+export const ANNOTATION_REQUESTER = 'kube-restore.io/requester';
+
+/** Path of the integrity manifest inside the volume. */
+export const MANIFEST_DIR = '.kube-restore';
+export const MANIFEST_FILE = `${MANIFEST_DIR}/manifest.jsonl`;
+
+/** Env vars of the job program's container. */
+export const ENV_REQUEST = 'KUBE_RESTORE_REQUEST';
+export const ENV_TARGET = 'KUBE_RESTORE_TARGET';
+export const ENV_TERMINATION_MESSAGE_PATH = 'TERMINATION_MESSAGE_PATH';
+export const DEFAULT_TARGET = '/data';
+export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';

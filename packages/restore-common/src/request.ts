@@ -1,0 +1,306 @@
+/**
+ * The RestoreRequest: what to restore, from where, into which PVC, and how.
+ * One zod schema validates every input (kubectl flags, HTTP bodies, the job program's env)
+ * and applies the defaults; errors name the field path and what is allowed.
+ */
+import { z } from 'zod';
+import {
+  MAX_RESTORE_NAME_LENGTH,
+  deriveRestoreName,
+  dns1123LabelProblem,
+  dns1123SubdomainProblem,
+} from './names';
+import { parseQuantity, QuantityError } from './quantity';
+import { bucketNameProblem, looksLikeArchive, parseSourceUrl, SourceUrlError } from './sourceUrl';
+
+export const REQUEST_API_VERSION = 'kube-restore.io/v1';
+
+const refineProblem =
+  (problem: (value: string) => string | undefined) => (value: string, ctx: z.RefinementCtx) => {
+    const why = problem(value);
+    if (why) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${value}" ${why}` });
+  };
+
+const dnsLabel = (max = 63) => z.string().superRefine(refineProblem(v => dns1123LabelProblem(v, max)));
+const dnsSubdomain = () => z.string().superRefine(refineProblem(dns1123SubdomainProblem));
+
+const quantity = () =>
+  z.string().superRefine((value, ctx) => {
+    try {
+      parseQuantity(value);
+    } catch (error) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as QuantityError).message });
+    }
+  });
+
+/** A glob on keys relative to the prefix (picomatch syntax); refuses what can only be a mistake. */
+const glob = z
+  .string()
+  .min(1, 'a glob must not be empty')
+  .max(1024)
+  .refine(g => !g.includes('\0'), 'a glob must not contain NUL');
+
+/** An S3 key or prefix: UTF-8, at most 1024 bytes, no NUL. */
+const s3Path = z
+  .string()
+  .refine(v => new TextEncoder().encode(v).length <= 1024, 'must be at most 1024 bytes')
+  .refine(v => !v.includes('\0'), 'must not contain NUL');
+
+const fileMode = z
+  .string()
+  .regex(/^0?[0-7]{3,4}$/, 'must be an octal mode such as 0644 or 0755');
+
+export const ARCHIVE_TIERS = ['Expedited', 'Standard', 'Bulk'] as const;
+export type ArchiveTier = (typeof ARCHIVE_TIERS)[number];
+export const ACCESS_MODES = ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany', 'ReadOnlyMany'] as const;
+export const CONFLICT_POLICIES = ['fail', 'skip-existing', 'overwrite'] as const;
+export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
+export const SOURCE_FORMATS = ['objects', 'tar', 'auto'] as const;
+
+export const sourceSchema = z
+  .object({
+    /** `https://host[:port]` of an S3-compatible server; absent for AWS S3. */
+    endpoint: z
+      .string()
+      .url()
+      .refine(v => /^https?:\/\//.test(v), 'must be an http:// or https:// URL')
+      .refine(v => !/\/\/[^/]*@/.test(v), 'must not carry credentials')
+      .optional(),
+    region: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be a region name such as us-east-1').default('us-east-1'),
+    bucket: z.string().superRefine(refineProblem(bucketNameProblem)),
+    /** Restore every object under this prefix (ends with `/`, or empty for the whole bucket). */
+    prefix: s3Path.optional(),
+    /** Restore this one object (an archive, or a single file). */
+    key: s3Path.optional(),
+    format: z.enum(SOURCE_FORMATS).default('auto'),
+    include: z.array(glob).max(64).default([]),
+    exclude: z.array(glob).max(64).default([]),
+    /** Removed from the front of each key's path below the prefix (or of each archive entry). */
+    stripPrefix: s3Path.optional(),
+    /** Restore the newest version at or before this time (needs a versioned bucket). */
+    asOf: z.string().datetime({ offset: true }).optional(),
+    archive: z
+      .object({
+        /** What to do with archived (Glacier) objects: thaw them with a tier, or fail before writing. */
+        tier: z.enum([...ARCHIVE_TIERS, 'fail']).default('fail'),
+        /** Days the thawed copy stays available. */
+        days: z.number().int().min(1).max(365).default(1),
+        /** Give up waiting for a thaw after this many seconds. */
+        waitSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(48 * 3600),
+      })
+      .strict()
+      .default({}),
+    pathStyle: z.boolean().optional(),
+    /** A ConfigMap in the target namespace holding a PEM CA bundle for the endpoint. */
+    caBundle: z
+      .object({ configMap: dnsSubdomain(), key: z.string().min(1).default('ca.crt') })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((source, ctx) => {
+    if (source.prefix !== undefined && source.key !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['key'], message: 'give either prefix or key, not both' });
+    }
+    if (source.key === '') {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['key'], message: 'must not be empty' });
+    }
+    if (source.key !== undefined && source.key.endsWith('/')) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['key'], message: 'a key must not end with "/"; use prefix' });
+    }
+    if (source.prefix && !source.prefix.endsWith('/')) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['prefix'], message: 'a prefix must end with "/"' });
+    }
+    if (source.format === 'tar' && source.key === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['format'], message: 'format "tar" needs a key (the archive)' });
+    }
+  })
+  .transform(source => ({
+    ...source,
+    prefix: source.key === undefined ? (source.prefix ?? '') : undefined,
+    pathStyle: source.pathStyle ?? source.endpoint !== undefined,
+    format:
+      source.format === 'auto' && source.key !== undefined && looksLikeArchive(source.key)
+        ? ('tar' as const)
+        : source.format,
+  }));
+
+export const targetSchema = z
+  .object({
+    namespace: dnsLabel(),
+    pvc: dnsSubdomain(),
+    /** `new`: kube-restore creates the PVC; `existing`: restore into a PVC that is already there. */
+    mode: z.enum(['new', 'existing']).default('new'),
+    /** Size of a new PVC: a quantity, or `auto` (sized from the source). */
+    size: z.union([z.literal('auto'), quantity()]).default('auto'),
+    storageClassName: dnsSubdomain().optional(),
+    accessModes: z.array(z.enum(ACCESS_MODES)).min(1).max(4).default(['ReadWriteOnce']),
+    /** What to do with files already in the volume. */
+    conflict: z.enum(CONFLICT_POLICIES).default('fail'),
+  })
+  .strict()
+  .superRefine((target, ctx) => {
+    if (target.mode === 'existing' && target.size !== 'auto') {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['size'],
+        message: 'an existing PVC is never resized; leave size unset',
+      });
+    }
+    if (target.mode === 'existing' && target.storageClassName !== undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['storageClassName'],
+        message: 'only a new PVC takes a storage class',
+      });
+    }
+  });
+
+export const credentialsSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('secret'),
+      secretName: dnsSubdomain(),
+      accessKeyIdKey: z.string().min(1).default('AWS_ACCESS_KEY_ID'),
+      secretAccessKeyKey: z.string().min(1).default('AWS_SECRET_ACCESS_KEY'),
+      sessionTokenKey: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      /** Web identity (IRSA and the like): the pod runs as this ServiceAccount. */
+      type: z.literal('serviceAccount'),
+      serviceAccountName: dnsSubdomain(),
+    })
+    .strict(),
+  z.object({ type: z.literal('none') }).strict(),
+]);
+
+export const optionsSchema = z
+  .object({
+    /** Pods of an Indexed Job; each takes its share of the keys. */
+    parallelism: z.number().int().min(1).max(64).default(1),
+    /** Concurrent transfers inside each pod. */
+    concurrency: z.number().int().min(1).max(256).default(16),
+    /** Verify every object (size always; MD5 or S3 checksums when available). */
+    verify: z.boolean().default(true),
+    owner: z
+      .object({
+        /** The pod runs as this user, so files are owned by it; 0 (root) is refused by Pod Security `restricted`. */
+        uid: z.number().int().min(1, 'must be at least 1: root is refused by Pod Security "restricted"').max(2 ** 31 - 1).optional(),
+        gid: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+        fsGroup: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+        fileMode: fileMode.optional(),
+        dirMode: fileMode.optional(),
+      })
+      .strict()
+      .default({}),
+    ttlSecondsAfterFinished: z.number().int().min(0).max(90 * 24 * 3600).default(24 * 3600),
+    activeDeadlineSeconds: z.number().int().min(60).max(30 * 24 * 3600).optional(),
+    backoffLimit: z.number().int().min(0).max(20).default(3),
+    /** Bytes per second for each pod, as a quantity (`50Mi`). */
+    bandwidth: quantity().optional(),
+    /** Restoring zero objects is an error unless this is set. */
+    allowEmpty: z.boolean().default(false),
+  })
+  .strict();
+
+export const restoreRequestSchema = z
+  .object({
+    apiVersion: z.literal(REQUEST_API_VERSION).default(REQUEST_API_VERSION),
+    name: dnsLabel(MAX_RESTORE_NAME_LENGTH).optional(),
+    source: sourceSchema,
+    target: targetSchema,
+    credentials: credentialsSchema.default({ type: 'none' }),
+    options: optionsSchema.default({}),
+  })
+  .strict()
+  .superRefine((request, ctx) => {
+    if (request.options.parallelism > 1 && request.source.key !== undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['options', 'parallelism'],
+        message: 'a single object or archive cannot be sharded; use parallelism 1',
+      });
+    }
+  });
+
+/** What callers write: defaults may be left out. */
+export type RestoreRequestInput = z.input<typeof restoreRequestSchema>;
+/** What the schema returns: defaults applied, source normalised. */
+export type RestoreRequest = z.output<typeof restoreRequestSchema>;
+export type RestoreSource = RestoreRequest['source'];
+export type RestoreTarget = RestoreRequest['target'];
+export type RestoreCredentials = RestoreRequest['credentials'];
+export type RestoreOptions = RestoreRequest['options'];
+
+export interface FieldProblem {
+  /** Dotted path of the field, e.g. `source.bucket` or `options.owner.uid`. */
+  path: string;
+  message: string;
+}
+
+export class RestoreRequestError extends Error {
+  readonly problems: FieldProblem[];
+  constructor(problems: FieldProblem[]) {
+    super(`invalid restore request: ${problems.map(p => `${p.path || '(request)'}: ${p.message}`).join('; ')}`);
+    this.name = 'RestoreRequestError';
+    this.problems = problems;
+  }
+}
+
+export function zodProblems(error: z.ZodError): FieldProblem[] {
+  return error.issues.map(issue => ({ path: issue.path.join('.'), message: describeIssue(issue) }));
+}
+
+function describeIssue(issue: z.ZodIssue): string {
+  switch (issue.code) {
+    case z.ZodIssueCode.invalid_enum_value:
+      return `must be one of ${issue.options.map(o => JSON.stringify(o)).join(', ')} (got ${JSON.stringify(issue.received)})`;
+    case z.ZodIssueCode.unrecognized_keys:
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(k => JSON.stringify(k)).join(', ')}`;
+    case z.ZodIssueCode.invalid_union_discriminator:
+      return `must be one of ${issue.options.map(o => JSON.stringify(o)).join(', ')}`;
+    case z.ZodIssueCode.invalid_type:
+      return issue.received === 'undefined' ? 'is required' : `must be ${issue.expected} (got ${issue.received})`;
+    default:
+      return issue.message;
+  }
+}
+
+/** Validates and normalises a request; throws RestoreRequestError naming every bad field. */
+export function parseRestoreRequest(input: unknown): RestoreRequest {
+  const result = restoreRequestSchema.safeParse(input);
+  if (!result.success) throw new RestoreRequestError(zodProblems(result.error));
+  return result.data;
+}
+
+export function safeParseRestoreRequest(
+  input: unknown,
+): { ok: true; request: RestoreRequest } | { ok: false; problems: FieldProblem[] } {
+  const result = restoreRequestSchema.safeParse(input);
+  return result.success ? { ok: true, request: result.data } : { ok: false, problems: zodProblems(result.error) };
+}
+
+/** The name the restore gets: the request's own, or one derived deterministically from it. */
+export function restoreNameOf(request: RestoreRequest): string {
+  if (request.name) return request.name;
+  const { name: _name, ...rest } = request;
+  return deriveRestoreName(request.target.pvc, rest);
+}
+
+/**
+ * Source fields from a URL (`s3://bucket/prefix/`, `https://host/bucket/key.tar.gz`), for the
+ * `--from` flag and the portal's source picker. Throws SourceUrlError naming the value.
+ */
+export function sourceFromUrl(value: string): Pick<RestoreRequestInput['source'], 'bucket' | 'prefix' | 'key' | 'endpoint' | 'pathStyle' | 'format'> {
+  const parsed = parseSourceUrl(value);
+  return {
+    bucket: parsed.bucket,
+    ...(parsed.key !== undefined ? { key: parsed.key } : { prefix: parsed.prefix }),
+    ...(parsed.endpoint ? { endpoint: parsed.endpoint, pathStyle: true } : {}),
+    ...(parsed.format ? { format: parsed.format } : {}),
+  };
+}
+
+export { SourceUrlError };

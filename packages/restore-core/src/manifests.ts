@@ -1,0 +1,278 @@
+/**
+ * Request -> manifests, pure: the PVC (when new), the Job, and the credentials Secret (when the caller
+ * hands over keys). No cluster is read here; `--dry-run=client` prints exactly this.
+ */
+import type {
+  V1EnvVar,
+  V1Job,
+  V1PersistentVolumeClaim,
+  V1ResourceRequirements,
+  V1Secret,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
+import {
+  ANNOTATION_CREATED_BY,
+  ANNOTATION_REQUEST,
+  ANNOTATION_REQUESTER,
+  DEFAULT_TARGET,
+  ENV_REQUEST,
+  ENV_TARGET,
+  EXIT_CODE_FATAL,
+  LABEL_COMPONENT,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  LABEL_RESTORE,
+  MANAGED_BY_VALUE,
+  RestoreRequest,
+  parseQuantity,
+  restoreNameOf,
+} from '@kube-restore/common';
+import { DEFAULT_JOB_IMAGE, KUBE_RESTORE_VERSION } from './version';
+
+/** Static S3 keys handed over by the caller (kubectl `--credentials-from-env`, a Backstage source). */
+export interface S3Keys {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface BuildOptions {
+  /** The job image; default DEFAULT_JOB_IMAGE. */
+  image?: string;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** Size of a new PVC when the request says `auto` (from sizeSource). Required then. */
+  resolvedSize?: string;
+  /** Keys to store in a Secret owned by the Job; the request must then not name credentials itself. */
+  credentials?: S3Keys;
+  /** Who asked (kubectl user, Backstage user ref); recorded as an annotation. */
+  requester?: string;
+  resources?: V1ResourceRequirements;
+}
+
+export interface RestoreManifests {
+  name: string;
+  namespace: string;
+  /** The request as the Job carries it (credentials point at the Secret when one is built). */
+  request: RestoreRequest;
+  pvc?: V1PersistentVolumeClaim;
+  job: V1Job;
+  secret?: V1Secret;
+}
+
+export const CONTAINER_NAME = 'restore';
+export const JOB_UID = 65532;
+export const DATA_VOLUME = 'data';
+export const TMP_VOLUME = 'tmp';
+export const CA_VOLUME = 'ca-bundle';
+export const CA_MOUNT_PATH = '/etc/kube-restore/ca';
+
+export const DEFAULT_RESOURCES: V1ResourceRequirements = {
+  requests: { cpu: '250m', memory: '256Mi' },
+  limits: { memory: '512Mi' },
+};
+
+export class ManifestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+export function credentialsSecretName(restoreName: string): string {
+  return `${restoreName}-credentials`;
+}
+
+export function restoreLabels(name: string): Record<string, string> {
+  return {
+    [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
+    [LABEL_NAME]: 'kube-restore',
+    [LABEL_COMPONENT]: 'restore-job',
+    [LABEL_RESTORE]: name,
+  };
+}
+
+/** Label selector for everything of one restore, or of all restores. */
+export function restoreSelector(name?: string): string {
+  return name ? `${LABEL_RESTORE}=${name}` : `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE},${LABEL_RESTORE}`;
+}
+
+export function buildRestoreManifests(parsed: RestoreRequest, options: BuildOptions = {}): RestoreManifests {
+  const name = restoreNameOf(parsed);
+  const { namespace } = parsed.target;
+  let request: RestoreRequest = { ...parsed, name };
+  let secret: V1Secret | undefined;
+
+  if (options.credentials) {
+    if (parsed.credentials.type !== 'none') {
+      throw new ManifestError('credentials: give keys to store or a credentials reference in the request, not both');
+    }
+    const { accessKeyId, secretAccessKey, sessionToken } = options.credentials;
+    if (!accessKeyId || !secretAccessKey) {
+      throw new ManifestError('credentials: both an access key id and a secret access key are needed');
+    }
+    const secretName = credentialsSecretName(name);
+    request = {
+      ...request,
+      credentials: {
+        type: 'secret',
+        secretName,
+        accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
+        secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
+        ...(sessionToken ? { sessionTokenKey: 'AWS_SESSION_TOKEN' } : {}),
+      },
+    };
+    secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: secretName, namespace, labels: restoreLabels(name) },
+      type: 'Opaque',
+      // Owned by the Job: createRestore sets ownerReferences once the Job has a UID.
+      stringData: {
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: secretAccessKey,
+        ...(sessionToken ? { AWS_SESSION_TOKEN: sessionToken } : {}),
+      },
+    };
+  }
+
+  let pvc: V1PersistentVolumeClaim | undefined;
+  if (request.target.mode === 'new') {
+    const size = request.target.size === 'auto' ? options.resolvedSize : request.target.size;
+    if (!size) {
+      throw new ManifestError('target.size is "auto": size the source first (sizeSource) or give a size such as 10Gi');
+    }
+    parseQuantity(size);
+    pvc = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: {
+        name: request.target.pvc,
+        namespace,
+        labels: restoreLabels(name),
+        annotations: { [ANNOTATION_CREATED_BY]: name },
+      },
+      spec: {
+        accessModes: [...request.target.accessModes],
+        resources: { requests: { storage: size } },
+        ...(request.target.storageClassName ? { storageClassName: request.target.storageClassName } : {}),
+      },
+    };
+  }
+
+  const job = buildJob(name, request, options);
+  return { name, namespace, request, pvc, job, secret };
+}
+
+function credentialEnv(request: RestoreRequest): V1EnvVar[] {
+  const { credentials } = request;
+  if (credentials.type !== 'secret') return [];
+  const ref = (envName: string, key: string, optional = false): V1EnvVar => ({
+    name: envName,
+    valueFrom: { secretKeyRef: { name: credentials.secretName, key, ...(optional ? { optional } : {}) } },
+  });
+  return [
+    ref('AWS_ACCESS_KEY_ID', credentials.accessKeyIdKey),
+    ref('AWS_SECRET_ACCESS_KEY', credentials.secretAccessKeyKey),
+    ...(credentials.sessionTokenKey ? [ref('AWS_SESSION_TOKEN', credentials.sessionTokenKey)] : []),
+  ];
+}
+
+function buildJob(name: string, request: RestoreRequest, options: BuildOptions): V1Job {
+  const { namespace } = request.target;
+  const { parallelism, owner } = request.options;
+  const labels = restoreLabels(name);
+  const requestJson = JSON.stringify(request);
+
+  const env: V1EnvVar[] = [
+    { name: ENV_REQUEST, value: requestJson },
+    { name: ENV_TARGET, value: DEFAULT_TARGET },
+    { name: 'AWS_REGION', value: request.source.region },
+    { name: 'HOME', value: '/tmp' },
+    { name: 'TMPDIR', value: '/tmp' },
+    ...credentialEnv(request),
+  ];
+  const volumeMounts: V1VolumeMount[] = [
+    { name: DATA_VOLUME, mountPath: DEFAULT_TARGET },
+    { name: TMP_VOLUME, mountPath: '/tmp' },
+  ];
+  const volumes: V1Volume[] = [
+    { name: DATA_VOLUME, persistentVolumeClaim: { claimName: request.target.pvc } },
+    { name: TMP_VOLUME, emptyDir: { sizeLimit: '256Mi' } },
+  ];
+  if (request.source.caBundle) {
+    const { configMap, key } = request.source.caBundle;
+    env.push({ name: 'AWS_CA_BUNDLE', value: `${CA_MOUNT_PATH}/${key}` });
+    volumeMounts.push({ name: CA_VOLUME, mountPath: CA_MOUNT_PATH, readOnly: true });
+    volumes.push({ name: CA_VOLUME, configMap: { name: configMap, items: [{ key, path: key }] } });
+  }
+
+  const uid = owner.uid ?? JOB_UID;
+  const gid = owner.gid ?? JOB_UID;
+  const annotations: Record<string, string> = { [ANNOTATION_REQUEST]: requestJson };
+  if (options.requester) annotations[ANNOTATION_REQUESTER] = options.requester;
+
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace, labels: { ...labels, 'app.kubernetes.io/version': KUBE_RESTORE_VERSION }, annotations },
+    spec: {
+      backoffLimit: request.options.backoffLimit,
+      ttlSecondsAfterFinished: request.options.ttlSecondsAfterFinished,
+      ...(request.options.activeDeadlineSeconds !== undefined
+        ? { activeDeadlineSeconds: request.options.activeDeadlineSeconds }
+        : {}),
+      // Several pods share the volume: with ReadWriteOnce they must land on one node (the scheduler
+      // keeps RWO pods of one PVC together); ReadWriteMany lets them spread.
+      ...(parallelism > 1 ? { completionMode: 'Indexed', completions: parallelism, parallelism } : {}),
+      podFailurePolicy: {
+        rules: [
+          {
+            action: 'FailJob',
+            onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT_CODE_FATAL] },
+          },
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        ],
+      },
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          ...(request.credentials.type === 'serviceAccount'
+            ? { serviceAccountName: request.credentials.serviceAccountName }
+            : {}),
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: uid,
+            runAsGroup: gid,
+            fsGroup: owner.fsGroup ?? gid,
+            fsGroupChangePolicy: 'OnRootMismatch',
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: CONTAINER_NAME,
+              image: options.image ?? DEFAULT_JOB_IMAGE,
+              imagePullPolicy: options.imagePullPolicy ?? 'IfNotPresent',
+              env,
+              volumeMounts,
+              resources: options.resources ?? DEFAULT_RESOURCES,
+              terminationMessagePath: '/dev/termination-log',
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  };
+}
