@@ -12,3 +12,4 @@ export * from './termination';
 export * from './progress';
 export * from './glacier';
 export * from './status';
+export * from './filter';

@@ -1,0 +1,18 @@
+/** The API clients core uses, made once from a KubeConfig. */
+import { AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+
+export interface KubeClients {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  batch: BatchV1Api;
+  authz: AuthorizationV1Api;
+}
+
+export function createKubeClients(kc: KubeConfig): KubeClients {
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+    authz: kc.makeApiClient(AuthorizationV1Api),
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * @kube-restore/core: plan, apply and observe restores. The only package that talks to the
+ * Kubernetes API.
+ */
+export * from './version';
+export * from './errors';
+export * from './kubeconfig';
+export * from './clients';
+export * from './manifests';
+export * from './status';
+export * from './restores';
+export * from './watch';
+export * from './s3';

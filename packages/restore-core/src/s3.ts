@@ -1,0 +1,253 @@
+/**
+ * Reading the source from core: sizing a restore before it runs and the "does a backup exist" check.
+ * Listings stream page by page; memory does not grow with the number of keys.
+ */
+import {
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import {
+  ARCHIVED_STORAGE_CLASSES,
+  ArchiveClass,
+  ArchivedTotals,
+  RestoreSource,
+  ThawEstimate,
+  bytesToGiQuantity,
+  createKeyFilter,
+  estimateThawCost,
+  relativeKey,
+} from '@kube-restore/common';
+import type { S3Keys } from './manifests';
+import { RestoreError } from './errors';
+
+export interface S3Access {
+  /** Static keys; without them the AWS SDK's default chain is used. */
+  credentials?: S3Keys;
+  /** A ready client (tests, the Backstage backend's cached clients). */
+  client?: S3Client;
+}
+
+export function createS3Client(source: Pick<RestoreSource, 'endpoint' | 'region' | 'pathStyle'>, credentials?: S3Keys): S3Client {
+  return new S3Client({
+    region: source.region,
+    ...(source.endpoint ? { endpoint: source.endpoint } : {}),
+    forcePathStyle: source.pathStyle,
+    // Checksums are verified by the job program with native crypto; the SDK's JS CRC64 is slow and
+    // its default checksum behaviour breaks some S3-compatible servers (PERFORMANCE.md).
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...(credentials ? { credentials } : {}),
+  });
+}
+
+/** Maps an S3 error to a RestoreError whose message names the bucket or key. Never includes credentials. */
+export function translateS3Error(error: unknown, source: Pick<RestoreSource, 'bucket'>, key?: string): RestoreError {
+  const name = (error as S3ServiceException)?.name ?? '';
+  const status = (error as S3ServiceException)?.$metadata?.httpStatusCode;
+  const where = key ? `s3://${source.bucket}/${key}` : `bucket "${source.bucket}"`;
+  if (name === 'NoSuchBucket') return new RestoreError('NotFound', `bucket "${source.bucket}" does not exist`, { cause: error });
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return new RestoreError('NotFound', `${where} does not exist`, { cause: error });
+  if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
+    return new RestoreError('Forbidden', `the credentials may not read ${where} (AccessDenied)`, { cause: error });
+  }
+  if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
+    return new RestoreError('Unauthorized', `the S3 server rejected the credentials (${name})`, { cause: error });
+  }
+  const code = (error as { code?: string })?.code;
+  if (code && /^E[A-Z]+$/.test(code)) {
+    return new RestoreError('Unavailable', `cannot reach the S3 server for ${where} (${code})`, { cause: error });
+  }
+  return new RestoreError('Failed', `reading ${where} failed: ${name || (error as Error)?.message || String(error)}`, {
+    cause: error,
+  });
+}
+
+export interface SourceSize {
+  objects: number;
+  bytes: number;
+  /** Archived objects (Glacier classes) that need a thaw before they can be read, by class. */
+  archived: Partial<Record<ArchiveClass, ArchivedTotals>>;
+  archivedObjects: number;
+  archivedBytes: number;
+  thawCost: ThawEstimate[];
+  /** Bytes on disk with 4 KiB blocks plus per-file metadata. */
+  diskBytes: number;
+  /** The PVC size to ask for: disk bytes plus the overage, rounded up to whole Gi. */
+  recommendedSize: string;
+  /** True when the unpacked size of a compressed archive had to be estimated. */
+  estimated: boolean;
+  /** Largest object, for sanity checks. */
+  largestObjectBytes: number;
+}
+
+export interface SizeOptions extends S3Access {
+  /** Extra room on top of the data, in percent. Default 10. */
+  overagePercent?: number;
+  /** Unpacked-to-compressed ratio assumed for `.tar.gz` archives. Default 3. */
+  compressionRatio?: number;
+  /** Items per ListObjectsV2 page (at most 1000). */
+  pageSize?: number;
+  signal?: AbortSignal;
+}
+
+const BLOCK = 4096;
+const PER_FILE_OVERHEAD = 256; // inode and directory entry, roughly, on ext4/xfs
+
+function diskBytesOf(size: number): number {
+  return Math.ceil(size / BLOCK) * BLOCK + PER_FILE_OVERHEAD;
+}
+
+/**
+ * Sizes what a restore would write: object count, bytes, archived objects and the thaw cost per tier,
+ * and the recommended PVC size. `asOf` is sized with the current versions (the difference is rarely
+ * large; the job program reads the exact versions).
+ */
+export async function sizeSource(source: RestoreSource, options: SizeOptions = {}): Promise<SourceSize> {
+  const client = options.client ?? createS3Client(source, options.credentials);
+  const overage = options.overagePercent ?? 10;
+  let objects = 0;
+  let bytes = 0;
+  let diskBytes = 0;
+  let largest = 0;
+  let estimated = false;
+  const archived: Partial<Record<ArchiveClass, ArchivedTotals>> = {};
+  const countArchived = (storageClass: string | undefined, size: number) => {
+    if (storageClass && (ARCHIVED_STORAGE_CLASSES as readonly string[]).includes(storageClass)) {
+      const cls = storageClass as ArchiveClass;
+      const totals = (archived[cls] ??= { objects: 0, bytes: 0 });
+      totals.objects++;
+      totals.bytes += size;
+    }
+  };
+
+  try {
+    if (source.key !== undefined) {
+      const head = await client.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key }), {
+        abortSignal: options.signal,
+      });
+      const size = head.ContentLength ?? 0;
+      objects = 1;
+      bytes = size;
+      largest = size;
+      countArchived(head.StorageClass, size);
+      if (head.ArchiveStatus) {
+        const totals = (archived.INTELLIGENT_TIERING ??= { objects: 0, bytes: 0 });
+        totals.objects++;
+        totals.bytes += size;
+      }
+      if (source.format === 'tar' && /\.(t?gz|zst|zstd)$/i.test(source.key)) {
+        estimated = true;
+        diskBytes = Math.ceil(size * (options.compressionRatio ?? 3));
+      } else {
+        diskBytes = size;
+      }
+    } else {
+      const prefix = source.prefix ?? '';
+      const keep = createKeyFilter(source);
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({
+            Bucket: source.bucket,
+            Prefix: prefix || undefined,
+            ContinuationToken: token,
+            MaxKeys: options.pageSize ?? 1000,
+          }),
+          { abortSignal: options.signal },
+        );
+        for (const object of page.Contents ?? []) {
+          const key = object.Key ?? '';
+          if (key.endsWith('/')) continue; // folder markers hold no data
+          if (!keep(relativeKey(key, prefix))) continue;
+          const size = object.Size ?? 0;
+          objects++;
+          bytes += size;
+          diskBytes += diskBytesOf(size);
+          if (size > largest) largest = size;
+          countArchived(object.StorageClass, size);
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    }
+  } catch (error) {
+    throw translateS3Error(error, source, source.key);
+  } finally {
+    if (!options.client) client.destroy();
+  }
+  const archivedObjects = Object.values(archived).reduce((n, t) => n + (t?.objects ?? 0), 0);
+  const archivedBytes = Object.values(archived).reduce((n, t) => n + (t?.bytes ?? 0), 0);
+  return {
+    objects,
+    bytes,
+    archived,
+    archivedObjects,
+    archivedBytes,
+    thawCost: estimateThawCost(archived),
+    diskBytes,
+    recommendedSize: bytesToGiQuantity(diskBytes * (1 + overage / 100)),
+    estimated,
+    largestObjectBytes: largest,
+  };
+}
+
+export interface BackupLayout {
+  source: Pick<RestoreSource, 'endpoint' | 'region' | 'pathStyle' | 'bucket'>;
+  /**
+   * Where a PVC's backup lives, with `${namespace}` and `${pvc}`: a prefix ending in `/`
+   * (any object under it counts) or one key (e.g. `${namespace}/${pvc}.tar.gz`).
+   */
+  template: string;
+}
+
+export type BackupDecision =
+  | { decision: 'restore'; location: string }
+  | { decision: 'fresh'; location: string }
+  | { decision: 'unknown'; location?: string; reason: string };
+
+export function backupLocation(layout: BackupLayout, namespace: string, pvc: string): string {
+  return layout.template.replace(/\$\{namespace\}/g, namespace).replace(/\$\{pvc\}/g, pvc);
+}
+
+/**
+ * pvc-plumber's question: should a new PVC be restored from a backup (`restore`), start empty
+ * (`fresh`), or can nobody tell (`unknown`, on any error, so an admission policy can fail closed)?
+ */
+export async function backupExists(
+  namespace: string,
+  pvc: string,
+  layout: BackupLayout,
+  access: S3Access & { signal?: AbortSignal } = {},
+): Promise<BackupDecision> {
+  let location: string;
+  try {
+    location = backupLocation(layout, namespace, pvc);
+  } catch (error) {
+    return { decision: 'unknown', reason: (error as Error).message };
+  }
+  const client = access.client ?? createS3Client({ pathStyle: false, ...layout.source }, access.credentials);
+  const url = `s3://${layout.source.bucket}/${location}`;
+  try {
+    if (location.endsWith('/') || location === '') {
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: layout.source.bucket, Prefix: location || undefined, MaxKeys: 1 }),
+        { abortSignal: access.signal },
+      );
+      return { decision: (page.KeyCount ?? page.Contents?.length ?? 0) > 0 ? 'restore' : 'fresh', location: url };
+    }
+    await client.send(new HeadObjectCommand({ Bucket: layout.source.bucket, Key: location }), {
+      abortSignal: access.signal,
+    });
+    return { decision: 'restore', location: url };
+  } catch (error) {
+    const name = (error as S3ServiceException)?.name;
+    const status = (error as S3ServiceException)?.$metadata?.httpStatusCode;
+    if ((name === 'NotFound' || name === 'NoSuchKey' || status === 404) && name !== 'NoSuchBucket') {
+      return { decision: 'fresh', location: url };
+    }
+    return { decision: 'unknown', location: url, reason: translateS3Error(error, layout.source, location).message };
+  } finally {
+    if (!access.client) client.destroy();
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Watching that survives: resumes from the last resourceVersion after a disconnect, re-lists on
+ * 410 Gone, backs off while the API server is away. `watchRestore` turns Job and pod events (and a
+ * timer, since progress lives in the pod log) into a stream of status updates.
+ */
+import { Watch } from '@kubernetes/client-node';
+import { RestoreStatus, canonicalJson, isTerminalPhase } from '@kube-restore/common';
+import { KubeClients } from './clients';
+import { RestoreError } from './errors';
+import { restoreSelector } from './manifests';
+import { getRestore } from './restores';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'RELISTED';
+
+export interface ResumableWatchOptions {
+  /** API path, e.g. `/apis/batch/v1/namespaces/team-a/jobs`. */
+  path: string;
+  query?: Record<string, string>;
+  /** Lists the collection and returns its resourceVersion (called at the start and after 410 Gone). */
+  list: () => Promise<string>;
+  onEvent: (type: WatchEventType, object: unknown) => void;
+  signal: AbortSignal;
+  /** Longest wait between reconnects. */
+  maxBackoffMs?: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>(resolve => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+function isGone(error: unknown): boolean {
+  const e = error as { code?: unknown; statusCode?: unknown; message?: unknown };
+  return e?.code === 410 || e?.statusCode === 410 || (typeof e?.message === 'string' && /\b410\b|too old resource version|Expired/i.test(e.message));
+}
+
+/** Runs until `signal` aborts. Never throws: a broken stream is resumed, a 410 re-lists. */
+export async function watchResumable(kc: KubeClients['kc'], options: ResumableWatchOptions): Promise<void> {
+  const { signal, onEvent } = options;
+  const maxBackoff = options.maxBackoffMs ?? 5000;
+  let resourceVersion: string | undefined;
+  let backoff = 200;
+  const watch = new Watch(kc);
+  while (!signal.aborted) {
+    if (resourceVersion === undefined) {
+      try {
+        resourceVersion = await options.list();
+        onEvent('RELISTED', undefined);
+        backoff = 200;
+      } catch {
+        await sleep(backoff, signal);
+        backoff = Math.min(maxBackoff, backoff * 2);
+        continue;
+      }
+    }
+    let gone = false;
+    let sawEvent = false;
+    const ended = await new Promise<unknown>(resolve => {
+      let controller: AbortController | undefined;
+      const onAbort = () => controller?.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      watch
+        .watch(
+          options.path,
+          { ...options.query, resourceVersion, allowWatchBookmarks: true },
+          (type: string, object: { code?: number; metadata?: { resourceVersion?: string } }) => {
+            if (type === 'ERROR') {
+              if (object?.code === 410) gone = true;
+              return;
+            }
+            sawEvent = true;
+            const rv = object?.metadata?.resourceVersion;
+            if (rv) resourceVersion = rv;
+            onEvent(type as WatchEventType, object);
+          },
+          error => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(error);
+          },
+        )
+        .then(c => {
+          controller = c;
+          if (signal.aborted) c.abort();
+        })
+        .catch(error => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(error ?? new Error('watch failed'));
+        });
+    });
+    if (signal.aborted) return;
+    if (gone || isGone(ended)) {
+      resourceVersion = undefined;
+      continue;
+    }
+    if (ended || !sawEvent) {
+      await sleep(backoff, signal);
+      backoff = Math.min(maxBackoff, backoff * 2);
+    } else {
+      backoff = 200;
+    }
+  }
+}
+
+export interface WatchRestoreOptions {
+  signal?: AbortSignal;
+  /** How often to re-read progress from the pod log while running. Default 1000 ms. */
+  pollIntervalMs?: number;
+}
+
+/**
+ * Status updates of one restore until it reaches a terminal phase (the last one yielded) or `signal`
+ * aborts. Yields the current status first, then every change. Survives API server restarts.
+ * Throws RestoreError NotFound when the restore is deleted while watched.
+ */
+export async function* watchRestore(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  options: WatchRestoreOptions = {},
+): AsyncGenerator<RestoreStatus> {
+  const outer = options.signal;
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort();
+  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const signal = controller.signal;
+  const pollMs = options.pollIntervalMs ?? 1000;
+
+  let wake: (() => void) | undefined;
+  let dirty = true;
+  const poke = () => {
+    dirty = true;
+    wake?.();
+  };
+  const ns = encodeURIComponent(namespace);
+  const watches = [
+    watchResumable(clients.kc, {
+      path: `/apis/batch/v1/namespaces/${ns}/jobs`,
+      query: { fieldSelector: `metadata.name=${name}` },
+      list: async () =>
+        (await clients.batch.listNamespacedJob({ namespace, fieldSelector: `metadata.name=${name}` })).metadata
+          ?.resourceVersion ?? '',
+      onEvent: poke,
+      signal,
+    }),
+    watchResumable(clients.kc, {
+      path: `/api/v1/namespaces/${ns}/pods`,
+      query: { labelSelector: restoreSelector(name) },
+      list: async () =>
+        (await clients.core.listNamespacedPod({ namespace, labelSelector: restoreSelector(name) })).metadata
+          ?.resourceVersion ?? '',
+      onEvent: poke,
+      signal,
+    }),
+  ];
+
+  signal.addEventListener('abort', () => wake?.(), { once: true });
+  let last: string | undefined;
+  let backoff = 250;
+  try {
+    while (!signal.aborted) {
+      dirty = false;
+      let status: RestoreStatus;
+      try {
+        status = await getRestore(clients, namespace, name);
+        backoff = 250;
+      } catch (error) {
+        if (error instanceof RestoreError && (error.kind === 'Unavailable' || error.kind === 'Failed')) {
+          // The API server is restarting or away: keep watching.
+          await sleep(backoff, signal);
+          backoff = Math.min(5000, backoff * 2);
+          continue;
+        }
+        throw error;
+      }
+      const { durationSeconds: _d, ...comparable } = status;
+      const key = canonicalJson(comparable);
+      if (key !== last) {
+        last = key;
+        yield status;
+      }
+      if (isTerminalPhase(status.phase)) return;
+      if (!dirty) {
+        await new Promise<void>(resolve => {
+          const timer = setTimeout(resolve, pollMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          if (signal.aborted) wake();
+        });
+        wake = undefined;
+      }
+    }
+  } finally {
+    controller.abort();
+    outer?.removeEventListener('abort', onOuterAbort);
+    await Promise.allSettled(watches);
+  }
+}
