@@ -1,0 +1,128 @@
+/**
+ * The integrity manifest in the volume (`.kube-restore/manifest.jsonl`, one per shard when sharded):
+ * one JSON line per object written and verified. A retried pod reads it back and skips objects it
+ * records with the same ETag, version and size whose file is still there with that size.
+ */
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { MANIFEST_DIR, MANIFEST_FILE } from '@kube-restore/common';
+import type { Shard } from './shard';
+
+export const MANIFEST_VERSION = 1;
+/** Who owns the volume's contents: the restore id, written before anything else. */
+export const RESTORE_ID_FILE = `${MANIFEST_DIR}/restore-id`;
+
+export interface ManifestObject {
+  type: 'object';
+  key: string;
+  version?: string;
+  path: string;
+  size: number;
+  etag?: string;
+  /** `md5:<hex>`, `crc32c:<base64>`, ... or `size` when only the size could be checked. */
+  checksum: string;
+  verified: boolean;
+}
+
+export interface ManifestArchive {
+  type: 'archive';
+  key: string;
+  version?: string;
+  size: number;
+  etag?: string;
+  checksum: string;
+  verified: boolean;
+  entries: number;
+  bytes: number;
+}
+
+export interface ManifestEntry {
+  type: 'entry';
+  /** Name in the archive. */
+  entry: string;
+  path: string;
+  size: number;
+  kind: 'file' | 'dir' | 'symlink' | 'hardlink';
+}
+
+export type ManifestLine =
+  | { type: 'header'; v: number; restore: string; shard?: Shard; startedAt: string }
+  | ManifestObject
+  | ManifestArchive
+  | ManifestEntry;
+
+/** Manifest path relative to the volume root. */
+export function manifestPathFor(shard: Shard | undefined): string {
+  return shard ? `${MANIFEST_DIR}/manifest-${shard.index}-of-${shard.count}.jsonl` : MANIFEST_FILE;
+}
+
+export interface LoadedManifest {
+  objects: Map<string, ManifestObject>;
+  archives: Map<string, ManifestArchive>;
+  lines: number;
+}
+
+/** Reads a manifest; a missing file is empty, a torn last line (killed mid-write) is ignored. */
+export async function loadManifest(file: string): Promise<LoadedManifest> {
+  const loaded: LoadedManifest = { objects: new Map(), archives: new Map(), lines: 0 };
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return loaded;
+    throw error;
+  }
+  for (const raw of text.split('\n')) {
+    if (!raw) continue;
+    let line: ManifestLine;
+    try {
+      line = JSON.parse(raw) as ManifestLine;
+    } catch {
+      continue;
+    }
+    loaded.lines++;
+    if (line.type === 'object' && line.verified) loaded.objects.set(line.key, line);
+    else if (line.type === 'archive' && line.verified) loaded.archives.set(line.key, line);
+  }
+  return loaded;
+}
+
+/** Appends manifest lines, batched; `flush()` writes them, `flush(true)` also fsyncs. */
+export class ManifestWriter {
+  private pending: string[] = [];
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly file: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  static async open(file: string): Promise<ManifestWriter> {
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const handle = await fsp.open(file, 'a', 0o644);
+    return new ManifestWriter(file, handle);
+  }
+
+  append(line: ManifestLine): void {
+    this.pending.push(`${JSON.stringify(line)}\n`);
+    if (this.pending.length >= 512) void this.flush().catch(() => undefined);
+  }
+
+  async flush(sync = false): Promise<void> {
+    const text = this.pending.join('');
+    this.pending = [];
+    const previous = this.writing;
+    this.writing = (async () => {
+      await previous.catch(() => undefined);
+      if (text) await this.handle.appendFile(text);
+      if (sync) await this.handle.sync();
+    })();
+    return this.writing;
+  }
+
+  async close(): Promise<void> {
+    await this.flush(true);
+    await this.handle.close();
+  }
+}

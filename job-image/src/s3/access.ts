@@ -1,0 +1,215 @@
+/**
+ * How the job program talks to S3: the SDK for listing and control calls (ListObjectsV2,
+ * ListObjectVersions, HeadObject, RestoreObject), and a lean signed GET over the same keep-alive
+ * agent for object bodies (see PERFORMANCE.md). Credentials come only from the SDK's default chain.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { RestoreSource } from '@kube-restore/common';
+import { RestoreError } from '../errors';
+import { Credentials, SigV4Signer, uriEncode } from './sigv4';
+
+export interface S3AccessOptions {
+  source: RestoreSource;
+  /** Sockets the agent keeps (the program's concurrency, ranged parts included). */
+  maxSockets: number;
+  env?: NodeJS.ProcessEnv;
+  /** Idle socket timeout in ms (a stalled body counts as a NETWORK error). */
+  socketTimeoutMs?: number;
+}
+
+export interface GetObjectRequest {
+  key: string;
+  versionId?: string;
+  /** Inclusive byte range. */
+  range?: [number, number];
+  /** Ask for x-amz-checksum-* headers. */
+  checksumMode?: boolean;
+  ifMatch?: string;
+  signal?: AbortSignal;
+}
+
+/** An S3 error from the lean path, shaped like the SDK's (name = S3 error code). */
+export class S3HttpError extends Error {
+  readonly $metadata: { httpStatusCode: number };
+  constructor(
+    readonly Code: string,
+    status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = Code;
+    this.$metadata = { httpStatusCode: status };
+  }
+}
+
+export class S3Access {
+  readonly client: S3Client;
+  readonly bucket: string;
+  private readonly agent: http.Agent;
+  private readonly signer: SigV4Signer;
+  private readonly protocol: 'http:' | 'https:';
+  private readonly host: string;
+  private readonly port: number | undefined;
+  private readonly basePath: string;
+  private readonly socketTimeoutMs: number;
+
+  constructor(options: S3AccessOptions) {
+    const { source } = options;
+    const env = options.env ?? process.env;
+    this.bucket = source.bucket;
+    this.socketTimeoutMs = options.socketTimeoutMs ?? 60_000;
+    const caPath = env.AWS_CA_BUNDLE;
+    let ca: Buffer | undefined;
+    if (caPath) {
+      try {
+        ca = readFileSync(caPath);
+      } catch (error) {
+        throw new RestoreError('INVALID_REQUEST', `cannot read the CA bundle at ${caPath}: ${(error as Error).message}`);
+      }
+    }
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets, scheduling: 'lifo' as const };
+    const httpAgent = new http.Agent(agentOptions);
+    const httpsAgent = new https.Agent({ ...agentOptions, ca });
+
+    const region = source.region || env.AWS_REGION || 'us-east-1';
+    let url: URL;
+    if (source.endpoint) {
+      url = new URL(source.endpoint);
+    } else {
+      url = new URL(`https://s3.${region}.amazonaws.com`);
+    }
+    this.protocol = url.protocol === 'http:' ? 'http:' : 'https:';
+    this.agent = this.protocol === 'http:' ? httpAgent : httpsAgent;
+    this.port = url.port ? Number(url.port) : undefined;
+    const pathStyle = source.pathStyle || source.bucket.includes('.');
+    this.host = pathStyle ? url.host : `${source.bucket}.${url.host}`;
+    const base = url.pathname.replace(/\/+$/, '');
+    this.basePath = pathStyle ? `${base}/${uriEncode(source.bucket)}` : base;
+    this.signer = new SigV4Signer(region);
+
+    this.client = new S3Client({
+      region,
+      endpoint: source.endpoint,
+      forcePathStyle: source.pathStyle,
+      // Retries are ours (withRetry), so that every call backs off the same way.
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({
+        httpAgent,
+        httpsAgent,
+        connectionTimeout: 30_000,
+        requestTimeout: this.socketTimeoutMs,
+      }),
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+  }
+
+  credentials(): Promise<Credentials> {
+    return (this.client.config.credentials as () => Promise<Credentials>)().catch(error => {
+      throw new RestoreError(
+        'INVALID_CREDENTIALS',
+        `no usable credentials in the AWS SDK default chain (${(error as Error).name}: ${(error as Error).message})`,
+        { cause: error },
+      );
+    });
+  }
+
+  /**
+   * A signed GET (or HEAD) of one object on the keep-alive agent. Resolves with the response once
+   * its headers arrived and the status is 2xx; S3 errors reject as S3HttpError.
+   */
+  async request(method: 'GET' | 'HEAD', req: GetObjectRequest): Promise<http.IncomingMessage> {
+    const credentials = await this.credentials();
+    const path = `${this.basePath}/${uriEncode(req.key, true)}`;
+    const query: Record<string, string> = {};
+    if (req.versionId) query.versionId = req.versionId;
+    const extra: Record<string, string> = {};
+    if (req.range) extra.range = `bytes=${req.range[0]}-${req.range[1]}`;
+    if (req.checksumMode) extra['x-amz-checksum-mode'] = 'ENABLED';
+    if (req.ifMatch) extra['if-match'] = req.ifMatch;
+    const headers = this.signer.sign({ method, host: this.host, path, query, headers: extra }, credentials);
+    const search = req.versionId ? `?versionId=${uriEncode(req.versionId)}` : '';
+    const transport = this.protocol === 'http:' ? http : https;
+    return new Promise((resolve, reject) => {
+      const r = transport.request(
+        {
+          method,
+          protocol: this.protocol,
+          host: this.host.replace(/:\d+$/, ''),
+          port: this.port,
+          path: `${path}${search}`,
+          headers,
+          agent: this.agent,
+          signal: req.signal,
+          timeout: this.socketTimeoutMs,
+        },
+        res => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            resolve(res);
+            return;
+          }
+          readErrorBody(res).then(
+            body => reject(s3ErrorFrom(status, body, res.headers)),
+            error => reject(error),
+          );
+        },
+      );
+      r.on('timeout', () => r.destroy(Object.assign(new Error('socket timed out'), { code: 'ETIMEDOUT' })));
+      r.on('error', reject);
+      r.end();
+    });
+  }
+
+  getObject(req: GetObjectRequest): Promise<http.IncomingMessage> {
+    return this.request('GET', req);
+  }
+
+  destroy(): void {
+    this.client.destroy();
+    this.agent.destroy();
+  }
+}
+
+function readErrorBody(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      if (size < 64 * 1024) chunks.push(chunk);
+      size += chunk.length;
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
+}
+
+function s3ErrorFrom(status: number, body: string, headers: http.IncomingHttpHeaders): S3HttpError {
+  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? defaultCodeFor(status);
+  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? `HTTP ${status}`;
+  const error = new S3HttpError(code, status, message);
+  const retryAfter = headers['retry-after'];
+  if (retryAfter) (error as S3HttpError & { retryAfter?: string }).retryAfter = String(retryAfter);
+  return error;
+}
+
+function defaultCodeFor(status: number): string {
+  switch (status) {
+    case 403:
+      return 'AccessDenied';
+    case 404:
+      return 'NoSuchKey';
+    case 412:
+      return 'PreconditionFailed';
+    case 429:
+      return 'SlowDown';
+    case 503:
+      return 'ServiceUnavailable';
+    default:
+      return status >= 500 ? 'InternalError' : `HTTP${status}`;
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * One object from S3 to one file: a single signed GET streamed into a temporary file, or parallel
+ * ranged GETs written in place for large objects; verified (size always, then the strongest
+ * checksum available) before the rename. A checksum mismatch is retried once, then it is
+ * CHECKSUM_MISMATCH; throttling, 5xx and broken connections are retried with backoff.
+ */
+import { promises as fsp } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { checksumLabel, createHasher, ExpectedChecksum, expectedChecksums } from '../checksums';
+import { classifyError, RestoreError } from '../errors';
+import { withRetry } from '../retry';
+import { FileAttributes, TempFile, WRITE_BATCH_BYTES, writeFileAtomically } from '../writeFileAtomically';
+import type { RestoreContext } from './types';
+
+export interface ObjectRef {
+  key: string;
+  versionId?: string;
+  size: number;
+  etag?: string;
+  lastModified?: Date;
+}
+
+export interface Downloaded {
+  bytes: number;
+  etag?: string;
+  checksum: string;
+}
+
+/** Downloads `obj` to `finalPath` (absolute, inside the root). */
+export async function downloadObject(
+  ctx: RestoreContext,
+  obj: ObjectRef,
+  finalPath: string,
+  attributes: FileAttributes,
+): Promise<Downloaded> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await withRetry(
+        () =>
+          obj.size >= ctx.tuning.rangeThreshold && obj.size > ctx.tuning.partSize
+            ? downloadRanged(ctx, obj, finalPath, attributes)
+            : downloadStream(ctx, obj, finalPath, attributes),
+        ctx.retry,
+        {
+          signal: ctx.signal,
+          entry: obj.key,
+          onRetry: (error, n, delayMs) =>
+            ctx.reporter.log('warn', 'retrying an object', { key: obj.key, code: error.code, error: error.message, attempt: n, delayMs }),
+        },
+      );
+    } catch (error) {
+      const e = classifyError(error, obj.key);
+      if (e.code === 'CHECKSUM_MISMATCH' && attempt === 0 && !ctx.signal.aborted) {
+        ctx.reporter.log('warn', 'checksum mismatch, fetching the object once more', { key: obj.key, error: e.message });
+        continue;
+      }
+      throw e;
+    }
+  }
+}
+
+function mismatch(key: string, what: string): RestoreError {
+  return new RestoreError('CHECKSUM_MISMATCH', `"${key}": ${what}`, { entry: key });
+}
+
+function contentLength(res: IncomingMessage): number | undefined {
+  const raw = res.headers['content-length'];
+  return raw === undefined ? undefined : Number(raw);
+}
+
+async function downloadStream(ctx: RestoreContext, obj: ObjectRef, finalPath: string, attributes: FileAttributes): Promise<Downloaded> {
+  const verify = ctx.request.options.verify;
+  const res = await ctx.s3.getObject({ key: obj.key, versionId: obj.versionId, checksumMode: verify, signal: ctx.signal });
+  const size = contentLength(res) ?? obj.size;
+  const checks = verify ? expectedChecksums(res.headers) : [];
+  const hashers = checks.map(createHasher);
+  const etag = (res.headers.etag as string | undefined) ?? obj.etag;
+  let counted = 0;
+  const { reporter, limiter, signal } = ctx;
+  async function* body(): AsyncGenerator<Buffer> {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      for (const h of hashers) h.update(chunk);
+      counted += chunk.length;
+      reporter.addBytes(chunk.length);
+      if (limiter) await limiter.take(chunk.length, signal);
+      yield chunk;
+    }
+  }
+  try {
+    await writeFileAtomically(finalPath, body(), {
+      ...attributes,
+      mtime: attributes.mtime ?? lastModifiedOf(res) ?? obj.lastModified,
+      verify: bytes => {
+        if (bytes !== size) throw mismatch(obj.key, `received ${bytes} bytes, expected ${size}`);
+        checkDigests(obj.key, checks, hashers.map(h => h.digest()));
+      },
+    });
+    return { bytes: size, etag, checksum: checksumLabel(checks) };
+  } catch (error) {
+    reporter.addBytes(-counted);
+    throw error;
+  } finally {
+    if (!res.complete) res.destroy();
+  }
+}
+
+function checkDigests(key: string, checks: ExpectedChecksum[], digests: string[]): void {
+  checks.forEach((check, i) => {
+    if (digests[i] !== check.expected) {
+      throw mismatch(key, `${check.algorithm} is ${digests[i]}, the object says ${check.expected}`);
+    }
+  });
+}
+
+function lastModifiedOf(res: IncomingMessage): Date | undefined {
+  const raw = res.headers['last-modified'];
+  if (!raw) return undefined;
+  const d = new Date(raw);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/**
+ * Parallel ranged GETs (If-Match the ETag of a HEAD, so every part is of one version) written at
+ * their offsets into a preallocated temporary file. Checksums of the whole object come from the
+ * HEAD and are checked by reading the file back (the parts arrive out of order).
+ */
+async function downloadRanged(ctx: RestoreContext, obj: ObjectRef, finalPath: string, attributes: FileAttributes): Promise<Downloaded> {
+  const verify = ctx.request.options.verify;
+  const head = await ctx.s3.request('HEAD', { key: obj.key, versionId: obj.versionId, checksumMode: verify, signal: ctx.signal });
+  head.resume();
+  const size = contentLength(head) ?? obj.size;
+  const etag = (head.headers.etag as string | undefined) ?? obj.etag;
+  const checks = verify ? expectedChecksums(head.headers) : [];
+  const temp = await TempFile.create(finalPath, attributes.mode ?? 0o644);
+  let counted = 0;
+  try {
+    await temp.fd.truncate(size);
+    const parts: Array<[number, number]> = [];
+    for (let start = 0; start < size; start += ctx.tuning.partSize) {
+      parts.push([start, Math.min(size, start + ctx.tuning.partSize) - 1]);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < parts.length && !ctx.signal.aborted) {
+        const part = parts[next++];
+        await withRetry(
+          async () => {
+            let partCounted = 0;
+            const res = await ctx.s3.getObject({ key: obj.key, versionId: obj.versionId, range: part, ifMatch: etag, signal: ctx.signal });
+            try {
+              let position = part[0];
+              let batch: Buffer[] = [];
+              let batchBytes = 0;
+              for await (const chunk of res as AsyncIterable<Buffer>) {
+                batch.push(chunk);
+                batchBytes += chunk.length;
+                partCounted += chunk.length;
+                ctx.reporter.addBytes(chunk.length);
+                if (ctx.limiter) await ctx.limiter.take(chunk.length, ctx.signal);
+                if (batchBytes >= WRITE_BATCH_BYTES) {
+                  await temp.writeAt(batch, position);
+                  position += batchBytes;
+                  batch = [];
+                  batchBytes = 0;
+                }
+              }
+              if (batchBytes > 0) await temp.writeAt(batch, position);
+              position += batchBytes;
+              if (position !== part[1] + 1) throw mismatch(obj.key, `part ${part[0]}-${part[1]} ended at ${position}`);
+              counted += partCounted;
+            } catch (error) {
+              ctx.reporter.addBytes(-partCounted);
+              throw error;
+            } finally {
+              if (!res.complete) res.destroy();
+            }
+          },
+          ctx.retry,
+          { signal: ctx.signal, entry: obj.key },
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ctx.tuning.partConcurrency, parts.length) }, worker));
+    if (ctx.signal.aborted) throw new RestoreError('CANCELLED', 'the restore was stopped', { entry: obj.key });
+    const st = await temp.fd.stat();
+    if (st.size !== size) throw mismatch(obj.key, `wrote ${st.size} bytes, expected ${size}`);
+    if (checks.length > 0) {
+      const hashers = checks.map(createHasher);
+      const reader = await fsp.open(temp.path, 'r');
+      try {
+        for await (const chunk of reader.createReadStream({ highWaterMark: WRITE_BATCH_BYTES }) as AsyncIterable<Buffer>) {
+          for (const h of hashers) h.update(chunk);
+        }
+      } finally {
+        await reader.close().catch(() => undefined);
+      }
+      checkDigests(obj.key, checks, hashers.map(h => h.digest()));
+    }
+    await temp.commit({ ...attributes, mtime: attributes.mtime ?? lastModifiedOf(head) ?? obj.lastModified }, { fsync: true });
+    return { bytes: size, etag, checksum: checksumLabel(checks) };
+  } catch (error) {
+    ctx.reporter.addBytes(-counted);
+    await temp.discard();
+    throw error;
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * Streaming extraction of a tar (plain, gzip, zstd where the runtime has it) into the volume, with
+ * the same rules as objects: every path confined beneath the root, two entries on one path refused,
+ * files written atomically. No scratch space: the archive is read once, as it arrives.
+ */
+import { once } from 'node:events';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import type { ConflictPolicy } from '@kube-restore/common';
+import picomatch from 'picomatch';
+import * as tar from 'tar-stream';
+import { RestoreError } from '../errors';
+import type { ManifestEntry } from '../manifest';
+import { applyStripPrefix, conflict, normalizeEntryPath, PathRegistry, SafeRoot, unsafe } from '../paths';
+import { temporaryNameIn, writeFileAtomically } from '../writeFileAtomically';
+
+export const GUNZIP_CHUNK_BYTES = 128 * 1024;
+
+export type ArchiveFormat = 'gzip' | 'zstd' | 'bzip2' | 'xz' | 'tar' | 'unknown';
+
+/** The format of an archive from its first bytes (at least 512 for a plain tar). */
+export function sniffArchive(head: Buffer): ArchiveFormat {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (head.length >= 3 && head.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  if (head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar') return 'tar';
+  if (head.length >= 512 && isV7TarHeader(head.subarray(0, 512))) return 'tar';
+  return 'unknown';
+}
+
+/** A pre-POSIX tar header: its checksum field matches. */
+function isV7TarHeader(block: Buffer): boolean {
+  const field = block.toString('latin1', 148, 156).replace(/\0.*$/, '').trim();
+  if (!/^[0-7]+$/.test(field)) return false;
+  let sum = 8 * 32;
+  for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) sum += block[i];
+  return sum === parseInt(field, 8);
+}
+
+/** Reads up to `bytes` from the front of `source`; returns them and an iterable of everything. */
+export async function peek(source: AsyncIterable<Buffer>, bytes: number): Promise<{ head: Buffer; all: AsyncIterable<Buffer> }> {
+  const iterator = source[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let ended = false;
+  while (size < bytes) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    chunks.push(next.value);
+    size += next.value.length;
+  }
+  const head = Buffer.concat(chunks);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    if (ended) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { head, all: all() };
+}
+
+/** The decompressed bytes of an archive, by sniffing; INVALID_ARCHIVE for what Node cannot read. */
+export async function decompressed(source: AsyncIterable<Buffer>, entry: string): Promise<{ format: ArchiveFormat; tar: AsyncIterable<Buffer> }> {
+  const { head, all } = await peek(source, 512);
+  const format = sniffArchive(head);
+  switch (format) {
+    case 'tar':
+      return { format, tar: all };
+    case 'gzip':
+      return { format, tar: inflate(all, zlib.createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES })) };
+    case 'zstd': {
+      const createZstd = (zlib as unknown as { createZstdDecompress?: (o?: object) => NodeJS.ReadWriteStream }).createZstdDecompress;
+      if (!createZstd) {
+        throw new RestoreError('INVALID_ARCHIVE', `"${entry}" is zstd-compressed; this Node runtime (${process.version}) cannot decompress zstd (Node >= 22.15 can)`, { entry });
+      }
+      return { format, tar: inflate(all, createZstd({ chunkSize: GUNZIP_CHUNK_BYTES }) as unknown as zlib.Gunzip) };
+    }
+    default:
+      if (head.length === 0) throw new RestoreError('INVALID_ARCHIVE', `"${entry}" is empty, not a tar archive`, { entry });
+      throw new RestoreError('INVALID_ARCHIVE', `"${entry}" is not a tar, tar.gz${format !== 'unknown' ? ` (it is ${format})` : ''}`, { entry });
+  }
+}
+
+/** Pipes `source` through a zlib stream with backpressure; zlib errors become INVALID_ARCHIVE. */
+async function* inflate(source: AsyncIterable<Buffer>, z: zlib.Gunzip): AsyncGenerator<Buffer> {
+  let sourceError: unknown;
+  const feed = (async () => {
+    try {
+      for await (const chunk of source) {
+        if (!z.write(chunk)) await once(z, 'drain');
+      }
+      z.end();
+    } catch (error) {
+      sourceError = error;
+      z.destroy(error as Error);
+    }
+  })();
+  try {
+    for await (const chunk of z as AsyncIterable<Buffer>) yield chunk;
+  } catch (error) {
+    if (sourceError !== undefined) throw sourceError;
+    throw new RestoreError('INVALID_ARCHIVE', `decompression failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    z.destroy();
+    await feed.catch(() => undefined);
+  }
+  if (sourceError !== undefined) throw sourceError;
+}
+
+export interface ExtractOptions {
+  root: SafeRoot;
+  /** Name of the archive, for messages. */
+  archive: string;
+  stripPrefix?: string;
+  include?: string[];
+  exclude?: string[];
+  conflict: ConflictPolicy;
+  /** Paths an earlier attempt of this restore wrote: replaced whatever the policy. */
+  ownedPaths?: (rel: string) => boolean;
+  fileMode?: number;
+  dirMode?: number;
+  /** Owner from the request; else the archive's when `canChown`. */
+  uid?: number;
+  gid?: number;
+  canChown: boolean;
+  signal?: AbortSignal;
+  /** Check free space before each file larger than this (a decompression bomb ends before it writes). */
+  freeSpaceCheckBytes?: number;
+  onEntry?: (line: ManifestEntry) => void;
+  onFile?: () => void;
+  log?: (level: 'debug' | 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
+}
+
+export interface ExtractResult {
+  entries: number;
+  files: number;
+  skipped: number;
+  bytes: number;
+}
+
+/** A tar entry's body (a streamx Readable). */
+type EntryStream = AsyncIterable<Buffer> & { resume(): void };
+
+interface PendingDir {
+  abs: string;
+  mode?: number;
+  mtime?: Date;
+}
+
+/** Extracts the tar stream `input` (already decompressed) beneath `options.root`. */
+export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractOptions): Promise<ExtractResult> {
+  const extract = tar.extract();
+  const result: ExtractResult = { entries: 0, files: 0, skipped: 0, bytes: 0 };
+  const registry = new PathRegistry();
+  const include = options.include?.length ? picomatch(options.include, { dot: true }) : undefined;
+  const exclude = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : undefined;
+  const dirs: PendingDir[] = [];
+  const symlinks: Array<{ rel: string; target: string; entry: string }> = [];
+  let failure: unknown;
+
+  extract.on('entry', (header, source, next) => {
+    const stream = source as unknown as EntryStream;
+    handleEntry(header, stream).then(
+      () => next(),
+      error => {
+        failure ??= error;
+        stream.resume();
+        next(error as Error);
+      },
+    );
+  });
+
+  const handleEntry = async (header: tar.Header, stream: EntryStream) => {
+    if (options.signal?.aborted) throw new RestoreError('CANCELLED', 'the restore was stopped');
+    result.entries++;
+    const name = header.name;
+    const type = header.type;
+    const skip = () => {
+      result.skipped++;
+      stream.resume();
+    };
+    if (type === 'character-device' || type === 'block-device' || type === 'fifo') {
+      throw unsafe(name, `is a ${type} entry`);
+    }
+    if (!['file', 'contiguous-file', 'directory', 'symlink', 'link'].includes(type)) {
+      options.log?.('warn', 'archive entry of an unsupported type skipped', { entry: name, type });
+      return skip();
+    }
+    const stripped = applyStripPrefix(name, options.stripPrefix);
+    if (stripped === undefined) return skip();
+    if (include && !include(stripped.replace(/\/$/, ''))) return skip();
+    if (exclude && exclude(stripped.replace(/\/$/, ''))) return skip();
+    const normalized = normalizeEntryPath(type === 'directory' && !stripped.endsWith('/') ? `${stripped}/` : stripped, name);
+    if (normalized.kind === 'skip') {
+      options.log?.('warn', 'archive entry not restored', { entry: name, reason: normalized.reason });
+      return skip();
+    }
+    const rel = normalized.path;
+    const mode = (header.mode ?? 0o644) & 0o1777;
+    if (type === 'directory' || normalized.kind === 'dir') {
+      if (type !== 'directory') throw unsafe(name, 'is a file whose name ends with "/"');
+      registry.claimDir(rel, name);
+      const abs = await options.root.ensureDir(rel, name);
+      if (rel !== '') dirs.push({ abs, mode: options.dirMode ?? (mode | 0o700), mtime: header.mtime });
+      options.onEntry?.({ type: 'entry', entry: name, path: rel, size: 0, kind: 'dir' });
+      stream.resume();
+      return;
+    }
+    registry.claimFile(rel, name);
+    const finalPath = await options.root.filePath(rel, name);
+    const existing = await fsp.lstat(finalPath).catch(() => undefined);
+    if (existing) {
+      if (existing.isDirectory()) throw conflict(name, `"${rel}" is a directory in the volume`);
+      const owned = options.ownedPaths?.(rel) ?? false;
+      if (!owned && options.conflict === 'skip-existing') return skip();
+      if (!owned && options.conflict === 'fail') throw conflict(name, `"${rel}" already exists in the volume`);
+    }
+    const owner = {
+      uid: options.uid ?? (options.canChown ? header.uid : undefined),
+      gid: options.gid ?? (options.canChown ? header.gid : undefined),
+    };
+    if (!options.canChown) {
+      owner.uid = undefined;
+      owner.gid = undefined;
+    }
+
+    if (type === 'symlink') {
+      const target = header.linkname ?? '';
+      await options.root.checkSymlinkTarget(rel, target, name);
+      await replaceWith(finalPath, tmp => fsp.symlink(target, tmp));
+      if (owner.uid !== undefined || owner.gid !== undefined) {
+        await fsp.lchown(finalPath, owner.uid ?? -1, owner.gid ?? -1);
+      }
+      symlinks.push({ rel, target, entry: name });
+      options.onEntry?.({ type: 'entry', entry: name, path: rel, size: 0, kind: 'symlink' });
+      stream.resume();
+      return;
+    }
+
+    if (type === 'link') {
+      const linkStripped = applyStripPrefix(header.linkname ?? '', options.stripPrefix);
+      if (linkStripped === undefined) throw unsafe(name, `is a hardlink to "${header.linkname}", outside what is restored`);
+      const targetNorm = normalizeEntryPath(linkStripped, name);
+      if (targetNorm.kind !== 'file') throw unsafe(name, `is a hardlink to "${header.linkname}", which is not a file`);
+      const targetAbs = await options.root.resolveBeneath(targetNorm.path, name, { followLast: false });
+      const st = await fsp.lstat(targetAbs).catch(() => undefined);
+      if (!st?.isFile()) throw unsafe(name, `is a hardlink to "${header.linkname}", which is not a restored regular file`);
+      await replaceWith(finalPath, tmp => fsp.link(targetAbs, tmp));
+      result.files++;
+      options.onEntry?.({ type: 'entry', entry: name, path: rel, size: st.size, kind: 'hardlink' });
+      options.onFile?.();
+      stream.resume();
+      return;
+    }
+
+    // A regular file.
+    const size = header.size ?? 0;
+    if (options.freeSpaceCheckBytes !== undefined && size > options.freeSpaceCheckBytes) {
+      const fs = await fsp.statfs(path.dirname(finalPath));
+      const free = fs.bavail * fs.bsize;
+      if (size > free) {
+        throw new RestoreError('NO_SPACE', `"${name}" needs ${size} bytes, the volume has ${free} free`, { entry: name });
+      }
+    }
+    await writeFileAtomically(finalPath, stream, {
+      mode: options.fileMode ?? mode,
+      mtime: header.mtime,
+      uid: owner.uid,
+      gid: owner.gid,
+      verify: bytes => {
+        if (bytes !== size) throw new RestoreError('INVALID_ARCHIVE', `"${name}" has ${bytes} bytes, its header says ${size}`, { entry: name });
+      },
+    });
+    result.files++;
+    result.bytes += size;
+    options.onEntry?.({ type: 'entry', entry: name, path: rel, size, kind: 'file' });
+    options.onFile?.();
+  };
+
+  const finished = new Promise<void>((resolve, reject) => {
+    extract.on('finish', () => resolve());
+    extract.on('error', (error: Error) => reject(error));
+    extract.on('close', () => resolve());
+  });
+  finished.catch(() => undefined);
+
+  try {
+    for await (const chunk of input) {
+      if (failure !== undefined) break;
+      if (!extract.write(chunk)) {
+        await Promise.race([once(extract as never, 'drain'), finished]);
+      }
+    }
+    if (failure === undefined) (extract as unknown as { end(): void }).end();
+    await finished;
+  } catch (error) {
+    extract.destroy();
+    throw translateTarError(failure ?? error, options.archive);
+  }
+  if (failure !== undefined) throw translateTarError(failure, options.archive);
+
+  // Links created early may resolve differently once later links exist: check them all again.
+  for (const link of symlinks) {
+    try {
+      await options.root.checkSymlinkTarget(link.rel, link.target, link.entry);
+    } catch (error) {
+      await fsp.rm(path.join(options.root.real, link.rel), { force: true }).catch(() => undefined);
+      throw error;
+    }
+  }
+  // Directory modes and mtimes last (writing children changes a directory's mtime), deepest first.
+  for (const dir of dirs.reverse()) {
+    if (dir.mode !== undefined) await fsp.chmod(dir.abs, dir.mode);
+    if (dir.mtime) await fsp.utimes(dir.abs, dir.mtime, dir.mtime).catch(() => undefined);
+  }
+  return result;
+}
+
+/** Creates something at a temporary name next to `finalPath` and renames it over `finalPath`. */
+async function replaceWith(finalPath: string, create: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = temporaryNameIn(path.dirname(finalPath));
+  await create(tmp);
+  try {
+    await fsp.rename(tmp, finalPath);
+  } catch (error) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+function translateTarError(error: unknown, archive: string): RestoreError {
+  if (error instanceof RestoreError) return error;
+  const e = error as NodeJS.ErrnoException;
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
+    return new RestoreError('NO_SPACE', `the volume is full (${e.code})`, { entry: archive, cause: error });
+  }
+  if (e?.code && /^E[A-Z]+$/.test(e.code)) {
+    if (['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED'].includes(e.code)) {
+      return new RestoreError('NETWORK', e.message, { entry: archive, cause: error });
+    }
+    return new RestoreError('INTERNAL', e.message, { entry: archive, cause: error });
+  }
+  if (/socket hang up|aborted/i.test(e?.message ?? '')) return new RestoreError('NETWORK', e.message, { entry: archive, cause: error });
+  return new RestoreError('INVALID_ARCHIVE', `"${archive}" is not a valid tar archive: ${e?.message ?? String(error)}`, {
+    entry: archive,
+    cause: error,
+  });
+}
+

@@ -1,0 +1,188 @@
+/**
+ * TarArchiveSource: one archive object (.tar, .tar.gz/.tgz; zstd where the runtime can), extracted
+ * while it streams. The archive's own checksum (MD5 ETag or S3 checksum) is checked on the
+ * compressed bytes as they pass; a retry starts the archive over and replaces what it wrote.
+ */
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { checksumLabel, createHasher, expectedChecksums } from '../checksums';
+import { classifyError, RestoreError } from '../errors';
+import { withRetry } from '../retry';
+import { decompressed, extractTar, ExtractResult } from './extract';
+import { findArchived, thawObjects, ThawItem } from './thaw';
+import type { RestoreContext, Source, SourceTotals } from './types';
+import { controlCall } from './util';
+
+/** Files larger than this trigger a free-space check before they are written. */
+const FREE_SPACE_CHECK_BYTES = 1024 * 1024;
+
+export class TarArchiveSource implements Source {
+  private object?: ThawItem & { size: number; etag?: string };
+  private skipAll = false;
+  private result: ExtractResult = { entries: 0, files: 0, skipped: 0, bytes: 0 };
+  private readBytes = 0;
+  /** Paths written by this process (a retry of the archive replaces them). */
+  private readonly written = new Set<string>();
+  private resumedEntries = 0;
+
+  constructor(private readonly ctx: RestoreContext) {}
+
+  private get key(): string {
+    return this.ctx.request.source.key!;
+  }
+
+  totals(): SourceTotals {
+    return {
+      objects: this.result.files,
+      objectsSkipped: this.skipAll ? this.resumedEntries : this.result.skipped,
+      bytes: this.result.bytes,
+    };
+  }
+
+  async plan(): Promise<'Thawing' | 'Restoring'> {
+    const { s3, reporter, resume } = this.ctx;
+    const key = this.key;
+    const head = await controlCall(this.ctx, key, () =>
+      s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }), { abortSignal: this.ctx.signal }),
+    );
+    this.object = {
+      key,
+      size: head.ContentLength ?? 0,
+      etag: head.ETag,
+      storageClass: head.StorageClass ?? (head.ArchiveStatus ? 'INTELLIGENT_TIERING' : undefined),
+    };
+    const done = resume.archives.get(key);
+    if (done && done.etag === this.object.etag && done.size === this.object.size) {
+      this.skipAll = true;
+      this.resumedEntries = done.entries;
+      reporter.log('info', 'the archive was already restored and verified by an earlier attempt', { key, entries: done.entries });
+    }
+    const c = reporter.counters;
+    c.bytesTotal = this.skipAll ? 0 : this.object.size;
+    if (this.skipAll) {
+      c.objectsDone = done!.entries;
+      c.objectsSkipped = done!.entries;
+      c.objectsTotal = done!.entries;
+      return 'Restoring';
+    }
+    const archived = await findArchived(this.ctx, [this.object]);
+    if (archived.length > 0) {
+      if (this.ctx.request.source.archive.tier === 'fail') {
+        throw new RestoreError('ARCHIVED_OBJECT', `"${key}" is archived (${this.object.storageClass}); set source.archive.tier to thaw it`, {
+          entry: key,
+        });
+      }
+      return 'Thawing';
+    }
+    reporter.log('info', 'planned', { archive: key, bytes: this.object.size });
+    return 'Restoring';
+  }
+
+  async thaw(): Promise<'Restoring'> {
+    await thawObjects(this.ctx, [this.object!]);
+    return 'Restoring';
+  }
+
+  async transfer(): Promise<'Verifying'> {
+    if (this.skipAll) return 'Verifying';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await withRetry(() => this.extractOnce(), this.ctx.retry, {
+          signal: this.ctx.signal,
+          entry: this.key,
+          onRetry: (error, n, delayMs) =>
+            this.ctx.reporter.log('warn', 'retrying the archive from its start', { key: this.key, code: error.code, error: error.message, attempt: n, delayMs }),
+        });
+        return 'Verifying';
+      } catch (error) {
+        const e = classifyError(error, this.key);
+        if (e.code === 'CHECKSUM_MISMATCH' && attempt === 0 && !this.ctx.signal.aborted) {
+          this.ctx.reporter.log('warn', 'archive checksum mismatch, reading it once more', { key: this.key, error: e.message });
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private async extractOnce(): Promise<void> {
+    const { s3, reporter, limiter, signal, request, root, fileAttributes } = this.ctx;
+    const obj = this.object!;
+    const verify = request.options.verify;
+    // A new attempt: progress restarts from the archive's beginning.
+    reporter.addBytes(-this.readBytes);
+    reporter.counters.objectsDone = 0;
+    this.readBytes = 0;
+    const res = await s3.getObject({ key: obj.key, checksumMode: verify, signal });
+    const size = Number(res.headers['content-length'] ?? obj.size);
+    const checks = verify ? expectedChecksums(res.headers) : [];
+    const hashers = checks.map(createHasher);
+    const self = this;
+    async function* counted(): AsyncGenerator<Buffer> {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        for (const h of hashers) h.update(chunk);
+        self.readBytes += chunk.length;
+        reporter.addBytes(chunk.length);
+        if (limiter) await limiter.take(chunk.length, signal);
+        yield chunk;
+      }
+    }
+    try {
+      const { format, tar } = await decompressed(counted(), obj.key);
+      reporter.log('info', 'extracting', { key: obj.key, format, bytes: size });
+      this.result = await extractTar(tar, {
+        root,
+        archive: obj.key,
+        stripPrefix: request.source.stripPrefix,
+        include: request.source.include,
+        exclude: request.source.exclude,
+        conflict: this.ctx.conflict,
+        ownedPaths: rel => this.written.has(rel) || this.ctx.resuming,
+        fileMode: fileAttributes.mode,
+        dirMode: this.ctx.dirMode,
+        uid: fileAttributes.uid,
+        gid: fileAttributes.gid,
+        canChown: this.ctx.canChown,
+        signal,
+        freeSpaceCheckBytes: FREE_SPACE_CHECK_BYTES,
+        onEntry: line => {
+          this.written.add(line.path);
+          this.ctx.manifest.append(line);
+        },
+        onFile: () => {
+          reporter.counters.objectsDone++;
+        },
+        log: (level, msg, fields) => reporter.log(level, msg, fields),
+      });
+      // extractTar reads its input to the end, so every byte of the object went through the hashers.
+      if (this.readBytes !== size) {
+        throw new RestoreError('CHECKSUM_MISMATCH', `"${obj.key}": read ${this.readBytes} bytes, expected ${size}`, { entry: obj.key });
+      }
+      checks.forEach((check, i) => {
+        const digest = hashers[i].digest();
+        if (digest !== check.expected) {
+          throw new RestoreError('CHECKSUM_MISMATCH', `"${obj.key}": ${check.algorithm} is ${digest}, the object says ${check.expected}`, {
+            entry: obj.key,
+          });
+        }
+      });
+      this.ctx.manifest.append({
+        type: 'archive',
+        key: obj.key,
+        size,
+        etag: (res.headers.etag as string | undefined) ?? obj.etag,
+        checksum: checksumLabel(checks),
+        verified: true,
+        entries: this.result.files,
+        bytes: this.result.bytes,
+      });
+      reporter.counters.objectsTotal = reporter.counters.objectsDone;
+    } finally {
+      if (!res.complete) res.destroy();
+    }
+  }
+
+  async verify(): Promise<'Succeeded'> {
+    await this.ctx.manifest.flush(true);
+    return 'Succeeded';
+  }
+}

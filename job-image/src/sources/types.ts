@@ -1,0 +1,67 @@
+/**
+ * A source is a small interface whose steps return the next phase (after CDI's DataSource):
+ * `plan()` lists and checks everything before a byte is written, `thaw()` waits for archived
+ * objects, `transfer()` writes, `verify()` settles the manifest. Adding a source touches one file
+ * and one switch (main's `createSource`).
+ */
+import type { ConflictPolicy, JobPhase, RestoreRequest } from '@kube-restore/common';
+import type { BandwidthLimiter } from '../bandwidth';
+import type { LoadedManifest, ManifestWriter } from '../manifest';
+import type { SafeRoot } from '../paths';
+import type { Reporter } from '../reporter';
+import type { RetryPolicy } from '../retry';
+import type { S3Access } from '../s3/access';
+import type { Shard } from '../shard';
+import type { FileAttributes } from '../writeFileAtomically';
+
+export interface RestoreContext {
+  request: RestoreRequest;
+  s3: S3Access;
+  root: SafeRoot;
+  reporter: Reporter;
+  manifest: ManifestWriter;
+  /** What an earlier attempt of this restore recorded as written and verified. */
+  resume: LoadedManifest;
+  /** The target was not empty and belongs to this restore (an earlier attempt or another shard). */
+  resuming: boolean;
+  conflict: ConflictPolicy;
+  shard?: Shard;
+  signal: AbortSignal;
+  limiter?: BandwidthLimiter;
+  retry: RetryPolicy;
+  tuning: Tuning;
+  /** Owner and modes from the request, for files. */
+  fileAttributes: FileAttributes;
+  /** Directory mode from the request, if any. */
+  dirMode?: number;
+  /** May the process chown (root, or CAP_CHOWN)? */
+  canChown: boolean;
+}
+
+export interface Tuning {
+  concurrency: number;
+  /** Objects at least this large are fetched as parallel ranged GETs. */
+  rangeThreshold: number;
+  partSize: number;
+  /** Parallel ranged GETs per large object. */
+  partConcurrency: number;
+  /** First and largest poll interval while thawing, in ms. */
+  thawPollMs: number;
+  thawPollMaxMs: number;
+}
+
+export interface SourceTotals {
+  objects: number;
+  objectsSkipped: number;
+  bytes: number;
+}
+
+export interface Source {
+  /** Lists, filters, maps and checks every path; fails before writing anything. */
+  plan(): Promise<Extract<JobPhase, 'Thawing' | 'Restoring'>>;
+  thaw(): Promise<'Restoring'>;
+  transfer(): Promise<'Verifying'>;
+  verify(): Promise<'Succeeded'>;
+  /** Totals for the termination message: objects written, skipped, bytes written. */
+  totals(): SourceTotals;
+}

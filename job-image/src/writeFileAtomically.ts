@@ -1,0 +1,174 @@
+/**
+ * Files get their final name only when complete and verified: data goes to `.kr-tmp-<random>` in
+ * the final directory (opened O_EXCL|O_NOFOLLOW), and is renamed over the final name at the end.
+ *
+ * fsync policy: a file's data is fdatasync'd before its rename only when it is large
+ * (>= FSYNC_MIN_BYTES), where the cost is amortised. Small files are not synced one by one: a pod
+ * restart keeps the page cache, and after a node crash the resume check (size recorded in the
+ * manifest against the file on disk) re-fetches files that lost their data. The manifest is synced.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { TEMP_OPEN_FLAGS, TEMP_PREFIX } from './paths';
+
+export const WRITE_BATCH_BYTES = 1024 * 1024;
+export const FSYNC_MIN_BYTES = 64 * 1024 * 1024;
+
+export interface FileAttributes {
+  /** Permission bits; default 0644 (less the umask when not given). */
+  mode?: number;
+  mtime?: Date;
+  uid?: number;
+  gid?: number;
+}
+
+let tempTag = '';
+
+/** A tag in every temporary name (the shard), so that a resumed shard removes only its own leftovers. */
+export function setTempTag(tag: string): void {
+  tempTag = tag;
+}
+
+/** A fresh temporary name in `dir`. */
+export function temporaryNameIn(dir: string): string {
+  return path.join(dir, `${TEMP_PREFIX}${tempTag}${randomBytes(6).toString('hex')}`);
+}
+
+/** Temporary files alive in this process, so that SIGTERM can discard them. */
+const liveTemps = new Set<string>();
+
+export function liveTemporaryFiles(): string[] {
+  return [...liveTemps];
+}
+
+export class TempFile {
+  private closed = false;
+  private constructor(
+    readonly path: string,
+    readonly finalPath: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  static async create(finalPath: string, mode = 0o644): Promise<TempFile> {
+    const dir = path.dirname(finalPath);
+    for (let attempt = 0; ; attempt++) {
+      const tmp = temporaryNameIn(dir);
+      try {
+        const handle = await fsp.open(tmp, TEMP_OPEN_FLAGS, mode);
+        liveTemps.add(tmp);
+        return new TempFile(tmp, finalPath, handle);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5) throw error;
+      }
+    }
+  }
+
+  get fd(): FileHandle {
+    return this.handle;
+  }
+
+  async writeAt(buffers: Buffer[], position: number): Promise<void> {
+    let offset = position;
+    let rest = buffers;
+    while (rest.length > 0) {
+      const { bytesWritten } = await this.handle.writev(rest, offset);
+      offset += bytesWritten;
+      rest = dropBytes(rest, bytesWritten);
+    }
+  }
+
+  /** Sets attributes, syncs when asked, closes and renames over the final name. */
+  async commit(attributes: FileAttributes, options: { fsync?: boolean } = {}): Promise<void> {
+    if (attributes.mode !== undefined) await this.handle.chmod(attributes.mode);
+    if (attributes.uid !== undefined || attributes.gid !== undefined) {
+      await this.handle.chown(attributes.uid ?? -1, attributes.gid ?? -1);
+    }
+    if (attributes.mtime) await this.handle.utimes(attributes.mtime, attributes.mtime);
+    if (options.fsync) await this.handle.datasync();
+    this.closed = true;
+    await this.handle.close();
+    await fsp.rename(this.path, this.finalPath);
+    liveTemps.delete(this.path);
+  }
+
+  /** Closes and removes the temporary file; never throws. */
+  async discard(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.handle.close().catch(() => undefined);
+    }
+    await fsp.rm(this.path, { force: true }).catch(() => undefined);
+    liveTemps.delete(this.path);
+  }
+}
+
+function dropBytes(buffers: Buffer[], count: number): Buffer[] {
+  let n = count;
+  let i = 0;
+  while (i < buffers.length && n >= buffers[i].length) n -= buffers[i++].length;
+  if (i >= buffers.length) return [];
+  return [buffers[i].subarray(n), ...buffers.slice(i + 1)];
+}
+
+export interface AtomicWriteOptions extends FileAttributes {
+  /** Called with the byte count once the body ended, before the rename: throw to refuse the file. */
+  verify?: (bytes: number) => void | Promise<void>;
+  /** Force an fdatasync before the rename whatever the size. */
+  fsync?: boolean;
+  /** Called with each chunk after it was handed to the disk (progress). */
+  onChunk?: (chunk: Buffer) => void;
+}
+
+/**
+ * Writes `body` to `finalPath` through a temporary file. Chunks are batched into writes of about
+ * 1 MiB, with one write in flight while the next batch fills (backpressure is the await).
+ * The final name appears only if the body ended and `verify` accepted it.
+ */
+export async function writeFileAtomically(
+  finalPath: string,
+  body: AsyncIterable<Buffer> | Buffer,
+  options: AtomicWriteOptions = {},
+): Promise<{ bytes: number }> {
+  const temp = await TempFile.create(finalPath, options.mode ?? 0o644);
+  let bytes = 0;
+  try {
+    if (Buffer.isBuffer(body)) {
+      if (body.length > 0) await temp.writeAt([body], 0);
+      bytes = body.length;
+      options.onChunk?.(body);
+    } else {
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      let inFlight: Promise<void> | undefined;
+      let position = 0;
+      const flush = async () => {
+        if (inFlight) await inFlight;
+        const buffers = batch;
+        const at = position;
+        position += batchBytes;
+        batch = [];
+        batchBytes = 0;
+        inFlight = temp.writeAt(buffers, at);
+        // Awaited at the next flush; until then a failure must not count as unhandled.
+        inFlight.catch(() => undefined);
+      };
+      for await (const chunk of body) {
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        bytes += chunk.length;
+        options.onChunk?.(chunk);
+        if (batchBytes >= WRITE_BATCH_BYTES) await flush();
+      }
+      if (batchBytes > 0) await flush();
+      if (inFlight) await inFlight;
+    }
+    await options.verify?.(bytes);
+    await temp.commit(options, { fsync: options.fsync ?? bytes >= FSYNC_MIN_BYTES });
+    return { bytes };
+  } catch (error) {
+    await temp.discard();
+    throw error;
+  }
+}
