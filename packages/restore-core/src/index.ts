@@ -11,3 +11,4 @@ export * from './status';
 export * from './restores';
 export * from './watch';
 export * from './s3';
+export * from './clusterConfig';
