@@ -6,7 +6,8 @@
  * credentials from the AWS SDK's default chain only. Output: JSON lines on stdout, the termination
  * message, and the exit code (0, EXIT_CODE_FATAL for what a retry cannot fix, 1 otherwise).
  */
-import { promises as fsp, readFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
+import { promises as fsp, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
   DEFAULT_TARGET,
   DEFAULT_TERMINATION_MESSAGE_PATH,
@@ -97,6 +98,7 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   }
 
   const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
   let forced: NodeJS.Timeout | undefined;
   const onSignal = (name: string) => {
     if (stop.signal.aborted) return;
@@ -106,7 +108,7 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
       // Still here: say so and leave; the next attempt resumes from the manifest.
       for (const tmp of liveTemporaryFiles()) {
         try {
-          require('node:fs').rmSync(tmp, { force: true });
+          rmSync(tmp, { force: true });
         } catch {
           // best effort
         }
@@ -118,7 +120,7 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
         durationMs: Date.now() - started,
       });
       try {
-        require('node:fs').writeFileSync(terminationPath, line);
+        writeFileSync(terminationPath, line);
       } catch {
         // nothing more to do
       }

@@ -2,6 +2,7 @@
  * One restore, start to end: check the volume, pick the source, walk the phases, and say how it
  * ended. No process-wide effects (signals, exit codes, the termination file): main.ts owns those.
  */
+import { setMaxListeners } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import {
@@ -139,6 +140,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
   const env = options.env ?? process.env;
   const { request } = options;
   const signal = options.signal ?? new AbortController().signal;
+  setMaxListeners(0, signal);
   let shard: Shard | undefined;
   try {
     shard = shardFromEnv(env, request.options.parallelism);

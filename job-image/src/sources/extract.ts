@@ -7,8 +7,7 @@ import { once } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import type { ConflictPolicy } from '@kube-restore/common';
-import picomatch from 'picomatch';
+import { ConflictPolicy, createKeyFilter } from '@kube-restore/common';
 import * as tar from 'tar-stream';
 import { RestoreError } from '../errors';
 import type { ManifestEntry } from '../manifest';
@@ -160,8 +159,7 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
   const extract = tar.extract();
   const result: ExtractResult = { entries: 0, files: 0, skipped: 0, bytes: 0 };
   const registry = new PathRegistry();
-  const include = options.include?.length ? picomatch(options.include, { dot: true }) : undefined;
-  const exclude = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : undefined;
+  const keep = createKeyFilter(options);
   const dirs: PendingDir[] = [];
   const symlinks: Array<{ rel: string; target: string; entry: string }> = [];
   let failure: unknown;
@@ -196,8 +194,7 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
     }
     const stripped = applyStripPrefix(name, options.stripPrefix);
     if (stripped === undefined) return skip();
-    if (include && !include(stripped.replace(/\/$/, ''))) return skip();
-    if (exclude && exclude(stripped.replace(/\/$/, ''))) return skip();
+    if (!keep(name.replace(/^\.\//, '').replace(/\/$/, ''))) return skip();
     const normalized = normalizeEntryPath(type === 'directory' && !stripped.endsWith('/') ? `${stripped}/` : stripped, name);
     if (normalized.kind === 'skip') {
       options.log?.('warn', 'archive entry not restored', { entry: name, reason: normalized.reason });

@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import picomatch from 'picomatch';
+import { createKeyFilter } from '@kube-restore/common';
 import { classifyError, RestoreError } from '../errors';
 import { applyStripPrefix, baseOf, normalizeEntryPath, PathRegistry } from '../paths';
 import { inShard } from '../shard';
@@ -25,7 +25,7 @@ interface PlannedObject extends ListedObject {
 }
 
 export class S3ObjectsSource implements Source {
-  private readonly items: PlannedObject[] = [];
+  private items: PlannedObject[] = [];
   private readonly dirs: string[] = [];
   private objectsWritten = 0;
   private objectsSkipped = 0;
@@ -136,8 +136,7 @@ export class S3ObjectsSource implements Source {
     const { request, reporter, shard } = this.ctx;
     const { source } = request;
     const prefix = source.prefix ?? '';
-    const include = source.include.length > 0 ? picomatch(source.include, { dot: true }) : undefined;
-    const exclude = source.exclude.length > 0 ? picomatch(source.exclude, { dot: true }) : undefined;
+    const keep = createKeyFilter(source);
     const registry = new PathRegistry();
     let matched = 0;
     let ignored = 0;
@@ -145,8 +144,7 @@ export class S3ObjectsSource implements Source {
       const relative = source.key !== undefined ? baseOf(o.key) : o.key.slice(prefix.length);
       if (relative === '') continue;
       if (source.key === undefined) {
-        if (include && !include(relative)) continue;
-        if (exclude && exclude(relative)) continue;
+        if (!keep(relative)) continue;
       }
       const stripped = source.key !== undefined ? relative : applyStripPrefix(relative, source.stripPrefix);
       if (stripped === undefined) {
@@ -224,7 +222,7 @@ export class S3ObjectsSource implements Source {
         keep.push(item);
       }
     });
-    this.items.splice(0, this.items.length, ...keep);
+    this.items = keep;
   }
 
   async thaw(): Promise<'Restoring'> {

@@ -1,4 +1,5 @@
 /** Bounded concurrency and retried control calls, shared by the sources. */
+import { setMaxListeners } from 'node:events';
 import { RestoreError } from '../errors';
 import { withRetry } from '../retry';
 import type { RestoreContext } from './types';
@@ -22,6 +23,8 @@ export async function forEachLimited<T>(
 ): Promise<void> {
   const stop = new AbortController();
   const combined = AbortSignal.any([signal, stop.signal]);
+  // Every in-flight request listens for the abort.
+  setMaxListeners(0, combined);
   let next = 0;
   let failure: unknown;
   const worker = async () => {

@@ -1,0 +1,118 @@
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BandwidthLimiter } from './bandwidth';
+import { classifyError, redact, RestoreError } from './errors';
+import { loadManifest } from './manifest';
+import { backoffDelay, withRetry } from './retry';
+import { fnv1a32, shardFromEnv, shardOf } from './shard';
+
+describe('sharding', () => {
+  it('is a stable hash: the shards partition the keys exactly', () => {
+    expect(fnv1a32('')).toBe(0x811c9dc5);
+    expect(fnv1a32('a')).toBe(0xe40c292c);
+    const keys = Array.from({ length: 1000 }, (_, i) => `k/${i}`);
+    const counts = [0, 0, 0];
+    for (const k of keys) counts[shardOf(k, 3)]++;
+    expect(counts.reduce((a, b) => a + b)).toBe(1000);
+    expect(Math.min(...counts)).toBeGreaterThan(250);
+  });
+
+  it('reads the shard from JOB_COMPLETION_INDEX', () => {
+    expect(shardFromEnv({}, 1)).toBeUndefined();
+    expect(shardFromEnv({ JOB_COMPLETION_INDEX: '2' }, 3)).toEqual({ index: 2, count: 3 });
+    expect(() => shardFromEnv({}, 3)).toThrow('JOB_COMPLETION_INDEX is not set');
+    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '3' }, 3)).toThrow('not below');
+  });
+});
+
+describe('classifyError', () => {
+  it.each([
+    [{ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }, 'ACCESS_DENIED'],
+    [{ name: 'NoSuchBucket' }, 'NO_SUCH_BUCKET'],
+    [{ name: 'NoSuchKey' }, 'NO_SUCH_KEY'],
+    [{ name: 'InvalidObjectState' }, 'ARCHIVED_OBJECT'],
+    [{ name: 'SlowDown', $metadata: { httpStatusCode: 503 } }, 'THROTTLED'],
+    [{ name: 'InternalError', $metadata: { httpStatusCode: 500 } }, 'SERVER_ERROR'],
+    [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'NETWORK'],
+    [Object.assign(new Error('no space'), { code: 'ENOSPC' }), 'NO_SPACE'],
+    [{ name: 'SignatureDoesNotMatch' }, 'INVALID_CREDENTIALS'],
+    [new Error('boom'), 'INTERNAL'],
+  ])('%j -> %s', (error, code) => {
+    expect(classifyError(error).code).toBe(code);
+  });
+});
+
+describe('redact', () => {
+  it('removes credential values and signatures', () => {
+    const env = { AWS_SECRET_ACCESS_KEY: 'sekrit-value', AWS_ACCESS_KEY_ID: 'AKIDVALUE' };
+    const out = redact('x sekrit-value y AKIDVALUE Credential=AKID/2013 Signature=abcdef0123', env);
+    expect(out).not.toContain('sekrit-value');
+    expect(out).not.toContain('AKIDVALUE');
+    expect(out).not.toContain('abcdef0123');
+  });
+});
+
+describe('withRetry', () => {
+  const policy = { attempts: 3, baseMs: 1, maxMs: 2 };
+  it('retries what a retry can fix, at most `attempts` times', async () => {
+    let calls = 0;
+    await expect(
+      withRetry(async () => {
+        calls++;
+        throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+      }, policy),
+    ).rejects.toMatchObject({ code: 'NETWORK' });
+    expect(calls).toBe(3);
+  });
+
+  it('fails fast on permanent errors', async () => {
+    let calls = 0;
+    await expect(
+      withRetry(async () => {
+        calls++;
+        throw new RestoreError('ACCESS_DENIED', 'no');
+      }, policy),
+    ).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
+    expect(calls).toBe(1);
+  });
+
+  it('backs off with full jitter under a ceiling', () => {
+    const p = { attempts: 10, baseMs: 100, maxMs: 1000 };
+    expect(backoffDelay(0, p, () => 0.999)).toBeLessThan(100);
+    expect(backoffDelay(8, p, () => 0.999)).toBeLessThan(1000);
+    expect(backoffDelay(3, p, () => 0)).toBe(0);
+  });
+});
+
+describe('BandwidthLimiter', () => {
+  it('holds a stream to its rate', async () => {
+    const limiter = new BandwidthLimiter(1_000_000);
+    const started = performance.now();
+    for (let i = 0; i < 30; i++) await limiter.take(100_000);
+    const seconds = (performance.now() - started) / 1000;
+    // 3 MB at 1 MB/s with a 1 MB burst: about 2 s.
+    expect(seconds).toBeGreaterThan(1.7);
+    expect(seconds).toBeLessThan(3);
+  });
+});
+
+describe('loadManifest', () => {
+  it('ignores a torn last line and unverified entries', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-manifest-'));
+    const file = path.join(dir, 'm.jsonl');
+    await fsp.writeFile(
+      file,
+      [
+        '{"type":"header","v":1,"restore":"r","startedAt":"x"}',
+        '{"type":"object","key":"a","path":"a","size":1,"etag":"e","checksum":"size","verified":true}',
+        '{"type":"object","key":"b","path":"b","size":1,"etag":"e","checksum":"size","verified":false}',
+        '{"type":"object","key":"c","pa',
+      ].join('\n'),
+    );
+    const m = await loadManifest(file);
+    expect([...m.objects.keys()]).toEqual(['a']);
+    expect((await loadManifest(path.join(dir, 'missing'))).objects.size).toBe(0);
+    await fsp.rm(dir, { recursive: true });
+  });
+});

@@ -1,0 +1,252 @@
+/**
+ * A fault-injecting HTTP proxy on loopback in front of a real S3 server, for what a real server will not
+ * do on demand: connections reset mid-object, 503 SlowDown storms, corrupted bytes, and archived
+ * (Glacier) objects that need a RestoreObject and answer GETs with 403 InvalidObjectState until thawed.
+ * Requests are forwarded byte for byte (the Host header too), so SigV4 signatures stay valid.
+ */
+import http from 'node:http';
+import net from 'node:net';
+
+export interface ProxiedRequest {
+  method: string;
+  bucket?: string;
+  key?: string;
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+}
+
+export type FaultAction =
+  | { type: 'status'; status: number; code: string; message?: string }
+  | { type: 'reset'; afterBytes: number }
+  | { type: 'corrupt'; atByte?: number }
+  | { type: 'stall'; afterBytes: number; ms: number };
+
+export interface FaultRule {
+  match: (req: ProxiedRequest) => boolean;
+  action: FaultAction;
+  /** Matching requests it applies to; afterwards it is spent. Default: all. */
+  times?: number;
+  /** Requests it applied to. */
+  hits?: number;
+}
+
+interface ArchivedObject {
+  storageClass: 'GLACIER' | 'DEEP_ARCHIVE';
+  state: 'archived' | 'restoring' | 'restored';
+  /** HEADs while restoring before it is restored. */
+  headsUntilRestored: number;
+  restoreRequests: number;
+  tier?: string;
+}
+
+export class FaultProxy {
+  readonly rules: FaultRule[] = [];
+  readonly log: Array<{ method: string; key?: string; query: string; status?: number }> = [];
+  readonly archived = new Map<string, ArchivedObject>();
+  private readonly server: http.Server;
+  private readonly agent = new http.Agent({ keepAlive: true });
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(private readonly upstream: { host: string; port: number }) {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.on('connection', s => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(upstreamEndpoint: string): Promise<FaultProxy> {
+    const url = new URL(upstreamEndpoint);
+    const proxy = new FaultProxy({ host: url.hostname, port: Number(url.port) });
+    await new Promise<void>(resolve => proxy.server.listen(0, '127.0.0.1', resolve));
+    proxy.port = (proxy.server.address() as net.AddressInfo).port;
+    return proxy;
+  }
+
+  add(rule: FaultRule): FaultRule {
+    rule.hits = 0;
+    this.rules.push(rule);
+    return rule;
+  }
+
+  clear(): void {
+    this.rules.length = 0;
+    this.archived.clear();
+    this.log.length = 0;
+  }
+
+  /** Makes `key` look archived in `storageClass` until a RestoreObject and `heads` polls later. */
+  archive(key: string, storageClass: 'GLACIER' | 'DEEP_ARCHIVE' = 'GLACIER', heads = 2): void {
+    this.archived.set(key, { storageClass, state: 'archived', headsUntilRestored: heads, restoreRequests: 0 });
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    this.agent.destroy();
+    await new Promise<void>(resolve => this.server.close(() => resolve()));
+  }
+
+  private parse(req: http.IncomingMessage): ProxiedRequest {
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const parts = url.pathname.split('/').slice(1);
+    const bucket = parts[0] ? decodeURIComponent(parts[0]) : undefined;
+    const rawKey = parts.slice(1).join('/');
+    return {
+      method: req.method ?? 'GET',
+      bucket,
+      key: rawKey ? decodeURIComponent(rawKey) : undefined,
+      query: url.searchParams,
+      headers: req.headers,
+    };
+  }
+
+  private takeRule(p: ProxiedRequest): FaultRule | undefined {
+    for (const rule of this.rules) {
+      if ((rule.times === undefined || (rule.hits ?? 0) < rule.times) && rule.match(p)) {
+        rule.hits = (rule.hits ?? 0) + 1;
+        return rule;
+      }
+    }
+    return undefined;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const p = this.parse(req);
+    const entry: { method: string; key?: string; query: string; status?: number } = { method: p.method, key: p.key, query: p.query.toString() };
+    this.log.push(entry);
+    const sendError = (status: number, code: string, message = code) => {
+      entry.status = status;
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+      req.resume();
+      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+      res.end(p.method === 'HEAD' ? undefined : body);
+    };
+
+    // Archived objects.
+    const archived = p.key !== undefined ? this.archived.get(p.key) : undefined;
+    if (archived && p.method === 'POST' && p.query.has('restore')) {
+      archived.restoreRequests++;
+      let body = '';
+      req.on('data', d => (body += d));
+      req.on('end', () => {
+        archived.tier = /<Tier>([^<]+)<\/Tier>/.exec(body)?.[1];
+        if (archived.state === 'archived') {
+          archived.state = 'restoring';
+          entry.status = 202;
+          res.writeHead(202, { 'content-length': 0 });
+          res.end();
+        } else if (archived.state === 'restoring') {
+          sendError(409, 'RestoreAlreadyInProgress', 'Object restore is already in progress');
+        } else {
+          entry.status = 200;
+          res.writeHead(200, { 'content-length': 0 });
+          res.end();
+        }
+      });
+      return;
+    }
+    if (archived && p.method === 'GET' && archived.state !== 'restored' && !p.query.has('uploads')) {
+      sendError(403, 'InvalidObjectState', 'The operation is not valid for the object\'s storage class');
+      return;
+    }
+
+    const rule = this.takeRule(p);
+    if (rule?.action.type === 'status') {
+      sendError(rule.action.status, rule.action.code, rule.action.message);
+      return;
+    }
+
+    const upstream = http.request(
+      {
+        host: this.upstream.host,
+        port: this.upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent: this.agent,
+      },
+      up => {
+        entry.status = up.statusCode;
+        const headers = { ...up.headers };
+        const isList = p.method === 'GET' && p.key === undefined && (p.query.get('list-type') === '2' || p.query.has('versions'));
+        if (archived && p.method === 'HEAD' && up.statusCode === 200) {
+          headers['x-amz-storage-class'] = archived.storageClass;
+          if (archived.state === 'restoring') {
+            if (--archived.headsUntilRestored <= 0) archived.state = 'restored';
+            else headers['x-amz-restore'] = 'ongoing-request="true"';
+          }
+          if (archived.state === 'restored') {
+            headers['x-amz-restore'] = `ongoing-request="false", expiry-date="${new Date(Date.now() + 86400_000).toUTCString()}"`;
+          }
+        }
+        if (isList && this.archived.size > 0 && up.statusCode === 200) {
+          const chunks: Buffer[] = [];
+          up.on('data', d => chunks.push(d));
+          up.on('end', () => {
+            let xml = Buffer.concat(chunks).toString('utf8');
+            xml = xml.replace(/<(Contents|Version)>([\s\S]*?)<\/\1>/g, (block, tag: string, inner: string) => {
+              const key = /<Key>([^<]*)<\/Key>/.exec(inner)?.[1];
+              const a = key !== undefined ? this.archived.get(unescapeXml(key)) : undefined;
+              if (!a) return block;
+              return `<${tag}>${inner.replace(/<StorageClass>[^<]*<\/StorageClass>/, `<StorageClass>${a.storageClass}</StorageClass>`)}</${tag}>`;
+            });
+            const body = Buffer.from(xml);
+            delete headers['content-length'];
+            delete headers['transfer-encoding'];
+            headers['content-length'] = String(body.length);
+            res.writeHead(up.statusCode ?? 200, headers);
+            res.end(body);
+          });
+          return;
+        }
+        res.writeHead(up.statusCode ?? 502, headers);
+        const action = rule?.action;
+        let passed = 0;
+        up.on('data', (chunk: Buffer) => {
+          let out = chunk;
+          if (action?.type === 'corrupt') {
+            const at = action.atByte ?? 0;
+            if (at >= passed && at < passed + chunk.length) {
+              out = Buffer.from(chunk);
+              out[at - passed] ^= 0xff;
+            }
+          }
+          if ((action?.type === 'reset' || action?.type === 'stall') && passed + chunk.length > action.afterBytes) {
+            const keep = Math.max(0, action.afterBytes - passed);
+            if (keep > 0) res.write(out.subarray(0, keep));
+            passed += chunk.length;
+            up.destroy();
+            if (action.type === 'reset') {
+              res.socket?.resetAndDestroy?.() ?? res.socket?.destroy();
+            }
+            // 'stall': hold the socket open and send nothing more.
+            return;
+          }
+          passed += chunk.length;
+          if (!res.write(out)) {
+            up.pause();
+            res.once('drain', () => up.resume());
+          }
+        });
+        up.on('end', () => res.end());
+        up.on('error', () => res.destroy());
+      },
+    );
+    upstream.on('error', () => sendError(502, 'BadGateway'));
+    req.pipe(upstream);
+  }
+}
+
+function unescapeXml(s: string): string {
+  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+}
+
+/** A rule matching GETs of one object's body. */
+export function getOf(key: string): (req: ProxiedRequest) => boolean {
+  return req => req.method === 'GET' && req.key === key;
+}

@@ -1,0 +1,54 @@
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { liveTemporaryFiles, writeFileAtomically } from './writeFileAtomically';
+
+async function* chunks(n: number, size: number, failAt?: number): AsyncGenerator<Buffer> {
+  for (let i = 0; i < n; i++) {
+    if (i === failAt) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    yield Buffer.alloc(size, i % 256);
+  }
+}
+
+describe('writeFileAtomically', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-write-'));
+  });
+  afterEach(() => fsp.rm(dir, { recursive: true, force: true }));
+
+  it('writes the whole body under its final name with mode and mtime', async () => {
+    const file = path.join(dir, 'f');
+    const mtime = new Date('2020-01-02T03:04:05Z');
+    const { bytes } = await writeFileAtomically(file, chunks(40, 100_000), { mode: 0o640, mtime });
+    expect(bytes).toBe(4_000_000);
+    const st = await fsp.stat(file);
+    expect(st.size).toBe(4_000_000);
+    expect(st.mode & 0o777).toBe(0o640);
+    expect(st.mtime.getTime()).toBe(mtime.getTime());
+    const data = await fsp.readFile(file);
+    expect(data[100_000 * 39]).toBe(39);
+    expect(await fsp.readdir(dir)).toEqual(['f']);
+  });
+
+  it('leaves no final name and no temporary when the body breaks', async () => {
+    const file = path.join(dir, 'f');
+    await expect(writeFileAtomically(file, chunks(40, 100_000, 20))).rejects.toThrow('ECONNRESET');
+    expect(await fsp.readdir(dir)).toEqual([]);
+    expect(liveTemporaryFiles()).toEqual([]);
+  });
+
+  it('leaves the old file alone when verification refuses the new one', async () => {
+    const file = path.join(dir, 'f');
+    await fsp.writeFile(file, 'old');
+    await expect(
+      writeFileAtomically(file, chunks(3, 10), {
+        verify: () => {
+          throw new Error('checksum mismatch');
+        },
+      }),
+    ).rejects.toThrow('checksum mismatch');
+    expect(await fsp.readFile(file, 'utf8')).toBe('old');
+    expect(await fsp.readdir(dir)).toEqual(['f']);
+  });
+});
