@@ -57,5 +57,8 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   if (unit === 0) return `${value} B`;
-  return `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${units[unit]}`;
+  let digits = 0;
+  if (value < 10) digits = 2;
+  else if (value < 100) digits = 1;
+  return `${value.toFixed(digits)} ${units[unit]}`;
 }

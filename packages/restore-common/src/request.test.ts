@@ -131,14 +131,15 @@ describe('RestoreRequest schema', () => {
     expect(() =>
       parseRestoreRequest({ source: { bucket: 'X' }, target: { namespace: 'A', pvc: 'b' } }),
     ).toThrow(RestoreRequestError);
+    let error: RestoreRequestError | undefined;
     try {
       parseRestoreRequest({ source: { bucket: 'X' }, target: { namespace: 'A', pvc: 'b' } });
-    } catch (error) {
-      const e = error as RestoreRequestError;
-      expect(e.problems.map(p => p.path).sort()).toEqual(['source.bucket', 'target.namespace']);
-      expect(e.message).toMatch(/^invalid restore request: /);
-      expect(e.message).toContain('source.bucket: "X"');
+    } catch (e) {
+      error = e as RestoreRequestError;
     }
+    expect(error?.problems.map(p => p.path).sort()).toEqual(['source.bucket', 'target.namespace']);
+    expect(error?.message).toMatch(/^invalid restore request: /);
+    expect(error?.message).toContain('source.bucket: "X"');
   });
 
   it('says what is allowed for an enum', () => {

@@ -11,4 +11,7 @@ export * from './status';
 export * from './restores';
 export * from './watch';
 export * from './s3';
+export * from './logs';
+export * from './requestTimeout';
+export * from './plan';
 export * from './clusterConfig';

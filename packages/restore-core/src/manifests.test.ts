@@ -14,14 +14,15 @@ function toYaml(m: RestoreManifests): string {
     .join('---\n');
 }
 
-function expectGolden(name: string, text: string) {
+/** The golden file's text; with UPDATE_GOLDEN=1 it is first rewritten from `actual` (review the diff). */
+function golden(name: string, actual: string): string {
   const file = join(GOLDEN_DIR, `${name}.yaml`);
-  if (update || !existsSync(file)) {
-    if (!update) throw new Error(`golden file ${file} is missing: run with UPDATE_GOLDEN=1 and review it`);
+  if (update) {
     mkdirSync(GOLDEN_DIR, { recursive: true });
-    writeFileSync(file, text);
+    writeFileSync(file, actual);
   }
-  expect(text).toBe(readFileSync(file, 'utf8'));
+  if (!existsSync(file)) throw new Error(`golden file ${file} is missing: run with UPDATE_GOLDEN=1 and review it`);
+  return readFileSync(file, 'utf8');
 }
 
 const base: RestoreRequestInput = {
@@ -64,7 +65,8 @@ const cases: [string, RestoreRequestInput, BuildOptions][] = [
 
 describe('buildRestoreManifests', () => {
   it.each(cases)('matches the golden manifests for %s', (name, input, options) => {
-    expectGolden(name, toYaml(buildRestoreManifests(parseRestoreRequest(input), options)));
+    const actual = toYaml(buildRestoreManifests(parseRestoreRequest(input), options));
+    expect(actual).toBe(golden(name, actual));
   });
 
   it.each(cases)('builds a %s Job that passes Pod Security "restricted" by construction', (_name, input, options) => {

@@ -26,7 +26,10 @@ export interface ResumableWatchOptions {
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>(resolve => {
-    if (signal.aborted) return resolve();
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);
@@ -35,6 +38,84 @@ const sleep = (ms: number, signal: AbortSignal) =>
     }
     signal.addEventListener('abort', done, { once: true });
   });
+
+/** Wakes a waiting loop early; a poke while nobody waits is remembered for the next wait. */
+class Waker {
+  private pending?: () => void;
+  private poked = false;
+
+  poke = () => {
+    this.poked = true;
+    this.pending?.();
+  };
+
+  /** Waits `ms`, or less if poked (or already poked since the last wait), or until `signal` aborts. */
+  async wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (!this.poked && !signal.aborted) {
+      await new Promise<void>(resolve => {
+        let timer: ReturnType<typeof setTimeout> | undefined = undefined;
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          this.pending = undefined;
+          resolve();
+        };
+        timer = setTimeout(done, ms);
+        this.pending = done;
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+    this.poked = false;
+  }
+}
+
+interface WatchOnceResult {
+  error: unknown;
+  gone: boolean;
+  sawEvent: boolean;
+  resourceVersion: string;
+}
+
+/** One watch connection from `resourceVersion` until the server or the network ends it. */
+function watchOnce(
+  watch: Watch,
+  options: ResumableWatchOptions,
+  resourceVersion: string,
+): Promise<WatchOnceResult> {
+  const { signal, onEvent } = options;
+  const result: WatchOnceResult = { error: undefined, gone: false, sawEvent: false, resourceVersion };
+  return new Promise(resolve => {
+    let controller: AbortController | undefined;
+    const onAbort = () => controller?.abort();
+    const finish = (error: unknown) => {
+      signal.removeEventListener('abort', onAbort);
+      result.error = error;
+      resolve(result);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    watch
+      .watch(
+        options.path,
+        { ...options.query, resourceVersion, allowWatchBookmarks: true },
+        (type: string, object: { code?: number; metadata?: { resourceVersion?: string } }) => {
+          if (type === 'ERROR') {
+            if (object?.code === 410) result.gone = true;
+            return;
+          }
+          result.sawEvent = true;
+          const rv = object?.metadata?.resourceVersion;
+          if (rv) result.resourceVersion = rv;
+          onEvent(type as WatchEventType, object);
+        },
+        finish,
+      )
+      .then(c => {
+        controller = c;
+        if (signal.aborted) c.abort();
+      })
+      .catch(error => finish(error ?? new Error('watch failed')));
+  });
+}
 
 function isGone(error: unknown): boolean {
   const e = error as { code?: unknown; statusCode?: unknown; message?: unknown };
@@ -60,40 +141,8 @@ export async function watchResumable(kc: KubeClients['kc'], options: ResumableWa
         continue;
       }
     }
-    let gone = false;
-    let sawEvent = false;
-    const ended = await new Promise<unknown>(resolve => {
-      let controller: AbortController | undefined;
-      const onAbort = () => controller?.abort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      watch
-        .watch(
-          options.path,
-          { ...options.query, resourceVersion, allowWatchBookmarks: true },
-          (type: string, object: { code?: number; metadata?: { resourceVersion?: string } }) => {
-            if (type === 'ERROR') {
-              if (object?.code === 410) gone = true;
-              return;
-            }
-            sawEvent = true;
-            const rv = object?.metadata?.resourceVersion;
-            if (rv) resourceVersion = rv;
-            onEvent(type as WatchEventType, object);
-          },
-          error => {
-            signal.removeEventListener('abort', onAbort);
-            resolve(error);
-          },
-        )
-        .then(c => {
-          controller = c;
-          if (signal.aborted) c.abort();
-        })
-        .catch(error => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(error ?? new Error('watch failed'));
-        });
-    });
+    const { error: ended, gone, sawEvent, resourceVersion: lastSeen } = await watchOnce(watch, options, resourceVersion);
+    resourceVersion = lastSeen;
     if (signal.aborted) return;
     if (gone || isGone(ended)) {
       resourceVersion = undefined;
@@ -132,12 +181,8 @@ export async function* watchRestore(
   const signal = controller.signal;
   const pollMs = options.pollIntervalMs ?? 1000;
 
-  let wake: (() => void) | undefined;
-  let dirty = true;
-  const poke = () => {
-    dirty = true;
-    wake?.();
-  };
+  const waker = new Waker();
+  const poke = waker.poke;
   const ns = encodeURIComponent(namespace);
   const watches = [
     watchResumable(clients.kc, {
@@ -160,12 +205,10 @@ export async function* watchRestore(
     }),
   ];
 
-  signal.addEventListener('abort', () => wake?.(), { once: true });
   let last: string | undefined;
   let backoff = 250;
   try {
     while (!signal.aborted) {
-      dirty = false;
       let status: RestoreStatus;
       try {
         status = await getRestore(clients, namespace, name);
@@ -186,17 +229,7 @@ export async function* watchRestore(
         yield status;
       }
       if (isTerminalPhase(status.phase)) return;
-      if (!dirty) {
-        await new Promise<void>(resolve => {
-          const timer = setTimeout(resolve, pollMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          if (signal.aborted) wake();
-        });
-        wake = undefined;
-      }
+      await waker.wait(pollMs, signal);
     }
   } finally {
     controller.abort();

@@ -1,0 +1,99 @@
+/**
+ * Planning a restore without creating anything (`kubectl restore plan`, the portal's preview): what the
+ * source holds, whether the target PVC exists and has room, and whether this identity may create it.
+ */
+import { ANNOTATION_CREATED_BY, RestoreRequest, parseQuantity, restoreNameOf } from '@kube-restore/common';
+import { KubeClients } from './clients';
+import { callApi, isNotFound } from './errors';
+import { AccessCheck, checkAccess } from './restores';
+import { SizeOptions, SourceSize, sizeSource } from './s3';
+
+export interface TargetPvcInfo {
+  name: string;
+  namespace: string;
+  exists: boolean;
+  /** `status.capacity.storage`, else the requested size. */
+  capacity?: string;
+  phase?: string;
+  storageClassName?: string;
+  /** Name of the restore that created it, when kube-restore did. */
+  createdBy?: string;
+}
+
+export interface RestorePlan {
+  name: string;
+  namespace: string;
+  /** Undefined when the source could not be read (see `sourceError`). */
+  size?: SourceSize;
+  sourceError?: string;
+  /** The PVC size create would ask for (`--size`, else the recommended size). */
+  pvcSize?: string;
+  pvc: TargetPvcInfo;
+  access: AccessCheck[];
+  /** What would make `create` fail, in words; empty when it should succeed. */
+  problems: string[];
+}
+
+export async function readTargetPvc(clients: KubeClients, namespace: string, name: string): Promise<TargetPvcInfo> {
+  try {
+    const pvc = await callApi({ verb: 'get', resource: 'persistentvolumeclaims', namespace, name }, () =>
+      clients.core.readNamespacedPersistentVolumeClaim({ name, namespace }),
+    );
+    return {
+      name,
+      namespace,
+      exists: true,
+      capacity: pvc.status?.capacity?.storage ?? pvc.spec?.resources?.requests?.storage,
+      phase: pvc.status?.phase,
+      storageClassName: pvc.spec?.storageClassName,
+      createdBy: pvc.metadata?.annotations?.[ANNOTATION_CREATED_BY],
+    };
+  } catch (error) {
+    if (isNotFound(error)) return { name, namespace, exists: false };
+    throw error;
+  }
+}
+
+export async function planRestore(
+  clients: KubeClients,
+  request: RestoreRequest,
+  options: SizeOptions & { withSecret?: boolean } = {},
+): Promise<RestorePlan> {
+  const name = restoreNameOf(request);
+  const { namespace, pvc: pvcName, mode } = request.target;
+  const problems: string[] = [];
+  const [sized, pvc, access] = await Promise.all([
+    sizeSource(request.source, options).then(
+      size => ({ size, error: undefined }),
+      (error: Error) => ({ size: undefined, error: error.message }),
+    ),
+    readTargetPvc(clients, namespace, pvcName),
+    checkAccess(clients, request, { withSecret: options.withSecret }),
+  ]);
+  if (sized.error) problems.push(`the source cannot be read: ${sized.error}`);
+  const size = sized.size;
+  if (size && size.objects === 0 && !request.options.allowEmpty) problems.push('no object matches the source and filters');
+  if (size && size.archivedObjects > 0 && request.source.archive.tier === 'fail') {
+    problems.push(`${size.archivedObjects} object(s) are archived: choose an archive tier to thaw them`);
+  }
+  let pvcSize: string | undefined;
+  if (mode === 'new') {
+    pvcSize = request.target.size === 'auto' ? size?.recommendedSize : request.target.size;
+    if (pvc.exists && pvc.createdBy !== name) {
+      problems.push(`PVC "${pvcName}" already exists in namespace ${namespace}; restore into it with --existing-pvc or choose another name`);
+    }
+    if (pvcSize && size && parseQuantity(pvcSize) < size.diskBytes) {
+      problems.push(`a PVC of ${pvcSize} is smaller than the data (about ${size.diskBytes} bytes on disk)`);
+    }
+  } else if (!pvc.exists) {
+    problems.push(`PVC "${pvcName}" not found in namespace ${namespace}`);
+  } else if (pvc.capacity && size && parseQuantity(pvc.capacity) < size.diskBytes) {
+    problems.push(`PVC "${pvcName}" (${pvc.capacity}) is smaller than the data (about ${size.diskBytes} bytes on disk)`);
+  }
+  const denied = access.filter(a => !a.allowed);
+  if (denied.length) {
+    const what = denied.map(a => `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}`).join(', ');
+    problems.push(`this identity may not ${what} in namespace ${namespace}`);
+  }
+  return { name, namespace, size, sourceError: sized.error, pvcSize, pvc, access, problems };
+}
