@@ -164,9 +164,13 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
   const symlinks: Array<{ rel: string; target: string; entry: string }> = [];
   let failure: unknown;
 
+  let current: Promise<void> = Promise.resolve();
   extract.on('entry', (header, source, next) => {
     const stream = source as unknown as EntryStream;
-    handleEntry(header, stream).then(
+    // When the archive breaks, tar-stream destroys the entry with the error; it reaches us through
+    // the entry's iteration (or `finished`), so an 'error' event here must not count as unhandled.
+    source.on('error', () => undefined);
+    current = handleEntry(header, stream).then(
       () => next(),
       error => {
         failure ??= error;
@@ -300,6 +304,8 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
     await finished;
   } catch (error) {
     extract.destroy();
+    // Let the entry being written discard its temporary file before anyone looks at the volume.
+    await current.catch(() => undefined);
     throw translateTarError(failure ?? error, options.archive);
   }
   if (failure !== undefined) throw translateTarError(failure, options.archive);
