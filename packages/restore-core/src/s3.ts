@@ -193,7 +193,7 @@ export async function sizeSource(source: RestoreSource, options: SizeOptions = {
 }
 
 export interface BackupLayout {
-  source: Pick<RestoreSource, 'endpoint' | 'region' | 'pathStyle' | 'bucket'>;
+  source: Pick<RestoreSource, 'endpoint' | 'region' | 'bucket'> & { pathStyle?: boolean };
   /**
    * Where a PVC's backup lives, with `${namespace}` and `${pvc}`: a prefix ending in `/`
    * (any object under it counts) or one key (e.g. `${namespace}/${pvc}.tar.gz`).
@@ -226,7 +226,10 @@ export async function backupExists(
   } catch (error) {
     return { decision: 'unknown', reason: (error as Error).message };
   }
-  const client = access.client ?? createS3Client({ pathStyle: false, ...layout.source }, access.credentials);
+  const { source } = layout;
+  const client =
+    access.client ??
+    createS3Client({ ...source, pathStyle: source.pathStyle ?? source.endpoint !== undefined }, access.credentials);
   const url = `s3://${layout.source.bucket}/${location}`;
   try {
     if (location.endsWith('/') || location === '') {
