@@ -195,6 +195,7 @@ export class S3ObjectsSource implements Source {
         { entry: archived[0].key },
       );
     }
+    c.thaw = { waiting: archived.length, ready: 0 };
     return 'Thawing';
   }
 

@@ -71,6 +71,7 @@ export class TarArchiveSource implements Source {
           entry: key,
         });
       }
+      reporter.counters.thaw = { waiting: 1, ready: 0 };
       return 'Thawing';
     }
     reporter.log('info', 'planned', { archive: key, bytes: this.object.size });

@@ -43,6 +43,8 @@ export class FaultProxy {
   readonly rules: FaultRule[] = [];
   readonly log: Array<{ method: string; key?: string; query: string; status?: number }> = [];
   readonly archived = new Map<string, ArchivedObject>();
+  /** Rewrites listing bodies (ListObjectsV2, ListObjectVersions), e.g. to list a key no server stores. */
+  rewriteListing?: (xml: string) => string;
   private readonly server: http.Server;
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly sockets = new Set<net.Socket>();
@@ -78,6 +80,7 @@ export class FaultProxy {
     this.rules.length = 0;
     this.archived.clear();
     this.log.length = 0;
+    this.rewriteListing = undefined;
   }
 
   /** Makes `key` look archived in `storageClass` until a RestoreObject and `heads` polls later. */
@@ -184,7 +187,7 @@ export class FaultProxy {
             headers['x-amz-restore'] = `ongoing-request="false", expiry-date="${new Date(Date.now() + 86400_000).toUTCString()}"`;
           }
         }
-        if (isList && this.archived.size > 0 && up.statusCode === 200) {
+        if (isList && (this.archived.size > 0 || this.rewriteListing) && up.statusCode === 200) {
           const chunks: Buffer[] = [];
           up.on('data', d => chunks.push(d));
           up.on('end', () => {
@@ -195,6 +198,7 @@ export class FaultProxy {
               if (!a) return block;
               return `<${tag}>${inner.replace(/<StorageClass>[^<]*<\/StorageClass>/, `<StorageClass>${a.storageClass}</StorageClass>`)}</${tag}>`;
             });
+            if (this.rewriteListing) xml = this.rewriteListing(xml);
             const body = Buffer.from(xml);
             delete headers['content-length'];
             delete headers['transfer-encoding'];

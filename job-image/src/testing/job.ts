@@ -1,0 +1,169 @@
+/**
+ * Runs the shipped artifact, `node dist/restore-job.cjs`, as the harness's local kubelet does: request
+ * and target in env, credentials as AWS_* env, a termination-message file. Every run is checked for
+ * leaked credentials, so no test can forget to.
+ */
+import { spawn } from 'node:child_process';
+import { promises as fsp, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildSync } from 'esbuild';
+import { decodeTerminationMessage, RestoreRequestInput, TerminationMessage } from '@kube-restore/common';
+
+const JOB_DIR = path.resolve(__dirname, '../..');
+export const BUNDLE = path.join(JOB_DIR, 'dist', 'restore-job.cjs');
+
+let built = false;
+
+/** Builds dist/restore-job.cjs from the sources under test (as build.mjs does), once per test file. */
+export function ensureBundle(): string {
+  if (built) return BUNDLE;
+  buildSync({
+    entryPoints: [path.join(JOB_DIR, 'src/cli.ts')],
+    outfile: BUNDLE,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'linked',
+    minifySyntax: true,
+    logLevel: 'error',
+  });
+  built = true;
+  return BUNDLE;
+}
+
+export interface JobRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  lines: Array<Record<string, any>>;
+  progress: Array<Record<string, any>>;
+  termination?: TerminationMessage;
+  terminationRaw: string;
+}
+
+export interface RunJobOptions {
+  request: RestoreRequestInput;
+  target: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  env?: Record<string, string>;
+  /** Sends SIGTERM once a stdout line satisfies this. */
+  sigtermWhen?: (line: Record<string, any>) => boolean;
+  timeoutMs?: number;
+}
+
+export async function runJob(options: RunJobOptions): Promise<JobRun> {
+  ensureBundle();
+  const termDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-term-'));
+  const termFile = path.join(termDir, 'termination-log');
+  const child = spawn(process.execPath, [BUNDLE], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: os.tmpdir(),
+      KUBE_RESTORE_REQUEST: JSON.stringify(options.request),
+      KUBE_RESTORE_TARGET: options.target,
+      TERMINATION_MESSAGE_PATH: termFile,
+      AWS_ACCESS_KEY_ID: options.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: options.credentials.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+      KUBE_RESTORE_RETRY_BASE_MS: '20',
+      KUBE_RESTORE_RETRY_MAX_MS: '200',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let pending = '';
+  let signalled = false;
+  const lines: Array<Record<string, any>> = [];
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+    pending += d;
+    let i;
+    while ((i = pending.indexOf('\n')) >= 0) {
+      const raw = pending.slice(0, i);
+      pending = pending.slice(i + 1);
+      let line: Record<string, any>;
+      try {
+        line = JSON.parse(raw);
+      } catch {
+        line = { type: 'text', text: raw };
+      }
+      lines.push(line);
+      if (!signalled && options.sigtermWhen?.(line)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve =>
+    child.on('exit', (c, s) => resolve([c, s])),
+  );
+  clearTimeout(timer);
+  let terminationRaw = '';
+  try {
+    terminationRaw = readFileSync(termFile, 'utf8');
+  } catch {
+    // none written
+  }
+  await fsp.rm(termDir, { recursive: true, force: true });
+  const decoded = decodeTerminationMessage(terminationRaw);
+  const run: JobRun = {
+    code,
+    signal,
+    stdout,
+    stderr,
+    lines,
+    progress: lines.filter(l => l.type === 'progress'),
+    termination: decoded.kind === 'structured' ? decoded.message : undefined,
+    terminationRaw,
+  };
+  assertNoCredentials(run, options.credentials);
+  return run;
+}
+
+/** Throws if a credential value appears anywhere the job wrote. */
+export function assertNoCredentials(run: JobRun, credentials: { accessKeyId: string; secretAccessKey: string }): void {
+  for (const [where, text] of [
+    ['stdout', run.stdout],
+    ['stderr', run.stderr],
+    ['termination message', run.terminationRaw],
+  ]) {
+    for (const secret of [credentials.accessKeyId, credentials.secretAccessKey]) {
+      if (text.includes(secret)) throw new Error(`a credential appeared in the job's ${where}`);
+    }
+  }
+}
+
+/** Every file under `dir` (relative path -> content), skipping .kube-restore and lost+found. */
+export async function readTree(dir: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const walk = async (d: string, prefix: string) => {
+    for (const e of await fsp.readdir(d, { withFileTypes: true })) {
+      if (!prefix && (e.name === '.kube-restore' || e.name === 'lost+found')) continue;
+      const rel = prefix ? `${prefix}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(path.join(d, e.name), rel);
+      else out.set(rel, await fsp.readFile(path.join(d, e.name)));
+    }
+  };
+  await walk(dir, '');
+  return out;
+}
+
+/** Names of temporary files anywhere under `dir`. */
+export async function temporaries(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for (const e of await fsp.readdir(d, { withFileTypes: true })) {
+      if (e.isDirectory()) await walk(path.join(d, e.name));
+      else if (e.name.startsWith('.kr-tmp-')) out.push(path.join(d, e.name));
+    }
+  };
+  await walk(dir);
+  return out;
+}
