@@ -1,0 +1,46 @@
+import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import { readRestoreConfig } from './config';
+import { restorePermissions } from './permissions';
+import { catalogEntityTargets } from './service/entities';
+import { RestoreService } from './service/RestoreService';
+import { RestoreStore } from './service/RestoreStore';
+import { createRouter } from './service/router';
+
+/** The kube-restore backend plugin (id `restore`): `backend.add(import('@kube-restore/backstage-plugin-restore-backend'))`. */
+export const restorePlugin = createBackendPlugin({
+  pluginId: 'restore',
+  register(env) {
+    env.registerInit({
+      deps: {
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        auth: coreServices.auth,
+        httpAuth: coreServices.httpAuth,
+        httpRouter: coreServices.httpRouter,
+        discovery: coreServices.discovery,
+        database: coreServices.database,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        auditor: coreServices.auditor,
+        userInfo: coreServices.userInfo,
+      },
+      async init({ config, logger, auth, httpAuth, httpRouter, discovery, database, permissions, permissionsRegistry, auditor, userInfo }) {
+        const restoreConfig = readRestoreConfig(config);
+        permissionsRegistry.addPermissions(restorePermissions);
+        const store = await RestoreStore.create(database);
+        const entities = catalogEntityTargets({
+          auth,
+          discovery,
+          clusters: restoreConfig.clusters.map(c => c.name),
+          defaultCluster: restoreConfig.defaultCluster,
+        });
+        const restores = new RestoreService({ config: restoreConfig, logger, permissions, auditor, userInfo, store, entities });
+        httpRouter.use(await createRouter({ httpAuth, restores }));
+        httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
+        logger.info(
+          `kube-restore: ${restoreConfig.clusters.length} cluster(s), sources ${restoreConfig.sources.map(s => s.name).join(', ')}`,
+        );
+      },
+    });
+  },
+});

@@ -1,0 +1,130 @@
+/** The HTTP API: parse with zod, call the service, serialise. Errors are @backstage/errors; the error handler does the rest. */
+import { HttpAuthService } from '@backstage/backend-plugin-api';
+import { InputError } from '@backstage/errors';
+import express from 'express';
+import Router from 'express-promise-router';
+import { z } from 'zod';
+import { toBackstageError } from '../errors';
+import { Caller, RestoreService } from './RestoreService';
+import {
+  decisionBodySchema,
+  deleteQuerySchema,
+  describeZodError,
+  listQuerySchema,
+  logsQuerySchema,
+  restoreBodySchema,
+} from './schemas';
+
+function parse<T extends z.ZodTypeAny>(schema: T, value: unknown, root: string): z.output<T> {
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) throw new InputError(`invalid ${root}: ${describeZodError(result.error)}`);
+  return result.data;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+export async function createRouter(options: { httpAuth: HttpAuthService; restores: RestoreService }): Promise<express.Router> {
+  const { httpAuth, restores } = options;
+  const router = Router();
+  router.use(express.json({ limit: '256kb' }));
+
+  const caller = async (req: express.Request): Promise<Caller> => ({
+    credentials: await httpAuth.credentials(req, { allow: ['user', 'service'] }),
+    request: req,
+  });
+
+  router.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/sources', async (req, res) => {
+    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    res.json({ items: restores.listSources() });
+  });
+
+  router.post('/plan', async (req, res) => {
+    const body = parse(restoreBodySchema, req.body, 'body');
+    res.json(await restores.plan(body, await caller(req)));
+  });
+
+  router.post('/restores', async (req, res) => {
+    const body = parse(restoreBodySchema, req.body, 'body');
+    const { view, created } = await restores.create(body, await caller(req));
+    res.status(view.phase === 'PendingApproval' ? 202 : created ? 201 : 200).json(view);
+  });
+
+  router.get('/restores', async (req, res) => {
+    const query = parse(listQuerySchema, req.query, 'query');
+    res.json({ items: await restores.list(query, await caller(req)) });
+  });
+
+  router.get('/restores/:id', async (req, res) => {
+    res.json(await restores.get(req.params.id, await caller(req)));
+  });
+
+  router.get('/restores/:id/events', async (req, res) => {
+    const who = await caller(req);
+    const controller = new AbortController();
+    req.on('close', () => controller.abort());
+    const updates = restores.events(req.params.id, who, controller.signal);
+    // The first update is read before the stream opens, so 403/404 are ordinary error responses.
+    const first = await updates.next();
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    const send = (event: string, data: unknown) => {
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      (res as unknown as { flush?: () => void }).flush?.();
+    };
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15000);
+    try {
+      if (!first.done) send('status', first.value);
+      for await (const view of { [Symbol.asyncIterator]: () => updates }) send('status', view);
+      if (!controller.signal.aborted) send('end', {});
+    } catch (error) {
+      const e = toBackstageError(error);
+      send('error', { error: { name: e.name, message: e.message } });
+    } finally {
+      clearInterval(heartbeat);
+      res.end();
+    }
+  });
+
+  router.get('/restores/:id/logs', async (req, res) => {
+    const query = parse(logsQuerySchema, req.query, 'query');
+    res.json(await restores.logs(req.params.id, query.tailLines, await caller(req)));
+  });
+
+  router.delete('/restores/:id', async (req, res) => {
+    const query = parse(deleteQuerySchema, req.query, 'query');
+    res.json(await restores.delete(req.params.id, query.deletePvc === 'true', await caller(req)));
+  });
+
+  router.post('/restores/:id/approve', async (req, res) => {
+    const body = parse(decisionBodySchema, req.body, 'body');
+    res.json(await restores.approve(req.params.id, body.comment, await caller(req)));
+  });
+
+  router.post('/restores/:id/reject', async (req, res) => {
+    const body = parse(decisionBodySchema, req.body, 'body');
+    res.json(await restores.reject(req.params.id, body.comment, await caller(req)));
+  });
+
+  router.get('/exists/:namespace/:pvc', async (req, res) => {
+    // For cluster policy engines and other backends: a service token (backend.auth.externalAccess).
+    await httpAuth.credentials(req, { allow: ['service'] });
+    const { namespace, pvc } = req.params;
+    if (!DNS_LABEL.test(namespace)) throw new InputError(`namespace: "${namespace}" is not a namespace name`);
+    if (!DNS_SUBDOMAIN.test(pvc)) throw new InputError(`pvc: "${pvc}" is not a PVC name`);
+    const decision = await restores.exists(namespace, pvc);
+    // `unknown` is an answer, not a failure of this API: 503 lets a policy engine fail closed.
+    res.status(decision.decision === 'unknown' ? 503 : 200).json(decision);
+  });
+
+  return router;
+}
