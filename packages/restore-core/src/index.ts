@@ -15,3 +15,4 @@ export * from './logs';
 export * from './requestTimeout';
 export * from './plan';
 export * from './clusterConfig';
+export * from './prefixes';

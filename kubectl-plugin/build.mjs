@@ -1,0 +1,44 @@
+// Bundles the plugin for Node 20 as two CommonJS files (client-node is ESM-only; esbuild turns it into CommonJS):
+//   dist/kubectl-restore.cjs           the yargs shell, help and `version`: small, so they start fast
+//   dist/kubectl-restore-commands.cjs  every command with core, the Kubernetes client and the AWS SDK,
+//                                      required by the shell only when a command runs
+//   node build.mjs
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: 'linked',
+  minifySyntax: true,
+  legalComments: 'linked',
+  logLevel: 'info',
+};
+
+/** The shell's `import('./commands')` becomes a require of the second bundle. */
+const commandsBundle = {
+  name: 'commands-bundle',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/commands$/ }, args =>
+      args.importer.startsWith(path.join(here, 'src')) ? { path: './kubectl-restore-commands.cjs', external: true } : undefined,
+    );
+  },
+};
+
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: [path.join(here, 'src/bin.ts')],
+    outfile: path.join(here, 'dist/kubectl-restore.cjs'),
+    plugins: [commandsBundle],
+  }),
+  build({
+    ...common,
+    entryPoints: [path.join(here, 'src/commands/index.ts')],
+    outfile: path.join(here, 'dist/kubectl-restore-commands.cjs'),
+  }),
+]);

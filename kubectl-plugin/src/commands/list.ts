@@ -1,0 +1,35 @@
+/** `kubectl restore list` (alias `get`): `-A`, `-l`, `-o wide|json|yaml|name`. */
+import { listRestores } from '@kube-restore/core';
+import { EXIT } from '../errors';
+import { CommandIo } from '../io';
+import { asList, outputFormat, printData } from '../output';
+import { formatRestoreTable } from '../render';
+import { SessionFactory } from '../session';
+
+export interface ListOptions {
+  allNamespaces?: boolean;
+  selector?: string;
+  output?: string;
+}
+
+export async function listCommand(options: ListOptions, io: CommandIo, session: SessionFactory): Promise<number> {
+  const format = outputFormat(options.output, ['wide', 'json', 'yaml', 'name']);
+  const { clients, namespace } = await session();
+  const statuses = await listRestores(clients, {
+    namespace: options.allNamespaces ? undefined : namespace,
+    labelSelector: options.selector,
+    progress: format !== 'name',
+  });
+  if (format === 'json' || format === 'yaml') {
+    printData(io.stdout, format, asList(statuses, 'kube-restore.io/v1', 'RestoreStatusList'));
+  } else if (format === 'name') {
+    for (const s of statuses) io.stdout.write(`restore/${s.name}\n`);
+  } else if (statuses.length === 0) {
+    io.stderr.write(options.allNamespaces ? 'No restores found.\n' : `No restores found in ${namespace} namespace.\n`);
+  } else {
+    io.stdout.write(
+      formatRestoreTable(statuses, { allNamespaces: options.allNamespaces, wide: format === 'wide', now: (io.now ?? (() => new Date()))() }),
+    );
+  }
+  return EXIT.OK;
+}
