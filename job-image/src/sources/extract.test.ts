@@ -238,10 +238,10 @@ describe('extractTar', () => {
       for await (const c of p as AsyncIterable<Buffer>) if (!gzip.write(c)) await new Promise(r => gzip.once('drain', r));
       gzip.end();
     })();
-    const entry = p.entry({ name: 'bomb.bin', size: 2 ** 30 });
+    const entry = p.entry({ name: 'bomb.bin', size: 2 ** 30 }) as unknown as NodeJS.WritableStream;
     const zero = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < 1024; i++) {
-      if (!entry.write(zero)) await new Promise(r => entry.once('drain', r));
+      if (!entry.write(zero)) await new Promise<void>(r => entry.once('drain', () => r()));
     }
     entry.end();
     p.finalize();

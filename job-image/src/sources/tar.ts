@@ -96,8 +96,10 @@ export class TarArchiveSource implements Source {
         return 'Verifying';
       } catch (error) {
         const e = classifyError(error, this.key);
-        if (e.code === 'CHECKSUM_MISMATCH' && attempt === 0 && !this.ctx.signal.aborted) {
-          this.ctx.reporter.log('warn', 'archive checksum mismatch, reading it once more', { key: this.key, error: e.message });
+        // Bytes corrupted in transit show up as a checksum mismatch, or earlier as a gzip/tar error:
+        // either is read once more before it counts.
+        if ((e.code === 'CHECKSUM_MISMATCH' || e.code === 'INVALID_ARCHIVE') && attempt === 0 && !this.ctx.signal.aborted) {
+          this.ctx.reporter.log('warn', 'archive unreadable or checksum mismatch, reading it once more', { key: this.key, code: e.code, error: e.message });
           continue;
         }
         throw e;
