@@ -13,7 +13,9 @@ type Args = Record<string, unknown> & { _: (string | number)[] };
 type Handler = (args: Args, io: CommandIo, session: SessionFactory) => Promise<number>;
 
 /** The command modules, loaded on first use: core and the Kubernetes client come with them. */
-const commands = () => import('./commands');
+// `require`, not `import()`: jest runs CommonJS, and the bundle maps it to dist/kubectl-restore-commands.cjs.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const commands = async () => require('./commands') as typeof import('./commands');
 
 const str = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
 const list = (v: unknown) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String));

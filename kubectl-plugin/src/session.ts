@@ -32,7 +32,8 @@ export function sessionFactory(globals: GlobalOptions): SessionFactory {
   return () => {
     session ??= (async () => {
       const timeoutMs = globals.requestTimeout ? parseDuration(globals.requestTimeout, '--request-timeout') * 1000 : 0;
-      const { connect } = await import('./commands');
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { connect } = require('./commands') as typeof import('./commands');
       return connect(globals, timeoutMs);
     })();
     return session;
