@@ -38,7 +38,9 @@ export function formatPlan(plan: RestorePlan, source: string): string {
   const p = plan.pvc;
   text += field(
     'Target PVC',
-    p.exists
+    p.error
+      ? `${p.name}: cannot be read`
+      : p.exists
       ? `${p.name} exists (${p.capacity ?? 'unknown size'}${p.phase ? `, ${p.phase}` : ''}${p.createdBy ? `, created by restore ${p.createdBy}` : ''})`
       : `${p.name} will be created${plan.pvcSize ? ` with ${plan.pvcSize}` : ''}`,
   );

@@ -18,6 +18,8 @@ export interface TargetPvcInfo {
   storageClassName?: string;
   /** Name of the restore that created it, when kube-restore did. */
   createdBy?: string;
+  /** Set when the PVC could not be read (e.g. forbidden); `exists` is then false but unknown. */
+  error?: string;
 }
 
 export interface RestorePlan {
@@ -67,7 +69,9 @@ export async function planRestore(
       size => ({ size, error: undefined }),
       (error: Error) => ({ size: undefined, error: error.message }),
     ),
-    readTargetPvc(clients, namespace, pvcName),
+    readTargetPvc(clients, namespace, pvcName).catch(
+      (error: Error): TargetPvcInfo => ({ name: pvcName, namespace, exists: false, error: error.message }),
+    ),
     checkAccess(clients, request, { withSecret: options.withSecret }),
   ]);
   if (sized.error) problems.push(`the source cannot be read: ${sized.error}`);
@@ -77,7 +81,9 @@ export async function planRestore(
     problems.push(`${size.archivedObjects} object(s) are archived: choose an archive tier to thaw them`);
   }
   let pvcSize: string | undefined;
-  if (mode === 'new') {
+  if (pvc.error) {
+    problems.push(`the target PVC cannot be read: ${pvc.error}`);
+  } else if (mode === 'new') {
     pvcSize = request.target.size === 'auto' ? size?.recommendedSize : request.target.size;
     if (pvc.exists && pvc.createdBy !== name) {
       problems.push(`PVC "${pvcName}" already exists in namespace ${namespace}; restore into it with --existing-pvc or choose another name`);
