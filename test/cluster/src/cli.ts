@@ -28,8 +28,10 @@ interface UpState {
 }
 
 const cache = cacheDir();
-const upFile = path.join(cache, 'cluster-up.json');
-const daemonLog = path.join(cache, 'cluster-up.log');
+// where the state of the cluster:up daemon lives (tests point it elsewhere so as not to touch a person's cluster)
+const upDir = process.env.KUBE_RESTORE_UP_DIR || cache;
+const upFile = path.join(upDir, 'cluster-up.json');
+const daemonLog = path.join(upDir, 'cluster-up.log');
 const err = (m: string) => process.stderr.write(`[cluster] ${m}\n`);
 
 function readUp(): UpState | undefined {
@@ -93,7 +95,7 @@ async function up(): Promise<number> {
   await cleanStaleRuns(cache, err);
   await build();
   const t0 = Date.now();
-  fs.mkdirSync(cache, { recursive: true });
+  fs.mkdirSync(upDir, { recursive: true });
   const fd = fs.openSync(daemonLog, 'w');
   const child = spawn(process.execPath, [__filename, 'daemon'], {
     detached: true,

@@ -535,6 +535,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
             'root-ca-certificate-publisher-controller',
             'persistentvolumeclaim-protection-controller',
             'persistentvolume-protection-controller',
+            'clusterrole-aggregation-controller',
           ].join(','),
         `--service-account-private-key-file=${sa.keyFile}`,
         `--root-ca-file=${pki.caFile}`,
@@ -547,16 +548,18 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     );
 
     // ---- bootstrap objects (while the controller manager starts)
+    // all three enforce Pod Security `restricted` (kube-restore as in deploy/rbac/namespace.yaml)
     for (const ns of [OPERATOR_NAMESPACE, ...TEAM_NAMESPACES]) {
-      const restricted = TEAM_NAMESPACES.includes(ns);
       await admin.ensure('/api/v1/namespaces', {
         apiVersion: 'v1',
         kind: 'Namespace',
         metadata: {
           name: ns,
-          labels: restricted
-            ? { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' }
-            : {},
+          labels: {
+            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/enforce-version': 'latest',
+            ...(ns === OPERATOR_NAMESPACE ? { 'app.kubernetes.io/name': 'kube-restore' } : {}),
+          },
         },
       });
     }

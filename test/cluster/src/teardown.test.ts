@@ -1,0 +1,122 @@
+/*
+ * Teardown leaves no process behind: after stop(), after the owner is SIGKILLed (the reaper), and
+ * for stale state found at the next start.
+ */
+import { spawn, ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cacheDir, cleanStaleRuns, runsDir, startCluster } from './cluster';
+import { JOB_STUB_COMMAND } from './index';
+import { markedPids, RUN_MARKER } from './processes';
+import { jobManifest, podsOfJob, restrictedPodSpec, waitUntil } from './testing';
+
+jest.setTimeout(180_000);
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+it('stop() kills every server and job process and removes its directories', async () => {
+  const cluster = await startCluster({ jobCommand: JOB_STUB_COMMAND });
+  const { runId, runDir } = cluster;
+  const shmDir = path.join('/dev/shm', `kube-restore-${runId}`);
+  let stopped = false;
+  try {
+    await cluster.admin.post(
+      '/apis/batch/v1/namespaces/team-a/jobs',
+      jobManifest('forever', restrictedPodSpec({ args: ['--ignore-sigterm', '--sleep', '600000'] })),
+    );
+    await waitUntil('the job process to run', async () => {
+      const [p] = await podsOfJob(cluster.admin, 'team-a', 'forever');
+      return p?.status.phase === 'Running';
+    });
+    const pids = Object.values(cluster.pids());
+    expect(pids).toHaveLength(4); // etcd, minio, kube-apiserver, kube-controller-manager
+    const marked = markedPids(runId);
+    for (const p of pids) expect(marked).toContain(p);
+    expect(marked.length).toBeGreaterThanOrEqual(5); // + the job process
+    expect(fs.existsSync(shmDir)).toBe(true);
+
+    await cluster.stop();
+    stopped = true;
+    expect(markedPids(runId)).toEqual([]);
+    for (const p of marked) expect(alive(p)).toBe(false);
+    expect(fs.existsSync(runDir)).toBe(false);
+    expect(fs.existsSync(shmDir)).toBe(false);
+  } finally {
+    if (!stopped) await cluster.stop();
+  }
+});
+
+it('leaves nothing behind when the process that started the cluster is SIGKILLed', async () => {
+  // run startCluster() in a separate node process: bundle the harness as cluster:up does
+  const esbuild = require('esbuild');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kr-teardown-'));
+  const bundle = path.join(tmp, 'harness.cjs');
+  esbuild.buildSync({
+    entryPoints: [path.join(__dirname, 'index.ts')],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'error',
+  });
+  const script = `
+    const h = require(${JSON.stringify(bundle)});
+    h.startCluster({ jobCommand: h.JOB_STUB_COMMAND }).then(c => {
+      process.stdout.write(JSON.stringify({ runId: c.runId, runDir: c.runDir, pids: c.pids() }) + '\\n');
+      setInterval(() => {}, 1000);
+    }, e => { console.error(e); process.exit(1); });`;
+  let child: ChildProcess | undefined;
+  try {
+    child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const info = await new Promise<{ runId: string; runDir: string; pids: Record<string, number> }>((resolve, reject) => {
+      let out = '';
+      child!.stdout!.on('data', d => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out));
+      });
+      child!.on('exit', code => reject(new Error(`child exited ${code}`)));
+    });
+    expect(markedPids(info.runId).length).toBeGreaterThanOrEqual(4);
+    child.kill('SIGKILL');
+    await waitUntil('the reaper to kill the servers', async () => markedPids(info.runId).length === 0, 30_000);
+    for (const p of Object.values(info.pids)) expect(alive(p)).toBe(false);
+    await waitUntil('the reaper to remove the run directory', async () => !fs.existsSync(info.runDir), 10_000);
+    expect(fs.existsSync(path.join('/dev/shm', `kube-restore-${info.runId}`))).toBe(false);
+  } finally {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+it('cleans stale runs (dead owner, leftover processes and directories) on the next start', async () => {
+  const runId = `stale-test-${process.pid}`;
+  const dir = path.join(runsDir(cacheDir()), runId);
+  fs.mkdirSync(dir, { recursive: true });
+  // a leftover "server": marked like the harness marks its children, in its own process group
+  const leftover = spawn('sleep', ['600'], { detached: true, stdio: 'ignore', env: { ...process.env, [RUN_MARKER]: runId } });
+  leftover.unref();
+  const deadOwner = spawn('true');
+  await new Promise(r => deadOwner.on('exit', r));
+  fs.writeFileSync(
+    path.join(dir, 'state.json'),
+    JSON.stringify({ runId, ownerPid: deadOwner.pid, runDir: dir, shmDir: path.join('/dev/shm', `kube-restore-${runId}`) }),
+  );
+  fs.mkdirSync(path.join('/dev/shm', `kube-restore-${runId}`), { recursive: true });
+  expect(markedPids(runId)).toEqual([leftover.pid]);
+
+  const cleaned = await cleanStaleRuns();
+  expect(cleaned).toContain(runId);
+  expect(markedPids(runId)).toEqual([]);
+  expect(alive(leftover.pid!)).toBe(false);
+  expect(fs.existsSync(dir)).toBe(false);
+  expect(fs.existsSync(path.join('/dev/shm', `kube-restore-${runId}`))).toBe(false);
+});
