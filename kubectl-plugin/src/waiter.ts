@@ -66,7 +66,7 @@ function barView(stream: NodeJS.WriteStream): ProgressView {
   const { SingleBar } = require('cli-progress') as typeof import('cli-progress');
   const bar = new SingleBar({
     stream,
-    format: '{phase} |{bar}| {percentage}% | {bytes} | {objects} objects | {rate} | ETA {eta}',
+    format: '{phase} |{bar}| {percentage}% | {bytes} | {objects} objects | {rate} | ETA {remaining}',
     barCompleteChar: '\u2588',
     barIncompleteChar: '\u2591',
     hideCursor: true,
@@ -75,13 +75,16 @@ function barView(stream: NodeJS.WriteStream): ProgressView {
   });
   let started = false;
   const payload = (s: RestoreStatus) => {
-    const p = s.progress;
+    const r = s.result;
+    const p = r
+      ? { bytesDone: r.bytes, bytesTotal: r.bytes, objectsDone: r.objects, objectsTotal: r.objects, bytesPerSecond: 0, etaSeconds: 0 }
+      : s.progress;
     return {
       phase: s.phase.padEnd(9),
       bytes: p ? `${formatBytes(p.bytesDone)}${p.bytesTotal !== undefined ? `/${formatBytes(p.bytesTotal)}` : ''}` : '-',
       objects: p ? `${p.objectsDone}${p.objectsTotal !== undefined ? `/${p.objectsTotal}` : ''}` : '-',
       rate: p?.bytesPerSecond ? `${formatBytes(p.bytesPerSecond)}/s` : '-',
-      eta: p?.etaSeconds !== undefined ? formatDuration(p.etaSeconds) : '-',
+      remaining: p?.etaSeconds !== undefined ? formatDuration(p.etaSeconds) : '-',
     };
   };
   return {

@@ -1,0 +1,74 @@
+import type { RestoreStatus } from '@kube-restore/common';
+import * as core from '@kube-restore/core';
+import { bufferIo } from './io';
+import { NOW, restoring, succeeded } from './testing/fixtures';
+import { waitForRestore } from './waiter';
+
+jest.mock('@kube-restore/core', () => ({ ...jest.requireActual('@kube-restore/core'), watchRestore: jest.fn() }));
+const watchRestore = core.watchRestore as jest.MockedFunction<typeof core.watchRestore>;
+
+/** A terminal as cli-progress drives it. */
+function fakeTerminal() {
+  const chunks: string[] = [];
+  return {
+    chunks,
+    isTTY: true,
+    columns: 120,
+    write: (t: string) => {
+      chunks.push(t);
+      return true;
+    },
+    cursorTo: () => true,
+    moveCursor: () => true,
+    clearLine: () => true,
+    clearScreenDown: () => true,
+    on: () => undefined,
+    removeListener: () => undefined,
+  };
+}
+
+describe('waitForRestore', () => {
+  it('draws a progress bar with bytes, objects, rate and ETA on a terminal', async () => {
+    const name = succeeded.name;
+    watchRestore.mockImplementation(async function* watch() {
+      yield { ...restoring, name } as RestoreStatus;
+      yield succeeded;
+    });
+    const terminal = fakeTerminal();
+    const { io } = bufferIo({ now: NOW });
+    const status = await waitForRestore({} as never, 'team-a', name, io, {
+      progressStream: terminal as never,
+      onInterrupt: () => () => undefined,
+    });
+    expect(status.phase).toBe('Succeeded');
+    const drawn = terminal.chunks.join('');
+    expect(drawn).toContain('Restoring');
+    expect(drawn).toContain('1.20 GiB/3.00 GiB');
+    expect(drawn).toContain('1204/3000 objects');
+    expect(drawn).toContain('55.0 MiB/s');
+    expect(drawn).toContain('ETA 33s');
+    expect(drawn).toMatch(/Succeeded .*100%/);
+  });
+
+  it('Ctrl-C stops the waiting, not the restore, and says so (exit 130)', async () => {
+    watchRestore.mockImplementation(async function* watch(_c, _ns, _name, options) {
+      yield restoring;
+      await new Promise(resolve => options?.signal?.addEventListener('abort', resolve));
+    });
+    let interrupt: () => void = () => undefined;
+    const { io } = bufferIo({ now: NOW });
+    const waiting = waitForRestore({} as never, 'team-a', restoring.name, io, {
+      onInterrupt: stop => {
+        interrupt = stop;
+        return () => undefined;
+      },
+    });
+    await new Promise(resolve => setTimeout(resolve, 20));
+    interrupt();
+    await expect(waiting).rejects.toMatchObject({
+      exitCode: 130,
+      message:
+        'stopped waiting; restore restore-data-1a2b3c4d goes on in namespace team-a (Restoring): see kubectl restore status restore-data-1a2b3c4d -n team-a',
+    });
+  });
+});
