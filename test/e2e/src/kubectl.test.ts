@@ -108,6 +108,8 @@ beforeAll(async () => {
     'team-a/data/dir/nested.txt': 'nested\n',
     'team-a/data/dir/deeper/blob.bin': 'x'.repeat(256 * 1024),
     'team-a/other/one.txt': '1\n',
+    'namespace-backup/alpha/a.txt': 'alpha\n',
+    'namespace-backup/beta/sub/b.txt': 'beta\n',
   };
   for (const [Key, Body] of Object.entries(objects)) await client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
   client.destroy();
@@ -278,6 +280,19 @@ describe('kubectl restore (real kubectl, real cluster)', () => {
     const no = await kubectlRestore(['exists', 'team-a/nothing-here', '--from', layout, '--credentials-from-env']);
     expect(no.code).toBe(10);
     expect(no.stdout).toMatch(/^fresh /);
+  });
+
+  it('create-namespace restores one PVC per folder under the prefix', async () => {
+    const r = await kubectlRestore([
+      'create-namespace', '--from', `${s3Url}/namespace-backup/`, '--size', '1Gi', '--credentials-from-env', '--wait', '--timeout', '2m',
+    ]);
+    expect(r.stderr).not.toContain('error:');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('found 2 PVC folder(s) under s3://backups/namespace-backup/: alpha, beta');
+    expect(r.stdout).toMatch(/restore\/restore-alpha-[0-9a-f]{8} Succeeded/);
+    expect(r.stdout).toMatch(/restore\/restore-beta-[0-9a-f]{8} Succeeded/);
+    expect(listFiles(await cluster.pvcPath('team-a', 'alpha')).filter(f => !f.startsWith('.kube-restore/'))).toEqual(['a.txt']);
+    expect(listFiles(await cluster.pvcPath('team-a', 'beta')).filter(f => !f.startsWith('.kube-restore/'))).toEqual(['sub/b.txt']);
   });
 
   it('delete removes the restore and keeps the PVC; --keep-pvc=false removes the PVC it created', async () => {
