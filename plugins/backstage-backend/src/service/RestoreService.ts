@@ -35,6 +35,7 @@ import {
   deleteRestore,
   getRestore,
   kubeConfigFromCluster,
+  listChildPrefixes,
   loadKubeConfig,
   restoreLogs,
   sizeSource,
@@ -53,7 +54,13 @@ import {
 } from '../permissions';
 import { EntityTarget, EntityTargets } from './entities';
 import { ApprovalState, RecordPhase, RestoreRecord, RestoreStore } from './RestoreStore';
-import { RestoreBody } from './schemas';
+import { NamespaceRestoreBody, RestoreBody } from './schemas';
+
+export interface NamespaceRestoreItem {
+  pvc: string;
+  restore?: RestoreView;
+  error?: { name: string; message: string };
+}
 
 /** What the API returns for one restore: the record, with the live status from the cluster when there is one. */
 export interface RestoreView {
@@ -297,6 +304,39 @@ export class RestoreService {
       await audit.fail({ error: error as Error });
       throw toBackstageError(error);
     }
+  }
+
+  /**
+   * One restore per folder below the source path (each folder a PVC of the same name, new and sized from its
+   * data), each through `create` with its permission, quota and approval checks.
+   */
+  async createForNamespace(body: NamespaceRestoreBody, caller: Caller): Promise<NamespaceRestoreItem[]> {
+    const target = await this.options.entities.resolve(body.entityRef, caller.credentials);
+    await this.authorize(restoreCreatePermission, target.entityRef, caller.credentials, 'create restores for');
+    const path = body.source.path ?? '';
+    if (path !== '' && !path.endsWith('/')) throw new InputError('source.path: must be a prefix ending in "/"');
+    const probe = this.buildRequest({ ...body, target: { pvc: 'probe', size: '1Gi' } }, target);
+    let folders: string[];
+    try {
+      folders = await listChildPrefixes(probe.request.source, { credentials: probe.keys });
+    } catch (error) {
+      throw toBackstageError(error);
+    }
+    if (!folders.length) throw new NotFoundError(`no folders under ${describeSource(probe.request.source)}: nothing to restore`);
+    const items: NamespaceRestoreItem[] = [];
+    for (const pvc of folders) {
+      try {
+        const { view } = await this.create(
+          { entityRef: body.entityRef, source: { ...body.source, path: `${path}${pvc}/` }, target: { pvc, mode: 'new', size: 'auto' }, options: body.options },
+          caller,
+        );
+        items.push({ pvc, restore: view });
+      } catch (error) {
+        const e = error as Error & { statusCode?: number };
+        items.push({ pvc, error: { name: e.name, message: e.message } });
+      }
+    }
+    return items;
   }
 
   // ---- approval

@@ -12,6 +12,7 @@ import {
   describeZodError,
   listQuerySchema,
   logsQuerySchema,
+  namespaceRestoreBodySchema,
   restoreBodySchema,
 } from './schemas';
 
@@ -52,6 +53,11 @@ export async function createRouter(options: { httpAuth: HttpAuthService; restore
     const body = parse(restoreBodySchema, req.body, 'body');
     const { view, created } = await restores.create(body, await caller(req));
     res.status(view.phase === 'PendingApproval' ? 202 : created ? 201 : 200).json(view);
+  });
+
+  router.post('/restores/namespace', async (req, res) => {
+    const body = parse(namespaceRestoreBodySchema, req.body, 'body');
+    res.json({ items: await restores.createForNamespace(body, await caller(req)) });
   });
 
   router.get('/restores', async (req, res) => {

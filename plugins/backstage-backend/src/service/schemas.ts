@@ -37,6 +37,10 @@ export const restoreBodySchema = z
 
 export type RestoreBody = z.infer<typeof restoreBodySchema>;
 
+/** One restore per folder below `source.path`; each folder name is the PVC name. */
+export const namespaceRestoreBodySchema = restoreBodySchema.omit({ target: true, name: true });
+export type NamespaceRestoreBody = z.infer<typeof namespaceRestoreBodySchema>;
+
 export const decisionBodySchema = z.object({ comment: z.string().max(2000).optional() }).strict();
 
 export const listQuerySchema = z
