@@ -107,7 +107,12 @@ function requestFlags(a: Args) {
   };
 }
 
-const dryRunOf = (v: unknown) => (v === undefined ? undefined : v === '' || v === true ? 'client' : String(v));
+/** `--dry-run` alone means client, as in kubectl. */
+function dryRunOf(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (v === '' || v === true) return 'client';
+  return String(v);
+}
 
 /** Builds the parser; `run` is called with the chosen handler. */
 export function buildParser(argv: string[], run: (handler: Handler, args: Args) => void): Argv {
@@ -326,8 +331,8 @@ export function buildParser(argv: string[], run: (handler: Handler, args: Args) 
     .exitProcess(false)
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((message, error) => {
-      if (/^Did you mean/.test(message ?? '')) message = `unknown command "${argv[0]}": ${message} (see kubectl restore --help)`;
-      throw error ?? new CliError(message, EXIT.INVALID);
+      const text = /^Did you mean/.test(message ?? '') ? `unknown command "${argv[0]}": ${message} (see kubectl restore --help)` : message;
+      throw error ?? new CliError(text, EXIT.INVALID);
     });
 }
 
@@ -342,7 +347,7 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
     p.catch(() => undefined);
     return p;
   };
-  let verbose = argv.some(a => a === '-v' || a.startsWith('-v=') || a.startsWith('--v'));
+  let verbose = argv.some(a => a === '-v' || a === '--v' || a.startsWith('-v=') || a.startsWith('--v='));
   try {
     const parser = buildParser(argv, (handler, args) => {
       verbose = !!globals(args).verbose;

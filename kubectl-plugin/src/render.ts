@@ -29,8 +29,9 @@ export function formatProgress(progress: RestoreProgress | undefined): string {
   const n = (v: number) => v.toLocaleString('en-US');
   const parts = [
     `${n(progress.objectsDone)}${progress.objectsTotal !== undefined ? `/${n(progress.objectsTotal)}` : ''} objects`,
-    `${formatBytes(progress.bytesDone)}${progress.bytesTotal !== undefined ? `/${formatBytes(progress.bytesTotal)}` : ''}` +
-      (percent(progress) !== undefined ? ` (${percent(progress)}%)` : ''),
+    `${formatBytes(progress.bytesDone)}${progress.bytesTotal !== undefined ? `/${formatBytes(progress.bytesTotal)}` : ''}${
+      percent(progress) !== undefined ? ` (${percent(progress)}%)` : ''
+    }`,
   ];
   if (progress.objectsSkipped) parts.push(`${n(progress.objectsSkipped)} skipped`);
   if (progress.bytesPerSecond) parts.push(`${formatBytes(progress.bytesPerSecond)}/s`);
@@ -47,7 +48,7 @@ export function formatTable(header: string[], rows: string[][]): string {
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
       .join('   ')
       .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
 function field(label: string, value: string | undefined, width = 14): string {
@@ -119,7 +120,10 @@ export function formatRestoreTable(statuses: RestoreStatus[], options: { allName
   if (options.wide) header.push('DURATION', 'SOURCE', 'REQUESTER', 'ERROR');
   const rows = statuses.map(s => {
     const p = percent(s.progress);
-    const progress = s.phase === 'Succeeded' ? '100%' : p !== undefined ? `${p}%` : s.progress ? formatBytes(s.progress.bytesDone) : '-';
+    let progress = '-';
+    if (s.phase === 'Succeeded') progress = '100%';
+    else if (p !== undefined) progress = `${p}%`;
+    else if (s.progress) progress = formatBytes(s.progress.bytesDone);
     const row = [s.name, s.phase, s.pvc, progress, age(s.createdAt, options.now)];
     if (options.allNamespaces) row.unshift(s.namespace);
     if (options.wide) {
@@ -137,6 +141,8 @@ export function formatRestoreTable(statuses: RestoreStatus[], options: { allName
 
 /** One plain line for periodic progress output (non-TTY). */
 export function formatProgressLine(status: RestoreStatus): string {
-  const what = status.progress ? `: ${formatProgress(status.progress)}` : status.waitingReason ? `: ${status.waitingReason}` : '';
+  let what = '';
+  if (status.progress) what = `: ${formatProgress(status.progress)}`;
+  else if (status.waitingReason) what = `: ${status.waitingReason}`;
   return `restore/${status.name} ${status.phase}${what}\n`;
 }

@@ -153,6 +153,12 @@ export function sourceInput(flags: SourceFlags): RestoreRequestInput['source'] {
   };
 }
 
+function credentialsInput(flags: RequestFlags): RestoreRequestInput['credentials'] {
+  if (flags.secret) return { type: 'secret', secretName: flags.secret };
+  if (flags.serviceAccount) return { type: 'serviceAccount', serviceAccountName: flags.serviceAccount };
+  return { type: 'none' };
+}
+
 /** Flags -> request input for namespace `namespace`; throws CliError (exit 2) naming the bad flag. */
 export function requestInput(flags: RequestFlags, namespace: string): RestoreRequestInput {
   const source = sourceInput(flags);
@@ -196,11 +202,7 @@ export function requestInput(flags: RequestFlags, namespace: string): RestoreReq
       ...(flags.accessMode?.length ? { accessModes: flags.accessMode.map(String) as ['ReadWriteOnce'] } : {}),
       ...(flags.conflict ? { conflict: flags.conflict as 'fail' } : {}),
     },
-    credentials: flags.secret
-      ? { type: 'secret', secretName: flags.secret }
-      : flags.serviceAccount
-        ? { type: 'serviceAccount', serviceAccountName: flags.serviceAccount }
-        : { type: 'none' },
+    credentials: credentialsInput(flags),
     options,
   };
 }

@@ -54,5 +54,6 @@ export async function existsCommand(options: ExistsOptions, io: CommandIo): Prom
     const where = decision.location ? ` (${decision.location})` : '';
     io.stdout.write(`${decision.decision}${where}${decision.decision === 'unknown' ? `: ${decision.reason}` : ''}\n`);
   }
-  return decision.decision === 'restore' ? EXIT.OK : decision.decision === 'fresh' ? EXIT.FRESH : EXIT.UNKNOWN;
+  const codes = { restore: EXIT.OK, fresh: EXIT.FRESH, unknown: EXIT.UNKNOWN } as const;
+  return codes[decision.decision];
 }

@@ -36,14 +36,12 @@ export function formatPlan(plan: RestorePlan, source: string): string {
     text += field('Objects', `unknown (${plan.sourceError ?? 'not read'})`);
   }
   const p = plan.pvc;
-  text += field(
-    'Target PVC',
-    p.error
-      ? `${p.name}: cannot be read`
-      : p.exists
-      ? `${p.name} exists (${p.capacity ?? 'unknown size'}${p.phase ? `, ${p.phase}` : ''}${p.createdBy ? `, created by restore ${p.createdBy}` : ''})`
-      : `${p.name} will be created${plan.pvcSize ? ` with ${plan.pvcSize}` : ''}`,
-  );
+  let target = `${p.name} will be created${plan.pvcSize ? ` with ${plan.pvcSize}` : ''}`;
+  if (p.error) target = `${p.name}: cannot be read`;
+  else if (p.exists) {
+    target = `${p.name} exists (${p.capacity ?? 'unknown size'}${p.phase ? `, ${p.phase}` : ''}${p.createdBy ? `, created by restore ${p.createdBy}` : ''})`;
+  }
+  text += field('Target PVC', target);
   text += 'Access:\n';
   for (const a of plan.access) {
     text += `  ${a.allowed ? 'yes' : 'NO '}  ${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.group ? `.${a.group}` : ''}\n`;

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+// eslint-disable-next-line no-restricted-syntax
 const DIR = path.join(__dirname, '..', '__golden__');
 
 export function expectGolden(name: string, actual: string): void {
