@@ -1,0 +1,277 @@
+/*
+ * The plugin on the real harness: kube-apiserver with RBAC and Pod Security, the Job controller, the local
+ * kubelet running job-image/dist/restore-job.cjs, and MinIO. The backend acts as the restore-operator
+ * ServiceAccount, let into team-a by a RoleBinding. A missing prerequisite fails this file; nothing is skipped.
+ */
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { JsonObject } from '@backstage/types';
+import { Cluster, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, startCluster } from '@kube-restore/test-cluster';
+import fs from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import { restorePlugin } from '../plugin';
+import {
+  ALICE,
+  BOB,
+  CAROL,
+  component,
+  fakeCatalogPlugin,
+  ownerPolicyPermissions,
+  recordingAuditor,
+  recordingLogger,
+  userInfoFactory,
+} from '../__testUtils__/fakes';
+
+jest.setTimeout(180_000);
+
+const JOB_PROGRAM = path.resolve(__dirname, '../../../../job-image/dist/restore-job.cjs');
+const ENTITIES = [component('shop', 'team-a', 'team-a')];
+const FILES: Record<string, string> = { 'a.txt': 'alpha\n', 'sub/b.txt': 'bravo bravo\n' };
+
+let cluster: Cluster;
+let token: string;
+
+beforeAll(async () => {
+  if (!fs.existsSync(JOB_PROGRAM)) throw new Error(`${JOB_PROGRAM} is missing: build the job program (npm run build -w job-image)`);
+  cluster = await startCluster();
+  if (!cluster.s3) throw new Error('the harness started without MinIO');
+  token = /token: (\S+)/.exec(fs.readFileSync(cluster.kubeconfig.operator, 'utf8'))?.[1] ?? '';
+  if (!token) throw new Error(`no token in ${cluster.kubeconfig.operator}`);
+
+  // Opt team-a in for the operator (what deploy/rbac/opt-in grants, made here while deploy/ is not there yet).
+  await cluster.admin.ensure('/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles', {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'kube-restore-operator' },
+    rules: [
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+      { apiGroups: [''], resources: ['pods', 'events'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'create', 'delete'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    ],
+  });
+  await cluster.admin.ensure('/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings', {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'kube-restore-operator' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'kube-restore-operator' },
+    subjects: [{ kind: 'ServiceAccount', name: OPERATOR_SERVICE_ACCOUNT, namespace: OPERATOR_NAMESPACE }],
+  });
+
+  const s3 = new S3Client({
+    endpoint: cluster.s3.endpoint,
+    region: cluster.s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: cluster.s3.accessKeyId, secretAccessKey: cluster.s3.secretAccessKey },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: 'backups' }));
+  for (const [name, body] of Object.entries(FILES)) {
+    await s3.send(new PutObjectCommand({ Bucket: 'backups', Key: `team-a/shop/data/${name}`, Body: body }));
+    for (const pvc of ['db', 'cache']) {
+      await s3.send(new PutObjectCommand({ Bucket: 'backups', Key: `team-a/shop/all/${pvc}/${name}`, Body: body }));
+    }
+  }
+  s3.destroy();
+}, 400_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+function config(existsBucket = 'backups'): JsonObject {
+  return {
+    kubeRestore: {
+      clusters: [{ name: 'local', url: cluster.server, caData: cluster.ca, serviceAccountToken: token }],
+      sources: [
+        {
+          name: 'nightly',
+          endpoint: cluster.s3!.endpoint,
+          region: cluster.s3!.region,
+          bucket: 'backups',
+          prefix: '${namespace}/${entity}/',
+          credentials: { accessKeyId: cluster.s3!.accessKeyId, secretAccessKey: cluster.s3!.secretAccessKey },
+          archiveTiers: ['Expedited'],
+        },
+        {
+          name: 'elsewhere',
+          endpoint: cluster.s3!.endpoint,
+          region: cluster.s3!.region,
+          bucket: existsBucket,
+          prefix: '${namespace}/',
+          credentials: { accessKeyId: cluster.s3!.accessKeyId, secretAccessKey: cluster.s3!.secretAccessKey },
+        },
+      ],
+      exists: { source: 'elsewhere', template: '${namespace}/${pvc}/' },
+      approval: { rules: [{ name: 'fast-thaw', tiers: ['Expedited'], approvers: ['group:default/sre'] }] },
+    },
+  };
+}
+
+async function startBackend(data: JsonObject = config()) {
+  const logs = recordingLogger();
+  const audit = recordingAuditor();
+  const backend = await startTestBackend({
+    features: [
+      restorePlugin,
+      fakeCatalogPlugin(ENTITIES),
+      mockServices.rootConfig.factory({ data }),
+      ownerPolicyPermissions(ENTITIES),
+      userInfoFactory,
+      logs.factory,
+      audit.factory,
+    ],
+  });
+  return { backend, server: backend.server, logs: logs.lines, audit: audit.events };
+}
+
+const as = (user: string) => mockCredentials.user.header(user);
+
+function sseEvents(text: string): { event: string; data: any }[] {
+  return text
+    .split('\n\n')
+    .filter(block => block.startsWith('event: '))
+    .map(block => {
+      const [eventLine, dataLine] = block.split('\n');
+      return { event: eventLine.slice('event: '.length), data: JSON.parse(dataLine.slice('data: '.length)) };
+    });
+}
+
+async function jobsIn(namespace: string): Promise<string[]> {
+  const list = await cluster.admin.get(`/apis/batch/v1/namespaces/${namespace}/jobs`);
+  return list.items.map((j: any) => j.metadata.name);
+}
+
+async function readTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = (d: string, rel: string) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(path.join(d, entry.name), r);
+      else out[r] = fs.readFileSync(path.join(d, entry.name), 'utf8');
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+describe('restore backend on a real cluster', () => {
+  let s: Awaited<ReturnType<typeof startBackend>>;
+  beforeAll(async () => {
+    s = await startBackend();
+  });
+  afterAll(async () => {
+    await s?.backend.stop();
+  });
+
+  it('an owner plans, creates and follows the SSE stream to Succeeded; the files are in the PVC', async () => {
+    const body = { entityRef: 'component:default/shop', source: { name: 'nightly', path: 'data/' }, target: { pvc: 'shop-data' } };
+    const plan = await request(s.server).post('/api/restore/plan').set('Authorization', as(ALICE)).send(body);
+    expect(plan.status).toBe(200);
+    expect(plan.body).toMatchObject({
+      namespace: 'team-a',
+      cluster: 'local',
+      size: { objects: 2, bytes: 18 },
+      pvcSize: '1Gi',
+      fits: true,
+      approval: { required: false },
+      quota: { ok: true },
+      access: { allowed: true },
+    });
+
+    const created = await request(s.server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body);
+    expect(created.status).toBe(201);
+    expect(created.body.jobCreatedAt).toBeDefined();
+    expect(await jobsIn('team-a')).toContain(created.body.name);
+
+    const events = await request(s.server).get(`/api/restore/restores/${created.body.id}/events`).set('Authorization', as(ALICE));
+    expect(events.status).toBe(200);
+    const updates = sseEvents(events.text);
+    expect(updates.at(-1)?.event).toBe('end');
+    const statuses = updates.filter(u => u.event === 'status').map(u => u.data);
+    expect(statuses.at(-1)).toMatchObject({ phase: 'Succeeded', bytes: 18 });
+
+    expect(await readTree(await cluster.pvcPath('team-a', 'shop-data'))).toMatchObject(FILES);
+
+    const history = await request(s.server).get(`/api/restore/restores?entityRef=component:default/shop`).set('Authorization', as(ALICE));
+    expect(history.body.items).toEqual([expect.objectContaining({ id: created.body.id, phase: 'Succeeded', bytes: 18 })]);
+    const logs = await request(s.server).get(`/api/restore/restores/${created.body.id}/logs`).set('Authorization', as(ALICE));
+    expect(logs.status).toBe(200);
+    expect(logs.body.log).toMatch(/Succeeded/);
+    for (const secret of [token, cluster.s3!.secretAccessKey]) {
+      expect(events.text + plan.text + history.text + logs.text).not.toContain(secret);
+      expect(s.logs.join('\n')).not.toContain(secret);
+    }
+  });
+
+  it('a non-owner gets 403 and nothing is created in the cluster', async () => {
+    const before = await jobsIn('team-a');
+    const res = await request(s.server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(BOB))
+      .send({ entityRef: 'component:default/shop', source: { name: 'nightly', path: 'data/' }, target: { pvc: 'bob-data' } });
+    expect(res.status).toBe(403);
+    expect(await jobsIn('team-a')).toEqual(before);
+    await expect(cluster.admin.get('/api/v1/namespaces/team-a/persistentvolumeclaims/bob-data')).rejects.toThrow();
+  });
+
+  it('approval holds the restore with nothing in the cluster, then releases it', async () => {
+    const before = await jobsIn('team-a');
+    const created = await request(s.server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send({ entityRef: 'component:default/shop', source: { name: 'nightly', path: 'data/', archiveTier: 'Expedited' }, target: { pvc: 'approved-data' } });
+    expect(created.status).toBe(202);
+    expect(created.body.phase).toBe('PendingApproval');
+    expect(await jobsIn('team-a')).toEqual(before);
+    await expect(cluster.admin.get('/api/v1/namespaces/team-a/persistentvolumeclaims/approved-data')).rejects.toThrow();
+
+    const approved = await request(s.server).post(`/api/restore/restores/${created.body.id}/approve`).set('Authorization', as(CAROL)).send({});
+    expect(approved.status).toBe(200);
+    expect(approved.body.jobCreatedAt).toBeDefined();
+    expect(await jobsIn('team-a')).toContain(created.body.name);
+    const events = await request(s.server).get(`/api/restore/restores/${created.body.id}/events`).set('Authorization', as(ALICE));
+    expect(sseEvents(events.text).filter(u => u.event === 'status').at(-1)?.data).toMatchObject({ phase: 'Succeeded' });
+    expect(s.audit.map(e => e.eventId)).toEqual(expect.arrayContaining(['restore-create', 'restore-approve']));
+  });
+
+  it('a namespace restore makes one restore per folder, each a new PVC', async () => {
+    const res = await request(s.server)
+      .post('/api/restore/restores/namespace')
+      .set('Authorization', as(ALICE))
+      .send({ entityRef: 'component:default/shop', source: { name: 'nightly', path: 'all/' } });
+    expect(res.status).toBe(200);
+    expect(res.body.items.map((i: any) => [i.pvc, i.restore?.phase !== undefined, i.error])).toEqual([
+      ['cache', true, undefined],
+      ['db', true, undefined],
+    ]);
+    for (const item of res.body.items) {
+      const events = await request(s.server).get(`/api/restore/restores/${item.restore.id}/events`).set('Authorization', as(ALICE));
+      expect(sseEvents(events.text).filter(u => u.event === 'status').at(-1)?.data).toMatchObject({ phase: 'Succeeded' });
+      expect(await readTree(await cluster.pvcPath('team-a', item.pvc))).toMatchObject(FILES);
+    }
+  });
+
+  it('/exists answers restore and fresh', async () => {
+    const service = mockCredentials.service.header();
+    // the "elsewhere" source's template is ${namespace}/${pvc}/ in bucket backups: team-a/shop/ holds objects
+    const restore = await request(s.server).get('/api/restore/exists/team-a/shop').set('Authorization', service);
+    expect(restore.status).toBe(200);
+    expect(restore.body).toMatchObject({ decision: 'restore', location: 's3://backups/team-a/shop/' });
+    const fresh = await request(s.server).get('/api/restore/exists/team-a/nothing-here').set('Authorization', service);
+    expect(fresh.status).toBe(200);
+    expect(fresh.body).toMatchObject({ decision: 'fresh' });
+  });
+
+  it('/exists answers unknown with 503 when the bucket does not exist', async () => {
+    const other = await startBackend(config('no-such-bucket'));
+    try {
+      const res = await request(other.server).get('/api/restore/exists/team-a/shop').set('Authorization', mockCredentials.service.header());
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ decision: 'unknown', reason: expect.stringMatching(/no-such-bucket/) });
+    } finally {
+      await other.backend.stop();
+    }
+  });
+});
