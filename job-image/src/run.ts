@@ -25,7 +25,7 @@ import { decompressed } from './sources/extract';
 import { S3ObjectsSource } from './sources/objects';
 import { TarArchiveSource } from './sources/tar';
 import type { RestoreContext, Source, Tuning } from './sources/types';
-import { setTempTag } from './writeFileAtomically';
+import { setFsyncMinBytes, setTempTag } from './writeFileAtomically';
 
 export interface RunOptions {
   request: RestoreRequest;
@@ -184,6 +184,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     const root = await SafeRoot.open(options.target, { dirMode });
     const restoreId = restoreNameOf(request);
     setTempTag(shard ? `s${shard.index}-` : '');
+    if (env.KUBE_RESTORE_FSYNC_MIN_BYTES) setFsyncMinBytes(envNumber(env, 'KUBE_RESTORE_FSYNC_MIN_BYTES', 0) || Infinity);
 
     // Whose volume is this? An earlier attempt of this restore (or another shard) may have begun it.
     const previousId = await readRestoreId(root.real);

@@ -3,7 +3,7 @@
  * the final directory (opened O_EXCL|O_NOFOLLOW), and is renamed over the final name at the end.
  *
  * fsync policy: a file's data is fdatasync'd before its rename only when it is large
- * (>= FSYNC_MIN_BYTES), where the cost is amortised. Small files are not synced one by one: a pod
+ * (>= 64 MiB by default, KUBE_RESTORE_FSYNC_MIN_BYTES), where the cost is amortised. Small files are not synced one by one: a pod
  * restart keeps the page cache, and after a node crash the resume check (size recorded in the
  * manifest against the file on disk) re-fetches files that lost their data. The manifest is synced.
  */
@@ -14,7 +14,16 @@ import path from 'node:path';
 import { TEMP_OPEN_FLAGS, TEMP_PREFIX } from './paths';
 
 export const WRITE_BATCH_BYTES = 1024 * 1024;
-export const FSYNC_MIN_BYTES = 64 * 1024 * 1024;
+let fsyncMinBytes = 64 * 1024 * 1024;
+
+export function fsyncMinBytesNow(): number {
+  return fsyncMinBytes;
+}
+
+/** Files at least this large are fdatasync'd before their rename (Infinity: never). */
+export function setFsyncMinBytes(bytes: number): void {
+  fsyncMinBytes = bytes;
+}
 
 export interface FileAttributes {
   /** Permission bits; default 0644 (less the umask when not given). */
@@ -165,7 +174,7 @@ export async function writeFileAtomically(
       if (inFlight) await inFlight;
     }
     await options.verify?.(bytes);
-    await temp.commit(options, { fsync: options.fsync ?? bytes >= FSYNC_MIN_BYTES });
+    await temp.commit(options, { fsync: options.fsync ?? bytes >= fsyncMinBytes });
     return { bytes };
   } catch (error) {
     await temp.discard();

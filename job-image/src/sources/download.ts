@@ -9,7 +9,9 @@ import type { IncomingMessage } from 'node:http';
 import { checksumLabel, createHasher, ExpectedChecksum, expectedChecksums } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
 import { withRetry } from '../retry';
-import { FileAttributes, TempFile, WRITE_BATCH_BYTES, writeFileAtomically } from '../writeFileAtomically';
+import { FileAttributes, fsyncMinBytesNow, TempFile, WRITE_BATCH_BYTES, writeFileAtomically } from '../writeFileAtomically';
+
+const fsyncLarge = () => fsyncMinBytesNow() !== Infinity;
 import type { RestoreContext } from './types';
 
 export interface ObjectRef {
@@ -196,7 +198,7 @@ async function downloadRanged(ctx: RestoreContext, obj: ObjectRef, finalPath: st
       }
       checkDigests(obj.key, checks, hashers.map(h => h.digest()));
     }
-    await temp.commit({ ...attributes, mtime: attributes.mtime ?? lastModifiedOf(head) ?? obj.lastModified }, { fsync: true });
+    await temp.commit({ ...attributes, mtime: attributes.mtime ?? lastModifiedOf(head) ?? obj.lastModified }, { fsync: fsyncLarge() });
     return { bytes: size, etag, checksum: checksumLabel(checks) };
   } catch (error) {
     ctx.reporter.addBytes(-counted);
