@@ -5,6 +5,7 @@
 import { Config } from '@backstage/config';
 import { ARCHIVE_TIERS, parseQuantity } from '@kube-restore/common';
 import { z } from 'zod';
+import { describeIssue } from './zodIssues';
 
 const quantity = z.string().superRefine((value, ctx) => {
   try {
@@ -167,13 +168,7 @@ export function readRestoreConfig(config: Config): RestoreConfig {
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const problems = result.error.issues.map(issue => {
-      const message =
-        issue.code === z.ZodIssueCode.invalid_type && issue.received === 'undefined'
-          ? 'is required'
-          : issue.code === z.ZodIssueCode.unrecognized_keys
-            ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`
-            : issue.message;
-      return `${keyOf(issue.path)}: ${message}`;
+      return `${keyOf(issue.path)}: ${describeIssue(issue, 'key')}`;
     });
     throw new Error(`Invalid kube-restore config: ${problems.join('; ')}`);
   }

@@ -132,7 +132,9 @@ const DAY_MS = 24 * 3600 * 1000;
 
 function requesterOf(credentials: BackstageCredentials): string {
   const p = credentials.principal as { type: string; userEntityRef?: string; subject?: string };
-  return p.type === 'user' ? p.userEntityRef! : p.type === 'service' ? `service:${p.subject}` : 'anonymous';
+  if (p.type === 'user') return p.userEntityRef!;
+  if (p.type === 'service') return `service:${p.subject}`;
+  return 'anonymous';
 }
 
 export function toView(record: RestoreRecord, status?: RestoreStatus): RestoreView {
@@ -208,8 +210,8 @@ export class RestoreService {
     } catch (error) {
       sizeError = toBackstageError(error).message;
     }
-    const pvcSize =
-      request.target.mode === 'new' ? (request.target.size === 'auto' ? size?.recommendedSize : request.target.size) : undefined;
+    let pvcSize: string | undefined;
+    if (request.target.mode === 'new') pvcSize = request.target.size === 'auto' ? size?.recommendedSize : request.target.size;
     const fits = size && pvcSize ? size.diskBytes <= parseQuantity(pvcSize) : undefined;
     const problems = await this.quotaProblems(request, target, size?.bytes);
     const approvalReasons = this.approvalReasons(request, size?.bytes);
@@ -554,10 +556,10 @@ export class RestoreService {
     }
     const tier = body.source.archiveTier ?? 'fail';
     if (tier !== 'fail' && !source.archiveTiers.includes(tier as ArchiveTier)) {
-      throw new InputError(
-        `source.archiveTier: "${tier}" is not allowed for source ${source.name}` +
-          (source.archiveTiers.length ? ` (allowed: ${source.archiveTiers.join(', ')})` : ' (archived objects cannot be thawed from it)'),
-      );
+      const allowed = source.archiveTiers.length
+        ? `allowed: ${source.archiveTiers.join(', ')}`
+        : 'archived objects cannot be thawed from it';
+      throw new InputError(`source.archiveTier: "${tier}" is not allowed for source ${source.name} (${allowed})`);
     }
     let prefix: string;
     try {

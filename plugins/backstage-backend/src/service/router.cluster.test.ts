@@ -253,6 +253,34 @@ describe('restore backend on a real cluster', () => {
     }
   });
 
+  it('a restore larger than the limit is refused with 429 naming the limit, and nothing is created', async () => {
+    const limited = await startBackend({ kubeRestore: { ...(config().kubeRestore as JsonObject), limits: { maxBytesPerRestore: '10' } } });
+    try {
+      const before = await jobsIn('team-a');
+      const res = await request(limited.server)
+        .post('/api/restore/restores')
+        .set('Authorization', as(ALICE))
+        .send({ entityRef: 'component:default/shop', source: { name: 'nightly', path: 'data/' }, target: { pvc: 'too-big' } });
+      expect(res.status).toBe(429);
+      expect(res.body.error.message).toMatch(/more than the limit of 10 per restore \(kubeRestore\.limits\.maxBytesPerRestore\)/);
+      expect(await jobsIn('team-a')).toEqual(before);
+    } finally {
+      await limited.backend.stop();
+    }
+  });
+
+  it('deleting a restore removes its Job, and its PVC when asked; the history stays', async () => {
+    const list = await request(s.server).get('/api/restore/restores?entityRef=component:default/shop').set('Authorization', as(ALICE));
+    const first = list.body.items.find((r: any) => r.pvc === 'shop-data');
+    const res = await request(s.server).delete(`/api/restore/restores/${first.id}?deletePvc=true`).set('Authorization', as(ALICE));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ phase: 'Succeeded', deletedAt: expect.any(String) });
+    await expect(cluster.admin.get(`/apis/batch/v1/namespaces/team-a/jobs/${first.name}`)).rejects.toThrow();
+    const pvc = await cluster.admin.get('/api/v1/namespaces/team-a/persistentvolumeclaims/shop-data').catch(() => undefined);
+    expect(pvc === undefined || pvc.metadata.deletionTimestamp !== undefined).toBe(true);
+    expect(s.audit.find(e => e.eventId === 'restore-delete')).toMatchObject({ outcome: 'success', outcomeMeta: { pvcDeleted: 'shop-data' } });
+  });
+
   it('/exists answers restore and fresh', async () => {
     const service = mockCredentials.service.header();
     // the "elsewhere" source's template is ${namespace}/${pvc}/ in bucket backups: team-a/shop/ holds objects

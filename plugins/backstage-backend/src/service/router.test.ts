@@ -186,6 +186,20 @@ describe('restore backend (no cluster)', () => {
     expect(audit[2].error).toMatch(/not waiting for approval/);
   });
 
+  it('delete needs restore.delete on the entity; a deleted pending restore leaves history and is never created', async () => {
+    const { server, audit } = await started();
+    const created = await request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body());
+    const id = created.body.id;
+    expect((await request(server).delete(`/api/restore/restores/${id}`).set('Authorization', as(BOB))).status).toBe(403);
+    const deleted = await request(server).delete(`/api/restore/restores/${id}`).set('Authorization', as(ALICE));
+    expect(deleted.status).toBe(200);
+    expect(deleted.body).toMatchObject({ id, phase: 'Rejected', deletedAt: expect.any(String) });
+    expect(deleted.body.jobCreatedAt).toBeUndefined();
+    expect((await request(server).post(`/api/restore/restores/${id}/approve`).set('Authorization', as(CAROL)).send({})).status).toBe(409);
+    expect(audit.find(e => e.eventId === 'restore-delete')).toMatchObject({ outcome: 'success', meta: { actor: ALICE, entityRef: 'component:default/shop' } });
+    expect((await request(server).get('/api/restore/restores/nope').set('Authorization', as(ALICE))).status).toBe(404);
+  });
+
   it('429 naming the limit when an owner passes restores per day', async () => {
     const { server } = await started({ data: config({ limits: { restoresPerDayPerOwner: 2 } }) });
     for (const pvc of ['a', 'b']) {

@@ -52,7 +52,9 @@ export async function createRouter(options: { httpAuth: HttpAuthService; restore
   router.post('/restores', async (req, res) => {
     const body = parse(restoreBodySchema, req.body, 'body');
     const { view, created } = await restores.create(body, await caller(req));
-    res.status(view.phase === 'PendingApproval' ? 202 : created ? 201 : 200).json(view);
+    let status = created ? 201 : 200;
+    if (view.phase === 'PendingApproval') status = 202;
+    res.status(status).json(view);
   });
 
   router.post('/restores/namespace', async (req, res) => {

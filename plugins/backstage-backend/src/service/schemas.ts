@@ -1,6 +1,7 @@
 /** Request bodies and queries of the HTTP API, checked at the edge. Details of a restore are checked by common's schema. */
 import { ARCHIVE_TIERS, SOURCE_FORMATS } from '@kube-restore/common';
 import { z } from 'zod';
+import { describeIssue } from '../zodIssues';
 
 export const restoreBodySchema = z
   .object({
@@ -61,13 +62,7 @@ export function describeZodError(error: z.ZodError, root = ''): string {
   return error.issues
     .map(issue => {
       const path = [root, ...issue.path].filter(p => p !== '').join('.') || '(body)';
-      const message =
-        issue.code === z.ZodIssueCode.invalid_type && issue.received === 'undefined'
-          ? 'is required'
-          : issue.code === z.ZodIssueCode.unrecognized_keys
-            ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(k => JSON.stringify(k)).join(', ')}`
-            : issue.message;
-      return `${path}: ${message}`;
+      return `${path}: ${describeIssue(issue)}`;
     })
     .join('; ');
 }
