@@ -21,9 +21,9 @@ export function asList(items: unknown[], apiVersion = 'v1', kind = 'List'): Reco
 export function printData(stream: OutputStream, format: 'json' | 'yaml', value: unknown): void {
   if (format === 'json') stream.write(`${JSON.stringify(value, null, 2)}\n`);
   else {
-    // Loaded on use: `version` and `--help` stay fast.
+    // From the commands bundle: the shell that serves `--help` and `version` stays small.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { stringify } = require('yaml') as typeof import('yaml');
-    stream.write(stringify(value, { lineWidth: 0 }));
+    const { stringifyYaml } = require('./commands') as typeof import('./commands');
+    stream.write(stringifyYaml(value, { lineWidth: 0 }));
   }
 }

@@ -11,3 +11,4 @@ export { existsCommand } from './exists';
 export { versionCommand } from './version';
 export { completeCommand, COMPLETION_SCRIPT } from './complete';
 export { connect } from './connect';
+export { stringify as stringifyYaml } from 'yaml';
