@@ -1,14 +1,16 @@
 /*
  * The plugin on the real harness: kube-apiserver with RBAC and Pod Security, the Job controller, the local
  * kubelet running job-image/dist/restore-job.cjs, and MinIO. The backend acts as the restore-operator
- * ServiceAccount, let into team-a by a RoleBinding. A missing prerequisite fails this file; nothing is skipped.
+ * ServiceAccount with the RBAC and admission policies of deploy/, team-a opted in with deploy/rbac/opt-in. A missing prerequisite fails this file; nothing is skipped.
  */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { JsonObject } from '@backstage/types';
-import { Cluster, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, startCluster } from '@kube-restore/test-cluster';
+import { Cluster, startCluster } from '@kube-restore/test-cluster';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import request from 'supertest';
 import { restorePlugin } from '../plugin';
 import {
@@ -25,7 +27,19 @@ import {
 
 jest.setTimeout(180_000);
 
-const JOB_PROGRAM = path.resolve(__dirname, '../../../../job-image/dist/restore-job.cjs');
+const REPO = path.resolve(__dirname, '../../../..');
+const JOB_PROGRAM = path.join(REPO, 'job-image', 'dist', 'restore-job.cjs');
+const DEPLOY = path.join(REPO, 'deploy');
+const run = promisify(execFile);
+
+async function kubectl(...args: string[]) {
+  try {
+    return await run(cluster.binaries.kubectl, ['--kubeconfig', cluster.kubeconfig.admin, ...args]);
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`kubectl ${args.join(' ')} failed: ${e.stderr || e.message}`);
+  }
+}
 const ENTITIES = [component('shop', 'team-a', 'team-a')];
 const FILES: Record<string, string> = { 'a.txt': 'alpha\n', 'sub/b.txt': 'bravo bravo\n' };
 
@@ -39,26 +53,9 @@ beforeAll(async () => {
   token = /token: (\S+)/.exec(fs.readFileSync(cluster.kubeconfig.operator, 'utf8'))?.[1] ?? '';
   if (!token) throw new Error(`no token in ${cluster.kubeconfig.operator}`);
 
-  // Opt team-a in for the operator (what deploy/rbac/opt-in grants, made here while deploy/ is not there yet).
-  await cluster.admin.ensure('/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles', {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: 'kube-restore-operator' },
-    rules: [
-      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
-      { apiGroups: [''], resources: ['pods', 'events'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'create', 'delete'] },
-      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-    ],
-  });
-  await cluster.admin.ensure('/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings', {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: 'kube-restore-operator' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'kube-restore-operator' },
-    subjects: [{ kind: 'ServiceAccount', name: OPERATOR_SERVICE_ACCOUNT, namespace: OPERATOR_NAMESPACE }],
-  });
+  // Install as deploy/README.md says: the cluster-wide part, then team-a opts the operator in.
+  await kubectl('apply', '-k', DEPLOY);
+  await kubectl('apply', '-k', path.join(DEPLOY, 'rbac', 'opt-in'), '-n', 'team-a');
 
   const s3 = new S3Client({
     endpoint: cluster.s3.endpoint,
