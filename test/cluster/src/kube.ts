@@ -86,7 +86,11 @@ export class KubeClient {
           method,
           path: fullPath,
           agent: this.agent,
-          headers: this.headers(payload === undefined ? undefined : opts.contentType ?? 'application/json'),
+          headers: {
+            ...this.headers(payload === undefined ? undefined : opts.contentType ?? 'application/json'),
+            // always frame the body: Node does not chunk DELETE bodies by default
+            ...(payload === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(payload)) }),
+          },
           timeout: opts.timeoutMs ?? 30_000,
         },
         res => {

@@ -494,11 +494,13 @@ export class LocalKubelet {
       if (run && !run.finalSent && run.started) await this.pushStatus(run);
       if (!run || !run.deleteSent) {
         if (run) run.deleteSent = true;
+        this.o.log(`pod ${pod.metadata.namespace}/${pod.metadata.name}: confirming the delete (grace 0)`);
         await this.o.client
           .delete(this.podPath(pod), { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid } })
           .catch(e => {
-            if (e instanceof KubeApiError && (e.statusCode === 404 || e.statusCode === 409)) return;
-            if (run) run.deleteSent = false;
+            if (e instanceof KubeApiError && e.statusCode === 404) return;
+            if (e instanceof KubeApiError && e.statusCode === 409 && /Precondition failed/i.test(e.message)) return;
+            if (run) run.deleteSent = false; // retried on the next resync
             throw e;
           });
       }
