@@ -72,3 +72,17 @@ describe('waitForRestore', () => {
     });
   });
 });
+
+describe('waitForRestore display', () => {
+  it('never draws a restore going backwards (Pending between pod exit and Job completion)', async () => {
+    watchRestore.mockImplementation(async function* watch() {
+      yield { ...restoring, phase: 'Pending', progress: undefined } as RestoreStatus;
+      yield restoring;
+      yield { ...restoring, phase: 'Pending', progress: undefined } as RestoreStatus;
+      yield { ...succeeded, name: restoring.name };
+    });
+    const b = bufferIo({ now: NOW });
+    await waitForRestore({} as never, 'team-a', restoring.name, b.io, { onInterrupt: () => () => undefined, lineIntervalMs: 0 });
+    expect(b.stderr().split('\n').map(l => l.split(' ')[1]).filter(Boolean)).toEqual(['Pending', 'Restoring:', 'Succeeded']);
+  });
+});

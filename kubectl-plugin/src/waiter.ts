@@ -147,6 +147,9 @@ export async function waitForRestore(
       signal: controller.signal,
       pollIntervalMs: options.pollIntervalMs,
     })) {
+      // Between a pod's exit and the Job's condition, a status can read Pending again: never draw backwards.
+      const backwards = last && ORDER.indexOf(status.phase) >= 0 && ORDER.indexOf(status.phase) < ORDER.indexOf(last.phase);
+      if (backwards) continue;
       last = status;
       view.update(status);
       if (reached(status.phase, until) || status.phase === 'Failed' || status.phase === 'Succeeded') break;
