@@ -29,13 +29,23 @@ import {
   loadKubeConfig,
   restoreLogs,
 } from '@kube-restore/core';
-import { Cluster, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, startCluster } from '@kube-restore/test-cluster';
+import {
+  Cluster,
+  OPERATOR_NAMESPACE,
+  OPERATOR_SERVICE_ACCOUNT,
+  startCluster,
+} from '@kube-restore/test-cluster';
 
 const run = promisify(execFile);
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const DEPLOY = path.join(REPO_ROOT, 'deploy');
 const OPT_IN = path.join(DEPLOY, 'rbac', 'opt-in');
-const JOB_PROGRAM = path.join(REPO_ROOT, 'job-image', 'dist', 'restore-job.cjs');
+const JOB_PROGRAM = path.join(
+  REPO_ROOT,
+  'job-image',
+  'dist',
+  'restore-job.cjs',
+);
 
 // ------------------------------------------------------------------------------------ the matrix
 interface Cell {
@@ -45,9 +55,28 @@ interface Cell {
   verb: string;
 }
 
-const ALL_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
-const cells = (group: string, resource: string, verbs: string[], subresource?: string): Cell[] =>
-  verbs.map(verb => ({ group, resource, verb, ...(subresource ? { subresource } : {}) }));
+const ALL_VERBS = [
+  'get',
+  'list',
+  'watch',
+  'create',
+  'update',
+  'patch',
+  'delete',
+  'deletecollection',
+];
+const cells = (
+  group: string,
+  resource: string,
+  verbs: string[],
+  subresource?: string,
+): Cell[] =>
+  verbs.map(verb => ({
+    group,
+    resource,
+    verb,
+    ...(subresource ? { subresource } : {}),
+  }));
 
 /** Namespaced cells, asked in team-a, team-b, kube-restore and across all namespaces. */
 const NAMESPACED: Cell[] = [
@@ -78,7 +107,11 @@ const CLUSTER: Cell[] = [
   ...cells('', 'namespaces', ['get', 'list']),
   ...cells('', 'nodes', ['list']),
   ...cells('', 'persistentvolumes', ['list', 'create']),
-  ...cells('rbac.authorization.k8s.io', 'clusterroles', ['create', 'bind', 'escalate']),
+  ...cells('rbac.authorization.k8s.io', 'clusterroles', [
+    'create',
+    'bind',
+    'escalate',
+  ]),
   ...cells('rbac.authorization.k8s.io', 'clusterrolebindings', ['create']),
   ...cells('authorization.k8s.io', 'selfsubjectaccessreviews', ['create']),
 ];
@@ -89,7 +122,14 @@ const cellKey = (scope: string, c: Cell) =>
 /** Everything core calls (packages/restore-core/src/restores.ts, watch.ts): what the operator gets in an opted-in namespace. */
 const CORE_NEEDS = new Set(
   [
-    ...cells('batch', 'jobs', ['get', 'list', 'watch', 'create', 'patch', 'delete']),
+    ...cells('batch', 'jobs', [
+      'get',
+      'list',
+      'watch',
+      'create',
+      'patch',
+      'delete',
+    ]),
     ...cells('', 'pods', ['list', 'watch']),
     ...cells('', 'pods', ['get'], 'log'),
     ...cells('', 'persistentvolumeclaims', ['get', 'create', 'delete']),
@@ -114,9 +154,14 @@ const isSelfReview = (c: Cell) => c.resource === 'selfsubjectaccessreviews';
 type Matrix = Record<string, boolean>;
 type Ask = (attrs: Cell & { namespace?: string }) => Promise<boolean>;
 
-async function inBatches<T, R>(items: T[], size: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+async function inBatches<T, R>(
+  items: T[],
+  size: number,
+  fn: (t: T) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = [];
-  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  for (let i = 0; i < items.length; i += size)
+    out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
   return out;
 }
 
@@ -127,13 +172,20 @@ const ALL_CELLS: [string, Cell][] = [
 
 async function matrixOf(ask: Ask): Promise<Matrix> {
   const answers = await inBatches(ALL_CELLS, 24, ([scope, c]) =>
-    ask({ ...c, ...(scope === 'cluster' || scope === '*' ? {} : { namespace: scope }) }),
+    ask({
+      ...c,
+      ...(scope === 'cluster' || scope === '*' ? {} : { namespace: scope }),
+    }),
   );
-  return Object.fromEntries(ALL_CELLS.map(([scope, c], i) => [cellKey(scope, c), answers[i]]));
+  return Object.fromEntries(
+    ALL_CELLS.map(([scope, c], i) => [cellKey(scope, c), answers[i]]),
+  );
 }
 
 function expectedMatrix(allowed: (scope: string, c: Cell) => boolean): Matrix {
-  return Object.fromEntries(ALL_CELLS.map(([scope, c]) => [cellKey(scope, c), allowed(scope, c)]));
+  return Object.fromEntries(
+    ALL_CELLS.map(([scope, c]) => [cellKey(scope, c), allowed(scope, c)]),
+  );
 }
 
 /** SelfSubjectAccessReview with the identity's own credentials: the real authenticator decides its groups. */
@@ -143,7 +195,9 @@ function selfReview(clients: KubeClients): Ask {
       body: {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SelfSubjectAccessReview',
-        spec: { resourceAttributes: { ...attrs, ...(namespace ? { namespace } : {}) } },
+        spec: {
+          resourceAttributes: { ...attrs, ...(namespace ? { namespace } : {}) },
+        },
       },
     });
     return review.status?.allowed === true;
@@ -157,7 +211,11 @@ function reviewFor(admin: KubeClients, user: string, groups: string[]): Ask {
       body: {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SubjectAccessReview',
-        spec: { user, groups, resourceAttributes: { ...attrs, ...(namespace ? { namespace } : {}) } },
+        spec: {
+          user,
+          groups,
+          resourceAttributes: { ...attrs, ...(namespace ? { namespace } : {}) },
+        },
       },
     });
     return review.status?.allowed === true;
@@ -167,7 +225,11 @@ function reviewFor(admin: KubeClients, user: string, groups: string[]): Ask {
 // ------------------------------------------------------------------------------------ helpers
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -179,7 +241,9 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined>, tim
     }
     await sleep(250);
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+  throw new Error(
+    `timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+  );
 }
 
 function clientsFrom(kubeconfig: string): KubeClients {
@@ -208,22 +272,48 @@ describe('deploy/ on a real API server', () => {
 
   beforeAll(async () => {
     // Prerequisites fail loudly: the job program is built by `npm run build -w @kube-restore/job`.
-    if (!fs.existsSync(JOB_PROGRAM)) throw new Error(`the job program ${JOB_PROGRAM} is missing: build job-image first`);
-    cluster = await startCluster({ jobCommand: [process.execPath, JOB_PROGRAM] });
+    if (!fs.existsSync(JOB_PROGRAM))
+      throw new Error(
+        `the job program ${JOB_PROGRAM} is missing: build job-image first`,
+      );
+    cluster = await startCluster({
+      jobCommand: [process.execPath, JOB_PROGRAM],
+    });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-restore-rbac-'));
     kubectl = async (...args: string[]) =>
-      (await run(cluster.binaries.kubectl, ['--kubeconfig', cluster.kubeconfig.admin, ...args], { cwd: REPO_ROOT })).stdout;
+      (
+        await run(
+          cluster.binaries.kubectl,
+          ['--kubeconfig', cluster.kubeconfig.admin, ...args],
+          { cwd: REPO_ROOT },
+        )
+      ).stdout;
     admin = clientsFrom(cluster.kubeconfig.admin);
     operator = clientsFrom(cluster.kubeconfig.operator);
 
     // A reader of team-a, to prove kube-restore-view adds nothing to `view` either.
-    await kubectl('create', 'rolebinding', 'victor-view', '--clusterrole=view', `--user=${VIEWER}`, '-n', 'team-a');
+    await kubectl(
+      'create',
+      'rolebinding',
+      'victor-view',
+      '--clusterrole=view',
+      `--user=${VIEWER}`,
+      '-n',
+      'team-a',
+    );
     await kubectl('create', 'namespace', 'team-c');
-    await kubectl('label', 'namespace', 'team-c', 'pod-security.kubernetes.io/enforce=restricted');
+    await kubectl(
+      'label',
+      'namespace',
+      'team-c',
+      'pod-security.kubernetes.io/enforce=restricted',
+    );
 
     before = {
       alice: await matrixOf(selfReview(clientsFrom(cluster.kubeconfig.alice))),
-      viewer: await matrixOf(reviewFor(admin, VIEWER, ['system:authenticated'])),
+      viewer: await matrixOf(
+        reviewFor(admin, VIEWER, ['system:authenticated']),
+      ),
       operator: await matrixOf(selfReview(operator)),
     };
 
@@ -232,13 +322,23 @@ describe('deploy/ on a real API server', () => {
     await kubectl('apply', '-k', OPT_IN, '-n', 'team-a');
     // The aggregation controller folds kube-restore-edit/-view into edit/view: wait for it.
     // (kube-controller-manager's clusterrole-aggregation controller): wait for one of our own rules.
-    for (const role of ['edit', 'view']) {
-      await eventually(`kube-restore-${role} to be aggregated into ${role}`, async () => {
-        const { rules = [] } = JSON.parse(await kubectl('get', 'clusterrole', role, '-o', 'json'));
-        const ours = (r: any) => r.apiGroups?.join() === '' && r.resources?.join() === 'events' && r.verbs?.join() === 'list';
-        return rules.some(ours) ? true : undefined;
-      });
-    }
+    const ours = (r: any) =>
+      r.apiGroups?.join() === '' &&
+      r.resources?.join() === 'events' &&
+      r.verbs?.join() === 'list';
+    await Promise.all(
+      ['edit', 'view'].map(role =>
+        eventually(
+          `kube-restore-${role} to be aggregated into ${role}`,
+          async () => {
+            const { rules = [] } = JSON.parse(
+              await kubectl('get', 'clusterrole', role, '-o', 'json'),
+            );
+            return rules.some(ours) ? true : undefined;
+          },
+        ),
+      ),
+    );
   }, 30 * 60_000);
 
   afterAll(async () => {
@@ -248,11 +348,33 @@ describe('deploy/ on a real API server', () => {
 
   describe('install', () => {
     it('`kubectl apply -k deploy/rbac/opt-in -n team-a` creates the RoleBinding in team-a, and only there', async () => {
-      const list = JSON.parse(await kubectl('get', 'rolebindings', '-A', '-l', 'app.kubernetes.io/component=opt-in', '-o', 'json'));
-      expect(list.items.map((b: any) => b.metadata.namespace)).toEqual(['team-a']);
+      const list = JSON.parse(
+        await kubectl(
+          'get',
+          'rolebindings',
+          '-A',
+          '-l',
+          'app.kubernetes.io/component=opt-in',
+          '-o',
+          'json',
+        ),
+      );
+      expect(list.items.map((b: any) => b.metadata.namespace)).toEqual([
+        'team-a',
+      ]);
       const [binding] = list.items;
-      expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kube-restore-operator' });
-      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: OPERATOR_SERVICE_ACCOUNT, namespace: OPERATOR_NAMESPACE }]);
+      expect(binding.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'kube-restore-operator',
+      });
+      expect(binding.subjects).toEqual([
+        {
+          kind: 'ServiceAccount',
+          name: OPERATOR_SERVICE_ACCOUNT,
+          namespace: OPERATOR_NAMESPACE,
+        },
+      ]);
     });
 
     it('a GitOps overlay with `namespace:` binds in its namespace and keeps the subject in kube-restore', async () => {
@@ -269,7 +391,13 @@ describe('deploy/ on a real API server', () => {
 
     it('opting a namespace out with `kubectl delete -k deploy/rbac/opt-in -n NS` takes the rights away again', async () => {
       const ask = selfReview(operator);
-      const canCreateJobs = () => ask({ group: 'batch', resource: 'jobs', verb: 'create', namespace: 'team-c' });
+      const canCreateJobs = () =>
+        ask({
+          group: 'batch',
+          resource: 'jobs',
+          verb: 'create',
+          namespace: 'team-c',
+        });
       expect(await canCreateJobs()).toBe(false);
       await kubectl('apply', '-k', OPT_IN, '-n', 'team-c');
       expect(await canCreateJobs()).toBe(true);
@@ -278,58 +406,118 @@ describe('deploy/ on a real API server', () => {
     });
 
     it('installing grants the operator nothing until a namespace opts in', () => {
-      expect(before.operator).toEqual(expectedMatrix((_scope, c) => isSelfReview(c)));
+      expect(before.operator).toEqual(
+        expectedMatrix((_scope, c) => isSelfReview(c)),
+      );
     });
   });
 
   describe('permission matrix (SelfSubjectAccessReview, every cell)', () => {
     it('restore-operator: exactly what core needs in team-a; nothing in team-b, kube-restore or cluster-wide', async () => {
       const actual = await matrixOf(selfReview(operator));
-      expect(actual).toEqual(expectedMatrix((scope, c) => isSelfReview(c) || (scope === 'team-a' && isCoreNeed(c))));
+      expect(actual).toEqual(
+        expectedMatrix(
+          (scope, c) =>
+            isSelfReview(c) || (scope === 'team-a' && isCoreNeed(c)),
+        ),
+      );
     });
 
     it('bob (no bindings): nothing anywhere', async () => {
-      const actual = await matrixOf(selfReview(clientsFrom(cluster.kubeconfig.bob)));
+      const actual = await matrixOf(
+        selfReview(clientsFrom(cluster.kubeconfig.bob)),
+      );
       expect(actual).toEqual(expectedMatrix((_scope, c) => isSelfReview(c)));
     });
 
-    it.each(['team-a', 'team-b'])('the job pods\' ServiceAccount (%s/default): nothing anywhere', async ns => {
-      const token = await admin.core.createNamespacedServiceAccountToken({
-        name: 'default',
-        namespace: ns,
-        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: 600 } },
-      });
-      const file = path.join(tmp, `${ns}-default.yaml`);
-      const kc = fs.readFileSync(cluster.kubeconfig.operator, 'utf8').replace(/token: .*/, `token: ${token.status!.token}`);
-      fs.writeFileSync(file, kc, { mode: 0o600 });
-      const actual = await matrixOf(selfReview(clientsFrom(file)));
-      expect(actual).toEqual(expectedMatrix((_scope, c) => isSelfReview(c)));
-    });
+    it.each(['team-a', 'team-b'])(
+      "the job pods' ServiceAccount (%s/default): nothing anywhere",
+      async ns => {
+        const token = await admin.core.createNamespacedServiceAccountToken({
+          name: 'default',
+          namespace: ns,
+          body: {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenRequest',
+            spec: { audiences: [], expirationSeconds: 600 },
+          },
+        });
+        const file = path.join(tmp, `${ns}-default.yaml`);
+        const kc = fs
+          .readFileSync(cluster.kubeconfig.operator, 'utf8')
+          .replace(/token: .*/, `token: ${token.status!.token}`);
+        fs.writeFileSync(file, kc, { mode: 0o600 });
+        const actual = await matrixOf(selfReview(clientsFrom(file)));
+        expect(actual).toEqual(expectedMatrix((_scope, c) => isSelfReview(c)));
+      },
+    );
 
     it('alice (edit in team-a): already had every right core needs in team-a; installing changed nothing for her', async () => {
-      const actual = await matrixOf(selfReview(clientsFrom(cluster.kubeconfig.alice)));
+      const actual = await matrixOf(
+        selfReview(clientsFrom(cluster.kubeconfig.alice)),
+      );
       // `edit` lacks nothing kube-restore needs, so kube-restore-edit widens no one's rights.
-      for (const c of NAMESPACED.filter(isCoreNeed)) expect([cellKey('team-a', c), before.alice[cellKey('team-a', c)]]).toEqual([cellKey('team-a', c), true]);
+      for (const c of NAMESPACED.filter(isCoreNeed))
+        expect([
+          cellKey('team-a', c),
+          before.alice[cellKey('team-a', c)],
+        ]).toEqual([cellKey('team-a', c), true]);
       expect(actual).toEqual(before.alice);
       // ...and nothing outside team-a.
-      expect(Object.entries(actual).filter(([k, v]) => v && !k.startsWith('team-a ') && !k.includes('selfsubjectaccessreviews'))).toEqual([]);
+      expect(
+        Object.entries(actual).filter(
+          ([k, v]) =>
+            v &&
+            !k.startsWith('team-a ') &&
+            !k.includes('selfsubjectaccessreviews'),
+        ),
+      ).toEqual([]);
     });
 
     it('a `view` user of team-a: can read restores, never Secrets, never writes; installing changed nothing', async () => {
-      const actual = await matrixOf(reviewFor(admin, VIEWER, ['system:authenticated']));
+      const actual = await matrixOf(
+        reviewFor(admin, VIEWER, ['system:authenticated']),
+      );
       expect(actual).toEqual(before.viewer);
       const teamA = (c: Cell) => actual[cellKey('team-a', c)];
-      for (const c of NAMESPACED.filter(isReadNeed)) expect([cellKey('team-a', c), teamA(c)]).toEqual([cellKey('team-a', c), true]);
-      const writes = ['create', 'update', 'patch', 'delete', 'deletecollection', 'escalate', 'bind'];
-      expect(Object.entries(actual).filter(([k, v]) => v && (writes.some(w => k.includes(` ${w} `)) || k.includes(' secrets')) && !k.includes('selfsubjectaccessreviews'))).toEqual([]);
+      for (const c of NAMESPACED.filter(isReadNeed))
+        expect([cellKey('team-a', c), teamA(c)]).toEqual([
+          cellKey('team-a', c),
+          true,
+        ]);
+      const writes = [
+        'create',
+        'update',
+        'patch',
+        'delete',
+        'deletecollection',
+        'escalate',
+        'bind',
+      ];
+      expect(
+        Object.entries(actual).filter(
+          ([k, v]) =>
+            v &&
+            (writes.some(w => k.includes(` ${w} `)) ||
+              k.includes(' secrets')) &&
+            !k.includes('selfsubjectaccessreviews'),
+        ),
+      ).toEqual([]);
     });
 
     it("core's own preflight (checkAccess) agrees: all allowed in team-a, all denied in team-b", async () => {
       const request = (namespace: string) =>
-        parseRestoreRequest({ source: { bucket: 'datasets', prefix: 'p/' }, target: { namespace, pvc: 'x', size: '1Gi' } });
-      const inA = await checkAccess(operator, request('team-a'), { withSecret: true });
+        parseRestoreRequest({
+          source: { bucket: 'datasets', prefix: 'p/' },
+          target: { namespace, pvc: 'x', size: '1Gi' },
+        });
+      const inA = await checkAccess(operator, request('team-a'), {
+        withSecret: true,
+      });
       expect(inA.filter(a => !a.allowed)).toEqual([]);
-      const inB = await checkAccess(operator, request('team-b'), { withSecret: true });
+      const inB = await checkAccess(operator, request('team-b'), {
+        withSecret: true,
+      });
       expect(inB.filter(a => a.allowed)).toEqual([]);
     });
   });
@@ -338,21 +526,45 @@ describe('deploy/ on a real API server', () => {
     const bucket = 'rbac-e2e';
     const input = (namespace: string): RestoreRequestInput => ({
       name: 'rbac-e2e',
-      source: { endpoint: cluster.s3!.endpoint, region: cluster.s3!.region, bucket, prefix: 'data/' },
+      source: {
+        endpoint: cluster.s3!.endpoint,
+        region: cluster.s3!.region,
+        bucket,
+        prefix: 'data/',
+      },
       target: { namespace, pvc: 'rbac-e2e-data', size: '1Gi' },
     });
-    const keys = () => ({ accessKeyId: cluster.s3!.accessKeyId, secretAccessKey: cluster.s3!.secretAccessKey });
+    const keys = () => ({
+      accessKeyId: cluster.s3!.accessKeyId,
+      secretAccessKey: cluster.s3!.secretAccessKey,
+    });
 
     beforeAll(async () => {
       if (!cluster.s3) throw new Error('the harness started without MinIO');
-      const s3 = createS3Client({ endpoint: cluster.s3.endpoint, region: cluster.s3.region, pathStyle: true }, keys());
+      const s3 = createS3Client(
+        {
+          endpoint: cluster.s3.endpoint,
+          region: cluster.s3.region,
+          pathStyle: true,
+        },
+        keys(),
+      );
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'data/hello.txt', Body: 'hello from S3\n' }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: 'data/hello.txt',
+          Body: 'hello from S3\n',
+        }),
+      );
     }, 60_000);
 
     it('create, status, logs and delete succeed in team-a; the owned Secret goes with the Job', async () => {
       const request = parseRestoreRequest(input('team-a'));
-      const created = await createRestore(operator, request, { credentials: keys(), requester: 'rbac-e2e' });
+      const created = await createRestore(operator, request, {
+        credentials: keys(),
+        requester: 'rbac-e2e',
+      });
       expect(created.created).toBe(true);
       expect(created.manifests.secret).toBeDefined();
 
@@ -360,46 +572,110 @@ describe('deploy/ on a real API server', () => {
         'the restore to finish',
         async () => {
           const s = await getRestore(operator, 'team-a', 'rbac-e2e');
-          return s.phase === 'Succeeded' || s.phase === 'Failed' ? s : undefined;
+          return s.phase === 'Succeeded' || s.phase === 'Failed'
+            ? s
+            : undefined;
         },
         120_000,
       );
       const logs = await restoreLogs(operator, 'team-a', 'rbac-e2e');
-      expect({ phase: status.phase, error: status.error }).toEqual({ phase: 'Succeeded', error: undefined });
+      expect({ phase: status.phase, error: status.error }).toEqual({
+        phase: 'Succeeded',
+        error: undefined,
+      });
       expect(logs.pod).toBe(status.pods.at(-1));
       const volume = await cluster.pvcPath('team-a', 'rbac-e2e-data');
-      expect(fs.readFileSync(path.join(volume, 'hello.txt'), 'utf8')).toBe('hello from S3\n');
+      expect(fs.readFileSync(path.join(volume, 'hello.txt'), 'utf8')).toBe(
+        'hello from S3\n',
+      );
 
       // The pod ran without any API token.
-      const pod = await admin.core.readNamespacedPod({ name: logs.pod, namespace: 'team-a' });
+      const pod = await admin.core.readNamespacedPod({
+        name: logs.pod,
+        namespace: 'team-a',
+      });
       expect(pod.spec?.automountServiceAccountToken).toBe(false);
       expect(pod.spec?.serviceAccountName).toBe('default');
-      expect(pod.spec?.volumes?.filter(v => v.projected || v.secret)).toEqual([]);
+      expect(pod.spec?.volumes?.filter(v => v.projected || v.secret)).toEqual(
+        [],
+      );
 
       const secretName = created.manifests.secret!.metadata!.name!;
-      expect(await deleteRestore(operator, 'team-a', 'rbac-e2e', { deletePvc: true })).toEqual({ job: 'rbac-e2e', pvc: 'rbac-e2e-data' });
-      await eventually('the Job, its pods and its Secret to be garbage-collected', async () => {
-        const [jobs, pods, secrets] = await Promise.all([
-          admin.batch.listNamespacedJob({ namespace: 'team-a', labelSelector: 'kube-restore.io/restore=rbac-e2e' }),
-          admin.core.listNamespacedPod({ namespace: 'team-a', labelSelector: 'kube-restore.io/restore=rbac-e2e' }),
-          admin.core.listNamespacedSecret({ namespace: 'team-a', fieldSelector: `metadata.name=${secretName}` }),
-        ]);
-        return jobs.items.length + pods.items.length + secrets.items.length === 0 ? true : undefined;
-      });
+      expect(
+        await deleteRestore(operator, 'team-a', 'rbac-e2e', {
+          deletePvc: true,
+        }),
+      ).toEqual({ job: 'rbac-e2e', pvc: 'rbac-e2e-data' });
+      await eventually(
+        'the Job, its pods and its Secret to be garbage-collected',
+        async () => {
+          const [jobs, pods, secrets] = await Promise.all([
+            admin.batch.listNamespacedJob({
+              namespace: 'team-a',
+              labelSelector: 'kube-restore.io/restore=rbac-e2e',
+            }),
+            admin.core.listNamespacedPod({
+              namespace: 'team-a',
+              labelSelector: 'kube-restore.io/restore=rbac-e2e',
+            }),
+            admin.core.listNamespacedSecret({
+              namespace: 'team-a',
+              fieldSelector: `metadata.name=${secretName}`,
+            }),
+          ]);
+          return jobs.items.length +
+            pods.items.length +
+            secrets.items.length ===
+            0
+            ? true
+            : undefined;
+        },
+      );
     }, 180_000);
+
+    it('a server-side dry run passes RBAC and the admission policies, and leaves nothing behind', async () => {
+      const request = parseRestoreRequest({
+        ...input('team-a'),
+        name: 'rbac-dry-run',
+      });
+      const result = await createRestore(operator, request, {
+        credentials: keys(),
+        dryRun: 'server',
+      });
+      expect(result.created).toBe(true);
+      const jobs = await admin.batch.listNamespacedJob({
+        namespace: 'team-a',
+        labelSelector: 'kube-restore.io/restore=rbac-dry-run',
+      });
+      const secrets = await admin.core.listNamespacedSecret({
+        namespace: 'team-a',
+        labelSelector: 'kube-restore.io/restore=rbac-dry-run',
+      });
+      expect([jobs.items, secrets.items]).toEqual([[], []]);
+    });
 
     it("fails in team-b with core's Forbidden message that says how to opt in", async () => {
       const request = parseRestoreRequest(input('team-b'));
-      const error = await forbidden(createRestore(operator, request, { credentials: keys() }));
-      expect(error.message).toBe(`forbidden: this identity may not get jobs.batch in namespace team-b; ${RBAC_HINT}`);
-      expect(error.message).toContain('kubectl apply -k deploy/rbac/opt-in -n NAMESPACE');
+      const error = await forbidden(
+        createRestore(operator, request, { credentials: keys() }),
+      );
+      expect(error.message).toBe(
+        `forbidden: this identity may not get jobs.batch in namespace team-b; ${RBAC_HINT}`,
+      );
+      expect(error.message).toContain(
+        'kubectl apply -k deploy/rbac/opt-in -n NAMESPACE',
+      );
       await forbidden(getRestore(operator, 'team-b', 'rbac-e2e'));
       await forbidden(restoreLogs(operator, 'team-b', 'rbac-e2e'));
       await forbidden(deleteRestore(operator, 'team-b', 'rbac-e2e'));
       // Nothing was created there.
       const jobs = await admin.batch.listNamespacedJob({ namespace: 'team-b' });
-      const pvcs = await admin.core.listNamespacedPersistentVolumeClaim({ namespace: 'team-b' });
-      const secrets = await admin.core.listNamespacedSecret({ namespace: 'team-b' });
+      const pvcs = await admin.core.listNamespacedPersistentVolumeClaim({
+        namespace: 'team-b',
+      });
+      const secrets = await admin.core.listNamespacedSecret({
+        namespace: 'team-b',
+      });
       expect([jobs.items, pvcs.items, secrets.items]).toEqual([[], [], []]);
     });
 
@@ -407,7 +683,9 @@ describe('deploy/ on a real API server', () => {
       expect(RBAC_HINT).toContain('deploy/rbac/opt-in');
       expect(fs.existsSync(path.join(OPT_IN, 'kustomization.yaml'))).toBe(true);
       expect(RBAC_HINT).toContain('deploy/rbac/aggregate-to-edit.yaml');
-      expect(fs.existsSync(path.join(DEPLOY, 'rbac', 'aggregate-to-edit.yaml'))).toBe(true);
+      expect(
+        fs.existsSync(path.join(DEPLOY, 'rbac', 'aggregate-to-edit.yaml')),
+      ).toBe(true);
     });
   });
 
@@ -427,12 +705,28 @@ describe('deploy/ on a real API server', () => {
         () => undefined,
         e => e,
       );
-      return error === undefined ? 'allowed' : `${error.code}: ${apiStatusMessage(error)}`;
+      return error === undefined
+        ? 'allowed'
+        : `${error.code}: ${apiStatusMessage(error)}`;
     };
     const createJob = (job: Job, as: KubeClients = operator) =>
-      refusal(as.batch.createNamespacedJob({ namespace: 'team-a', body: job, dryRun: 'All' }));
+      refusal(
+        as.batch.createNamespacedJob({
+          namespace: 'team-a',
+          body: job,
+          dryRun: 'All',
+        }),
+      );
     const kubectlAs = (kubeconfig: string, ...args: string[]) =>
-      refusal(run(cluster.binaries.kubectl, ['--kubeconfig', kubeconfig, ...args]).catch(e => Promise.reject({ code: 'kubectl', body: e.stderr.trim() })));
+      refusal(
+        run(cluster.binaries.kubectl, [
+          '--kubeconfig',
+          kubeconfig,
+          ...args,
+        ]).catch(e =>
+          Promise.reject({ code: 'kubectl', body: e.stderr.trim() }),
+        ),
+      );
 
     it('admits the Job core builds', async () => {
       expect(await createJob(base().job)).toBe('allowed');
@@ -445,43 +739,132 @@ describe('deploy/ on a real API server', () => {
     const ONE = 'exactly one container';
     const ENV = 'reads Secrets only as the S3 credentials variables';
     const hostile: [string, (job: Job) => void, string][] = [
-      ['mounts a Secret', j => {
-        j.spec!.template.spec!.volumes!.push({ name: 'loot', secret: { secretName: 'anything' } });
-        container(j).volumeMounts!.push({ name: 'loot', mountPath: '/loot' });
-      }, VOLUMES],
-      ['mounts a projected ServiceAccount token', j => {
-        j.spec!.template.spec!.volumes!.push({ name: 't', projected: { sources: [{ serviceAccountToken: { path: 't' } }] } });
-      }, VOLUMES],
-      ['overrides the command', j => (container(j).command = ['sh', '-c', 'env']), ENTRYPOINT],
-      ['overrides the args', j => (container(j).args = ['--print-env']), ENTRYPOINT],
-      ['runs another image', j => (container(j).image = 'docker.io/library/busybox:latest'), ENTRYPOINT],
-      ['runs as another ServiceAccount', j => (j.spec!.template.spec!.serviceAccountName = 'deployer'), SA],
-      ['mounts an API token', j => (j.spec!.template.spec!.automountServiceAccountToken = true), 'without an API token'],
-      ['adds an init container', j => (j.spec!.template.spec!.initContainers = [{ ...container(j), name: 'first' }]), ONE],
-      ['adds a second container', j => j.spec!.template.spec!.containers.push({ ...container(j), name: 'sidecar' }), ONE],
-      ['reads a whole Secret into env', j => (container(j).envFrom = [{ secretRef: { name: 'anything' } }]), ENV],
-      ['reads a Secret into another variable', j => container(j).env!.push({ name: 'LOOT', valueFrom: { secretKeyRef: { name: 'anything', key: 'k' } } }), ENV],
-      ['is not labelled as kube-restore\'s', j => delete j.metadata!.labels!['app.kubernetes.io/managed-by'], 'managed-by=kube-restore'],
+      [
+        'mounts a Secret',
+        j => {
+          j.spec!.template.spec!.volumes!.push({
+            name: 'loot',
+            secret: { secretName: 'anything' },
+          });
+          container(j).volumeMounts!.push({ name: 'loot', mountPath: '/loot' });
+        },
+        VOLUMES,
+      ],
+      [
+        'mounts a projected ServiceAccount token',
+        j => {
+          j.spec!.template.spec!.volumes!.push({
+            name: 't',
+            projected: { sources: [{ serviceAccountToken: { path: 't' } }] },
+          });
+        },
+        VOLUMES,
+      ],
+      [
+        'overrides the command',
+        j => (container(j).command = ['sh', '-c', 'env']),
+        ENTRYPOINT,
+      ],
+      [
+        'overrides the args',
+        j => (container(j).args = ['--print-env']),
+        ENTRYPOINT,
+      ],
+      [
+        'runs another image',
+        j => (container(j).image = 'docker.io/library/busybox:latest'),
+        ENTRYPOINT,
+      ],
+      [
+        'runs as another ServiceAccount',
+        j => (j.spec!.template.spec!.serviceAccountName = 'deployer'),
+        SA,
+      ],
+      [
+        'mounts an API token',
+        j => (j.spec!.template.spec!.automountServiceAccountToken = true),
+        'without an API token',
+      ],
+      [
+        'adds an init container',
+        j =>
+          (j.spec!.template.spec!.initContainers = [
+            { ...container(j), name: 'first' },
+          ]),
+        ONE,
+      ],
+      [
+        'adds a second container',
+        j =>
+          j.spec!.template.spec!.containers.push({
+            ...container(j),
+            name: 'sidecar',
+          }),
+        ONE,
+      ],
+      [
+        'reads a whole Secret into env',
+        j => (container(j).envFrom = [{ secretRef: { name: 'anything' } }]),
+        ENV,
+      ],
+      [
+        'reads a Secret into another variable',
+        j =>
+          container(j).env!.push({
+            name: 'LOOT',
+            valueFrom: { secretKeyRef: { name: 'anything', key: 'k' } },
+          }),
+        ENV,
+      ],
+      [
+        "is not labelled as kube-restore's",
+        j => delete j.metadata!.labels!['app.kubernetes.io/managed-by'],
+        'managed-by=kube-restore',
+      ],
     ];
-    it.each(hostile)('refuses a Job from the operator that %s', async (_what, change, reason) => {
-      const job = base().job;
-      change(job);
-      const answer = await createJob(job);
-      expect(answer).toMatch(/^422: .*ValidatingAdmissionPolicy 'kube-restore-operator-jobs' with binding 'kube-restore-operator-jobs' denied request/);
-      expect(answer).toContain(reason);
-      // People restoring with their own identity (edit) are not the policy's business.
-      expect(await createJob(job, clientsFrom(cluster.kubeconfig.alice))).toBe('allowed');
-    });
+    it.each(hostile)(
+      'refuses a Job from the operator that %s',
+      async (_what, change, reason) => {
+        const job = base().job;
+        change(job);
+        const answer = await createJob(job);
+        expect(answer).toMatch(
+          /^422: .*ValidatingAdmissionPolicy 'kube-restore-operator-jobs' with binding 'kube-restore-operator-jobs' denied request/,
+        );
+        expect(answer).toContain(reason);
+        // People restoring with their own identity (edit) are not the policy's business.
+        expect(
+          await createJob(job, clientsFrom(cluster.kubeconfig.alice)),
+        ).toBe('allowed');
+      },
+    );
 
     it('admits a web-identity ServiceAccount only when the namespace lists it', async () => {
       const job = base().job;
       job.spec!.template.spec!.serviceAccountName = 'irsa-reader';
       expect(await createJob(job)).toMatch(/kube-restore.io\/service-accounts/);
-      await kubectl('annotate', 'namespace', 'team-a', 'kube-restore.io/service-accounts=other,irsa-reader');
+      await kubectl(
+        'annotate',
+        'namespace',
+        'team-a',
+        'kube-restore.io/service-accounts=other,irsa-reader',
+      );
       try {
-        expect(await eventually('the annotation to be seen', async () => ((await createJob(job)) === 'allowed' ? true : undefined), 10_000)).toBe(true);
+        expect(
+          await eventually(
+            'the annotation to be seen',
+            async () =>
+              (await createJob(job)) === 'allowed' ? true : undefined,
+            10_000,
+          ),
+        ).toBe(true);
       } finally {
-        await kubectl('annotate', 'namespace', 'team-a', 'kube-restore.io/service-accounts-');
+        await kubectl(
+          'annotate',
+          'namespace',
+          'team-a',
+          'kube-restore.io/service-accounts-',
+        );
       }
     });
 
@@ -489,65 +872,194 @@ describe('deploy/ on a real API server', () => {
       const job = base().job;
       job.metadata!.name = 'guarded-suspended';
       job.spec!.suspend = true;
-      await operator.batch.createNamespacedJob({ namespace: 'team-a', body: job });
+      await operator.batch.createNamespacedJob({
+        namespace: 'team-a',
+        body: job,
+      });
       // Someone else's Job (a Job without labels of its own takes its template's, so both are plain).
       const notOurs = base().job;
       notOurs.metadata = { name: 'not-ours', namespace: 'team-a' };
-      notOurs.spec = { ...notOurs.spec!, suspend: true, template: { ...notOurs.spec!.template, metadata: { labels: { app: 'theirs' } } } };
-      await admin.batch.createNamespacedJob({ namespace: 'team-a', body: notOurs });
+      notOurs.spec = {
+        ...notOurs.spec!,
+        suspend: true,
+        template: {
+          ...notOurs.spec!.template,
+          metadata: { labels: { app: 'theirs' } },
+        },
+      };
+      await admin.batch.createNamespacedJob({
+        namespace: 'team-a',
+        body: notOurs,
+      });
       const op = cluster.kubeconfig.operator;
       try {
         const patch = (name: string, body: object) =>
-          kubectlAs(op, 'patch', 'job', name, '-n', 'team-a', '--type=merge', '-p', JSON.stringify(body), '--dry-run=server');
-        expect(await patch('guarded-suspended', { spec: { suspend: false } })).toBe('allowed');
-        expect(await patch('guarded-suspended', { metadata: { labels: { extra: 'x' } } })).toMatch(/only resumes a suspended Job/);
-        expect(await patch('guarded-suspended', { spec: { suspend: false, backoffLimit: 20 } })).toMatch(/only resumes a suspended Job/);
-        expect(await patch('not-ours', { spec: { suspend: false } })).toMatch(/managed-by=kube-restore/);
-        const del = (name: string) => kubectlAs(op, 'delete', 'job', name, '-n', 'team-a', '--dry-run=server');
+          kubectlAs(
+            op,
+            'patch',
+            'job',
+            name,
+            '-n',
+            'team-a',
+            '--type=merge',
+            '-p',
+            JSON.stringify(body),
+            '--dry-run=server',
+          );
+        expect(
+          await patch('guarded-suspended', { spec: { suspend: false } }),
+        ).toBe('allowed');
+        expect(
+          await patch('guarded-suspended', {
+            metadata: { labels: { extra: 'x' } },
+          }),
+        ).toMatch(/only resumes a suspended Job/);
+        expect(
+          await patch('guarded-suspended', {
+            spec: { suspend: false, backoffLimit: 20 },
+          }),
+        ).toMatch(/only resumes a suspended Job/);
+        expect(await patch('not-ours', { spec: { suspend: false } })).toMatch(
+          /managed-by=kube-restore/,
+        );
+        const del = (name: string) =>
+          kubectlAs(
+            op,
+            'delete',
+            'job',
+            name,
+            '-n',
+            'team-a',
+            '--dry-run=server',
+          );
         expect(await del('not-ours')).toMatch(/managed-by=kube-restore/);
         expect(await del('guarded-suspended')).toBe('allowed');
       } finally {
-        await kubectl('delete', 'job', 'guarded-suspended', 'not-ours', '-n', 'team-a', '--ignore-not-found');
+        await kubectl(
+          'delete',
+          'job',
+          'guarded-suspended',
+          'not-ours',
+          '-n',
+          'team-a',
+          '--ignore-not-found',
+        );
       }
     });
 
     it('lets the operator create only empty kube-restore PVCs and delete only those', async () => {
       const pvc = base().pvc!;
       const create = (body: typeof pvc) =>
-        refusal(operator.core.createNamespacedPersistentVolumeClaim({ namespace: 'team-a', body, dryRun: 'All' }));
+        refusal(
+          operator.core.createNamespacedPersistentVolumeClaim({
+            namespace: 'team-a',
+            body,
+            dryRun: 'All',
+          }),
+        );
       expect(await create(pvc)).toBe('allowed');
-      expect(await create({ ...pvc, metadata: { name: 'plain', namespace: 'team-a' } })).toMatch(/kube-restore-operator-volumes/);
-      expect(await create({ ...pvc, spec: { ...pvc.spec, dataSource: { kind: 'PersistentVolumeClaim', name: 'someone-elses' } } })).toMatch(
-        /kube-restore-operator-volumes/,
-      );
+      expect(
+        await create({
+          ...pvc,
+          metadata: { name: 'plain', namespace: 'team-a' },
+        }),
+      ).toMatch(/kube-restore-operator-volumes/);
+      expect(
+        await create({
+          ...pvc,
+          spec: {
+            ...pvc.spec,
+            dataSource: {
+              kind: 'PersistentVolumeClaim',
+              name: 'someone-elses',
+            },
+          },
+        }),
+      ).toMatch(/kube-restore-operator-volumes/);
       await admin.core.createNamespacedPersistentVolumeClaim({
         namespace: 'team-a',
-        body: { metadata: { name: 'precious' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+        body: {
+          metadata: { name: 'precious' },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: '1Gi' } },
+          },
+        },
       });
       try {
-        expect(await kubectlAs(cluster.kubeconfig.operator, 'delete', 'pvc', 'precious', '-n', 'team-a', '--dry-run=server')).toMatch(
-          /only deletes PVCs that kube-restore created/,
-        );
+        expect(
+          await kubectlAs(
+            cluster.kubeconfig.operator,
+            'delete',
+            'pvc',
+            'precious',
+            '-n',
+            'team-a',
+            '--dry-run=server',
+          ),
+        ).toMatch(/only deletes PVCs that kube-restore created/);
       } finally {
-        await kubectl('delete', 'pvc', 'precious', '-n', 'team-a', '--wait=false');
+        await kubectl(
+          'delete',
+          'pvc',
+          'precious',
+          '-n',
+          'team-a',
+          '--wait=false',
+        );
       }
     });
 
     it('lets the operator create only Opaque credentials Secrets owned by a Job', async () => {
       const owned = {
-        ...buildRestoreManifests(parseRestoreRequest({ source: { bucket: 'datasets', prefix: 'p/' }, target: { namespace: 'team-a', pvc: 'x', size: '1Gi' } }), {
-          credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example' },
-        }).secret!,
+        ...buildRestoreManifests(
+          parseRestoreRequest({
+            source: { bucket: 'datasets', prefix: 'p/' },
+            target: { namespace: 'team-a', pvc: 'x', size: '1Gi' },
+          }),
+          {
+            credentials: {
+              accessKeyId: 'AKIAEXAMPLE',
+              secretAccessKey: 'example',
+            },
+          },
+        ).secret!,
       };
-      owned.metadata = { ...owned.metadata, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'x', uid: 'dry-run', controller: true }] };
-      const create = (body: typeof owned) => refusal(operator.core.createNamespacedSecret({ namespace: 'team-a', body, dryRun: 'All' }));
+      owned.metadata = {
+        ...owned.metadata,
+        ownerReferences: [
+          {
+            apiVersion: 'batch/v1',
+            kind: 'Job',
+            name: 'x',
+            uid: 'dry-run',
+            controller: true,
+          },
+        ],
+      };
+      const create = (body: typeof owned) =>
+        refusal(
+          operator.core.createNamespacedSecret({
+            namespace: 'team-a',
+            body,
+            dryRun: 'All',
+          }),
+        );
       expect(await create(owned)).toBe('allowed');
-      expect(await create({ ...owned, metadata: { ...owned.metadata, ownerReferences: undefined } })).toMatch(/kube-restore-operator-secrets/);
+      expect(
+        await create({
+          ...owned,
+          metadata: { ...owned.metadata, ownerReferences: undefined },
+        }),
+      ).toMatch(/kube-restore-operator-secrets/);
       expect(
         await create({
           ...owned,
           type: 'kubernetes.io/service-account-token',
-          metadata: { ...owned.metadata, annotations: { 'kubernetes.io/service-account.name': 'default' } },
+          metadata: {
+            ...owned.metadata,
+            annotations: { 'kubernetes.io/service-account.name': 'default' },
+          },
           stringData: {},
         }),
       ).toMatch(/kube-restore-operator-secrets/);
@@ -557,8 +1069,16 @@ describe('deploy/ on a real API server', () => {
   describe('Pod Security `restricted` in team-a', () => {
     const jobPod = () => {
       const { job } = buildRestoreManifests(
-        parseRestoreRequest({ source: { bucket: 'datasets', prefix: 'p/' }, target: { namespace: 'team-a', pvc: 'psa', size: '1Gi' } }),
-        { credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example' } },
+        parseRestoreRequest({
+          source: { bucket: 'datasets', prefix: 'p/' },
+          target: { namespace: 'team-a', pvc: 'psa', size: '1Gi' },
+        }),
+        {
+          credentials: {
+            accessKeyId: 'AKIAEXAMPLE',
+            secretAccessKey: 'example',
+          },
+        },
       );
       return {
         apiVersion: 'v1',
@@ -569,44 +1089,80 @@ describe('deploy/ on a real API server', () => {
     };
     type PodSpec = ReturnType<typeof jobPod>['spec'];
     const create = (spec: PodSpec) =>
-      admin.core.createNamespacedPod({ namespace: 'team-a', body: { ...jobPod(), spec }, dryRun: 'All' });
+      admin.core.createNamespacedPod({
+        namespace: 'team-a',
+        body: { ...jobPod(), spec },
+        dryRun: 'All',
+      });
 
     it('admits the pod of the Job core builds', async () => {
-      await expect(create(jobPod().spec)).resolves.toMatchObject({ metadata: { name: 'psa-probe' } });
+      await expect(create(jobPod().spec)).resolves.toMatchObject({
+        metadata: { name: 'psa-probe' },
+      });
     });
 
     const weakened: [string, (s: PodSpec) => void, RegExp][] = [
-      ['privileged', s => {
-        s.containers[0].securityContext!.privileged = true;
-        delete s.containers[0].securityContext!.allowPrivilegeEscalation;
-      }, /privileged/],
-      ['runs as root', s => {
-        s.securityContext!.runAsUser = 0;
-        delete s.securityContext!.runAsNonRoot;
-        delete s.containers[0].securityContext!.runAsNonRoot;
-      }, /runAsUser=0/],
-      ['no seccomp profile', s => {
-        delete s.securityContext!.seccompProfile;
-        delete s.containers[0].securityContext!.seccompProfile;
-      }, /seccompProfile/],
-      ['privilege escalation allowed', s => (s.containers[0].securityContext!.allowPrivilegeEscalation = true), /allowPrivilegeEscalation != false/],
-      ['capabilities not dropped', s => (s.containers[0].securityContext!.capabilities = { add: ['NET_ADMIN'] }), /capabilities/],
-      ['a hostPath volume', s => s.volumes!.push({ name: 'host', hostPath: { path: '/' } }), /hostPath/],
+      [
+        'privileged',
+        s => {
+          s.containers[0].securityContext!.privileged = true;
+          delete s.containers[0].securityContext!.allowPrivilegeEscalation;
+        },
+        /privileged/,
+      ],
+      [
+        'runs as root',
+        s => {
+          s.securityContext!.runAsUser = 0;
+          delete s.securityContext!.runAsNonRoot;
+          delete s.containers[0].securityContext!.runAsNonRoot;
+        },
+        /runAsUser=0/,
+      ],
+      [
+        'no seccomp profile',
+        s => {
+          delete s.securityContext!.seccompProfile;
+          delete s.containers[0].securityContext!.seccompProfile;
+        },
+        /seccompProfile/,
+      ],
+      [
+        'privilege escalation allowed',
+        s => (s.containers[0].securityContext!.allowPrivilegeEscalation = true),
+        /allowPrivilegeEscalation != false/,
+      ],
+      [
+        'capabilities not dropped',
+        s =>
+          (s.containers[0].securityContext!.capabilities = {
+            add: ['NET_ADMIN'],
+          }),
+        /capabilities/,
+      ],
+      [
+        'a hostPath volume',
+        s => s.volumes!.push({ name: 'host', hostPath: { path: '/' } }),
+        /hostPath/,
+      ],
       ['the host network', s => (s.hostNetwork = true), /host namespaces/],
     ];
 
-    it.each(weakened)('rejects a job pod that is weakened: %s', async (_what, weaken, check) => {
-      const spec = jobPod().spec;
-      weaken(spec);
-      const error = await create(spec).then(
-        () => undefined,
-        e => e,
-      );
-      expect(error).toBeDefined();
-      expect(error.code).toBe(403);
-      const message = apiStatusMessage(error);
-      expect(message).toMatch(/violates PodSecurity "restricted:latest"/);
-      expect(message).toMatch(check);
-    });
+    it.each(weakened)(
+      'rejects a job pod that is weakened: %s',
+      async (_what, weaken, check) => {
+        const spec = jobPod().spec;
+        weaken(spec);
+        const error = await create(spec).then(
+          () => undefined,
+          e => e,
+        );
+        expect(error).toBeDefined();
+        expect(error.code).toBe(403);
+        const message = apiStatusMessage(error);
+        expect(message).toMatch(/violates PodSecurity "restricted:latest"/);
+        expect(message).toMatch(check);
+      },
+    );
   });
 });
