@@ -88,6 +88,12 @@ export interface Config {
       bytesPerDayPerOwner?: string;
     };
 
+    /** Notify requesters (success, failure, rejection) and approvers (approval needed) through Backstage's notifications backend. */
+    notifications?: {
+      /** Default false; needs @backstage/plugin-notifications-backend installed. */
+      enabled?: boolean;
+    };
+
     approval?: {
       /** A restore matching any rule waits in PendingApproval until a member of one of the rule's groups approves. */
       rules: Array<{

@@ -113,6 +113,7 @@ const configSchema = z
       })
       .strict()
       .default({}),
+    notifications: z.object({ enabled: z.boolean().default(false) }).strict().default({}),
     approval: z
       .object({
         rules: z.array(

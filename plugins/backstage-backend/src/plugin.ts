@@ -2,6 +2,7 @@ import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api
 import { readRestoreConfig } from './config';
 import { restorePermissions } from './permissions';
 import { catalogEntityTargets } from './service/entities';
+import { backstageNotifier } from './service/notifier';
 import { RestoreService } from './service/RestoreService';
 import { RestoreStore } from './service/RestoreStore';
 import { createRouter } from './service/router';
@@ -23,8 +24,9 @@ export const restorePlugin = createBackendPlugin({
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
         userInfo: coreServices.userInfo,
+        scheduler: coreServices.scheduler,
       },
-      async init({ config, logger, auth, httpAuth, httpRouter, discovery, database, permissions, permissionsRegistry, auditor, userInfo }) {
+      async init({ config, logger, auth, httpAuth, httpRouter, discovery, database, permissions, permissionsRegistry, auditor, userInfo, scheduler }) {
         const restoreConfig = readRestoreConfig(config);
         permissionsRegistry.addPermissions(restorePermissions);
         const store = await RestoreStore.create(database);
@@ -34,7 +36,20 @@ export const restorePlugin = createBackendPlugin({
           clusters: restoreConfig.clusters.map(c => c.name),
           defaultCluster: restoreConfig.defaultCluster,
         });
-        const restores = new RestoreService({ config: restoreConfig, logger, permissions, auditor, userInfo, store, entities });
+        const notifier = restoreConfig.notifications.enabled ? backstageNotifier({ auth, discovery, logger }) : undefined;
+        const restores = new RestoreService({ config: restoreConfig, logger, permissions, auditor, userInfo, store, entities, notifier });
+        // Records of running restores reach their final phase (and notify) even when nobody watches them.
+        await scheduler.scheduleTask({
+          id: 'restore-reconcile',
+          frequency: { seconds: 30 },
+          initialDelay: { seconds: 30 },
+          timeout: { minutes: 5 },
+          scope: 'global',
+          fn: async () => {
+            const ended = await restores.reconcile();
+            if (ended) logger.info(`${ended} restore(s) ended`);
+          },
+        });
         httpRouter.use(await createRouter({ httpAuth, restores }));
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
         logger.info(

@@ -14,6 +14,7 @@ import {
 import { mockServices } from '@backstage/backend-test-utils';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import express from 'express';
 import Router from 'express-promise-router';
 import Knex from 'knex';
 
@@ -154,4 +155,27 @@ export function recordingAuditor() {
 export function sqliteFile(filename: string) {
   const knex = Knex({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
   return { knex, factory: mockServices.database.factory({ knex }) };
+}
+
+/** A stand-in for the notifications backend: records what is POSTed to its base URL. */
+export function fakeNotificationsPlugin() {
+  const received: { recipients: { type: string; entityRef: string[] }; payload: { title: string; description: string; severity: string } }[] = [];
+  const plugin = createBackendPlugin({
+    pluginId: 'notifications',
+    register(env) {
+      env.registerInit({
+        deps: { httpRouter: coreServices.httpRouter },
+        async init({ httpRouter }) {
+          const router = Router();
+          router.use(express.json());
+          router.post('/', (req, res) => {
+            received.push(req.body);
+            res.json({});
+          });
+          httpRouter.use(router);
+        },
+      });
+    },
+  });
+  return { plugin, received };
 }

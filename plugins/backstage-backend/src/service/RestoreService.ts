@@ -53,6 +53,7 @@ import {
   restoreReadPermission,
 } from '../permissions';
 import { EntityTarget, EntityTargets } from './entities';
+import { RestoreNotifier, noNotifications } from './notifier';
 import { ApprovalState, RecordPhase, RestoreRecord, RestoreStore } from './RestoreStore';
 import { NamespaceRestoreBody, RestoreBody } from './schemas';
 
@@ -123,6 +124,7 @@ export interface RestoreServiceOptions {
   userInfo: UserInfoService;
   store: RestoreStore;
   entities: EntityTargets;
+  notifier?: RestoreNotifier;
   /** Test seam: clients of a cluster; default from config. */
   clientsFor?: (cluster: string) => KubeClients;
 }
@@ -179,8 +181,31 @@ export class RestoreService {
     unit: 's',
   });
 
+  private readonly notifier: RestoreNotifier;
+
   constructor(private readonly options: RestoreServiceOptions) {
     this.sources = new Map(options.config.sources.map(s => [s.name, s]));
+    this.notifier = options.notifier ?? noNotifications;
+  }
+
+  /**
+   * Brings running restores' records up to date (final phase, bytes, notifications) even when nobody is
+   * looking; run on a schedule.
+   */
+  async reconcile(): Promise<number> {
+    const active = await this.options.store.list({ phases: ACTIVE_PHASES, limit: 10000 });
+    let ended = 0;
+    for (const record of active) {
+      const view = await this.view(record, { progress: false });
+      if (view.phase !== record.phase && isTerminalPhase(view.phase as never)) ended++;
+    }
+    return ended;
+  }
+
+  private linkOf(record: RestoreRecord): string {
+    const [kind, rest] = record.entityRef.split(':');
+    const [namespace, name] = rest.split('/');
+    return `/catalog/${namespace}/${kind}/${name}/restore?restore=${encodeURIComponent(record.id)}`;
   }
 
   /** Sources users may pick (no credentials, no secret names). */
@@ -297,6 +322,12 @@ export class RestoreService {
       await this.options.store.insert(record);
       if (record.phase === 'PendingApproval') {
         await audit.success({ meta: { phase: 'PendingApproval', approvers: reasons.flatMap(r => r.approvers) } });
+        await this.notifier.notify({
+          recipients: [...new Set(reasons.flatMap(r => r.approvers))],
+          title: `Restore into ${record.namespace}/${record.pvc} needs your approval`,
+          description: `${requester} asks to restore ${record.source} for ${record.entityRef}: ${reasons.map(r => r.reason).join('; ')}.`,
+          link: this.linkOf(record),
+        });
         return { view: toView(record), created: false };
       }
       const view = await this.createInCluster(record, size?.recommendedSize, keys);
@@ -378,7 +409,15 @@ export class RestoreService {
         'PendingApproval',
       );
       if (!changed) throw new ConflictError(`restore ${record.name} was decided by someone else meanwhile`);
-      if (state === 'rejected') this.outcomes.add(1, { outcome: 'Rejected' });
+      if (state === 'rejected') {
+        this.outcomes.add(1, { outcome: 'Rejected' });
+        await this.notifier.notify({
+          recipients: [record.requester],
+          title: `Restore into ${record.namespace}/${record.pvc} was rejected`,
+          description: `${by} rejected the restore of ${record.source}${comment ? `: ${comment}` : ''}.`,
+          link: this.linkOf(record),
+        });
+      }
       const updated = await this.record(id);
       const view =
         state === 'approved'
@@ -714,6 +753,16 @@ export class RestoreService {
     const changed = await this.options.store.update(record.id, fields, record.phase);
     if (changed && isTerminalPhase(status.phase)) {
       this.outcomes.add(1, { outcome: status.phase });
+      await this.notifier.notify({
+        recipients: [record.requester],
+        title: `Restore into ${record.namespace}/${record.pvc} ${status.phase === 'Succeeded' ? 'succeeded' : 'failed'}`,
+        description:
+          status.phase === 'Succeeded'
+            ? `${record.source} restored: ${status.result?.objects ?? 0} objects, ${formatBytes(status.result?.bytes ?? 0)}.`
+            : `${record.source}: ${status.error?.code ?? 'UNKNOWN'} ${status.error?.message ?? ''}`.trim(),
+        severity: status.phase === 'Succeeded' ? 'normal' : 'high',
+        link: this.linkOf(record),
+      });
       if (status.phase === 'Succeeded' && fields.bytes) this.bytesRestored.add(fields.bytes);
       if (fields.durationMs !== undefined) this.durations.record(fields.durationMs / 1000, { outcome: status.phase });
     }

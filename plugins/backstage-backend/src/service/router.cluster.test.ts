@@ -19,6 +19,7 @@ import {
   CAROL,
   component,
   fakeCatalogPlugin,
+  fakeNotificationsPlugin,
   ownerPolicyPermissions,
   recordingAuditor,
   recordingLogger,
@@ -32,6 +33,9 @@ const JOB_PROGRAM = path.join(REPO, 'job-image', 'dist', 'restore-job.cjs');
 const DEPLOY = path.join(REPO, 'deploy');
 const run = promisify(execFile);
 
+let cluster: Cluster;
+let token: string;
+
 async function kubectl(...args: string[]) {
   try {
     return await run(cluster.binaries.kubectl, ['--kubeconfig', cluster.kubeconfig.admin, ...args]);
@@ -43,8 +47,6 @@ async function kubectl(...args: string[]) {
 const ENTITIES = [component('shop', 'team-a', 'team-a')];
 const FILES: Record<string, string> = { 'a.txt': 'alpha\n', 'sub/b.txt': 'bravo bravo\n' };
 
-let cluster: Cluster;
-let token: string;
 
 beforeAll(async () => {
   if (!fs.existsSync(JOB_PROGRAM)) throw new Error(`${JOB_PROGRAM} is missing: build the job program (npm run build -w job-image)`);
@@ -102,6 +104,7 @@ function config(existsBucket = 'backups'): JsonObject {
       ],
       exists: { source: 'elsewhere', template: '${namespace}/${pvc}/' },
       approval: { rules: [{ name: 'fast-thaw', tiers: ['Expedited'], approvers: ['group:default/sre'] }] },
+      notifications: { enabled: true },
     },
   };
 }
@@ -109,9 +112,11 @@ function config(existsBucket = 'backups'): JsonObject {
 async function startBackend(data: JsonObject = config()) {
   const logs = recordingLogger();
   const audit = recordingAuditor();
+  const notifications = fakeNotificationsPlugin();
   const backend = await startTestBackend({
     features: [
       restorePlugin,
+      notifications.plugin,
       fakeCatalogPlugin(ENTITIES),
       mockServices.rootConfig.factory({ data }),
       ownerPolicyPermissions(ENTITIES),
@@ -120,7 +125,7 @@ async function startBackend(data: JsonObject = config()) {
       audit.factory,
     ],
   });
-  return { backend, server: backend.server, logs: logs.lines, audit: audit.events };
+  return { backend, server: backend.server, logs: logs.lines, audit: audit.events, notified: notifications.received };
 }
 
 const as = (user: string) => mockCredentials.user.header(user);
@@ -190,6 +195,10 @@ describe('restore backend on a real cluster', () => {
     expect(statuses.at(-1)).toMatchObject({ phase: 'Succeeded', bytes: 18 });
 
     expect(await readTree(await cluster.pvcPath('team-a', 'shop-data'))).toMatchObject(FILES);
+    expect(s.notified).toContainEqual({
+      recipients: { type: 'entity', entityRef: [ALICE] },
+      payload: expect.objectContaining({ title: 'Restore into team-a/shop-data succeeded', description: expect.stringMatching(/2 objects/) }),
+    });
 
     const history = await request(s.server).get(`/api/restore/restores?entityRef=component:default/shop`).set('Authorization', as(ALICE));
     expect(history.body.items).toEqual([expect.objectContaining({ id: created.body.id, phase: 'Succeeded', bytes: 18 })]);

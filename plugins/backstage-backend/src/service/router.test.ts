@@ -11,6 +11,7 @@ import {
   CAROL,
   component,
   fakeCatalogPlugin,
+  fakeNotificationsPlugin,
   ownerPolicyPermissions,
   recordingAuditor,
   recordingLogger,
@@ -40,6 +41,7 @@ function config(extra: JsonObject = {}): JsonObject {
       ],
       exists: { source: 'nightly', template: '${namespace}/${pvc}/' },
       approval: { rules: [{ name: 'fast-thaw', tiers: ['Expedited'], approvers: ['group:default/sre'] }] },
+      notifications: { enabled: true },
       ...extra,
     },
   };
@@ -57,9 +59,11 @@ const body = (extra: Record<string, unknown> = {}) => ({
 async function start(options: { data?: JsonObject; db?: ReturnType<typeof sqliteFile> } = {}) {
   const logs = recordingLogger();
   const audit = recordingAuditor();
+  const notifications = fakeNotificationsPlugin();
   const backend = await startTestBackend({
     features: [
       restorePlugin,
+      notifications.plugin,
       fakeCatalogPlugin(ENTITIES),
       mockServices.rootConfig.factory({ data: options.data ?? config() }),
       ownerPolicyPermissions(ENTITIES),
@@ -69,7 +73,7 @@ async function start(options: { data?: JsonObject; db?: ReturnType<typeof sqlite
       ...(options.db ? [options.db.factory] : []),
     ],
   });
-  return { backend, server: backend.server, logs: logs.lines, audit: audit.events };
+  return { backend, server: backend.server, logs: logs.lines, audit: audit.events, notified: notifications.received };
 }
 
 describe('restore backend (no cluster)', () => {
@@ -143,9 +147,15 @@ describe('restore backend (no cluster)', () => {
   });
 
   it('approval holds the restore in PendingApproval; only an approver may decide; rejection creates nothing', async () => {
-    const { server, audit } = await started();
+    const { server, audit, notified } = await started();
     const created = await request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body());
     expect(created.status).toBe(202);
+    expect(notified).toEqual([
+      {
+        recipients: { type: 'entity', entityRef: ['group:default/sre'] },
+        payload: expect.objectContaining({ title: 'Restore into team-a/shop-data needs your approval', topic: 'kube-restore' }),
+      },
+    ]);
     expect(created.body).toMatchObject({
       phase: 'PendingApproval',
       namespace: 'team-a',
@@ -166,6 +176,10 @@ describe('restore backend (no cluster)', () => {
     expect(rejected.status).toBe(200);
     expect(rejected.body).toMatchObject({ phase: 'Rejected', approval: { decision: { state: 'rejected', by: CAROL, comment: 'use Bulk' } } });
     expect(rejected.body.jobCreatedAt).toBeUndefined();
+    expect(notified[1]).toMatchObject({
+      recipients: { entityRef: [ALICE] },
+      payload: { title: 'Restore into team-a/shop-data was rejected', description: `${CAROL} rejected the restore of http://127.0.0.1:1/backups/team-a/shop/data/: use Bulk.` },
+    });
     // decided once
     const again = await request(server).post(`/api/restore/restores/${id}/approve`).set('Authorization', as(CAROL)).send({});
     expect(again.status).toBe(409);
