@@ -2,8 +2,12 @@
  * Start-up time of `kubectl restore --help` and `kubectl restore version` (the plugin's bundle run by
  * node, as kubectl runs it), against `kubectl version --client` as the yardstick. Target: < 250 ms.
  *
- *   node kubectl-plugin/build.mjs && node -r @swc-node/register bench/src/cli-startup.ts   (or any TS runner)
- *   RUNS=30 ... to change the number of runs. Prints median and p90 in ms.
+ *   node kubectl-plugin/build.mjs
+ *   npx esbuild bench/src/cli-startup.ts --platform=node --format=cjs --outfile=bench/src/.cli-startup.cjs
+ *   RUNS=30 node bench/src/.cli-startup.cjs      # median and p90 in ms
+ *
+ * Measured 2026-11-21 (2 vCPU, load average ~8 from other test runs): kubectl version --client 89 ms,
+ * kubectl-restore --help 137 ms, kubectl-restore version 123 ms, kubectl restore version 192 ms (medians).
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
