@@ -153,6 +153,16 @@ describe('kubectl restore (real kubectl, real cluster)', () => {
     expect(applied.stdout).toMatch(/persistentvolumeclaim\/dry created \(server dry run\)/);
     expect(applied.stdout).toMatch(/job.batch\/restore-dry-[0-9a-f]{8} created \(server dry run\)/);
     expect(await pvcNames('team-a')).not.toContain('dry');
+
+    const server = await kubectlRestore([
+      'create', '--from', `${s3Url}/team-a/data/`, '--to', 'pvc/dry', '--size', '1Gi', '--credentials-from-env', '--dry-run=server',
+    ]);
+    expect(server.stderr).toBe('');
+    expect(server.code).toBe(0);
+    expect(server.stdout).toMatch(/^persistentvolumeclaim\/dry created \(server dry run\)$/m);
+    expect(server.stdout).toMatch(/^secret\/restore-dry-[0-9a-f]{8}-credentials created \(server dry run\)$/m);
+    expect(await pvcNames('team-a')).not.toContain('dry');
+    expect((await jobNames('team-a')).filter(j => j.startsWith('restore-dry-'))).toEqual([]);
   });
 
   it('create --wait runs to Succeeded and the files are in the PVC', async () => {
