@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import * as tar from 'tar-stream';
-import { startMinio } from '../src/testing/minio';
+import { startMinio } from '../src/__testUtils__/minio';
 
 const BUNDLE = process.env.RESTORE_JOB_BUNDLE ?? path.resolve(__dirname, '../dist/restore-job.cjs');
 

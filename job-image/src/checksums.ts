@@ -30,6 +30,26 @@ function uint32Base64(value: number): string {
   return b.toString('base64');
 }
 
+function makeTables(poly: number): Int32Array[] {
+  const tables = Array.from({ length: 8 }, () => new Int32Array(256));
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ poly : c >>> 1;
+    tables[0][n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = tables[0][n];
+    for (let t = 1; t < 8; t++) {
+      c = tables[0][c & 0xff] ^ (c >>> 8);
+      tables[t][n] = c;
+    }
+  }
+  return tables;
+}
+
+const CRC32_TABLES = makeTables(0xedb88320);
+const CRC32C_TABLES = makeTables(0x82f63b78);
+
 /** CRC-32 (IEEE), native through zlib.crc32 (Node >= 20.15) with a table fallback. */
 export class Crc32 implements Hasher {
   private value = 0;
@@ -57,26 +77,6 @@ export class Crc32c implements Hasher {
     return this.value >>> 0;
   }
 }
-
-function makeTables(poly: number): Int32Array[] {
-  const tables = Array.from({ length: 8 }, () => new Int32Array(256));
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ poly : c >>> 1;
-    tables[0][n] = c;
-  }
-  for (let n = 0; n < 256; n++) {
-    let c = tables[0][n];
-    for (let t = 1; t < 8; t++) {
-      c = tables[0][c & 0xff] ^ (c >>> 8);
-      tables[t][n] = c;
-    }
-  }
-  return tables;
-}
-
-const CRC32_TABLES = makeTables(0xedb88320);
-const CRC32C_TABLES = makeTables(0x82f63b78);
 
 function crcTable(buf: Uint8Array, previous: number, tables: Int32Array[]): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = tables;

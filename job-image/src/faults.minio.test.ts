@@ -10,9 +10,9 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import * as tar from 'tar-stream';
 import { EXIT_CODE_FATAL, EXIT_CODE_RETRYABLE, MANIFEST_FILE, RestoreRequestInput } from '@kube-restore/common';
-import { FaultProxy, getOf } from './testing/faultProxy';
-import { readTree, runJob, temporaries } from './testing/job';
-import { MinioServer, startMinio } from './testing/minio';
+import { FaultProxy, getOf } from './__testUtils__/faultProxy';
+import { readTree, runJob, temporaries } from './__testUtils__/job';
+import { MinioServer, startMinio } from './__testUtils__/minio';
 
 jest.setTimeout(120_000);
 

@@ -14,9 +14,9 @@ import {
 } from '@aws-sdk/client-s3';
 import * as tar from 'tar-stream';
 import { EXIT_CODE_FATAL, MANIFEST_FILE, RestoreRequestInput } from '@kube-restore/common';
-import { FaultProxy } from './testing/faultProxy';
-import { readTree, runJob, temporaries } from './testing/job';
-import { MinioServer, startMinio } from './testing/minio';
+import { FaultProxy } from './__testUtils__/faultProxy';
+import { readTree, runJob, temporaries } from './__testUtils__/job';
+import { MinioServer, startMinio } from './__testUtils__/minio';
 
 jest.setTimeout(120_000);
 

@@ -54,11 +54,14 @@ export function liveTemporaryFiles(): string[] {
 
 export class TempFile {
   private closed = false;
+  readonly path: string;
   private constructor(
-    readonly path: string,
+    tempPath: string,
     readonly finalPath: string,
     private readonly handle: FileHandle,
-  ) {}
+  ) {
+    this.path = tempPath;
+  }
 
   static async create(finalPath: string, mode = 0o644): Promise<TempFile> {
     const dir = path.dirname(finalPath);

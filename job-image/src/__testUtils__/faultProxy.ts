@@ -226,7 +226,9 @@ export class FaultProxy {
             passed += chunk.length;
             up.destroy();
             if (action.type === 'reset') {
-              res.socket?.resetAndDestroy?.() ?? res.socket?.destroy();
+              const socket = res.socket;
+              if (socket?.resetAndDestroy) socket.resetAndDestroy();
+              else socket?.destroy();
             }
             // 'stall': hold the socket open and send nothing more.
             return;

@@ -82,8 +82,7 @@ export async function runJob(options: RunJobOptions): Promise<JobRun> {
   child.stdout.on('data', (d: Buffer) => {
     stdout += d;
     pending += d;
-    let i;
-    while ((i = pending.indexOf('\n')) >= 0) {
+    for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
       const raw = pending.slice(0, i);
       pending = pending.slice(i + 1);
       let line: Record<string, any>;

@@ -20,6 +20,13 @@ export function uriEncode(value: string, keepSlash = false): string {
   return out;
 }
 
+/** Ascending by UTF-16 code units, as `<` compares strings (not locale order). */
+function compareCodeUnits(a: string, b: string): number {
+  if (a < b) return -1;
+  if (a > b) return 1;
+  return 0;
+}
+
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
 export class SigV4Signer {
@@ -65,7 +72,7 @@ export class SigV4Signer {
     const signedHeaders = names.join(';');
     const query = Object.entries(request.query ?? {})
       .map(([k, v]) => [uriEncode(k), uriEncode(v)])
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .sort(([a], [b]) => compareCodeUnits(a, b))
       .map(([k, v]) => `${k}=${v}`)
       .join('&');
     const canonicalRequest = [request.method, request.path, query, canonicalHeaders, signedHeaders, EMPTY_SHA256].join('\n');

@@ -122,6 +122,48 @@ function lastModifiedOf(res: IncomingMessage): Date | undefined {
 }
 
 /**
+ * One ranged GET of `part` (inclusive byte range) written at its offset into `temp`. Returns the
+ * bytes counted on the reporter; on failure they are taken back before the error is rethrown.
+ */
+async function downloadPart(
+  ctx: RestoreContext,
+  obj: ObjectRef,
+  etag: string | undefined,
+  temp: TempFile,
+  part: [number, number],
+): Promise<number> {
+  let partCounted = 0;
+  const res = await ctx.s3.getObject({ key: obj.key, versionId: obj.versionId, range: part, ifMatch: etag, signal: ctx.signal });
+  try {
+    let position = part[0];
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      partCounted += chunk.length;
+      ctx.reporter.addBytes(chunk.length);
+      if (ctx.limiter) await ctx.limiter.take(chunk.length, ctx.signal);
+      if (batchBytes >= WRITE_BATCH_BYTES) {
+        await temp.writeAt(batch, position);
+        position += batchBytes;
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    if (batchBytes > 0) await temp.writeAt(batch, position);
+    position += batchBytes;
+    if (position !== part[1] + 1) throw mismatch(obj.key, `part ${part[0]}-${part[1]} ended at ${position}`);
+    return partCounted;
+  } catch (error) {
+    ctx.reporter.addBytes(-partCounted);
+    throw error;
+  } finally {
+    if (!res.complete) res.destroy();
+  }
+}
+
+/**
  * Parallel ranged GETs (If-Match the ETag of a HEAD, so every part is of one version) written at
  * their offsets into a preallocated temporary file. Checksums of the whole object come from the
  * HEAD and are checked by reading the file back (the parts arrive out of order).
@@ -145,41 +187,11 @@ async function downloadRanged(ctx: RestoreContext, obj: ObjectRef, finalPath: st
     const worker = async () => {
       while (next < parts.length && !ctx.signal.aborted) {
         const part = parts[next++];
-        await withRetry(
-          async () => {
-            let partCounted = 0;
-            const res = await ctx.s3.getObject({ key: obj.key, versionId: obj.versionId, range: part, ifMatch: etag, signal: ctx.signal });
-            try {
-              let position = part[0];
-              let batch: Buffer[] = [];
-              let batchBytes = 0;
-              for await (const chunk of res as AsyncIterable<Buffer>) {
-                batch.push(chunk);
-                batchBytes += chunk.length;
-                partCounted += chunk.length;
-                ctx.reporter.addBytes(chunk.length);
-                if (ctx.limiter) await ctx.limiter.take(chunk.length, ctx.signal);
-                if (batchBytes >= WRITE_BATCH_BYTES) {
-                  await temp.writeAt(batch, position);
-                  position += batchBytes;
-                  batch = [];
-                  batchBytes = 0;
-                }
-              }
-              if (batchBytes > 0) await temp.writeAt(batch, position);
-              position += batchBytes;
-              if (position !== part[1] + 1) throw mismatch(obj.key, `part ${part[0]}-${part[1]} ended at ${position}`);
-              counted += partCounted;
-            } catch (error) {
-              ctx.reporter.addBytes(-partCounted);
-              throw error;
-            } finally {
-              if (!res.complete) res.destroy();
-            }
-          },
-          ctx.retry,
-          { signal: ctx.signal, entry: obj.key },
-        );
+        const partCounted = await withRetry(() => downloadPart(ctx, obj, etag, temp, part), ctx.retry, {
+          signal: ctx.signal,
+          entry: obj.key,
+        });
+        counted += partCounted;
       }
     };
     await Promise.all(Array.from({ length: Math.min(ctx.tuning.partConcurrency, parts.length) }, worker));

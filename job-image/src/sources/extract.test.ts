@@ -3,7 +3,7 @@
  * that has a sibling directory `outside`, and nothing may ever appear outside the root.
  */
 import { execFileSync } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { Dirent, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -35,12 +35,19 @@ async function* streamOf(data: Buffer, chunk = 4096): AsyncGenerator<Buffer> {
   for (let i = 0; i < data.length; i += chunk) yield data.subarray(i, i + chunk);
 }
 
+/** `rel`, with `/` after a directory and ` -> target` after a symlink. */
+async function treeLine(dir: string, e: Dirent, rel: string): Promise<string> {
+  if (e.isSymbolicLink()) return `${rel} -> ${await fsp.readlink(path.join(dir, e.name))}`;
+  if (e.isDirectory()) return `${rel}/`;
+  return rel;
+}
+
 async function listTree(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string, prefix: string) => {
     for (const e of await fsp.readdir(d, { withFileTypes: true })) {
       const rel = prefix ? `${prefix}/${e.name}` : e.name;
-      out.push(e.isSymbolicLink() ? `${rel} -> ${await fsp.readlink(path.join(d, e.name))}` : e.isDirectory() ? `${rel}/` : rel);
+      out.push(await treeLine(d, e, rel));
       if (e.isDirectory()) await walk(path.join(d, e.name), rel);
     }
   };
@@ -61,11 +68,15 @@ describe('extractTar', () => {
     await fsp.mkdir(outside);
     await fsp.writeFile(path.join(outside, 'victim'), 'original');
   });
-  afterEach(async () => {
-    // The invariant of every test: nothing outside the root changed.
+  // The invariant of every test: nothing outside the root changed.
+  async function expectNothingOutsideChanged() {
     expect(await listTree(outside)).toEqual(['victim']);
     expect(await fsp.readFile(path.join(outside, 'victim'), 'utf8')).toBe('original');
     expect(await fsp.readdir(base)).toEqual(['outside', 'root']);
+  }
+
+  afterEach(async () => {
+    await expectNothingOutsideChanged();
     await fsp.rm(base, { recursive: true, force: true });
   });
 

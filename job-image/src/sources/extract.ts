@@ -164,22 +164,6 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
   const symlinks: Array<{ rel: string; target: string; entry: string }> = [];
   let failure: unknown;
 
-  let current: Promise<void> = Promise.resolve();
-  extract.on('entry', (header, source, next) => {
-    const stream = source as unknown as EntryStream;
-    // When the archive breaks, tar-stream destroys the entry with the error; it reaches us through
-    // the entry's iteration (or `finished`), so an 'error' event here must not count as unhandled.
-    source.on('error', () => undefined);
-    current = handleEntry(header, stream).then(
-      () => next(),
-      error => {
-        failure ??= error;
-        stream.resume();
-        next(error as Error);
-      },
-    );
-  });
-
   const handleEntry = async (header: tar.Header, stream: EntryStream) => {
     if (options.signal?.aborted) throw new RestoreError('CANCELLED', 'the restore was stopped');
     result.entries++;
@@ -194,15 +178,23 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
     }
     if (!['file', 'contiguous-file', 'directory', 'symlink', 'link'].includes(type)) {
       options.log?.('warn', 'archive entry of an unsupported type skipped', { entry: name, type });
-      return skip();
+      skip();
+      return;
     }
     const stripped = applyStripPrefix(name, options.stripPrefix);
-    if (stripped === undefined) return skip();
-    if (!keep(name.replace(/^\.\//, '').replace(/\/$/, ''))) return skip();
+    if (stripped === undefined) {
+      skip();
+      return;
+    }
+    if (!keep(name.replace(/^\.\//, '').replace(/\/$/, ''))) {
+      skip();
+      return;
+    }
     const normalized = normalizeEntryPath(type === 'directory' && !stripped.endsWith('/') ? `${stripped}/` : stripped, name);
     if (normalized.kind === 'skip') {
       options.log?.('warn', 'archive entry not restored', { entry: name, reason: normalized.reason });
-      return skip();
+      skip();
+      return;
     }
     const rel = normalized.path;
     const mode = (header.mode ?? 0o644) & 0o1777;
@@ -221,7 +213,10 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
     if (existing) {
       if (existing.isDirectory()) throw conflict(name, `"${rel}" is a directory in the volume`);
       const owned = options.ownedPaths?.(rel) ?? false;
-      if (!owned && options.conflict === 'skip-existing') return skip();
+      if (!owned && options.conflict === 'skip-existing') {
+        skip();
+        return;
+      }
       if (!owned && options.conflict === 'fail') throw conflict(name, `"${rel}" already exists in the volume`);
     }
     const owner = {
@@ -285,6 +280,22 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
     options.onEntry?.({ type: 'entry', entry: name, path: rel, size, kind: 'file' });
     options.onFile?.();
   };
+
+  let current: Promise<void> = Promise.resolve();
+  extract.on('entry', (header, source, next) => {
+    const stream = source as unknown as EntryStream;
+    // When the archive breaks, tar-stream destroys the entry with the error; it reaches us through
+    // the entry's iteration (or `finished`), so an 'error' event here must not count as unhandled.
+    source.on('error', () => undefined);
+    current = handleEntry(header, stream).then(
+      () => next(),
+      error => {
+        failure ??= error;
+        stream.resume();
+        next(error as Error);
+      },
+    );
+  });
 
   const finished = new Promise<void>((resolve, reject) => {
     extract.on('finish', () => resolve());

@@ -24,6 +24,16 @@ interface PlannedObject extends ListedObject {
   archived?: boolean;
 }
 
+/** A version or a delete marker of one key, as ListObjectVersions returns them. */
+type Candidate = { key: string; at: Date; marker: boolean; obj?: ListedObject };
+
+/** By key, then newest first within a key. */
+function newestFirstPerKey(a: Candidate, b: Candidate): number {
+  if (a.key < b.key) return -1;
+  if (a.key > b.key) return 1;
+  return b.at.getTime() - a.at.getTime();
+}
+
 export class S3ObjectsSource implements Source {
   private items: PlannedObject[] = [];
   private readonly dirs: string[] = [];
@@ -65,11 +75,7 @@ export class S3ObjectsSource implements Source {
     }
     let token: string | undefined;
     do {
-      const page = await this.control(prefix || undefined, () =>
-        client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token, MaxKeys: 1000 }), {
-          abortSignal: this.ctx.signal,
-        }),
-      );
+      const page = await this.listPage(prefix, token);
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined) continue;
         yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified, storageClass: o.StorageClass };
@@ -78,26 +84,40 @@ export class S3ObjectsSource implements Source {
     } while (token);
   }
 
+  /** One page of ListObjectsV2 after `token`. */
+  private listPage(prefix: string, token: string | undefined) {
+    const { client, bucket } = this.ctx.s3;
+    return this.control(prefix || undefined, () =>
+      client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token, MaxKeys: 1000 }), {
+        abortSignal: this.ctx.signal,
+      }),
+    );
+  }
+
+  /** One page of ListObjectVersions after the key and version markers. */
+  private listVersionsPage(prefix: string, keyMarker: string | undefined, versionMarker: string | undefined) {
+    const { client, bucket } = this.ctx.s3;
+    return this.control(prefix || undefined, () =>
+      client.send(
+        new ListObjectVersionsCommand({
+          Bucket: bucket,
+          Prefix: prefix || undefined,
+          KeyMarker: keyMarker,
+          VersionIdMarker: versionMarker,
+          MaxKeys: 1000,
+        }),
+        { abortSignal: this.ctx.signal },
+      ),
+    );
+  }
+
   /** The newest version of each key at or before `asOf`; a delete marker there hides the key. */
   private async *listAsOf(prefix: string, asOf: Date): AsyncGenerator<ListedObject> {
-    const { client, bucket } = this.ctx.s3;
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
     let decidedKey: string | undefined;
-    type Candidate = { key: string; at: Date; marker: boolean; obj?: ListedObject };
     do {
-      const page = await this.control(prefix || undefined, () =>
-        client.send(
-          new ListObjectVersionsCommand({
-            Bucket: bucket,
-            Prefix: prefix || undefined,
-            KeyMarker: keyMarker,
-            VersionIdMarker: versionMarker,
-            MaxKeys: 1000,
-          }),
-          { abortSignal: this.ctx.signal },
-        ),
-      );
+      const page = await this.listVersionsPage(prefix, keyMarker, versionMarker);
       const candidates: Candidate[] = [];
       for (const v of page.Versions ?? []) {
         if (v.Key === undefined || !v.LastModified) continue;
@@ -120,7 +140,7 @@ export class S3ObjectsSource implements Source {
         candidates.push({ key: m.Key, at: m.LastModified, marker: true });
       }
       // Versions and markers arrive in two lists; per key, newest first.
-      candidates.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : b.at.getTime() - a.at.getTime()));
+      candidates.sort(newestFirstPerKey);
       for (const c of candidates) {
         if (c.key === decidedKey) continue;
         if (c.at.getTime() > asOf.getTime()) continue;

@@ -119,11 +119,13 @@ export class TarArchiveSource implements Source {
     const size = Number(res.headers['content-length'] ?? obj.size);
     const checks = verify ? expectedChecksums(res.headers) : [];
     const hashers = checks.map(createHasher);
-    const self = this;
+    const addRead = (bytes: number) => {
+      this.readBytes += bytes;
+    };
     async function* counted(): AsyncGenerator<Buffer> {
       for await (const chunk of res as AsyncIterable<Buffer>) {
         for (const h of hashers) h.update(chunk);
-        self.readBytes += chunk.length;
+        addRead(chunk.length);
         reporter.addBytes(chunk.length);
         if (limiter) await limiter.take(chunk.length, signal);
         yield chunk;

@@ -65,14 +65,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       reject(new RestoreError('CANCELLED', 'the restore was stopped'));
       return;
     }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new RestoreError('CANCELLED', 'the restore was stopped'));
-    };
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
+    function onAbort() {
+      clearTimeout(timer);
+      reject(new RestoreError('CANCELLED', 'the restore was stopped'));
+    }
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -22,6 +22,8 @@ describe('translateApiError', () => {
     [403 + 0, { message: 'x' }, 'Forbidden', /forbidden/],
     [400, { message: 'pods "x" is forbidden: violates PodSecurity "restricted:latest"' }, 'Rejected', /violates PodSecurity/],
     [503, {}, 'Unavailable', /try again/],
+    [403, { message: 'pods "x" is forbidden: exceeded quota: compute, requested: cpu=1' }, 'Rejected', /refused to create .*exceeded quota/],
+    [403, { message: 'jobs.batch "r1" is forbidden: ValidatingAdmissionPolicy \'kube-restore-operator-jobs\' denied request' }, 'Rejected', /denied request/],
   ])('maps HTTP %d to %s', (code, body, kind, message) => {
     const error = translateApiError(api(code, body), ctx);
     expect(error.kind).toBe(kind);

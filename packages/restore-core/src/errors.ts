@@ -68,6 +68,8 @@ export function apiStatusMessage(error: unknown): string | undefined {
   return typeof message === 'string' && message ? message : undefined;
 }
 
+const ADMISSION_REFUSAL = /violates PodSecurity|admission webhook|exceeded quota|ValidatingAdmissionPolicy|denied request/i;
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN']);
 
 /** Translates an error from a client-node call made for `ctx`. RestoreErrors pass through. */
@@ -85,6 +87,13 @@ export function translateApiError(error: unknown, ctx: ApiCallContext): RestoreE
         { statusCode: 401, cause: error },
       );
     case 403:
+      // Admission refusals (Pod Security, quota, webhooks) also come back as 403: they are not RBAC.
+      if (detail && ADMISSION_REFUSAL.test(detail)) {
+        return new RestoreError('Rejected', `the cluster refused to ${ctx.verb} ${what}${where}: ${detail}`, {
+          statusCode: 403,
+          cause: error,
+        });
+      }
       return new RestoreError(
         'Forbidden',
         `forbidden: this identity may not ${ctx.verb} ${ctx.resource}${where}; ${RBAC_HINT}`,
@@ -100,7 +109,7 @@ export function translateApiError(error: unknown, ctx: ApiCallContext): RestoreE
     case 400:
     case 422:
       return new RestoreError(
-        detail && /violates PodSecurity|admission webhook|exceeded quota/i.test(detail) ? 'Rejected' : 'Invalid',
+        detail && ADMISSION_REFUSAL.test(detail) ? 'Rejected' : 'Invalid',
         `the API server refused to ${ctx.verb} ${what}${where}: ${detail ?? `HTTP ${status}`}`,
         { statusCode: status, cause: error },
       );
