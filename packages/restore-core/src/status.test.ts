@@ -146,6 +146,16 @@ describe('deriveRestoreStatus', () => {
     expect(status).toMatchObject({ phase: 'Planning', error: { code: 'NETWORK' }, attempts: 2, failedAttempts: 1 });
   });
 
+  it('does not fall back to Pending between a pod\'s success and the Job\'s Complete condition', () => {
+    const message = encodeTerminationMessage({ phase: 'Succeeded', objects: 1, bytes: 1 });
+    const status = deriveRestoreStatus({
+      job: job({ succeeded: 1 }),
+      pods: [pod('r1-a', '2026-11-21T01:00:01Z', { terminated: { exitCode: 0, reason: 'Completed', message } }, 'Succeeded')],
+      now,
+    });
+    expect(status.phase).toBe('Verifying');
+  });
+
   it('says a suspended Job is waiting', () => {
     expect(deriveRestoreStatus({ job: job({}, { suspend: true }), pods: [], now }).waitingReason).toBe('the Job is suspended');
   });

@@ -184,6 +184,9 @@ export function deriveRestoreStatus({ job, pods, progressByPod = {}, now = new D
         ? PHASE_ORDER[Math.min(...phases.map(p => PHASE_ORDER.indexOf(p)))]
         : 'Planning';
       status.progress = sumProgress(lines);
+    } else if (active.length === 0 && sorted.at(-1)?.status?.phase === 'Succeeded') {
+      // The program finished; the Job controller has not recorded it yet. Never go back to Pending.
+      status.phase = 'Verifying';
     } else {
       status.phase = 'Pending';
       const waiting = active.map(p => containerStatus(p)?.state?.waiting).find(w => w?.reason);
