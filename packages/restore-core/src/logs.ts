@@ -9,6 +9,7 @@ import { KubeClients } from './clients';
 import { translateApiError } from './errors';
 import { CONTAINER_NAME } from './manifests';
 import { getRestore } from './restores';
+import { sleep } from './sleep';
 
 export interface FollowRestoreLogsOptions {
   /** Lines of the first pod's log to show before following (default: all). */
@@ -20,17 +21,6 @@ export interface FollowRestoreLogsOptions {
   onPod?: (pod: string) => void;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>(resolve => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** Streams one pod's log until the stream ends (the container exited) or `signal` aborts. */
 async function streamPodLog(

@@ -9,6 +9,7 @@ import { KubeClients } from './clients';
 import { RestoreError } from './errors';
 import { restoreSelector } from './manifests';
 import { getRestore } from './restores';
+import { sleep } from './sleep';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'RELISTED';
 
@@ -24,20 +25,6 @@ export interface ResumableWatchOptions {
   maxBackoffMs?: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>(resolve => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 /** Wakes a waiting loop early; a poke while nobody waits is remembered for the next wait. */
 class Waker {
