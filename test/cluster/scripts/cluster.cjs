@@ -11,7 +11,9 @@ let esbuild;
 try {
   esbuild = require('esbuild');
 } catch (e) {
-  process.stderr.write('[cluster] esbuild is missing: run `npm install` at the repository root first\n');
+  process.stderr.write(
+    '[cluster] esbuild is missing: run `npm install` at the repository root first\n',
+  );
   process.exit(1);
 }
 try {
@@ -26,7 +28,9 @@ try {
     logLevel: 'error',
   });
 } catch (e) {
-  process.stderr.write(`[cluster] could not bundle ${path.join(pkgDir, 'src', 'cli.ts')}\n`);
+  process.stderr.write(
+    `[cluster] could not bundle ${path.join(pkgDir, 'src', 'cli.ts')}\n`,
+  );
   process.exit(1);
 }
 require(outfile).main();

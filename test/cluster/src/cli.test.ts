@@ -14,14 +14,19 @@ jest.setTimeout(240_000);
 
 const script = path.resolve(__dirname, '..', 'scripts', 'cluster.cjs');
 const upDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kr-cluster-up-'));
-const env = { ...process.env, KUBE_RESTORE_UP_DIR: upDir, KUBE_RESTORE_CLUSTER_VERBOSE: '0' };
+const env = {
+  ...process.env,
+  KUBE_RESTORE_UP_DIR: upDir,
+  KUBE_RESTORE_CLUSTER_VERBOSE: '0',
+};
 
-const cli = (cmd: string) => run(process.execPath, [script, cmd], { env, maxBuffer: 1 << 20 });
+const cli = (cmd: string) =>
+  run(process.execPath, [script, cmd], { env, maxBuffer: 1 << 20 });
 
 function parseExports(stdout: string): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const line of stdout.split('\n').filter(Boolean)) {
-    const m = /^export ([A-Z_]+)='([^']*)'$/.exec(line);
+    const m = /^export ([A-Z0-9_]+)='([^']*)'$/.exec(line);
     if (!m) throw new Error(`not an export line: ${line}`);
     vars[m[1]] = m[2];
   }
@@ -46,12 +51,18 @@ it('up prints export lines, is idempotent, and down stops every process', async 
     'AWS_SECRET_ACCESS_KEY',
     'AWS_REGION',
   ]);
-  const state = JSON.parse(fs.readFileSync(path.join(upDir, 'cluster-up.json'), 'utf8'));
+  const state = JSON.parse(
+    fs.readFileSync(path.join(upDir, 'cluster-up.json'), 'utf8'),
+  );
   // the daemon and the servers outlive the command
   process.kill(state.daemonPid, 0);
-  const kubectl = await run(state.kubectl, ['get', 'namespace', 'team-a', '-o', 'name'], {
-    env: { ...process.env, KUBECONFIG: vars.KUBECONFIG },
-  });
+  const kubectl = await run(
+    state.kubectl,
+    ['get', 'namespace', 'team-a', '-o', 'name'],
+    {
+      env: { ...process.env, KUBECONFIG: vars.KUBECONFIG },
+    },
+  );
   expect(kubectl.stdout.trim()).toBe('namespace/team-a');
   const marked = markedPids(state.runId);
   expect(marked.length).toBeGreaterThanOrEqual(4);

@@ -43,7 +43,10 @@ function readUp(): UpState | undefined {
 }
 
 function daemonAlive(s: UpState): boolean {
-  return isAlive(s.daemonPid) && (!s.daemonStart || processStartTime(s.daemonPid) === s.daemonStart);
+  return (
+    isAlive(s.daemonPid) &&
+    (!s.daemonStart || processStartTime(s.daemonPid) === s.daemonStart)
+  );
 }
 
 function q(v: string): string {
@@ -61,21 +64,34 @@ function printExports(env: Record<string, string>): void {
     'AWS_SECRET_ACCESS_KEY',
     'AWS_REGION',
   ];
-  for (const k of order) if (env[k] !== undefined) process.stdout.write(`export ${k}=${q(env[k])}\n`);
+  for (const k of order)
+    if (env[k] !== undefined)
+      process.stdout.write(`export ${k}=${q(env[k])}\n`);
 }
 
 async function removeRun(s: UpState): Promise<void> {
   const left = await killRun(s.runId, 5000);
-  if (left.length) err(`warning: processes ${left.join(', ')} survived SIGKILL`);
-  fs.rmSync(path.join('/dev/shm', `kube-restore-${s.runId}`), { recursive: true, force: true });
-  if (process.env.KUBE_RESTORE_KEEP !== '1') fs.rmSync(s.runDir, { recursive: true, force: true });
+  if (left.length)
+    err(`warning: processes ${left.join(', ')} survived SIGKILL`);
+  fs.rmSync(path.join('/dev/shm', `kube-restore-${s.runId}`), {
+    recursive: true,
+    force: true,
+  });
+  if (process.env.KUBE_RESTORE_KEEP !== '1')
+    fs.rmSync(s.runDir, { recursive: true, force: true });
   fs.rmSync(upFile, { force: true });
 }
 
 function build(): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = execFile('bash', [BUILD_SCRIPT, 'k8s', 'etcd', 'minio'], { env: { ...process.env, KUBE_RESTORE_CACHE: cache } }, e =>
-      e ? reject(new Error('building the test servers failed (see above)')) : resolve(),
+    const child = execFile(
+      'bash',
+      [BUILD_SCRIPT, 'k8s', 'etcd', 'minio'],
+      { env: { ...process.env, KUBE_RESTORE_CACHE: cache } },
+      e =>
+        e
+          ? reject(new Error('building the test servers failed (see above)'))
+          : resolve(),
     );
     child.stderr?.pipe(process.stderr);
   });
@@ -85,11 +101,15 @@ async function up(): Promise<number> {
   const existing = readUp();
   if (existing) {
     if (daemonAlive(existing)) {
-      err(`cluster ${existing.runId} is already up (daemon pid ${existing.daemonPid})`);
+      err(
+        `cluster ${existing.runId} is already up (daemon pid ${existing.daemonPid})`,
+      );
       printExports(existing.env);
       return 0;
     }
-    err(`cluster ${existing.runId}: daemon ${existing.daemonPid} is gone; cleaning up`);
+    err(
+      `cluster ${existing.runId}: daemon ${existing.daemonPid} is gone; cleaning up`,
+    );
     await removeRun(existing);
   }
   await cleanStaleRuns(cache, err);
@@ -111,8 +131,12 @@ async function up(): Promise<number> {
   while (Date.now() < deadline) {
     const s = readUp();
     if (s && s.daemonPid === child.pid) {
-      err(`cluster ${s.runId} up in ${((Date.now() - t0) / 1000).toFixed(1)}s; stop it with: npm run cluster:down`);
-      err(`kubectl ${s.kubectl.endsWith('kubectl') ? '' : `(built: ${s.kubectl}) `}works with: eval "$(npm run -s cluster:up)"`);
+      err(
+        `cluster ${s.runId} up in ${((Date.now() - t0) / 1000).toFixed(1)}s; stop it with: npm run cluster:down`,
+      );
+      err(
+        `kubectl ${s.kubectl.endsWith('kubectl') ? '' : `(built: ${s.kubectl}) `}works with: eval "$(npm run -s cluster:up)"`,
+      );
       printExports(s.env);
       return 0;
     }
@@ -134,7 +158,10 @@ async function up(): Promise<number> {
 
 async function daemon(): Promise<number> {
   const t0 = Date.now();
-  const cluster = await startCluster({ installSignalHandlers: false, verbose: true });
+  const cluster = await startCluster({
+    installSignalHandlers: false,
+    verbose: true,
+  });
   const state: UpState = {
     runId: cluster.runId,
     daemonPid: process.pid,
@@ -148,7 +175,9 @@ async function daemon(): Promise<number> {
   };
   fs.writeFileSync(`${upFile}.tmp`, JSON.stringify(state, null, 2));
   fs.renameSync(`${upFile}.tmp`, upFile);
-  err(`cluster ${cluster.runId} ready in ${state.startedMs} ms; pids ${JSON.stringify(state.pids)}`);
+  err(
+    `cluster ${cluster.runId} ready in ${state.startedMs} ms; pids ${JSON.stringify(state.pids)}`,
+  );
   let stopping = false;
   const stop = async (sig: string) => {
     if (stopping) return;
@@ -163,7 +192,8 @@ async function daemon(): Promise<number> {
     if (s?.daemonPid === process.pid) fs.rmSync(upFile, { force: true });
     process.exit(0);
   };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop(sig));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(sig, () => void stop(sig));
   return new Promise<number>(() => {}); // run until signalled
 }
 
@@ -171,13 +201,18 @@ async function down(): Promise<number> {
   const s = readUp();
   if (!s) {
     const cleaned = await cleanStaleRuns(cache, err);
-    err(cleaned.length ? `no cluster was up; cleaned ${cleaned.length} stale run(s)` : 'no cluster is up');
+    err(
+      cleaned.length
+        ? `no cluster was up; cleaned ${cleaned.length} stale run(s)`
+        : 'no cluster is up',
+    );
     return 0;
   }
   if (daemonAlive(s)) {
     process.kill(s.daemonPid, 'SIGTERM');
     const deadline = Date.now() + 30_000;
-    while (daemonAlive(s) && Date.now() < deadline) await new Promise(r => setTimeout(r, 100));
+    while (daemonAlive(s) && Date.now() < deadline)
+      await new Promise(r => setTimeout(r, 100));
     if (daemonAlive(s)) {
       err(`daemon ${s.daemonPid} did not stop; killing it`);
       process.kill(s.daemonPid, 'SIGKILL');
@@ -201,11 +236,18 @@ async function status(): Promise<number> {
         runId: s.runId,
         up: alive,
         daemon: { pid: s.daemonPid, alive },
-        pids: Object.fromEntries(Object.entries(s.pids).map(([k, p]) => [k, { pid: p, alive: isAlive(p) }])),
+        pids: Object.fromEntries(
+          Object.entries(s.pids).map(([k, p]) => [
+            k,
+            { pid: p, alive: isAlive(p) },
+          ]),
+        ),
         kubectl: s.kubectl,
         runDir: s.runDir,
         log: s.logFile,
-        runs: fs.existsSync(runsDir(cache)) ? fs.readdirSync(runsDir(cache)) : [],
+        runs: fs.existsSync(runsDir(cache))
+          ? fs.readdirSync(runsDir(cache))
+          : [],
       },
       null,
       2,
@@ -224,12 +266,22 @@ async function env(): Promise<number> {
   return 0;
 }
 
-const commands: Record<string, () => Promise<number>> = { up, down, daemon, status, env };
+const commands: Record<string, () => Promise<number>> = {
+  up,
+  down,
+  daemon,
+  status,
+  env,
+};
 
 export function main(argv = process.argv.slice(2)): void {
   const cmd = commands[argv[0]];
   if (!cmd) {
-    err(`usage: cluster <${Object.keys(commands).filter(c => c !== 'daemon').join('|')}>`);
+    err(
+      `usage: cluster <${Object.keys(commands)
+        .filter(c => c !== 'daemon')
+        .join('|')}>`,
+    );
     process.exit(2);
   }
   cmd().then(

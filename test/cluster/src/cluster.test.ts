@@ -8,10 +8,16 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Cluster, startCluster } from './cluster';
 import { JOB_STUB_COMMAND } from './index';
 import { KubeApiError, KubeClient } from './kube';
+import { isAlive } from './processes';
 import {
   exists,
   jobManifest,
@@ -41,7 +47,8 @@ afterAll(async () => {
 function userClient(kubeconfigFile: string): KubeClient {
   const text = fs.readFileSync(kubeconfigFile, 'utf8');
   const field = (k: string) => new RegExp(`${k}: (\\S+)`).exec(text)?.[1];
-  const b64 = (v?: string) => (v ? Buffer.from(v, 'base64').toString() : undefined);
+  const b64 = (v?: string) =>
+    v ? Buffer.from(v, 'base64').toString() : undefined;
   return new KubeClient({
     server: field('server')!,
     ca: b64(field('certificate-authority-data'))!,
@@ -51,12 +58,23 @@ function userClient(kubeconfigFile: string): KubeClient {
   });
 }
 
-async function kubectl(kubeconfig: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function kubectl(
+  kubeconfig: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(cluster.binaries.kubectl, ['--kubeconfig', kubeconfig, ...args]);
+    const r = await run(cluster.binaries.kubectl, [
+      '--kubeconfig',
+      kubeconfig,
+      ...args,
+    ]);
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e: any) {
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    return {
+      code: e.code ?? 1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    };
   }
 }
 
@@ -70,31 +88,50 @@ describe('control plane', () => {
     expect(v.gitVersion).toBe(cluster.kubernetesVersion);
     expect(v.gitVersion).toMatch(/^v1\.36\.\d+$/);
     const node = await admin.get('/api/v1/nodes/kube-restore-local');
-    expect(node.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('True');
+    expect(
+      node.status.conditions.find((c: any) => c.type === 'Ready').status,
+    ).toBe('True');
     const sc = await admin.get('/apis/storage.k8s.io/v1/storageclasses/local');
-    expect(sc.metadata.annotations['storageclass.kubernetes.io/is-default-class']).toBe('true');
+    expect(
+      sc.metadata.annotations['storageclass.kubernetes.io/is-default-class'],
+    ).toBe('true');
     for (const ns of ['team-a', 'team-b']) {
       const n = await admin.get(`/api/v1/namespaces/${ns}`);
-      expect(n.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+      expect(n.metadata.labels['pod-security.kubernetes.io/enforce']).toBe(
+        'restricted',
+      );
     }
   });
 
   it('gives every identity a working kubeconfig', async () => {
     const whoami = async (kc: string) =>
       (
-        await userClient(kc).post('/apis/authentication.k8s.io/v1/selfsubjectreviews', {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'SelfSubjectReview',
-        })
+        await userClient(kc).post(
+          '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+          {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'SelfSubjectReview',
+          },
+        )
       ).status.userInfo;
-    expect((await whoami(cluster.kubeconfig.admin)).groups).toContain('system:masters');
-    expect((await whoami(cluster.kubeconfig.operator)).username).toBe('system:serviceaccount:kube-restore:restore-operator');
+    expect((await whoami(cluster.kubeconfig.admin)).groups).toContain(
+      'system:masters',
+    );
+    expect((await whoami(cluster.kubeconfig.operator)).username).toBe(
+      'system:serviceaccount:kube-restore:restore-operator',
+    );
     const alice = await whoami(cluster.kubeconfig.alice);
     expect(alice.username).toBe('alice');
     expect(alice.groups).toContain('team-a');
     expect((await whoami(cluster.kubeconfig.bob)).username).toBe('bob');
     // the built kubectl reads them too
-    const r = await kubectl(cluster.kubeconfig.alice, 'get', 'pods', '-n', 'team-a');
+    const r = await kubectl(
+      cluster.kubeconfig.alice,
+      'get',
+      'pods',
+      '-n',
+      'team-a',
+    );
     expect(r.stderr).not.toMatch(/forbidden/i);
     expect(r.code).toBe(0);
   });
@@ -104,27 +141,53 @@ describe('RBAC and Pod Security admission', () => {
   it('lets alice work in team-a only, and bob nowhere', async () => {
     const alice = userClient(cluster.kubeconfig.alice);
     const bob = userClient(cluster.kubeconfig.bob);
-    await expect(alice.get('/apis/batch/v1/namespaces/team-a/jobs')).resolves.toBeDefined();
-    const aliceJob = jobManifest('alice-job', restrictedPodSpec({ args: ['--print', 'alice was here'] }));
-    await expect(alice.post('/apis/batch/v1/namespaces/team-a/jobs', aliceJob)).resolves.toBeDefined();
+    await expect(
+      alice.get('/apis/batch/v1/namespaces/team-a/jobs'),
+    ).resolves.toBeDefined();
+    const aliceJob = jobManifest(
+      'alice-job',
+      restrictedPodSpec({ args: ['--print', 'alice was here'] }),
+    );
+    await expect(
+      alice.post('/apis/batch/v1/namespaces/team-a/jobs', aliceJob),
+    ).resolves.toBeDefined();
     for (const [client, ns] of [
       [alice, 'team-b'],
       [bob, 'team-a'],
       [bob, 'team-b'],
       [bob, 'default'],
     ] as const) {
-      const err = await client.get(`/apis/batch/v1/namespaces/${ns}/jobs`).catch(e => e);
+      const err = await client
+        .get(`/apis/batch/v1/namespaces/${ns}/jobs`)
+        .catch(e => e);
       expect(err).toBeInstanceOf(KubeApiError);
       expect(err.statusCode).toBe(403);
-      const err2 = await client.post(`/apis/batch/v1/namespaces/${ns}/jobs`, aliceJob).catch(e => e);
+      const err2 = await client
+        .post(`/apis/batch/v1/namespaces/${ns}/jobs`, aliceJob)
+        .catch(e => e);
       expect(err2.statusCode).toBe(403);
     }
     const bobCluster = await bob.get('/api/v1/namespaces').catch(e => e);
     expect(bobCluster.statusCode).toBe(403);
     // kubectl auth can-i answers the same from the admin identity
-    const can = async (as: string, verb: string, ns: string, ...groups: string[]) =>
+    const can = async (
+      as: string,
+      verb: string,
+      ns: string,
+      ...groups: string[]
+    ) =>
       (
-        await kubectl(cluster.kubeconfig.admin, 'auth', 'can-i', verb, 'jobs', '-n', ns, `--as=${as}`, ...groups.map(g => `--as-group=${g}`))
+        await kubectl(
+          cluster.kubeconfig.admin,
+          'auth',
+          'can-i',
+          verb,
+          'jobs',
+          '-n',
+          ns,
+          `--as=${as}`,
+          ...groups.map(g => `--as-group=${g}`),
+        )
       ).stdout.trim();
     expect(await can('alice', 'create', 'team-a', 'team-a')).toBe('yes');
     expect(await can('alice', 'create', 'team-b', 'team-a')).toBe('no');
@@ -136,19 +199,35 @@ describe('RBAC and Pod Security admission', () => {
     const spec = restrictedPodSpec({ args: [] });
     spec.containers[0].securityContext = { privileged: true };
     const err = await admin
-      .post('/api/v1/namespaces/team-a/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'privileged' }, spec })
+      .post('/api/v1/namespaces/team-a/pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'privileged' },
+        spec,
+      })
       .catch(e => e);
     expect(err).toBeInstanceOf(KubeApiError);
     expect(err.statusCode).toBe(403);
-    expect(err.message).toMatch(/violates PodSecurity "restricted:latest".*privileged/);
+    expect(err.message).toMatch(
+      /violates PodSecurity "restricted:latest".*privileged/,
+    );
   });
 });
 
 describe('Jobs on the local kubelet', () => {
   it('runs a Job to Complete, with the PVC as a directory shared by later pods', async () => {
-    await admin.post('/api/v1/namespaces/team-a/persistentvolumeclaims', pvcManifest('data-1'));
-    await waitUntil('PVC Bound', async () =>
-      (await admin.get('/api/v1/namespaces/team-a/persistentvolumeclaims/data-1')).status.phase === 'Bound',
+    await admin.post(
+      '/api/v1/namespaces/team-a/persistentvolumeclaims',
+      pvcManifest('data-1'),
+    );
+    await waitUntil(
+      'PVC Bound',
+      async () =>
+        (
+          await admin.get(
+            '/api/v1/namespaces/team-a/persistentvolumeclaims/data-1',
+          )
+        ).status.phase === 'Bound',
     );
     await createJob(
       'team-a',
@@ -156,7 +235,16 @@ describe('Jobs on the local kubelet', () => {
         'writer',
         restrictedPodSpec({
           pvc: 'data-1',
-          args: ['--print', 'hello', '--write', 'dir/hello.txt=hi there', '--env', 'TMPDIR', '--message', '{"phase":"Succeeded"}'],
+          args: [
+            '--print',
+            'hello',
+            '--write',
+            'dir/hello.txt=hi there',
+            '--env',
+            'TMPDIR',
+            '--message',
+            '{"phase":"Succeeded"}',
+          ],
         }),
       ),
     );
@@ -166,16 +254,33 @@ describe('Jobs on the local kubelet', () => {
     expect(pod.status.phase).toBe('Succeeded');
     expect(pod.spec.nodeName).toBe('kube-restore-local');
     const term = pod.status.containerStatuses[0].state.terminated;
-    expect(term).toMatchObject({ exitCode: 0, reason: 'Completed', message: '{"phase":"Succeeded"}' });
+    expect(term).toMatchObject({
+      exitCode: 0,
+      reason: 'Completed',
+      message: '{"phase":"Succeeded"}',
+    });
 
     const dir = await cluster.pvcPath('team-a', 'data-1');
-    expect(fs.readFileSync(path.join(dir, 'dir', 'hello.txt'), 'utf8')).toBe('hi there');
+    expect(fs.readFileSync(path.join(dir, 'dir', 'hello.txt'), 'utf8')).toBe(
+      'hi there',
+    );
 
     // a second pod on the same PVC sees the same directory
-    await createJob('team-a', jobManifest('reader', restrictedPodSpec({ pvc: 'data-1', args: ['--cat', 'dir/hello.txt'] })));
-    expect((await waitForJobFinished(admin, 'team-a', 'reader')).type).toBe('Complete');
+    await createJob(
+      'team-a',
+      jobManifest(
+        'reader',
+        restrictedPodSpec({ pvc: 'data-1', args: ['--cat', 'dir/hello.txt'] }),
+      ),
+    );
+    expect((await waitForJobFinished(admin, 'team-a', 'reader')).type).toBe(
+      'Complete',
+    );
     const [reader] = await podsOfJob(admin, 'team-a', 'reader');
-    const log = await admin.get(`/api/v1/namespaces/team-a/pods/${reader.metadata.name}/log`, { raw: true });
+    const log = await admin.get(
+      `/api/v1/namespaces/team-a/pods/${reader.metadata.name}/log`,
+      { raw: true },
+    );
     expect(log).toBe('hi there\n');
     expect(await cluster.pvcPath('team-a', 'data-1')).toBe(dir);
   });
@@ -183,10 +288,17 @@ describe('Jobs on the local kubelet', () => {
   it('respects backoffLimit for a failing pod', async () => {
     await createJob(
       'team-a',
-      jobManifest('fails', restrictedPodSpec({ args: ['--stderr', 'boom', '--exit', '3'] }), { backoffLimit: 1 }),
+      jobManifest(
+        'fails',
+        restrictedPodSpec({ args: ['--stderr', 'boom', '--exit', '3'] }),
+        { backoffLimit: 1 },
+      ),
     );
     const cond = await waitForJobFinished(admin, 'team-a', 'fails', 90_000);
-    expect(cond).toMatchObject({ type: 'Failed', reason: 'BackoffLimitExceeded' });
+    expect(cond).toMatchObject({
+      type: 'Failed',
+      reason: 'BackoffLimitExceeded',
+    });
     const pods = await podsOfJob(admin, 'team-a', 'fails');
     expect(pods).toHaveLength(2);
     for (const p of pods) {
@@ -202,12 +314,27 @@ describe('Jobs on the local kubelet', () => {
   it('fails the Job at once on a podFailurePolicy exit-code rule', async () => {
     await createJob(
       'team-a',
-      jobManifest('fatal', restrictedPodSpec({ args: ['--message', '{"code":"NO_SUCH_BUCKET"}', '--exit', '42'] }), {
-        backoffLimit: 5,
-        podFailurePolicy: {
-          rules: [{ action: 'FailJob', onExitCodes: { containerName: 'restore', operator: 'In', values: [42] } }],
+      jobManifest(
+        'fatal',
+        restrictedPodSpec({
+          args: ['--message', '{"code":"NO_SUCH_BUCKET"}', '--exit', '42'],
+        }),
+        {
+          backoffLimit: 5,
+          podFailurePolicy: {
+            rules: [
+              {
+                action: 'FailJob',
+                onExitCodes: {
+                  containerName: 'restore',
+                  operator: 'In',
+                  values: [42],
+                },
+              },
+            ],
+          },
         },
-      }),
+      ),
     );
     const cond = await waitForJobFinished(admin, 'team-a', 'fatal');
     expect(cond).toMatchObject({ type: 'Failed', reason: 'PodFailurePolicy' });
@@ -221,7 +348,10 @@ describe('Jobs on the local kubelet', () => {
 
   it('keeps only the last 4096 bytes of the termination message', async () => {
     const long = `${'x'.repeat(5000)}END`;
-    await createJob('team-a', jobManifest('longmsg', restrictedPodSpec({ args: ['--message', long] })));
+    await createJob(
+      'team-a',
+      jobManifest('longmsg', restrictedPodSpec({ args: ['--message', long] })),
+    );
     await waitForJobFinished(admin, 'team-a', 'longmsg');
     const [pod] = await podsOfJob(admin, 'team-a', 'longmsg');
     const msg = pod.status.containerStatuses[0].state.terminated.message;
@@ -230,11 +360,25 @@ describe('Jobs on the local kubelet', () => {
   });
 
   it('deletes a finished Job and its pods after ttlSecondsAfterFinished', async () => {
-    await createJob('team-a', jobManifest('ttl', restrictedPodSpec({ args: ['--print', 'bye'] }), { ttlSecondsAfterFinished: 1 }));
+    await createJob(
+      'team-a',
+      jobManifest('ttl', restrictedPodSpec({ args: ['--print', 'bye'] }), {
+        ttlSecondsAfterFinished: 1,
+      }),
+    );
     await waitForJobFinished(admin, 'team-a', 'ttl');
     expect(await podsOfJob(admin, 'team-a', 'ttl')).toHaveLength(1);
-    await waitUntil('the TTL controller to delete the Job', async () => !(await exists(admin, '/apis/batch/v1/namespaces/team-a/jobs/ttl')), 60_000);
-    await waitUntil('the garbage collector to delete its pods', async () => (await podsOfJob(admin, 'team-a', 'ttl')).length === 0, 60_000);
+    await waitUntil(
+      'the TTL controller to delete the Job',
+      async () =>
+        !(await exists(admin, '/apis/batch/v1/namespaces/team-a/jobs/ttl')),
+      60_000,
+    );
+    await waitUntil(
+      'the garbage collector to delete its pods',
+      async () => (await podsOfJob(admin, 'team-a', 'ttl')).length === 0,
+      60_000,
+    );
   });
 });
 
@@ -249,27 +393,59 @@ describe('pod environment', () => {
     const env = [
       { name: 'PLAIN', value: 'plain-value' },
       { name: 'EXPANDED', value: 'x-$(PLAIN)' },
-      { name: 'SECRET_KEY', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'secretKey' } } },
-      { name: 'BUCKET', valueFrom: { configMapKeyRef: { name: 'settings', key: 'bucket' } } },
-      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: 'POD_NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      {
+        name: 'SECRET_KEY',
+        valueFrom: { secretKeyRef: { name: 's3-creds', key: 'secretKey' } },
+      },
+      {
+        name: 'BUCKET',
+        valueFrom: { configMapKeyRef: { name: 'settings', key: 'bucket' } },
+      },
+      {
+        name: 'POD_NAME',
+        valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+      },
+      {
+        name: 'POD_NS',
+        valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
+      },
     ];
-    const args = ['PLAIN', 'EXPANDED', 'SECRET_KEY', 'BUCKET', 'POD_NAME', 'POD_NS'].flatMap(n => ['--env', n]);
-    await createJob('team-a', jobManifest('envs', restrictedPodSpec({ env, args })));
+    const args = [
+      'PLAIN',
+      'EXPANDED',
+      'SECRET_KEY',
+      'BUCKET',
+      'POD_NAME',
+      'POD_NS',
+    ].flatMap(n => ['--env', n]);
+    await createJob(
+      'team-a',
+      jobManifest('envs', restrictedPodSpec({ env, args })),
+    );
     const pod = await waitUntil('CreateContainerConfigError', async () => {
       const [p] = await podsOfJob(admin, 'team-a', 'envs');
-      return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError' && p;
+      return (
+        p?.status?.containerStatuses?.[0]?.state?.waiting?.reason ===
+          'CreateContainerConfigError' && p
+      );
     });
     expect(pod.status.phase).toBe('Pending');
-    expect(pod.status.containerStatuses[0].state.waiting.message).toBe('secret "s3-creds" not found');
+    expect(pod.status.containerStatuses[0].state.waiting.message).toBe(
+      'secret "s3-creds" not found',
+    );
     await admin.post('/api/v1/namespaces/team-a/secrets', {
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { name: 's3-creds' },
       stringData: { secretKey: 'sekrit' },
     });
-    expect((await waitForJobFinished(admin, 'team-a', 'envs')).type).toBe('Complete');
-    const log = await admin.get(`/api/v1/namespaces/team-a/pods/${pod.metadata.name}/log`, { raw: true });
+    expect((await waitForJobFinished(admin, 'team-a', 'envs')).type).toBe(
+      'Complete',
+    );
+    const log = await admin.get(
+      `/api/v1/namespaces/team-a/pods/${pod.metadata.name}/log`,
+      { raw: true },
+    );
     expect(log.split('\n')).toEqual([
       'PLAIN=plain-value',
       'EXPANDED=x-plain-value',
@@ -282,17 +458,33 @@ describe('pod environment', () => {
   });
 
   it('maps /data to the PVC directory and /tmp to an emptyDir through KUBE_RESTORE_TARGET and TMPDIR', async () => {
-    await admin.post('/api/v1/namespaces/team-a/persistentvolumeclaims', pvcManifest('data-env'));
+    await admin.post(
+      '/api/v1/namespaces/team-a/persistentvolumeclaims',
+      pvcManifest('data-env'),
+    );
     await createJob(
       'team-a',
-      jobManifest('mounts', restrictedPodSpec({ pvc: 'data-env', args: ['--env', 'KUBE_RESTORE_TARGET', '--env', 'TMPDIR'] })),
+      jobManifest(
+        'mounts',
+        restrictedPodSpec({
+          pvc: 'data-env',
+          args: ['--env', 'KUBE_RESTORE_TARGET', '--env', 'TMPDIR'],
+        }),
+      ),
     );
     await waitForJobFinished(admin, 'team-a', 'mounts');
     const [pod] = await podsOfJob(admin, 'team-a', 'mounts');
-    const log = await admin.get(`/api/v1/namespaces/team-a/pods/${pod.metadata.name}/log`, { raw: true });
+    const log = await admin.get(
+      `/api/v1/namespaces/team-a/pods/${pod.metadata.name}/log`,
+      { raw: true },
+    );
     const dir = await cluster.pvcPath('team-a', 'data-env');
     expect(log).toContain(`KUBE_RESTORE_TARGET=${dir}\n`);
-    expect(log).toMatch(new RegExp(`TMPDIR=${cluster.runDir}/pods/team-a_${pod.metadata.name}_[^/]+/volumes/tmp\\n`));
+    expect(log).toMatch(
+      new RegExp(
+        `TMPDIR=${cluster.runDir}/pods/team-a_${pod.metadata.name}_[^/]+/volumes/tmp\\n`,
+      ),
+    );
   });
 });
 
@@ -306,17 +498,24 @@ describe('pods the local kubelet does not run', () => {
     });
     const cond = await waitUntil('PodScheduled=False', async () => {
       const p = await admin.get('/api/v1/namespaces/default/pods/nginx');
-      return (p.status.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+      return (p.status.conditions ?? []).find(
+        (c: any) => c.type === 'PodScheduled' && c.status === 'False',
+      );
     });
     expect(cond.reason).toBe('Unschedulable');
-    expect(cond.message).toMatch(/runs only the kube-restore job program.*"nginx:1\.27"/);
+    expect(cond.message).toMatch(
+      /runs only the kube-restore job program.*"nginx:1\.27"/,
+    );
     const p = await admin.get('/api/v1/namespaces/default/pods/nginx');
     expect(p.status.phase).toBe('Pending');
     expect(p.spec.nodeName).toBeUndefined();
   });
 
   it('does not bind a pod whose PVC is not bound', async () => {
-    await admin.post('/api/v1/namespaces/team-a/persistentvolumeclaims', pvcManifest('elsewhere', '1Gi', 'some-other-class'));
+    await admin.post(
+      '/api/v1/namespaces/team-a/persistentvolumeclaims',
+      pvcManifest('elsewhere', '1Gi', 'some-other-class'),
+    );
     await admin.post('/api/v1/namespaces/team-a/pods', {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -325,29 +524,30 @@ describe('pods the local kubelet does not run', () => {
     });
     const cond = await waitUntil('PodScheduled=False', async () => {
       const p = await admin.get('/api/v1/namespaces/team-a/pods/waits-for-pvc');
-      return (p.status.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+      return (p.status.conditions ?? []).find(
+        (c: any) => c.type === 'PodScheduled' && c.status === 'False',
+      );
     });
-    expect(cond.message).toBe('pod has unbound immediate PersistentVolumeClaims');
+    expect(cond.message).toBe(
+      'pod has unbound immediate PersistentVolumeClaims',
+    );
   });
 });
 
 describe('deletion', () => {
-  const pidOf = (pod: any) => Number(pod.status.containerStatuses[0].containerID.replace('local://', ''));
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const pidOf = (pod: any) =>
+    Number(pod.status.containerStatuses[0].containerID.replace('local://', ''));
+  const alive = isAlive;
 
   it('SIGTERMs, SIGKILLs after the grace period, then removes the pod', async () => {
     await admin.post('/api/v1/namespaces/team-a/pods', {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'stubborn' },
-      spec: restrictedPodSpec({ args: ['--ignore-sigterm', '--print', 'started', '--sleep', '600000'], terminationGracePeriodSeconds: 2 }),
+      spec: restrictedPodSpec({
+        args: ['--ignore-sigterm', '--print', 'started', '--sleep', '600000'],
+        terminationGracePeriodSeconds: 2,
+      }),
     });
     const pod = await waitUntil('Running', async () => {
       const p = await admin.get('/api/v1/namespaces/team-a/pods/stubborn');
@@ -357,7 +557,12 @@ describe('deletion', () => {
     expect(alive(pid)).toBe(true);
     const t0 = Date.now();
     await admin.delete('/api/v1/namespaces/team-a/pods/stubborn');
-    await waitUntil('the pod to be gone', async () => !(await exists(admin, '/api/v1/namespaces/team-a/pods/stubborn')), 30_000);
+    await waitUntil(
+      'the pod to be gone',
+      async () =>
+        !(await exists(admin, '/api/v1/namespaces/team-a/pods/stubborn')),
+      30_000,
+    );
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
     expect(alive(pid)).toBe(false);
   });
@@ -365,7 +570,11 @@ describe('deletion', () => {
   it('stops a Job past activeDeadlineSeconds (the Job controller deletes its pod)', async () => {
     await createJob(
       'team-a',
-      jobManifest('deadline', restrictedPodSpec({ args: ['--tick', '200', '--sleep', '600000'] }), { activeDeadlineSeconds: 2 }),
+      jobManifest(
+        'deadline',
+        restrictedPodSpec({ args: ['--tick', '200', '--sleep', '600000'] }),
+        { activeDeadlineSeconds: 2 },
+      ),
     );
     const pod = await waitUntil('Running', async () => {
       const [p] = await podsOfJob(admin, 'team-a', 'deadline');
@@ -373,14 +582,26 @@ describe('deletion', () => {
     });
     const cond = await waitForJobFinished(admin, 'team-a', 'deadline');
     expect(cond).toMatchObject({ type: 'Failed', reason: 'DeadlineExceeded' });
-    await waitUntil('the pod to be gone', async () => (await podsOfJob(admin, 'team-a', 'deadline')).length === 0, 30_000);
+    await waitUntil(
+      'the pod to be gone',
+      async () => (await podsOfJob(admin, 'team-a', 'deadline')).length === 0,
+      30_000,
+    );
     expect(alive(pidOf(pod))).toBe(false);
   });
 });
 
 describe('logs', () => {
   it('serves pods/log with tailLines and follow through the apiserver', async () => {
-    await createJob('team-a', jobManifest('ticker', restrictedPodSpec({ args: ['--lines', '3', '--tick', '100', '--sleep', '1500'] })));
+    await createJob(
+      'team-a',
+      jobManifest(
+        'ticker',
+        restrictedPodSpec({
+          args: ['--lines', '3', '--tick', '100', '--sleep', '1500'],
+        }),
+      ),
+    );
     const pod = await waitUntil('Running', async () => {
       const [p] = await podsOfJob(admin, 'team-a', 'ticker');
       return p?.status.phase === 'Running' && p;
@@ -390,7 +611,11 @@ describe('logs', () => {
     const followed = await new Promise<string>((resolve, reject) => {
       const url = new URL(cluster.server);
       const kc = fs.readFileSync(cluster.kubeconfig.admin, 'utf8');
-      const b64 = (k: string) => Buffer.from(new RegExp(`${k}: (\\S+)`).exec(kc)![1], 'base64').toString();
+      const b64 = (k: string) =>
+        Buffer.from(
+          new RegExp(`${k}: (\\S+)`).exec(kc)![1],
+          'base64',
+        ).toString();
       const req = https.get(
         {
           host: url.hostname,
@@ -410,12 +635,24 @@ describe('logs', () => {
     });
     const lines = followed.trim().split('\n');
     expect(lines.slice(0, 3)).toEqual(['line 1', 'line 2', 'line 3']);
-    expect(lines.filter(l => l.startsWith('tick ')).length).toBeGreaterThanOrEqual(5);
+    expect(
+      lines.filter(l => l.startsWith('tick ')).length,
+    ).toBeGreaterThanOrEqual(5);
     await waitForJobFinished(admin, 'team-a', 'ticker');
-    const tailed = await admin.get(logPath, { raw: true, query: { tailLines: 2 } });
+    const tailed = await admin.get(logPath, {
+      raw: true,
+      query: { tailLines: 2 },
+    });
     expect(tailed.trim().split('\n')).toEqual(lines.slice(-2));
     // kubectl logs, as a person would
-    const k = await kubectl(cluster.kubeconfig.alice, 'logs', '-n', 'team-a', pod.metadata.name, '--tail=1');
+    const k = await kubectl(
+      cluster.kubeconfig.alice,
+      'logs',
+      '-n',
+      'team-a',
+      pod.metadata.name,
+      '--tail=1',
+    );
     expect(k.code).toBe(0);
     expect(k.stdout.trim()).toBe(lines[lines.length - 1]);
   });
@@ -427,11 +664,22 @@ describe('S3', () => {
       endpoint: cluster.s3!.endpoint,
       region: cluster.s3!.region,
       forcePathStyle: true,
-      credentials: { accessKeyId: cluster.s3!.accessKeyId, secretAccessKey: cluster.s3!.secretAccessKey },
+      credentials: {
+        accessKeyId: cluster.s3!.accessKeyId,
+        secretAccessKey: cluster.s3!.secretAccessKey,
+      },
     });
     await s3.send(new CreateBucketCommand({ Bucket: 'harness' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'harness', Key: 'a/b.txt', Body: 'content' }));
-    const got = await s3.send(new GetObjectCommand({ Bucket: 'harness', Key: 'a/b.txt' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'harness',
+        Key: 'a/b.txt',
+        Body: 'content',
+      }),
+    );
+    const got = await s3.send(
+      new GetObjectCommand({ Bucket: 'harness', Key: 'a/b.txt' }),
+    );
     expect(await got.Body!.transformToString()).toBe('content');
     s3.destroy();
     expect(cluster.env()).toMatchObject({

@@ -26,9 +26,27 @@ import {
   startReaper,
 } from './processes';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-export const BUILD_SCRIPT = path.join(REPO_ROOT, 'test', 'cluster', 'scripts', 'build-servers.sh');
-export const DEFAULT_JOB_COMMAND = [process.execPath, path.join(REPO_ROOT, 'job-image', 'dist', 'restore-job.cjs')];
+/** test/cluster, found from this file's location (source, or an esbuild bundle somewhere below it) */
+export const PACKAGE_DIR = (() => {
+  let d = __dirname;
+  for (let i = 0; i < 8; i++) {
+    if (fs.existsSync(path.join(d, 'scripts', 'build-servers.sh'))) return d;
+    d = path.dirname(d);
+  }
+  throw new Error(
+    `@kube-restore/test-cluster: cannot find scripts/build-servers.sh above ${__dirname}`,
+  );
+})();
+export const REPO_ROOT = path.resolve(PACKAGE_DIR, '..', '..');
+export const BUILD_SCRIPT = path.join(
+  PACKAGE_DIR,
+  'scripts',
+  'build-servers.sh',
+);
+export const DEFAULT_JOB_COMMAND = [
+  process.execPath,
+  path.join(REPO_ROOT, 'job-image', 'dist', 'restore-job.cjs'),
+];
 
 export const NODE_NAME = 'kube-restore-local';
 export const STORAGE_CLASS = 'local';
@@ -39,7 +57,10 @@ export const TEAM_NAMESPACES = ['team-a', 'team-b'];
 export const S3_REGION = 'us-east-1';
 
 export function cacheDir(): string {
-  return process.env.KUBE_RESTORE_CACHE || path.join(process.env.HOME || '/tmp', '.cache', 'kube-restore');
+  return (
+    process.env.KUBE_RESTORE_CACHE ||
+    path.join(process.env.HOME || '/tmp', '.cache', 'kube-restore')
+  );
 }
 
 export interface StartClusterOptions {
@@ -99,7 +120,10 @@ export interface Cluster {
   /** local directory behind a PVC */
   pvcPath(namespace: string, name: string): Promise<string>;
   /** a fresh namespace (Pod Security `restricted` unless told otherwise), with its default ServiceAccount */
-  createNamespace(name: string, opts?: { restricted?: boolean; labels?: Record<string, string> }): Promise<void>;
+  createNamespace(
+    name: string,
+    opts?: { restricted?: boolean; labels?: Record<string, string> },
+  ): Promise<void>;
   /** stop and start kube-apiserver (same port, same etcd): for watch-reconnect tests */
   restartApiServer(): Promise<void>;
   stop(): Promise<void>;
@@ -137,7 +161,10 @@ function tail(file: string, bytes = 4000): string {
   }
 }
 
-function httpGet(url: string, opts: https.RequestOptions = {}): Promise<{ status: number; body: string }> {
+function httpGet(
+  url: string,
+  opts: https.RequestOptions = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const mod = url.startsWith('https:') ? https : http;
     const req = mod.get(url, { ...opts, timeout: 2000 }, res => {
@@ -160,7 +187,9 @@ async function waitFor(
   let lastErr = '';
   while (Date.now() < deadline) {
     if (proc && proc.exitStatus !== undefined) {
-      throw new Error(`${what} exited (${proc.exitStatus}) while starting; log ${proc.logFile}:\n${tail(proc.logFile)}`);
+      throw new Error(
+        `${what} exited (${proc.exitStatus}) while starting; log ${proc.logFile}:\n${tail(proc.logFile)}`,
+      );
     }
     try {
       if (await check()) return;
@@ -175,19 +204,31 @@ async function waitFor(
 }
 
 /** Runs build-servers.sh (a no-op when cached) and returns the binaries' paths. */
-export async function ensureBinaries(cache = cacheDir(), components = ['k8s', 'etcd', 'minio']): Promise<ClusterBinaries> {
+export async function ensureBinaries(
+  cache = cacheDir(),
+  components = ['k8s', 'etcd', 'minio'],
+): Promise<ClusterBinaries> {
   const out = await new Promise<string>((resolve, reject) => {
     const child = execFile(
       'bash',
       [BUILD_SCRIPT, ...components],
-      { env: { ...process.env, KUBE_RESTORE_CACHE: cache }, maxBuffer: 1 << 20 },
+      {
+        env: { ...process.env, KUBE_RESTORE_CACHE: cache },
+        maxBuffer: 1 << 20,
+      },
       (err, stdout, stderr) => {
-        if (err) reject(new Error(`building the test servers failed (${BUILD_SCRIPT}):\n${stderr.slice(-4000)}`));
+        if (err)
+          reject(
+            new Error(
+              `building the test servers failed (${BUILD_SCRIPT}):\n${stderr.slice(-4000)}`,
+            ),
+          );
         else resolve(stdout);
       },
     );
     child.stderr?.on('data', d => {
-      if (process.env.KUBE_RESTORE_CLUSTER_VERBOSE === '1') process.stderr.write(d);
+      if (process.env.KUBE_RESTORE_CLUSTER_VERBOSE === '1')
+        process.stderr.write(d);
     });
   });
   const env: Record<string, string> = {};
@@ -222,7 +263,10 @@ function kubeconfigYaml(opts: {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const userLines = opts.token
     ? [`    token: ${opts.token}`]
-    : [`    client-certificate-data: ${b64(opts.cert!)}`, `    client-key-data: ${b64(opts.key!)}`];
+    : [
+        `    client-certificate-data: ${b64(opts.cert!)}`,
+        `    client-key-data: ${b64(opts.key!)}`,
+      ];
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -264,7 +308,10 @@ export function runsDir(cache = cacheDir()): string {
 }
 
 /** Kill the processes and remove the directories of runs whose owner process is gone. */
-export async function cleanStaleRuns(cache = cacheDir(), log: (m: string) => void = () => {}): Promise<string[]> {
+export async function cleanStaleRuns(
+  cache = cacheDir(),
+  log: (m: string) => void = () => {},
+): Promise<string[]> {
   const cleaned: string[] = [];
   let entries: string[] = [];
   try {
@@ -281,7 +328,10 @@ export async function cleanStaleRuns(cache = cacheDir(), log: (m: string) => voi
       /* no state: a half-created run */
     }
     if (state) {
-      const alive = isAlive(state.ownerPid) && (!state.ownerStart || processStartTime(state.ownerPid) === state.ownerStart);
+      const alive =
+        isAlive(state.ownerPid) &&
+        (!state.ownerStart ||
+          processStartTime(state.ownerPid) === state.ownerStart);
       if (alive) continue;
     } else {
       // no state file: only remove it when it is older than a minute (could be starting right now)
@@ -293,8 +343,12 @@ export async function cleanStaleRuns(cache = cacheDir(), log: (m: string) => voi
     }
     const left = await killRun(id, 2000);
     if (left.length) log(`stale run ${id}: could not kill ${left.join(', ')}`);
-    if (state?.shmDir) fs.rmSync(state.shmDir, { recursive: true, force: true });
-    fs.rmSync(path.join('/dev/shm', `kube-restore-${id}`), { recursive: true, force: true });
+    if (state?.shmDir)
+      fs.rmSync(state.shmDir, { recursive: true, force: true });
+    fs.rmSync(path.join('/dev/shm', `kube-restore-${id}`), {
+      recursive: true,
+      force: true,
+    });
     fs.rmSync(dir, { recursive: true, force: true });
     cleaned.push(id);
     log(`cleaned stale run ${id}`);
@@ -303,17 +357,22 @@ export async function cleanStaleRuns(cache = cacheDir(), log: (m: string) => voi
 }
 
 // ------------------------------------------------------------------------------------------ start
-export async function startCluster(options: StartClusterOptions = {}): Promise<Cluster> {
+export async function startCluster(
+  options: StartClusterOptions = {},
+): Promise<Cluster> {
   const t0 = Date.now();
   const cache = options.cacheDir ?? cacheDir();
   const runId = `${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
   const runDir = path.join(runsDir(cache), runId);
-  const shmRoot = fs.existsSync('/dev/shm') ? '/dev/shm' : path.join(runDir, 'tmpfs');
+  const shmRoot = fs.existsSync('/dev/shm')
+    ? '/dev/shm'
+    : path.join(runDir, 'tmpfs');
   const shmDir = path.join(shmRoot, `kube-restore-${runId}`);
   const logDir = path.join(runDir, 'logs');
   fs.mkdirSync(logDir, { recursive: true });
   const harnessLog = path.join(logDir, 'harness.log');
-  const verbose = options.verbose ?? process.env.KUBE_RESTORE_CLUSTER_VERBOSE === '1';
+  const verbose =
+    options.verbose ?? process.env.KUBE_RESTORE_CLUSTER_VERBOSE === '1';
   const log = (msg: string) => {
     const line = `${new Date().toISOString()} ${msg}\n`;
     try {
@@ -336,9 +395,16 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     createdAt: new Date().toISOString(),
   };
   const stateFile = path.join(runDir, 'state.json');
-  const writeState = () => fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  const writeState = () =>
+    fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
   writeState();
-  startReaper({ ownerPid: process.pid, ownerStart: state.ownerStart, runId, stateFile, dirs: [runDir, shmDir] });
+  startReaper({
+    ownerPid: process.pid,
+    ownerStart: state.ownerStart,
+    runId,
+    stateFile,
+    dirs: [runDir, shmDir],
+  });
 
   const procs: Record<string, ManagedProcess> = {};
   let stopped = false;
@@ -374,34 +440,82 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   try {
     await checkOpenssl();
     const bins = await ensureBinaries(cache);
-    const kubernetesVersion = /kube-apiserver-(v[^/]+)$/.exec(bins.kubeApiserver)?.[1] ?? 'unknown';
+    const kubernetesVersion =
+      /kube-apiserver-(v[^/]+)$/.exec(bins.kubeApiserver)?.[1] ?? 'unknown';
     log(`binaries ready (${Date.now() - t0} ms)`);
 
-    const [etcdPort, etcdPeerPort, apiPort, kcmPort, s3Port, s3ConsolePort] = await freePorts(6);
+    const [etcdPort, etcdPeerPort, apiPort, kcmPort, s3Port, s3ConsolePort] =
+      await freePorts(6);
     const pki = new Pki(path.join(runDir, 'pki'));
     await pki.init();
-    const [apiServing, kubeletServing, kubeletClient, adminCert, kcmCert, aliceCert, bobCert, sa] = await Promise.all([
+    const [
+      apiServing,
+      kubeletServing,
+      kubeletClient,
+      adminCert,
+      kcmCert,
+      aliceCert,
+      bobCert,
+      sa,
+    ] = await Promise.all([
       pki.issue({
         name: 'apiserver',
         cn: 'kube-apiserver',
         usage: 'server',
-        dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+        dns: [
+          'localhost',
+          'kubernetes',
+          'kubernetes.default',
+          'kubernetes.default.svc',
+          'kubernetes.default.svc.cluster.local',
+        ],
         ips: ['127.0.0.1', '10.96.0.1'],
       }),
-      pki.issue({ name: 'kubelet', cn: NODE_NAME, usage: 'server', dns: [NODE_NAME, 'localhost'], ips: ['127.0.0.1'] }),
-      pki.issue({ name: 'apiserver-kubelet-client', cn: 'kube-apiserver-kubelet-client', groups: ['system:masters'], usage: 'client' }),
-      pki.issue({ name: 'admin', cn: 'kube-restore-admin', groups: ['system:masters'], usage: 'client' }),
-      pki.issue({ name: 'kube-controller-manager', cn: 'system:kube-controller-manager', usage: 'client' }),
-      pki.issue({ name: 'alice', cn: 'alice', groups: ['team-a'], usage: 'client' }),
+      pki.issue({
+        name: 'kubelet',
+        cn: NODE_NAME,
+        usage: 'server',
+        dns: [NODE_NAME, 'localhost'],
+        ips: ['127.0.0.1'],
+      }),
+      pki.issue({
+        name: 'apiserver-kubelet-client',
+        cn: 'kube-apiserver-kubelet-client',
+        groups: ['system:masters'],
+        usage: 'client',
+      }),
+      pki.issue({
+        name: 'admin',
+        cn: 'kube-restore-admin',
+        groups: ['system:masters'],
+        usage: 'client',
+      }),
+      pki.issue({
+        name: 'kube-controller-manager',
+        cn: 'system:kube-controller-manager',
+        usage: 'client',
+      }),
+      pki.issue({
+        name: 'alice',
+        cn: 'alice',
+        groups: ['team-a'],
+        usage: 'client',
+      }),
       pki.issue({ name: 'bob', cn: 'bob', usage: 'client' }),
       pki.serviceAccountKey(),
     ]);
     log(`PKI ready (${Date.now() - t0} ms)`);
 
     const server = `https://127.0.0.1:${apiPort}`;
-    const tokens = { alice: crypto.randomBytes(16).toString('hex'), bob: crypto.randomBytes(16).toString('hex') };
+    const tokens = {
+      alice: crypto.randomBytes(16).toString('hex'),
+      bob: crypto.randomBytes(16).toString('hex'),
+    };
     const tokenFile = path.join(runDir, 'pki', 'tokens.csv');
-    fs.writeFileSync(tokenFile, `${tokens.alice},alice,alice,"team-a"\n${tokens.bob},bob,bob\n`);
+    fs.writeFileSync(
+      tokenFile,
+      `${tokens.alice},alice,alice,"team-a"\n${tokens.bob},bob,bob\n`,
+    );
 
     const kcDir = path.join(runDir, 'kubeconfig');
     fs.mkdirSync(kcDir, { recursive: true });
@@ -412,12 +526,43 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       bob: path.join(kcDir, 'bob.yaml'),
     };
     const kcmKubeconfig = path.join(kcDir, 'kube-controller-manager.yaml');
-    fs.writeFileSync(kubeconfig.admin, kubeconfigYaml({ server, ca: pki.ca, user: 'admin', ...adminCert }), { mode: 0o600 });
-    fs.writeFileSync(kubeconfig.alice, kubeconfigYaml({ server, ca: pki.ca, user: 'alice', namespace: 'team-a', ...aliceCert }), { mode: 0o600 });
-    fs.writeFileSync(kubeconfig.bob, kubeconfigYaml({ server, ca: pki.ca, user: 'bob', ...bobCert }), { mode: 0o600 });
-    fs.writeFileSync(kcmKubeconfig, kubeconfigYaml({ server, ca: pki.ca, user: 'kube-controller-manager', ...kcmCert }), { mode: 0o600 });
+    fs.writeFileSync(
+      kubeconfig.admin,
+      kubeconfigYaml({ server, ca: pki.ca, user: 'admin', ...adminCert }),
+      { mode: 0o600 },
+    );
+    fs.writeFileSync(
+      kubeconfig.alice,
+      kubeconfigYaml({
+        server,
+        ca: pki.ca,
+        user: 'alice',
+        namespace: 'team-a',
+        ...aliceCert,
+      }),
+      { mode: 0o600 },
+    );
+    fs.writeFileSync(
+      kubeconfig.bob,
+      kubeconfigYaml({ server, ca: pki.ca, user: 'bob', ...bobCert }),
+      { mode: 0o600 },
+    );
+    fs.writeFileSync(
+      kcmKubeconfig,
+      kubeconfigYaml({
+        server,
+        ca: pki.ca,
+        user: 'kube-controller-manager',
+        ...kcmCert,
+      }),
+      { mode: 0o600 },
+    );
 
-    const childEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: runDir, TMPDIR: runDir };
+    const childEnv = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: runDir,
+      TMPDIR: runDir,
+    };
 
     // ---- etcd (tmpfs, no fsync)
     fs.mkdirSync(shmDir, { recursive: true });
@@ -454,7 +599,15 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         runId,
         'minio',
         bins.minio,
-        ['server', dataDir, '--address', `127.0.0.1:${s3Port}`, '--console-address', `127.0.0.1:${s3ConsolePort}`, '--quiet'],
+        [
+          'server',
+          dataDir,
+          '--address',
+          `127.0.0.1:${s3Port}`,
+          '--console-address',
+          `127.0.0.1:${s3ConsolePort}`,
+          '--quiet',
+        ],
         {
           env: {
             ...childEnv,
@@ -471,7 +624,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     await waitFor(
       'etcd',
       procs.etcd,
-      async () => (await httpGet(`http://127.0.0.1:${etcdPort}/health`)).body.includes('"health":"true"'),
+      async () =>
+        (await httpGet(`http://127.0.0.1:${etcdPort}/health`)).body.includes(
+          '"health":"true"',
+        ),
       30_000,
     );
     log(`etcd ready (${Date.now() - t0} ms)`);
@@ -505,10 +661,22 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         logFile: path.join(logDir, 'kube-apiserver.log'),
       });
     procs.apiserver = startApi();
-    const adminCreds = { server, ca: pki.ca, cert: adminCert.cert, key: adminCert.key };
+    const adminCreds = {
+      server,
+      ca: pki.ca,
+      cert: adminCert.cert,
+      key: adminCert.key,
+    };
     admin = new KubeClient(adminCreds);
     const apiReady = (p: ManagedProcess) =>
-      waitFor('kube-apiserver', p, async () => (await admin!.get('/readyz', { raw: true, timeoutMs: 2000 })) === 'ok', 90_000);
+      waitFor(
+        'kube-apiserver',
+        p,
+        async () =>
+          (await admin!.get('/readyz', { raw: true, timeoutMs: 2000 })) ===
+          'ok',
+        90_000,
+      );
     await apiReady(procs.apiserver);
     log(`kube-apiserver ready (${Date.now() - t0} ms)`);
 
@@ -544,7 +712,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         '--profiling=false',
         '--v=1',
       ],
-      { env: childEnv, logFile: path.join(logDir, 'kube-controller-manager.log') },
+      {
+        env: childEnv,
+        logFile: path.join(logDir, 'kube-controller-manager.log'),
+      },
     );
 
     // ---- bootstrap objects (while the controller manager starts)
@@ -558,33 +729,63 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
           labels: {
             'pod-security.kubernetes.io/enforce': 'restricted',
             'pod-security.kubernetes.io/enforce-version': 'latest',
-            ...(ns === OPERATOR_NAMESPACE ? { 'app.kubernetes.io/name': 'kube-restore' } : {}),
+            ...(ns === OPERATOR_NAMESPACE
+              ? { 'app.kubernetes.io/name': 'kube-restore' }
+              : {}),
           },
         },
       });
     }
-    await admin.ensure(`/api/v1/namespaces/${OPERATOR_NAMESPACE}/serviceaccounts`, {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: OPERATOR_SERVICE_ACCOUNT },
-    });
-    await admin.ensure('/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'team-a-edit' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
-      subjects: [
-        { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' },
-        { apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'team-a' },
-      ],
-    });
+    await admin.ensure(
+      `/api/v1/namespaces/${OPERATOR_NAMESPACE}/serviceaccounts`,
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: OPERATOR_SERVICE_ACCOUNT },
+      },
+    );
+    await admin.ensure(
+      '/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings',
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'team-a-edit' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'edit',
+        },
+        subjects: [
+          {
+            apiGroup: 'rbac.authorization.k8s.io',
+            kind: 'User',
+            name: 'alice',
+          },
+          {
+            apiGroup: 'rbac.authorization.k8s.io',
+            kind: 'Group',
+            name: 'team-a',
+          },
+        ],
+      },
+    );
     const tr = await admin.post(
       `/api/v1/namespaces/${OPERATOR_NAMESPACE}/serviceaccounts/${OPERATOR_SERVICE_ACCOUNT}/token`,
-      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 7 * 24 * 3600 } },
+      {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds: 7 * 24 * 3600 },
+      },
     );
     fs.writeFileSync(
       kubeconfig.operator,
-      kubeconfigYaml({ server, ca: pki.ca, user: 'restore-operator', token: tr.status.token, namespace: OPERATOR_NAMESPACE }),
+      kubeconfigYaml({
+        server,
+        ca: pki.ca,
+        user: 'restore-operator',
+        token: tr.status.token,
+        namespace: OPERATOR_NAMESPACE,
+      }),
       { mode: 0o600 },
     );
 
@@ -595,11 +796,16 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       runId,
       runDir,
       volumesDir: path.join(runDir, 'volumes'),
-      jobCommand: options.jobCommand ?? jobCommandFromEnv() ?? DEFAULT_JOB_COMMAND,
+      jobCommand:
+        options.jobCommand ?? jobCommandFromEnv() ?? DEFAULT_JOB_COMMAND,
       isJobImage:
         typeof options.jobImage === 'function'
           ? options.jobImage
-          : (img: string) => (options.jobImage instanceof RegExp ? options.jobImage : DEFAULT_JOB_IMAGE_PATTERN).test(img),
+          : (img: string) =>
+              (options.jobImage instanceof RegExp
+                ? options.jobImage
+                : DEFAULT_JOB_IMAGE_PATTERN
+              ).test(img),
       tls: { cert: kubeletServing.cert, key: kubeletServing.key, ca: pki.ca },
       storageClass: STORAGE_CLASS,
       provisioner: PROVISIONER,
@@ -614,7 +820,12 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     await waitFor(
       'kube-controller-manager',
       procs.kcm,
-      async () => (await httpGet(`https://127.0.0.1:${kcmPort}/healthz`, { rejectUnauthorized: false })).body === 'ok',
+      async () =>
+        (
+          await httpGet(`https://127.0.0.1:${kcmPort}/healthz`, {
+            rejectUnauthorized: false,
+          })
+        ).body === 'ok',
       60_000,
     );
     // ServiceAccount admission rejects pods until `default` exists; the root CA ConfigMap feeds projected volumes.
@@ -625,7 +836,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       await waitFor(
         'minio',
         procs.minio,
-        async () => (await httpGet(`${s3!.endpoint}/minio/health/ready`)).status === 200,
+        async () =>
+          (await httpGet(`${s3!.endpoint}/minio/health/ready`)).status === 200,
         60_000,
       );
     }
@@ -645,7 +857,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
           }
         : {}),
     });
-    const pids = () => Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.pid]));
+    const pids = () =>
+      Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.pid]));
     state.ready = true;
     state.pids = pids();
     state.env = env();
@@ -683,7 +896,11 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
           labels['pod-security.kubernetes.io/enforce'] = 'restricted';
           labels['pod-security.kubernetes.io/enforce-version'] = 'latest';
         }
-        await adminClient.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+        await adminClient.post('/api/v1/namespaces', {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name, labels },
+        });
         await waitForDefaultServiceAccount(adminClient, name, procs.kcm);
       },
       async restartApiServer() {
@@ -705,7 +922,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         adminClient.close();
         removeHandlers();
         stopped = true;
-        if (left.length) log(`processes still alive after stop: ${left.join(', ')}`);
+        if (left.length)
+          log(`processes still alive after stop: ${left.join(', ')}`);
         if (!keep) {
           fs.rmSync(shmDir, { recursive: true, force: true });
           fs.rmSync(runDir, { recursive: true, force: true });
@@ -714,7 +932,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
           fs.rmSync(stateFile, { force: true });
         }
         log(`stopped in ${Date.now() - ts} ms`);
-        if (left.length) throw new Error(`cluster ${runId}: processes ${left.join(', ')} survived SIGKILL`);
+        if (left.length)
+          throw new Error(
+            `cluster ${runId}: processes ${left.join(', ')} survived SIGKILL`,
+          );
       },
     };
     return cluster;
@@ -725,7 +946,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     removeHandlers();
     const logsNote = keep ? ` (logs kept in ${logDir})` : '';
     cleanupSync();
-    (e as Error).message = `startCluster failed: ${(e as Error).message}${logsNote}`;
+    (e as Error).message =
+      `startCluster failed: ${(e as Error).message}${logsNote}`;
     throw e;
   }
 }
@@ -737,7 +959,11 @@ function jobCommandFromEnv(): string[] | undefined {
   return v.split(/\s+/).filter(Boolean);
 }
 
-async function waitForDefaultServiceAccount(admin: KubeClient, ns: string, kcm: ManagedProcess | undefined) {
+async function waitForDefaultServiceAccount(
+  admin: KubeClient,
+  ns: string,
+  kcm: ManagedProcess | undefined,
+) {
   await waitFor(
     `ServiceAccount ${ns}/default (kube-controller-manager)`,
     kcm,

@@ -7,6 +7,7 @@
  *   await cluster.stop();
  */
 import * as path from 'node:path';
+import { PACKAGE_DIR } from './cluster';
 
 export {
   startCluster,
@@ -15,6 +16,8 @@ export {
   cacheDir,
   freePort,
   DEFAULT_JOB_COMMAND,
+  PACKAGE_DIR,
+  REPO_ROOT,
   NODE_NAME,
   STORAGE_CLASS,
   PROVISIONER,
@@ -23,13 +26,18 @@ export {
   TEAM_NAMESPACES,
   S3_REGION,
 } from './cluster';
-export type { Cluster, StartClusterOptions, S3Info, ClusterBinaries } from './cluster';
+export type {
+  Cluster,
+  StartClusterOptions,
+  S3Info,
+  ClusterBinaries,
+} from './cluster';
 export { DEFAULT_JOB_IMAGE_PATTERN } from './kubelet';
 export { KubeClient, KubeApiError, Informer } from './kube';
 export type { KubeCredentials, WatchEvent } from './kube';
 export { markedPids, RUN_MARKER } from './processes';
 
 /** A scriptable stand-in for the job program (see fixtures/job-stub.cjs), for tests of the harness itself. */
-export const JOB_STUB = path.resolve(__dirname, '..', 'fixtures', 'job-stub.cjs');
+export const JOB_STUB = path.join(PACKAGE_DIR, 'fixtures', 'job-stub.cjs');
 /** jobCommand that runs JOB_STUB */
 export const JOB_STUB_COMMAND = [process.execPath, JOB_STUB];

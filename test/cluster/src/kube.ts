@@ -39,12 +39,16 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'; object: any };
+export type WatchEvent = {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: any;
+};
 
 function buildPath(path: string, query?: RequestOptions['query']): string {
   if (!query) return path;
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+  for (const [k, v] of Object.entries(query))
+    if (v !== undefined) q.set(k, String(v));
   const s = q.toString();
   return s ? `${path}${path.includes('?') ? '&' : '?'}${s}` : path;
 }
@@ -75,9 +79,19 @@ export class KubeClient {
     return h;
   }
 
-  request<T = any>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
+  request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: RequestOptions = {},
+  ): Promise<T> {
     const fullPath = buildPath(path, opts.query);
-    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const payload =
+      body === undefined
+        ? undefined
+        : typeof body === 'string'
+          ? body
+          : JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
       const req = https.request(
         {
@@ -87,9 +101,15 @@ export class KubeClient {
           path: fullPath,
           agent: this.agent,
           headers: {
-            ...this.headers(payload === undefined ? undefined : opts.contentType ?? 'application/json'),
+            ...this.headers(
+              payload === undefined
+                ? undefined
+                : (opts.contentType ?? 'application/json'),
+            ),
             // always frame the body: Node does not chunk DELETE bodies by default
-            ...(payload === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(payload)) }),
+            ...(payload === undefined
+              ? {}
+              : { 'Content-Length': String(Buffer.byteLength(payload)) }),
           },
           timeout: opts.timeoutMs ?? 30_000,
         },
@@ -108,12 +128,15 @@ export class KubeClient {
                 parsed = text;
               }
             }
-            if (status >= 300) reject(new KubeApiError(method, fullPath, status, parsed));
+            if (status >= 300)
+              reject(new KubeApiError(method, fullPath, status, parsed));
             else resolve(parsed as T);
           });
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${fullPath}: timed out`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`${method} ${fullPath}: timed out`)),
+      );
       req.on('error', reject);
       if (payload !== undefined) req.write(payload);
       req.end();
@@ -132,7 +155,12 @@ export class KubeClient {
   delete<T = any>(path: string, body?: unknown, opts?: RequestOptions) {
     return this.request<T>('DELETE', path, body, opts);
   }
-  patch<T = any>(path: string, body: unknown, type: 'merge' | 'strategic' | 'json' = 'strategic', opts?: RequestOptions) {
+  patch<T = any>(
+    path: string,
+    body: unknown,
+    type: 'merge' | 'strategic' | 'json' = 'strategic',
+    opts?: RequestOptions,
+  ) {
     const contentType =
       type === 'merge'
         ? 'application/merge-patch+json'
@@ -162,7 +190,11 @@ export class KubeClient {
     onEvent: (e: WatchEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const fullPath = buildPath(path, { ...query, watch: true, allowWatchBookmarks: true });
+    const fullPath = buildPath(path, {
+      ...query,
+      watch: true,
+      allowWatchBookmarks: true,
+    });
     return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return resolve();
       const req = https.request(
@@ -185,7 +217,9 @@ export class KubeClient {
               } catch {
                 /* text */
               }
-              reject(new KubeApiError('WATCH', fullPath, res.statusCode ?? 0, b));
+              reject(
+                new KubeApiError('WATCH', fullPath, res.statusCode ?? 0, b),
+              );
             });
             return;
           }
@@ -237,7 +271,10 @@ export class Informer {
   constructor(
     private readonly client: KubeClient,
     private readonly path: string,
-    private readonly onEvent: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: any) => void,
+    private readonly onEvent: (
+      type: 'ADDED' | 'MODIFIED' | 'DELETED',
+      obj: any,
+    ) => void,
     private readonly log: (msg: string) => void = () => {},
   ) {}
 
@@ -267,7 +304,9 @@ export class Informer {
     try {
       this.onEvent(type, obj);
     } catch (e) {
-      this.log(`informer ${this.path}: handler failed: ${(e as Error).stack ?? e}`);
+      this.log(
+        `informer ${this.path}: handler failed: ${(e as Error).stack ?? e}`,
+      );
     }
   }
 
@@ -306,7 +345,10 @@ export class Informer {
           ev => {
             if (ev.type === 'ERROR') {
               if (ev.object?.code === 410) gone = true;
-              else this.log(`informer ${this.path}: watch error ${JSON.stringify(ev.object)}`);
+              else
+                this.log(
+                  `informer ${this.path}: watch error ${JSON.stringify(ev.object)}`,
+                );
               return;
             }
             rv = ev.object?.metadata?.resourceVersion ?? rv;
@@ -328,7 +370,8 @@ export class Informer {
         }
         failures++;
         rv = undefined;
-        if (failures === 1 || failures % 20 === 0) this.log(`informer ${this.path}: ${(e as Error).message}; retrying`);
+        if (failures === 1 || failures % 20 === 0)
+          this.log(`informer ${this.path}: ${(e as Error).message}; retrying`);
         await new Promise(r => setTimeout(r, Math.min(250 * failures, 2000)));
       }
     }

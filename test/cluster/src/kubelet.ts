@@ -14,7 +14,8 @@ import * as path from 'node:path';
 import { Informer, KubeApiError, KubeClient } from './kube';
 import { killGroupOrPid, RUN_MARKER } from './processes';
 
-export const DEFAULT_JOB_IMAGE_PATTERN = /(^|\/)restore-job(:[\w][\w.-]*)?(@sha256:[a-f0-9]{64})?$/;
+export const DEFAULT_JOB_IMAGE_PATTERN =
+  /(^|\/)restore-job(:[\w][\w.-]*)?(@sha256:[a-f0-9]{64})?$/;
 
 export interface LocalKubeletOptions {
   client: KubeClient;
@@ -108,7 +109,15 @@ function parseQuantityBytes(q: string | undefined): number | undefined {
   const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(q);
   if (!m) return undefined;
   const mult: Record<string, number> = {
-    '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
+    '': 1,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    Ki: 1024,
+    Mi: 1024 ** 2,
+    Gi: 1024 ** 3,
+    Ti: 1024 ** 4,
   };
   const f = mult[m[2]];
   return f === undefined ? undefined : Math.round(Number(m[1]) * f);
@@ -142,7 +151,12 @@ export class LocalKubelet {
       (t, pvc) => this.onPvc(t, pvc),
       this.o.log,
     );
-    this.pods = new Informer(this.o.client, '/api/v1/pods', (t, pod) => this.onPod(t, pod), this.o.log);
+    this.pods = new Informer(
+      this.o.client,
+      '/api/v1/pods',
+      (t, pod) => this.onPod(t, pod),
+      this.o.log,
+    );
     this.pvcs.start();
     await this.pvcs.waitForSync();
     this.pods.start();
@@ -150,7 +164,9 @@ export class LocalKubelet {
     this.resyncTimer = setInterval(() => this.resync(), 1000);
     this.resyncTimer.unref();
     this.heartbeatTimer = setInterval(() => {
-      this.patchNodeStatus().catch(e => this.o.log(`node heartbeat: ${e.message}`));
+      this.patchNodeStatus().catch(e =>
+        this.o.log(`node heartbeat: ${e.message}`),
+      );
     }, 20_000);
     this.heartbeatTimer.unref();
   }
@@ -170,9 +186,14 @@ export class LocalKubelet {
 
   /** The local directory of a PVC provisioned by this kubelet (or of any hostPath/local PV). */
   async pvcPath(namespace: string, name: string): Promise<string> {
-    const pvc = await this.o.client.get(`/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`);
-    if (!pvc.spec.volumeName) throw new Error(`PVC ${namespace}/${name} is not bound`);
-    const pv = await this.o.client.get(`/api/v1/persistentvolumes/${pvc.spec.volumeName}`);
+    const pvc = await this.o.client.get(
+      `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`,
+    );
+    if (!pvc.spec.volumeName)
+      throw new Error(`PVC ${namespace}/${name} is not bound`);
+    const pv = await this.o.client.get(
+      `/api/v1/persistentvolumes/${pvc.spec.volumeName}`,
+    );
     const p = pv.spec.hostPath?.path ?? pv.spec.local?.path;
     if (!p) throw new Error(`PV ${pv.metadata.name} has no local path`);
     return p;
@@ -188,17 +209,47 @@ export class LocalKubelet {
       'ephemeral-storage': '100Gi',
     };
     const now = rfc3339(new Date());
-    const cond = (type: string, status: string, reason: string, message: string) => ({
-      type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: now,
+    const cond = (
+      type: string,
+      status: string,
+      reason: string,
+      message: string,
+    ) => ({
+      type,
+      status,
+      reason,
+      message,
+      lastHeartbeatTime: now,
+      lastTransitionTime: now,
     });
     return {
       capacity,
       allocatable: capacity,
       conditions: [
-        cond('Ready', 'True', 'KubeletReady', 'kube-restore local kubelet is posting ready status'),
-        cond('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
-        cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
-        cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+        cond(
+          'Ready',
+          'True',
+          'KubeletReady',
+          'kube-restore local kubelet is posting ready status',
+        ),
+        cond(
+          'MemoryPressure',
+          'False',
+          'KubeletHasSufficientMemory',
+          'kubelet has sufficient memory available',
+        ),
+        cond(
+          'DiskPressure',
+          'False',
+          'KubeletHasNoDiskPressure',
+          'kubelet has no disk pressure',
+        ),
+        cond(
+          'PIDPressure',
+          'False',
+          'KubeletHasSufficientPID',
+          'kubelet has sufficient PID available',
+        ),
       ],
       addresses: [
         { type: 'InternalIP', address: '127.0.0.1' },
@@ -221,7 +272,11 @@ export class LocalKubelet {
   }
 
   private async patchNodeStatus(): Promise<void> {
-    await this.o.client.patch(`/api/v1/nodes/${this.o.nodeName}/status`, { status: this.nodeStatus() }, 'merge');
+    await this.o.client.patch(
+      `/api/v1/nodes/${this.o.nodeName}/status`,
+      { status: this.nodeStatus() },
+      'merge',
+    );
   }
 
   private async registerNode(): Promise<void> {
@@ -273,8 +328,14 @@ export class LocalKubelet {
 
   private resync(): void {
     if (this.stopped) return;
-    for (const pod of this.pods?.list() ?? []) this.enqueue(`pod:${pod.metadata.uid}`, () => this.reconcilePod(pod.metadata.uid));
-    for (const pvc of this.pvcs?.list() ?? []) this.enqueue(`pvc:${pvc.metadata.uid}`, () => this.reconcilePvc(pvc.metadata.uid));
+    for (const pod of this.pods?.list() ?? [])
+      this.enqueue(`pod:${pod.metadata.uid}`, () =>
+        this.reconcilePod(pod.metadata.uid),
+      );
+    for (const pvc of this.pvcs?.list() ?? [])
+      this.enqueue(`pvc:${pvc.metadata.uid}`, () =>
+        this.reconcilePvc(pvc.metadata.uid),
+      );
   }
 
   // ---------------------------------------------------------------- PVCs
@@ -289,7 +350,8 @@ export class LocalKubelet {
 
   private async reconcilePvc(uid: string): Promise<void> {
     const pvc = this.pvcs?.get(uid);
-    if (!pvc || pvc.metadata.deletionTimestamp || pvc.status?.phase === 'Bound') return;
+    if (!pvc || pvc.metadata.deletionTimestamp || pvc.status?.phase === 'Bound')
+      return;
     const ns = pvc.metadata.namespace;
     const name = pvc.metadata.name;
     const c = this.o.client;
@@ -297,7 +359,11 @@ export class LocalKubelet {
     let capacity = pvc.spec.resources?.requests?.storage ?? '1Gi';
     if (!pvName) {
       if (pvc.spec.storageClassName !== this.o.storageClass) return; // not ours to provision
-      const dir = path.join(this.o.volumesDir, ns, `${name}-${uid.slice(0, 8)}`);
+      const dir = path.join(
+        this.o.volumesDir,
+        ns,
+        `${name}-${uid.slice(0, 8)}`,
+      );
       fs.mkdirSync(dir, { recursive: true });
       pvName = `pvc-${uid}`;
       await c.ensure('/api/v1/persistentvolumes', {
@@ -305,7 +371,9 @@ export class LocalKubelet {
         kind: 'PersistentVolume',
         metadata: {
           name: pvName,
-          annotations: { 'pv.kubernetes.io/provisioned-by': this.o.provisioner },
+          annotations: {
+            'pv.kubernetes.io/provisioned-by': this.o.provisioner,
+          },
           labels: { 'kube-restore.io/local-volume': 'true' },
         },
         spec: {
@@ -315,7 +383,13 @@ export class LocalKubelet {
           storageClassName: this.o.storageClass,
           volumeMode: pvc.spec.volumeMode ?? 'Filesystem',
           hostPath: { path: dir, type: 'DirectoryOrCreate' },
-          claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name, uid },
+          claimRef: {
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            namespace: ns,
+            name,
+            uid,
+          },
         },
       });
       await c.patch(
@@ -327,7 +401,8 @@ export class LocalKubelet {
               'pv.kubernetes.io/bind-completed': 'yes',
               'pv.kubernetes.io/bound-by-controller': 'yes',
               'volume.kubernetes.io/storage-provisioner': this.o.provisioner,
-              'volume.beta.kubernetes.io/storage-provisioner': this.o.provisioner,
+              'volume.beta.kubernetes.io/storage-provisioner':
+                this.o.provisioner,
             },
           },
           spec: { volumeName: pvName },
@@ -348,7 +423,17 @@ export class LocalKubelet {
       if (!pv.spec.claimRef) {
         await c.patch(
           `/api/v1/persistentvolumes/${pvName}`,
-          { spec: { claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name, uid } } },
+          {
+            spec: {
+              claimRef: {
+                apiVersion: 'v1',
+                kind: 'PersistentVolumeClaim',
+                namespace: ns,
+                name,
+                uid,
+              },
+            },
+          },
           'merge',
         );
       }
@@ -381,12 +466,21 @@ export class LocalKubelet {
     } catch {
       return;
     }
-    if (pv.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] !== this.o.provisioner) return;
+    if (
+      pv.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] !==
+      this.o.provisioner
+    )
+      return;
     if (pv.spec.claimRef?.uid !== pvc.metadata.uid) return;
-    await this.o.client.delete(`/api/v1/persistentvolumes/${pvName}`).catch(() => {});
+    await this.o.client
+      .delete(`/api/v1/persistentvolumes/${pvName}`)
+      .catch(() => {});
     const dir = pv.spec.hostPath?.path;
-    if (dir && dir.startsWith(this.o.volumesDir + path.sep)) fs.rmSync(dir, { recursive: true, force: true });
-    this.o.log(`PVC ${pvc.metadata.namespace}/${pvc.metadata.name} deleted: removed ${pvName}`);
+    if (dir && dir.startsWith(this.o.volumesDir + path.sep))
+      fs.rmSync(dir, { recursive: true, force: true });
+    this.o.log(
+      `PVC ${pvc.metadata.namespace}/${pvc.metadata.name} deleted: removed ${pvName}`,
+    );
   }
 
   // ---------------------------------------------------------------- pods
@@ -418,7 +512,9 @@ export class LocalKubelet {
 
   private async setUnschedulable(pod: any, message: string): Promise<void> {
     const key = pod.metadata.uid;
-    const existing = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled');
+    const existing = (pod.status?.conditions ?? []).find(
+      (c: any) => c.type === 'PodScheduled',
+    );
     if (existing?.status === 'False' && existing.message === message) return;
     if (this.unschedulable.get(key) === message) return;
     this.unschedulable.set(key, message);
@@ -453,7 +549,10 @@ export class LocalKubelet {
     const nodeName = pod.spec.nodeName;
     if (!nodeName) {
       if (pod.metadata.deletionTimestamp) return;
-      if ((pod.spec.schedulerName ?? 'default-scheduler') !== 'default-scheduler') return;
+      if (
+        (pod.spec.schedulerName ?? 'default-scheduler') !== 'default-scheduler'
+      )
+        return;
       const refusal = this.refusal(pod);
       if (refusal) return this.setUnschedulable(pod, refusal);
       for (const v of pod.spec.volumes ?? []) {
@@ -461,12 +560,26 @@ export class LocalKubelet {
         const claim = v.persistentVolumeClaim.claimName;
         const pvc = this.pvcs
           ?.list()
-          .find(p => p.metadata.namespace === pod.metadata.namespace && p.metadata.name === claim);
-        if (!pvc) return this.setUnschedulable(pod, `persistentvolumeclaim "${claim}" not found`);
+          .find(
+            p =>
+              p.metadata.namespace === pod.metadata.namespace &&
+              p.metadata.name === claim,
+          );
+        if (!pvc)
+          return this.setUnschedulable(
+            pod,
+            `persistentvolumeclaim "${claim}" not found`,
+          );
         if (pvc.metadata.deletionTimestamp)
-          return this.setUnschedulable(pod, `persistentvolumeclaim "${claim}" is being deleted`);
+          return this.setUnschedulable(
+            pod,
+            `persistentvolumeclaim "${claim}" is being deleted`,
+          );
         if (pvc.status?.phase !== 'Bound')
-          return this.setUnschedulable(pod, 'pod has unbound immediate PersistentVolumeClaims');
+          return this.setUnschedulable(
+            pod,
+            'pod has unbound immediate PersistentVolumeClaims',
+          );
       }
       await this.o.client
         .post(this.podPath(pod, '/binding'), {
@@ -476,7 +589,11 @@ export class LocalKubelet {
           target: { apiVersion: 'v1', kind: 'Node', name: this.o.nodeName },
         })
         .catch(e => {
-          if (e instanceof KubeApiError && (e.statusCode === 409 || e.statusCode === 404)) return;
+          if (
+            e instanceof KubeApiError &&
+            (e.statusCode === 409 || e.statusCode === 404)
+          )
+            return;
           throw e;
         });
       this.unschedulable.delete(uid);
@@ -494,12 +611,24 @@ export class LocalKubelet {
       if (run && !run.finalSent && run.started) await this.pushStatus(run);
       if (!run || !run.deleteSent) {
         if (run) run.deleteSent = true;
-        this.o.log(`pod ${pod.metadata.namespace}/${pod.metadata.name}: confirming the delete (grace 0)`);
+        this.o.log(
+          `pod ${pod.metadata.namespace}/${pod.metadata.name}: confirming the delete (grace 0)`,
+        );
         await this.o.client
-          .delete(this.podPath(pod), { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid } })
+          .delete(this.podPath(pod), {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            gracePeriodSeconds: 0,
+            preconditions: { uid },
+          })
           .catch(e => {
             if (e instanceof KubeApiError && e.statusCode === 404) return;
-            if (e instanceof KubeApiError && e.statusCode === 409 && /Precondition failed/i.test(e.message)) return;
+            if (
+              e instanceof KubeApiError &&
+              e.statusCode === 409 &&
+              /Precondition failed/i.test(e.message)
+            )
+              return;
             if (run) run.deleteSent = false; // retried on the next resync
             throw e;
           });
@@ -524,7 +653,11 @@ export class LocalKubelet {
 
   private newRun(pod: any): PodRun {
     const uid = pod.metadata.uid;
-    const dir = path.join(this.o.runDir, 'pods', `${pod.metadata.namespace}_${pod.metadata.name}_${uid}`);
+    const dir = path.join(
+      this.o.runDir,
+      'pods',
+      `${pod.metadata.namespace}_${pod.metadata.name}_${uid}`,
+    );
     fs.mkdirSync(dir, { recursive: true });
     const run: PodRun = {
       uid,
@@ -564,9 +697,13 @@ export class LocalKubelet {
     if (!run) return;
     this.killRun(run, 'SIGKILL');
     this.runs.delete(uid);
-    if (this.byName.get(`${run.namespace}/${run.name}`) === run) this.byName.delete(`${run.namespace}/${run.name}`);
+    if (this.byName.get(`${run.namespace}/${run.name}`) === run)
+      this.byName.delete(`${run.namespace}/${run.name}`);
     // keep logs a little for late readers, then remove the pod's scratch directory
-    setTimeout(() => fs.rmSync(run.dir, { recursive: true, force: true }), 5000).unref();
+    setTimeout(
+      () => fs.rmSync(run.dir, { recursive: true, force: true }),
+      5000,
+    ).unref();
   }
 
   private killRun(run: PodRun, signal: NodeJS.Signals): void {
@@ -580,18 +717,34 @@ export class LocalKubelet {
   private terminate(run: PodRun, pod: any): void {
     if (run.terminating) return;
     run.terminating = true;
-    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
-    this.o.log(`pod ${run.namespace}/${run.name} deleted: SIGTERM, SIGKILL after ${grace}s`);
-    for (const c of run.containers) if (c.restartTimer) clearTimeout(c.restartTimer);
+    const grace =
+      pod.metadata.deletionGracePeriodSeconds ??
+      pod.spec.terminationGracePeriodSeconds ??
+      30;
+    this.o.log(
+      `pod ${run.namespace}/${run.name} deleted: SIGTERM, SIGKILL after ${grace}s`,
+    );
+    for (const c of run.containers)
+      if (c.restartTimer) clearTimeout(c.restartTimer);
     this.killRun(run, 'SIGTERM');
-    run.killTimer = setTimeout(() => this.killRun(run, 'SIGKILL'), Math.max(grace, 0) * 1000);
+    run.killTimer = setTimeout(
+      () => this.killRun(run, 'SIGKILL'),
+      Math.max(grace, 0) * 1000,
+    );
     run.killTimer.unref();
   }
 
   // ---------------------------------------------------------------- starting a pod
-  private async getObject(kind: 'secrets' | 'configmaps', ns: string, name: string, optional: boolean): Promise<any> {
+  private async getObject(
+    kind: 'secrets' | 'configmaps',
+    ns: string,
+    name: string,
+    optional: boolean,
+  ): Promise<any> {
     try {
-      return await this.o.client.get(`/api/v1/namespaces/${ns}/${kind}/${name}`);
+      return await this.o.client.get(
+        `/api/v1/namespaces/${ns}/${kind}/${name}`,
+      );
     } catch (e) {
       if (e instanceof KubeApiError && e.statusCode === 404) {
         if (optional) return undefined;
@@ -604,14 +757,20 @@ export class LocalKubelet {
     }
   }
 
-  private static dataOf(obj: any, kind: 'secrets' | 'configmaps'): Record<string, Buffer> {
+  private static dataOf(
+    obj: any,
+    kind: 'secrets' | 'configmaps',
+  ): Record<string, Buffer> {
     const out: Record<string, Buffer> = {};
     if (!obj) return out;
     if (kind === 'secrets') {
-      for (const [k, v] of Object.entries(obj.data ?? {})) out[k] = Buffer.from(String(v), 'base64');
+      for (const [k, v] of Object.entries(obj.data ?? {}))
+        out[k] = Buffer.from(String(v), 'base64');
     } else {
-      for (const [k, v] of Object.entries(obj.data ?? {})) out[k] = Buffer.from(String(v), 'utf8');
-      for (const [k, v] of Object.entries(obj.binaryData ?? {})) out[k] = Buffer.from(String(v), 'base64');
+      for (const [k, v] of Object.entries(obj.data ?? {}))
+        out[k] = Buffer.from(String(v), 'utf8');
+      for (const [k, v] of Object.entries(obj.binaryData ?? {}))
+        out[k] = Buffer.from(String(v), 'base64');
     }
     return out;
   }
@@ -637,7 +796,10 @@ export class LocalKubelet {
       case 'status.podIPs':
         return '127.0.0.1';
       default:
-        throw new ConfigError('CreateContainerConfigError', `unsupported fieldRef ${fieldPath}`);
+        throw new ConfigError(
+          'CreateContainerConfigError',
+          `unsupported fieldRef ${fieldPath}`,
+        );
     }
   }
 
@@ -646,8 +808,16 @@ export class LocalKubelet {
     const [kind, what] = res.split('.');
     const v = container.resources?.[kind]?.[what];
     if (what === 'cpu') {
-      const cores = v ? (v.endsWith('m') ? Number(v.slice(0, -1)) / 1000 : Number(v)) : os.cpus().length;
-      const divisor = ref.divisor ? (ref.divisor.endsWith('m') ? Number(ref.divisor.slice(0, -1)) / 1000 : Number(ref.divisor)) : 1;
+      const cores = v
+        ? v.endsWith('m')
+          ? Number(v.slice(0, -1)) / 1000
+          : Number(v)
+        : os.cpus().length;
+      const divisor = ref.divisor
+        ? ref.divisor.endsWith('m')
+          ? Number(ref.divisor.slice(0, -1)) / 1000
+          : Number(ref.divisor)
+        : 1;
       return String(Math.ceil(cores / divisor));
     }
     const bytes = parseQuantityBytes(v) ?? os.totalmem();
@@ -657,20 +827,27 @@ export class LocalKubelet {
 
   private static expand(value: string, env: Record<string, string>): string {
     // $(VAR) references to earlier variables; $$ escapes
-    return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name) => {
-      if (m === '$$') return '$';
-      return name in env ? env[name] : m;
-    });
+    return value.replace(
+      /\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g,
+      (m, name) => {
+        if (m === '$$') return '$';
+        return name in env ? env[name] : m;
+      },
+    );
   }
 
-  private async resolveEnv(pod: any, container: any): Promise<Record<string, string>> {
+  private async resolveEnv(
+    pod: any,
+    container: any,
+  ): Promise<Record<string, string>> {
     const ns = pod.metadata.namespace;
     const env: Record<string, string> = {};
     for (const from of container.envFrom ?? []) {
       const kind = from.secretRef ? 'secrets' : 'configmaps';
       const ref = from.secretRef ?? from.configMapRef;
       const obj = await this.getObject(kind, ns, ref.name, !!ref.optional);
-      for (const [k, v] of Object.entries(LocalKubelet.dataOf(obj, kind))) env[`${from.prefix ?? ''}${k}`] = v.toString('utf8');
+      for (const [k, v] of Object.entries(LocalKubelet.dataOf(obj, kind)))
+        env[`${from.prefix ?? ''}${k}`] = v.toString('utf8');
     }
     for (const e of container.env ?? []) {
       if (e.value !== undefined) {
@@ -704,68 +881,134 @@ export class LocalKubelet {
     return env;
   }
 
-  private writeFiles(dir: string, data: Record<string, Buffer>, items?: { key: string; path: string }[], optional = false) {
+  private writeFiles(
+    dir: string,
+    data: Record<string, Buffer>,
+    items?: { key: string; path: string }[],
+    optional = false,
+  ) {
     fs.mkdirSync(dir, { recursive: true });
     const list = items ?? Object.keys(data).map(k => ({ key: k, path: k }));
     for (const it of list) {
       if (!(it.key in data)) {
         if (optional) continue;
-        throw new ConfigError('CreateContainerConfigError', `couldn't find key ${it.key}`);
+        throw new ConfigError(
+          'CreateContainerConfigError',
+          `couldn't find key ${it.key}`,
+        );
       }
       const target = path.join(dir, it.path);
-      if (!target.startsWith(dir + path.sep)) throw new ConfigError('CreateContainerConfigError', `bad item path ${it.path}`);
+      if (!target.startsWith(dir + path.sep))
+        throw new ConfigError(
+          'CreateContainerConfigError',
+          `bad item path ${it.path}`,
+        );
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.writeFileSync(target, data[it.key]);
     }
   }
 
   /** Volume name -> local directory (or file) for this pod. */
-  private async prepareVolumes(run: PodRun, pod: any): Promise<Map<string, string>> {
+  private async prepareVolumes(
+    run: PodRun,
+    pod: any,
+  ): Promise<Map<string, string>> {
     const ns = pod.metadata.namespace;
     const vols = new Map<string, string>();
     for (const v of pod.spec.volumes ?? []) {
       const local = path.join(run.dir, 'volumes', v.name);
       if (v.persistentVolumeClaim) {
-        vols.set(v.name, await this.pvcPath(ns, v.persistentVolumeClaim.claimName).catch(e => {
-          throw new ConfigError('CreateContainerConfigError', `volume "${v.name}": ${e.message}`);
-        }));
+        vols.set(
+          v.name,
+          await this.pvcPath(ns, v.persistentVolumeClaim.claimName).catch(e => {
+            throw new ConfigError(
+              'CreateContainerConfigError',
+              `volume "${v.name}": ${e.message}`,
+            );
+          }),
+        );
       } else if (v.emptyDir) {
         fs.mkdirSync(local, { recursive: true });
         vols.set(v.name, local);
       } else if (v.hostPath) {
         vols.set(v.name, v.hostPath.path);
       } else if (v.secret) {
-        const obj = await this.getObject('secrets', ns, v.secret.secretName, !!v.secret.optional);
-        this.writeFiles(local, LocalKubelet.dataOf(obj, 'secrets'), v.secret.items, !!v.secret.optional);
+        const obj = await this.getObject(
+          'secrets',
+          ns,
+          v.secret.secretName,
+          !!v.secret.optional,
+        );
+        this.writeFiles(
+          local,
+          LocalKubelet.dataOf(obj, 'secrets'),
+          v.secret.items,
+          !!v.secret.optional,
+        );
         vols.set(v.name, local);
       } else if (v.configMap) {
-        const obj = await this.getObject('configmaps', ns, v.configMap.name, !!v.configMap.optional);
-        this.writeFiles(local, LocalKubelet.dataOf(obj, 'configmaps'), v.configMap.items, !!v.configMap.optional);
+        const obj = await this.getObject(
+          'configmaps',
+          ns,
+          v.configMap.name,
+          !!v.configMap.optional,
+        );
+        this.writeFiles(
+          local,
+          LocalKubelet.dataOf(obj, 'configmaps'),
+          v.configMap.items,
+          !!v.configMap.optional,
+        );
         vols.set(v.name, local);
       } else if (v.projected) {
         fs.mkdirSync(local, { recursive: true });
         for (const src of v.projected.sources ?? []) {
           if (src.serviceAccountToken) {
             const sa = pod.spec.serviceAccountName ?? 'default';
-            const tr = await this.o.client.post(`/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
-              apiVersion: 'authentication.k8s.io/v1',
-              kind: 'TokenRequest',
-              spec: {
-                audiences: src.serviceAccountToken.audience ? [src.serviceAccountToken.audience] : [],
-                expirationSeconds: src.serviceAccountToken.expirationSeconds ?? 3607,
-                boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid },
+            const tr = await this.o.client.post(
+              `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,
+              {
+                apiVersion: 'authentication.k8s.io/v1',
+                kind: 'TokenRequest',
+                spec: {
+                  audiences: src.serviceAccountToken.audience
+                    ? [src.serviceAccountToken.audience]
+                    : [],
+                  expirationSeconds:
+                    src.serviceAccountToken.expirationSeconds ?? 3607,
+                  boundObjectRef: {
+                    apiVersion: 'v1',
+                    kind: 'Pod',
+                    name: pod.metadata.name,
+                    uid: pod.metadata.uid,
+                  },
+                },
               },
-            });
-            this.writeFiles(local, { t: Buffer.from(tr.status.token) }, [{ key: 't', path: src.serviceAccountToken.path }]);
+            );
+            this.writeFiles(local, { t: Buffer.from(tr.status.token) }, [
+              { key: 't', path: src.serviceAccountToken.path },
+            ]);
           } else if (src.configMap || src.secret) {
             const kind = src.secret ? 'secrets' : 'configmaps';
             const ref = src.secret ?? src.configMap;
-            const obj = await this.getObject(kind, ns, ref.name, !!ref.optional);
-            this.writeFiles(local, LocalKubelet.dataOf(obj, kind), ref.items, !!ref.optional);
+            const obj = await this.getObject(
+              kind,
+              ns,
+              ref.name,
+              !!ref.optional,
+            );
+            this.writeFiles(
+              local,
+              LocalKubelet.dataOf(obj, kind),
+              ref.items,
+              !!ref.optional,
+            );
           } else if (src.downwardAPI) {
             const data: Record<string, Buffer> = {};
             const items = (src.downwardAPI.items ?? []).map((it: any) => {
-              data[it.path] = Buffer.from(it.fieldRef ? this.fieldRef(pod, it.fieldRef.fieldPath) : '');
+              data[it.path] = Buffer.from(
+                it.fieldRef ? this.fieldRef(pod, it.fieldRef.fieldPath) : '',
+              );
               return { key: it.path, path: it.path };
             });
             this.writeFiles(local, data, items);
@@ -775,20 +1018,30 @@ export class LocalKubelet {
       } else if (v.downwardAPI) {
         const data: Record<string, Buffer> = {};
         const items = (v.downwardAPI.items ?? []).map((it: any) => {
-          data[it.path] = Buffer.from(it.fieldRef ? this.fieldRef(pod, it.fieldRef.fieldPath) : '');
+          data[it.path] = Buffer.from(
+            it.fieldRef ? this.fieldRef(pod, it.fieldRef.fieldPath) : '',
+          );
           return { key: it.path, path: it.path };
         });
         this.writeFiles(local, data, items);
         vols.set(v.name, local);
       } else {
-        throw new ConfigError('CreateContainerConfigError', `volume "${v.name}": type not supported by the local kubelet`);
+        throw new ConfigError(
+          'CreateContainerConfigError',
+          `volume "${v.name}": type not supported by the local kubelet`,
+        );
       }
     }
     return vols;
   }
 
   private async startPod(run: PodRun, pod: any): Promise<void> {
-    let prepared: { c: ContainerRun; argv: string[]; env: NodeJS.ProcessEnv; cwd: string }[];
+    let prepared: {
+      c: ContainerRun;
+      argv: string[];
+      env: NodeJS.ProcessEnv;
+      cwd: string;
+    }[];
     try {
       const vols = await this.prepareVolumes(run, pod);
       prepared = [];
@@ -800,16 +1053,21 @@ export class LocalKubelet {
       run.nextConfigRetry = Date.now() + 2000;
       let changed = false;
       for (const c of run.containers) {
-        if (c.waiting?.reason !== e.reason || c.waiting?.message !== e.message) changed = true;
+        if (c.waiting?.reason !== e.reason || c.waiting?.message !== e.message)
+          changed = true;
         c.waiting = { reason: e.reason, message: e.message };
       }
-      if (changed) this.o.log(`pod ${run.namespace}/${run.name}: ${e.reason}: ${e.message}`);
+      if (changed)
+        this.o.log(
+          `pod ${run.namespace}/${run.name}: ${e.reason}: ${e.message}`,
+        );
       await this.pushStatus(run);
       return;
     }
     run.started = true;
     run.startTime = new Date();
-    for (const p of prepared) this.spawnContainer(run, p.c, p.argv, p.env, p.cwd);
+    for (const p of prepared)
+      this.spawnContainer(run, p.c, p.argv, p.env, p.cwd);
     await this.pushStatus(run);
   }
 
@@ -818,24 +1076,37 @@ export class LocalKubelet {
     pod: any,
     c: ContainerRun,
     vols: Map<string, string>,
-  ): Promise<{ c: ContainerRun; argv: string[]; env: NodeJS.ProcessEnv; cwd: string }> {
+  ): Promise<{
+    c: ContainerRun;
+    argv: string[];
+    env: NodeJS.ProcessEnv;
+    cwd: string;
+  }> {
     const spec = c.spec;
     const mounts: { containerPath: string; hostPath: string }[] = [];
     for (const m of spec.volumeMounts ?? []) {
       const base = vols.get(m.name);
-      if (!base) throw new ConfigError('CreateContainerConfigError', `volume "${m.name}" not found`);
+      if (!base)
+        throw new ConfigError(
+          'CreateContainerConfigError',
+          `volume "${m.name}" not found`,
+        );
       let host = base;
       if (m.subPath) {
         host = path.join(base, m.subPath);
         fs.mkdirSync(host, { recursive: true });
       }
-      mounts.push({ containerPath: m.mountPath.replace(/\/+$/, '') || '/', hostPath: host });
+      mounts.push({
+        containerPath: m.mountPath.replace(/\/+$/, '') || '/',
+        hostPath: host,
+      });
     }
     mounts.sort((a, b) => b.containerPath.length - a.containerPath.length);
     const translate = (p: string): string => {
       for (const m of mounts) {
         if (p === m.containerPath) return m.hostPath;
-        if (p.startsWith(m.containerPath + '/')) return path.join(m.hostPath, p.slice(m.containerPath.length + 1));
+        if (p.startsWith(m.containerPath + '/'))
+          return path.join(m.hostPath, p.slice(m.containerPath.length + 1));
       }
       return p;
     };
@@ -846,18 +1117,27 @@ export class LocalKubelet {
     };
 
     const podEnv = await this.resolveEnv(pod, spec);
-    const expandArgs = (xs: string[] | undefined) => (xs ?? []).map(x => LocalKubelet.expand(x, podEnv));
+    const expandArgs = (xs: string[] | undefined) =>
+      (xs ?? []).map(x => LocalKubelet.expand(x, podEnv));
     const command = expandArgs(spec.command);
     const args = expandArgs(spec.args);
     let argv: string[];
     if (command.length === 0) argv = [...this.o.jobCommand, ...args];
-    else if (path.basename(command[0]) === 'restore-job') argv = [...this.o.jobCommand, ...command.slice(1), ...args];
+    else if (path.basename(command[0]) === 'restore-job')
+      argv = [...this.o.jobCommand, ...command.slice(1), ...args];
     else
       throw new ConfigError(
         'CreateContainerError',
         `the local kubelet runs only the restore-job entrypoint; container "${c.name}" has command ${JSON.stringify(spec.command)}`,
       );
-    argv = [argv[0], ...argv.slice(1).map((a, i) => (i < this.o.jobCommand.length - 1 ? a : translateArg(a)))];
+    argv = [
+      argv[0],
+      ...argv
+        .slice(1)
+        .map((a, i) =>
+          i < this.o.jobCommand.length - 1 ? a : translateArg(a),
+        ),
+    ];
 
     const scratch = path.join(run.dir, 'scratch', c.name);
     fs.mkdirSync(path.join(scratch, 'home'), { recursive: true });
@@ -871,10 +1151,13 @@ export class LocalKubelet {
       HOSTNAME: pod.metadata.name,
       KUBERNETES_SERVICE_HOST: '127.0.0.1',
       KUBERNETES_SERVICE_PORT: String(this.o.apiServerPort),
-      ...(process.env.NODE_V8_COVERAGE ? { NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE } : {}),
+      ...(process.env.NODE_V8_COVERAGE
+        ? { NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE }
+        : {}),
       ...this.o.jobEnv,
     };
-    for (const [k, v] of Object.entries(podEnv)) env[k] = v.startsWith('/') ? translate(v) : v;
+    for (const [k, v] of Object.entries(podEnv))
+      env[k] = v.startsWith('/') ? translate(v) : v;
     const tmpMount = translate('/tmp');
     env.TMPDIR = tmpMount !== '/tmp' ? tmpMount : path.join(scratch, 'tmp');
     if (podEnv.KUBE_RESTORE_TARGET === undefined) {
@@ -886,24 +1169,40 @@ export class LocalKubelet {
       Object.fromEntries(mounts.map(m => [m.containerPath, m.hostPath])),
     );
     env[RUN_MARKER] = this.o.runId;
-    const cwd = spec.workingDir ? translate(spec.workingDir) : path.join(scratch, 'home');
+    const cwd = spec.workingDir
+      ? translate(spec.workingDir)
+      : path.join(scratch, 'home');
     if (!fs.existsSync(cwd)) fs.mkdirSync(cwd, { recursive: true });
     return { c, argv, env, cwd };
   }
 
-  private appendLog(c: ContainerRun, stream: 'stdout' | 'stderr', text: string): void {
+  private appendLog(
+    c: ContainerRun,
+    stream: 'stdout' | 'stderr',
+    text: string,
+  ): void {
     const line: LogLine = { ts: new Date(), stream, text };
     c.lines.push(line);
-    if (c.lines.length > MAX_MEMORY_LOG_LINES) c.lines.splice(0, c.lines.length - MAX_MEMORY_LOG_LINES);
+    if (c.lines.length > MAX_MEMORY_LOG_LINES)
+      c.lines.splice(0, c.lines.length - MAX_MEMORY_LOG_LINES);
     try {
-      fs.appendFileSync(c.logFile, `${rfc3339Nano(line.ts)} ${stream} ${text}\n`);
+      fs.appendFileSync(
+        c.logFile,
+        `${rfc3339Nano(line.ts)} ${stream} ${text}\n`,
+      );
     } catch {
       /* pod dir removed */
     }
     c.events.emit('line', line);
   }
 
-  private spawnContainer(run: PodRun, c: ContainerRun, argv: string[], env: NodeJS.ProcessEnv, cwd: string): void {
+  private spawnContainer(
+    run: PodRun,
+    c: ContainerRun,
+    argv: string[],
+    env: NodeJS.ProcessEnv,
+    cwd: string,
+  ): void {
     c.waiting = undefined;
     c.ended = false;
     c.exitCode = undefined;
@@ -912,14 +1211,26 @@ export class LocalKubelet {
     c.startedAt = new Date();
     let proc: ChildProcess;
     try {
-      proc = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      proc = spawn(argv[0], argv.slice(1), {
+        env,
+        cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
     } catch (e) {
-      this.containerExited(run, c, 128, `failed to start ${argv[0]}: ${(e as Error).message}`);
+      this.containerExited(
+        run,
+        c,
+        128,
+        `failed to start ${argv[0]}: ${(e as Error).message}`,
+      );
       return;
     }
     c.proc = proc;
     c.pid = proc.pid;
-    this.o.log(`pod ${run.namespace}/${run.name} container ${c.name}: started pid ${proc.pid}: ${argv.join(' ')}`);
+    this.o.log(
+      `pod ${run.namespace}/${run.name} container ${c.name}: started pid ${proc.pid}: ${argv.join(' ')}`,
+    );
     const partial: Record<string, string> = { stdout: '', stderr: '' };
     const onData = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       partial[stream] += chunk.toString('utf8');
@@ -937,7 +1248,8 @@ export class LocalKubelet {
     const finish = () => {
       if (done) return;
       done = true;
-      for (const s of ['stdout', 'stderr'] as const) if (partial[s]) this.appendLog(c, s, partial[s]);
+      for (const s of ['stdout', 'stderr'] as const)
+        if (partial[s]) this.appendLog(c, s, partial[s]);
       this.containerExited(run, c, exitCode ?? 128, spawnError);
     };
     proc.on('error', err => {
@@ -946,18 +1258,26 @@ export class LocalKubelet {
       finish();
     });
     proc.on('exit', (code, signal) => {
-      exitCode = code ?? 128 + (signal ? (os.constants.signals as any)[signal] ?? 9 : 9);
+      exitCode =
+        code ??
+        128 + (signal ? ((os.constants.signals as any)[signal] ?? 9) : 9);
       // grandchildren may hold the pipes open: do not wait for them forever
       setTimeout(finish, 2000).unref();
     });
     proc.on('close', () => finish());
   }
 
-  private containerExited(run: PodRun, c: ContainerRun, exitCode: number, startError?: string): void {
+  private containerExited(
+    run: PodRun,
+    c: ContainerRun,
+    exitCode: number,
+    startError?: string,
+  ): void {
     c.ended = true;
     c.exitCode = exitCode;
     c.finishedAt = new Date();
-    c.terminatedReason = exitCode === 0 ? 'Completed' : startError ? 'StartError' : 'Error';
+    c.terminatedReason =
+      exitCode === 0 ? 'Completed' : startError ? 'StartError' : 'Error';
     let msg = '';
     try {
       const buf = fs.readFileSync(c.termFile);
@@ -966,23 +1286,37 @@ export class LocalKubelet {
       /* none */
     }
     if (!msg && startError) msg = startError;
-    if (!msg && exitCode !== 0 && c.spec.terminationMessagePolicy === 'FallbackToLogsOnError') {
-      const tail = c.lines.slice(-80).map(l => l.text).join('\n');
+    if (
+      !msg &&
+      exitCode !== 0 &&
+      c.spec.terminationMessagePolicy === 'FallbackToLogsOnError'
+    ) {
+      const tail = c.lines
+        .slice(-80)
+        .map(l => l.text)
+        .join('\n');
       const b = Buffer.from(tail, 'utf8');
       msg = b.subarray(Math.max(0, b.length - 2048)).toString('utf8');
     }
     c.message = msg || undefined;
     c.events.emit('end');
-    this.o.log(`pod ${run.namespace}/${run.name} container ${c.name}: exited ${exitCode}`);
-    const restartPolicy = this.pods?.get(run.uid)?.spec.restartPolicy ?? 'Never';
+    this.o.log(
+      `pod ${run.namespace}/${run.name} container ${c.name}: exited ${exitCode}`,
+    );
+    const restartPolicy =
+      this.pods?.get(run.uid)?.spec.restartPolicy ?? 'Never';
     if (
       !run.terminating &&
       !this.stopped &&
-      (restartPolicy === 'Always' || (restartPolicy === 'OnFailure' && exitCode !== 0))
+      (restartPolicy === 'Always' ||
+        (restartPolicy === 'OnFailure' && exitCode !== 0))
     ) {
       c.lastTerminated = { terminated: this.terminatedState(c) };
       const delay = Math.min(10_000 * 2 ** c.restartCount, 300_000);
-      c.waiting = { reason: 'CrashLoopBackOff', message: `back-off ${delay / 1000}s restarting failed container=${c.name} pod=${run.name}` };
+      c.waiting = {
+        reason: 'CrashLoopBackOff',
+        message: `back-off ${delay / 1000}s restarting failed container=${c.name} pod=${run.name}`,
+      };
       c.restartTimer = setTimeout(() => {
         const pod = this.pods?.get(run.uid);
         if (!pod || pod.metadata.deletionTimestamp || run.terminating) return;
@@ -995,7 +1329,10 @@ export class LocalKubelet {
             const p = await this.prepareContainer(run, pod, c, vols);
             this.spawnContainer(run, c, p.argv, p.env, p.cwd);
           } catch (e) {
-            c.waiting = { reason: (e as ConfigError).reason ?? 'CreateContainerError', message: (e as Error).message };
+            c.waiting = {
+              reason: (e as ConfigError).reason ?? 'CreateContainerError',
+              message: (e as Error).message,
+            };
           }
           await this.pushStatus(run);
         });
@@ -1031,7 +1368,8 @@ export class LocalKubelet {
       let state: any;
       if (c.waiting) state = { waiting: c.waiting };
       else if (c.ended) state = { terminated: this.terminatedState(c) };
-      else state = { running: { startedAt: rfc3339(c.startedAt ?? new Date()) } };
+      else
+        state = { running: { startedAt: rfc3339(c.startedAt ?? new Date()) } };
       return {
         name: c.name,
         image: c.image,
@@ -1049,12 +1387,22 @@ export class LocalKubelet {
     let phase = 'Pending';
     if (run.started) phase = 'Running';
     if (allEnded) {
-      if (run.containers.every(c => c.exitCode === 0) && restartPolicy !== 'Always') phase = 'Succeeded';
+      if (
+        run.containers.every(c => c.exitCode === 0) &&
+        restartPolicy !== 'Always'
+      )
+        phase = 'Succeeded';
       else if (restartPolicy === 'Never' || run.terminating) phase = 'Failed';
     }
-    const allRunning = run.containers.every(c => c.proc && !c.ended && !c.waiting);
+    const allRunning = run.containers.every(
+      c => c.proc && !c.ended && !c.waiting,
+    );
     const terminal = phase === 'Succeeded' || phase === 'Failed';
-    const readyReason = terminal ? 'PodCompleted' : allRunning ? undefined : 'ContainersNotReady';
+    const readyReason = terminal
+      ? 'PodCompleted'
+      : allRunning
+        ? undefined
+        : 'ContainersNotReady';
     const cond = (type: string, status: boolean, reason?: string) => ({
       type,
       status: status ? 'True' : 'False',
@@ -1070,8 +1418,11 @@ export class LocalKubelet {
     ];
     // keep transition times stable when status does not change
     for (const c of conditions) {
-      const old = (pod.status?.conditions ?? []).find((x: any) => x.type === c.type);
-      if (old && old.status === c.status && old.lastTransitionTime) c.lastTransitionTime = old.lastTransitionTime;
+      const old = (pod.status?.conditions ?? []).find(
+        (x: any) => x.type === c.type,
+      );
+      if (old && old.status === c.status && old.lastTransitionTime)
+        c.lastTransitionTime = old.lastTransitionTime;
     }
     return {
       phase,
@@ -1092,16 +1443,31 @@ export class LocalKubelet {
       const pod = this.pods?.get(run.uid);
       if (!pod) return;
       const status = this.buildStatus(run, pod);
-      const json = JSON.stringify({ ...status, conditions: status.conditions.map((c: any) => ({ ...c, lastTransitionTime: '' })) });
+      const json = JSON.stringify({
+        ...status,
+        conditions: status.conditions.map((c: any) => ({
+          ...c,
+          lastTransitionTime: '',
+        })),
+      });
       if (json === run.lastStatusJson) return;
       try {
-        await this.o.client.patch(this.podPath(pod, '/status'), { metadata: { uid: run.uid }, status }, 'strategic');
+        await this.o.client.patch(
+          this.podPath(pod, '/status'),
+          { metadata: { uid: run.uid }, status },
+          'strategic',
+        );
       } catch (e) {
-        if (e instanceof KubeApiError && (e.statusCode === 404 || e.statusCode === 409)) return;
+        if (
+          e instanceof KubeApiError &&
+          (e.statusCode === 404 || e.statusCode === 409)
+        )
+          return;
         throw e;
       }
       run.lastStatusJson = json;
-      if (status.phase === 'Succeeded' || status.phase === 'Failed') run.finalSent = true;
+      if (status.phase === 'Succeeded' || status.phase === 'Failed')
+        run.finalSent = true;
     });
     run.statusChain = next.catch(() => {});
     return next;
@@ -1137,7 +1503,9 @@ export class LocalKubelet {
 
   private serveLogs(req: any, res: any): void {
     const url = new URL(req.url, 'https://localhost');
-    const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
+    const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(
+      url.pathname,
+    );
     if (req.method !== 'GET' || !m) {
       if (url.pathname === '/healthz') {
         res.writeHead(200, { 'Content-Type': 'text/plain' });
@@ -1160,24 +1528,35 @@ export class LocalKubelet {
     const previous = q.get('previous') === 'true';
     if (!previous && !c.proc && !c.ended) {
       res.writeHead(400, { 'Content-Type': 'text/plain' });
-      res.end(`container "${containerName}" in pod "${podName}" is waiting to start: ${c.waiting?.reason ?? 'ContainerCreating'}`);
+      res.end(
+        `container "${containerName}" in pod "${podName}" is waiting to start: ${c.waiting?.reason ?? 'ContainerCreating'}`,
+      );
       return;
     }
     const follow = q.get('follow') === 'true' && !previous;
     const timestamps = q.get('timestamps') === 'true';
-    const tailLines = q.has('tailLines') ? Number(q.get('tailLines')) : undefined;
-    let limitBytes = q.has('limitBytes') ? Number(q.get('limitBytes')) : Infinity;
+    const tailLines = q.has('tailLines')
+      ? Number(q.get('tailLines'))
+      : undefined;
+    let limitBytes = q.has('limitBytes')
+      ? Number(q.get('limitBytes'))
+      : Infinity;
     let since: number | undefined;
-    if (q.has('sinceSeconds')) since = Date.now() - Number(q.get('sinceSeconds')) * 1000;
+    if (q.has('sinceSeconds'))
+      since = Date.now() - Number(q.get('sinceSeconds')) * 1000;
     if (q.has('sinceTime')) since = Date.parse(q.get('sinceTime')!);
 
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    res.writeHead(200, {
+      'Content-Type': 'text/plain',
+      'Transfer-Encoding': 'chunked',
+    });
     let closed = false;
     const write = (l: LogLine): boolean => {
       if (closed) return false;
       if (since !== undefined && l.ts.getTime() < since) return true;
       let s = `${timestamps ? rfc3339Nano(l.ts) + ' ' : ''}${l.text}\n`;
-      if (Buffer.byteLength(s) > limitBytes) s = Buffer.from(s).subarray(0, limitBytes).toString();
+      if (Buffer.byteLength(s) > limitBytes)
+        s = Buffer.from(s).subarray(0, limitBytes).toString();
       limitBytes -= Buffer.byteLength(s);
       res.write(s);
       if (limitBytes <= 0) {
@@ -1195,7 +1574,10 @@ export class LocalKubelet {
       res.end();
     };
     const source = previous ? c.previousLines : c.lines;
-    const lines = tailLines !== undefined && tailLines >= 0 ? source.slice(Math.max(0, source.length - tailLines)) : source;
+    const lines =
+      tailLines !== undefined && tailLines >= 0
+        ? source.slice(Math.max(0, source.length - tailLines))
+        : source;
     for (const l of lines) if (!write(l)) return;
     if (!follow || c.ended) return finish();
     c.events.on('line', onLine);

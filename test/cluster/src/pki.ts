@@ -41,7 +41,9 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   try {
     await run('openssl', args, { cwd });
   } catch (e: any) {
-    throw new Error(`openssl ${args.join(' ')} failed: ${e.stderr || e.message}`);
+    throw new Error(
+      `openssl ${args.join(' ')} failed: ${e.stderr || e.message}`,
+    );
   }
 }
 
@@ -75,8 +77,21 @@ export class Pki {
     );
     await openssl(
       [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-config', 'ca.cnf',
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        '3650',
+        '-config',
+        'ca.cnf',
       ],
       this.dir,
     );
@@ -85,9 +100,20 @@ export class Pki {
 
   async issue(spec: CertSpec): Promise<IssuedCert> {
     const { name } = spec;
-    const subj = [...(spec.groups ?? []).map(g => `/O=${g}`), `/CN=${spec.cn}`].join('');
-    const eku = spec.usage === 'client' ? 'clientAuth' : spec.usage === 'server' ? 'serverAuth' : 'clientAuth,serverAuth';
-    const sans = [...(spec.dns ?? []).map(d => `DNS:${d}`), ...(spec.ips ?? []).map(i => `IP:${i}`)];
+    const subj = [
+      ...(spec.groups ?? []).map(g => `/O=${g}`),
+      `/CN=${spec.cn}`,
+    ].join('');
+    const eku =
+      spec.usage === 'client'
+        ? 'clientAuth'
+        : spec.usage === 'server'
+          ? 'serverAuth'
+          : 'clientAuth,serverAuth';
+    const sans = [
+      ...(spec.dns ?? []).map(d => `DNS:${d}`),
+      ...(spec.ips ?? []).map(i => `IP:${i}`),
+    ];
     const ext = [
       'basicConstraints=critical,CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
@@ -99,16 +125,41 @@ export class Pki {
     await fs.writeFile(path.join(this.dir, `${name}.ext`), ext);
     await openssl(
       [
-        'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj,
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        subj,
       ],
       this.dir,
     );
     const serial = `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffffff).toString(16)}`;
     await openssl(
       [
-        'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', serial,
-        '-days', '825', '-out', `${name}.crt`, '-extfile', `${name}.ext`,
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        serial,
+        '-days',
+        '825',
+        '-out',
+        `${name}.crt`,
+        '-extfile',
+        `${name}.ext`,
       ],
       this.dir,
     );
@@ -124,8 +175,25 @@ export class Pki {
 
   /** An EC key pair for signing service account tokens. */
   async serviceAccountKey(): Promise<{ keyFile: string; pubFile: string }> {
-    await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'sa.key'], this.dir);
-    await openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], this.dir);
-    return { keyFile: path.join(this.dir, 'sa.key'), pubFile: path.join(this.dir, 'sa.pub') };
+    await openssl(
+      [
+        'genpkey',
+        '-algorithm',
+        'EC',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-out',
+        'sa.key',
+      ],
+      this.dir,
+    );
+    await openssl(
+      ['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'],
+      this.dir,
+    );
+    return {
+      keyFile: path.join(this.dir, 'sa.key'),
+      pubFile: path.join(this.dir, 'sa.pub'),
+    };
   }
 }

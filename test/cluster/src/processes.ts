@@ -63,12 +63,20 @@ export function spawnManaged(
   return mp;
 }
 
+/** Whether a process exists and is not a zombie (an exited child its new parent has not reaped yet). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e: any) {
-    return e.code === 'EPERM';
+    if (e.code !== 'EPERM') return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return (
+      stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+    );
+  } catch {
+    return false;
   }
 }
 
@@ -124,7 +132,10 @@ export function killGroupOrPid(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** SIGTERM every marked process, SIGKILL what is left after graceMs; resolves with survivors (none). */
-export async function killRun(runId: string, graceMs = 5000): Promise<number[]> {
+export async function killRun(
+  runId: string,
+  graceMs = 5000,
+): Promise<number[]> {
   let pids = markedPids(runId);
   for (const p of pids) killGroupOrPid(p, 'SIGTERM');
   const deadline = Date.now() + graceMs;
@@ -188,7 +199,15 @@ const timer = setInterval(() => {
 `;
   const child = spawn(
     process.execPath,
-    ['-e', code, String(opts.ownerPid), opts.ownerStart ?? '-', opts.runId, opts.stateFile, ...opts.dirs],
+    [
+      '-e',
+      code,
+      String(opts.ownerPid),
+      opts.ownerStart ?? '-',
+      opts.runId,
+      opts.stateFile,
+      ...opts.dirs,
+    ],
     { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH ?? '' } },
   );
   child.unref();

@@ -4,23 +4,21 @@
  */
 import { spawn, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheDir, cleanStaleRuns, runsDir, startCluster } from './cluster';
 import { JOB_STUB_COMMAND } from './index';
-import { markedPids, RUN_MARKER } from './processes';
-import { jobManifest, podsOfJob, restrictedPodSpec, waitUntil } from './testing';
+import { isAlive, markedPids, RUN_MARKER } from './processes';
+import {
+  jobManifest,
+  podsOfJob,
+  restrictedPodSpec,
+  waitUntil,
+} from './testing';
 
 jest.setTimeout(180_000);
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+// a process killed after its parent died may stay a zombie until init reaps it: that is dead
+const alive = isAlive;
 
 it('stop() kills every server and job process and removes its directories', async () => {
   const cluster = await startCluster({ jobCommand: JOB_STUB_COMMAND });
@@ -30,7 +28,10 @@ it('stop() kills every server and job process and removes its directories', asyn
   try {
     await cluster.admin.post(
       '/apis/batch/v1/namespaces/team-a/jobs',
-      jobManifest('forever', restrictedPodSpec({ args: ['--ignore-sigterm', '--sleep', '600000'] })),
+      jobManifest(
+        'forever',
+        restrictedPodSpec({ args: ['--ignore-sigterm', '--sleep', '600000'] }),
+      ),
     );
     await waitUntil('the job process to run', async () => {
       const [p] = await podsOfJob(cluster.admin, 'team-a', 'forever');
@@ -57,7 +58,8 @@ it('stop() kills every server and job process and removes its directories', asyn
 it('leaves nothing behind when the process that started the cluster is SIGKILLed', async () => {
   // run startCluster() in a separate node process: bundle the harness as cluster:up does
   const esbuild = require('esbuild');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kr-teardown-'));
+  // inside the package (dist/ is ignored by git) so that the bundle finds the repository by its own path
+  const tmp = fs.mkdtempSync(path.join(__dirname, '..', 'dist', 'teardown-'));
   const bundle = path.join(tmp, 'harness.cjs');
   esbuild.buildSync({
     entryPoints: [path.join(__dirname, 'index.ts')],
@@ -76,8 +78,14 @@ it('leaves nothing behind when the process that started the cluster is SIGKILLed
     }, e => { console.error(e); process.exit(1); });`;
   let child: ChildProcess | undefined;
   try {
-    child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const info = await new Promise<{ runId: string; runDir: string; pids: Record<string, number> }>((resolve, reject) => {
+    child = spawn(process.execPath, ['-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const info = await new Promise<{
+      runId: string;
+      runDir: string;
+      pids: Record<string, number>;
+    }>((resolve, reject) => {
       let out = '';
       child!.stdout!.on('data', d => {
         out += d;
@@ -87,10 +95,20 @@ it('leaves nothing behind when the process that started the cluster is SIGKILLed
     });
     expect(markedPids(info.runId).length).toBeGreaterThanOrEqual(4);
     child.kill('SIGKILL');
-    await waitUntil('the reaper to kill the servers', async () => markedPids(info.runId).length === 0, 30_000);
+    await waitUntil(
+      'the reaper to kill the servers',
+      async () => markedPids(info.runId).length === 0,
+      30_000,
+    );
     for (const p of Object.values(info.pids)) expect(alive(p)).toBe(false);
-    await waitUntil('the reaper to remove the run directory', async () => !fs.existsSync(info.runDir), 10_000);
-    expect(fs.existsSync(path.join('/dev/shm', `kube-restore-${info.runId}`))).toBe(false);
+    await waitUntil(
+      'the reaper to remove the run directory',
+      async () => !fs.existsSync(info.runDir),
+      10_000,
+    );
+    expect(
+      fs.existsSync(path.join('/dev/shm', `kube-restore-${info.runId}`)),
+    ).toBe(false);
   } finally {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -102,15 +120,26 @@ it('cleans stale runs (dead owner, leftover processes and directories) on the ne
   const dir = path.join(runsDir(cacheDir()), runId);
   fs.mkdirSync(dir, { recursive: true });
   // a leftover "server": marked like the harness marks its children, in its own process group
-  const leftover = spawn('sleep', ['600'], { detached: true, stdio: 'ignore', env: { ...process.env, [RUN_MARKER]: runId } });
+  const leftover = spawn('sleep', ['600'], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, [RUN_MARKER]: runId },
+  });
   leftover.unref();
   const deadOwner = spawn('true');
   await new Promise(r => deadOwner.on('exit', r));
   fs.writeFileSync(
     path.join(dir, 'state.json'),
-    JSON.stringify({ runId, ownerPid: deadOwner.pid, runDir: dir, shmDir: path.join('/dev/shm', `kube-restore-${runId}`) }),
+    JSON.stringify({
+      runId,
+      ownerPid: deadOwner.pid,
+      runDir: dir,
+      shmDir: path.join('/dev/shm', `kube-restore-${runId}`),
+    }),
   );
-  fs.mkdirSync(path.join('/dev/shm', `kube-restore-${runId}`), { recursive: true });
+  fs.mkdirSync(path.join('/dev/shm', `kube-restore-${runId}`), {
+    recursive: true,
+  });
   expect(markedPids(runId)).toEqual([leftover.pid]);
 
   const cleaned = await cleanStaleRuns();
@@ -118,5 +147,7 @@ it('cleans stale runs (dead owner, leftover processes and directories) on the ne
   expect(markedPids(runId)).toEqual([]);
   expect(alive(leftover.pid!)).toBe(false);
   expect(fs.existsSync(dir)).toBe(false);
-  expect(fs.existsSync(path.join('/dev/shm', `kube-restore-${runId}`))).toBe(false);
+  expect(fs.existsSync(path.join('/dev/shm', `kube-restore-${runId}`))).toBe(
+    false,
+  );
 });

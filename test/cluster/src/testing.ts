@@ -42,12 +42,16 @@ export function restrictedPodSpec(opts: {
   extraMounts?: any[];
 }): any {
   const volumes = [
-    ...(opts.pvc ? [{ name: 'data', persistentVolumeClaim: { claimName: opts.pvc } }] : []),
+    ...(opts.pvc
+      ? [{ name: 'data', persistentVolumeClaim: { claimName: opts.pvc } }]
+      : []),
     { name: 'tmp', emptyDir: {} },
     ...(opts.extraVolumes ?? []),
   ];
   const volumeMounts = [
-    ...(opts.pvc ? [{ name: 'data', mountPath: opts.mountPath ?? '/data' }] : []),
+    ...(opts.pvc
+      ? [{ name: 'data', mountPath: opts.mountPath ?? '/data' }]
+      : []),
     { name: 'tmp', mountPath: '/tmp' },
     ...(opts.extraMounts ?? []),
   ];
@@ -70,7 +74,8 @@ export function restrictedPodSpec(opts: {
         image: opts.image ?? TEST_JOB_IMAGE,
         args: opts.args ?? [],
         env: opts.env ?? [],
-        terminationMessagePolicy: opts.terminationMessagePolicy ?? 'FallbackToLogsOnError',
+        terminationMessagePolicy:
+          opts.terminationMessagePolicy ?? 'FallbackToLogsOnError',
         securityContext: {
           allowPrivilegeEscalation: false,
           readOnlyRootFilesystem: true,
@@ -83,16 +88,28 @@ export function restrictedPodSpec(opts: {
   };
 }
 
-export function jobManifest(name: string, podSpec: any, spec: Record<string, unknown> = {}): any {
+export function jobManifest(
+  name: string,
+  podSpec: any,
+  spec: Record<string, unknown> = {},
+): any {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name },
-    spec: { backoffLimit: 0, ...spec, template: { metadata: { labels: { test: name } }, spec: podSpec } },
+    spec: {
+      backoffLimit: 0,
+      ...spec,
+      template: { metadata: { labels: { test: name } }, spec: podSpec },
+    },
   };
 }
 
-export function pvcManifest(name: string, size = '1Gi', storageClassName?: string): any {
+export function pvcManifest(
+  name: string,
+  size = '1Gi',
+  storageClassName?: string,
+): any {
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
@@ -105,25 +122,46 @@ export function pvcManifest(name: string, size = '1Gi', storageClassName?: strin
   };
 }
 
-export async function jobCondition(client: KubeClient, ns: string, name: string): Promise<any | undefined> {
+export async function jobCondition(
+  client: KubeClient,
+  ns: string,
+  name: string,
+): Promise<any | undefined> {
   const job = await client.get(`/apis/batch/v1/namespaces/${ns}/jobs/${name}`);
   return (job.status?.conditions ?? []).find(
-    (c: any) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    (c: any) =>
+      (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
   );
 }
 
-export async function waitForJobFinished(client: KubeClient, ns: string, name: string, timeoutMs = 60_000) {
-  return waitUntil(`Job ${ns}/${name} to finish`, () => jobCondition(client, ns, name), timeoutMs);
+export async function waitForJobFinished(
+  client: KubeClient,
+  ns: string,
+  name: string,
+  timeoutMs = 60_000,
+) {
+  return waitUntil(
+    `Job ${ns}/${name} to finish`,
+    () => jobCondition(client, ns, name),
+    timeoutMs,
+  );
 }
 
-export async function podsOfJob(client: KubeClient, ns: string, name: string): Promise<any[]> {
+export async function podsOfJob(
+  client: KubeClient,
+  ns: string,
+  name: string,
+): Promise<any[]> {
   const list = await client.get(`/api/v1/namespaces/${ns}/pods`, {
     query: { labelSelector: `batch.kubernetes.io/job-name=${name}` },
   });
   return list.items;
 }
 
-export async function exists(client: KubeClient, path: string): Promise<boolean> {
+export async function exists(
+  client: KubeClient,
+  path: string,
+): Promise<boolean> {
   try {
     await client.get(path);
     return true;
