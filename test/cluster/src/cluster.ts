@@ -3,46 +3,35 @@
  * the local kubelet and MinIO, all on free loopback ports, with a fresh PKI and the identities the
  * tests need. See ../README.md.
  */
-import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { KubeApiError, KubeClient } from './kube';
 import { DEFAULT_JOB_IMAGE_PATTERN, LocalKubelet } from './kubelet';
-import { Pki } from './pki';
-import { checkOpenssl } from './pki';
+import { checkOpenssl, Pki } from './pki';
 import {
-  isAlive,
+  BUILD_SCRIPT,
+  ClusterBinaries,
+  ensureBinaries,
+  PACKAGE_DIR,
+  REPO_ROOT,
+} from './binaries';
+import { cacheDir, createRun } from './run';
+import { launchS3, S3Info, S3_REGION } from './s3';
+import { freePort, freePorts, httpGet, waitFor } from './util';
+import {
   killGroupOrPid,
-  killRun,
-  killRunSync,
   ManagedProcess,
   markedPids,
-  processStartTime,
   spawnManaged,
-  startReaper,
 } from './processes';
 
-/** test/cluster, found from this file's location (source, or an esbuild bundle somewhere below it) */
-export const PACKAGE_DIR = (() => {
-  let d = __dirname;
-  for (let i = 0; i < 8; i++) {
-    if (fs.existsSync(path.join(d, 'scripts', 'build-servers.sh'))) return d;
-    d = path.dirname(d);
-  }
-  throw new Error(
-    `@kube-restore/test-cluster: cannot find scripts/build-servers.sh above ${__dirname}`,
-  );
-})();
-export const REPO_ROOT = path.resolve(PACKAGE_DIR, '..', '..');
-export const BUILD_SCRIPT = path.join(
-  PACKAGE_DIR,
-  'scripts',
-  'build-servers.sh',
-);
+export { cacheDir, cleanStaleRuns, runsDir } from './run';
+export { BUILD_SCRIPT, ensureBinaries, PACKAGE_DIR, REPO_ROOT };
+export type { ClusterBinaries, S3Info };
+export { S3_REGION };
+export { freePort };
+
 export const DEFAULT_JOB_COMMAND = [
   process.execPath,
   path.join(REPO_ROOT, 'job-image', 'dist', 'restore-job.cjs'),
@@ -54,14 +43,6 @@ export const PROVISIONER = 'kube-restore.io/local';
 export const OPERATOR_NAMESPACE = 'kube-restore';
 export const OPERATOR_SERVICE_ACCOUNT = 'restore-operator';
 export const TEAM_NAMESPACES = ['team-a', 'team-b'];
-export const S3_REGION = 'us-east-1';
-
-export function cacheDir(): string {
-  return (
-    process.env.KUBE_RESTORE_CACHE ||
-    path.join(process.env.HOME || '/tmp', '.cache', 'kube-restore')
-  );
-}
 
 export interface StartClusterOptions {
   /** default: $KUBE_RESTORE_CACHE or ~/.cache/kube-restore */
@@ -80,23 +61,6 @@ export interface StartClusterOptions {
   installSignalHandlers?: boolean;
   /** leave the run directory (logs, volumes) on stop() (default false, or KUBE_RESTORE_KEEP=1) */
   keep?: boolean;
-}
-
-export interface S3Info {
-  endpoint: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  region: string;
-}
-
-export interface ClusterBinaries {
-  kubeApiserver: string;
-  kubeControllerManager: string;
-  kubectl: string;
-  etcd: string;
-  minio: string;
-  mc?: string;
-  versitygw?: string;
 }
 
 export interface Cluster {
@@ -127,128 +91,6 @@ export interface Cluster {
   /** stop and start kube-apiserver (same port, same etcd): for watch-reconnect tests */
   restartApiServer(): Promise<void>;
   stop(): Promise<void>;
-}
-
-// ------------------------------------------------------------------------------------------ helpers
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const out = new Set<number>();
-  while (out.size < n) out.add(await freePort());
-  return [...out];
-}
-
-function sleep(ms: number) {
-  return new Promise(r => setTimeout(r, ms));
-}
-
-function tail(file: string, bytes = 4000): string {
-  try {
-    const b = fs.readFileSync(file);
-    return b.subarray(Math.max(0, b.length - bytes)).toString('utf8');
-  } catch {
-    return '';
-  }
-}
-
-function httpGet(
-  url: string,
-  opts: https.RequestOptions = {},
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const mod = url.startsWith('https:') ? https : http;
-    const req = mod.get(url, { ...opts, timeout: 2000 }, res => {
-      let body = '';
-      res.on('data', c => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
-
-async function waitFor(
-  what: string,
-  proc: ManagedProcess | undefined,
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr = '';
-  while (Date.now() < deadline) {
-    if (proc && proc.exitStatus !== undefined) {
-      throw new Error(
-        `${what} exited (${proc.exitStatus}) while starting; log ${proc.logFile}:\n${tail(proc.logFile)}`,
-      );
-    }
-    try {
-      if (await check()) return;
-    } catch (e) {
-      lastErr = (e as Error).message;
-    }
-    await sleep(100);
-  }
-  throw new Error(
-    `${what} not ready after ${timeoutMs / 1000}s${lastErr ? ` (${lastErr})` : ''}${proc ? `; log ${proc.logFile}:\n${tail(proc.logFile)}` : ''}`,
-  );
-}
-
-/** Runs build-servers.sh (a no-op when cached) and returns the binaries' paths. */
-export async function ensureBinaries(
-  cache = cacheDir(),
-  components = ['k8s', 'etcd', 'minio'],
-): Promise<ClusterBinaries> {
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = execFile(
-      'bash',
-      [BUILD_SCRIPT, ...components],
-      {
-        env: { ...process.env, KUBE_RESTORE_CACHE: cache },
-        maxBuffer: 1 << 20,
-      },
-      (err, stdout, stderr) => {
-        if (err)
-          reject(
-            new Error(
-              `building the test servers failed (${BUILD_SCRIPT}):\n${stderr.slice(-4000)}`,
-            ),
-          );
-        else resolve(stdout);
-      },
-    );
-    child.stderr?.on('data', d => {
-      if (process.env.KUBE_RESTORE_CLUSTER_VERBOSE === '1')
-        process.stderr.write(d);
-    });
-  });
-  const env: Record<string, string> = {};
-  for (const line of out.split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-    if (m) env[m[1]] = m[2];
-  }
-  const need = (k: string) => {
-    if (!env[k]) throw new Error(`build-servers.sh did not report ${k}`);
-    return env[k];
-  };
-  return {
-    kubeApiserver: need('KUBE_APISERVER'),
-    kubeControllerManager: need('KUBE_CONTROLLER_MANAGER'),
-    kubectl: need('KUBECTL'),
-    etcd: need('ETCD'),
-    minio: need('MINIO'),
-    mc: env.MC,
-    versitygw: env.VERSITYGW,
-  };
 }
 
 function kubeconfigYaml(opts: {
@@ -290,150 +132,21 @@ function kubeconfigYaml(opts: {
   ].join('\n');
 }
 
-interface RunState {
-  runId: string;
-  ownerPid: number;
-  ownerStart?: string;
-  runDir: string;
-  shmDir: string;
-  createdAt: string;
-  ready?: boolean;
-  pids?: Record<string, number>;
-  env?: Record<string, string>;
-  kubectl?: string;
-}
-
-export function runsDir(cache = cacheDir()): string {
-  return path.join(cache, 'runs');
-}
-
-/** Kill the processes and remove the directories of runs whose owner process is gone. */
-export async function cleanStaleRuns(
-  cache = cacheDir(),
-  log: (m: string) => void = () => {},
-): Promise<string[]> {
-  const cleaned: string[] = [];
-  let entries: string[] = [];
-  try {
-    entries = fs.readdirSync(runsDir(cache));
-  } catch {
-    return cleaned;
-  }
-  for (const id of entries) {
-    const dir = path.join(runsDir(cache), id);
-    let state: RunState | undefined;
-    try {
-      state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
-    } catch {
-      /* no state: a half-created run */
-    }
-    if (state) {
-      const alive =
-        isAlive(state.ownerPid) &&
-        (!state.ownerStart ||
-          processStartTime(state.ownerPid) === state.ownerStart);
-      if (alive) continue;
-    } else {
-      // no state file: only remove it when it is older than a minute (could be starting right now)
-      try {
-        if (Date.now() - fs.statSync(dir).mtimeMs < 60_000) continue;
-      } catch {
-        continue;
-      }
-    }
-    const left = await killRun(id, 2000);
-    if (left.length) log(`stale run ${id}: could not kill ${left.join(', ')}`);
-    if (state?.shmDir)
-      fs.rmSync(state.shmDir, { recursive: true, force: true });
-    fs.rmSync(path.join('/dev/shm', `kube-restore-${id}`), {
-      recursive: true,
-      force: true,
-    });
-    fs.rmSync(dir, { recursive: true, force: true });
-    cleaned.push(id);
-    log(`cleaned stale run ${id}`);
-  }
-  return cleaned;
-}
-
 // ------------------------------------------------------------------------------------------ start
 export async function startCluster(
   options: StartClusterOptions = {},
 ): Promise<Cluster> {
   const t0 = Date.now();
   const cache = options.cacheDir ?? cacheDir();
-  const runId = `${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
-  const runDir = path.join(runsDir(cache), runId);
-  const shmRoot = fs.existsSync('/dev/shm')
-    ? '/dev/shm'
-    : path.join(runDir, 'tmpfs');
-  const shmDir = path.join(shmRoot, `kube-restore-${runId}`);
-  const logDir = path.join(runDir, 'logs');
-  fs.mkdirSync(logDir, { recursive: true });
-  const harnessLog = path.join(logDir, 'harness.log');
-  const verbose =
-    options.verbose ?? process.env.KUBE_RESTORE_CLUSTER_VERBOSE === '1';
-  const log = (msg: string) => {
-    const line = `${new Date().toISOString()} ${msg}\n`;
-    try {
-      fs.appendFileSync(harnessLog, line);
-    } catch {
-      /* run dir removed */
-    }
-    if (verbose) process.stderr.write(`[cluster ${runId}] ${msg}\n`);
-  };
-  const keep = options.keep ?? process.env.KUBE_RESTORE_KEEP === '1';
-
-  await cleanStaleRuns(cache, log);
-
-  const state: RunState = {
-    runId,
-    ownerPid: process.pid,
-    ownerStart: processStartTime(process.pid),
-    runDir,
-    shmDir,
-    createdAt: new Date().toISOString(),
-  };
-  const stateFile = path.join(runDir, 'state.json');
-  const writeState = () =>
-    fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
-  writeState();
-  startReaper({
-    ownerPid: process.pid,
-    ownerStart: state.ownerStart,
-    runId,
-    stateFile,
-    dirs: [runDir, shmDir],
+  const r = await createRun({
+    kind: 'cluster',
+    cacheDir: cache,
+    verbose: options.verbose,
+    keep: options.keep,
+    installSignalHandlers: options.installSignalHandlers,
   });
-
+  const { runId, runDir, shmDir, logDir, log, state, writeState } = r;
   const procs: Record<string, ManagedProcess> = {};
-  let stopped = false;
-  const cleanupSync = () => {
-    if (stopped) return;
-    stopped = true;
-    killRunSync(runId);
-    if (!keep) {
-      fs.rmSync(shmDir, { recursive: true, force: true });
-      fs.rmSync(runDir, { recursive: true, force: true });
-    } else {
-      fs.rmSync(stateFile, { force: true });
-    }
-  };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  const onSignal = (sig: NodeJS.Signals) => {
-    cleanupSync();
-    removeHandlers();
-    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-  };
-  const onExit = () => cleanupSync();
-  const removeHandlers = () => {
-    for (const s of signals) process.off(s, onSignal);
-    process.off('exit', onExit);
-  };
-  if (options.installSignalHandlers ?? true) {
-    for (const s of signals) process.on(s, onSignal);
-    process.on('exit', onExit);
-  }
 
   let kubelet: LocalKubelet | undefined;
   let admin: KubeClient | undefined;
@@ -444,8 +157,7 @@ export async function startCluster(
       /kube-apiserver-(v[^/]+)$/.exec(bins.kubeApiserver)?.[1] ?? 'unknown';
     log(`binaries ready (${Date.now() - t0} ms)`);
 
-    const [etcdPort, etcdPeerPort, apiPort, kcmPort, s3Port, s3ConsolePort] =
-      await freePorts(6);
+    const [etcdPort, etcdPeerPort, apiPort, kcmPort] = await freePorts(4);
     const pki = new Pki(path.join(runDir, 'pki'));
     await pki.init();
     const [
@@ -585,42 +297,19 @@ export async function startCluster(
       { env: childEnv, logFile: path.join(logDir, 'etcd.log') },
     );
     // ---- MinIO, in parallel
-    let s3: S3Info | undefined;
-    if (options.s3 ?? true) {
-      s3 = {
-        endpoint: `http://127.0.0.1:${s3Port}`,
-        accessKeyId: 'kube-restore-test',
-        secretAccessKey: crypto.randomBytes(18).toString('base64url'),
-        region: S3_REGION,
-      };
-      const dataDir = path.join(runDir, 's3');
-      fs.mkdirSync(dataDir, { recursive: true });
-      procs.minio = spawnManaged(
-        runId,
-        'minio',
-        bins.minio,
-        [
-          'server',
-          dataDir,
-          '--address',
-          `127.0.0.1:${s3Port}`,
-          '--console-address',
-          `127.0.0.1:${s3ConsolePort}`,
-          '--quiet',
-        ],
-        {
-          env: {
-            ...childEnv,
-            MINIO_ROOT_USER: s3.accessKeyId,
-            MINIO_ROOT_PASSWORD: s3.secretAccessKey,
-            MINIO_BROWSER: 'off',
-            MINIO_UPDATE: 'off',
-            MINIO_REGION: S3_REGION,
-          },
-          logFile: path.join(logDir, 'minio.log'),
-        },
-      );
-    }
+    const minio =
+      (options.s3 ?? true)
+        ? await launchS3({
+            kind: 'minio',
+            binary: bins.minio,
+            runId,
+            dataDir: path.join(runDir, 's3'),
+            logDir,
+            env: childEnv,
+          })
+        : undefined;
+    if (minio) procs.minio = minio.proc;
+    const s3: S3Info | undefined = minio?.info;
     await waitFor(
       'etcd',
       procs.etcd,
@@ -832,15 +521,7 @@ export async function startCluster(
     for (const ns of ['default', OPERATOR_NAMESPACE, ...TEAM_NAMESPACES]) {
       await waitForDefaultServiceAccount(admin, ns, procs.kcm);
     }
-    if (s3) {
-      await waitFor(
-        'minio',
-        procs.minio,
-        async () =>
-          (await httpGet(`${s3!.endpoint}/minio/health/ready`)).status === 200,
-        60_000,
-      );
-    }
+    await minio?.ready();
     log(`cluster ready (${Date.now() - t0} ms)`);
 
     const env = (): Record<string, string> => ({
@@ -912,25 +593,14 @@ export async function startCluster(
         log('kube-apiserver restarted');
       },
       async stop() {
-        if (stopped) return;
+        if (r.finished) return;
         const ts = Date.now();
         await kubeletRef.stop().catch(e => log(`kubelet stop: ${e.message}`));
         await Promise.all([stopProc(procs.kcm), stopProc(procs.minio)]);
         await stopProc(procs.apiserver);
         await stopProc(procs.etcd);
-        const left = await killRun(runId, 3000);
         adminClient.close();
-        removeHandlers();
-        stopped = true;
-        if (left.length)
-          log(`processes still alive after stop: ${left.join(', ')}`);
-        if (!keep) {
-          fs.rmSync(shmDir, { recursive: true, force: true });
-          fs.rmSync(runDir, { recursive: true, force: true });
-        } else {
-          fs.rmSync(shmDir, { recursive: true, force: true });
-          fs.rmSync(stateFile, { force: true });
-        }
+        const left = await r.finish();
         log(`stopped in ${Date.now() - ts} ms`);
         if (left.length)
           throw new Error(
@@ -942,10 +612,8 @@ export async function startCluster(
   } catch (e) {
     await kubelet?.stop().catch(() => {});
     admin?.close();
-    await killRun(runId, 2000);
-    removeHandlers();
-    const logsNote = keep ? ` (logs kept in ${logDir})` : '';
-    cleanupSync();
+    await r.finish();
+    const logsNote = r.keep ? ` (logs kept in ${logDir})` : '';
     (e as Error).message =
       `startCluster failed: ${(e as Error).message}${logsNote}`;
     throw e;

@@ -33,6 +33,9 @@ export type {
   ClusterBinaries,
 } from './cluster';
 export { DEFAULT_JOB_IMAGE_PATTERN } from './kubelet';
+export { startS3Server, launchS3 } from './s3';
+export type { S3Server, S3ServerKind } from './s3';
+export * from './testing';
 export { KubeClient, KubeApiError, Informer } from './kube';
 export type { KubeCredentials, WatchEvent } from './kube';
 export { markedPids, RUN_MARKER } from './processes';

@@ -1,0 +1,89 @@
+/*
+ * Where the harness's files and the servers' binaries are.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cacheDir } from './run';
+
+/** test/cluster, found from this file's location (source, or an esbuild bundle somewhere below it) */
+export const PACKAGE_DIR = (() => {
+  let d = __dirname;
+  for (let i = 0; i < 8; i++) {
+    if (fs.existsSync(path.join(d, 'scripts', 'build-servers.sh'))) return d;
+    d = path.dirname(d);
+  }
+  throw new Error(
+    `@kube-restore/test-cluster: cannot find scripts/build-servers.sh above ${__dirname}`,
+  );
+})();
+export const REPO_ROOT = path.resolve(PACKAGE_DIR, '..', '..');
+export const BUILD_SCRIPT = path.join(
+  PACKAGE_DIR,
+  'scripts',
+  'build-servers.sh',
+);
+export interface ClusterBinaries {
+  kubeApiserver: string;
+  kubeControllerManager: string;
+  kubectl: string;
+  etcd: string;
+  minio: string;
+  mc: string;
+  versitygw: string;
+}
+
+/** Runs build-servers.sh (a no-op when cached) and returns the binaries' paths. */
+export async function ensureBinaries(
+  cache = cacheDir(),
+  components = ['k8s', 'etcd', 'minio'],
+): Promise<ClusterBinaries> {
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = execFile(
+      'bash',
+      [BUILD_SCRIPT, ...components],
+      {
+        env: { ...process.env, KUBE_RESTORE_CACHE: cache },
+        maxBuffer: 1 << 20,
+      },
+      (err, stdout, stderr) => {
+        if (err)
+          reject(
+            new Error(
+              `building the test servers failed (${BUILD_SCRIPT}):\n${stderr.slice(-4000)}`,
+            ),
+          );
+        else resolve(stdout);
+      },
+    );
+    child.stderr?.on('data', d => {
+      if (process.env.KUBE_RESTORE_CLUSTER_VERBOSE === '1')
+        process.stderr.write(d);
+    });
+  });
+  const env: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]] = m[2];
+  }
+  const keys: Record<string, string[]> = {
+    k8s: ['KUBE_APISERVER', 'KUBE_CONTROLLER_MANAGER', 'KUBECTL'],
+    etcd: ['ETCD'],
+    minio: ['MINIO'],
+    mc: ['MC'],
+    versitygw: ['VERSITYGW'],
+  };
+  for (const c of components)
+    for (const k of keys[c] ?? [])
+      if (!env[k]) throw new Error(`build-servers.sh did not report ${k}`);
+  // binaries not asked for are '' unless an earlier build left them in the cache
+  return {
+    kubeApiserver: env.KUBE_APISERVER ?? '',
+    kubeControllerManager: env.KUBE_CONTROLLER_MANAGER ?? '',
+    kubectl: env.KUBECTL ?? '',
+    etcd: env.ETCD ?? '',
+    minio: env.MINIO ?? '',
+    mc: env.MC ?? '',
+    versitygw: env.VERSITYGW ?? '',
+  };
+}

@@ -1,0 +1,81 @@
+/*
+ * Small helpers shared by the harness modules.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import { ManagedProcess } from './processes';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function freePorts(n: number): Promise<number[]> {
+  const out = new Set<number>();
+  while (out.size < n) out.add(await freePort());
+  return [...out];
+}
+
+export function sleep(ms: number) {
+  return new Promise(r => setTimeout(r, ms));
+}
+
+export function tail(file: string, bytes = 4000): string {
+  try {
+    const b = fs.readFileSync(file);
+    return b.subarray(Math.max(0, b.length - bytes)).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+export function httpGet(
+  url: string,
+  opts: https.RequestOptions = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const mod = url.startsWith('https:') ? https : http;
+    const req = mod.get(url, { ...opts, timeout: 2000 }, res => {
+      let body = '';
+      res.on('data', c => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+export async function waitFor(
+  what: string,
+  proc: ManagedProcess | undefined,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr = '';
+  while (Date.now() < deadline) {
+    if (proc && proc.exitStatus !== undefined) {
+      throw new Error(
+        `${what} exited (${proc.exitStatus}) while starting; log ${proc.logFile}:\n${tail(proc.logFile)}`,
+      );
+    }
+    try {
+      if (await check()) return;
+    } catch (e) {
+      lastErr = (e as Error).message;
+    }
+    await sleep(100);
+  }
+  throw new Error(
+    `${what} not ready after ${timeoutMs / 1000}s${lastErr ? ` (${lastErr})` : ''}${proc ? `; log ${proc.logFile}:\n${tail(proc.logFile)}` : ''}`,
+  );
+}
