@@ -24,7 +24,9 @@ const commandsBundle = {
   name: 'commands-bundle',
   setup(b) {
     b.onResolve({ filter: /^\.\/commands$/ }, args =>
-      args.importer.startsWith(path.join(here, 'src')) ? { path: './kubectl-restore-commands.cjs', external: true } : undefined,
+      args.importer.startsWith(path.join(here, 'src'))
+        ? { path: './kubectl-restore-commands.cjs', external: true }
+        : undefined,
     );
   },
 };

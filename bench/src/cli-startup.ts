@@ -16,19 +16,29 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(REPO_ROOT, 'kubectl-plugin', 'bin', 'kubectl-restore');
 const RUNS = Number(process.env.RUNS ?? 20);
 /** kubectl finds the plugin on PATH. */
-const ENV = { ...process.env, PATH: `${path.dirname(BIN)}:${process.env.PATH}` };
+const ENV = {
+  ...process.env,
+  PATH: `${path.dirname(BIN)}:${process.env.PATH}`,
+};
 
-function measure(command: string, args: string[]): { median: number; p90: number } {
+function measure(
+  command: string,
+  args: string[],
+): { median: number; p90: number } {
   const times: number[] = [];
   spawnSync(command, args, { env: ENV }); // warm the page cache
   for (let i = 0; i < RUNS; i++) {
     const start = process.hrtime.bigint();
     const r = spawnSync(command, args, { stdio: 'ignore', env: ENV });
-    if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}`);
+    if (r.status !== 0)
+      throw new Error(`${command} ${args.join(' ')} exited ${r.status}`);
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   times.sort((a, b) => a - b);
-  return { median: times[Math.floor(RUNS / 2)], p90: times[Math.floor(RUNS * 0.9)] };
+  return {
+    median: times[Math.floor(RUNS / 2)],
+    p90: times[Math.floor(RUNS * 0.9)],
+  };
 }
 
 const cases: [string, string, string[]][] = [
@@ -40,7 +50,9 @@ const cases: [string, string, string[]][] = [
 for (const [name, command, args] of cases) {
   try {
     const { median, p90 } = measure(command, args);
-    console.log(`${name.padEnd(28)} median ${median.toFixed(0).padStart(4)} ms   p90 ${p90.toFixed(0).padStart(4)} ms`);
+    console.log(
+      `${name.padEnd(28)} median ${median.toFixed(0).padStart(4)} ms   p90 ${p90.toFixed(0).padStart(4)} ms`,
+    );
   } catch (error) {
     console.log(`${name.padEnd(28)} ${(error as Error).message}`);
   }

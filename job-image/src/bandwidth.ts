@@ -30,14 +30,19 @@ export class BandwidthLimiter {
   private async takeNow(bytes: number, signal?: AbortSignal): Promise<void> {
     for (;;) {
       const t = this.now();
-      this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.bytesPerSecond);
+      this.tokens = Math.min(
+        this.burst,
+        this.tokens + ((t - this.last) / 1000) * this.bytesPerSecond,
+      );
       this.last = t;
       // A chunk larger than the burst passes once the bucket is full, and drives it negative.
       if (this.tokens >= Math.min(bytes, this.burst)) {
         this.tokens -= bytes;
         return;
       }
-      const waitMs = ((Math.min(bytes, this.burst) - this.tokens) / this.bytesPerSecond) * 1000;
+      const waitMs =
+        ((Math.min(bytes, this.burst) - this.tokens) / this.bytesPerSecond) *
+        1000;
       await sleep(Math.max(1, Math.ceil(waitMs)), undefined, { signal });
     }
   }

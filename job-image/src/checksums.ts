@@ -22,7 +22,9 @@ export interface Hasher {
   digest(): string;
 }
 
-const zlibCrc32 = (zlib as unknown as { crc32?: (data: Buffer, value?: number) => number }).crc32;
+const zlibCrc32 = (
+  zlib as unknown as { crc32?: (data: Buffer, value?: number) => number }
+).crc32;
 
 function uint32Base64(value: number): string {
   const b = Buffer.allocUnsafe(4);
@@ -54,7 +56,9 @@ const CRC32C_TABLES = makeTables(0x82f63b78);
 export class Crc32 implements Hasher {
   private value = 0;
   update(chunk: Buffer): void {
-    this.value = zlibCrc32 ? zlibCrc32(chunk, this.value) : crcTable(chunk, this.value, CRC32_TABLES);
+    this.value = zlibCrc32
+      ? zlibCrc32(chunk, this.value)
+      : crcTable(chunk, this.value, CRC32_TABLES);
   }
   digest(): string {
     return uint32Base64(this.value);
@@ -78,14 +82,20 @@ export class Crc32c implements Hasher {
   }
 }
 
-function crcTable(buf: Uint8Array, previous: number, tables: Int32Array[]): number {
+function crcTable(
+  buf: Uint8Array,
+  previous: number,
+  tables: Int32Array[],
+): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = tables;
   let crc = ~previous;
   let i = 0;
   const n = buf.length;
   const end8 = n - (n % 8);
   while (i < end8) {
-    const a = (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24)) ^ crc;
+    const a =
+      (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24)) ^
+      crc;
     crc =
       t7[a & 0xff] ^
       t6[(a >>> 8) & 0xff] ^
@@ -135,10 +145,18 @@ export function createHasher(expected: ExpectedChecksum): Hasher {
 }
 
 /** The MD5 an ETag stands for, when it is a plain single-part ETag; undefined otherwise. */
-export function md5FromEtag(etag: string | undefined, headers: { sse?: string; sseCustomer?: boolean } = {}): string | undefined {
+export function md5FromEtag(
+  etag: string | undefined,
+  headers: { sse?: string; sseCustomer?: boolean } = {},
+): string | undefined {
   if (!etag) return undefined;
   // SSE-KMS and SSE-C ETags are not the MD5 of the plaintext.
-  if (headers.sse === 'aws:kms' || headers.sse === 'aws:kms:dsse' || headers.sseCustomer) return undefined;
+  if (
+    headers.sse === 'aws:kms' ||
+    headers.sse === 'aws:kms:dsse' ||
+    headers.sseCustomer
+  )
+    return undefined;
   const bare = etag.replace(/^W\//, '').replace(/"/g, '').toLowerCase();
   return /^[0-9a-f]{32}$/.test(bare) ? bare : undefined;
 }
@@ -156,7 +174,9 @@ const HEADER_ALGORITHMS: Array<[string, ChecksumAlgorithm]> = [
  * additional checksum (composite `...-N` values of multipart uploads cannot be checked from one
  * stream and are ignored), and the MD5 of a single-part ETag.
  */
-export function expectedChecksums(headers: Record<string, string | string[] | undefined>): ExpectedChecksum[] {
+export function expectedChecksums(
+  headers: Record<string, string | string[] | undefined>,
+): ExpectedChecksum[] {
   const get = (name: string) => {
     const v = headers[name];
     return Array.isArray(v) ? v[0] : v;
@@ -174,7 +194,8 @@ export function expectedChecksums(headers: Record<string, string | string[] | un
   }
   const md5 = md5FromEtag(get('etag'), {
     sse: get('x-amz-server-side-encryption'),
-    sseCustomer: get('x-amz-server-side-encryption-customer-algorithm') !== undefined,
+    sseCustomer:
+      get('x-amz-server-side-encryption-customer-algorithm') !== undefined,
   });
   if (md5) out.push({ algorithm: 'MD5', expected: md5, encoding: 'hex' });
   return out;

@@ -8,7 +8,9 @@ main().then(
     setTimeout(() => process.exit(code), 200).unref();
   },
   error => {
-    process.stderr.write(`restore-job: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.stderr.write(
+      `restore-job: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`,
+    );
     process.exit(1);
   },
 );

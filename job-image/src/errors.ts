@@ -8,8 +8,15 @@ export class RestoreError extends Error {
   readonly code: ErrorCode;
   /** The key or archive entry the error is about. */
   readonly entry?: string;
-  constructor(code: ErrorCode, message: string, options: { entry?: string; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { entry?: string; cause?: unknown } = {},
+  ) {
+    super(
+      message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'RestoreError';
     this.code = code;
     this.entry = options.entry;
@@ -17,7 +24,11 @@ export class RestoreError extends Error {
 }
 
 /** Codes worth another attempt inside this process (with backoff). */
-const RETRYABLE_IN_PROCESS: ReadonlySet<ErrorCode> = new Set(['THROTTLED', 'NETWORK', 'SERVER_ERROR']);
+const RETRYABLE_IN_PROCESS: ReadonlySet<ErrorCode> = new Set([
+  'THROTTLED',
+  'NETWORK',
+  'SERVER_ERROR',
+]);
 
 export function isRetryableInProcess(code: ErrorCode): boolean {
   return RETRYABLE_IN_PROCESS.has(code);
@@ -82,20 +93,37 @@ export function classifyError(error: unknown, entry?: string): RestoreError {
   const message = typeof e.message === 'string' ? e.message : String(error);
   const status = e.$metadata?.httpStatusCode ?? e.statusCode;
   const s3Code = e.Code ?? e.name;
-  const make = (code: ErrorCode, why = message) => new RestoreError(code, why, { entry, cause: error });
+  const make = (code: ErrorCode, why = message) =>
+    new RestoreError(code, why, { entry, cause: error });
 
-  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return make('NO_SPACE', `the volume is full (${e.code})`);
-  if (s3Code && S3_CODES[s3Code]) return make(S3_CODES[s3Code], `${s3Code}: ${message}`);
-  if (e.code && NETWORK_ERRNOS.has(e.code)) return make('NETWORK', `${e.code}: ${message}`);
-  if (/socket hang up|aborted|premature close|ECONNRESET/i.test(message) && !e.code?.startsWith('E'))
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT')
+    return make('NO_SPACE', `the volume is full (${e.code})`);
+  if (s3Code && S3_CODES[s3Code])
+    return make(S3_CODES[s3Code], `${s3Code}: ${message}`);
+  if (e.code && NETWORK_ERRNOS.has(e.code))
+    return make('NETWORK', `${e.code}: ${message}`);
+  if (
+    /socket hang up|aborted|premature close|ECONNRESET/i.test(message) &&
+    !e.code?.startsWith('E')
+  )
     return make('NETWORK', message);
-  if (e.name === 'TimeoutError' || e.name === 'RequestTimeout') return make('NETWORK', message);
+  if (e.name === 'TimeoutError' || e.name === 'RequestTimeout')
+    return make('NETWORK', message);
   if (status === 403) return make('ACCESS_DENIED', `HTTP 403: ${message}`);
-  if (status === 404) return make(entry ? 'NO_SUCH_KEY' : 'NO_SUCH_BUCKET', `HTTP 404: ${message}`);
-  if (status === 429 || status === 503) return make('THROTTLED', `HTTP ${status}: ${message}`);
-  if (status !== undefined && status >= 500) return make('SERVER_ERROR', `HTTP ${status}: ${message}`);
+  if (status === 404)
+    return make(
+      entry ? 'NO_SUCH_KEY' : 'NO_SUCH_BUCKET',
+      `HTTP 404: ${message}`,
+    );
+  if (status === 429 || status === 503)
+    return make('THROTTLED', `HTTP ${status}: ${message}`);
+  if (status !== undefined && status >= 500)
+    return make('SERVER_ERROR', `HTTP ${status}: ${message}`);
   if (e.code === 'EROFS' || e.code === 'EACCES' || e.code === 'EPERM') {
-    return make('INTERNAL', `cannot write to the volume (${e.code}): ${message}`);
+    return make(
+      'INTERNAL',
+      `cannot write to the volume (${e.code}): ${message}`,
+    );
   }
   return make('INTERNAL', message);
 }
@@ -108,9 +136,16 @@ export function isFatal(code: ErrorCode): boolean {
  * Removes secrets from text that leaves the process: the values of the AWS credential env vars, and
  * anything shaped like a SigV4 Authorization header or a presigned query's signature.
  */
-export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {
+export function redact(
+  text: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   let out = text;
-  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID']) {
+  for (const name of [
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_ACCESS_KEY_ID',
+  ]) {
     const value = env[name];
     if (value && value.length >= 4) out = out.split(value).join('[redacted]');
   }

@@ -36,11 +36,17 @@ function readRequestText(argv: string[], env: NodeJS.ProcessEnv): string {
     return readFileSync(file, 'utf8');
   }
   const text = env[ENV_REQUEST];
-  if (!text) throw new Error(`no request: set ${ENV_REQUEST} to the request JSON, or pass --request FILE`);
+  if (!text)
+    throw new Error(
+      `no request: set ${ENV_REQUEST} to the request JSON, or pass --request FILE`,
+    );
   return text;
 }
 
-async function writeTermination(file: string, outcome: RunOutcome): Promise<void> {
+async function writeTermination(
+  file: string,
+  outcome: RunOutcome,
+): Promise<void> {
   const line = redact(
     encodeTerminationMessage({
       phase: outcome.phase,
@@ -59,16 +65,24 @@ async function writeTermination(file: string, outcome: RunOutcome): Promise<void
   try {
     await fsp.writeFile(file, line);
   } catch (error) {
-    process.stderr.write(`${redact(`cannot write the termination message to ${file}: ${(error as Error).message}`)}\n`);
+    process.stderr.write(
+      `${redact(`cannot write the termination message to ${file}: ${(error as Error).message}`)}\n`,
+    );
   }
 }
 
-export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(
+  argv: string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   // Said once here instead of a multi-line stderr warning from the SDK in every pod's log.
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const terminationPath = env[ENV_TERMINATION_MESSAGE_PATH] || DEFAULT_TERMINATION_MESSAGE_PATH;
+  const terminationPath =
+    env[ENV_TERMINATION_MESSAGE_PATH] || DEFAULT_TERMINATION_MESSAGE_PATH;
   const target = env[ENV_TARGET] || DEFAULT_TARGET;
-  const reporter = new Reporter({ level: env.KUBE_RESTORE_LOG_LEVEL === 'debug' ? 'debug' : 'info' });
+  const reporter = new Reporter({
+    level: env.KUBE_RESTORE_LOG_LEVEL === 'debug' ? 'debug' : 'info',
+  });
   const started = Date.now();
 
   let request: RestoreRequest;
@@ -82,7 +96,10 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
     }
     request = parseRestoreRequest(json);
   } catch (error) {
-    const message = error instanceof RestoreRequestError ? error.message : (error as Error).message;
+    const message =
+      error instanceof RestoreRequestError
+        ? error.message
+        : (error as Error).message;
     reporter.log('error', message, { code: 'INVALID_REQUEST' });
     await writeTermination(terminationPath, {
       phase: 'Failed',
@@ -102,7 +119,11 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   let forced: NodeJS.Timeout | undefined;
   const onSignal = (name: string) => {
     if (stop.signal.aborted) return;
-    reporter.log('warn', `${name}: stopping (no new objects; temporaries discarded; manifest flushed)`, {});
+    reporter.log(
+      'warn',
+      `${name}: stopping (no new objects; temporaries discarded; manifest flushed)`,
+      {},
+    );
     stop.abort();
     forced = setTimeout(() => {
       // Still here: say so and leave; the next attempt resumes from the manifest.
@@ -131,7 +152,13 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
 
-  const outcome = await runRestore({ request, target, env, signal: stop.signal, reporter });
+  const outcome = await runRestore({
+    request,
+    target,
+    env,
+    signal: stop.signal,
+    reporter,
+  });
   await writeTermination(terminationPath, outcome);
   if (forced) clearTimeout(forced);
   return exitCodeFor(outcome.code);

@@ -47,14 +47,22 @@ export interface ManifestEntry {
 }
 
 export type ManifestLine =
-  | { type: 'header'; v: number; restore: string; shard?: Shard; startedAt: string }
+  | {
+      type: 'header';
+      v: number;
+      restore: string;
+      shard?: Shard;
+      startedAt: string;
+    }
   | ManifestObject
   | ManifestArchive
   | ManifestEntry;
 
 /** Manifest path relative to the volume root. */
 export function manifestPathFor(shard: Shard | undefined): string {
-  return shard ? `${MANIFEST_DIR}/manifest-${shard.index}-of-${shard.count}.jsonl` : MANIFEST_FILE;
+  return shard
+    ? `${MANIFEST_DIR}/manifest-${shard.index}-of-${shard.count}.jsonl`
+    : MANIFEST_FILE;
 }
 
 export interface LoadedManifest {
@@ -65,7 +73,11 @@ export interface LoadedManifest {
 
 /** Reads a manifest; a missing file is empty, a torn last line (killed mid-write) is ignored. */
 export async function loadManifest(file: string): Promise<LoadedManifest> {
-  const loaded: LoadedManifest = { objects: new Map(), archives: new Map(), lines: 0 };
+  const loaded: LoadedManifest = {
+    objects: new Map(),
+    archives: new Map(),
+    lines: 0,
+  };
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
@@ -82,8 +94,10 @@ export async function loadManifest(file: string): Promise<LoadedManifest> {
       continue;
     }
     loaded.lines++;
-    if (line.type === 'object' && line.verified) loaded.objects.set(line.key, line);
-    else if (line.type === 'archive' && line.verified) loaded.archives.set(line.key, line);
+    if (line.type === 'object' && line.verified)
+      loaded.objects.set(line.key, line);
+    else if (line.type === 'archive' && line.verified)
+      loaded.archives.set(line.key, line);
   }
   return loaded;
 }

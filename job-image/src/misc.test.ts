@@ -20,21 +20,37 @@ describe('sharding', () => {
 
   it('reads the shard from JOB_COMPLETION_INDEX', () => {
     expect(shardFromEnv({}, 1)).toBeUndefined();
-    expect(shardFromEnv({ JOB_COMPLETION_INDEX: '2' }, 3)).toEqual({ index: 2, count: 3 });
-    expect(() => shardFromEnv({}, 3)).toThrow('JOB_COMPLETION_INDEX is not set');
-    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '3' }, 3)).toThrow('not below');
+    expect(shardFromEnv({ JOB_COMPLETION_INDEX: '2' }, 3)).toEqual({
+      index: 2,
+      count: 3,
+    });
+    expect(() => shardFromEnv({}, 3)).toThrow(
+      'JOB_COMPLETION_INDEX is not set',
+    );
+    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '3' }, 3)).toThrow(
+      'not below',
+    );
   });
 });
 
 describe('classifyError', () => {
   it.each([
-    [{ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }, 'ACCESS_DENIED'],
+    [
+      { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } },
+      'ACCESS_DENIED',
+    ],
     [{ name: 'NoSuchBucket' }, 'NO_SUCH_BUCKET'],
     [{ name: 'NoSuchKey' }, 'NO_SUCH_KEY'],
     [{ name: 'InvalidObjectState' }, 'ARCHIVED_OBJECT'],
     [{ name: 'SlowDown', $metadata: { httpStatusCode: 503 } }, 'THROTTLED'],
-    [{ name: 'InternalError', $metadata: { httpStatusCode: 500 } }, 'SERVER_ERROR'],
-    [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'NETWORK'],
+    [
+      { name: 'InternalError', $metadata: { httpStatusCode: 500 } },
+      'SERVER_ERROR',
+    ],
+    [
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      'NETWORK',
+    ],
     [Object.assign(new Error('no space'), { code: 'ENOSPC' }), 'NO_SPACE'],
     [{ name: 'SignatureDoesNotMatch' }, 'INVALID_CREDENTIALS'],
     [new Error('boom'), 'INTERNAL'],
@@ -45,8 +61,14 @@ describe('classifyError', () => {
 
 describe('redact', () => {
   it('removes credential values and signatures', () => {
-    const env = { AWS_SECRET_ACCESS_KEY: 'sekrit-value', AWS_ACCESS_KEY_ID: 'AKIDVALUE' };
-    const out = redact('x sekrit-value y AKIDVALUE Credential=AKID/2013 Signature=abcdef0123', env);
+    const env = {
+      AWS_SECRET_ACCESS_KEY: 'sekrit-value',
+      AWS_ACCESS_KEY_ID: 'AKIDVALUE',
+    };
+    const out = redact(
+      'x sekrit-value y AKIDVALUE Credential=AKID/2013 Signature=abcdef0123',
+      env,
+    );
     expect(out).not.toContain('sekrit-value');
     expect(out).not.toContain('AKIDVALUE');
     expect(out).not.toContain('abcdef0123');
@@ -112,7 +134,9 @@ describe('loadManifest', () => {
     );
     const m = await loadManifest(file);
     expect([...m.objects.keys()]).toEqual(['a']);
-    expect((await loadManifest(path.join(dir, 'missing'))).objects.size).toBe(0);
+    expect((await loadManifest(path.join(dir, 'missing'))).objects.size).toBe(
+      0,
+    );
     await fsp.rm(dir, { recursive: true });
   });
 });

@@ -2,7 +2,12 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RestoreError } from './errors';
-import { applyStripPrefix, normalizeEntryPath, PathRegistry, SafeRoot } from './paths';
+import {
+  applyStripPrefix,
+  normalizeEntryPath,
+  PathRegistry,
+  SafeRoot,
+} from './paths';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -28,7 +33,10 @@ describe('normalizeEntryPath', () => {
     ['./a//b.txt', { kind: 'file', path: 'a/b.txt' }],
     ['dir/', { kind: 'dir', path: 'dir' }],
     ['', { kind: 'dir', path: '' }],
-    ['ünï cødé/100% done.txt', { kind: 'file', path: 'ünï cødé/100% done.txt' }],
+    [
+      'ünï cødé/100% done.txt',
+      { kind: 'file', path: 'ünï cødé/100% done.txt' },
+    ],
     ['lost+found/x', { kind: 'skip', reason: 'lost+found is left alone' }],
   ])('maps %j', (name, expected) => {
     expect(normalizeEntryPath(name)).toEqual(expected);
@@ -48,7 +56,9 @@ describe('normalizeEntryPath', () => {
   });
 
   it('names the entry in the message', () => {
-    expect(() => normalizeEntryPath('../x', 'backups/../x')).toThrow('refused "backups/../x"');
+    expect(() => normalizeEntryPath('../x', 'backups/../x')).toThrow(
+      'refused "backups/../x"',
+    );
   });
 });
 
@@ -111,9 +121,13 @@ describe('SafeRoot', () => {
 
   it('refuses to write through a symlink that leaves the root', async () => {
     await fsp.symlink('../outside', path.join(rootDir, 'esc'));
-    expect(await codeOfAsync(root.filePath('esc/f', 'esc/f'))).toBe('UNSAFE_PATH');
+    expect(await codeOfAsync(root.filePath('esc/f', 'esc/f'))).toBe(
+      'UNSAFE_PATH',
+    );
     await fsp.symlink(path.join(base, 'outside'), path.join(rootDir, 'abs'));
-    expect(await codeOfAsync(root.filePath('abs/f', 'abs/f'))).toBe('UNSAFE_PATH');
+    expect(await codeOfAsync(root.filePath('abs/f', 'abs/f'))).toBe(
+      'UNSAFE_PATH',
+    );
     expect(await fsp.readdir(path.join(base, 'outside'))).toEqual([]);
   });
 
@@ -126,12 +140,18 @@ describe('SafeRoot', () => {
 
   it('catches a link pair that escapes only together (s -> ., t -> s/..)', async () => {
     await fsp.symlink('.', path.join(rootDir, 's'));
-    expect(await codeOfAsync(root.checkSymlinkTarget('t', 's/..', 't'))).toBe('UNSAFE_PATH');
-    expect(await codeOfAsync(root.checkSymlinkTarget('t', 's/x', 't'))).toBeUndefined();
+    expect(await codeOfAsync(root.checkSymlinkTarget('t', 's/..', 't'))).toBe(
+      'UNSAFE_PATH',
+    );
+    expect(
+      await codeOfAsync(root.checkSymlinkTarget('t', 's/x', 't')),
+    ).toBeUndefined();
   });
 
   it('calls a file in the middle of a path a PATH_CONFLICT', async () => {
     await fsp.writeFile(path.join(rootDir, 'f'), 'x');
-    expect(await codeOfAsync(root.filePath('f/g', 'f/g'))).toBe('PATH_CONFLICT');
+    expect(await codeOfAsync(root.filePath('f/g', 'f/g'))).toBe(
+      'PATH_CONFLICT',
+    );
   });
 });

@@ -30,7 +30,10 @@ export type NormalizedPath =
  * Throws UNSAFE_PATH for what could escape or cannot be represented; `dir` for names ending in `/`
  * (S3 "folder" markers, tar directory entries). The root itself (`''`, `./`) is a `dir` with path ''.
  */
-export function normalizeEntryPath(name: string, entry: string = name): NormalizedPath {
+export function normalizeEntryPath(
+  name: string,
+  entry: string = name,
+): NormalizedPath {
   if (name.includes('\0')) throw unsafe(entry, 'contains a NUL byte');
   if (name.startsWith('/')) throw unsafe(entry, 'is an absolute path');
   const isDir = name.endsWith('/');
@@ -38,37 +41,58 @@ export function normalizeEntryPath(name: string, entry: string = name): Normaliz
   for (const segment of name.split('/')) {
     if (segment === '' || segment === '.') continue;
     if (segment === '..') throw unsafe(entry, 'contains a ".." segment');
-    if (utf8Length(segment) > NAME_MAX) throw unsafe(entry, `has a name longer than ${NAME_MAX} bytes`);
+    if (utf8Length(segment) > NAME_MAX)
+      throw unsafe(entry, `has a name longer than ${NAME_MAX} bytes`);
     segments.push(segment);
   }
   const rel = segments.join('/');
-  if (segments[0] === MANIFEST_DIR) throw unsafe(entry, `would overwrite kube-restore's own ${MANIFEST_DIR}/`);
-  if (segments[0] === LOST_AND_FOUND) return { kind: 'skip', reason: `${LOST_AND_FOUND} is left alone` };
-  if (segments.length > 0 && segments[segments.length - 1].startsWith(TEMP_PREFIX)) {
-    throw unsafe(entry, `uses the reserved temporary-name prefix ${TEMP_PREFIX}`);
+  if (segments[0] === MANIFEST_DIR)
+    throw unsafe(entry, `would overwrite kube-restore's own ${MANIFEST_DIR}/`);
+  if (segments[0] === LOST_AND_FOUND)
+    return { kind: 'skip', reason: `${LOST_AND_FOUND} is left alone` };
+  if (
+    segments.length > 0 &&
+    segments[segments.length - 1].startsWith(TEMP_PREFIX)
+  ) {
+    throw unsafe(
+      entry,
+      `uses the reserved temporary-name prefix ${TEMP_PREFIX}`,
+    );
   }
-  return isDir || rel === '' ? { kind: 'dir', path: rel } : { kind: 'file', path: rel };
+  return isDir || rel === ''
+    ? { kind: 'dir', path: rel }
+    : { kind: 'file', path: rel };
 }
 
 /**
  * The relative path below the prefix with `stripPrefix` removed; undefined when the name is not
  * under `stripPrefix` (such entries are not restored, as `tar --strip-components` drops them).
  */
-export function applyStripPrefix(relative: string, stripPrefix: string | undefined): string | undefined {
+export function applyStripPrefix(
+  relative: string,
+  stripPrefix: string | undefined,
+): string | undefined {
   if (!stripPrefix) return relative;
   const strip = stripPrefix.replace(/^\.\//, '');
   const name = relative.replace(/^\.\//, '');
-  if (strip.endsWith('/')) return name.startsWith(strip) ? name.slice(strip.length) : undefined;
+  if (strip.endsWith('/'))
+    return name.startsWith(strip) ? name.slice(strip.length) : undefined;
   if (name === strip) return '';
-  return name.startsWith(`${strip}/`) ? name.slice(strip.length + 1) : undefined;
+  return name.startsWith(`${strip}/`)
+    ? name.slice(strip.length + 1)
+    : undefined;
 }
 
 export function unsafe(entry: string, why: string): RestoreError {
-  return new RestoreError('UNSAFE_PATH', `refused "${entry}": it ${why}`, { entry });
+  return new RestoreError('UNSAFE_PATH', `refused "${entry}": it ${why}`, {
+    entry,
+  });
 }
 
 export function conflict(entry: string, why: string): RestoreError {
-  return new RestoreError('PATH_CONFLICT', `refused "${entry}": ${why}`, { entry });
+  return new RestoreError('PATH_CONFLICT', `refused "${entry}": ${why}`, {
+    entry,
+  });
 }
 
 /**
@@ -82,8 +106,10 @@ export class PathRegistry {
   /** Claims `rel` for a file from `entry`; throws PATH_CONFLICT. */
   claimFile(rel: string, entry: string): void {
     const other = this.files.get(rel);
-    if (other !== undefined) throw conflict(entry, `"${other}" lands on the same path "${rel}"`);
-    if (this.dirs.has(rel)) throw conflict(entry, `"${rel}" must be a directory for other entries`);
+    if (other !== undefined)
+      throw conflict(entry, `"${other}" lands on the same path "${rel}"`);
+    if (this.dirs.has(rel))
+      throw conflict(entry, `"${rel}" must be a directory for other entries`);
     this.claimParents(rel, entry);
     this.files.set(rel, entry);
   }
@@ -92,7 +118,8 @@ export class PathRegistry {
   claimDir(rel: string, entry: string): void {
     if (this.dirs.has(rel)) return;
     const other = this.files.get(rel);
-    if (other !== undefined) throw conflict(entry, `"${other}" is a file where a directory must go`);
+    if (other !== undefined)
+      throw conflict(entry, `"${other}" is a file where a directory must go`);
     this.claimParents(rel, entry);
     this.dirs.add(rel);
   }
@@ -105,7 +132,8 @@ export class PathRegistry {
     let dir = parentOf(rel);
     while (!this.dirs.has(dir)) {
       const other = this.files.get(dir);
-      if (other !== undefined) throw conflict(entry, `"${other}" is a file where a directory must go`);
+      if (other !== undefined)
+        throw conflict(entry, `"${other}" is a file where a directory must go`);
       this.dirs.add(dir);
       dir = parentOf(dir);
     }
@@ -133,15 +161,25 @@ export class SafeRoot {
   private readonly dirCache = new Map<string, string>();
   private readonly dirMode: number | undefined;
 
-  private constructor(readonly real: string, options: { dirMode?: number }) {
+  private constructor(
+    readonly real: string,
+    options: { dirMode?: number },
+  ) {
     this.dirMode = options.dirMode;
     this.dirCache.set('', real);
   }
 
-  static async open(target: string, options: { dirMode?: number } = {}): Promise<SafeRoot> {
+  static async open(
+    target: string,
+    options: { dirMode?: number } = {},
+  ): Promise<SafeRoot> {
     const real = await fsp.realpath(target);
     const st = await fsp.stat(real);
-    if (!st.isDirectory()) throw new RestoreError('INTERNAL', `the target ${target} is not a directory`);
+    if (!st.isDirectory())
+      throw new RestoreError(
+        'INTERNAL',
+        `the target ${target} is not a directory`,
+      );
     return new SafeRoot(real, options);
   }
 
@@ -151,7 +189,11 @@ export class SafeRoot {
    * of the path is a PATH_CONFLICT. Components that do not exist are taken as they are named.
    * Returns the absolute path (real for every existing component).
    */
-  async resolveBeneath(rel: string, entry: string, options: { followLast?: boolean } = {}): Promise<string> {
+  async resolveBeneath(
+    rel: string,
+    entry: string,
+    options: { followLast?: boolean } = {},
+  ): Promise<string> {
     const stack: string[] = [];
     let pending = rel.split('/').filter(s => s !== '' && s !== '.');
     let hops = 0;
@@ -159,7 +201,8 @@ export class SafeRoot {
     while (pending.length > 0) {
       const segment = pending.shift()!;
       if (segment === '..') {
-        if (stack.length === 0) throw unsafe(entry, 'resolves outside the volume');
+        if (stack.length === 0)
+          throw unsafe(entry, 'resolves outside the volume');
         stack.pop();
         continue;
       }
@@ -179,14 +222,25 @@ export class SafeRoot {
         continue;
       }
       if (st.isSymbolicLink() && (!isLast || options.followLast)) {
-        if (++hops > MAX_SYMLINK_HOPS) throw unsafe(entry, 'passes through too many symlinks');
+        if (++hops > MAX_SYMLINK_HOPS)
+          throw unsafe(entry, 'passes through too many symlinks');
         const target = await fsp.readlink(candidate);
-        if (path.isAbsolute(target)) throw unsafe(entry, `passes through a symlink to an absolute path (${target})`);
-        pending = [...target.split('/').filter(s => s !== '' && s !== '.'), ...pending];
+        if (path.isAbsolute(target))
+          throw unsafe(
+            entry,
+            `passes through a symlink to an absolute path (${target})`,
+          );
+        pending = [
+          ...target.split('/').filter(s => s !== '' && s !== '.'),
+          ...pending,
+        ];
         continue;
       }
       if (!isLast && !st.isDirectory()) {
-        throw conflict(entry, `"${[...stack, segment].join('/')}" is not a directory`);
+        throw conflict(
+          entry,
+          `"${[...stack, segment].join('/')}" is not a directory`,
+        );
       }
       stack.push(segment);
     }
@@ -209,7 +263,8 @@ export class SafeRoot {
       if (st.isSymbolicLink()) {
         abs = await this.resolveBeneath(rel, entry, { followLast: true });
         const target = await fsp.stat(abs).catch(() => undefined);
-        if (!target?.isDirectory()) throw conflict(entry, `"${rel}" is a symlink, not a directory`);
+        if (!target?.isDirectory())
+          throw conflict(entry, `"${rel}" is a symlink, not a directory`);
       } else if (!st.isDirectory()) {
         throw conflict(entry, `"${rel}" exists and is not a directory`);
       }
@@ -225,9 +280,15 @@ export class SafeRoot {
   }
 
   /** Checks a symlink's target: relative, and resolving beneath the root from the link's directory. */
-  async checkSymlinkTarget(rel: string, target: string, entry: string): Promise<void> {
-    if (target.includes('\0')) throw unsafe(entry, 'has a link target with a NUL byte');
-    if (path.isAbsolute(target)) throw unsafe(entry, `is a symlink to an absolute path (${target})`);
+  async checkSymlinkTarget(
+    rel: string,
+    target: string,
+    entry: string,
+  ): Promise<void> {
+    if (target.includes('\0'))
+      throw unsafe(entry, 'has a link target with a NUL byte');
+    if (path.isAbsolute(target))
+      throw unsafe(entry, `is a symlink to an absolute path (${target})`);
     const joined = [parentOf(rel), target].filter(Boolean).join('/');
     await this.resolveBeneath(joined, entry, { followLast: true });
   }
@@ -240,7 +301,10 @@ export class SafeRoot {
 }
 
 /** True when the directory is empty apart from lost+found and the names in `ignore`. */
-export async function isEffectivelyEmpty(dir: string, ignore: string[] = []): Promise<{ empty: boolean; first?: string }> {
+export async function isEffectivelyEmpty(
+  dir: string,
+  ignore: string[] = [],
+): Promise<{ empty: boolean; first?: string }> {
   const names = await fsp.readdir(dir);
   const first = names.find(n => n !== LOST_AND_FOUND && !ignore.includes(n));
   return { empty: first === undefined, first };
@@ -248,4 +312,7 @@ export async function isEffectivelyEmpty(dir: string, ignore: string[] = []): Pr
 
 /** Node's open flags for a fresh temporary file that never follows a symlink. */
 export const TEMP_OPEN_FLAGS =
-  fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
+  fsConstants.O_WRONLY |
+  fsConstants.O_CREAT |
+  fsConstants.O_EXCL |
+  fsConstants.O_NOFOLLOW;

@@ -34,7 +34,11 @@ const RATE_WINDOW_MS = 5000;
 
 export class Reporter {
   phase: JobPhase = 'Planning';
-  readonly counters: ProgressCounters = { objectsDone: 0, objectsSkipped: 0, bytesDone: 0 };
+  readonly counters: ProgressCounters = {
+    objectsDone: 0,
+    objectsSkipped: 0,
+    bytesDone: 0,
+  };
   private readonly write: (line: string) => void;
   private readonly intervalMs: number;
   private readonly now: () => number;
@@ -51,9 +55,15 @@ export class Reporter {
     this.minLevel = LEVELS.indexOf(options.level ?? 'info');
   }
 
-  log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
+  log(
+    level: LogLevel,
+    msg: string,
+    fields: Record<string, unknown> = {},
+  ): void {
     if (LEVELS.indexOf(level) < this.minLevel) return;
-    const withShard = this.options.shard ? { ...fields, shard: this.options.shard } : fields;
+    const withShard = this.options.shard
+      ? { ...fields, shard: this.options.shard }
+      : fields;
     this.write(redact(encodeLogLine(level, msg, withShard)));
   }
 
@@ -88,13 +98,20 @@ export class Reporter {
     const t = this.now();
     this.lastEmit = t;
     this.samples.push([t, this.counters.bytesDone]);
-    while (this.samples.length > 2 && t - this.samples[0][0] > RATE_WINDOW_MS) this.samples.shift();
+    while (this.samples.length > 2 && t - this.samples[0][0] > RATE_WINDOW_MS)
+      this.samples.shift();
     const [t0, b0] = this.samples[0];
-    const rate = t > t0 ? ((this.counters.bytesDone - b0) * 1000) / (t - t0) : 0;
+    const rate =
+      t > t0 ? ((this.counters.bytesDone - b0) * 1000) / (t - t0) : 0;
     const c = this.counters;
-    const remaining = c.bytesTotal !== undefined ? Math.max(0, c.bytesTotal - c.bytesDone) : undefined;
+    const remaining =
+      c.bytesTotal !== undefined
+        ? Math.max(0, c.bytesTotal - c.bytesDone)
+        : undefined;
     const eta =
-      this.phase === 'Restoring' && remaining !== undefined && rate > 0 ? Math.ceil(remaining / rate) : undefined;
+      this.phase === 'Restoring' && remaining !== undefined && rate > 0
+        ? Math.ceil(remaining / rate)
+        : undefined;
     this.write(
       redact(
         encodeProgressLine({

@@ -9,10 +9,18 @@ export interface RetryPolicy {
   maxMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 8, baseMs: 250, maxMs: 20_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  attempts: 8,
+  baseMs: 250,
+  maxMs: 20_000,
+};
 
 /** Full jitter: a uniform delay in [0, min(max, base * 2^attempt)). */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
   return Math.floor(random() * ceiling);
 }
@@ -27,18 +35,31 @@ export interface RetryHooks {
  * Runs `fn` until it succeeds, the error is not retryable, or the attempts are spent.
  * Always throws a classified RestoreError.
  */
-export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: RetryPolicy, hooks: RetryHooks = {}): Promise<T> {
+export async function withRetry<T>(
+  fn: (attempt: number) => Promise<T>,
+  policy: RetryPolicy,
+  hooks: RetryHooks = {},
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (thrown) {
-      if (hooks.signal?.aborted) throw new RestoreError('CANCELLED', 'the restore was stopped', { cause: thrown });
+      if (hooks.signal?.aborted)
+        throw new RestoreError('CANCELLED', 'the restore was stopped', {
+          cause: thrown,
+        });
       const error = classifyError(thrown, hooks.entry);
-      if (!isRetryableInProcess(error.code) || attempt + 1 >= policy.attempts) throw error;
+      if (!isRetryableInProcess(error.code) || attempt + 1 >= policy.attempts)
+        throw error;
       const delay = backoffDelay(attempt, policy);
       hooks.onRetry?.(error, attempt + 1, delay);
-      await sleep(delay, undefined, { signal: hooks.signal }).catch(() => undefined);
-      if (hooks.signal?.aborted) throw new RestoreError('CANCELLED', 'the restore was stopped', { cause: thrown });
+      await sleep(delay, undefined, { signal: hooks.signal }).catch(
+        () => undefined,
+      );
+      if (hooks.signal?.aborted)
+        throw new RestoreError('CANCELLED', 'the restore was stopped', {
+          cause: thrown,
+        });
     }
   }
 }

@@ -15,7 +15,13 @@ import {
 } from '@kube-restore/common';
 import { BandwidthLimiter } from './bandwidth';
 import { classifyError, RestoreError } from './errors';
-import { LoadedManifest, loadManifest, ManifestWriter, manifestPathFor, RESTORE_ID_FILE } from './manifest';
+import {
+  LoadedManifest,
+  loadManifest,
+  ManifestWriter,
+  manifestPathFor,
+  RESTORE_ID_FILE,
+} from './manifest';
 import { isEffectivelyEmpty, SafeRoot, TEMP_PREFIX } from './paths';
 import { Reporter } from './reporter';
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry';
@@ -50,21 +56,42 @@ export interface RunOutcome {
   shard?: Shard;
 }
 
-function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function envNumber(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new RestoreError('INVALID_REQUEST', `${name} must be a non-negative number`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new RestoreError(
+      'INVALID_REQUEST',
+      `${name} must be a non-negative number`,
+    );
   return value;
 }
 
 /** Tuning knobs: the request's concurrency, plus env overrides for benchmarks and tests. */
-export function tuningFrom(request: RestoreRequest, env: NodeJS.ProcessEnv): Tuning {
+export function tuningFrom(
+  request: RestoreRequest,
+  env: NodeJS.ProcessEnv,
+): Tuning {
   return {
     concurrency: request.options.concurrency,
-    rangeThreshold: envNumber(env, 'KUBE_RESTORE_RANGE_THRESHOLD', 256 * 1024 * 1024),
-    partSize: Math.max(5 * 1024 * 1024, envNumber(env, 'KUBE_RESTORE_PART_SIZE', 64 * 1024 * 1024)),
-    partConcurrency: Math.max(1, envNumber(env, 'KUBE_RESTORE_PART_CONCURRENCY', 4)),
+    rangeThreshold: envNumber(
+      env,
+      'KUBE_RESTORE_RANGE_THRESHOLD',
+      256 * 1024 * 1024,
+    ),
+    partSize: Math.max(
+      5 * 1024 * 1024,
+      envNumber(env, 'KUBE_RESTORE_PART_SIZE', 64 * 1024 * 1024),
+    ),
+    partConcurrency: Math.max(
+      1,
+      envNumber(env, 'KUBE_RESTORE_PART_CONCURRENCY', 4),
+    ),
     thawPollMs: envNumber(env, 'KUBE_RESTORE_THAW_POLL_MS', 60_000),
     thawPollMaxMs: envNumber(env, 'KUBE_RESTORE_THAW_POLL_MAX_MS', 15 * 60_000),
   };
@@ -72,16 +99,36 @@ export function tuningFrom(request: RestoreRequest, env: NodeJS.ProcessEnv): Tun
 
 function retryFrom(env: NodeJS.ProcessEnv): RetryPolicy {
   return {
-    attempts: Math.max(1, envNumber(env, 'KUBE_RESTORE_RETRY_ATTEMPTS', DEFAULT_RETRY_POLICY.attempts)),
-    baseMs: envNumber(env, 'KUBE_RESTORE_RETRY_BASE_MS', DEFAULT_RETRY_POLICY.baseMs),
-    maxMs: envNumber(env, 'KUBE_RESTORE_RETRY_MAX_MS', DEFAULT_RETRY_POLICY.maxMs),
+    attempts: Math.max(
+      1,
+      envNumber(
+        env,
+        'KUBE_RESTORE_RETRY_ATTEMPTS',
+        DEFAULT_RETRY_POLICY.attempts,
+      ),
+    ),
+    baseMs: envNumber(
+      env,
+      'KUBE_RESTORE_RETRY_BASE_MS',
+      DEFAULT_RETRY_POLICY.baseMs,
+    ),
+    maxMs: envNumber(
+      env,
+      'KUBE_RESTORE_RETRY_MAX_MS',
+      DEFAULT_RETRY_POLICY.maxMs,
+    ),
   };
 }
 
 /** Removes temporary files a killed attempt left (only ours: the tag names the shard). */
-async function removeStaleTemporaries(dir: string, pattern: RegExp): Promise<number> {
+async function removeStaleTemporaries(
+  dir: string,
+  pattern: RegExp,
+): Promise<number> {
   let removed = 0;
-  const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const entries = await fsp
+    .readdir(dir, { withFileTypes: true })
+    .catch(() => []);
   for (const entry of entries) {
     const abs = path.join(dir, entry.name);
     if (entry.isDirectory()) {
@@ -97,7 +144,9 @@ async function removeStaleTemporaries(dir: string, pattern: RegExp): Promise<num
 
 async function readRestoreId(root: string): Promise<string | undefined> {
   try {
-    return (await fsp.readFile(path.join(root, RESTORE_ID_FILE), 'utf8')).trim();
+    return (
+      await fsp.readFile(path.join(root, RESTORE_ID_FILE), 'utf8')
+    ).trim();
   } catch {
     return undefined;
   }
@@ -115,18 +164,29 @@ async function writeRestoreId(root: string, id: string): Promise<void> {
 async function createSource(ctx: RestoreContext): Promise<Source> {
   const { source } = ctx.request;
   if (source.format === 'tar') return new TarArchiveSource(ctx);
-  if (source.format === 'objects' || source.key === undefined) return new S3ObjectsSource(ctx);
+  if (source.format === 'objects' || source.key === undefined)
+    return new S3ObjectsSource(ctx);
   const key = source.key;
-  const res = await ctx.s3.getObject({ key, range: [0, 511], signal: ctx.signal }).catch(error => {
-    const e = classifyError(error, key);
-    // An empty object cannot be asked for a range; anything else is the object's own problem.
-    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return undefined;
-    throw e;
-  });
+  const res = await ctx.s3
+    .getObject({ key, range: [0, 511], signal: ctx.signal })
+    .catch(error => {
+      const e = classifyError(error, key);
+      // An empty object cannot be asked for a range; anything else is the object's own problem.
+      if (
+        (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+          ?.httpStatusCode === 416
+      )
+        return undefined;
+      throw e;
+    });
   if (!res) return new S3ObjectsSource(ctx);
   try {
     await decompressed(res as AsyncIterable<Buffer>, key);
-    ctx.reporter.log('info', 'the object is an archive (by its first bytes): extracting it', { key });
+    ctx.reporter.log(
+      'info',
+      'the object is an archive (by its first bytes): extracting it',
+      { key },
+    );
     return new TarArchiveSource(ctx);
   } catch {
     return new S3ObjectsSource(ctx);
@@ -157,19 +217,32 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     };
   }
   const reporter =
-    options.reporter ?? new Reporter({ shard, level: env.KUBE_RESTORE_LOG_LEVEL === 'debug' ? 'debug' : 'info' });
+    options.reporter ??
+    new Reporter({
+      shard,
+      level: env.KUBE_RESTORE_LOG_LEVEL === 'debug' ? 'debug' : 'info',
+    });
   const manifestRel = manifestPathFor(shard);
   let source: Source | undefined;
   let s3: S3Access | undefined;
   let manifest: ManifestWriter | undefined;
   reporter.setPhase('Planning');
   reporter.start();
-  const outcome = (phase: 'Succeeded' | 'Failed', error?: RestoreError): RunOutcome => {
-    const totals = source?.totals() ?? { objects: 0, objectsSkipped: 0, bytes: 0 };
+  const outcome = (
+    phase: 'Succeeded' | 'Failed',
+    error?: RestoreError,
+  ): RunOutcome => {
+    const totals = source?.totals() ?? {
+      objects: 0,
+      objectsSkipped: 0,
+      bytes: 0,
+    };
     return {
       phase,
       code: error?.code,
-      message: error ? error.message : `restored ${totals.objects} object(s), ${totals.bytes} bytes; ${totals.objectsSkipped} skipped`,
+      message: error
+        ? error.message
+        : `restored ${totals.objects} object(s), ${totals.bytes} bytes; ${totals.objectsSkipped} skipped`,
       failedPhase: error ? reporter.phase : undefined,
       entry: error?.entry,
       ...totals,
@@ -180,16 +253,22 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
   };
   try {
     const owner = request.options.owner;
-    const dirMode = owner.dirMode !== undefined ? parseInt(owner.dirMode, 8) : undefined;
+    const dirMode =
+      owner.dirMode !== undefined ? parseInt(owner.dirMode, 8) : undefined;
     const root = await SafeRoot.open(options.target, { dirMode });
     const restoreId = restoreNameOf(request);
     setTempTag(shard ? `s${shard.index}-` : '');
-    if (env.KUBE_RESTORE_FSYNC_MIN_BYTES) setFsyncMinBytes(envNumber(env, 'KUBE_RESTORE_FSYNC_MIN_BYTES', 0) || Infinity);
+    if (env.KUBE_RESTORE_FSYNC_MIN_BYTES)
+      setFsyncMinBytes(
+        envNumber(env, 'KUBE_RESTORE_FSYNC_MIN_BYTES', 0) || Infinity,
+      );
 
     // Whose volume is this? An earlier attempt of this restore (or another shard) may have begun it.
     const previousId = await readRestoreId(root.real);
     const resuming = previousId === restoreId;
-    const { empty, first } = await isEffectivelyEmpty(root.real, [MANIFEST_DIR]);
+    const { empty, first } = await isEffectivelyEmpty(root.real, [
+      MANIFEST_DIR,
+    ]);
     if (!empty && !resuming && request.target.conflict === 'fail') {
       throw new RestoreError(
         'TARGET_NOT_EMPTY',
@@ -199,22 +278,42 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     }
     if (!resuming) await writeRestoreId(root.real, restoreId);
     const manifestAbs = path.join(root.real, manifestRel);
-    let resume: LoadedManifest = { objects: new Map(), archives: new Map(), lines: 0 };
+    let resume: LoadedManifest = {
+      objects: new Map(),
+      archives: new Map(),
+      lines: 0,
+    };
     if (resuming) {
       resume = await loadManifest(manifestAbs);
       const tag = shard ? `s${shard.index}-` : '';
-      const stale = await removeStaleTemporaries(root.real, new RegExp(`^${TEMP_PREFIX.replace(/[.]/g, '\\.')}${tag}[0-9a-f]{12}$`));
-      reporter.log('info', 'resuming an earlier attempt', { recorded: resume.objects.size + resume.archives.size, staleTemporaries: stale });
+      const stale = await removeStaleTemporaries(
+        root.real,
+        new RegExp(`^${TEMP_PREFIX.replace(/[.]/g, '\\.')}${tag}[0-9a-f]{12}$`),
+      );
+      reporter.log('info', 'resuming an earlier attempt', {
+        recorded: resume.objects.size + resume.archives.size,
+        staleTemporaries: stale,
+      });
     } else {
       await fsp.rm(manifestAbs, { force: true });
     }
     manifest = await ManifestWriter.open(manifestAbs);
-    manifest.append({ type: 'header', v: 1, restore: restoreId, shard, startedAt: new Date(started).toISOString() });
+    manifest.append({
+      type: 'header',
+      v: 1,
+      restore: restoreId,
+      shard,
+      startedAt: new Date(started).toISOString(),
+    });
 
     const canChown = process.getuid?.() === 0;
     const wantsOwner = owner.uid !== undefined || owner.gid !== undefined;
     if (wantsOwner && !canChown) {
-      reporter.log('warn', 'options.owner uid/gid ignored: the process may not chown (files belong to the pod user)', {});
+      reporter.log(
+        'warn',
+        'options.owner uid/gid ignored: the process may not chown (files belong to the pod user)',
+        {},
+      );
     }
     s3 = new S3Access({
       source: request.source,
@@ -232,11 +331,16 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       conflict: request.target.conflict,
       shard,
       signal,
-      limiter: request.options.bandwidth ? new BandwidthLimiter(parseQuantity(request.options.bandwidth)) : undefined,
+      limiter: request.options.bandwidth
+        ? new BandwidthLimiter(parseQuantity(request.options.bandwidth))
+        : undefined,
       retry: retryFrom(env),
       tuning: tuningFrom(request, env),
       fileAttributes: {
-        mode: owner.fileMode !== undefined ? parseInt(owner.fileMode, 8) : undefined,
+        mode:
+          owner.fileMode !== undefined
+            ? parseInt(owner.fileMode, 8)
+            : undefined,
         uid: canChown ? owner.uid : undefined,
         gid: canChown ? owner.gid : undefined,
       },
@@ -246,7 +350,9 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     reporter.log('info', 'restore starting', {
       restore: restoreId,
       bucket: request.source.bucket,
-      ...(request.source.key !== undefined ? { key: request.source.key } : { prefix: request.source.prefix }),
+      ...(request.source.key !== undefined
+        ? { key: request.source.key }
+        : { prefix: request.source.prefix }),
       format: request.source.format,
       conflict: request.target.conflict,
       concurrency: request.options.concurrency,
@@ -255,7 +361,11 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     source = await createSource(ctx);
     let phase: JobPhase = 'Planning';
     while (phase !== 'Succeeded') {
-      if (signal.aborted) throw new RestoreError('CANCELLED', 'the restore was stopped (SIGTERM)');
+      if (signal.aborted)
+        throw new RestoreError(
+          'CANCELLED',
+          'the restore was stopped (SIGTERM)',
+        );
       reporter.setPhase(phase);
       switch (phase) {
         case 'Planning':
@@ -280,12 +390,29 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
   } catch (thrown) {
     let error = classifyError(thrown);
     // After SIGTERM, aborted requests surface as network or internal errors: they are the stop itself.
-    if (signal.aborted && ['CANCELLED', 'NETWORK', 'INTERNAL', 'SERVER_ERROR', 'THROTTLED'].includes(error.code)) {
-      error = new RestoreError('CANCELLED', 'the restore was stopped (SIGTERM); a retry resumes it', { cause: thrown });
+    if (
+      signal.aborted &&
+      [
+        'CANCELLED',
+        'NETWORK',
+        'INTERNAL',
+        'SERVER_ERROR',
+        'THROTTLED',
+      ].includes(error.code)
+    ) {
+      error = new RestoreError(
+        'CANCELLED',
+        'the restore was stopped (SIGTERM); a retry resumes it',
+        { cause: thrown },
+      );
     }
     await manifest?.close().catch(() => undefined);
     const result = outcome('Failed', error);
-    reporter.log('error', error.message, { code: error.code, entry: error.entry, phase: result.failedPhase });
+    reporter.log('error', error.message, {
+      code: error.code,
+      entry: error.entry,
+      phase: result.failedPhase,
+    });
     reporter.setPhase('Failed');
     return result;
   } finally {

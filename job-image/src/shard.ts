@@ -25,13 +25,21 @@ export function inShard(key: string, shard: Shard | undefined): boolean {
 }
 
 /** The shard from JOB_COMPLETION_INDEX and the request's parallelism; undefined for one pod. */
-export function shardFromEnv(env: NodeJS.ProcessEnv, parallelism: number): Shard | undefined {
+export function shardFromEnv(
+  env: NodeJS.ProcessEnv,
+  parallelism: number,
+): Shard | undefined {
   if (parallelism <= 1) return undefined;
   const raw = env.JOB_COMPLETION_INDEX;
   if (raw === undefined || !/^\d+$/.test(raw)) {
-    throw new Error(`parallelism is ${parallelism} but JOB_COMPLETION_INDEX is ${raw === undefined ? 'not set' : `"${raw}"`}`);
+    throw new Error(
+      `parallelism is ${parallelism} but JOB_COMPLETION_INDEX is ${raw === undefined ? 'not set' : `"${raw}"`}`,
+    );
   }
   const index = Number(raw);
-  if (index >= parallelism) throw new Error(`JOB_COMPLETION_INDEX ${index} is not below parallelism ${parallelism}`);
+  if (index >= parallelism)
+    throw new Error(
+      `JOB_COMPLETION_INDEX ${index} is not below parallelism ${parallelism}`,
+    );
   return { index, count: parallelism };
 }

@@ -3,9 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { liveTemporaryFiles, writeFileAtomically } from './writeFileAtomically';
 
-async function* chunks(n: number, size: number, failAt?: number): AsyncGenerator<Buffer> {
+async function* chunks(
+  n: number,
+  size: number,
+  failAt?: number,
+): AsyncGenerator<Buffer> {
   for (let i = 0; i < n; i++) {
-    if (i === failAt) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    if (i === failAt)
+      throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
     yield Buffer.alloc(size, i % 256);
   }
 }
@@ -20,7 +25,10 @@ describe('writeFileAtomically', () => {
   it('writes the whole body under its final name with mode and mtime', async () => {
     const file = path.join(dir, 'f');
     const mtime = new Date('2020-01-02T03:04:05Z');
-    const { bytes } = await writeFileAtomically(file, chunks(40, 100_000), { mode: 0o640, mtime });
+    const { bytes } = await writeFileAtomically(file, chunks(40, 100_000), {
+      mode: 0o640,
+      mtime,
+    });
     expect(bytes).toBe(4_000_000);
     const st = await fsp.stat(file);
     expect(st.size).toBe(4_000_000);
@@ -33,7 +41,9 @@ describe('writeFileAtomically', () => {
 
   it('leaves no final name and no temporary when the body breaks', async () => {
     const file = path.join(dir, 'f');
-    await expect(writeFileAtomically(file, chunks(40, 100_000, 20))).rejects.toThrow('ECONNRESET');
+    await expect(
+      writeFileAtomically(file, chunks(40, 100_000, 20)),
+    ).rejects.toThrow('ECONNRESET');
     expect(await fsp.readdir(dir)).toEqual([]);
     expect(liveTemporaryFiles()).toEqual([]);
   });

@@ -42,7 +42,10 @@ export function setTempTag(tag: string): void {
 
 /** A fresh temporary name in `dir`. */
 export function temporaryNameIn(dir: string): string {
-  return path.join(dir, `${TEMP_PREFIX}${tempTag}${randomBytes(6).toString('hex')}`);
+  return path.join(
+    dir,
+    `${TEMP_PREFIX}${tempTag}${randomBytes(6).toString('hex')}`,
+  );
 }
 
 /** Temporary files alive in this process, so that SIGTERM can discard them. */
@@ -72,7 +75,8 @@ export class TempFile {
         liveTemps.add(tmp);
         return new TempFile(tmp, finalPath, handle);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5) throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5)
+          throw error;
       }
     }
   }
@@ -92,12 +96,16 @@ export class TempFile {
   }
 
   /** Sets attributes, syncs when asked, closes and renames over the final name. */
-  async commit(attributes: FileAttributes, options: { fsync?: boolean } = {}): Promise<void> {
+  async commit(
+    attributes: FileAttributes,
+    options: { fsync?: boolean } = {},
+  ): Promise<void> {
     if (attributes.mode !== undefined) await this.handle.chmod(attributes.mode);
     if (attributes.uid !== undefined || attributes.gid !== undefined) {
       await this.handle.chown(attributes.uid ?? -1, attributes.gid ?? -1);
     }
-    if (attributes.mtime) await this.handle.utimes(attributes.mtime, attributes.mtime);
+    if (attributes.mtime)
+      await this.handle.utimes(attributes.mtime, attributes.mtime);
     if (options.fsync) await this.handle.datasync();
     this.closed = true;
     await this.handle.close();
@@ -177,7 +185,9 @@ export async function writeFileAtomically(
       if (inFlight) await inFlight;
     }
     await options.verify?.(bytes);
-    await temp.commit(options, { fsync: options.fsync ?? bytes >= fsyncMinBytes });
+    await temp.commit(options, {
+      fsync: options.fsync ?? bytes >= fsyncMinBytes,
+    });
     return { bytes };
   } catch (error) {
     await temp.discard();

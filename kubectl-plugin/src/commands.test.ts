@@ -16,7 +16,9 @@ jest.mock('@kube-restore/core', () => {
     loadKubeConfig: jest.fn(() => ({ fake: 'kubeconfig' })),
     applyRequestTimeout: jest.fn(),
     createKubeClients: jest.fn(() => ({ fake: 'clients' })),
-    resolveNamespace: jest.fn((_kc: unknown, explicit?: string) => explicit ?? 'team-a'),
+    resolveNamespace: jest.fn(
+      (_kc: unknown, explicit?: string) => explicit ?? 'team-a',
+    ),
     currentUserName: jest.fn(() => 'alice'),
     createRestore: jest.fn(),
     getRestore: jest.fn(),
@@ -32,7 +34,15 @@ jest.mock('@kube-restore/core', () => {
 });
 
 const mocked = core as jest.Mocked<typeof core>;
-const CLUSTER_CALLS = ['createRestore', 'getRestore', 'listRestores', 'deleteRestore', 'watchRestore', 'sizeSource', 'planRestore'] as const;
+const CLUSTER_CALLS = [
+  'createRestore',
+  'getRestore',
+  'listRestores',
+  'deleteRestore',
+  'watchRestore',
+  'sizeSource',
+  'planRestore',
+] as const;
 
 async function run(args: string[], env: Record<string, string> = {}) {
   const b = bufferIo({ env, now: NOW });
@@ -49,53 +59,123 @@ function statuses(...list: RestoreStatus[]) {
 beforeEach(() => jest.clearAllMocks());
 
 describe('create', () => {
-  const base = ['create', '--from', 's3://backups/team-a/data/', '--to', 'pvc/data', '--size', '10Gi'];
+  const base = [
+    'create',
+    '--from',
+    's3://backups/team-a/data/',
+    '--to',
+    'pvc/data',
+    '--size',
+    '10Gi',
+  ];
 
   it('prints exactly the manifests with --dry-run=client -o yaml, and creates nothing', async () => {
-    const r = await run([...base, '--dry-run=client', '-o', 'yaml', '--image', 'example.com/kube-restore/restore-job:test']);
+    const r = await run([
+      ...base,
+      '--dry-run=client',
+      '-o',
+      'yaml',
+      '--image',
+      'example.com/kube-restore/restore-job:test',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expectGolden('create-dry-run-client.yaml', r.stdout);
-    for (const call of CLUSTER_CALLS) expect(mocked[call]).not.toHaveBeenCalled();
+    for (const call of CLUSTER_CALLS)
+      expect(mocked[call]).not.toHaveBeenCalled();
   });
 
   it('redacts the keys of --credentials-from-env in printed manifests', async () => {
-    const r = await run([...base, '--dry-run=client', '-o', 'json', '--credentials-from-env'], {
-      AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'very-secret',
-    });
+    const r = await run(
+      [...base, '--dry-run=client', '-o', 'json', '--credentials-from-env'],
+      {
+        AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'very-secret',
+      },
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('very-secret');
     expect(r.stdout).not.toContain('AKIAEXAMPLE');
     const list = JSON.parse(r.stdout);
     expect(list.kind).toBe('List');
-    expect(list.items.map((i: { kind: string }) => i.kind)).toEqual(['PersistentVolumeClaim', 'Job', 'Secret']);
+    expect(list.items.map((i: { kind: string }) => i.kind)).toEqual([
+      'PersistentVolumeClaim',
+      'Job',
+      'Secret',
+    ]);
   });
 
   it('hands the keys of --credentials-from-env to core so the Secret is owned by the Job', async () => {
     mocked.createRestore.mockImplementation(async (_c, request, options) => {
-      const manifests = jest.requireActual('@kube-restore/core').buildRestoreManifests(request, options);
-      return { manifests, created: true, status: { ...restoring, name: manifests.name } };
+      const manifests = jest
+        .requireActual('@kube-restore/core')
+        .buildRestoreManifests(request, options);
+      return {
+        manifests,
+        created: true,
+        status: { ...restoring, name: manifests.name },
+      };
     });
-    const r = await run([...base, '--credentials-from-env'], { AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 's3cr3t', AWS_SESSION_TOKEN: 'tok' });
+    const r = await run([...base, '--credentials-from-env'], {
+      AWS_ACCESS_KEY_ID: 'AKIA1',
+      AWS_SECRET_ACCESS_KEY: 's3cr3t',
+      AWS_SESSION_TOKEN: 'tok',
+    });
     expect(r.code).toBe(0);
     const [, request, options] = mocked.createRestore.mock.calls[0];
-    expect(options).toMatchObject({ credentials: { accessKeyId: 'AKIA1', secretAccessKey: 's3cr3t', sessionToken: 'tok' }, requester: 'alice' });
-    expect(request.target).toMatchObject({ namespace: 'team-a', pvc: 'data', size: '10Gi' });
+    expect(options).toMatchObject({
+      credentials: {
+        accessKeyId: 'AKIA1',
+        secretAccessKey: 's3cr3t',
+        sessionToken: 'tok',
+      },
+      requester: 'alice',
+    });
+    expect(request.target).toMatchObject({
+      namespace: 'team-a',
+      pvc: 'data',
+      size: '10Gi',
+    });
     expectGolden('create.txt', r.stdout);
   });
 
   it('sizes the source for --size auto and passes the recommended size', async () => {
-    mocked.sizeSource.mockResolvedValue({ objects: 3, bytes: 3 * 2 ** 30, recommendedSize: '4Gi', estimated: false } as never);
-    const r = await run(['create', '--from', 's3://backups/team-a/data/', '--to', 'pvc/data', '--size', 'auto', '--dry-run=client', '-o', 'json']);
+    mocked.sizeSource.mockResolvedValue({
+      objects: 3,
+      bytes: 3 * 2 ** 30,
+      recommendedSize: '4Gi',
+      estimated: false,
+    } as never);
+    const r = await run([
+      'create',
+      '--from',
+      's3://backups/team-a/data/',
+      '--to',
+      'pvc/data',
+      '--size',
+      'auto',
+      '--dry-run=client',
+      '-o',
+      'json',
+    ]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).items[0].spec.resources.requests.storage).toBe('4Gi');
-    expect(r.stderr).toBe('sized team-a/data/: 3 objects, 3.00 GiB; new PVC 4Gi\n');
+    expect(JSON.parse(r.stdout).items[0].spec.resources.requests.storage).toBe(
+      '4Gi',
+    );
+    expect(r.stderr).toBe(
+      'sized team-a/data/: 3 objects, 3.00 GiB; new PVC 4Gi\n',
+    );
   });
 
   it('waits with --wait and ends with the code and message of a failed restore', async () => {
-    mocked.createRestore.mockResolvedValue({ manifests: { name: failed.name } as never, created: true, status: failed });
-    mocked.watchRestore.mockImplementation(statuses({ ...failed, phase: 'Restoring', error: undefined }, failed));
+    mocked.createRestore.mockResolvedValue({
+      manifests: { name: failed.name } as never,
+      created: true,
+      status: failed,
+    });
+    mocked.watchRestore.mockImplementation(
+      statuses({ ...failed, phase: 'Restoring', error: undefined }, failed),
+    );
     const r = await run([...base, '--wait']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
@@ -104,8 +184,18 @@ describe('create', () => {
   });
 
   it('waits with --wait to Succeeded, printing plain progress lines off a terminal', async () => {
-    mocked.createRestore.mockResolvedValue({ manifests: { name: succeeded.name } as never, created: true, status: succeeded });
-    mocked.watchRestore.mockImplementation(statuses({ ...succeeded, phase: 'Pending', result: undefined }, { ...restoring, name: succeeded.name }, succeeded));
+    mocked.createRestore.mockResolvedValue({
+      manifests: { name: succeeded.name } as never,
+      created: true,
+      status: succeeded,
+    });
+    mocked.watchRestore.mockImplementation(
+      statuses(
+        { ...succeeded, phase: 'Pending', result: undefined },
+        { ...restoring, name: succeeded.name },
+        succeeded,
+      ),
+    );
     const r = await run([...base, '--wait', '-o', 'name']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('restore/restore-db-9f8e7d6c\n');
@@ -113,34 +203,66 @@ describe('create', () => {
   });
 
   it.each([
-    [['--from', 's3://Bad_Bucket/x/'], 'invalid --from: invalid source URL "s3://Bad_Bucket/x/"'],
+    [
+      ['--from', 's3://Bad_Bucket/x/'],
+      'invalid --from: invalid source URL "s3://Bad_Bucket/x/"',
+    ],
     [['--from', 'ftp://host/b/x/'], 'unsupported scheme "ftp:"'],
     [['--size', '10XB'], 'invalid --size: invalid quantity "10XB"'],
-    [['--to', 'pvc/Data_1'], 'invalid --to: "Data_1" must consist of lower case letters'],
+    [
+      ['--to', 'pvc/Data_1'],
+      'invalid --to: "Data_1" must consist of lower case letters',
+    ],
     [['--uid', 'abc'], 'invalid --uid "abc": expected a whole number'],
     [['--uid', '0'], 'invalid --uid: must be at least 1'],
     [['--ttl', 'soon'], 'invalid --ttl "soon"'],
-    [['--archive-tier', 'Fast'], 'invalid --archive-tier: must be one of "Expedited", "Standard", "Bulk", "fail" (got "Fast")'],
+    [
+      ['--archive-tier', 'Fast'],
+      'invalid --archive-tier: must be one of "Expedited", "Standard", "Bulk", "fail" (got "Fast")',
+    ],
     [['--as-of', 'yesterday-ish'], 'invalid --as-of "yesterday-ish"'],
     [['--dry-run=maybe'], 'invalid --dry-run "maybe"'],
     [['-o', 'wide'], 'unsupported output format "wide"'],
-    [['--secret', 's3', '--credentials-from-env'], 'give one of --secret, --credentials-from-env, not several'],
-    [['--credentials-from-env'], '--credentials-from-env: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set'],
+    [
+      ['--secret', 's3', '--credentials-from-env'],
+      'give one of --secret, --credentials-from-env, not several',
+    ],
+    [
+      ['--credentials-from-env'],
+      '--credentials-from-env: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set',
+    ],
     [['--existing-pvc', '--size', '5Gi'], 'an existing PVC is never resized'],
     [['--bandwidth', 'fast'], 'invalid --bandwidth: invalid quantity "fast"'],
     [['--no-such-flag'], 'Unknown argument'],
-  ])('refuses %j with exit 2 before anything is created', async (extra, message) => {
-    const args = [...base.filter((_, i) => !(extra.includes(base[i]) || extra.includes(base[i - 1]))), ...extra];
-    const r = await run(args);
-    expect(r.stderr).toContain(message);
-    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
-    expect(r.code).toBe(2);
-    for (const call of CLUSTER_CALLS) expect(mocked[call]).not.toHaveBeenCalled();
-  });
+  ])(
+    'refuses %j with exit 2 before anything is created',
+    async (extra, message) => {
+      const args = [
+        ...base.filter(
+          (_, i) => !(extra.includes(base[i]) || extra.includes(base[i - 1])),
+        ),
+        ...extra,
+      ];
+      const r = await run(args);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(r.code).toBe(2);
+      for (const call of CLUSTER_CALLS)
+        expect(mocked[call]).not.toHaveBeenCalled();
+    },
+  );
 
   it('maps core errors to exit codes: forbidden 3, conflict 5, not found 4', async () => {
-    for (const [kind, code] of [['Forbidden', 3], ['Conflict', 5], ['NotFound', 4], ['Unavailable', 7], ['Rejected', 3]] as const) {
-      mocked.createRestore.mockRejectedValueOnce(new core.RestoreError(kind, `${kind} happened`));
+    for (const [kind, code] of [
+      ['Forbidden', 3],
+      ['Conflict', 5],
+      ['NotFound', 4],
+      ['Unavailable', 7],
+      ['Rejected', 3],
+    ] as const) {
+      mocked.createRestore.mockRejectedValueOnce(
+        new core.RestoreError(kind, `${kind} happened`),
+      );
       const r = await run(base);
       expect(r.code).toBe(code);
       expect(r.stderr).toBe(`error: ${kind} happened\n`);
@@ -148,7 +270,9 @@ describe('create', () => {
   });
 
   it('prints the stack only with -v', async () => {
-    mocked.createRestore.mockRejectedValue(new core.RestoreError('Failed', 'boom'));
+    mocked.createRestore.mockRejectedValue(
+      new core.RestoreError('Failed', 'boom'),
+    );
     expect((await run(base)).stderr).toBe('error: boom\n');
     const verbose = await run([...base, '-v=6']);
     expect(verbose.stderr).toMatch(/^error: boom\nRestoreError: boom\n\s+at /);
@@ -158,37 +282,77 @@ describe('create', () => {
 describe('status, describe, list, wait, delete, logs', () => {
   it('status prints the short block; -o json the status object', async () => {
     mocked.getRestore.mockResolvedValue(restoring);
-    const r = await run(['status', 'restore/restore-data-1a2b3c4d', '-n', 'team-a']);
+    const r = await run([
+      'status',
+      'restore/restore-data-1a2b3c4d',
+      '-n',
+      'team-a',
+    ]);
     expect(r.code).toBe(0);
-    expect(mocked.getRestore).toHaveBeenCalledWith(expect.anything(), 'team-a', 'restore-data-1a2b3c4d');
+    expect(mocked.getRestore).toHaveBeenCalledWith(
+      expect.anything(),
+      'team-a',
+      'restore-data-1a2b3c4d',
+    );
     expectGolden('status-restoring.txt', r.stdout);
-    expect(JSON.parse((await run(['status', 'restore-data-1a2b3c4d', '-o', 'json'])).stdout)).toEqual(restoring);
+    expect(
+      JSON.parse(
+        (await run(['status', 'restore-data-1a2b3c4d', '-o', 'json'])).stdout,
+      ),
+    ).toEqual(restoring);
   });
 
   it('status of an unknown restore exits 4', async () => {
-    mocked.getRestore.mockRejectedValue(new core.RestoreError('NotFound', 'restore "nope" not found in namespace team-a'));
+    mocked.getRestore.mockRejectedValue(
+      new core.RestoreError(
+        'NotFound',
+        'restore "nope" not found in namespace team-a',
+      ),
+    );
     const r = await run(['status', 'nope']);
-    expect(r).toMatchObject({ code: 4, stderr: 'error: restore "nope" not found in namespace team-a\n' });
+    expect(r).toMatchObject({
+      code: 4,
+      stderr: 'error: restore "nope" not found in namespace team-a\n',
+    });
   });
 
   it('list -A asks core for every namespace; -o name prints restore/NAME', async () => {
     mocked.listRestores.mockResolvedValue([restoring, succeeded]);
     const r = await run(['get', '-A']);
-    expect(mocked.listRestores).toHaveBeenCalledWith(expect.anything(), expect.objectContaining({ namespace: undefined }));
+    expect(mocked.listRestores).toHaveBeenCalledWith(
+      expect.anything(),
+      expect.objectContaining({ namespace: undefined }),
+    );
     expectGolden('list-all-namespaces.txt', r.stdout);
     const names = await run(['list', '-o', 'name', '-l', 'team=a']);
-    expect(mocked.listRestores).toHaveBeenLastCalledWith(expect.anything(), { namespace: 'team-a', labelSelector: 'team=a', progress: false });
-    expect(names.stdout).toBe('restore/restore-data-1a2b3c4d\nrestore/restore-db-9f8e7d6c\n');
+    expect(mocked.listRestores).toHaveBeenLastCalledWith(expect.anything(), {
+      namespace: 'team-a',
+      labelSelector: 'team=a',
+      progress: false,
+    });
+    expect(names.stdout).toBe(
+      'restore/restore-data-1a2b3c4d\nrestore/restore-db-9f8e7d6c\n',
+    );
   });
 
   it('list with nothing says so on stderr, like kubectl', async () => {
     mocked.listRestores.mockResolvedValue([]);
     const r = await run(['list']);
-    expect(r).toMatchObject({ code: 0, stdout: '', stderr: 'No restores found in team-a namespace.\n' });
+    expect(r).toMatchObject({
+      code: 0,
+      stdout: '',
+      stderr: 'No restores found in team-a namespace.\n',
+    });
   });
 
   it('wait --for=Restoring returns once the restore is restoring', async () => {
-    mocked.watchRestore.mockImplementation(statuses({ ...restoring, phase: 'Planning', progress: undefined }, restoring, succeeded));
+    mocked.watchRestore.mockImplementation(
+      statuses(
+        { ...restoring, phase: 'Planning', progress: undefined },
+        restoring,
+        succeeded,
+      ),
+    );
     const r = await run(['wait', 'restore-data-1a2b3c4d', '--for=Restoring']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
@@ -197,27 +361,49 @@ describe('status, describe, list, wait, delete, logs', () => {
   });
 
   it('wait --timeout exits 6 and says the restore goes on', async () => {
-    mocked.watchRestore.mockImplementation(async function* watch(_c, _n, _name, options) {
-      yield restoring;
-      await new Promise(resolve => options?.signal?.addEventListener('abort', resolve));
-    });
+    mocked.watchRestore.mockImplementation(
+      async function* watch(_c, _n, _name, options) {
+        yield restoring;
+        await new Promise(resolve =>
+          options?.signal?.addEventListener('abort', resolve),
+        );
+      },
+    );
     const r = await run(['wait', 'restore-data-1a2b3c4d', '--timeout', '50ms']);
     expect(r.code).toBe(6);
-    expect(r.stderr).toContain('error: timed out after 0s waiting for restore restore-data-1a2b3c4d to reach Succeeded (now Restoring); it goes on: see kubectl restore status restore-data-1a2b3c4d -n team-a\n');
+    expect(r.stderr).toContain(
+      'error: timed out after 0s waiting for restore restore-data-1a2b3c4d to reach Succeeded (now Restoring); it goes on: see kubectl restore status restore-data-1a2b3c4d -n team-a\n',
+    );
   });
 
   it('wait refuses an unknown phase', async () => {
     const r = await run(['wait', 'x', '--for=Done']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('error: invalid --for "Done": must be one of Planning, Thawing, Restoring, Verifying, Succeeded, Failed\n');
+    expect(r.stderr).toBe(
+      'error: invalid --for "Done": must be one of Planning, Thawing, Restoring, Verifying, Succeeded, Failed\n',
+    );
   });
 
   it('delete keeps the PVC unless --keep-pvc=false', async () => {
-    mocked.deleteRestore.mockResolvedValueOnce({ job: 'a' }).mockResolvedValueOnce({ job: 'b', pvc: 'data' });
+    mocked.deleteRestore
+      .mockResolvedValueOnce({ job: 'a' })
+      .mockResolvedValueOnce({ job: 'b', pvc: 'data' });
     expect((await run(['delete', 'a'])).stdout).toBe('restore/a deleted\n');
-    expect(mocked.deleteRestore).toHaveBeenLastCalledWith(expect.anything(), 'team-a', 'a', { deletePvc: false });
-    expect((await run(['delete', 'b', '--keep-pvc=false'])).stdout).toBe('restore/b deleted (and persistentvolumeclaim/data)\n');
-    expect(mocked.deleteRestore).toHaveBeenLastCalledWith(expect.anything(), 'team-a', 'b', { deletePvc: true });
+    expect(mocked.deleteRestore).toHaveBeenLastCalledWith(
+      expect.anything(),
+      'team-a',
+      'a',
+      { deletePvc: false },
+    );
+    expect((await run(['delete', 'b', '--keep-pvc=false'])).stdout).toBe(
+      'restore/b deleted (and persistentvolumeclaim/data)\n',
+    );
+    expect(mocked.deleteRestore).toHaveBeenLastCalledWith(
+      expect.anything(),
+      'team-a',
+      'b',
+      { deletePvc: true },
+    );
   });
 
   it('logs renders the JSON lines for people; --raw prints them as they are', async () => {
@@ -229,8 +415,13 @@ describe('status, describe, list, wait, delete, logs', () => {
       '',
     ].join('\n');
     mocked.restoreLogs.mockResolvedValue({ pod: 'p', log });
-    expectGolden('logs.txt', (await run(['logs', 'restore-data-1a2b3c4d'])).stdout);
-    expect((await run(['logs', 'restore-data-1a2b3c4d', '--raw'])).stdout).toBe(log);
+    expectGolden(
+      'logs.txt',
+      (await run(['logs', 'restore-data-1a2b3c4d'])).stdout,
+    );
+    expect((await run(['logs', 'restore-data-1a2b3c4d', '--raw'])).stdout).toBe(
+      log,
+    );
   });
 });
 

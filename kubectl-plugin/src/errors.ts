@@ -32,7 +32,11 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 /** An error of the plugin itself, with the exit code to end with. */
 export class CliError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode: number = EXIT.FAILED, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    exitCode: number = EXIT.FAILED,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'CliError';
     this.exitCode = exitCode;
@@ -52,13 +56,25 @@ const KIND_EXIT: Record<string, number> = {
   Failed: EXIT.FAILED,
 };
 
-const INPUT_ERRORS = new Set(['RestoreRequestError', 'SourceUrlError', 'QuantityError', 'ManifestError', 'YError']);
+const INPUT_ERRORS = new Set([
+  'RestoreRequestError',
+  'SourceUrlError',
+  'QuantityError',
+  'ManifestError',
+  'YError',
+]);
 
 export function exitCodeOf(error: unknown): number {
-  const e = error as { name?: string; kind?: string; exitCode?: number; message?: string };
+  const e = error as {
+    name?: string;
+    kind?: string;
+    exitCode?: number;
+    message?: string;
+  };
   if (typeof e?.exitCode === 'number') return e.exitCode;
   if (e?.name === 'RestoreError' && e.kind) {
-    if (/aborted due to timeout|timed out/i.test(e.message ?? '')) return EXIT.TIMEOUT;
+    if (/aborted due to timeout|timed out/i.test(e.message ?? ''))
+      return EXIT.TIMEOUT;
     return KIND_EXIT[e.kind] ?? EXIT.FAILED;
   }
   if (e?.name && INPUT_ERRORS.has(e.name)) return EXIT.INVALID;
@@ -69,7 +85,9 @@ export function exitCodeOf(error: unknown): number {
 /** `error: <message>` on one line; the stack (and causes) only when verbose. */
 export function formatError(error: unknown, verbose = false): string {
   const e = error as Error;
-  const message = (e?.message ?? String(error)).replace(/\s*\n\s*/g, ' ').trim();
+  const message = (e?.message ?? String(error))
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
   let text = `error: ${message}\n`;
   if (verbose && e?.stack) {
     text += `${e.stack}\n`;

@@ -16,15 +16,26 @@ export interface CommandIo {
 }
 
 export function processIo(): CommandIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, now: () => new Date() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    now: () => new Date(),
+  };
 }
 
 /** An in-memory CommandIo for tests. */
-export function bufferIo(options: { env?: Record<string, string>; now?: Date; tty?: boolean } = {}) {
+export function bufferIo(
+  options: { env?: Record<string, string>; now?: Date; tty?: boolean } = {},
+) {
   const out: string[] = [];
   const err: string[] = [];
   const io: CommandIo = {
-    stdout: { write: (t: string) => out.push(t), isTTY: options.tty ?? false, columns: 100 },
+    stdout: {
+      write: (t: string) => out.push(t),
+      isTTY: options.tty ?? false,
+      columns: 100,
+    },
     stderr: { write: (t: string) => err.push(t), isTTY: false },
     env: options.env ?? {},
     now: () => options.now ?? new Date('2026-11-21T12:00:00Z'),

@@ -5,25 +5,39 @@ import { OutputStream } from './io';
 export type OutputFormat = 'json' | 'yaml' | 'name' | 'wide';
 
 /** Checks `-o` against what the command supports; undefined means the command's table or text. */
-export function outputFormat<F extends OutputFormat>(value: string | undefined, allowed: F[]): F | undefined {
+export function outputFormat<F extends OutputFormat>(
+  value: string | undefined,
+  allowed: F[],
+): F | undefined {
   if (value === undefined || value === '') return undefined;
   if (!(allowed as string[]).includes(value)) {
-    throw invalid(`unsupported output format "${value}": this command prints ${allowed.map(a => `-o ${a}`).join(', ')}`);
+    throw invalid(
+      `unsupported output format "${value}": this command prints ${allowed.map(a => `-o ${a}`).join(', ')}`,
+    );
   }
   return value as F;
 }
 
 /** Several objects as one document: a `kind: List`, which `kubectl apply -f -` accepts. */
-export function asList(items: unknown[], apiVersion = 'v1', kind = 'List'): Record<string, unknown> {
+export function asList(
+  items: unknown[],
+  apiVersion = 'v1',
+  kind = 'List',
+): Record<string, unknown> {
   return { apiVersion, kind, metadata: {}, items };
 }
 
-export function printData(stream: OutputStream, format: 'json' | 'yaml', value: unknown): void {
+export function printData(
+  stream: OutputStream,
+  format: 'json' | 'yaml',
+  value: unknown,
+): void {
   if (format === 'json') stream.write(`${JSON.stringify(value, null, 2)}\n`);
   else {
     // From the commands bundle: the shell that serves `--help` and `version` stays small.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { stringifyYaml } = require('./commands') as typeof import('./commands');
+    const { stringifyYaml } =
+      require('./commands') as typeof import('./commands');
     stream.write(stringifyYaml(value, { lineWidth: 0 }));
   }
 }

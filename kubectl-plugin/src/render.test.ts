@@ -1,12 +1,18 @@
 import { NOW, failed, pending, restoring, succeeded } from './testing/fixtures';
 import { expectGolden } from './testing/golden';
-import { formatDescribe, formatDuration, formatProgressLine, formatRestoreTable, formatStatus } from './render';
+import {
+  formatDescribe,
+  formatDuration,
+  formatProgressLine,
+  formatRestoreTable,
+  formatStatus,
+} from './render';
 
 describe('render', () => {
   it('formats durations like kubectl', () => {
-    expect([0, 45, 60, 192, 3600, 3660, 18240, 86400, 183600].map(formatDuration)).toEqual([
-      '0s', '45s', '1m', '3m12s', '1h', '1h1m', '5h4m', '1d', '2d3h',
-    ]);
+    expect(
+      [0, 45, 60, 192, 3600, 3660, 18240, 86400, 183600].map(formatDuration),
+    ).toEqual(['0s', '45s', '1m', '3m12s', '1h', '1h1m', '5h4m', '1d', '2d3h']);
   });
 
   it('prints the status of a running restore with progress, rate and ETA', () => {
@@ -27,8 +33,20 @@ describe('render', () => {
       formatDescribe(
         succeeded,
         [
-          { type: 'Normal', reason: 'SuccessfulCreate', object: 'job/restore-db-9f8e7d6c', message: 'Created pod: restore-db-9f8e7d6c-abcde', time: '2026-11-20T09:00:01Z' },
-          { type: 'Normal', reason: 'Completed', object: 'job/restore-db-9f8e7d6c', message: 'Job completed', time: '2026-11-20T09:03:31Z' },
+          {
+            type: 'Normal',
+            reason: 'SuccessfulCreate',
+            object: 'job/restore-db-9f8e7d6c',
+            message: 'Created pod: restore-db-9f8e7d6c-abcde',
+            time: '2026-11-20T09:00:01Z',
+          },
+          {
+            type: 'Normal',
+            reason: 'Completed',
+            object: 'job/restore-db-9f8e7d6c',
+            message: 'Job completed',
+            time: '2026-11-20T09:03:31Z',
+          },
         ],
         NOW,
       ),
@@ -37,8 +55,14 @@ describe('render', () => {
 
   it('lists restores, with NAMESPACE for -A and more columns for -o wide', () => {
     const all = [restoring, pending, failed, succeeded];
-    expectGolden('list.txt', formatRestoreTable([restoring, pending, succeeded], { now: NOW }));
-    expectGolden('list-all-namespaces-wide.txt', formatRestoreTable(all, { now: NOW, allNamespaces: true, wide: true }));
+    expectGolden(
+      'list.txt',
+      formatRestoreTable([restoring, pending, succeeded], { now: NOW }),
+    );
+    expectGolden(
+      'list-all-namespaces-wide.txt',
+      formatRestoreTable(all, { now: NOW, allNamespaces: true, wide: true }),
+    );
   });
 
   it('prints one plain line per update when not on a terminal', () => {

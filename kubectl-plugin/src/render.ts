@@ -1,5 +1,9 @@
 /** Pure text rendering of statuses, tables and durations: what users read, tested with golden files. */
-import { RestoreProgress, RestoreStatus, formatBytes } from '@kube-restore/common';
+import {
+  RestoreProgress,
+  RestoreStatus,
+  formatBytes,
+} from '@kube-restore/common';
 
 /** kubectl's compact durations: `45s`, `3m12s`, `5h4m`, `2d3h`. */
 export function formatDuration(seconds: number | undefined): string {
@@ -7,7 +11,8 @@ export function formatDuration(seconds: number | undefined): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
+  if (s < 86400)
+    return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600) ? `${Math.floor((s % 86400) / 3600)}h` : ''}`;
 }
 
@@ -16,10 +21,20 @@ export function age(iso: string | undefined, now: Date): string {
   return formatDuration((now.getTime() - new Date(iso).getTime()) / 1000);
 }
 
-export function percent(progress: RestoreProgress | undefined): number | undefined {
+export function percent(
+  progress: RestoreProgress | undefined,
+): number | undefined {
   if (!progress) return undefined;
-  if (progress.bytesTotal) return Math.min(100, Math.floor((progress.bytesDone / progress.bytesTotal) * 100));
-  if (progress.objectsTotal) return Math.min(100, Math.floor((progress.objectsDone / progress.objectsTotal) * 100));
+  if (progress.bytesTotal)
+    return Math.min(
+      100,
+      Math.floor((progress.bytesDone / progress.bytesTotal) * 100),
+    );
+  if (progress.objectsTotal)
+    return Math.min(
+      100,
+      Math.floor((progress.objectsDone / progress.objectsTotal) * 100),
+    );
   return undefined;
 }
 
@@ -33,16 +48,24 @@ export function formatProgress(progress: RestoreProgress | undefined): string {
       percent(progress) !== undefined ? ` (${percent(progress)}%)` : ''
     }`,
   ];
-  if (progress.objectsSkipped) parts.push(`${n(progress.objectsSkipped)} skipped`);
-  if (progress.bytesPerSecond) parts.push(`${formatBytes(progress.bytesPerSecond)}/s`);
-  if (progress.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(progress.etaSeconds)}`);
-  if (progress.thaw) parts.push(`thawing ${progress.thaw.waiting} waiting, ${progress.thaw.ready} ready`);
+  if (progress.objectsSkipped)
+    parts.push(`${n(progress.objectsSkipped)} skipped`);
+  if (progress.bytesPerSecond)
+    parts.push(`${formatBytes(progress.bytesPerSecond)}/s`);
+  if (progress.etaSeconds !== undefined)
+    parts.push(`ETA ${formatDuration(progress.etaSeconds)}`);
+  if (progress.thaw)
+    parts.push(
+      `thawing ${progress.thaw.waiting} waiting, ${progress.thaw.ready} ready`,
+    );
   return parts.join(', ');
 }
 
 /** Left-aligned columns separated by three spaces, as kubectl prints them. */
 export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)),
+  );
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
@@ -52,7 +75,9 @@ export function formatTable(header: string[], rows: string[][]): string {
 }
 
 function field(label: string, value: string | undefined, width = 14): string {
-  return value === undefined || value === '' ? '' : `${`${label}:`.padEnd(width)}${value}\n`;
+  return value === undefined || value === ''
+    ? ''
+    : `${`${label}:`.padEnd(width)}${value}\n`;
 }
 
 function resultLine(status: RestoreStatus): string | undefined {
@@ -72,12 +97,25 @@ export function formatStatus(status: RestoreStatus, now: Date): string {
     field('Phase', status.phase),
     field('Source', status.source),
     field('PVC', status.pvc),
-    field('Progress', status.progress ? formatProgress(status.progress) : undefined),
+    field(
+      'Progress',
+      status.progress ? formatProgress(status.progress) : undefined,
+    ),
     field('Waiting', status.waitingReason),
-    field('Error', status.error ? `${status.error.code}: ${status.error.message}${status.error.entry ? ` (${status.error.entry})` : ''}` : undefined),
+    field(
+      'Error',
+      status.error
+        ? `${status.error.code}: ${status.error.message}${status.error.entry ? ` (${status.error.entry})` : ''}`
+        : undefined,
+    ),
     field('Result', resultLine(status)),
     field('Age', age(status.createdAt, now)),
-    field('Duration', status.durationSeconds !== undefined ? formatDuration(status.durationSeconds) : undefined),
+    field(
+      'Duration',
+      status.durationSeconds !== undefined
+        ? formatDuration(status.durationSeconds)
+        : undefined,
+    ),
   ].join('');
 }
 
@@ -90,7 +128,11 @@ export interface EventRow {
 }
 
 /** The long block `describe` prints: everything `status` shows, then pods, times and events. */
-export function formatDescribe(status: RestoreStatus, events: EventRow[], now: Date): string {
+export function formatDescribe(
+  status: RestoreStatus,
+  events: EventRow[],
+  now: Date,
+): string {
   let text = formatStatus(status, now);
   text += [
     field('Created', status.createdAt),
@@ -99,22 +141,40 @@ export function formatDescribe(status: RestoreStatus, events: EventRow[], now: D
     field('Attempts', `${status.attempts} (${status.failedAttempts} failed)`),
     field('Pods', status.pods.join(', ') || '<none>'),
     field('Requester', status.requester),
-    field('Expires', status.ttlSecondsAfterFinished !== undefined && status.finishedAt
-      ? `${formatDuration(status.ttlSecondsAfterFinished)} after finishing (ttlSecondsAfterFinished)`
-      : undefined),
+    field(
+      'Expires',
+      status.ttlSecondsAfterFinished !== undefined && status.finishedAt
+        ? `${formatDuration(status.ttlSecondsAfterFinished)} after finishing (ttlSecondsAfterFinished)`
+        : undefined,
+    ),
   ].join('');
   text += 'Events:';
   if (events.length === 0) return `${text}       <none>\n`;
   text += '\n';
   const table = formatTable(
     ['TYPE', 'REASON', 'AGE', 'OBJECT', 'MESSAGE'],
-    events.map(e => [e.type ?? '', e.reason ?? '', age(e.time, now), e.object ?? '', (e.message ?? '').trim()]),
+    events.map(e => [
+      e.type ?? '',
+      e.reason ?? '',
+      age(e.time, now),
+      e.object ?? '',
+      (e.message ?? '').trim(),
+    ]),
   );
-  return text + table.split('\n').map(l => (l ? `  ${l}` : l)).join('\n');
+  return (
+    text +
+    table
+      .split('\n')
+      .map(l => (l ? `  ${l}` : l))
+      .join('\n')
+  );
 }
 
 /** The table of `list`; `-A` adds NAMESPACE, `-o wide` adds source, duration, requester and error. */
-export function formatRestoreTable(statuses: RestoreStatus[], options: { allNamespaces?: boolean; wide?: boolean; now: Date }): string {
+export function formatRestoreTable(
+  statuses: RestoreStatus[],
+  options: { allNamespaces?: boolean; wide?: boolean; now: Date },
+): string {
   const header = ['NAME', 'PHASE', 'PVC', 'PROGRESS', 'AGE'];
   if (options.allNamespaces) header.unshift('NAMESPACE');
   if (options.wide) header.push('DURATION', 'SOURCE', 'REQUESTER', 'ERROR');
@@ -124,11 +184,19 @@ export function formatRestoreTable(statuses: RestoreStatus[], options: { allName
     if (s.phase === 'Succeeded') progress = '100%';
     else if (p !== undefined) progress = `${p}%`;
     else if (s.progress) progress = formatBytes(s.progress.bytesDone);
-    const row = [s.name, s.phase, s.pvc, progress, age(s.createdAt, options.now)];
+    const row = [
+      s.name,
+      s.phase,
+      s.pvc,
+      progress,
+      age(s.createdAt, options.now),
+    ];
     if (options.allNamespaces) row.unshift(s.namespace);
     if (options.wide) {
       row.push(
-        s.durationSeconds !== undefined ? formatDuration(s.durationSeconds) : '-',
+        s.durationSeconds !== undefined
+          ? formatDuration(s.durationSeconds)
+          : '-',
         s.source,
         s.requester ?? '-',
         s.error ? s.error.code : '-',

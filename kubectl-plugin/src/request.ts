@@ -91,7 +91,9 @@ const FIELD_FLAGS: [string, string][] = [
 ];
 
 function flagOf(path: string): string | undefined {
-  return FIELD_FLAGS.find(([field]) => path === field || path.startsWith(`${field}.`))?.[1];
+  return FIELD_FLAGS.find(
+    ([field]) => path === field || path.startsWith(`${field}.`),
+  )?.[1];
 }
 
 /** A RestoreRequestError as one line naming flags: `invalid --size: invalid quantity "x": ...`. */
@@ -99,44 +101,60 @@ export function describeRequestError(error: RestoreRequestError): string {
   return error.problems
     .map(p => {
       const flag = flagOf(p.path);
-      return flag ? `invalid ${flag}: ${p.message}` : `invalid ${p.path || 'request'}: ${p.message}`;
+      return flag
+        ? `invalid ${flag}: ${p.message}`
+        : `invalid ${p.path || 'request'}: ${p.message}`;
     })
     .join('; ');
 }
 
-export function intFlag(value: string | number | undefined, flag: string): number | undefined {
+export function intFlag(
+  value: string | number | undefined,
+  flag: string,
+): number | undefined {
   if (value === undefined || value === '') return undefined;
   const text = String(value).trim();
-  if (!/^-?\d+$/.test(text)) throw invalid(`invalid ${flag} "${value}": expected a whole number`);
+  if (!/^-?\d+$/.test(text))
+    throw invalid(`invalid ${flag} "${value}": expected a whole number`);
   return Number(text);
 }
 
 /** `pvc/NAME`, `persistentvolumeclaim/NAME` or `NAME`. */
 export function pvcArg(value: string | undefined): string {
-  if (!value) throw invalid('--to is required: the target PVC, e.g. --to pvc/data');
-  const match = /^(?:(pvc|pvcs|persistentvolumeclaims?)\/)?([^/]+)$/.exec(value);
+  if (!value)
+    throw invalid('--to is required: the target PVC, e.g. --to pvc/data');
+  const match = /^(?:(pvc|pvcs|persistentvolumeclaims?)\/)?([^/]+)$/.exec(
+    value,
+  );
   if (!match) throw invalid(`invalid --to "${value}": expected pvc/NAME`);
   return match[2];
 }
 
 function asOfFlag(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
-  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && /(Z|[+-]\d{2}:\d{2})$/.test(value)) return value;
+  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && /(Z|[+-]\d{2}:\d{2})$/.test(value))
+    return value;
   const t = Date.parse(value);
   if (Number.isNaN(t)) {
-    throw invalid(`invalid --as-of "${value}": expected a time such as 2026-11-20T18:00:00Z or 2026-11-20`);
+    throw invalid(
+      `invalid --as-of "${value}": expected a time such as 2026-11-20T18:00:00Z or 2026-11-20`,
+    );
   }
   return new Date(t).toISOString();
 }
 
 /** `--from` and the source flags -> request.source. */
 export function sourceInput(flags: SourceFlags): RestoreRequestInput['source'] {
-  if (!flags.from) throw invalid('--from is required: s3://BUCKET/PREFIX/ or s3://BUCKET/KEY.tar.gz');
+  if (!flags.from)
+    throw invalid(
+      '--from is required: s3://BUCKET/PREFIX/ or s3://BUCKET/KEY.tar.gz',
+    );
   let fromUrl: ReturnType<typeof sourceFromUrl>;
   try {
     fromUrl = sourceFromUrl(flags.from);
   } catch (error) {
-    if (error instanceof SourceUrlError) throw invalid(`invalid --from: ${error.message}`);
+    if (error instanceof SourceUrlError)
+      throw invalid(`invalid --from: ${error.message}`);
     throw error;
   }
   return {
@@ -149,28 +167,48 @@ export function sourceInput(flags: SourceFlags): RestoreRequestInput['source'] {
     ...(flags.exclude?.length ? { exclude: flags.exclude.map(String) } : {}),
     ...(flags.stripPrefix ? { stripPrefix: flags.stripPrefix } : {}),
     ...(flags.asOf ? { asOf: asOfFlag(flags.asOf) } : {}),
-    ...(flags.archiveTier ? { archive: { tier: flags.archiveTier as 'fail' } } : {}),
+    ...(flags.archiveTier
+      ? { archive: { tier: flags.archiveTier as 'fail' } }
+      : {}),
   };
 }
 
-function credentialsInput(flags: RequestFlags): RestoreRequestInput['credentials'] {
+function credentialsInput(
+  flags: RequestFlags,
+): RestoreRequestInput['credentials'] {
   if (flags.secret) return { type: 'secret', secretName: flags.secret };
-  if (flags.serviceAccount) return { type: 'serviceAccount', serviceAccountName: flags.serviceAccount };
+  if (flags.serviceAccount)
+    return { type: 'serviceAccount', serviceAccountName: flags.serviceAccount };
   return { type: 'none' };
 }
 
 /** Flags -> request input for namespace `namespace`; throws CliError (exit 2) naming the bad flag. */
-export function requestInput(flags: RequestFlags, namespace: string): RestoreRequestInput {
+export function requestInput(
+  flags: RequestFlags,
+  namespace: string,
+): RestoreRequestInput {
   const source = sourceInput(flags);
   const pvc = pvcArg(flags.to);
-  const credentialKinds = [flags.secret && '--secret', flags.credentialsFromEnv && '--credentials-from-env', flags.serviceAccount && '--service-account'].filter(Boolean);
-  if (credentialKinds.length > 1) throw invalid(`give one of ${credentialKinds.join(', ')}, not several`);
+  const credentialKinds = [
+    flags.secret && '--secret',
+    flags.credentialsFromEnv && '--credentials-from-env',
+    flags.serviceAccount && '--service-account',
+  ].filter(Boolean);
+  if (credentialKinds.length > 1)
+    throw invalid(`give one of ${credentialKinds.join(', ')}, not several`);
   if (flags.existingPvc && flags.size !== undefined && flags.size !== 'auto') {
-    throw invalid(`--size "${flags.size}" with --existing-pvc: an existing PVC is never resized`);
+    throw invalid(
+      `--size "${flags.size}" with --existing-pvc: an existing PVC is never resized`,
+    );
   }
-  if (flags.existingPvc && flags.storageClass) throw invalid('--storage-class with --existing-pvc: only a new PVC takes a storage class');
+  if (flags.existingPvc && flags.storageClass)
+    throw invalid(
+      '--storage-class with --existing-pvc: only a new PVC takes a storage class',
+    );
   if (!flags.existingPvc && flags.conflict && flags.conflict !== 'fail') {
-    throw invalid(`--conflict "${flags.conflict}" needs --existing-pvc: a new PVC is empty`);
+    throw invalid(
+      `--conflict "${flags.conflict}" needs --existing-pvc: a new PVC is empty`,
+    );
   }
   const owner = {
     uid: intFlag(flags.uid, '--uid'),
@@ -180,13 +218,35 @@ export function requestInput(flags: RequestFlags, namespace: string): RestoreReq
     dirMode: flags.dirMode,
   };
   const options = {
-    owner: Object.fromEntries(Object.entries(owner).filter(([, v]) => v !== undefined)),
-    ...(flags.ttl !== undefined ? { ttlSecondsAfterFinished: Math.round(parseDuration(flags.ttl, '--ttl')) } : {}),
-    ...(flags.deadline !== undefined ? { activeDeadlineSeconds: Math.round(parseDuration(flags.deadline, '--deadline')) } : {}),
-    ...(flags.bandwidth !== undefined ? { bandwidth: String(flags.bandwidth) } : {}),
-    ...(flags.parallelism !== undefined ? { parallelism: intFlag(flags.parallelism, '--parallelism') } : {}),
-    ...(flags.concurrency !== undefined ? { concurrency: intFlag(flags.concurrency, '--concurrency') } : {}),
-    ...(flags.backoffLimit !== undefined ? { backoffLimit: intFlag(flags.backoffLimit, '--backoff-limit') } : {}),
+    owner: Object.fromEntries(
+      Object.entries(owner).filter(([, v]) => v !== undefined),
+    ),
+    ...(flags.ttl !== undefined
+      ? {
+          ttlSecondsAfterFinished: Math.round(
+            parseDuration(flags.ttl, '--ttl'),
+          ),
+        }
+      : {}),
+    ...(flags.deadline !== undefined
+      ? {
+          activeDeadlineSeconds: Math.round(
+            parseDuration(flags.deadline, '--deadline'),
+          ),
+        }
+      : {}),
+    ...(flags.bandwidth !== undefined
+      ? { bandwidth: String(flags.bandwidth) }
+      : {}),
+    ...(flags.parallelism !== undefined
+      ? { parallelism: intFlag(flags.parallelism, '--parallelism') }
+      : {}),
+    ...(flags.concurrency !== undefined
+      ? { concurrency: intFlag(flags.concurrency, '--concurrency') }
+      : {}),
+    ...(flags.backoffLimit !== undefined
+      ? { backoffLimit: intFlag(flags.backoffLimit, '--backoff-limit') }
+      : {}),
     ...(flags.verify !== undefined ? { verify: flags.verify } : {}),
     ...(flags.allowEmpty !== undefined ? { allowEmpty: flags.allowEmpty } : {}),
   };
@@ -197,9 +257,13 @@ export function requestInput(flags: RequestFlags, namespace: string): RestoreReq
       namespace,
       pvc,
       mode: flags.existingPvc ? 'existing' : 'new',
-      ...(flags.size !== undefined && !flags.existingPvc ? { size: String(flags.size) } : {}),
+      ...(flags.size !== undefined && !flags.existingPvc
+        ? { size: String(flags.size) }
+        : {}),
       ...(flags.storageClass ? { storageClassName: flags.storageClass } : {}),
-      ...(flags.accessMode?.length ? { accessModes: flags.accessMode.map(String) as ['ReadWriteOnce'] } : {}),
+      ...(flags.accessMode?.length
+        ? { accessModes: flags.accessMode.map(String) as ['ReadWriteOnce'] }
+        : {}),
       ...(flags.conflict ? { conflict: flags.conflict as 'fail' } : {}),
     },
     credentials: credentialsInput(flags),
@@ -208,22 +272,36 @@ export function requestInput(flags: RequestFlags, namespace: string): RestoreReq
 }
 
 /** Validates with the shared schema; errors name the flags. */
-export function parseRequestFlags(flags: RequestFlags, namespace: string): RestoreRequest {
+export function parseRequestFlags(
+  flags: RequestFlags,
+  namespace: string,
+): RestoreRequest {
   const input = requestInput(flags, namespace);
   try {
     return parseRestoreRequest(input);
   } catch (error) {
-    if (error instanceof RestoreRequestError) throw new CliError(describeRequestError(error), EXIT.INVALID, { cause: error });
+    if (error instanceof RestoreRequestError)
+      throw new CliError(describeRequestError(error), EXIT.INVALID, {
+        cause: error,
+      });
     throw error;
   }
 }
 
 /** `--credentials-from-env`: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (optional). */
-export function credentialsFromEnv(env: Record<string, string | undefined>): S3Keys {
+export function credentialsFromEnv(
+  env: Record<string, string | undefined>,
+): S3Keys {
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  const missing = [!accessKeyId && 'AWS_ACCESS_KEY_ID', !secretAccessKey && 'AWS_SECRET_ACCESS_KEY'].filter(Boolean);
-  if (missing.length) throw invalid(`--credentials-from-env: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`);
+  const missing = [
+    !accessKeyId && 'AWS_ACCESS_KEY_ID',
+    !secretAccessKey && 'AWS_SECRET_ACCESS_KEY',
+  ].filter(Boolean);
+  if (missing.length)
+    throw invalid(
+      `--credentials-from-env: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`,
+    );
   return {
     accessKeyId: accessKeyId!,
     secretAccessKey: secretAccessKey!,

@@ -31,7 +31,9 @@ export function sessionFactory(globals: GlobalOptions): SessionFactory {
   let session: Promise<Session> | undefined;
   return () => {
     session ??= (async () => {
-      const timeoutMs = globals.requestTimeout ? parseDuration(globals.requestTimeout, '--request-timeout') * 1000 : 0;
+      const timeoutMs = globals.requestTimeout
+        ? parseDuration(globals.requestTimeout, '--request-timeout') * 1000
+        : 0;
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const { connect } = require('./commands') as typeof import('./commands');
       return connect(globals, timeoutMs);
@@ -40,7 +42,13 @@ export function sessionFactory(globals: GlobalOptions): SessionFactory {
   };
 }
 
-const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+const UNITS: Record<string, number> = {
+  ms: 0.001,
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86400,
+};
 
 /**
  * A duration in seconds: Go-style `1h30m`, `90s`, `500ms`, `2d`, or a plain number of seconds.
@@ -51,7 +59,9 @@ export function parseDuration(value: string, flag: string): number {
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
   if (parts.length === 0 || parts.map(p => p[0]).join('') !== text) {
-    throw invalid(`invalid ${flag} "${value}": expected a duration such as 30s, 10m, 1h30m or a number of seconds`);
+    throw invalid(
+      `invalid ${flag} "${value}": expected a duration such as 30s, 10m, 1h30m or a number of seconds`,
+    );
   }
   return parts.reduce((n, p) => n + Number(p[1]) * UNITS[p[2]], 0);
 }
@@ -61,7 +71,9 @@ export function restoreNameArg(value: string | undefined): string {
   if (!value) throw invalid('a restore NAME is required');
   const name = String(value).replace(/^restores?(\.kube-restore\.io)?\//, '');
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) {
-    throw invalid(`invalid restore name "${value}": must be lower case letters, digits and "-", starting and ending with a letter or digit`);
+    throw invalid(
+      `invalid restore name "${value}": must be lower case letters, digits and "-", starting and ending with a letter or digit`,
+    );
   }
   return name;
 }

@@ -4,8 +4,13 @@ import { bufferIo } from './io';
 import { NOW, restoring, succeeded } from './testing/fixtures';
 import { waitForRestore } from './waiter';
 
-jest.mock('@kube-restore/core', () => ({ ...jest.requireActual('@kube-restore/core'), watchRestore: jest.fn() }));
-const watchRestore = core.watchRestore as jest.MockedFunction<typeof core.watchRestore>;
+jest.mock('@kube-restore/core', () => ({
+  ...jest.requireActual('@kube-restore/core'),
+  watchRestore: jest.fn(),
+}));
+const watchRestore = core.watchRestore as jest.MockedFunction<
+  typeof core.watchRestore
+>;
 
 /** A terminal as cli-progress drives it. */
 function fakeTerminal() {
@@ -51,10 +56,14 @@ describe('waitForRestore', () => {
   });
 
   it('Ctrl-C stops the waiting, not the restore, and says so (exit 130)', async () => {
-    watchRestore.mockImplementation(async function* watch(_c, _ns, _name, options) {
-      yield restoring;
-      await new Promise(resolve => options?.signal?.addEventListener('abort', resolve));
-    });
+    watchRestore.mockImplementation(
+      async function* watch(_c, _ns, _name, options) {
+        yield restoring;
+        await new Promise(resolve =>
+          options?.signal?.addEventListener('abort', resolve),
+        );
+      },
+    );
     let interrupt: () => void = () => undefined;
     const { io } = bufferIo({ now: NOW });
     const waiting = waitForRestore({} as never, 'team-a', restoring.name, io, {
@@ -76,13 +85,30 @@ describe('waitForRestore', () => {
 describe('waitForRestore display', () => {
   it('never draws a restore going backwards (Pending between pod exit and Job completion)', async () => {
     watchRestore.mockImplementation(async function* watch() {
-      yield { ...restoring, phase: 'Pending', progress: undefined } as RestoreStatus;
+      yield {
+        ...restoring,
+        phase: 'Pending',
+        progress: undefined,
+      } as RestoreStatus;
       yield restoring;
-      yield { ...restoring, phase: 'Pending', progress: undefined } as RestoreStatus;
+      yield {
+        ...restoring,
+        phase: 'Pending',
+        progress: undefined,
+      } as RestoreStatus;
       yield { ...succeeded, name: restoring.name };
     });
     const b = bufferIo({ now: NOW });
-    await waitForRestore({} as never, 'team-a', restoring.name, b.io, { onInterrupt: () => () => undefined, lineIntervalMs: 0 });
-    expect(b.stderr().split('\n').map(l => l.split(' ')[1]).filter(Boolean)).toEqual(['Pending', 'Restoring:', 'Succeeded']);
+    await waitForRestore({} as never, 'team-a', restoring.name, b.io, {
+      onInterrupt: () => () => undefined,
+      lineIntervalMs: 0,
+    });
+    expect(
+      b
+        .stderr()
+        .split('\n')
+        .map(l => l.split(' ')[1])
+        .filter(Boolean),
+    ).toEqual(['Pending', 'Restoring:', 'Succeeded']);
   });
 });

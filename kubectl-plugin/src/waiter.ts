@@ -6,11 +6,30 @@ import { RestorePhase, RestoreStatus, formatBytes } from '@kube-restore/common';
 import { KubeClients, watchRestore } from '@kube-restore/core';
 import { CliError, EXIT } from './errors';
 import { CommandIo, OutputStream } from './io';
-import { formatDuration, formatProgress, formatProgressLine, percent } from './render';
+import {
+  formatDuration,
+  formatProgress,
+  formatProgressLine,
+  percent,
+} from './render';
 
-const ORDER: RestorePhase[] = ['Pending', 'Planning', 'Thawing', 'Restoring', 'Verifying', 'Succeeded'];
+const ORDER: RestorePhase[] = [
+  'Pending',
+  'Planning',
+  'Thawing',
+  'Restoring',
+  'Verifying',
+  'Succeeded',
+];
 
-export const WAITABLE_PHASES = ['Planning', 'Thawing', 'Restoring', 'Verifying', 'Succeeded', 'Failed'] as const;
+export const WAITABLE_PHASES = [
+  'Planning',
+  'Thawing',
+  'Restoring',
+  'Verifying',
+  'Succeeded',
+  'Failed',
+] as const;
 
 export interface WaitOptions {
   /** Stop waiting at this phase (or any later one). Default Succeeded. */
@@ -44,7 +63,11 @@ interface ProgressView {
   stop(): void;
 }
 
-function plainView(stream: OutputStream, intervalMs: number, now: () => number): ProgressView {
+function plainView(
+  stream: OutputStream,
+  intervalMs: number,
+  now: () => number,
+): ProgressView {
   let lastPhase: string | undefined;
   let lastAt = 0;
   return {
@@ -63,10 +86,12 @@ function plainView(stream: OutputStream, intervalMs: number, now: () => number):
 function barView(stream: NodeJS.WriteStream): ProgressView {
   // Loaded only on a terminal.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { SingleBar } = require('cli-progress') as typeof import('cli-progress');
+  const { SingleBar } =
+    require('cli-progress') as typeof import('cli-progress');
   const bar = new SingleBar({
     stream,
-    format: '{phase} |{bar}| {percentage}% | {bytes} | {objects} objects | {rate} | ETA {remaining}',
+    format:
+      '{phase} |{bar}| {percentage}% | {bytes} | {objects} objects | {rate} | ETA {remaining}',
     barCompleteChar: '\u2588',
     barIncompleteChar: '\u2591',
     hideCursor: true,
@@ -77,19 +102,32 @@ function barView(stream: NodeJS.WriteStream): ProgressView {
   const payload = (s: RestoreStatus) => {
     const r = s.result;
     const p = r
-      ? { bytesDone: r.bytes, bytesTotal: r.bytes, objectsDone: r.objects, objectsTotal: r.objects, bytesPerSecond: 0, etaSeconds: 0 }
+      ? {
+          bytesDone: r.bytes,
+          bytesTotal: r.bytes,
+          objectsDone: r.objects,
+          objectsTotal: r.objects,
+          bytesPerSecond: 0,
+          etaSeconds: 0,
+        }
       : s.progress;
     return {
       phase: s.phase.padEnd(9),
-      bytes: p ? `${formatBytes(p.bytesDone)}${p.bytesTotal !== undefined ? `/${formatBytes(p.bytesTotal)}` : ''}` : '-',
-      objects: p ? `${p.objectsDone}${p.objectsTotal !== undefined ? `/${p.objectsTotal}` : ''}` : '-',
+      bytes: p
+        ? `${formatBytes(p.bytesDone)}${p.bytesTotal !== undefined ? `/${formatBytes(p.bytesTotal)}` : ''}`
+        : '-',
+      objects: p
+        ? `${p.objectsDone}${p.objectsTotal !== undefined ? `/${p.objectsTotal}` : ''}`
+        : '-',
       rate: p?.bytesPerSecond ? `${formatBytes(p.bytesPerSecond)}/s` : '-',
-      remaining: p?.etaSeconds !== undefined ? formatDuration(p.etaSeconds) : '-',
+      remaining:
+        p?.etaSeconds !== undefined ? formatDuration(p.etaSeconds) : '-',
     };
   };
   return {
     update(status) {
-      const value = status.phase === 'Succeeded' ? 100 : (percent(status.progress) ?? 0);
+      const value =
+        status.phase === 'Succeeded' ? 100 : (percent(status.progress) ?? 0);
       if (!started) {
         bar.start(100, value, payload(status));
         started = true;
@@ -107,10 +145,13 @@ function barView(stream: NodeJS.WriteStream): ProgressView {
 export function formatOutcome(status: RestoreStatus): string {
   if (status.phase === 'Succeeded') {
     const r = status.result;
-    const what = r ? `: ${r.objects} objects${r.objectsSkipped ? ` (${r.objectsSkipped} skipped)` : ''}, ${formatBytes(r.bytes)}` : '';
+    const what = r
+      ? `: ${r.objects} objects${r.objectsSkipped ? ` (${r.objectsSkipped} skipped)` : ''}, ${formatBytes(r.bytes)}`
+      : '';
     return `restore/${status.name} Succeeded${what}${status.durationSeconds !== undefined ? ` in ${formatDuration(status.durationSeconds)}` : ''}\n`;
   }
-  if (status.phase !== 'Failed' && status.progress) return `restore/${status.name} ${status.phase}: ${formatProgress(status.progress)}\n`;
+  if (status.phase !== 'Failed' && status.progress)
+    return `restore/${status.name} ${status.phase}: ${formatProgress(status.progress)}\n`;
   return `restore/${status.name} ${status.phase}\n`;
 }
 
@@ -132,14 +173,24 @@ export async function waitForRestore(
     why ??= reason;
     controller.abort();
   };
-  const removeInterrupt = (options.onInterrupt ?? sigint)(() => stop('interrupt'));
-  options.signal?.addEventListener('abort', () => stop('interrupt'), { once: true });
-  const timer = options.timeoutSeconds ? setTimeout(() => stop('timeout'), options.timeoutSeconds * 1000) : undefined;
+  const removeInterrupt = (options.onInterrupt ?? sigint)(() =>
+    stop('interrupt'),
+  );
+  options.signal?.addEventListener('abort', () => stop('interrupt'), {
+    once: true,
+  });
+  const timer = options.timeoutSeconds
+    ? setTimeout(() => stop('timeout'), options.timeoutSeconds * 1000)
+    : undefined;
   const stream = options.progressStream ?? io.stderr;
-  const tty = !!stream.isTTY && typeof (stream as NodeJS.WriteStream).cursorTo === 'function';
+  const tty =
+    !!stream.isTTY &&
+    typeof (stream as NodeJS.WriteStream).cursorTo === 'function';
   const view = tty
     ? barView(stream as NodeJS.WriteStream)
-    : plainView(stream, options.lineIntervalMs ?? 5000, () => (io.now ?? (() => new Date()))().getTime());
+    : plainView(stream, options.lineIntervalMs ?? 5000, () =>
+        (io.now ?? (() => new Date()))().getTime(),
+      );
 
   let last: RestoreStatus | undefined;
   try {
@@ -148,11 +199,19 @@ export async function waitForRestore(
       pollIntervalMs: options.pollIntervalMs,
     })) {
       // Between a pod's exit and the Job's condition, a status can read Pending again: never draw backwards.
-      const backwards = last && ORDER.indexOf(status.phase) >= 0 && ORDER.indexOf(status.phase) < ORDER.indexOf(last.phase);
+      const backwards =
+        last &&
+        ORDER.indexOf(status.phase) >= 0 &&
+        ORDER.indexOf(status.phase) < ORDER.indexOf(last.phase);
       if (backwards) continue;
       last = status;
       view.update(status);
-      if (reached(status.phase, until) || status.phase === 'Failed' || status.phase === 'Succeeded') break;
+      if (
+        reached(status.phase, until) ||
+        status.phase === 'Failed' ||
+        status.phase === 'Succeeded'
+      )
+        break;
     }
   } finally {
     view.stop();
@@ -161,7 +220,10 @@ export async function waitForRestore(
   }
   const hint = `kubectl restore status ${name} -n ${namespace}`;
   if (why === 'interrupt' && !(last && reached(last.phase, until))) {
-    throw new CliError(`stopped waiting; restore ${name} goes on in namespace ${namespace} (${last?.phase ?? 'unknown phase'}): see ${hint}`, EXIT.INTERRUPTED);
+    throw new CliError(
+      `stopped waiting; restore ${name} goes on in namespace ${namespace} (${last?.phase ?? 'unknown phase'}): see ${hint}`,
+      EXIT.INTERRUPTED,
+    );
   }
   if (why === 'timeout' && !(last && reached(last.phase, until))) {
     throw new CliError(
@@ -169,13 +231,23 @@ export async function waitForRestore(
       EXIT.TIMEOUT,
     );
   }
-  if (!last) throw new CliError(`restore ${name} in namespace ${namespace}: no status`, EXIT.FAILED);
+  if (!last)
+    throw new CliError(
+      `restore ${name} in namespace ${namespace}: no status`,
+      EXIT.FAILED,
+    );
   if (last.phase === 'Failed' && until !== 'Failed') {
     const err = last.error;
-    throw new CliError(`restore ${name} failed: ${err ? `${err.code}: ${err.message}${err.entry ? ` (${err.entry})` : ''}` : 'no reason given'}`, EXIT.FAILED);
+    throw new CliError(
+      `restore ${name} failed: ${err ? `${err.code}: ${err.message}${err.entry ? ` (${err.entry})` : ''}` : 'no reason given'}`,
+      EXIT.FAILED,
+    );
   }
   if (!reached(last.phase, until)) {
-    throw new CliError(`restore ${name} ended ${last.phase} and never reached ${until}`, EXIT.FAILED);
+    throw new CliError(
+      `restore ${name} ended ${last.phase} and never reached ${until}`,
+      EXIT.FAILED,
+    );
   }
   return last;
 }

@@ -41,7 +41,12 @@ interface ArchivedObject {
 
 export class FaultProxy {
   readonly rules: FaultRule[] = [];
-  readonly log: Array<{ method: string; key?: string; query: string; status?: number }> = [];
+  readonly log: Array<{
+    method: string;
+    key?: string;
+    query: string;
+    status?: number;
+  }> = [];
   readonly archived = new Map<string, ArchivedObject>();
   /** Rewrites listing bodies (ListObjectsV2, ListObjectVersions), e.g. to list a key no server stores. */
   rewriteListing?: (xml: string) => string;
@@ -64,8 +69,13 @@ export class FaultProxy {
 
   static async start(upstreamEndpoint: string): Promise<FaultProxy> {
     const url = new URL(upstreamEndpoint);
-    const proxy = new FaultProxy({ host: url.hostname, port: Number(url.port) });
-    await new Promise<void>(resolve => proxy.server.listen(0, '127.0.0.1', resolve));
+    const proxy = new FaultProxy({
+      host: url.hostname,
+      port: Number(url.port),
+    });
+    await new Promise<void>(resolve =>
+      proxy.server.listen(0, '127.0.0.1', resolve),
+    );
     proxy.port = (proxy.server.address() as net.AddressInfo).port;
     return proxy;
   }
@@ -84,8 +94,17 @@ export class FaultProxy {
   }
 
   /** Makes `key` look archived in `storageClass` until a RestoreObject and `heads` polls later. */
-  archive(key: string, storageClass: 'GLACIER' | 'DEEP_ARCHIVE' = 'GLACIER', heads = 2): void {
-    this.archived.set(key, { storageClass, state: 'archived', headsUntilRestored: heads, restoreRequests: 0 });
+  archive(
+    key: string,
+    storageClass: 'GLACIER' | 'DEEP_ARCHIVE' = 'GLACIER',
+    heads = 2,
+  ): void {
+    this.archived.set(key, {
+      storageClass,
+      state: 'archived',
+      headsUntilRestored: heads,
+      restoreRequests: 0,
+    });
   }
 
   async close(): Promise<void> {
@@ -110,7 +129,10 @@ export class FaultProxy {
 
   private takeRule(p: ProxiedRequest): FaultRule | undefined {
     for (const rule of this.rules) {
-      if ((rule.times === undefined || (rule.hits ?? 0) < rule.times) && rule.match(p)) {
+      if (
+        (rule.times === undefined || (rule.hits ?? 0) < rule.times) &&
+        rule.match(p)
+      ) {
         rule.hits = (rule.hits ?? 0) + 1;
         return rule;
       }
@@ -120,13 +142,21 @@ export class FaultProxy {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const p = this.parse(req);
-    const entry: { method: string; key?: string; query: string; status?: number } = { method: p.method, key: p.key, query: p.query.toString() };
+    const entry: {
+      method: string;
+      key?: string;
+      query: string;
+      status?: number;
+    } = { method: p.method, key: p.key, query: p.query.toString() };
     this.log.push(entry);
     const sendError = (status: number, code: string, message = code) => {
       entry.status = status;
       const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
       req.resume();
-      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(status, {
+        'content-type': 'application/xml',
+        'content-length': Buffer.byteLength(body),
+      });
       res.end(p.method === 'HEAD' ? undefined : body);
     };
 
@@ -144,7 +174,11 @@ export class FaultProxy {
           res.writeHead(202, { 'content-length': 0 });
           res.end();
         } else if (archived.state === 'restoring') {
-          sendError(409, 'RestoreAlreadyInProgress', 'Object restore is already in progress');
+          sendError(
+            409,
+            'RestoreAlreadyInProgress',
+            'Object restore is already in progress',
+          );
         } else {
           entry.status = 200;
           res.writeHead(200, { 'content-length': 0 });
@@ -153,8 +187,17 @@ export class FaultProxy {
       });
       return;
     }
-    if (archived && p.method === 'GET' && archived.state !== 'restored' && !p.query.has('uploads')) {
-      sendError(403, 'InvalidObjectState', 'The operation is not valid for the object\'s storage class');
+    if (
+      archived &&
+      p.method === 'GET' &&
+      archived.state !== 'restored' &&
+      !p.query.has('uploads')
+    ) {
+      sendError(
+        403,
+        'InvalidObjectState',
+        "The operation is not valid for the object's storage class",
+      );
       return;
     }
 
@@ -176,7 +219,10 @@ export class FaultProxy {
       up => {
         entry.status = up.statusCode;
         const headers = { ...up.headers };
-        const isList = p.method === 'GET' && p.key === undefined && (p.query.get('list-type') === '2' || p.query.has('versions'));
+        const isList =
+          p.method === 'GET' &&
+          p.key === undefined &&
+          (p.query.get('list-type') === '2' || p.query.has('versions'));
         if (archived && p.method === 'HEAD' && up.statusCode === 200) {
           headers['x-amz-storage-class'] = archived.storageClass;
           if (archived.state === 'restoring') {
@@ -184,20 +230,31 @@ export class FaultProxy {
             else headers['x-amz-restore'] = 'ongoing-request="true"';
           }
           if (archived.state === 'restored') {
-            headers['x-amz-restore'] = `ongoing-request="false", expiry-date="${new Date(Date.now() + 86400_000).toUTCString()}"`;
+            headers['x-amz-restore'] =
+              `ongoing-request="false", expiry-date="${new Date(Date.now() + 86400_000).toUTCString()}"`;
           }
         }
-        if (isList && (this.archived.size > 0 || this.rewriteListing) && up.statusCode === 200) {
+        if (
+          isList &&
+          (this.archived.size > 0 || this.rewriteListing) &&
+          up.statusCode === 200
+        ) {
           const chunks: Buffer[] = [];
           up.on('data', d => chunks.push(d));
           up.on('end', () => {
             let xml = Buffer.concat(chunks).toString('utf8');
-            xml = xml.replace(/<(Contents|Version)>([\s\S]*?)<\/\1>/g, (block, tag: string, inner: string) => {
-              const key = /<Key>([^<]*)<\/Key>/.exec(inner)?.[1];
-              const a = key !== undefined ? this.archived.get(unescapeXml(key)) : undefined;
-              if (!a) return block;
-              return `<${tag}>${inner.replace(/<StorageClass>[^<]*<\/StorageClass>/, `<StorageClass>${a.storageClass}</StorageClass>`)}</${tag}>`;
-            });
+            xml = xml.replace(
+              /<(Contents|Version)>([\s\S]*?)<\/\1>/g,
+              (block, tag: string, inner: string) => {
+                const key = /<Key>([^<]*)<\/Key>/.exec(inner)?.[1];
+                const a =
+                  key !== undefined
+                    ? this.archived.get(unescapeXml(key))
+                    : undefined;
+                if (!a) return block;
+                return `<${tag}>${inner.replace(/<StorageClass>[^<]*<\/StorageClass>/, `<StorageClass>${a.storageClass}</StorageClass>`)}</${tag}>`;
+              },
+            );
             if (this.rewriteListing) xml = this.rewriteListing(xml);
             const body = Buffer.from(xml);
             delete headers['content-length'];
@@ -220,7 +277,10 @@ export class FaultProxy {
               out[at - passed] ^= 0xff;
             }
           }
-          if ((action?.type === 'reset' || action?.type === 'stall') && passed + chunk.length > action.afterBytes) {
+          if (
+            (action?.type === 'reset' || action?.type === 'stall') &&
+            passed + chunk.length > action.afterBytes
+          ) {
             const keep = Math.max(0, action.afterBytes - passed);
             if (keep > 0) res.write(out.subarray(0, keep));
             passed += chunk.length;
@@ -249,7 +309,13 @@ export class FaultProxy {
 }
 
 function unescapeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 /** A rule matching GETs of one object's body. */

@@ -8,7 +8,11 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
-import { decodeTerminationMessage, RestoreRequestInput, TerminationMessage } from '@kube-restore/common';
+import {
+  decodeTerminationMessage,
+  RestoreRequestInput,
+  TerminationMessage,
+} from '@kube-restore/common';
 
 const JOB_DIR = path.resolve(__dirname, '../..');
 export const BUNDLE = path.join(JOB_DIR, 'dist', 'restore-job.cjs');
@@ -99,10 +103,13 @@ export async function runJob(options: RunJobOptions): Promise<JobRun> {
     }
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve =>
-    child.on('exit', (c, s) => resolve([c, s])),
+  const timer = setTimeout(
+    () => child.kill('SIGKILL'),
+    options.timeoutMs ?? 60_000,
   );
+  const [code, signal] = await new Promise<
+    [number | null, NodeJS.Signals | null]
+  >(resolve => child.on('exit', (c, s) => resolve([c, s])));
   clearTimeout(timer);
   let terminationRaw = '';
   try {
@@ -127,14 +134,21 @@ export async function runJob(options: RunJobOptions): Promise<JobRun> {
 }
 
 /** Throws if a credential value appears anywhere the job wrote. */
-export function assertNoCredentials(run: JobRun, credentials: { accessKeyId: string; secretAccessKey: string }): void {
+export function assertNoCredentials(
+  run: JobRun,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): void {
   for (const [where, text] of [
     ['stdout', run.stdout],
     ['stderr', run.stderr],
     ['termination message', run.terminationRaw],
   ]) {
-    for (const secret of [credentials.accessKeyId, credentials.secretAccessKey]) {
-      if (text.includes(secret)) throw new Error(`a credential appeared in the job's ${where}`);
+    for (const secret of [
+      credentials.accessKeyId,
+      credentials.secretAccessKey,
+    ]) {
+      if (text.includes(secret))
+        throw new Error(`a credential appeared in the job's ${where}`);
     }
   }
 }
@@ -144,7 +158,8 @@ export async function readTree(dir: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
   const walk = async (d: string, prefix: string) => {
     for (const e of await fsp.readdir(d, { withFileTypes: true })) {
-      if (!prefix && (e.name === '.kube-restore' || e.name === 'lost+found')) continue;
+      if (!prefix && (e.name === '.kube-restore' || e.name === 'lost+found'))
+        continue;
       const rel = prefix ? `${prefix}/${e.name}` : e.name;
       if (e.isDirectory()) await walk(path.join(d, e.name), rel);
       else out.set(rel, await fsp.readFile(path.join(d, e.name)));

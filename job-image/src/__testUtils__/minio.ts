@@ -5,11 +5,21 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
+import {
+  existsSync,
+  promises as fsp,
+  readdirSync,
+  readFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 
 export interface MinioServer {
   endpoint: string;
@@ -19,31 +29,47 @@ export interface MinioServer {
   client: S3Client;
   dataDir: string;
   createBucket(name: string, options?: { versioned?: boolean }): Promise<void>;
-  put(bucket: string, key: string, body: Buffer | string, extra?: Partial<ConstructorParameters<typeof PutObjectCommand>[0]>): Promise<void>;
+  put(
+    bucket: string,
+    key: string,
+    body: Buffer | string,
+    extra?: Partial<ConstructorParameters<typeof PutObjectCommand>[0]>,
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
 export function cacheDir(): string {
-  return process.env.KUBE_RESTORE_CACHE || path.join(os.homedir(), '.cache', 'kube-restore');
+  return (
+    process.env.KUBE_RESTORE_CACHE ||
+    path.join(os.homedir(), '.cache', 'kube-restore')
+  );
 }
 
 /** The MinIO binary: $MINIO_BIN, servers.env's MINIO=, or the newest bin/minio-* in the cache. */
 export function findMinioBinary(): string {
   const fromEnv = process.env.MINIO_BIN;
   if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`MINIO_BIN=${fromEnv} does not exist`);
+    if (!existsSync(fromEnv))
+      throw new Error(`MINIO_BIN=${fromEnv} does not exist`);
     return fromEnv;
   }
   const cache = cacheDir();
   const envFile = path.join(cache, 'servers.env');
   if (existsSync(envFile)) {
-    const line = readFileSync(envFile, 'utf8').split('\n').find(l => l.startsWith('MINIO='));
+    const line = readFileSync(envFile, 'utf8')
+      .split('\n')
+      .find(l => l.startsWith('MINIO='));
     const bin = line?.slice('MINIO='.length).trim();
     if (bin && existsSync(bin)) return bin;
   }
   const binDir = path.join(cache, 'bin');
-  const candidates = existsSync(binDir) ? readdirSync(binDir).filter(n => /^minio-v/.test(n)).sort() : [];
-  if (candidates.length > 0) return path.join(binDir, candidates[candidates.length - 1]);
+  const candidates = existsSync(binDir)
+    ? readdirSync(binDir)
+        .filter(n => /^minio-v/.test(n))
+        .sort()
+    : [];
+  if (candidates.length > 0)
+    return path.join(binDir, candidates[candidates.length - 1]);
   throw new Error(
     `no MinIO binary in ${binDir}: run test/cluster/scripts/build-servers.sh minio (or set MINIO_BIN). ` +
       'Integration tests need a real S3 server and do not skip.',
@@ -61,10 +87,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(endpoint: string, child: ChildProcess, log: () => string): Promise<void> {
+async function waitReady(
+  endpoint: string,
+  child: ChildProcess,
+  log: () => string,
+): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`minio exited with ${child.exitCode}:\n${log()}`);
+    if (child.exitCode !== null)
+      throw new Error(`minio exited with ${child.exitCode}:\n${log()}`);
     try {
       const res = await fetch(`${endpoint}/minio/health/ready`);
       if (res.ok) return;
@@ -84,10 +115,28 @@ export async function startMinio(): Promise<MinioServer> {
   const secretKey = `SK${randomBytes(16).toString('hex')}`;
   const endpoint = `http://127.0.0.1:${port}`;
   let output = '';
-  const child = spawn(bin, ['server', dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${await freePort()}`, '--quiet'], {
-    env: { ...process.env, MINIO_ROOT_USER: accessKey, MINIO_ROOT_PASSWORD: secretKey, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    bin,
+    [
+      'server',
+      dataDir,
+      '--address',
+      `127.0.0.1:${port}`,
+      '--console-address',
+      `127.0.0.1:${await freePort()}`,
+      '--quiet',
+    ],
+    {
+      env: {
+        ...process.env,
+        MINIO_ROOT_USER: accessKey,
+        MINIO_ROOT_PASSWORD: secretKey,
+        MINIO_BROWSER: 'off',
+        MINIO_UPDATE: 'off',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.on('data', d => (output += d));
   child.stderr!.on('data', d => (output += d));
   await waitReady(endpoint, child, () => output);
@@ -107,11 +156,23 @@ export async function startMinio(): Promise<MinioServer> {
     async createBucket(name, options = {}) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
       if (options.versioned) {
-        await client.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } }));
+        await client.send(
+          new PutBucketVersioningCommand({
+            Bucket: name,
+            VersioningConfiguration: { Status: 'Enabled' },
+          }),
+        );
       }
     },
     async put(bucket, key, body, extra = {}) {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...extra }));
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ...extra,
+        }),
+      );
     },
     async stop() {
       client.destroy();

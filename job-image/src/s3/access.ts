@@ -68,10 +68,18 @@ export class S3Access {
       try {
         ca = readFileSync(caPath);
       } catch (error) {
-        throw new RestoreError('INVALID_REQUEST', `cannot read the CA bundle at ${caPath}: ${(error as Error).message}`);
+        throw new RestoreError(
+          'INVALID_REQUEST',
+          `cannot read the CA bundle at ${caPath}: ${(error as Error).message}`,
+        );
       }
     }
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets, scheduling: 'lifo' as const };
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: options.maxSockets,
+      maxFreeSockets: options.maxSockets,
+      scheduling: 'lifo' as const,
+    };
     const httpAgent = new http.Agent(agentOptions);
     const httpsAgent = new https.Agent({ ...agentOptions, ca });
 
@@ -109,7 +117,9 @@ export class S3Access {
   }
 
   credentials(): Promise<Credentials> {
-    return (this.client.config.credentials as () => Promise<Credentials>)().catch(error => {
+    return (
+      this.client.config.credentials as () => Promise<Credentials>
+    )().catch(error => {
       throw new RestoreError(
         'INVALID_CREDENTIALS',
         `no usable credentials in the AWS SDK default chain (${(error as Error).name}: ${(error as Error).message})`,
@@ -122,7 +132,10 @@ export class S3Access {
    * A signed GET (or HEAD) of one object on the keep-alive agent. Resolves with the response once
    * its headers arrived and the status is 2xx; S3 errors reject as S3HttpError.
    */
-  async request(method: 'GET' | 'HEAD', req: GetObjectRequest): Promise<http.IncomingMessage> {
+  async request(
+    method: 'GET' | 'HEAD',
+    req: GetObjectRequest,
+  ): Promise<http.IncomingMessage> {
     const credentials = await this.credentials();
     const path = `${this.basePath}/${uriEncode(req.key, true)}`;
     const query: Record<string, string> = {};
@@ -131,8 +144,13 @@ export class S3Access {
     if (req.range) extra.range = `bytes=${req.range[0]}-${req.range[1]}`;
     if (req.checksumMode) extra['x-amz-checksum-mode'] = 'ENABLED';
     if (req.ifMatch) extra['if-match'] = req.ifMatch;
-    const headers = this.signer.sign({ method, host: this.host, path, query, headers: extra }, credentials);
-    const search = req.versionId ? `?versionId=${uriEncode(req.versionId)}` : '';
+    const headers = this.signer.sign(
+      { method, host: this.host, path, query, headers: extra },
+      credentials,
+    );
+    const search = req.versionId
+      ? `?versionId=${uriEncode(req.versionId)}`
+      : '';
     const transport = this.protocol === 'http:' ? http : https;
     return new Promise((resolve, reject) => {
       const r = transport.request(
@@ -159,7 +177,11 @@ export class S3Access {
           );
         },
       );
-      r.on('timeout', () => r.destroy(Object.assign(new Error('socket timed out'), { code: 'ETIMEDOUT' })));
+      r.on('timeout', () =>
+        r.destroy(
+          Object.assign(new Error('socket timed out'), { code: 'ETIMEDOUT' }),
+        ),
+      );
       r.on('error', reject);
       r.end();
     });
@@ -188,12 +210,20 @@ function readErrorBody(res: http.IncomingMessage): Promise<string> {
   });
 }
 
-function s3ErrorFrom(status: number, body: string, headers: http.IncomingHttpHeaders): S3HttpError {
-  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? defaultCodeFor(status);
-  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? `HTTP ${status}`;
+function s3ErrorFrom(
+  status: number,
+  body: string,
+  headers: http.IncomingHttpHeaders,
+): S3HttpError {
+  const code =
+    /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? defaultCodeFor(status);
+  const message =
+    /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? `HTTP ${status}`;
   const error = new S3HttpError(code, status, message);
   const retryAfter = headers['retry-after'];
-  if (retryAfter) (error as S3HttpError & { retryAfter?: string }).retryAfter = String(retryAfter);
+  if (retryAfter)
+    (error as S3HttpError & { retryAfter?: string }).retryAfter =
+      String(retryAfter);
   return error;
 }
 

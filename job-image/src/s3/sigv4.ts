@@ -11,11 +11,15 @@ export interface Credentials {
   sessionToken?: string;
 }
 
-export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+export const EMPTY_SHA256 =
+  'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters; `/` kept when asked. */
 export function uriEncode(value: string, keepSlash = false): string {
-  let out = encodeURIComponent(value).replace(/[!'()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  let out = encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
   if (keepSlash) out = out.replace(/%2F/g, '/');
   return out;
 }
@@ -27,7 +31,8 @@ function compareCodeUnits(a: string, b: string): number {
   return 0;
 }
 
-const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
+const hmac = (key: Buffer | string, data: string) =>
+  createHmac('sha256', key).update(data, 'utf8').digest();
 
 export class SigV4Signer {
   private keyCache?: { scope: string; secret: string; key: Buffer };
@@ -39,7 +44,12 @@ export class SigV4Signer {
 
   private signingKey(secret: string, date: string): Buffer {
     const scope = `${date}/${this.region}/${this.service}`;
-    if (this.keyCache && this.keyCache.scope === scope && this.keyCache.secret === secret) return this.keyCache.key;
+    if (
+      this.keyCache &&
+      this.keyCache.scope === scope &&
+      this.keyCache.secret === secret
+    )
+      return this.keyCache.key;
     const kDate = hmac(`AWS4${secret}`, date);
     const kRegion = hmac(kDate, this.region);
     const kService = hmac(kRegion, this.service);
@@ -54,28 +64,45 @@ export class SigV4Signer {
    * x-amz-content-sha256, the session token and Authorization).
    */
   sign(
-    request: { method: string; host: string; path: string; query?: Record<string, string>; headers?: Record<string, string> },
+    request: {
+      method: string;
+      host: string;
+      path: string;
+      query?: Record<string, string>;
+      headers?: Record<string, string>;
+    },
     credentials: Credentials,
     now: Date = new Date(),
   ): Record<string, string> {
     const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, '');
     const date = amzDate.slice(0, 8);
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+    for (const [name, value] of Object.entries(request.headers ?? {}))
+      headers[name.toLowerCase()] = value;
     headers.host = request.host;
     headers['x-amz-date'] = amzDate;
     headers['x-amz-content-sha256'] = EMPTY_SHA256;
-    if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;
+    if (credentials.sessionToken)
+      headers['x-amz-security-token'] = credentials.sessionToken;
 
     const names = Object.keys(headers).sort();
-    const canonicalHeaders = names.map(n => `${n}:${headers[n].trim().replace(/\s+/g, ' ')}\n`).join('');
+    const canonicalHeaders = names
+      .map(n => `${n}:${headers[n].trim().replace(/\s+/g, ' ')}\n`)
+      .join('');
     const signedHeaders = names.join(';');
     const query = Object.entries(request.query ?? {})
       .map(([k, v]) => [uriEncode(k), uriEncode(v)])
       .sort(([a], [b]) => compareCodeUnits(a, b))
       .map(([k, v]) => `${k}=${v}`)
       .join('&');
-    const canonicalRequest = [request.method, request.path, query, canonicalHeaders, signedHeaders, EMPTY_SHA256].join('\n');
+    const canonicalRequest = [
+      request.method,
+      request.path,
+      query,
+      canonicalHeaders,
+      signedHeaders,
+      EMPTY_SHA256,
+    ].join('\n');
     const scope = `${date}/${this.region}/${this.service}/aws4_request`;
     const stringToSign = [
       'AWS4-HMAC-SHA256',
@@ -83,7 +110,10 @@ export class SigV4Signer {
       scope,
       createHash('sha256').update(canonicalRequest, 'utf8').digest('hex'),
     ].join('\n');
-    const signature = createHmac('sha256', this.signingKey(credentials.secretAccessKey, date))
+    const signature = createHmac(
+      'sha256',
+      this.signingKey(credentials.secretAccessKey, date),
+    )
       .update(stringToSign, 'utf8')
       .digest('hex');
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;

@@ -6,10 +6,21 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { checksumLabel, createHasher, ExpectedChecksum, expectedChecksums } from '../checksums';
+import {
+  checksumLabel,
+  createHasher,
+  ExpectedChecksum,
+  expectedChecksums,
+} from '../checksums';
 import { classifyError, RestoreError } from '../errors';
 import { withRetry } from '../retry';
-import { FileAttributes, fsyncMinBytesNow, TempFile, WRITE_BATCH_BYTES, writeFileAtomically } from '../writeFileAtomically';
+import {
+  FileAttributes,
+  fsyncMinBytesNow,
+  TempFile,
+  WRITE_BATCH_BYTES,
+  writeFileAtomically,
+} from '../writeFileAtomically';
 
 const fsyncLarge = () => fsyncMinBytesNow() !== Infinity;
 import type { RestoreContext } from './types';
@@ -39,7 +50,8 @@ export async function downloadObject(
     try {
       return await withRetry(
         () =>
-          obj.size >= ctx.tuning.rangeThreshold && obj.size > ctx.tuning.partSize
+          obj.size >= ctx.tuning.rangeThreshold &&
+          obj.size > ctx.tuning.partSize
             ? downloadRanged(ctx, obj, finalPath, attributes)
             : downloadStream(ctx, obj, finalPath, attributes),
         ctx.retry,
@@ -47,13 +59,27 @@ export async function downloadObject(
           signal: ctx.signal,
           entry: obj.key,
           onRetry: (error, n, delayMs) =>
-            ctx.reporter.log('warn', 'retrying an object', { key: obj.key, code: error.code, error: error.message, attempt: n, delayMs }),
+            ctx.reporter.log('warn', 'retrying an object', {
+              key: obj.key,
+              code: error.code,
+              error: error.message,
+              attempt: n,
+              delayMs,
+            }),
         },
       );
     } catch (error) {
       const e = classifyError(error, obj.key);
-      if (e.code === 'CHECKSUM_MISMATCH' && attempt === 0 && !ctx.signal.aborted) {
-        ctx.reporter.log('warn', 'checksum mismatch, fetching the object once more', { key: obj.key, error: e.message });
+      if (
+        e.code === 'CHECKSUM_MISMATCH' &&
+        attempt === 0 &&
+        !ctx.signal.aborted
+      ) {
+        ctx.reporter.log(
+          'warn',
+          'checksum mismatch, fetching the object once more',
+          { key: obj.key, error: e.message },
+        );
         continue;
       }
       throw e;
@@ -62,7 +88,9 @@ export async function downloadObject(
 }
 
 function mismatch(key: string, what: string): RestoreError {
-  return new RestoreError('CHECKSUM_MISMATCH', `"${key}": ${what}`, { entry: key });
+  return new RestoreError('CHECKSUM_MISMATCH', `"${key}": ${what}`, {
+    entry: key,
+  });
 }
 
 function contentLength(res: IncomingMessage): number | undefined {
@@ -70,9 +98,19 @@ function contentLength(res: IncomingMessage): number | undefined {
   return raw === undefined ? undefined : Number(raw);
 }
 
-async function downloadStream(ctx: RestoreContext, obj: ObjectRef, finalPath: string, attributes: FileAttributes): Promise<Downloaded> {
+async function downloadStream(
+  ctx: RestoreContext,
+  obj: ObjectRef,
+  finalPath: string,
+  attributes: FileAttributes,
+): Promise<Downloaded> {
   const verify = ctx.request.options.verify;
-  const res = await ctx.s3.getObject({ key: obj.key, versionId: obj.versionId, checksumMode: verify, signal: ctx.signal });
+  const res = await ctx.s3.getObject({
+    key: obj.key,
+    versionId: obj.versionId,
+    checksumMode: verify,
+    signal: ctx.signal,
+  });
   const size = contentLength(res) ?? obj.size;
   const checks = verify ? expectedChecksums(res.headers) : [];
   const hashers = checks.map(createHasher);
@@ -93,8 +131,13 @@ async function downloadStream(ctx: RestoreContext, obj: ObjectRef, finalPath: st
       ...attributes,
       mtime: attributes.mtime ?? lastModifiedOf(res) ?? obj.lastModified,
       verify: bytes => {
-        if (bytes !== size) throw mismatch(obj.key, `received ${bytes} bytes, expected ${size}`);
-        checkDigests(obj.key, checks, hashers.map(h => h.digest()));
+        if (bytes !== size)
+          throw mismatch(obj.key, `received ${bytes} bytes, expected ${size}`);
+        checkDigests(
+          obj.key,
+          checks,
+          hashers.map(h => h.digest()),
+        );
       },
     });
     return { bytes: size, etag, checksum: checksumLabel(checks) };
@@ -106,10 +149,17 @@ async function downloadStream(ctx: RestoreContext, obj: ObjectRef, finalPath: st
   }
 }
 
-function checkDigests(key: string, checks: ExpectedChecksum[], digests: string[]): void {
+function checkDigests(
+  key: string,
+  checks: ExpectedChecksum[],
+  digests: string[],
+): void {
   checks.forEach((check, i) => {
     if (digests[i] !== check.expected) {
-      throw mismatch(key, `${check.algorithm} is ${digests[i]}, the object says ${check.expected}`);
+      throw mismatch(
+        key,
+        `${check.algorithm} is ${digests[i]}, the object says ${check.expected}`,
+      );
     }
   });
 }
@@ -133,7 +183,13 @@ async function downloadPart(
   part: [number, number],
 ): Promise<number> {
   let partCounted = 0;
-  const res = await ctx.s3.getObject({ key: obj.key, versionId: obj.versionId, range: part, ifMatch: etag, signal: ctx.signal });
+  const res = await ctx.s3.getObject({
+    key: obj.key,
+    versionId: obj.versionId,
+    range: part,
+    ifMatch: etag,
+    signal: ctx.signal,
+  });
   try {
     let position = part[0];
     let batch: Buffer[] = [];
@@ -153,7 +209,11 @@ async function downloadPart(
     }
     if (batchBytes > 0) await temp.writeAt(batch, position);
     position += batchBytes;
-    if (position !== part[1] + 1) throw mismatch(obj.key, `part ${part[0]}-${part[1]} ended at ${position}`);
+    if (position !== part[1] + 1)
+      throw mismatch(
+        obj.key,
+        `part ${part[0]}-${part[1]} ended at ${position}`,
+      );
     return partCounted;
   } catch (error) {
     ctx.reporter.addBytes(-partCounted);
@@ -168,9 +228,19 @@ async function downloadPart(
  * their offsets into a preallocated temporary file. Checksums of the whole object come from the
  * HEAD and are checked by reading the file back (the parts arrive out of order).
  */
-async function downloadRanged(ctx: RestoreContext, obj: ObjectRef, finalPath: string, attributes: FileAttributes): Promise<Downloaded> {
+async function downloadRanged(
+  ctx: RestoreContext,
+  obj: ObjectRef,
+  finalPath: string,
+  attributes: FileAttributes,
+): Promise<Downloaded> {
   const verify = ctx.request.options.verify;
-  const head = await ctx.s3.request('HEAD', { key: obj.key, versionId: obj.versionId, checksumMode: verify, signal: ctx.signal });
+  const head = await ctx.s3.request('HEAD', {
+    key: obj.key,
+    versionId: obj.versionId,
+    checksumMode: verify,
+    signal: ctx.signal,
+  });
   head.resume();
   const size = contentLength(head) ?? obj.size;
   const etag = (head.headers.etag as string | undefined) ?? obj.etag;
@@ -187,30 +257,55 @@ async function downloadRanged(ctx: RestoreContext, obj: ObjectRef, finalPath: st
     const worker = async () => {
       while (next < parts.length && !ctx.signal.aborted) {
         const part = parts[next++];
-        const partCounted = await withRetry(() => downloadPart(ctx, obj, etag, temp, part), ctx.retry, {
-          signal: ctx.signal,
-          entry: obj.key,
-        });
+        const partCounted = await withRetry(
+          () => downloadPart(ctx, obj, etag, temp, part),
+          ctx.retry,
+          {
+            signal: ctx.signal,
+            entry: obj.key,
+          },
+        );
         counted += partCounted;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(ctx.tuning.partConcurrency, parts.length) }, worker));
-    if (ctx.signal.aborted) throw new RestoreError('CANCELLED', 'the restore was stopped', { entry: obj.key });
+    await Promise.all(
+      Array.from(
+        { length: Math.min(ctx.tuning.partConcurrency, parts.length) },
+        worker,
+      ),
+    );
+    if (ctx.signal.aborted)
+      throw new RestoreError('CANCELLED', 'the restore was stopped', {
+        entry: obj.key,
+      });
     const st = await temp.fd.stat();
-    if (st.size !== size) throw mismatch(obj.key, `wrote ${st.size} bytes, expected ${size}`);
+    if (st.size !== size)
+      throw mismatch(obj.key, `wrote ${st.size} bytes, expected ${size}`);
     if (checks.length > 0) {
       const hashers = checks.map(createHasher);
       const reader = await fsp.open(temp.path, 'r');
       try {
-        for await (const chunk of reader.createReadStream({ highWaterMark: WRITE_BATCH_BYTES }) as AsyncIterable<Buffer>) {
+        for await (const chunk of reader.createReadStream({
+          highWaterMark: WRITE_BATCH_BYTES,
+        }) as AsyncIterable<Buffer>) {
           for (const h of hashers) h.update(chunk);
         }
       } finally {
         await reader.close().catch(() => undefined);
       }
-      checkDigests(obj.key, checks, hashers.map(h => h.digest()));
+      checkDigests(
+        obj.key,
+        checks,
+        hashers.map(h => h.digest()),
+      );
     }
-    await temp.commit({ ...attributes, mtime: attributes.mtime ?? lastModifiedOf(head) ?? obj.lastModified }, { fsync: fsyncLarge() });
+    await temp.commit(
+      {
+        ...attributes,
+        mtime: attributes.mtime ?? lastModifiedOf(head) ?? obj.lastModified,
+      },
+      { fsync: fsyncLarge() },
+    );
     return { bytes: size, etag, checksum: checksumLabel(checks) };
   } catch (error) {
     ctx.reporter.addBytes(-counted);

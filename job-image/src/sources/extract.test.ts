@@ -10,9 +10,16 @@ import zlib from 'node:zlib';
 import * as tar from 'tar-stream';
 import type { RestoreError } from '../errors';
 import { SafeRoot } from '../paths';
-import { decompressed, extractTar, ExtractOptions, sniffArchive } from './extract';
+import {
+  decompressed,
+  extractTar,
+  ExtractOptions,
+  sniffArchive,
+} from './extract';
 
-type Entry = tar.Header extends infer H ? Partial<H> & { name: string; body?: Buffer | string } : never;
+type Entry = tar.Header extends infer H
+  ? Partial<H> & { name: string; body?: Buffer | string }
+  : never;
 
 async function pack(entries: Entry[]): Promise<Buffer> {
   const p = tar.pack();
@@ -23,7 +30,11 @@ async function pack(entries: Entry[]): Promise<Buffer> {
   for (const { body, ...header } of entries) {
     await new Promise<void>((resolve, reject) => {
       const content = body === undefined ? undefined : Buffer.from(body);
-      p.entry({ ...header, size: header.size ?? content?.length ?? 0 } as tar.Header, content ?? Buffer.alloc(0), err => (err ? reject(err) : resolve()));
+      p.entry(
+        { ...header, size: header.size ?? content?.length ?? 0 } as tar.Header,
+        content ?? Buffer.alloc(0),
+        err => (err ? reject(err) : resolve()),
+      );
     });
   }
   p.finalize();
@@ -32,12 +43,14 @@ async function pack(entries: Entry[]): Promise<Buffer> {
 }
 
 async function* streamOf(data: Buffer, chunk = 4096): AsyncGenerator<Buffer> {
-  for (let i = 0; i < data.length; i += chunk) yield data.subarray(i, i + chunk);
+  for (let i = 0; i < data.length; i += chunk)
+    yield data.subarray(i, i + chunk);
 }
 
 /** `rel`, with `/` after a directory and ` -> target` after a symlink. */
 async function treeLine(dir: string, e: Dirent, rel: string): Promise<string> {
-  if (e.isSymbolicLink()) return `${rel} -> ${await fsp.readlink(path.join(dir, e.name))}`;
+  if (e.isSymbolicLink())
+    return `${rel} -> ${await fsp.readlink(path.join(dir, e.name))}`;
   if (e.isDirectory()) return `${rel}/`;
   return rel;
 }
@@ -71,7 +84,9 @@ describe('extractTar', () => {
   // The invariant of every test: nothing outside the root changed.
   async function expectNothingOutsideChanged() {
     expect(await listTree(outside)).toEqual(['victim']);
-    expect(await fsp.readFile(path.join(outside, 'victim'), 'utf8')).toBe('original');
+    expect(await fsp.readFile(path.join(outside, 'victim'), 'utf8')).toBe(
+      'original',
+    );
     expect(await fsp.readdir(base)).toEqual(['outside', 'root']);
   }
 
@@ -80,13 +95,25 @@ describe('extractTar', () => {
     await fsp.rm(base, { recursive: true, force: true });
   });
 
-  async function extract(archive: Buffer, options: Partial<ExtractOptions> = {}) {
+  async function extract(
+    archive: Buffer,
+    options: Partial<ExtractOptions> = {},
+  ) {
     const root = await SafeRoot.open(rootDir);
     const { tar: stream } = await decompressed(streamOf(archive), 'test.tar');
-    return extractTar(stream, { root, archive: 'test.tar', conflict: 'fail', canChown: false, ...options });
+    return extractTar(stream, {
+      root,
+      archive: 'test.tar',
+      conflict: 'fail',
+      canChown: false,
+      ...options,
+    });
   }
 
-  async function failure(archive: Buffer, options: Partial<ExtractOptions> = {}): Promise<RestoreError> {
+  async function failure(
+    archive: Buffer,
+    options: Partial<ExtractOptions> = {},
+  ): Promise<RestoreError> {
     try {
       await extract(archive, options);
     } catch (error) {
@@ -100,27 +127,49 @@ describe('extractTar', () => {
     const archive = await pack([
       { name: 'app/', type: 'directory', mode: 0o750, mtime },
       { name: 'app/run.sh', body: '#!/bin/sh\necho hi\n', mode: 0o755, mtime },
-      { name: 'app/data.bin', body: Buffer.alloc(300_000, 9), mode: 0o600, mtime },
+      {
+        name: 'app/data.bin',
+        body: Buffer.alloc(300_000, 9),
+        mode: 0o600,
+        mtime,
+      },
       { name: 'app/current', type: 'symlink', linkname: 'data.bin' },
       { name: 'app/again.bin', type: 'link', linkname: 'app/data.bin' },
       { name: 'app/empty', body: '' },
     ]);
     const result = await extract(archive);
     expect(result.files).toBe(4);
-    expect(await listTree(rootDir)).toEqual(['app/', 'app/again.bin', 'app/current -> data.bin', 'app/data.bin', 'app/empty', 'app/run.sh']);
+    expect(await listTree(rootDir)).toEqual([
+      'app/',
+      'app/again.bin',
+      'app/current -> data.bin',
+      'app/data.bin',
+      'app/empty',
+      'app/run.sh',
+    ]);
     const run = await fsp.stat(path.join(rootDir, 'app/run.sh'));
     expect(run.mode & 0o777).toBe(0o755);
     expect(run.mtime.getTime()).toBe(mtime.getTime());
-    expect((await fsp.stat(path.join(rootDir, 'app'))).mode & 0o777).toBe(0o750);
-    expect((await fsp.stat(path.join(rootDir, 'app'))).mtime.getTime()).toBe(mtime.getTime());
-    expect((await fsp.stat(path.join(rootDir, 'app/again.bin'))).ino).toBe((await fsp.stat(path.join(rootDir, 'app/data.bin'))).ino);
+    expect((await fsp.stat(path.join(rootDir, 'app'))).mode & 0o777).toBe(
+      0o750,
+    );
+    expect((await fsp.stat(path.join(rootDir, 'app'))).mtime.getTime()).toBe(
+      mtime.getTime(),
+    );
+    expect((await fsp.stat(path.join(rootDir, 'app/again.bin'))).ino).toBe(
+      (await fsp.stat(path.join(rootDir, 'app/data.bin'))).ino,
+    );
   });
 
   it('extracts tar.gz, sniffed by magic bytes', async () => {
-    const archive = zlib.gzipSync(await pack([{ name: 'a.txt', body: 'hello' }]));
+    const archive = zlib.gzipSync(
+      await pack([{ name: 'a.txt', body: 'hello' }]),
+    );
     expect(sniffArchive(archive)).toBe('gzip');
     await extract(archive);
-    expect(await fsp.readFile(path.join(rootDir, 'a.txt'), 'utf8')).toBe('hello');
+    expect(await fsp.readFile(path.join(rootDir, 'a.txt'), 'utf8')).toBe(
+      'hello',
+    );
   });
 
   it('applies stripPrefix and include/exclude', async () => {
@@ -134,11 +183,36 @@ describe('extractTar', () => {
   });
 
   it.each([
-    ['a ".." traversal', [{ name: '../outside/victim', body: 'pwned' }], '../outside/victim', 'UNSAFE_PATH'],
-    ['a nested traversal', [{ name: 'a/../../outside/victim', body: 'pwned' }], 'a/../../outside/victim', 'UNSAFE_PATH'],
-    ['an absolute path', [{ name: '/etc/passwd', body: 'pwned' }], '/etc/passwd', 'UNSAFE_PATH'],
-    ['a symlink to an absolute path', [{ name: 'l', type: 'symlink', linkname: '/etc' }], 'l', 'UNSAFE_PATH'],
-    ['a symlink that climbs out', [{ name: 'l', type: 'symlink', linkname: '../outside' }], 'l', 'UNSAFE_PATH'],
+    [
+      'a ".." traversal',
+      [{ name: '../outside/victim', body: 'pwned' }],
+      '../outside/victim',
+      'UNSAFE_PATH',
+    ],
+    [
+      'a nested traversal',
+      [{ name: 'a/../../outside/victim', body: 'pwned' }],
+      'a/../../outside/victim',
+      'UNSAFE_PATH',
+    ],
+    [
+      'an absolute path',
+      [{ name: '/etc/passwd', body: 'pwned' }],
+      '/etc/passwd',
+      'UNSAFE_PATH',
+    ],
+    [
+      'a symlink to an absolute path',
+      [{ name: 'l', type: 'symlink', linkname: '/etc' }],
+      'l',
+      'UNSAFE_PATH',
+    ],
+    [
+      'a symlink that climbs out',
+      [{ name: 'l', type: 'symlink', linkname: '../outside' }],
+      'l',
+      'UNSAFE_PATH',
+    ],
     [
       'a file written through an escaping symlink',
       [
@@ -168,7 +242,12 @@ describe('extractTar', () => {
       'a',
       'UNSAFE_PATH',
     ],
-    ['a hardlink to a file outside', [{ name: 'h', type: 'link', linkname: '../outside/victim' }], 'h', 'UNSAFE_PATH'],
+    [
+      'a hardlink to a file outside',
+      [{ name: 'h', type: 'link', linkname: '../outside/victim' }],
+      'h',
+      'UNSAFE_PATH',
+    ],
     [
       'a hardlink through an escaping symlink',
       [
@@ -178,10 +257,25 @@ describe('extractTar', () => {
       'h',
       'UNSAFE_PATH',
     ],
-    ['a character device', [{ name: 'null', type: 'character-device', devmajor: 1, devminor: 3 }], 'null', 'UNSAFE_PATH'],
-    ['a block device', [{ name: 'sda', type: 'block-device', devmajor: 8, devminor: 0 }], 'sda', 'UNSAFE_PATH'],
+    [
+      'a character device',
+      [{ name: 'null', type: 'character-device', devmajor: 1, devminor: 3 }],
+      'null',
+      'UNSAFE_PATH',
+    ],
+    [
+      'a block device',
+      [{ name: 'sda', type: 'block-device', devmajor: 8, devminor: 0 }],
+      'sda',
+      'UNSAFE_PATH',
+    ],
     ['a fifo', [{ name: 'pipe', type: 'fifo' }], 'pipe', 'UNSAFE_PATH'],
-    ['our own manifest', [{ name: '.kube-restore/manifest.jsonl', body: '{}' }], '.kube-restore/manifest.jsonl', 'UNSAFE_PATH'],
+    [
+      'our own manifest',
+      [{ name: '.kube-restore/manifest.jsonl', body: '{}' }],
+      '.kube-restore/manifest.jsonl',
+      'UNSAFE_PATH',
+    ],
     [
       'two entries on one path',
       [
@@ -200,12 +294,15 @@ describe('extractTar', () => {
       'a/b',
       'PATH_CONFLICT',
     ],
-  ] as Array<[string, Entry[], string, string]>)('refuses %s, naming the entry', async (_, entries, entry, code) => {
-    const error = await failure(await pack(entries));
-    expect(error.code).toBe(code);
-    expect(error.entry).toBe(entry);
-    expect(error.message).toContain(entry);
-  });
+  ] as Array<[string, Entry[], string, string]>)(
+    'refuses %s, naming the entry',
+    async (_, entries, entry, code) => {
+      const error = await failure(await pack(entries));
+      expect(error.code).toBe(code);
+      expect(error.entry).toBe(entry);
+      expect(error.message).toContain(entry);
+    },
+  );
 
   it('refuses a declared size that lies (header says more than the data)', async () => {
     const good = await pack([{ name: 'a.txt', body: 'x'.repeat(1000) }]);
@@ -232,7 +329,9 @@ describe('extractTar', () => {
   });
 
   it('refuses a truncated tar.gz', async () => {
-    const gz = zlib.gzipSync(await pack([{ name: 'big.bin', body: Buffer.alloc(200_000, 1) }]));
+    const gz = zlib.gzipSync(
+      await pack([{ name: 'big.bin', body: Buffer.alloc(200_000, 1) }]),
+    );
     const error = await failure(gz.subarray(0, gz.length - 20));
     expect(error.code).toBe('INVALID_ARCHIVE');
     expect(await listTree(rootDir)).toEqual([]);
@@ -246,13 +345,18 @@ describe('extractTar', () => {
     gzip.on('data', (d: Buffer) => gzChunks.push(d));
     const gzDone = new Promise(r => gzip.on('end', r));
     const piping = (async () => {
-      for await (const c of p as AsyncIterable<Buffer>) if (!gzip.write(c)) await new Promise(r => gzip.once('drain', r));
+      for await (const c of p as AsyncIterable<Buffer>)
+        if (!gzip.write(c)) await new Promise(r => gzip.once('drain', r));
       gzip.end();
     })();
-    const entry = p.entry({ name: 'bomb.bin', size: 2 ** 30 }) as unknown as NodeJS.WritableStream;
+    const entry = p.entry({
+      name: 'bomb.bin',
+      size: 2 ** 30,
+    }) as unknown as NodeJS.WritableStream;
     const zero = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < 1024; i++) {
-      if (!entry.write(zero)) await new Promise<void>(r => entry.once('drain', () => r()));
+      if (!entry.write(zero))
+        await new Promise<void>(r => entry.once('drain', () => r()));
     }
     entry.end();
     p.finalize();
@@ -275,7 +379,13 @@ describe('extractTar', () => {
   }, 60_000);
 
   it('refuses what is not a tar at all', async () => {
-    const error = await failure(Buffer.from('this is not an archive, just some text that goes on for a while'.repeat(20)));
+    const error = await failure(
+      Buffer.from(
+        'this is not an archive, just some text that goes on for a while'.repeat(
+          20,
+        ),
+      ),
+    );
     expect(error.code).toBe('INVALID_ARCHIVE');
   });
 });

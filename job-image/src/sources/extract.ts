@@ -11,20 +11,36 @@ import { ConflictPolicy, createKeyFilter } from '@kube-restore/common';
 import * as tar from 'tar-stream';
 import { RestoreError } from '../errors';
 import type { ManifestEntry } from '../manifest';
-import { applyStripPrefix, conflict, normalizeEntryPath, PathRegistry, SafeRoot, unsafe } from '../paths';
+import {
+  applyStripPrefix,
+  conflict,
+  normalizeEntryPath,
+  PathRegistry,
+  SafeRoot,
+  unsafe,
+} from '../paths';
 import { temporaryNameIn, writeFileAtomically } from '../writeFileAtomically';
 
 export const GUNZIP_CHUNK_BYTES = 128 * 1024;
 
-export type ArchiveFormat = 'gzip' | 'zstd' | 'bzip2' | 'xz' | 'tar' | 'unknown';
+export type ArchiveFormat =
+  'gzip' | 'zstd' | 'bzip2' | 'xz' | 'tar' | 'unknown';
 
 /** The format of an archive from its first bytes (at least 512 for a plain tar). */
 export function sniffArchive(head: Buffer): ArchiveFormat {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  if (head.length >= 3 && head.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
-  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
-  if (head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar') return 'tar';
+  if (head.length >= 3 && head.toString('latin1', 0, 3) === 'BZh')
+    return 'bzip2';
+  if (
+    head.length >= 6 &&
+    head
+      .subarray(0, 6)
+      .equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))
+  )
+    return 'xz';
+  if (head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar')
+    return 'tar';
   if (head.length >= 512 && isV7TarHeader(head.subarray(0, 512))) return 'tar';
   return 'unknown';
 }
@@ -39,7 +55,10 @@ function isV7TarHeader(block: Buffer): boolean {
 }
 
 /** Reads up to `bytes` from the front of `source`; returns them and an iterable of everything. */
-export async function peek(source: AsyncIterable<Buffer>, bytes: number): Promise<{ head: Buffer; all: AsyncIterable<Buffer> }> {
+export async function peek(
+  source: AsyncIterable<Buffer>,
+  bytes: number,
+): Promise<{ head: Buffer; all: AsyncIterable<Buffer> }> {
   const iterator = source[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
   let size = 0;
@@ -67,29 +86,63 @@ export async function peek(source: AsyncIterable<Buffer>, bytes: number): Promis
 }
 
 /** The decompressed bytes of an archive, by sniffing; INVALID_ARCHIVE for what Node cannot read. */
-export async function decompressed(source: AsyncIterable<Buffer>, entry: string): Promise<{ format: ArchiveFormat; tar: AsyncIterable<Buffer> }> {
+export async function decompressed(
+  source: AsyncIterable<Buffer>,
+  entry: string,
+): Promise<{ format: ArchiveFormat; tar: AsyncIterable<Buffer> }> {
   const { head, all } = await peek(source, 512);
   const format = sniffArchive(head);
   switch (format) {
     case 'tar':
       return { format, tar: all };
     case 'gzip':
-      return { format, tar: inflate(all, zlib.createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES })) };
+      return {
+        format,
+        tar: inflate(all, zlib.createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES })),
+      };
     case 'zstd': {
-      const createZstd = (zlib as unknown as { createZstdDecompress?: (o?: object) => NodeJS.ReadWriteStream }).createZstdDecompress;
+      const createZstd = (
+        zlib as unknown as {
+          createZstdDecompress?: (o?: object) => NodeJS.ReadWriteStream;
+        }
+      ).createZstdDecompress;
       if (!createZstd) {
-        throw new RestoreError('INVALID_ARCHIVE', `"${entry}" is zstd-compressed; this Node runtime (${process.version}) cannot decompress zstd (Node >= 22.15 can)`, { entry });
+        throw new RestoreError(
+          'INVALID_ARCHIVE',
+          `"${entry}" is zstd-compressed; this Node runtime (${process.version}) cannot decompress zstd (Node >= 22.15 can)`,
+          { entry },
+        );
       }
-      return { format, tar: inflate(all, createZstd({ chunkSize: GUNZIP_CHUNK_BYTES }) as unknown as zlib.Gunzip) };
+      return {
+        format,
+        tar: inflate(
+          all,
+          createZstd({
+            chunkSize: GUNZIP_CHUNK_BYTES,
+          }) as unknown as zlib.Gunzip,
+        ),
+      };
     }
     default:
-      if (head.length === 0) throw new RestoreError('INVALID_ARCHIVE', `"${entry}" is empty, not a tar archive`, { entry });
-      throw new RestoreError('INVALID_ARCHIVE', `"${entry}" is not a tar, tar.gz${format !== 'unknown' ? ` (it is ${format})` : ''}`, { entry });
+      if (head.length === 0)
+        throw new RestoreError(
+          'INVALID_ARCHIVE',
+          `"${entry}" is empty, not a tar archive`,
+          { entry },
+        );
+      throw new RestoreError(
+        'INVALID_ARCHIVE',
+        `"${entry}" is not a tar, tar.gz${format !== 'unknown' ? ` (it is ${format})` : ''}`,
+        { entry },
+      );
   }
 }
 
 /** Pipes `source` through a zlib stream with backpressure; zlib errors become INVALID_ARCHIVE. */
-async function* inflate(source: AsyncIterable<Buffer>, z: zlib.Gunzip): AsyncGenerator<Buffer> {
+async function* inflate(
+  source: AsyncIterable<Buffer>,
+  z: zlib.Gunzip,
+): AsyncGenerator<Buffer> {
   let sourceError: unknown;
   const feed = (async () => {
     try {
@@ -106,7 +159,11 @@ async function* inflate(source: AsyncIterable<Buffer>, z: zlib.Gunzip): AsyncGen
     for await (const chunk of z as AsyncIterable<Buffer>) yield chunk;
   } catch (error) {
     if (sourceError !== undefined) throw sourceError;
-    throw new RestoreError('INVALID_ARCHIVE', `decompression failed: ${(error as Error).message}`, { cause: error });
+    throw new RestoreError(
+      'INVALID_ARCHIVE',
+      `decompression failed: ${(error as Error).message}`,
+      { cause: error },
+    );
   } finally {
     z.destroy();
     await feed.catch(() => undefined);
@@ -135,7 +192,11 @@ export interface ExtractOptions {
   freeSpaceCheckBytes?: number;
   onEntry?: (line: ManifestEntry) => void;
   onFile?: () => void;
-  log?: (level: 'debug' | 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
+  log?: (
+    level: 'debug' | 'info' | 'warn',
+    msg: string,
+    fields: Record<string, unknown>,
+  ) => void;
 }
 
 export interface ExtractResult {
@@ -155,7 +216,10 @@ interface PendingDir {
 }
 
 /** Extracts the tar stream `input` (already decompressed) beneath `options.root`. */
-export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractOptions): Promise<ExtractResult> {
+export async function extractTar(
+  input: AsyncIterable<Buffer>,
+  options: ExtractOptions,
+): Promise<ExtractResult> {
   const extract = tar.extract();
   const result: ExtractResult = { entries: 0, files: 0, skipped: 0, bytes: 0 };
   const registry = new PathRegistry();
@@ -165,7 +229,8 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
   let failure: unknown;
 
   const handleEntry = async (header: tar.Header, stream: EntryStream) => {
-    if (options.signal?.aborted) throw new RestoreError('CANCELLED', 'the restore was stopped');
+    if (options.signal?.aborted)
+      throw new RestoreError('CANCELLED', 'the restore was stopped');
     result.entries++;
     const name = header.name;
     const type = header.type;
@@ -173,11 +238,22 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
       result.skipped++;
       stream.resume();
     };
-    if (type === 'character-device' || type === 'block-device' || type === 'fifo') {
+    if (
+      type === 'character-device' ||
+      type === 'block-device' ||
+      type === 'fifo'
+    ) {
       throw unsafe(name, `is a ${type} entry`);
     }
-    if (!['file', 'contiguous-file', 'directory', 'symlink', 'link'].includes(type)) {
-      options.log?.('warn', 'archive entry of an unsupported type skipped', { entry: name, type });
+    if (
+      !['file', 'contiguous-file', 'directory', 'symlink', 'link'].includes(
+        type,
+      )
+    ) {
+      options.log?.('warn', 'archive entry of an unsupported type skipped', {
+        entry: name,
+        type,
+      });
       skip();
       return;
     }
@@ -190,20 +266,40 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
       skip();
       return;
     }
-    const normalized = normalizeEntryPath(type === 'directory' && !stripped.endsWith('/') ? `${stripped}/` : stripped, name);
+    const normalized = normalizeEntryPath(
+      type === 'directory' && !stripped.endsWith('/')
+        ? `${stripped}/`
+        : stripped,
+      name,
+    );
     if (normalized.kind === 'skip') {
-      options.log?.('warn', 'archive entry not restored', { entry: name, reason: normalized.reason });
+      options.log?.('warn', 'archive entry not restored', {
+        entry: name,
+        reason: normalized.reason,
+      });
       skip();
       return;
     }
     const rel = normalized.path;
     const mode = (header.mode ?? 0o644) & 0o1777;
     if (type === 'directory' || normalized.kind === 'dir') {
-      if (type !== 'directory') throw unsafe(name, 'is a file whose name ends with "/"');
+      if (type !== 'directory')
+        throw unsafe(name, 'is a file whose name ends with "/"');
       registry.claimDir(rel, name);
       const abs = await options.root.ensureDir(rel, name);
-      if (rel !== '') dirs.push({ abs, mode: options.dirMode ?? (mode | 0o700), mtime: header.mtime });
-      options.onEntry?.({ type: 'entry', entry: name, path: rel, size: 0, kind: 'dir' });
+      if (rel !== '')
+        dirs.push({
+          abs,
+          mode: options.dirMode ?? mode | 0o700,
+          mtime: header.mtime,
+        });
+      options.onEntry?.({
+        type: 'entry',
+        entry: name,
+        path: rel,
+        size: 0,
+        kind: 'dir',
+      });
       stream.resume();
       return;
     }
@@ -211,13 +307,15 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
     const finalPath = await options.root.filePath(rel, name);
     const existing = await fsp.lstat(finalPath).catch(() => undefined);
     if (existing) {
-      if (existing.isDirectory()) throw conflict(name, `"${rel}" is a directory in the volume`);
+      if (existing.isDirectory())
+        throw conflict(name, `"${rel}" is a directory in the volume`);
       const owned = options.ownedPaths?.(rel) ?? false;
       if (!owned && options.conflict === 'skip-existing') {
         skip();
         return;
       }
-      if (!owned && options.conflict === 'fail') throw conflict(name, `"${rel}" already exists in the volume`);
+      if (!owned && options.conflict === 'fail')
+        throw conflict(name, `"${rel}" already exists in the volume`);
     }
     const owner = {
       uid: options.uid ?? (options.canChown ? header.uid : undefined),
@@ -236,22 +334,53 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
         await fsp.lchown(finalPath, owner.uid ?? -1, owner.gid ?? -1);
       }
       symlinks.push({ rel, target, entry: name });
-      options.onEntry?.({ type: 'entry', entry: name, path: rel, size: 0, kind: 'symlink' });
+      options.onEntry?.({
+        type: 'entry',
+        entry: name,
+        path: rel,
+        size: 0,
+        kind: 'symlink',
+      });
       stream.resume();
       return;
     }
 
     if (type === 'link') {
-      const linkStripped = applyStripPrefix(header.linkname ?? '', options.stripPrefix);
-      if (linkStripped === undefined) throw unsafe(name, `is a hardlink to "${header.linkname}", outside what is restored`);
+      const linkStripped = applyStripPrefix(
+        header.linkname ?? '',
+        options.stripPrefix,
+      );
+      if (linkStripped === undefined)
+        throw unsafe(
+          name,
+          `is a hardlink to "${header.linkname}", outside what is restored`,
+        );
       const targetNorm = normalizeEntryPath(linkStripped, name);
-      if (targetNorm.kind !== 'file') throw unsafe(name, `is a hardlink to "${header.linkname}", which is not a file`);
-      const targetAbs = await options.root.resolveBeneath(targetNorm.path, name, { followLast: false });
+      if (targetNorm.kind !== 'file')
+        throw unsafe(
+          name,
+          `is a hardlink to "${header.linkname}", which is not a file`,
+        );
+      const targetAbs = await options.root.resolveBeneath(
+        targetNorm.path,
+        name,
+        { followLast: false },
+      );
       const st = await fsp.lstat(targetAbs).catch(() => undefined);
-      if (!st?.isFile()) throw unsafe(name, `is a hardlink to "${header.linkname}", which is not a restored regular file`);
+      if (!st?.isFile())
+        throw unsafe(
+          name,
+          `is a hardlink to "${header.linkname}", which is not a restored regular file`,
+        );
       await replaceWith(finalPath, tmp => fsp.link(targetAbs, tmp));
       result.files++;
-      options.onEntry?.({ type: 'entry', entry: name, path: rel, size: st.size, kind: 'hardlink' });
+      options.onEntry?.({
+        type: 'entry',
+        entry: name,
+        path: rel,
+        size: st.size,
+        kind: 'hardlink',
+      });
       options.onFile?.();
       stream.resume();
       return;
@@ -259,11 +388,18 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
 
     // A regular file.
     const size = header.size ?? 0;
-    if (options.freeSpaceCheckBytes !== undefined && size > options.freeSpaceCheckBytes) {
+    if (
+      options.freeSpaceCheckBytes !== undefined &&
+      size > options.freeSpaceCheckBytes
+    ) {
       const fs = await fsp.statfs(path.dirname(finalPath));
       const free = fs.bavail * fs.bsize;
       if (size > free) {
-        throw new RestoreError('NO_SPACE', `"${name}" needs ${size} bytes, the volume has ${free} free`, { entry: name });
+        throw new RestoreError(
+          'NO_SPACE',
+          `"${name}" needs ${size} bytes, the volume has ${free} free`,
+          { entry: name },
+        );
       }
     }
     await writeFileAtomically(finalPath, stream, {
@@ -272,12 +408,23 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
       uid: owner.uid,
       gid: owner.gid,
       verify: bytes => {
-        if (bytes !== size) throw new RestoreError('INVALID_ARCHIVE', `"${name}" has ${bytes} bytes, its header says ${size}`, { entry: name });
+        if (bytes !== size)
+          throw new RestoreError(
+            'INVALID_ARCHIVE',
+            `"${name}" has ${bytes} bytes, its header says ${size}`,
+            { entry: name },
+          );
       },
     });
     result.files++;
     result.bytes += size;
-    options.onEntry?.({ type: 'entry', entry: name, path: rel, size, kind: 'file' });
+    options.onEntry?.({
+      type: 'entry',
+      entry: name,
+      path: rel,
+      size,
+      kind: 'file',
+    });
     options.onFile?.();
   };
 
@@ -326,20 +473,26 @@ export async function extractTar(input: AsyncIterable<Buffer>, options: ExtractO
     try {
       await options.root.checkSymlinkTarget(link.rel, link.target, link.entry);
     } catch (error) {
-      await fsp.rm(path.join(options.root.real, link.rel), { force: true }).catch(() => undefined);
+      await fsp
+        .rm(path.join(options.root.real, link.rel), { force: true })
+        .catch(() => undefined);
       throw error;
     }
   }
   // Directory modes and mtimes last (writing children changes a directory's mtime), deepest first.
   for (const dir of dirs.reverse()) {
     if (dir.mode !== undefined) await fsp.chmod(dir.abs, dir.mode);
-    if (dir.mtime) await fsp.utimes(dir.abs, dir.mtime, dir.mtime).catch(() => undefined);
+    if (dir.mtime)
+      await fsp.utimes(dir.abs, dir.mtime, dir.mtime).catch(() => undefined);
   }
   return result;
 }
 
 /** Creates something at a temporary name next to `finalPath` and renames it over `finalPath`. */
-async function replaceWith(finalPath: string, create: (tmp: string) => Promise<void>): Promise<void> {
+async function replaceWith(
+  finalPath: string,
+  create: (tmp: string) => Promise<void>,
+): Promise<void> {
   const tmp = temporaryNameIn(path.dirname(finalPath));
   await create(tmp);
   try {
@@ -354,18 +507,34 @@ function translateTarError(error: unknown, archive: string): RestoreError {
   if (error instanceof RestoreError) return error;
   const e = error as NodeJS.ErrnoException;
   if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
-    return new RestoreError('NO_SPACE', `the volume is full (${e.code})`, { entry: archive, cause: error });
+    return new RestoreError('NO_SPACE', `the volume is full (${e.code})`, {
+      entry: archive,
+      cause: error,
+    });
   }
   if (e?.code && /^E[A-Z]+$/.test(e.code)) {
     if (['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED'].includes(e.code)) {
-      return new RestoreError('NETWORK', e.message, { entry: archive, cause: error });
+      return new RestoreError('NETWORK', e.message, {
+        entry: archive,
+        cause: error,
+      });
     }
-    return new RestoreError('INTERNAL', e.message, { entry: archive, cause: error });
+    return new RestoreError('INTERNAL', e.message, {
+      entry: archive,
+      cause: error,
+    });
   }
-  if (/socket hang up|aborted/i.test(e?.message ?? '')) return new RestoreError('NETWORK', e.message, { entry: archive, cause: error });
-  return new RestoreError('INVALID_ARCHIVE', `"${archive}" is not a valid tar archive: ${e?.message ?? String(error)}`, {
-    entry: archive,
-    cause: error,
-  });
+  if (/socket hang up|aborted/i.test(e?.message ?? ''))
+    return new RestoreError('NETWORK', e.message, {
+      entry: archive,
+      cause: error,
+    });
+  return new RestoreError(
+    'INVALID_ARCHIVE',
+    `"${archive}" is not a valid tar archive: ${e?.message ?? String(error)}`,
+    {
+      entry: archive,
+      cause: error,
+    },
+  );
 }
-

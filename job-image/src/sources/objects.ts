@@ -4,10 +4,19 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import {
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+} from '@aws-sdk/client-s3';
 import { createKeyFilter } from '@kube-restore/common';
 import { classifyError, RestoreError } from '../errors';
-import { applyStripPrefix, baseOf, normalizeEntryPath, PathRegistry } from '../paths';
+import {
+  applyStripPrefix,
+  baseOf,
+  normalizeEntryPath,
+  PathRegistry,
+} from '../paths';
 import { inShard } from '../shard';
 import { downloadObject, ObjectRef } from './download';
 import { findArchived, thawObjects } from './thaw';
@@ -44,10 +53,17 @@ export class S3ObjectsSource implements Source {
   constructor(private readonly ctx: RestoreContext) {}
 
   totals(): SourceTotals {
-    return { objects: this.objectsWritten, objectsSkipped: this.objectsSkipped, bytes: this.bytesWritten };
+    return {
+      objects: this.objectsWritten,
+      objectsSkipped: this.objectsSkipped,
+      bytes: this.bytesWritten,
+    };
   }
 
-  private control<T>(entry: string | undefined, fn: () => Promise<T>): Promise<T> {
+  private control<T>(
+    entry: string | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> {
     return controlCall(this.ctx, entry, fn);
   }
 
@@ -57,13 +73,19 @@ export class S3ObjectsSource implements Source {
     const { client, bucket } = this.ctx.s3;
     if (source.key !== undefined) {
       const key = source.key;
-      const head = await this.control(key, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: this.ctx.signal }));
+      const head = await this.control(key, () =>
+        client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), {
+          abortSignal: this.ctx.signal,
+        }),
+      );
       yield {
         key,
         size: head.ContentLength ?? 0,
         etag: head.ETag,
         lastModified: head.LastModified,
-        storageClass: head.StorageClass ?? (head.ArchiveStatus ? 'INTELLIGENT_TIERING' : undefined),
+        storageClass:
+          head.StorageClass ??
+          (head.ArchiveStatus ? 'INTELLIGENT_TIERING' : undefined),
         versionId: undefined,
       };
       return;
@@ -78,7 +100,13 @@ export class S3ObjectsSource implements Source {
       const page = await this.listPage(prefix, token);
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined) continue;
-        yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified, storageClass: o.StorageClass };
+        yield {
+          key: o.Key,
+          size: o.Size ?? 0,
+          etag: o.ETag,
+          lastModified: o.LastModified,
+          storageClass: o.StorageClass,
+        };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -88,14 +116,26 @@ export class S3ObjectsSource implements Source {
   private listPage(prefix: string, token: string | undefined) {
     const { client, bucket } = this.ctx.s3;
     return this.control(prefix || undefined, () =>
-      client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token, MaxKeys: 1000 }), {
-        abortSignal: this.ctx.signal,
-      }),
+      client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix || undefined,
+          ContinuationToken: token,
+          MaxKeys: 1000,
+        }),
+        {
+          abortSignal: this.ctx.signal,
+        },
+      ),
     );
   }
 
   /** One page of ListObjectVersions after the key and version markers. */
-  private listVersionsPage(prefix: string, keyMarker: string | undefined, versionMarker: string | undefined) {
+  private listVersionsPage(
+    prefix: string,
+    keyMarker: string | undefined,
+    versionMarker: string | undefined,
+  ) {
     const { client, bucket } = this.ctx.s3;
     return this.control(prefix || undefined, () =>
       client.send(
@@ -112,12 +152,19 @@ export class S3ObjectsSource implements Source {
   }
 
   /** The newest version of each key at or before `asOf`; a delete marker there hides the key. */
-  private async *listAsOf(prefix: string, asOf: Date): AsyncGenerator<ListedObject> {
+  private async *listAsOf(
+    prefix: string,
+    asOf: Date,
+  ): AsyncGenerator<ListedObject> {
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
     let decidedKey: string | undefined;
     do {
-      const page = await this.listVersionsPage(prefix, keyMarker, versionMarker);
+      const page = await this.listVersionsPage(
+        prefix,
+        keyMarker,
+        versionMarker,
+      );
       const candidates: Candidate[] = [];
       for (const v of page.Versions ?? []) {
         if (v.Key === undefined || !v.LastModified) continue;
@@ -127,7 +174,8 @@ export class S3ObjectsSource implements Source {
           marker: false,
           obj: {
             key: v.Key,
-            versionId: v.VersionId && v.VersionId !== 'null' ? v.VersionId : undefined,
+            versionId:
+              v.VersionId && v.VersionId !== 'null' ? v.VersionId : undefined,
             size: v.Size ?? 0,
             etag: v.ETag,
             lastModified: v.LastModified,
@@ -161,32 +209,46 @@ export class S3ObjectsSource implements Source {
     let matched = 0;
     let ignored = 0;
     for await (const o of this.list()) {
-      const relative = source.key !== undefined ? baseOf(o.key) : o.key.slice(prefix.length);
+      const relative =
+        source.key !== undefined ? baseOf(o.key) : o.key.slice(prefix.length);
       if (relative === '') continue;
       if (source.key === undefined) {
         if (!keep(relative)) continue;
       }
-      const stripped = source.key !== undefined ? relative : applyStripPrefix(relative, source.stripPrefix);
+      const stripped =
+        source.key !== undefined
+          ? relative
+          : applyStripPrefix(relative, source.stripPrefix);
       if (stripped === undefined) {
         ignored++;
         continue;
       }
       const normalized = normalizeEntryPath(stripped, o.key);
       if (normalized.kind === 'skip') {
-        reporter.log('warn', 'key not restored', { key: o.key, reason: normalized.reason });
+        reporter.log('warn', 'key not restored', {
+          key: o.key,
+          reason: normalized.reason,
+        });
         ignored++;
         continue;
       }
       if (normalized.kind === 'dir') {
         registry.claimDir(normalized.path, o.key);
-        if (normalized.path !== '' && inShard(o.key, shard)) this.dirs.push(normalized.path);
+        if (normalized.path !== '' && inShard(o.key, shard))
+          this.dirs.push(normalized.path);
         continue;
       }
       registry.claimFile(normalized.path, o.key);
       matched++;
-      if (inShard(o.key, shard)) this.items.push({ ...o, path: normalized.path });
+      if (inShard(o.key, shard))
+        this.items.push({ ...o, path: normalized.path });
     }
-    if (ignored > 0) reporter.log('info', 'keys outside stripPrefix or reserved were not restored', { count: ignored });
+    if (ignored > 0)
+      reporter.log(
+        'info',
+        'keys outside stripPrefix or reserved were not restored',
+        { count: ignored },
+      );
     if (matched === 0 && !request.options.allowEmpty) {
       throw new RestoreError(
         'NO_OBJECTS',
@@ -237,7 +299,12 @@ export class S3ObjectsSource implements Source {
         record.version === item.versionId &&
         st?.isFile() &&
         st.size === item.size;
-      if (resumed || (conflict === 'skip-existing' && st !== undefined && !resume.objects.has(item.key))) {
+      if (
+        resumed ||
+        (conflict === 'skip-existing' &&
+          st !== undefined &&
+          !resume.objects.has(item.key))
+      ) {
         this.objectsSkipped++;
       } else {
         keep.push(item);
@@ -247,7 +314,10 @@ export class S3ObjectsSource implements Source {
   }
 
   async thaw(): Promise<'Restoring'> {
-    await thawObjects(this.ctx, this.items.filter(o => o.archived));
+    await thawObjects(
+      this.ctx,
+      this.items.filter(o => o.archived),
+    );
     return 'Restoring';
   }
 
@@ -255,32 +325,44 @@ export class S3ObjectsSource implements Source {
     const { root, reporter, manifest, tuning, dirMode } = this.ctx;
     for (const dir of this.dirs) {
       await root.ensureDir(dir, dir);
-      if (dirMode !== undefined) await fsp.chmod(await root.ensureDir(dir, dir), dirMode);
+      if (dirMode !== undefined)
+        await fsp.chmod(await root.ensureDir(dir, dir), dirMode);
     }
     // Large objects first: the tail of the transfer is then many small objects, not one big one.
     const order = [...this.items].sort((a, b) => b.size - a.size);
-    await forEachLimited(order, tuning.concurrency, this.ctx.signal, async (item, signal) => {
-      const ctx = signal === this.ctx.signal ? this.ctx : { ...this.ctx, signal };
-      const finalPath = await root.filePath(item.path, item.key);
-      try {
-        const done = await downloadObject(ctx, item, finalPath, this.ctx.fileAttributes);
-        manifest.append({
-          type: 'object',
-          key: item.key,
-          version: item.versionId,
-          path: item.path,
-          size: done.bytes,
-          etag: done.etag,
-          checksum: done.checksum,
-          verified: true,
-        });
-        this.objectsWritten++;
-        this.bytesWritten += done.bytes;
-        reporter.counters.objectsDone++;
-      } catch (error) {
-        throw classifyError(error, item.key);
-      }
-    });
+    await forEachLimited(
+      order,
+      tuning.concurrency,
+      this.ctx.signal,
+      async (item, signal) => {
+        const ctx =
+          signal === this.ctx.signal ? this.ctx : { ...this.ctx, signal };
+        const finalPath = await root.filePath(item.path, item.key);
+        try {
+          const done = await downloadObject(
+            ctx,
+            item,
+            finalPath,
+            this.ctx.fileAttributes,
+          );
+          manifest.append({
+            type: 'object',
+            key: item.key,
+            version: item.versionId,
+            path: item.path,
+            size: done.bytes,
+            etag: done.etag,
+            checksum: done.checksum,
+            verified: true,
+          });
+          this.objectsWritten++;
+          this.bytesWritten += done.bytes;
+          reporter.counters.objectsDone++;
+        } catch (error) {
+          throw classifyError(error, item.key);
+        }
+      },
+    );
     return 'Verifying';
   }
 

@@ -18,7 +18,12 @@ const FREE_SPACE_CHECK_BYTES = 1024 * 1024;
 export class TarArchiveSource implements Source {
   private object?: ThawItem & { size: number; etag?: string };
   private skipAll = false;
-  private result: ExtractResult = { entries: 0, files: 0, skipped: 0, bytes: 0 };
+  private result: ExtractResult = {
+    entries: 0,
+    files: 0,
+    skipped: 0,
+    bytes: 0,
+  };
   private readBytes = 0;
   /** Paths written by this process (a retry of the archive replaces them). */
   private readonly written = new Set<string>();
@@ -42,19 +47,31 @@ export class TarArchiveSource implements Source {
     const { s3, reporter, resume } = this.ctx;
     const key = this.key;
     const head = await controlCall(this.ctx, key, () =>
-      s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }), { abortSignal: this.ctx.signal }),
+      s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }), {
+        abortSignal: this.ctx.signal,
+      }),
     );
     this.object = {
       key,
       size: head.ContentLength ?? 0,
       etag: head.ETag,
-      storageClass: head.StorageClass ?? (head.ArchiveStatus ? 'INTELLIGENT_TIERING' : undefined),
+      storageClass:
+        head.StorageClass ??
+        (head.ArchiveStatus ? 'INTELLIGENT_TIERING' : undefined),
     };
     const done = resume.archives.get(key);
-    if (done && done.etag === this.object.etag && done.size === this.object.size) {
+    if (
+      done &&
+      done.etag === this.object.etag &&
+      done.size === this.object.size
+    ) {
       this.skipAll = true;
       this.resumedEntries = done.entries;
-      reporter.log('info', 'the archive was already restored and verified by an earlier attempt', { key, entries: done.entries });
+      reporter.log(
+        'info',
+        'the archive was already restored and verified by an earlier attempt',
+        { key, entries: done.entries },
+      );
     }
     const c = reporter.counters;
     c.bytesTotal = this.skipAll ? 0 : this.object.size;
@@ -67,9 +84,13 @@ export class TarArchiveSource implements Source {
     const archived = await findArchived(this.ctx, [this.object]);
     if (archived.length > 0) {
       if (this.ctx.request.source.archive.tier === 'fail') {
-        throw new RestoreError('ARCHIVED_OBJECT', `"${key}" is archived (${this.object.storageClass}); set source.archive.tier to thaw it`, {
-          entry: key,
-        });
+        throw new RestoreError(
+          'ARCHIVED_OBJECT',
+          `"${key}" is archived (${this.object.storageClass}); set source.archive.tier to thaw it`,
+          {
+            entry: key,
+          },
+        );
       }
       reporter.counters.thaw = { waiting: 1, ready: 0 };
       return 'Thawing';
@@ -91,15 +112,33 @@ export class TarArchiveSource implements Source {
           signal: this.ctx.signal,
           entry: this.key,
           onRetry: (error, n, delayMs) =>
-            this.ctx.reporter.log('warn', 'retrying the archive from its start', { key: this.key, code: error.code, error: error.message, attempt: n, delayMs }),
+            this.ctx.reporter.log(
+              'warn',
+              'retrying the archive from its start',
+              {
+                key: this.key,
+                code: error.code,
+                error: error.message,
+                attempt: n,
+                delayMs,
+              },
+            ),
         });
         return 'Verifying';
       } catch (error) {
         const e = classifyError(error, this.key);
         // Bytes corrupted in transit show up as a checksum mismatch, or earlier as a gzip/tar error:
         // either is read once more before it counts.
-        if ((e.code === 'CHECKSUM_MISMATCH' || e.code === 'INVALID_ARCHIVE') && attempt === 0 && !this.ctx.signal.aborted) {
-          this.ctx.reporter.log('warn', 'archive unreadable or checksum mismatch, reading it once more', { key: this.key, code: e.code, error: e.message });
+        if (
+          (e.code === 'CHECKSUM_MISMATCH' || e.code === 'INVALID_ARCHIVE') &&
+          attempt === 0 &&
+          !this.ctx.signal.aborted
+        ) {
+          this.ctx.reporter.log(
+            'warn',
+            'archive unreadable or checksum mismatch, reading it once more',
+            { key: this.key, code: e.code, error: e.message },
+          );
           continue;
         }
         throw e;
@@ -108,14 +147,19 @@ export class TarArchiveSource implements Source {
   }
 
   private async extractOnce(): Promise<void> {
-    const { s3, reporter, limiter, signal, request, root, fileAttributes } = this.ctx;
+    const { s3, reporter, limiter, signal, request, root, fileAttributes } =
+      this.ctx;
     const obj = this.object!;
     const verify = request.options.verify;
     // A new attempt: progress restarts from the archive's beginning.
     reporter.addBytes(-this.readBytes);
     reporter.counters.objectsDone = 0;
     this.readBytes = 0;
-    const res = await s3.getObject({ key: obj.key, checksumMode: verify, signal });
+    const res = await s3.getObject({
+      key: obj.key,
+      checksumMode: verify,
+      signal,
+    });
     const size = Number(res.headers['content-length'] ?? obj.size);
     const checks = verify ? expectedChecksums(res.headers) : [];
     const hashers = checks.map(createHasher);
@@ -160,14 +204,22 @@ export class TarArchiveSource implements Source {
       });
       // extractTar reads its input to the end, so every byte of the object went through the hashers.
       if (this.readBytes !== size) {
-        throw new RestoreError('CHECKSUM_MISMATCH', `"${obj.key}": read ${this.readBytes} bytes, expected ${size}`, { entry: obj.key });
+        throw new RestoreError(
+          'CHECKSUM_MISMATCH',
+          `"${obj.key}": read ${this.readBytes} bytes, expected ${size}`,
+          { entry: obj.key },
+        );
       }
       checks.forEach((check, i) => {
         const digest = hashers[i].digest();
         if (digest !== check.expected) {
-          throw new RestoreError('CHECKSUM_MISMATCH', `"${obj.key}": ${check.algorithm} is ${digest}, the object says ${check.expected}`, {
-            entry: obj.key,
-          });
+          throw new RestoreError(
+            'CHECKSUM_MISMATCH',
+            `"${obj.key}": ${check.algorithm} is ${digest}, the object says ${check.expected}`,
+            {
+              entry: obj.key,
+            },
+          );
         }
       });
       this.ctx.manifest.append({

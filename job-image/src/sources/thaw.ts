@@ -3,8 +3,16 @@
  * RestoreObject with the requested tier and days, then poll HEAD's x-amz-restore with backoff until
  * every copy is readable or `waitSeconds` ran out (THAW_TIMEOUT).
  */
-import { HeadObjectCommand, HeadObjectCommandOutput, RestoreObjectCommand } from '@aws-sdk/client-s3';
-import { ARCHIVED_INTELLIGENT_TIERING_STATUSES, ARCHIVED_STORAGE_CLASSES, ArchiveTier } from '@kube-restore/common';
+import {
+  HeadObjectCommand,
+  HeadObjectCommandOutput,
+  RestoreObjectCommand,
+} from '@aws-sdk/client-s3';
+import {
+  ARCHIVED_INTELLIGENT_TIERING_STATUSES,
+  ARCHIVED_STORAGE_CLASSES,
+  ArchiveTier,
+} from '@kube-restore/common';
 import { RestoreError } from '../errors';
 import { controlCall, forEachLimited } from './util';
 import type { RestoreContext } from './types';
@@ -16,29 +24,48 @@ export interface ThawItem {
   archived?: boolean;
 }
 
-export function parseRestoreHeader(restore: string | undefined): 'none' | 'ongoing' | 'restored' {
+export function parseRestoreHeader(
+  restore: string | undefined,
+): 'none' | 'ongoing' | 'restored' {
   if (!restore) return 'none';
   return /ongoing-request="true"/.test(restore) ? 'ongoing' : 'restored';
 }
 
 /** Does a HEAD say the object's bytes cannot be read before a thaw? */
-export function isArchived(head: Pick<HeadObjectCommandOutput, 'StorageClass' | 'Restore' | 'ArchiveStatus'>): boolean {
+export function isArchived(
+  head: Pick<
+    HeadObjectCommandOutput,
+    'StorageClass' | 'Restore' | 'ArchiveStatus'
+  >,
+): boolean {
   const storageClass = head.StorageClass as string | undefined;
-  const archivedClass = storageClass !== undefined && (ARCHIVED_STORAGE_CLASSES as readonly string[]).includes(storageClass);
+  const archivedClass =
+    storageClass !== undefined &&
+    (ARCHIVED_STORAGE_CLASSES as readonly string[]).includes(storageClass);
   const archivedTier =
-    head.ArchiveStatus !== undefined && (ARCHIVED_INTELLIGENT_TIERING_STATUSES as readonly string[]).includes(head.ArchiveStatus);
-  return (archivedClass || archivedTier) && parseRestoreHeader(head.Restore) !== 'restored';
+    head.ArchiveStatus !== undefined &&
+    (ARCHIVED_INTELLIGENT_TIERING_STATUSES as readonly string[]).includes(
+      head.ArchiveStatus,
+    );
+  return (
+    (archivedClass || archivedTier) &&
+    parseRestoreHeader(head.Restore) !== 'restored'
+  );
 }
 
 function mayBeArchived(storageClass: string | undefined): boolean {
   return (
     storageClass !== undefined &&
-    ((ARCHIVED_STORAGE_CLASSES as readonly string[]).includes(storageClass) || storageClass === 'INTELLIGENT_TIERING')
+    ((ARCHIVED_STORAGE_CLASSES as readonly string[]).includes(storageClass) ||
+      storageClass === 'INTELLIGENT_TIERING')
   );
 }
 
 /** HEADs the items whose storage class may be archived; marks and returns those that need a thaw. */
-export async function findArchived<T extends ThawItem>(ctx: RestoreContext, items: T[]): Promise<T[]> {
+export async function findArchived<T extends ThawItem>(
+  ctx: RestoreContext,
+  items: T[],
+): Promise<T[]> {
   const archived: T[] = [];
   const { client, bucket } = ctx.s3;
   await forEachLimited(
@@ -47,11 +74,19 @@ export async function findArchived<T extends ThawItem>(ctx: RestoreContext, item
     ctx.signal,
     async item => {
       const head = await controlCall(ctx, item.key, () =>
-        client.send(new HeadObjectCommand({ Bucket: bucket, Key: item.key, VersionId: item.versionId }), { abortSignal: ctx.signal }),
+        client.send(
+          new HeadObjectCommand({
+            Bucket: bucket,
+            Key: item.key,
+            VersionId: item.versionId,
+          }),
+          { abortSignal: ctx.signal },
+        ),
       );
       if (isArchived(head)) {
         item.archived = true;
-        item.storageClass = head.ArchiveStatus ?? head.StorageClass ?? item.storageClass;
+        item.storageClass =
+          head.ArchiveStatus ?? head.StorageClass ?? item.storageClass;
         archived.push(item);
       }
     },
@@ -78,7 +113,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Requests a thaw of every item and waits until all are readable. */
-export async function thawObjects(ctx: RestoreContext, items: ThawItem[]): Promise<void> {
+export async function thawObjects(
+  ctx: RestoreContext,
+  items: ThawItem[],
+): Promise<void> {
   const { request, reporter, s3, tuning } = ctx;
   const { archive } = request.source;
   const waiting = new Set(items);
@@ -87,8 +125,11 @@ export async function thawObjects(ctx: RestoreContext, items: ThawItem[]): Promi
   c.thaw = { waiting: total, ready: 0 };
   await forEachLimited(items, tuning.concurrency, ctx.signal, async item => {
     let tier = archive.tier as ArchiveTier;
-    if (tier === 'Expedited' && item.storageClass === 'DEEP_ARCHIVE') tier = 'Standard';
-    const intelligentTiering = item.storageClass === 'ARCHIVE_ACCESS' || item.storageClass === 'DEEP_ARCHIVE_ACCESS';
+    if (tier === 'Expedited' && item.storageClass === 'DEEP_ARCHIVE')
+      tier = 'Standard';
+    const intelligentTiering =
+      item.storageClass === 'ARCHIVE_ACCESS' ||
+      item.storageClass === 'DEEP_ARCHIVE_ACCESS';
     try {
       await controlCall(ctx, item.key, () =>
         s3.client.send(
@@ -97,40 +138,66 @@ export async function thawObjects(ctx: RestoreContext, items: ThawItem[]): Promi
             Key: item.key,
             VersionId: item.versionId,
             // Intelligent-Tiering archive tiers take no Days (the object moves back to a frequent tier).
-            RestoreRequest: intelligentTiering ? {} : { Days: archive.days, GlacierJobParameters: { Tier: tier } },
+            RestoreRequest: intelligentTiering
+              ? {}
+              : { Days: archive.days, GlacierJobParameters: { Tier: tier } },
           }),
           { abortSignal: ctx.signal },
         ),
       );
     } catch (error) {
-      const cause = (error as RestoreError).cause as { name?: string } | undefined;
+      const cause = (error as RestoreError).cause as
+        { name?: string } | undefined;
       if (cause?.name !== 'RestoreAlreadyInProgress') throw error;
     }
   });
-  reporter.log('info', 'thaw requested', { objects: total, tier: archive.tier, days: archive.days });
+  reporter.log('info', 'thaw requested', {
+    objects: total,
+    tier: archive.tier,
+    days: archive.days,
+  });
   reporter.emit();
   const deadline = Date.now() + archive.waitSeconds * 1000;
   let interval = tuning.thawPollMs;
   while (waiting.size > 0) {
     if (Date.now() >= deadline) {
       const first = waiting.values().next().value as ThawItem;
-      throw new RestoreError('THAW_TIMEOUT', `${waiting.size} archived object(s) were not restored within ${archive.waitSeconds}s`, {
-        entry: first.key,
-      });
-    }
-    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), ctx.signal);
-    interval = Math.min(tuning.thawPollMaxMs, Math.ceil(interval * 1.5));
-    await forEachLimited([...waiting], tuning.concurrency, ctx.signal, async item => {
-      const head = await controlCall(ctx, item.key, () =>
-        s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: item.key, VersionId: item.versionId }), {
-          abortSignal: ctx.signal,
-        }),
+      throw new RestoreError(
+        'THAW_TIMEOUT',
+        `${waiting.size} archived object(s) were not restored within ${archive.waitSeconds}s`,
+        {
+          entry: first.key,
+        },
       );
-      if (!isArchived(head)) {
-        waiting.delete(item);
-        item.archived = false;
-      }
-    });
+    }
+    await sleep(
+      Math.min(interval, Math.max(0, deadline - Date.now())),
+      ctx.signal,
+    );
+    interval = Math.min(tuning.thawPollMaxMs, Math.ceil(interval * 1.5));
+    await forEachLimited(
+      [...waiting],
+      tuning.concurrency,
+      ctx.signal,
+      async item => {
+        const head = await controlCall(ctx, item.key, () =>
+          s3.client.send(
+            new HeadObjectCommand({
+              Bucket: s3.bucket,
+              Key: item.key,
+              VersionId: item.versionId,
+            }),
+            {
+              abortSignal: ctx.signal,
+            },
+          ),
+        );
+        if (!isArchived(head)) {
+          waiting.delete(item);
+          item.archived = false;
+        }
+      },
+    );
     c.thaw = { waiting: waiting.size, ready: total - waiting.size };
     reporter.maybeEmit();
   }

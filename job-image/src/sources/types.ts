@@ -4,7 +4,11 @@
  * objects, `transfer()` writes, `verify()` settles the manifest. Adding a source touches one file
  * and one switch (main's `createSource`).
  */
-import type { ConflictPolicy, JobPhase, RestoreRequest } from '@kube-restore/common';
+import type {
+  ConflictPolicy,
+  JobPhase,
+  RestoreRequest,
+} from '@kube-restore/common';
 import type { BandwidthLimiter } from '../bandwidth';
 import type { LoadedManifest, ManifestWriter } from '../manifest';
 import type { SafeRoot } from '../paths';

@@ -5,12 +5,22 @@ import { withRetry } from '../retry';
 import type { RestoreContext } from './types';
 
 /** An S3 call with the restore's retry policy. */
-export function controlCall<T>(ctx: RestoreContext, entry: string | undefined, fn: () => Promise<T>): Promise<T> {
+export function controlCall<T>(
+  ctx: RestoreContext,
+  entry: string | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
   return withRetry(fn, ctx.retry, {
     signal: ctx.signal,
     entry,
     onRetry: (error, attempt, delayMs) =>
-      ctx.reporter.log('warn', 'retrying an S3 call', { key: entry, code: error.code, error: error.message, attempt, delayMs }),
+      ctx.reporter.log('warn', 'retrying an S3 call', {
+        key: entry,
+        code: error.code,
+        error: error.message,
+        attempt,
+        delayMs,
+      }),
   });
 }
 
@@ -33,7 +43,10 @@ export async function forEachLimited<T>(
       try {
         await fn(item, combined);
       } catch (error) {
-        if (failure === undefined && !(stop.signal.aborted && isCancel(error))) {
+        if (
+          failure === undefined &&
+          !(stop.signal.aborted && isCancel(error))
+        ) {
           failure = error;
           stop.abort();
         }
@@ -41,12 +54,17 @@ export async function forEachLimited<T>(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker),
+  );
   if (failure !== undefined) throw failure;
-  if (signal.aborted) throw new RestoreError('CANCELLED', 'the restore was stopped');
+  if (signal.aborted)
+    throw new RestoreError('CANCELLED', 'the restore was stopped');
 }
 
 function isCancel(error: unknown): boolean {
-  return (error as RestoreError)?.code === 'CANCELLED' || (error as Error)?.name === 'AbortError';
+  return (
+    (error as RestoreError)?.code === 'CANCELLED' ||
+    (error as Error)?.name === 'AbortError'
+  );
 }
-

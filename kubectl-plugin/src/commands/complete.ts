@@ -8,7 +8,22 @@ import { EXIT } from '../errors';
 import { CommandIo } from '../io';
 import { SessionFactory } from '../session';
 
-export const COMMANDS = ['create', 'create-namespace', 'plan', 'size', 'status', 'describe', 'list', 'get', 'logs', 'wait', 'delete', 'exists', 'version', 'completion'];
+export const COMMANDS = [
+  'create',
+  'create-namespace',
+  'plan',
+  'size',
+  'status',
+  'describe',
+  'list',
+  'get',
+  'logs',
+  'wait',
+  'delete',
+  'exists',
+  'version',
+  'completion',
+];
 const TAKES_RESTORE = new Set(['status', 'describe', 'logs', 'wait', 'delete']);
 /** Cobra's ShellCompDirectiveNoFileComp. */
 const NO_FILES = 4;
@@ -21,11 +36,16 @@ _kubectl_restore() {
 complete -F _kubectl_restore kubectl-restore
 `;
 
-export async function completeCommand(words: string[], io: CommandIo, session: SessionFactory): Promise<number> {
+export async function completeCommand(
+  words: string[],
+  io: CommandIo,
+  session: SessionFactory,
+): Promise<number> {
   const toComplete = words.at(-1) ?? '';
   const before = words.slice(0, -1).filter(w => !w.startsWith('-'));
   const done = (items: string[]) => {
-    for (const item of items.filter(i => i.startsWith(toComplete))) io.stdout.write(`${item}\n`);
+    for (const item of items.filter(i => i.startsWith(toComplete)))
+      io.stdout.write(`${item}\n`);
     io.stdout.write(`:${NO_FILES}\n`);
     return EXIT.OK;
   };
@@ -33,7 +53,9 @@ export async function completeCommand(words: string[], io: CommandIo, session: S
   if (TAKES_RESTORE.has(before[0]) && !toComplete.startsWith('-')) {
     try {
       const { clients, namespace } = await session();
-      return done((await listRestores(clients, { namespace })).map(s => s.name));
+      return done(
+        (await listRestores(clients, { namespace })).map(s => s.name),
+      );
     } catch {
       return done([]);
     }

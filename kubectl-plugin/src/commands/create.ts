@@ -12,7 +12,11 @@ import {
 import { CliError, EXIT, exitCodeOf, invalid } from '../errors';
 import { CommandIo } from '../io';
 import { asList, outputFormat, printData } from '../output';
-import { RequestFlags, credentialsFromEnv, parseRequestFlags } from '../request';
+import {
+  RequestFlags,
+  credentialsFromEnv,
+  parseRequestFlags,
+} from '../request';
 import { SessionFactory, parseDuration } from '../session';
 import { WaitOptions, formatOutcome, waitForRestore } from '../waiter';
 
@@ -29,14 +33,30 @@ export interface CreateOptions extends RequestFlags {
 
 export const DRY_RUN_MODES = ['none', 'client', 'server'] as const;
 
-function manifestObjects(manifests: RestoreManifests): { kind: string; name: string; object: unknown }[] {
+function manifestObjects(
+  manifests: RestoreManifests,
+): { kind: string; name: string; object: unknown }[] {
   const out: { kind: string; name: string; object: unknown }[] = [];
-  if (manifests.pvc) out.push({ kind: 'persistentvolumeclaim', name: manifests.pvc.metadata!.name!, object: manifests.pvc });
+  if (manifests.pvc)
+    out.push({
+      kind: 'persistentvolumeclaim',
+      name: manifests.pvc.metadata!.name!,
+      object: manifests.pvc,
+    });
   out.push({ kind: 'job.batch', name: manifests.name, object: manifests.job });
   if (manifests.secret) {
     // Printed manifests never carry the keys (they end up in files, pipes and CI logs).
-    const redacted = Object.fromEntries(Object.keys(manifests.secret.stringData ?? {}).map(k => [k, '<redacted>']));
-    out.push({ kind: 'secret', name: manifests.secret.metadata!.name!, object: { ...manifests.secret, stringData: redacted } });
+    const redacted = Object.fromEntries(
+      Object.keys(manifests.secret.stringData ?? {}).map(k => [
+        k,
+        '<redacted>',
+      ]),
+    );
+    out.push({
+      kind: 'secret',
+      name: manifests.secret.metadata!.name!,
+      object: { ...manifests.secret, stringData: redacted },
+    });
   }
   return out;
 }
@@ -55,14 +75,23 @@ export async function prepareCreate(
   requester?: string,
 ): Promise<PreparedCreate> {
   const request = parseRequestFlags(options, namespace);
-  const credentials = options.credentialsFromEnv ? credentialsFromEnv(io.env ?? process.env) : undefined;
+  const credentials = options.credentialsFromEnv
+    ? credentialsFromEnv(io.env ?? process.env)
+    : undefined;
   const pullPolicies = ['Always', 'IfNotPresent', 'Never'];
-  if (options.imagePullPolicy && !pullPolicies.includes(options.imagePullPolicy)) {
-    throw invalid(`invalid --image-pull-policy "${options.imagePullPolicy}": must be one of ${pullPolicies.join(', ')}`);
+  if (
+    options.imagePullPolicy &&
+    !pullPolicies.includes(options.imagePullPolicy)
+  ) {
+    throw invalid(
+      `invalid --image-pull-policy "${options.imagePullPolicy}": must be one of ${pullPolicies.join(', ')}`,
+    );
   }
   const build: BuildOptions = {
     image: options.image || DEFAULT_JOB_IMAGE,
-    ...(options.imagePullPolicy ? { imagePullPolicy: options.imagePullPolicy as 'Always' } : {}),
+    ...(options.imagePullPolicy
+      ? { imagePullPolicy: options.imagePullPolicy as 'Always' }
+      : {}),
     ...(credentials ? { credentials } : {}),
     ...(requester ? { requester } : {}),
   };
@@ -75,22 +104,35 @@ export async function prepareCreate(
           `${size.estimated ? ' (estimated unpacked size)' : ''}; new PVC ${build.resolvedSize}\n`,
       );
     } catch (error) {
-      throw new CliError(`--size auto: cannot size the source: ${(error as Error).message}; give --size QUANTITY`, exitCodeOf(error), {
-        cause: error,
-      });
+      throw new CliError(
+        `--size auto: cannot size the source: ${(error as Error).message}; give --size QUANTITY`,
+        exitCodeOf(error),
+        {
+          cause: error,
+        },
+      );
     }
   }
   return { request, credentials, build };
 }
 
-export async function createCommand(options: CreateOptions, io: CommandIo, session: SessionFactory): Promise<number> {
+export async function createCommand(
+  options: CreateOptions,
+  io: CommandIo,
+  session: SessionFactory,
+): Promise<number> {
   const dryRun = options.dryRun ?? 'none';
   if (!(DRY_RUN_MODES as readonly string[]).includes(dryRun)) {
-    throw invalid(`invalid --dry-run "${dryRun}": must be one of none, client, server`);
+    throw invalid(
+      `invalid --dry-run "${dryRun}": must be one of none, client, server`,
+    );
   }
   const format = outputFormat(options.output, ['json', 'yaml', 'name']);
-  if (options.wait && dryRun !== 'none') throw invalid('--wait cannot be combined with --dry-run');
-  const timeoutSeconds = options.timeout ? parseDuration(options.timeout, '--timeout') : undefined;
+  if (options.wait && dryRun !== 'none')
+    throw invalid('--wait cannot be combined with --dry-run');
+  const timeoutSeconds = options.timeout
+    ? parseDuration(options.timeout, '--timeout')
+    : undefined;
   // Checks that need no cluster come first: a bad flag never reaches the API server.
   parseRequestFlags(options, 'default');
 
@@ -117,11 +159,19 @@ export async function createCommand(options: CreateOptions, io: CommandIo, sessi
   } else if (format === 'name') {
     io.stdout.write(`restore/${manifests.name}\n`);
   } else {
-    for (const o of objects) io.stdout.write(`${o.kind}/${o.name} ${created ? 'created' : 'unchanged'}${suffix}\n`);
-    io.stdout.write(`restore/${manifests.name} ${created ? 'created' : 'unchanged (the same request exists)'}${suffix} in namespace ${namespace}\n`);
+    for (const o of objects)
+      io.stdout.write(
+        `${o.kind}/${o.name} ${created ? 'created' : 'unchanged'}${suffix}\n`,
+      );
+    io.stdout.write(
+      `restore/${manifests.name} ${created ? 'created' : 'unchanged (the same request exists)'}${suffix} in namespace ${namespace}\n`,
+    );
   }
   if (!options.wait) return EXIT.OK;
-  const status = await waitForRestore(clients, namespace, manifests.name, io, { timeoutSeconds, ...options.waitOptions });
+  const status = await waitForRestore(clients, namespace, manifests.name, io, {
+    timeoutSeconds,
+    ...options.waitOptions,
+  });
   if (format === undefined) io.stdout.write(formatOutcome(status));
   return EXIT.OK;
 }

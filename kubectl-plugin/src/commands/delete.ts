@@ -10,16 +10,28 @@ export interface DeleteOptions {
   ignoreNotFound?: boolean;
 }
 
-export async function deleteCommand(options: DeleteOptions, io: CommandIo, session: SessionFactory): Promise<number> {
+export async function deleteCommand(
+  options: DeleteOptions,
+  io: CommandIo,
+  session: SessionFactory,
+): Promise<number> {
   const names = (options.names ?? []).map(n => restoreNameArg(n));
   if (names.length === 0) restoreNameArg(undefined);
   const { clients, namespace } = await session();
   for (const name of names) {
     try {
-      const result = await deleteRestore(clients, namespace, name, { deletePvc: options.keepPvc === false });
-      io.stdout.write(`restore/${result.job} deleted${result.pvc ? ` (and persistentvolumeclaim/${result.pvc})` : ''}\n`);
+      const result = await deleteRestore(clients, namespace, name, {
+        deletePvc: options.keepPvc === false,
+      });
+      io.stdout.write(
+        `restore/${result.job} deleted${result.pvc ? ` (and persistentvolumeclaim/${result.pvc})` : ''}\n`,
+      );
     } catch (error) {
-      if (options.ignoreNotFound && (error as { kind?: string }).kind === 'NotFound') continue;
+      if (
+        options.ignoreNotFound &&
+        (error as { kind?: string }).kind === 'NotFound'
+      )
+        continue;
       throw error;
     }
   }

@@ -21,20 +21,43 @@ export interface ExistsOptions {
   namespace?: string;
 }
 
-export async function existsCommand(options: ExistsOptions, io: CommandIo): Promise<number> {
+export async function existsCommand(
+  options: ExistsOptions,
+  io: CommandIo,
+): Promise<number> {
   const format = outputFormat(options.output, ['json', 'yaml']);
   const target = options.target ?? '';
-  const match = /^(?:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/)?([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(target);
-  if (!match) throw invalid(`invalid target "${target}": expected NAMESPACE/PVC`);
+  const match =
+    /^(?:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/)?([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(
+      target,
+    );
+  if (!match)
+    throw invalid(`invalid target "${target}": expected NAMESPACE/PVC`);
   const namespace = match[1] ?? options.namespace ?? 'default';
   const pvc = match[3];
-  if (!options.from) throw invalid('--from is required: the backup layout, e.g. s3://backups/${namespace}/${pvc}/');
+  if (!options.from)
+    throw invalid(
+      '--from is required: the backup layout, e.g. s3://backups/${namespace}/${pvc}/',
+    );
   // Validate the URL with placeholders filled, then keep the template's path.
-  const filled = options.from.replace(/\$\{namespace\}/g, namespace).replace(/\$\{pvc\}/g, pvc);
-  const source = sourceInput({ ...options, from: filled }) as { bucket: string; endpoint?: string; region?: string; pathStyle?: boolean };
-  const templatePath = options.from.replace(/^[a-z0-9]+:\/\/[^/]+\//, '').replace(/^s3:\/\/[^/]+$/, '');
-  const pathInBucket = source.endpoint ? templatePath.replace(/^[^/]+\//, '') : templatePath;
-  const credentials = options.credentialsFromEnv ? credentialsFromEnv(io.env ?? process.env) : undefined;
+  const filled = options.from
+    .replace(/\$\{namespace\}/g, namespace)
+    .replace(/\$\{pvc\}/g, pvc);
+  const source = sourceInput({ ...options, from: filled }) as {
+    bucket: string;
+    endpoint?: string;
+    region?: string;
+    pathStyle?: boolean;
+  };
+  const templatePath = options.from
+    .replace(/^[a-z0-9]+:\/\/[^/]+\//, '')
+    .replace(/^s3:\/\/[^/]+$/, '');
+  const pathInBucket = source.endpoint
+    ? templatePath.replace(/^[^/]+\//, '')
+    : templatePath;
+  const credentials = options.credentialsFromEnv
+    ? credentialsFromEnv(io.env ?? process.env)
+    : undefined;
   const decision = await backupExists(
     namespace,
     pvc,
@@ -52,8 +75,14 @@ export async function existsCommand(options: ExistsOptions, io: CommandIo): Prom
   if (format) printData(io.stdout, format, { namespace, pvc, ...decision });
   else {
     const where = decision.location ? ` (${decision.location})` : '';
-    io.stdout.write(`${decision.decision}${where}${decision.decision === 'unknown' ? `: ${decision.reason}` : ''}\n`);
+    io.stdout.write(
+      `${decision.decision}${where}${decision.decision === 'unknown' ? `: ${decision.reason}` : ''}\n`,
+    );
   }
-  const codes = { restore: EXIT.OK, fresh: EXIT.FRESH, unknown: EXIT.UNKNOWN } as const;
+  const codes = {
+    restore: EXIT.OK,
+    fresh: EXIT.FRESH,
+    unknown: EXIT.UNKNOWN,
+  } as const;
   return codes[decision.decision];
 }

@@ -12,7 +12,11 @@ export interface ListOptions {
   output?: string;
 }
 
-export async function listCommand(options: ListOptions, io: CommandIo, session: SessionFactory): Promise<number> {
+export async function listCommand(
+  options: ListOptions,
+  io: CommandIo,
+  session: SessionFactory,
+): Promise<number> {
   const format = outputFormat(options.output, ['wide', 'json', 'yaml', 'name']);
   const { clients, namespace } = await session();
   const statuses = await listRestores(clients, {
@@ -21,14 +25,26 @@ export async function listCommand(options: ListOptions, io: CommandIo, session: 
     progress: format !== 'name',
   });
   if (format === 'json' || format === 'yaml') {
-    printData(io.stdout, format, asList(statuses, 'kube-restore.io/v1', 'RestoreStatusList'));
+    printData(
+      io.stdout,
+      format,
+      asList(statuses, 'kube-restore.io/v1', 'RestoreStatusList'),
+    );
   } else if (format === 'name') {
     for (const s of statuses) io.stdout.write(`restore/${s.name}\n`);
   } else if (statuses.length === 0) {
-    io.stderr.write(options.allNamespaces ? 'No restores found.\n' : `No restores found in ${namespace} namespace.\n`);
+    io.stderr.write(
+      options.allNamespaces
+        ? 'No restores found.\n'
+        : `No restores found in ${namespace} namespace.\n`,
+    );
   } else {
     io.stdout.write(
-      formatRestoreTable(statuses, { allNamespaces: options.allNamespaces, wide: format === 'wide', now: (io.now ?? (() => new Date()))() }),
+      formatRestoreTable(statuses, {
+        allNamespaces: options.allNamespaces,
+        wide: format === 'wide',
+        now: (io.now ?? (() => new Date()))(),
+      }),
     );
   }
   return EXIT.OK;

@@ -21,7 +21,7 @@ const KNOWN = new Set(['type', 'ts', 'level', 'msg']);
 export function renderLogLine(raw: string): string | undefined {
   if (!raw.trim()) return undefined;
   const parsed = parseJobOutputLine(raw);
-  const time = (ts: string) => (/T(\d{2}:\d{2}:\d{2})/.exec(ts)?.[1] ?? ts);
+  const time = (ts: string) => /T(\d{2}:\d{2}:\d{2})/.exec(ts)?.[1] ?? ts;
   if (parsed.type === 'text') return parsed.text;
   if (parsed.type === 'log') {
     const l = parsed.line;
@@ -38,17 +38,26 @@ export function renderLogLine(raw: string): string | undefined {
   ];
   if (p.objectsSkipped) parts.push(`${p.objectsSkipped} skipped`);
   if (p.bytesPerSecond) parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
-  if (p.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
-  if (p.thaw) parts.push(`thaw ${p.thaw.ready} ready/${p.thaw.waiting} waiting`);
+  if (p.etaSeconds !== undefined)
+    parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
+  if (p.thaw)
+    parts.push(`thaw ${p.thaw.ready} ready/${p.thaw.waiting} waiting`);
   if (p.shard) parts.push(`shard ${p.shard.index + 1}/${p.shard.count}`);
   return `${time(p.ts)} ${p.phase.padEnd(9)} ${parts.join(', ')}`;
 }
 
-export async function logsCommand(options: LogsOptions, io: CommandIo, session: SessionFactory): Promise<number> {
+export async function logsCommand(
+  options: LogsOptions,
+  io: CommandIo,
+  session: SessionFactory,
+): Promise<number> {
   const name = restoreNameArg(options.name);
   let tailLines: number | undefined;
   if (options.tail !== undefined && String(options.tail) !== '-1') {
-    if (!/^\d+$/.test(String(options.tail))) throw invalid(`invalid --tail "${options.tail}": expected a number of lines, or -1 for all`);
+    if (!/^\d+$/.test(String(options.tail)))
+      throw invalid(
+        `invalid --tail "${options.tail}": expected a number of lines, or -1 for all`,
+      );
     tailLines = Number(options.tail);
   }
   const { clients, namespace } = await session();
@@ -72,7 +81,10 @@ export async function logsCommand(options: LogsOptions, io: CommandIo, session: 
   options.signal?.addEventListener('abort', stop, { once: true });
   process.once('SIGINT', stop);
   try {
-    await followRestoreLogs(clients, namespace, name, write, { tailLines, signal: controller.signal });
+    await followRestoreLogs(clients, namespace, name, write, {
+      tailLines,
+      signal: controller.signal,
+    });
   } finally {
     process.removeListener('SIGINT', stop);
   }

@@ -7,7 +7,11 @@ import { RestorePlan, planRestore } from '@kube-restore/core';
 import { EXIT } from '../errors';
 import { CommandIo } from '../io';
 import { outputFormat, printData } from '../output';
-import { RequestFlags, credentialsFromEnv, parseRequestFlags } from '../request';
+import {
+  RequestFlags,
+  credentialsFromEnv,
+  parseRequestFlags,
+} from '../request';
 import { SessionFactory } from '../session';
 
 export interface PlanOptions extends RequestFlags {
@@ -23,12 +27,25 @@ export function formatPlan(plan: RestorePlan, source: string): string {
   text += field('Source', source);
   const s = plan.size;
   if (s) {
-    text += field('Objects', `${s.objects.toLocaleString('en-US')} (${formatBytes(s.bytes)}${s.estimated ? ', unpacked size estimated' : ''})`);
+    text += field(
+      'Objects',
+      `${s.objects.toLocaleString('en-US')} (${formatBytes(s.bytes)}${s.estimated ? ', unpacked size estimated' : ''})`,
+    );
     text += field('Largest object', formatBytes(s.largestObjectBytes));
-    text += field('Archived', s.archivedObjects ? `${s.archivedObjects} objects (${formatBytes(s.archivedBytes)}) need a thaw` : 'none');
+    text += field(
+      'Archived',
+      s.archivedObjects
+        ? `${s.archivedObjects} objects (${formatBytes(s.archivedBytes)}) need a thaw`
+        : 'none',
+    );
     if (s.archivedObjects) {
       for (const t of s.thawCost) {
-        text += field(`  ${t.tier}`, t.available ? `~$${t.usd.toFixed(2)}, typically ${t.typicalHours} h` : 'not available for these objects');
+        text += field(
+          `  ${t.tier}`,
+          t.available
+            ? `~$${t.usd.toFixed(2)}, typically ${t.typicalHours} h`
+            : 'not available for these objects',
+        );
       }
     }
     text += field('Recommended size', s.recommendedSize);
@@ -47,17 +64,27 @@ export function formatPlan(plan: RestorePlan, source: string): string {
     text += `  ${a.allowed ? 'yes' : 'NO '}  ${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.group ? `.${a.group}` : ''}\n`;
   }
   if (plan.problems.length === 0) text += 'Ready:            yes\n';
-  else text += `Ready:            no\n${plan.problems.map(x => `  - ${x}\n`).join('')}`;
+  else
+    text += `Ready:            no\n${plan.problems.map(x => `  - ${x}\n`).join('')}`;
   return text;
 }
 
-export async function planCommand(options: PlanOptions, io: CommandIo, session: SessionFactory): Promise<number> {
+export async function planCommand(
+  options: PlanOptions,
+  io: CommandIo,
+  session: SessionFactory,
+): Promise<number> {
   const format = outputFormat(options.output, ['json', 'yaml']);
   parseRequestFlags(options, 'default');
-  const credentials = options.credentialsFromEnv ? credentialsFromEnv(io.env ?? process.env) : undefined;
+  const credentials = options.credentialsFromEnv
+    ? credentialsFromEnv(io.env ?? process.env)
+    : undefined;
   const { clients, namespace } = await session();
   const request = parseRequestFlags(options, namespace);
-  const plan = await planRestore(clients, request, { credentials, withSecret: !!credentials });
+  const plan = await planRestore(clients, request, {
+    credentials,
+    withSecret: !!credentials,
+  });
   if (format) printData(io.stdout, format, plan);
   else io.stdout.write(formatPlan(plan, options.from ?? ''));
   if (plan.problems.length === 0) return EXIT.OK;

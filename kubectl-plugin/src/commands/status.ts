@@ -13,18 +13,27 @@ export interface StatusOptions {
 
 const now = (io: CommandIo) => (io.now ?? (() => new Date()))();
 
-export async function statusCommand(options: StatusOptions, io: CommandIo, session: SessionFactory): Promise<number> {
+export async function statusCommand(
+  options: StatusOptions,
+  io: CommandIo,
+  session: SessionFactory,
+): Promise<number> {
   const name = restoreNameArg(options.name);
   const format = outputFormat(options.output, ['json', 'yaml', 'name']);
   const { clients, namespace } = await session();
   const status = await getRestore(clients, namespace, name);
-  if (format === 'json' || format === 'yaml') printData(io.stdout, format, status);
+  if (format === 'json' || format === 'yaml')
+    printData(io.stdout, format, status);
   else if (format === 'name') io.stdout.write(`restore/${status.name}\n`);
   else io.stdout.write(formatStatus(status, now(io)));
   return EXIT.OK;
 }
 
-export async function describeCommand(options: StatusOptions, io: CommandIo, session: SessionFactory): Promise<number> {
+export async function describeCommand(
+  options: StatusOptions,
+  io: CommandIo,
+  session: SessionFactory,
+): Promise<number> {
   const name = restoreNameArg(options.name);
   const format = outputFormat(options.output, ['json', 'yaml']);
   const { clients, namespace } = await session();
@@ -35,7 +44,9 @@ export async function describeCommand(options: StatusOptions, io: CommandIo, ses
     reason: e.reason,
     object: `${(e.involvedObject?.kind ?? '').toLowerCase()}/${e.involvedObject?.name ?? ''}`,
     message: e.message,
-    time: new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).toISOString(),
+    time: new Date(
+      e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0,
+    ).toISOString(),
   }));
   if (format) printData(io.stdout, format, { ...status, events: rows });
   else io.stdout.write(formatDescribe(status, rows, now(io)));

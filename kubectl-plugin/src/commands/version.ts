@@ -5,7 +5,10 @@ import { outputFormat, printData } from '../output';
 
 export const PLUGIN_VERSION = '0.1.0';
 
-export async function versionCommand(options: { output?: string }, io: CommandIo): Promise<number> {
+export async function versionCommand(
+  options: { output?: string },
+  io: CommandIo,
+): Promise<number> {
   const format = outputFormat(options.output, ['json', 'yaml']);
   const info = {
     version: PLUGIN_VERSION,
@@ -13,6 +16,9 @@ export async function versionCommand(options: { output?: string }, io: CommandIo
     node: process.version,
   };
   if (format) printData(io.stdout, format, info);
-  else io.stdout.write(`kubectl-restore v${info.version} (job image ${info.jobImage}, node ${info.node})\n`);
+  else
+    io.stdout.write(
+      `kubectl-restore v${info.version} (job image ${info.jobImage}, node ${info.node})\n`,
+    );
   return EXIT.OK;
 }

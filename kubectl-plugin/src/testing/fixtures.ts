@@ -38,7 +38,13 @@ export const succeeded: RestoreStatus = {
   startedAt: '2026-11-20T09:00:02Z',
   finishedAt: '2026-11-20T09:03:30Z',
   durationSeconds: 208,
-  result: { objects: 5120, objectsSkipped: 3, bytes: 10737418240, durationMs: 206000, manifest: '.kube-restore/manifest.jsonl' },
+  result: {
+    objects: 5120,
+    objectsSkipped: 3,
+    bytes: 10737418240,
+    durationMs: 206000,
+    manifest: '.kube-restore/manifest.jsonl',
+  },
   attempts: 1,
   failedAttempts: 0,
   pods: ['restore-db-9f8e7d6c-abcde'],
@@ -56,7 +62,11 @@ export const failed: RestoreStatus = {
   startedAt: '2026-11-21T10:00:01Z',
   finishedAt: '2026-11-21T10:00:09Z',
   durationSeconds: 8,
-  error: { code: 'ACCESS_DENIED', message: 'the credentials may not read s3://backups/team-b/logs/ (AccessDenied)' },
+  error: {
+    code: 'ACCESS_DENIED',
+    message:
+      'the credentials may not read s3://backups/team-b/logs/ (AccessDenied)',
+  },
   attempts: 1,
   failedAttempts: 1,
   pods: ['restore-logs-00aa11bb-q1w2e'],

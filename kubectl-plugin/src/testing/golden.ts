@@ -12,6 +12,9 @@ export function expectGolden(name: string, actual: string): void {
     fs.writeFileSync(file, actual);
     return;
   }
-  if (!fs.existsSync(file)) throw new Error(`golden file ${file} is missing: run with UPDATE_GOLDEN=1 and review it`);
+  if (!fs.existsSync(file))
+    throw new Error(
+      `golden file ${file} is missing: run with UPDATE_GOLDEN=1 and review it`,
+    );
   expect(actual).toBe(fs.readFileSync(file, 'utf8'));
 }

@@ -6,7 +6,10 @@ describe('createKeyFilter', () => {
   });
 
   it('applies include, then exclude', () => {
-    const filter = createKeyFilter({ include: ['**/*.csv', 'meta.json'], exclude: ['tmp/**'] });
+    const filter = createKeyFilter({
+      include: ['**/*.csv', 'meta.json'],
+      exclude: ['tmp/**'],
+    });
     expect(filter('a/b/c.csv')).toBe(true);
     expect(filter('c.csv')).toBe(true);
     expect(filter('meta.json')).toBe(true);
@@ -15,7 +18,9 @@ describe('createKeyFilter', () => {
   });
 
   it('matches dot files and keys with spaces and unicode', () => {
-    expect(createKeyFilter({ include: ['**/*.txt'] })('.hidden/ファイル name.txt')).toBe(true);
+    expect(
+      createKeyFilter({ include: ['**/*.txt'] })('.hidden/ファイル name.txt'),
+    ).toBe(true);
     expect(createKeyFilter({ exclude: ['**/.*'] })('a/.env')).toBe(false);
   });
 });

@@ -6,9 +6,16 @@ import picomatch from 'picomatch/posix';
 
 export type KeyFilter = (relativeKey: string) => boolean;
 
-export function createKeyFilter(options: { include?: readonly string[]; exclude?: readonly string[] }): KeyFilter {
-  const include = options.include?.length ? picomatch([...options.include], { dot: true }) : undefined;
-  const exclude = options.exclude?.length ? picomatch([...options.exclude], { dot: true }) : undefined;
+export function createKeyFilter(options: {
+  include?: readonly string[];
+  exclude?: readonly string[];
+}): KeyFilter {
+  const include = options.include?.length
+    ? picomatch([...options.include], { dot: true })
+    : undefined;
+  const exclude = options.exclude?.length
+    ? picomatch([...options.exclude], { dot: true })
+    : undefined;
   return key => (include ? include(key) : true) && !(exclude && exclude(key));
 }
 

@@ -8,9 +8,13 @@ const DNS1123_SUBDOMAIN =
 export const MAX_RESTORE_NAME_LENGTH = 52;
 
 /** Returns why `value` is not a DNS-1123 label (namespaces, restore names), or undefined when it is one. */
-export function dns1123LabelProblem(value: string, maxLength = 63): string | undefined {
+export function dns1123LabelProblem(
+  value: string,
+  maxLength = 63,
+): string | undefined {
   if (value.length === 0) return 'must not be empty';
-  if (value.length > maxLength) return `must be at most ${maxLength} characters (got ${value.length})`;
+  if (value.length > maxLength)
+    return `must be at most ${maxLength} characters (got ${value.length})`;
   if (!DNS1123_LABEL.test(value)) {
     return 'must consist of lower case letters, digits and "-", and start and end with a letter or digit';
   }
@@ -20,7 +24,8 @@ export function dns1123LabelProblem(value: string, maxLength = 63): string | und
 /** Returns why `value` is not a DNS-1123 subdomain (PVC, Secret, StorageClass names), or undefined. */
 export function dns1123SubdomainProblem(value: string): string | undefined {
   if (value.length === 0) return 'must not be empty';
-  if (value.length > 253) return `must be at most 253 characters (got ${value.length})`;
+  if (value.length > 253)
+    return `must be at most 253 characters (got ${value.length})`;
   if (!DNS1123_SUBDOMAIN.test(value)) {
     return 'must consist of lower case letters, digits, "-" and ".", and start and end with a letter or digit';
   }
@@ -48,7 +53,9 @@ export function canonicalJson(value: unknown): string {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
       return Object.fromEntries(
         // Keys of one object are unique, so the order is total without an equal case.
-        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+          a < b ? -1 : 1,
+        ),
       );
     }
     return v;
@@ -59,7 +66,10 @@ export function canonicalJson(value: unknown): string {
  * `restore-<pvc>-<hash8>`: readable, at most MAX_RESTORE_NAME_LENGTH characters, and the same for the
  * same request, so that creating the same request twice finds the first restore.
  */
-export function deriveRestoreName(pvc: string, requestWithoutName: unknown): string {
+export function deriveRestoreName(
+  pvc: string,
+  requestWithoutName: unknown,
+): string {
   const hash = stableHash(canonicalJson(requestWithoutName)).slice(0, 8);
   const room = MAX_RESTORE_NAME_LENGTH - 'restore--'.length - hash.length;
   const stem = pvc

@@ -45,31 +45,80 @@ export function isRestorePhase(value: unknown): value is RestorePhase {
  */
 export const ERROR_CODES = {
   INVALID_REQUEST: { fatal: true, summary: 'the restore request is invalid' },
-  ACCESS_DENIED: { fatal: true, summary: 'the credentials may not read the source' },
-  INVALID_CREDENTIALS: { fatal: true, summary: 'the credentials were rejected' },
+  ACCESS_DENIED: {
+    fatal: true,
+    summary: 'the credentials may not read the source',
+  },
+  INVALID_CREDENTIALS: {
+    fatal: true,
+    summary: 'the credentials were rejected',
+  },
   NO_SUCH_BUCKET: { fatal: true, summary: 'the bucket does not exist' },
   NO_SUCH_KEY: { fatal: true, summary: 'the object does not exist' },
-  NO_OBJECTS: { fatal: true, summary: 'no object matched the source and filters' },
-  ARCHIVED_OBJECT: { fatal: true, summary: 'an object is archived and the request does not allow a thaw' },
-  INVALID_ARCHIVE: { fatal: true, summary: 'the archive is corrupt or not a supported format' },
-  UNSAFE_PATH: { fatal: true, summary: 'a key or archive entry would be written outside the volume' },
-  PATH_CONFLICT: { fatal: true, summary: 'two entries map to the same path, or a file stands where a directory must go' },
-  TARGET_NOT_EMPTY: { fatal: true, summary: 'the target volume is not empty and the conflict policy is fail' },
+  NO_OBJECTS: {
+    fatal: true,
+    summary: 'no object matched the source and filters',
+  },
+  ARCHIVED_OBJECT: {
+    fatal: true,
+    summary: 'an object is archived and the request does not allow a thaw',
+  },
+  INVALID_ARCHIVE: {
+    fatal: true,
+    summary: 'the archive is corrupt or not a supported format',
+  },
+  UNSAFE_PATH: {
+    fatal: true,
+    summary: 'a key or archive entry would be written outside the volume',
+  },
+  PATH_CONFLICT: {
+    fatal: true,
+    summary:
+      'two entries map to the same path, or a file stands where a directory must go',
+  },
+  TARGET_NOT_EMPTY: {
+    fatal: true,
+    summary: 'the target volume is not empty and the conflict policy is fail',
+  },
   NO_SPACE: { fatal: true, summary: 'the volume is full' },
-  CHECKSUM_MISMATCH: { fatal: false, summary: 'data read does not match its checksum' },
-  THROTTLED: { fatal: false, summary: 'the S3 server kept throttling requests' },
-  NETWORK: { fatal: false, summary: 'the S3 server could not be reached or the connection broke' },
+  CHECKSUM_MISMATCH: {
+    fatal: false,
+    summary: 'data read does not match its checksum',
+  },
+  THROTTLED: {
+    fatal: false,
+    summary: 'the S3 server kept throttling requests',
+  },
+  NETWORK: {
+    fatal: false,
+    summary: 'the S3 server could not be reached or the connection broke',
+  },
   SERVER_ERROR: { fatal: false, summary: 'the S3 server kept failing' },
-  THAW_TIMEOUT: { fatal: false, summary: 'archived objects were not restored in time' },
+  THAW_TIMEOUT: {
+    fatal: false,
+    summary: 'archived objects were not restored in time',
+  },
   CANCELLED: { fatal: false, summary: 'the restore was stopped (SIGTERM)' },
-  DEADLINE_EXCEEDED: { fatal: true, summary: 'the restore ran past its deadline' },
-  BACKOFF_LIMIT_EXCEEDED: { fatal: true, summary: 'the restore failed more often than its retry limit' },
+  DEADLINE_EXCEEDED: {
+    fatal: true,
+    summary: 'the restore ran past its deadline',
+  },
+  BACKOFF_LIMIT_EXCEEDED: {
+    fatal: true,
+    summary: 'the restore failed more often than its retry limit',
+  },
   INTERNAL: { fatal: false, summary: 'an unexpected error in the job program' },
-  UNKNOWN: { fatal: false, summary: 'the restore failed without a structured reason' },
+  UNKNOWN: {
+    fatal: false,
+    summary: 'the restore failed without a structured reason',
+  },
 } as const satisfies Record<string, { fatal: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
-export const ERROR_CODE_NAMES = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+export const ERROR_CODE_NAMES = Object.keys(ERROR_CODES) as [
+  ErrorCode,
+  ...ErrorCode[],
+];
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);

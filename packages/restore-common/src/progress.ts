@@ -21,12 +21,17 @@ export const progressLineSchema = z
     etaSeconds: count.optional(),
     /** While Thawing: archived objects waiting and ready. */
     thaw: z.object({ waiting: count, ready: count }).optional(),
-    shard: z.object({ index: count, count: z.number().int().min(1) }).optional(),
+    shard: z
+      .object({ index: count, count: z.number().int().min(1) })
+      .optional(),
   })
   .passthrough();
 
 export type ProgressLine = z.output<typeof progressLineSchema>;
-export type ProgressLineInput = Omit<z.input<typeof progressLineSchema>, 'type' | 'ts'> & { ts?: string };
+export type ProgressLineInput = Omit<
+  z.input<typeof progressLineSchema>,
+  'type' | 'ts'
+> & { ts?: string };
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -46,8 +51,17 @@ export type JobOutputLine =
   | { type: 'log'; line: LogLine }
   | { type: 'text'; text: string };
 
-export function encodeProgressLine(progress: ProgressLineInput, now: Date = new Date()): string {
-  return JSON.stringify(progressLineSchema.parse({ ...progress, type: 'progress', ts: progress.ts ?? now.toISOString() }));
+export function encodeProgressLine(
+  progress: ProgressLineInput,
+  now: Date = new Date(),
+): string {
+  return JSON.stringify(
+    progressLineSchema.parse({
+      ...progress,
+      type: 'progress',
+      ts: progress.ts ?? now.toISOString(),
+    }),
+  );
 }
 
 export function encodeLogLine(
@@ -56,7 +70,13 @@ export function encodeLogLine(
   fields: Record<string, unknown> = {},
   now: Date = new Date(),
 ): string {
-  return JSON.stringify({ ...fields, type: 'log', ts: now.toISOString(), level, msg });
+  return JSON.stringify({
+    ...fields,
+    type: 'log',
+    ts: now.toISOString(),
+    level,
+    msg,
+  });
 }
 
 /** Classifies one line of the job's output; anything that is not ours is `text`. Never throws. */

@@ -17,7 +17,18 @@ describe('parseQuantity', () => {
     expect(parseQuantity(text)).toBe(bytes);
   });
 
-  it.each(['', 'Gi', '10GB', '10 Gi', '-1Gi', '100m', '1.2.3', 'auto', '10gi', '9Ei'])('rejects %j', text => {
+  it.each([
+    '',
+    'Gi',
+    '10GB',
+    '10 Gi',
+    '-1Gi',
+    '100m',
+    '1.2.3',
+    'auto',
+    '10gi',
+    '9Ei',
+  ])('rejects %j', text => {
     expect(() => parseQuantity(text)).toThrow(`invalid quantity "${text}"`);
   });
 });

@@ -1,9 +1,25 @@
 /** Kubernetes resource quantities (`10Gi`, `1.5Ti`, `500M`, `1e9`) as byte counts. */
 
-const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-const DECIMAL: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+const BINARY: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+const DECIMAL: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+};
 
-const QUANTITY = /^([+]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+const QUANTITY =
+  /^([+]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 
 export class QuantityError extends Error {
   constructor(value: string, why: string) {
@@ -20,7 +36,10 @@ export function parseQuantity(value: string): number {
   const text = value.trim();
   const match = QUANTITY.exec(text);
   if (!match) {
-    throw new QuantityError(value, 'expected a number with an optional suffix such as 512Mi, 10Gi, 1.5Ti or 100G');
+    throw new QuantityError(
+      value,
+      'expected a number with an optional suffix such as 512Mi, 10Gi, 1.5Ti or 100G',
+    );
   }
   const [, number, suffix = ''] = match;
   let multiplier: number;

@@ -11,25 +11,40 @@ import {
   dns1123SubdomainProblem,
 } from './names';
 import { parseQuantity, QuantityError } from './quantity';
-import { bucketNameProblem, looksLikeArchive, parseSourceUrl, SourceUrlError } from './sourceUrl';
+import {
+  bucketNameProblem,
+  looksLikeArchive,
+  parseSourceUrl,
+  SourceUrlError,
+} from './sourceUrl';
 
 export const REQUEST_API_VERSION = 'kube-restore.io/v1';
 
 const refineProblem =
-  (problem: (value: string) => string | undefined) => (value: string, ctx: z.RefinementCtx) => {
+  (problem: (value: string) => string | undefined) =>
+  (value: string, ctx: z.RefinementCtx) => {
     const why = problem(value);
-    if (why) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${value}" ${why}` });
+    if (why)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `"${value}" ${why}`,
+      });
   };
 
-const dnsLabel = (max = 63) => z.string().superRefine(refineProblem(v => dns1123LabelProblem(v, max)));
-const dnsSubdomain = () => z.string().superRefine(refineProblem(dns1123SubdomainProblem));
+const dnsLabel = (max = 63) =>
+  z.string().superRefine(refineProblem(v => dns1123LabelProblem(v, max)));
+const dnsSubdomain = () =>
+  z.string().superRefine(refineProblem(dns1123SubdomainProblem));
 
 const quantity = () =>
   z.string().superRefine((value, ctx) => {
     try {
       parseQuantity(value);
     } catch (error) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as QuantityError).message });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: (error as QuantityError).message,
+      });
     }
   });
 
@@ -43,7 +58,10 @@ const glob = z
 /** An S3 key or prefix: UTF-8, at most 1024 bytes, no NUL. */
 const s3Path = z
   .string()
-  .refine(v => new TextEncoder().encode(v).length <= 1024, 'must be at most 1024 bytes')
+  .refine(
+    v => new TextEncoder().encode(v).length <= 1024,
+    'must be at most 1024 bytes',
+  )
   .refine(v => !v.includes('\0'), 'must not contain NUL');
 
 const fileMode = z
@@ -52,8 +70,17 @@ const fileMode = z
 
 export const ARCHIVE_TIERS = ['Expedited', 'Standard', 'Bulk'] as const;
 export type ArchiveTier = (typeof ARCHIVE_TIERS)[number];
-export const ACCESS_MODES = ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany', 'ReadOnlyMany'] as const;
-export const CONFLICT_POLICIES = ['fail', 'skip-existing', 'overwrite'] as const;
+export const ACCESS_MODES = [
+  'ReadWriteOnce',
+  'ReadWriteOncePod',
+  'ReadWriteMany',
+  'ReadOnlyMany',
+] as const;
+export const CONFLICT_POLICIES = [
+  'fail',
+  'skip-existing',
+  'overwrite',
+] as const;
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
 export const SOURCE_FORMATS = ['objects', 'tar', 'auto'] as const;
 
@@ -66,7 +93,10 @@ export const sourceSchema = z
       .refine(v => /^https?:\/\//.test(v), 'must be an http:// or https:// URL')
       .refine(v => !/\/\/[^/]*@/.test(v), 'must not carry credentials')
       .optional(),
-    region: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be a region name such as us-east-1').default('us-east-1'),
+    region: z
+      .string()
+      .regex(/^[a-z0-9-]{1,32}$/, 'must be a region name such as us-east-1')
+      .default('us-east-1'),
     bucket: z.string().superRefine(refineProblem(bucketNameProblem)),
     /** Restore every object under this prefix (ends with `/`, or empty for the whole bucket). */
     prefix: s3Path.optional(),
@@ -86,33 +116,61 @@ export const sourceSchema = z
         /** Days the thawed copy stays available. */
         days: z.number().int().min(1).max(365).default(1),
         /** Give up waiting for a thaw after this many seconds. */
-        waitSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(48 * 3600),
+        waitSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(7 * 24 * 3600)
+          .default(48 * 3600),
       })
       .strict()
       .default({}),
     pathStyle: z.boolean().optional(),
     /** A ConfigMap in the target namespace holding a PEM CA bundle for the endpoint. */
     caBundle: z
-      .object({ configMap: dnsSubdomain(), key: z.string().min(1).default('ca.crt') })
+      .object({
+        configMap: dnsSubdomain(),
+        key: z.string().min(1).default('ca.crt'),
+      })
       .strict()
       .optional(),
   })
   .strict()
   .superRefine((source, ctx) => {
     if (source.prefix !== undefined && source.key !== undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['key'], message: 'give either prefix or key, not both' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['key'],
+        message: 'give either prefix or key, not both',
+      });
     }
     if (source.key === '') {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['key'], message: 'must not be empty' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['key'],
+        message: 'must not be empty',
+      });
     }
     if (source.key !== undefined && source.key.endsWith('/')) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['key'], message: 'a key must not end with "/"; use prefix' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['key'],
+        message: 'a key must not end with "/"; use prefix',
+      });
     }
     if (source.prefix && !source.prefix.endsWith('/')) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['prefix'], message: 'a prefix must end with "/"' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['prefix'],
+        message: 'a prefix must end with "/"',
+      });
     }
     if (source.format === 'tar' && source.key === undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['format'], message: 'format "tar" needs a key (the archive)' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['format'],
+        message: 'format "tar" needs a key (the archive)',
+      });
     }
   })
   .transform(source => ({
@@ -120,7 +178,9 @@ export const sourceSchema = z
     prefix: source.key === undefined ? (source.prefix ?? '') : undefined,
     pathStyle: source.pathStyle ?? source.endpoint !== undefined,
     format:
-      source.format === 'auto' && source.key !== undefined && looksLikeArchive(source.key)
+      source.format === 'auto' &&
+      source.key !== undefined &&
+      looksLikeArchive(source.key)
         ? ('tar' as const)
         : source.format,
   }));
@@ -134,7 +194,11 @@ export const targetSchema = z
     /** Size of a new PVC: a quantity, or `auto` (sized from the source). */
     size: z.union([z.literal('auto'), quantity()]).default('auto'),
     storageClassName: dnsSubdomain().optional(),
-    accessModes: z.array(z.enum(ACCESS_MODES)).min(1).max(4).default(['ReadWriteOnce']),
+    accessModes: z
+      .array(z.enum(ACCESS_MODES))
+      .min(1)
+      .max(4)
+      .default(['ReadWriteOnce']),
     /** What to do with files already in the volume. */
     conflict: z.enum(CONFLICT_POLICIES).default('fail'),
   })
@@ -187,16 +251,44 @@ export const optionsSchema = z
     owner: z
       .object({
         /** The pod runs as this user, so files are owned by it; 0 (root) is refused by Pod Security `restricted`. */
-        uid: z.number().int().min(1, 'must be at least 1: root is refused by Pod Security "restricted"').max(2 ** 31 - 1).optional(),
-        gid: z.number().int().min(0).max(2 ** 31 - 1).optional(),
-        fsGroup: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+        uid: z
+          .number()
+          .int()
+          .min(
+            1,
+            'must be at least 1: root is refused by Pod Security "restricted"',
+          )
+          .max(2 ** 31 - 1)
+          .optional(),
+        gid: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1)
+          .optional(),
+        fsGroup: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1)
+          .optional(),
         fileMode: fileMode.optional(),
         dirMode: fileMode.optional(),
       })
       .strict()
       .default({}),
-    ttlSecondsAfterFinished: z.number().int().min(0).max(90 * 24 * 3600).default(24 * 3600),
-    activeDeadlineSeconds: z.number().int().min(60).max(30 * 24 * 3600).optional(),
+    ttlSecondsAfterFinished: z
+      .number()
+      .int()
+      .min(0)
+      .max(90 * 24 * 3600)
+      .default(24 * 3600),
+    activeDeadlineSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 24 * 3600)
+      .optional(),
     backoffLimit: z.number().int().min(0).max(20).default(3),
     /** Bytes per second for each pod, as a quantity (`50Mi`). */
     bandwidth: quantity().optional(),
@@ -220,7 +312,8 @@ export const restoreRequestSchema = z
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ['options', 'parallelism'],
-        message: 'a single object or archive cannot be sharded; use parallelism 1',
+        message:
+          'a single object or archive cannot be sharded; use parallelism 1',
       });
     }
   });
@@ -243,14 +336,19 @@ export interface FieldProblem {
 export class RestoreRequestError extends Error {
   readonly problems: FieldProblem[];
   constructor(problems: FieldProblem[]) {
-    super(`invalid restore request: ${problems.map(p => `${p.path || '(request)'}: ${p.message}`).join('; ')}`);
+    super(
+      `invalid restore request: ${problems.map(p => `${p.path || '(request)'}: ${p.message}`).join('; ')}`,
+    );
     this.name = 'RestoreRequestError';
     this.problems = problems;
   }
 }
 
 export function zodProblems(error: z.ZodError): FieldProblem[] {
-  return error.issues.map(issue => ({ path: issue.path.join('.'), message: describeIssue(issue) }));
+  return error.issues.map(issue => ({
+    path: issue.path.join('.'),
+    message: describeIssue(issue),
+  }));
 }
 
 function describeIssue(issue: z.ZodIssue): string {
@@ -262,7 +360,9 @@ function describeIssue(issue: z.ZodIssue): string {
     case z.ZodIssueCode.invalid_union_discriminator:
       return `must be one of ${issue.options.map(o => JSON.stringify(o)).join(', ')}`;
     case z.ZodIssueCode.invalid_type:
-      return issue.received === 'undefined' ? 'is required' : `must be ${issue.expected} (got ${issue.received})`;
+      return issue.received === 'undefined'
+        ? 'is required'
+        : `must be ${issue.expected} (got ${issue.received})`;
     default:
       return issue.message;
   }
@@ -277,9 +377,13 @@ export function parseRestoreRequest(input: unknown): RestoreRequest {
 
 export function safeParseRestoreRequest(
   input: unknown,
-): { ok: true; request: RestoreRequest } | { ok: false; problems: FieldProblem[] } {
+):
+  | { ok: true; request: RestoreRequest }
+  | { ok: false; problems: FieldProblem[] } {
   const result = restoreRequestSchema.safeParse(input);
-  return result.success ? { ok: true, request: result.data } : { ok: false, problems: zodProblems(result.error) };
+  return result.success
+    ? { ok: true, request: result.data }
+    : { ok: false, problems: zodProblems(result.error) };
 }
 
 /** The name the restore gets: the request's own, or one derived deterministically from it. */
@@ -293,11 +397,18 @@ export function restoreNameOf(request: RestoreRequest): string {
  * Source fields from a URL (`s3://bucket/prefix/`, `https://host/bucket/key.tar.gz`), for the
  * `--from` flag and the portal's source picker. Throws SourceUrlError naming the value.
  */
-export function sourceFromUrl(value: string): Pick<RestoreRequestInput['source'], 'bucket' | 'prefix' | 'key' | 'endpoint' | 'pathStyle' | 'format'> {
+export function sourceFromUrl(
+  value: string,
+): Pick<
+  RestoreRequestInput['source'],
+  'bucket' | 'prefix' | 'key' | 'endpoint' | 'pathStyle' | 'format'
+> {
   const parsed = parseSourceUrl(value);
   return {
     bucket: parsed.bucket,
-    ...(parsed.key !== undefined ? { key: parsed.key } : { prefix: parsed.prefix }),
+    ...(parsed.key !== undefined
+      ? { key: parsed.key }
+      : { prefix: parsed.prefix }),
     ...(parsed.endpoint ? { endpoint: parsed.endpoint, pathStyle: true } : {}),
     ...(parsed.format ? { format: parsed.format } : {}),
   };

@@ -21,7 +21,13 @@ export class SourceUrlError extends Error {
   }
 }
 
-export const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz', '.tar.zst', '.tar.zstd'];
+export const ARCHIVE_SUFFIXES = [
+  '.tar',
+  '.tar.gz',
+  '.tgz',
+  '.tar.zst',
+  '.tar.zstd',
+];
 
 export function looksLikeArchive(key: string): boolean {
   const lower = key.toLowerCase();
@@ -30,12 +36,14 @@ export function looksLikeArchive(key: string): boolean {
 
 /** Returns why `bucket` breaks S3's bucket naming rules, or undefined. */
 export function bucketNameProblem(bucket: string): string | undefined {
-  if (bucket.length < 3 || bucket.length > 63) return 'must be 3 to 63 characters';
+  if (bucket.length < 3 || bucket.length > 63)
+    return 'must be 3 to 63 characters';
   if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(bucket)) {
     return 'must be lower case letters, digits, "." and "-", starting and ending with a letter or digit';
   }
   if (bucket.includes('..')) return 'must not contain ".."';
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return 'must not look like an IP address';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(bucket))
+    return 'must not look like an IP address';
   return undefined;
 }
 
@@ -49,9 +57,13 @@ export function parseSourceUrl(value: string): ParsedSourceUrl {
   try {
     url = new URL(value);
   } catch {
-    throw new SourceUrlError(value, 'expected s3://BUCKET/PREFIX or https://ENDPOINT/BUCKET/PREFIX');
+    throw new SourceUrlError(
+      value,
+      'expected s3://BUCKET/PREFIX or https://ENDPOINT/BUCKET/PREFIX',
+    );
   }
-  if (url.search || url.hash) throw new SourceUrlError(value, 'must not have a query or fragment');
+  if (url.search || url.hash)
+    throw new SourceUrlError(value, 'must not have a query or fragment');
   if (url.username || url.password) {
     throw new SourceUrlError(value, 'must not carry credentials; use a Secret');
   }
@@ -68,7 +80,10 @@ export function parseSourceUrl(value: string): ParsedSourceUrl {
     bucket = decodeURIComponent(slash === -1 ? rest : rest.slice(0, slash));
     path = slash === -1 ? '' : decodeURIComponent(rest.slice(slash + 1));
   } else {
-    throw new SourceUrlError(value, `unsupported scheme "${url.protocol}"; use s3:// or https://`);
+    throw new SourceUrlError(
+      value,
+      `unsupported scheme "${url.protocol}"; use s3:// or https://`,
+    );
   }
   if (!bucket) throw new SourceUrlError(value, 'no bucket');
   const problem = bucketNameProblem(bucket);

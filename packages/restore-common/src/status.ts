@@ -49,7 +49,14 @@ export interface RestoreStatus {
   ttlSecondsAfterFinished?: number;
 }
 
-export function describeSource(source: { endpoint?: string; bucket: string; prefix?: string; key?: string }): string {
+export function describeSource(source: {
+  endpoint?: string;
+  bucket: string;
+  prefix?: string;
+  key?: string;
+}): string {
   const path = source.key ?? source.prefix ?? '';
-  return source.endpoint ? `${source.endpoint}/${source.bucket}/${path}` : `s3://${source.bucket}/${path}`;
+  return source.endpoint
+    ? `${source.endpoint}/${source.bucket}/${path}`
+    : `s3://${source.bucket}/${path}`;
 }

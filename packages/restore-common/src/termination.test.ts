@@ -58,26 +58,43 @@ describe('termination message codec', () => {
     ['three-byte', '漢'],
     ['four-byte emoji', '😀'],
     ['escaped control characters', '\u0001"\\'],
-  ])('cuts a huge %s message to 4096 bytes without breaking structure or characters', (_name, unit) => {
-    const message = unit.repeat(5000);
-    const entry = unit.repeat(2000);
-    const line = encodeTerminationMessage({ phase: 'Failed', code: 'INTERNAL', message: message.slice(0, 4096), entry: entry.slice(0, 1024), bytes: 42 });
-    expect(bytes(line)).toBeLessThanOrEqual(TERMINATION_MESSAGE_MAX_BYTES);
-    const decoded = decodeTerminationMessage(line);
-    expect(decoded.kind).toBe('structured');
-    if (decoded.kind !== 'structured') return;
-    expect(decoded.message.code).toBe('INTERNAL');
-    expect(decoded.message.bytes).toBe(42);
-    expect(decoded.message.message.endsWith('…')).toBe(true);
-    expect(decoded.message.message).not.toContain('\uFFFD');
-    expect(Array.from(decoded.message.message.slice(0, -1)).every(c => unit.includes(c))).toBe(true);
-    // Nearly all the room is used: the cut is tight, not wasteful.
-    expect(bytes(line)).toBeGreaterThan(TERMINATION_MESSAGE_MAX_BYTES - 16);
-  });
+  ])(
+    'cuts a huge %s message to 4096 bytes without breaking structure or characters',
+    (_name, unit) => {
+      const message = unit.repeat(5000);
+      const entry = unit.repeat(2000);
+      const line = encodeTerminationMessage({
+        phase: 'Failed',
+        code: 'INTERNAL',
+        message: message.slice(0, 4096),
+        entry: entry.slice(0, 1024),
+        bytes: 42,
+      });
+      expect(bytes(line)).toBeLessThanOrEqual(TERMINATION_MESSAGE_MAX_BYTES);
+      const decoded = decodeTerminationMessage(line);
+      expect(decoded.kind).toBe('structured');
+      if (decoded.kind !== 'structured') return;
+      expect(decoded.message.code).toBe('INTERNAL');
+      expect(decoded.message.bytes).toBe(42);
+      expect(decoded.message.message.endsWith('…')).toBe(true);
+      expect(decoded.message.message).not.toContain('\uFFFD');
+      expect(
+        Array.from(decoded.message.message.slice(0, -1)).every(c =>
+          unit.includes(c),
+        ),
+      ).toBe(true);
+      // Nearly all the room is used: the cut is tight, not wasteful.
+      expect(bytes(line)).toBeGreaterThan(TERMINATION_MESSAGE_MAX_BYTES - 16);
+    },
+  );
 
   it('refuses a message that breaks the contract at encode time', () => {
-    expect(() => encodeTerminationMessage({ phase: 'Restoring' as 'Failed' })).toThrow();
-    expect(() => encodeTerminationMessage({ phase: 'Failed', code: 'NOPE' as 'INTERNAL' })).toThrow();
+    expect(() =>
+      encodeTerminationMessage({ phase: 'Restoring' as 'Failed' }),
+    ).toThrow();
+    expect(() =>
+      encodeTerminationMessage({ phase: 'Failed', code: 'NOPE' as 'INTERNAL' }),
+    ).toThrow();
   });
 
   it.each([
@@ -86,8 +103,14 @@ describe('termination message codec', () => {
     [undefined, { kind: 'empty' }],
     ['panic: runtime error', { kind: 'text', text: 'panic: runtime error' }],
     ['{"v":1,"phase":"Succe', { kind: 'text', text: '{"v":1,"phase":"Succe' }],
-    ['{"v":2,"phase":"Succeeded"}', { kind: 'text', text: '{"v":2,"phase":"Succeeded"}' }],
-    ['{"v":1,"phase":"Succeeded","objects":-1}', { kind: 'text', text: '{"v":1,"phase":"Succeeded","objects":-1}' }],
+    [
+      '{"v":2,"phase":"Succeeded"}',
+      { kind: 'text', text: '{"v":2,"phase":"Succeeded"}' },
+    ],
+    [
+      '{"v":1,"phase":"Succeeded","objects":-1}',
+      { kind: 'text', text: '{"v":1,"phase":"Succeeded","objects":-1}' },
+    ],
     ['[1,2,3]', { kind: 'text', text: '[1,2,3]' }],
     ['\u0000\u0001binary', { kind: 'text', text: '\u0000\u0001binary' }],
   ])('decodes %j without throwing', (raw, expected) => {
@@ -95,8 +118,13 @@ describe('termination message codec', () => {
   });
 
   it('keeps fields a newer writer adds', () => {
-    const decoded = decodeTerminationMessage('{"v":1,"phase":"Succeeded","future":true}');
-    expect(decoded).toMatchObject({ kind: 'structured', message: { phase: 'Succeeded', future: true } });
+    const decoded = decodeTerminationMessage(
+      '{"v":1,"phase":"Succeeded","future":true}',
+    );
+    expect(decoded).toMatchObject({
+      kind: 'structured',
+      message: { phase: 'Succeeded', future: true },
+    });
   });
 
   it('bounds a huge plain-text message', () => {

@@ -27,7 +27,9 @@ export const terminationMessageSchema = z
     manifest: z.string().max(256).optional(),
     /** The key or archive entry that caused the failure, if any. */
     entry: z.string().max(1024).optional(),
-    shard: z.object({ index: count, count: z.number().int().min(1) }).optional(),
+    shard: z
+      .object({ index: count, count: z.number().int().min(1) })
+      .optional(),
   })
   .passthrough();
 
@@ -43,7 +45,11 @@ const encoder = new TextEncoder();
 const byteLength = (text: string) => encoder.encode(text).length;
 
 /** Cuts `text` to at most `maxBytes` UTF-8 bytes without splitting a character. */
-export function truncateUtf8(text: string, maxBytes: number, ellipsis = '…'): string {
+export function truncateUtf8(
+  text: string,
+  maxBytes: number,
+  ellipsis = '…',
+): string {
   if (byteLength(text) <= maxBytes) return text;
   const room = maxBytes - byteLength(ellipsis);
   if (room <= 0) return '';
@@ -62,16 +68,28 @@ export function truncateUtf8(text: string, maxBytes: number, ellipsis = '…'): 
  * One line of JSON of at most 4096 bytes. The human message (and then the entry) is cut to fit;
  * the structure never is. Control characters are escaped by JSON, so the result has no newline.
  */
-export function encodeTerminationMessage(input: Omit<TerminationMessageInput, 'v'>): string {
-  const parsed = terminationMessageSchema.parse({ ...input, v: TERMINATION_MESSAGE_VERSION });
+export function encodeTerminationMessage(
+  input: Omit<TerminationMessageInput, 'v'>,
+): string {
+  const parsed = terminationMessageSchema.parse({
+    ...input,
+    v: TERMINATION_MESSAGE_VERSION,
+  });
   const full = JSON.stringify(parsed);
   if (byteLength(full) <= TERMINATION_MESSAGE_MAX_BYTES) return full;
-  const withoutText = JSON.stringify({ ...parsed, message: '', entry: parsed.entry === undefined ? undefined : '' });
+  const withoutText = JSON.stringify({
+    ...parsed,
+    message: '',
+    entry: parsed.entry === undefined ? undefined : '',
+  });
   let room = TERMINATION_MESSAGE_MAX_BYTES - byteLength(withoutText);
   const cut = { ...parsed };
   // The entry first gets up to a quarter of the room; the message takes what is left.
   if (parsed.entry !== undefined) {
-    cut.entry = fitJsonString(parsed.entry, Math.min(room, Math.floor(TERMINATION_MESSAGE_MAX_BYTES / 4)));
+    cut.entry = fitJsonString(
+      parsed.entry,
+      Math.min(room, Math.floor(TERMINATION_MESSAGE_MAX_BYTES / 4)),
+    );
     room -= byteLength(JSON.stringify(cut.entry)) - 2;
   }
   cut.message = fitJsonString(parsed.message, room);
@@ -102,7 +120,9 @@ function fitJsonString(text: string, maxBytes: number): string {
  * Reads whatever a pod left: our JSON, the plain text of an old or crashed program (or the
  * kubelet's log-tail fallback), or nothing. Never throws.
  */
-export function decodeTerminationMessage(raw: string | undefined | null): DecodedTerminationMessage {
+export function decodeTerminationMessage(
+  raw: string | undefined | null,
+): DecodedTerminationMessage {
   const text = (raw ?? '').trim();
   if (!text) return { kind: 'empty' };
   if (text.startsWith('{')) {
@@ -113,9 +133,16 @@ export function decodeTerminationMessage(raw: string | undefined | null): Decode
       // not JSON after all: fall through to text
     }
   }
-  return { kind: 'text', text: truncateUtf8(text, TERMINATION_MESSAGE_MAX_BYTES) };
+  return {
+    kind: 'text',
+    text: truncateUtf8(text, TERMINATION_MESSAGE_MAX_BYTES),
+  };
 }
 
-export function failureMessage(code: ErrorCode, message: string, extra: Partial<TerminationMessageInput> = {}) {
+export function failureMessage(
+  code: ErrorCode,
+  message: string,
+  extra: Partial<TerminationMessageInput> = {},
+) {
   return encodeTerminationMessage({ ...extra, phase: 'Failed', code, message });
 }

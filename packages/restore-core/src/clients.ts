@@ -1,5 +1,10 @@
 /** The API clients core uses, made once from a KubeConfig. */
-import { AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import {
+  AuthorizationV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+} from '@kubernetes/client-node';
 
 export interface KubeClients {
   kc: KubeConfig;

@@ -4,7 +4,12 @@ const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
 describe('kubeConfigFromCluster', () => {
   it('builds one context with the server, the CA as base64 and the bearer token', async () => {
-    const kc = kubeConfigFromCluster({ name: 'prod', url: 'https://10.0.0.1:6443/', caData: PEM, token: 'tok-123' });
+    const kc = kubeConfigFromCluster({
+      name: 'prod',
+      url: 'https://10.0.0.1:6443/',
+      caData: PEM,
+      token: 'tok-123',
+    });
     expect(kc.getCurrentContext()).toBe('prod');
     const cluster = kc.getCurrentCluster()!;
     expect(cluster.server).toBe('https://10.0.0.1:6443');
@@ -18,10 +23,18 @@ describe('kubeConfigFromCluster', () => {
 
   it('keeps a CA given as base64 as it is', () => {
     const b64 = Buffer.from(PEM).toString('base64');
-    expect(kubeConfigFromCluster({ name: 'c', url: 'https://k:443', caData: b64 }).getCurrentCluster()!.caData).toBe(b64);
+    expect(
+      kubeConfigFromCluster({
+        name: 'c',
+        url: 'https://k:443',
+        caData: b64,
+      }).getCurrentCluster()!.caData,
+    ).toBe(b64);
   });
 
   it('refuses a url that is not a URL, naming the cluster', () => {
-    expect(() => kubeConfigFromCluster({ name: 'broken', url: 'not a url' })).toThrow(/cluster broken: url/);
+    expect(() =>
+      kubeConfigFromCluster({ name: 'broken', url: 'not a url' }),
+    ).toThrow(/cluster broken: url/);
   });
 });

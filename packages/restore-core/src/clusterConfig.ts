@@ -20,7 +20,9 @@ export interface ClusterConnection {
 }
 
 function base64Pem(caData: string): string {
-  return caData.includes('-----BEGIN') ? Buffer.from(caData, 'utf8').toString('base64') : caData.trim();
+  return caData.includes('-----BEGIN')
+    ? Buffer.from(caData, 'utf8').toString('base64')
+    : caData.trim();
 }
 
 export function kubeConfigFromCluster(cluster: ClusterConnection): KubeConfig {
@@ -28,10 +30,16 @@ export function kubeConfigFromCluster(cluster: ClusterConnection): KubeConfig {
   try {
     url = new URL(cluster.url);
   } catch {
-    throw new RestoreError('Invalid', `cluster ${cluster.name}: url "${cluster.url}" is not a URL`);
+    throw new RestoreError(
+      'Invalid',
+      `cluster ${cluster.name}: url "${cluster.url}" is not a URL`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new RestoreError('Invalid', `cluster ${cluster.name}: url must be http:// or https://`);
+    throw new RestoreError(
+      'Invalid',
+      `cluster ${cluster.name}: url must be http:// or https://`,
+    );
   }
   const kc = new KubeConfig();
   kc.loadFromOptions({
@@ -43,9 +51,19 @@ export function kubeConfigFromCluster(cluster: ClusterConnection): KubeConfig {
         skipTLSVerify: cluster.skipTLSVerify ?? false,
       },
     ],
-    users: [{ name: cluster.name, ...(cluster.token ? { token: cluster.token } : {}) }],
+    users: [
+      {
+        name: cluster.name,
+        ...(cluster.token ? { token: cluster.token } : {}),
+      },
+    ],
     contexts: [
-      { name: cluster.name, cluster: cluster.name, user: cluster.name, ...(cluster.namespace ? { namespace: cluster.namespace } : {}) },
+      {
+        name: cluster.name,
+        cluster: cluster.name,
+        user: cluster.name,
+        ...(cluster.namespace ? { namespace: cluster.namespace } : {}),
+      },
     ],
     currentContext: cluster.name,
   });

@@ -17,8 +17,15 @@ export type RestoreErrorKind =
 export class RestoreError extends Error {
   readonly kind: RestoreErrorKind;
   readonly statusCode?: number;
-  constructor(kind: RestoreErrorKind, message: string, options: { statusCode?: number; cause?: unknown } = {}) {
-    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+  constructor(
+    kind: RestoreErrorKind,
+    message: string,
+    options: { statusCode?: number; cause?: unknown } = {},
+  ) {
+    super(
+      message,
+      options.cause !== undefined ? { cause: options.cause } : undefined,
+    );
     this.name = 'RestoreError';
     this.kind = kind;
     this.statusCode = options.statusCode;
@@ -50,7 +57,9 @@ interface ApiLikeError {
 function statusOf(error: unknown): number | undefined {
   const e = error as ApiLikeError;
   const code = typeof e?.code === 'number' ? e.code : e?.statusCode;
-  return typeof code === 'number' && code >= 100 && code < 600 ? code : undefined;
+  return typeof code === 'number' && code >= 100 && code < 600
+    ? code
+    : undefined;
 }
 
 /** The `message` of a Kubernetes Status body, whether the body is parsed or a string. */
@@ -68,12 +77,24 @@ export function apiStatusMessage(error: unknown): string | undefined {
   return typeof message === 'string' && message ? message : undefined;
 }
 
-const ADMISSION_REFUSAL = /violates PodSecurity|admission webhook|exceeded quota|ValidatingAdmissionPolicy|denied request/i;
+const ADMISSION_REFUSAL =
+  /violates PodSecurity|admission webhook|exceeded quota|ValidatingAdmissionPolicy|denied request/i;
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
 
 /** Translates an error from a client-node call made for `ctx`. RestoreErrors pass through. */
-export function translateApiError(error: unknown, ctx: ApiCallContext): RestoreError {
+export function translateApiError(
+  error: unknown,
+  ctx: ApiCallContext,
+): RestoreError {
   if (error instanceof RestoreError) return error;
   const where = ctx.namespace ? ` in namespace ${ctx.namespace}` : '';
   const what = ctx.name ? `${ctx.resource} "${ctx.name}"` : ctx.resource;
@@ -89,10 +110,14 @@ export function translateApiError(error: unknown, ctx: ApiCallContext): RestoreE
     case 403:
       // Admission refusals (Pod Security, quota, webhooks) also come back as 403: they are not RBAC.
       if (detail && ADMISSION_REFUSAL.test(detail)) {
-        return new RestoreError('Rejected', `the cluster refused to ${ctx.verb} ${what}${where}: ${detail}`, {
-          statusCode: 403,
-          cause: error,
-        });
+        return new RestoreError(
+          'Rejected',
+          `the cluster refused to ${ctx.verb} ${what}${where}: ${detail}`,
+          {
+            statusCode: 403,
+            cause: error,
+          },
+        );
       }
       return new RestoreError(
         'Forbidden',
@@ -100,12 +125,19 @@ export function translateApiError(error: unknown, ctx: ApiCallContext): RestoreE
         { statusCode: 403, cause: error },
       );
     case 404:
-      return new RestoreError('NotFound', `${what} not found${where}`, { statusCode: 404, cause: error });
-    case 409:
-      return new RestoreError('Conflict', `${what} already exists${where}${detail ? `: ${detail}` : ''}`, {
-        statusCode: 409,
+      return new RestoreError('NotFound', `${what} not found${where}`, {
+        statusCode: 404,
         cause: error,
       });
+    case 409:
+      return new RestoreError(
+        'Conflict',
+        `${what} already exists${where}${detail ? `: ${detail}` : ''}`,
+        {
+          statusCode: 409,
+          cause: error,
+        },
+      );
     case 400:
     case 422:
       return new RestoreError(
@@ -127,17 +159,27 @@ export function translateApiError(error: unknown, ctx: ApiCallContext): RestoreE
       break;
   }
   if (status === undefined) {
-    const code = (error as { code?: unknown; cause?: { code?: unknown } })?.code ?? (error as { cause?: { code?: unknown } })?.cause?.code;
+    const code =
+      (error as { code?: unknown; cause?: { code?: unknown } })?.code ??
+      (error as { cause?: { code?: unknown } })?.cause?.code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) {
-      return new RestoreError('Unavailable', `cannot reach the API server (${code}) to ${ctx.verb} ${what}${where}`, {
-        cause: error,
-      });
+      return new RestoreError(
+        'Unavailable',
+        `cannot reach the API server (${code}) to ${ctx.verb} ${what}${where}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
   if (status === undefined && (error as Error)?.name === 'AbortError') {
-    return new RestoreError('Unavailable', `timed out waiting for the API server to ${ctx.verb} ${what}${where}`, {
-      cause: error,
-    });
+    return new RestoreError(
+      'Unavailable',
+      `timed out waiting for the API server to ${ctx.verb} ${what}${where}`,
+      {
+        cause: error,
+      },
+    );
   }
   return new RestoreError(
     'Failed',
@@ -147,7 +189,10 @@ export function translateApiError(error: unknown, ctx: ApiCallContext): RestoreE
 }
 
 /** Runs a client-node call, translating its errors for `ctx`. */
-export async function callApi<T>(ctx: ApiCallContext, call: () => Promise<T>): Promise<T> {
+export async function callApi<T>(
+  ctx: ApiCallContext,
+  call: () => Promise<T>,
+): Promise<T> {
   try {
     return await call();
   } catch (error) {
@@ -156,5 +201,7 @@ export async function callApi<T>(ctx: ApiCallContext, call: () => Promise<T>): P
 }
 
 export function isNotFound(error: unknown): boolean {
-  return error instanceof RestoreError ? error.kind === 'NotFound' : statusOf(error) === 404;
+  return error instanceof RestoreError
+    ? error.kind === 'NotFound'
+    : statusOf(error) === 404;
 }

@@ -12,7 +12,8 @@ export interface KubeConfigOptions {
   inCluster?: boolean;
 }
 
-export const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+export const IN_CLUSTER_NAMESPACE_FILE =
+  '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
   const kc = new KubeConfig();
@@ -21,7 +22,10 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
       kc.loadFromCluster();
     } else if (options.kubeconfig) {
       if (!existsSync(options.kubeconfig)) {
-        throw new RestoreError('Invalid', `kubeconfig ${options.kubeconfig} does not exist`);
+        throw new RestoreError(
+          'Invalid',
+          `kubeconfig ${options.kubeconfig} does not exist`,
+        );
       }
       kc.loadFromFile(options.kubeconfig);
     } else {
@@ -29,7 +33,11 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
     }
   } catch (error) {
     if (error instanceof RestoreError) throw error;
-    throw new RestoreError('Invalid', `cannot load the kubeconfig: ${(error as Error).message}`, { cause: error });
+    throw new RestoreError(
+      'Invalid',
+      `cannot load the kubeconfig: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   if (options.context) {
     if (!kc.getContextObject(options.context)) {
@@ -51,7 +59,11 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
 }
 
 /** `-n` first, then the context's namespace, then the pod's own namespace when in-cluster, then `default`. */
-export function resolveNamespace(kc: KubeConfig, explicit?: string, inCluster = false): string {
+export function resolveNamespace(
+  kc: KubeConfig,
+  explicit?: string,
+  inCluster = false,
+): string {
   if (explicit) return explicit;
   const fromContext = kc.getContextObject(kc.getCurrentContext())?.namespace;
   if (fromContext) return fromContext;

@@ -21,7 +21,6 @@ export interface FollowRestoreLogsOptions {
   onPod?: (pod: string) => void;
 }
 
-
 /** Streams one pod's log until the stream ends (the container exited) or `signal` aborts. */
 async function streamPodLog(
   clients: KubeClients,
@@ -53,12 +52,25 @@ async function streamPodLog(
   sink.on('error', () => finish());
   let controller: AbortController;
   try {
-    controller = await new Log(clients.kc).log(namespace, pod, CONTAINER_NAME, sink, {
-      follow: true,
-      ...(options.tailLines !== undefined ? { tailLines: options.tailLines } : {}),
-    });
+    controller = await new Log(clients.kc).log(
+      namespace,
+      pod,
+      CONTAINER_NAME,
+      sink,
+      {
+        follow: true,
+        ...(options.tailLines !== undefined
+          ? { tailLines: options.tailLines }
+          : {}),
+      },
+    );
   } catch (error) {
-    throw translateApiError(error, { verb: 'get', resource: 'pods/log', namespace, name: pod });
+    throw translateApiError(error, {
+      verb: 'get',
+      resource: 'pods/log',
+      namespace,
+      name: pod,
+    });
   }
   const onAbort = () => {
     controller.abort();
@@ -89,7 +101,9 @@ export async function followRestoreLogs(
   const done = new Set<string>();
   let first = true;
   while (!signal?.aborted) {
-    const status = await getRestore(clients, namespace, name, { progress: false });
+    const status = await getRestore(clients, namespace, name, {
+      progress: false,
+    });
     const pod = status.pods.filter(p => !done.has(p)).at(-1);
     if (pod) {
       try {

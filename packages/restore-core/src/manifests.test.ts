@@ -2,7 +2,12 @@ import { parseRestoreRequest, RestoreRequestInput } from '@kube-restore/common';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { buildRestoreManifests, BuildOptions, ManifestError, RestoreManifests } from './manifests';
+import {
+  buildRestoreManifests,
+  BuildOptions,
+  ManifestError,
+  RestoreManifests,
+} from './manifests';
 
 const GOLDEN_DIR = join(__dirname, '__golden__');
 const update = process.env.UPDATE_GOLDEN === '1';
@@ -21,7 +26,10 @@ function golden(name: string, actual: string): string {
     mkdirSync(GOLDEN_DIR, { recursive: true });
     writeFileSync(file, actual);
   }
-  if (!existsSync(file)) throw new Error(`golden file ${file} is missing: run with UPDATE_GOLDEN=1 and review it`);
+  if (!existsSync(file))
+    throw new Error(
+      `golden file ${file} is missing: run with UPDATE_GOLDEN=1 and review it`,
+    );
   return readFileSync(file, 'utf8');
 }
 
@@ -33,73 +41,178 @@ const base: RestoreRequestInput = {
 
 const cases: [string, RestoreRequestInput, BuildOptions][] = [
   ['new-pvc', base, {}],
-  ['new-pvc-auto-size', { ...base, target: { namespace: 'team-a', pvc: 'train-data', storageClassName: 'fast-ssd' } }, { resolvedSize: '3Gi' }],
+  [
+    'new-pvc-auto-size',
+    {
+      ...base,
+      target: {
+        namespace: 'team-a',
+        pvc: 'train-data',
+        storageClassName: 'fast-ssd',
+      },
+    },
+    { resolvedSize: '3Gi' },
+  ],
   [
     'existing-pvc',
-    { ...base, target: { namespace: 'team-a', pvc: 'shared', mode: 'existing', conflict: 'skip-existing' } },
+    {
+      ...base,
+      target: {
+        namespace: 'team-a',
+        pvc: 'shared',
+        mode: 'existing',
+        conflict: 'skip-existing',
+      },
+    },
     {},
   ],
   [
     'tar-archive',
-    { ...base, name: 'restore-db', source: { bucket: 'backups', key: 'db/2026-11-20.tar.gz', endpoint: 'https://minio.example:9000', caBundle: { configMap: 'minio-ca' } } },
+    {
+      ...base,
+      name: 'restore-db',
+      source: {
+        bucket: 'backups',
+        key: 'db/2026-11-20.tar.gz',
+        endpoint: 'https://minio.example:9000',
+        caBundle: { configMap: 'minio-ca' },
+      },
+    },
     {},
   ],
   [
     'glacier-tier',
-    { ...base, source: { bucket: 'archive', prefix: 'cold/', archive: { tier: 'Bulk', days: 3 } }, options: { activeDeadlineSeconds: 172800 } },
+    {
+      ...base,
+      source: {
+        bucket: 'archive',
+        prefix: 'cold/',
+        archive: { tier: 'Bulk', days: 3 },
+      },
+      options: { activeDeadlineSeconds: 172800 },
+    },
     {},
   ],
   [
     'credentials-secret',
     { ...base, credentials: undefined, name: 'with-keys' },
-    { credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'wJalrEXAMPLEKEY', sessionToken: 'token' }, requester: 'alice' },
+    {
+      credentials: {
+        accessKeyId: 'AKIAEXAMPLE',
+        secretAccessKey: 'wJalrEXAMPLEKEY',
+        sessionToken: 'token',
+      },
+      requester: 'alice',
+    },
   ],
-  ['custom-image', base, { image: 'registry.local/kube-restore/restore-job:dev', imagePullPolicy: 'Never', resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '2Gi' } } }],
+  [
+    'custom-image',
+    base,
+    {
+      image: 'registry.local/kube-restore/restore-job:dev',
+      imagePullPolicy: 'Never',
+      resources: {
+        requests: { cpu: '1', memory: '1Gi' },
+        limits: { memory: '2Gi' },
+      },
+    },
+  ],
   [
     'ownership-and-shards',
-    { ...base, options: { parallelism: 4, concurrency: 32, owner: { uid: 1000, gid: 1001, fsGroup: 2000, fileMode: '0640', dirMode: '0750' }, bandwidth: '100Mi', ttlSecondsAfterFinished: 600 } },
+    {
+      ...base,
+      options: {
+        parallelism: 4,
+        concurrency: 32,
+        owner: {
+          uid: 1000,
+          gid: 1001,
+          fsGroup: 2000,
+          fileMode: '0640',
+          dirMode: '0750',
+        },
+        bandwidth: '100Mi',
+        ttlSecondsAfterFinished: 600,
+      },
+    },
     {},
   ],
-  ['web-identity', { ...base, credentials: { type: 'serviceAccount', serviceAccountName: 'irsa-reader' } }, {}],
+  [
+    'web-identity',
+    {
+      ...base,
+      credentials: {
+        type: 'serviceAccount',
+        serviceAccountName: 'irsa-reader',
+      },
+    },
+    {},
+  ],
 ];
 
 describe('buildRestoreManifests', () => {
-  it.each(cases)('matches the golden manifests for %s', (name, input, options) => {
-    const actual = toYaml(buildRestoreManifests(parseRestoreRequest(input), options));
-    expect(actual).toBe(golden(name, actual));
-  });
+  it.each(cases)(
+    'matches the golden manifests for %s',
+    (name, input, options) => {
+      const actual = toYaml(
+        buildRestoreManifests(parseRestoreRequest(input), options),
+      );
+      expect(actual).toBe(golden(name, actual));
+    },
+  );
 
-  it.each(cases)('builds a %s Job that passes Pod Security "restricted" by construction', (_name, input, options) => {
-    const { job } = buildRestoreManifests(parseRestoreRequest(input), options);
-    const pod = job.spec!.template.spec!;
-    expect(pod.automountServiceAccountToken).toBe(false);
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(pod.securityContext!.runAsUser).toBeGreaterThan(0);
-    expect(pod.hostNetwork ?? false).toBe(false);
-    for (const c of pod.containers) {
-      expect(c.securityContext).toMatchObject({
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        capabilities: { drop: ['ALL'] },
+  it.each(cases)(
+    'builds a %s Job that passes Pod Security "restricted" by construction',
+    (_name, input, options) => {
+      const { job } = buildRestoreManifests(
+        parseRestoreRequest(input),
+        options,
+      );
+      const pod = job.spec!.template.spec!;
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
       });
-      expect(c.securityContext!.capabilities!.add).toBeUndefined();
-      expect(c.terminationMessagePolicy).toBe('FallbackToLogsOnError');
-    }
-    expect(pod.volumes!.every(v => !v.hostPath)).toBe(true);
-    expect(pod.restartPolicy).toBe('Never');
-  });
+      expect(pod.securityContext!.runAsUser).toBeGreaterThan(0);
+      expect(pod.hostNetwork ?? false).toBe(false);
+      for (const c of pod.containers) {
+        expect(c.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
+        expect(c.securityContext!.capabilities!.add).toBeUndefined();
+        expect(c.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+      }
+      expect(pod.volumes!.every(v => !v.hostPath)).toBe(true);
+      expect(pod.restartPolicy).toBe('Never');
+    },
+  );
 
   it('never puts a secret value into the Job, its annotations or the request', () => {
-    const m = buildRestoreManifests(parseRestoreRequest({ ...base, credentials: undefined }), {
-      credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'wJalrEXAMPLEKEY', sessionToken: 'sess-token-xyz' },
-    });
-    const jobText = JSON.stringify(m.job) + JSON.stringify(m.request) + JSON.stringify(m.pvc);
+    const m = buildRestoreManifests(
+      parseRestoreRequest({ ...base, credentials: undefined }),
+      {
+        credentials: {
+          accessKeyId: 'AKIAEXAMPLE',
+          secretAccessKey: 'wJalrEXAMPLEKEY',
+          sessionToken: 'sess-token-xyz',
+        },
+      },
+    );
+    const jobText =
+      JSON.stringify(m.job) + JSON.stringify(m.request) + JSON.stringify(m.pvc);
     for (const secret of ['AKIAEXAMPLE', 'wJalrEXAMPLEKEY', 'sess-token-xyz']) {
       expect(jobText).not.toContain(secret);
       expect(JSON.stringify(m.secret)).toContain(secret);
     }
     const env = m.job.spec!.template.spec!.containers[0].env!;
-    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
+    for (const name of [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+    ]) {
       const v = env.find(e => e.name === name)!;
       expect(v.value).toBeUndefined();
       expect(v.valueFrom?.secretKeyRef?.name).toBe(m.secret!.metadata!.name);
@@ -109,35 +222,61 @@ describe('buildRestoreManifests', () => {
   it('fails the Job at once on the fatal exit code and ignores disruptions', () => {
     const { job } = buildRestoreManifests(parseRestoreRequest(base));
     expect(job.spec!.podFailurePolicy!.rules).toEqual([
-      { action: 'FailJob', onExitCodes: { containerName: 'restore', operator: 'In', values: [42] } },
-      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      {
+        action: 'FailJob',
+        onExitCodes: { containerName: 'restore', operator: 'In', values: [42] },
+      },
+      {
+        action: 'Ignore',
+        onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }],
+      },
     ]);
   });
 
   it('names the same request the same way, so a second create finds the first', () => {
     const a = buildRestoreManifests(parseRestoreRequest(base));
-    const b = buildRestoreManifests(parseRestoreRequest(JSON.parse(JSON.stringify(base))));
+    const b = buildRestoreManifests(
+      parseRestoreRequest(JSON.parse(JSON.stringify(base))),
+    );
     expect(a.name).toBe(b.name);
     expect(a.job).toEqual(b.job);
   });
 
   it('refuses auto size without a resolved size, and keys together with a credentials reference', () => {
     expect(() =>
-      buildRestoreManifests(parseRestoreRequest({ ...base, target: { namespace: 'a', pvc: 'b' } })),
-    ).toThrow(new ManifestError('target.size is "auto": size the source first (sizeSource) or give a size such as 10Gi'));
+      buildRestoreManifests(
+        parseRestoreRequest({ ...base, target: { namespace: 'a', pvc: 'b' } }),
+      ),
+    ).toThrow(
+      new ManifestError(
+        'target.size is "auto": size the source first (sizeSource) or give a size such as 10Gi',
+      ),
+    );
     expect(() =>
-      buildRestoreManifests(parseRestoreRequest(base), { credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
+      buildRestoreManifests(parseRestoreRequest(base), {
+        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      }),
     ).toThrow(/not both/);
     expect(() =>
-      buildRestoreManifests(parseRestoreRequest({ ...base, credentials: undefined }), {
-        credentials: { accessKeyId: 'a', secretAccessKey: '' },
-      }),
+      buildRestoreManifests(
+        parseRestoreRequest({ ...base, credentials: undefined }),
+        {
+          credentials: { accessKeyId: 'a', secretAccessKey: '' },
+        },
+      ),
     ).toThrow(/both an access key id and a secret access key/);
   });
 
   it('creates no PVC for an existing one', () => {
-    const m = buildRestoreManifests(parseRestoreRequest({ ...base, target: { namespace: 'a', pvc: 'b', mode: 'existing' } }));
+    const m = buildRestoreManifests(
+      parseRestoreRequest({
+        ...base,
+        target: { namespace: 'a', pvc: 'b', mode: 'existing' },
+      }),
+    );
     expect(m.pvc).toBeUndefined();
-    expect(m.job.spec!.template.spec!.volumes![0].persistentVolumeClaim!.claimName).toBe('b');
+    expect(
+      m.job.spec!.template.spec!.volumes![0].persistentVolumeClaim!.claimName,
+    ).toBe('b');
   });
 });

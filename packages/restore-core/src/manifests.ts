@@ -94,10 +94,15 @@ export function restoreLabels(name: string): Record<string, string> {
 
 /** Label selector for everything of one restore, or of all restores. */
 export function restoreSelector(name?: string): string {
-  return name ? `${LABEL_RESTORE}=${name}` : `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE},${LABEL_RESTORE}`;
+  return name
+    ? `${LABEL_RESTORE}=${name}`
+    : `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE},${LABEL_RESTORE}`;
 }
 
-export function buildRestoreManifests(parsed: RestoreRequest, options: BuildOptions = {}): RestoreManifests {
+export function buildRestoreManifests(
+  parsed: RestoreRequest,
+  options: BuildOptions = {},
+): RestoreManifests {
   const name = restoreNameOf(parsed);
   const { namespace } = parsed.target;
   let request: RestoreRequest = { ...parsed, name };
@@ -105,11 +110,15 @@ export function buildRestoreManifests(parsed: RestoreRequest, options: BuildOpti
 
   if (options.credentials) {
     if (parsed.credentials.type !== 'none') {
-      throw new ManifestError('credentials: give keys to store or a credentials reference in the request, not both');
+      throw new ManifestError(
+        'credentials: give keys to store or a credentials reference in the request, not both',
+      );
     }
     const { accessKeyId, secretAccessKey, sessionToken } = options.credentials;
     if (!accessKeyId || !secretAccessKey) {
-      throw new ManifestError('credentials: both an access key id and a secret access key are needed');
+      throw new ManifestError(
+        'credentials: both an access key id and a secret access key are needed',
+      );
     }
     const secretName = credentialsSecretName(name);
     request = {
@@ -138,9 +147,14 @@ export function buildRestoreManifests(parsed: RestoreRequest, options: BuildOpti
 
   let pvc: V1PersistentVolumeClaim | undefined;
   if (request.target.mode === 'new') {
-    const size = request.target.size === 'auto' ? options.resolvedSize : request.target.size;
+    const size =
+      request.target.size === 'auto'
+        ? options.resolvedSize
+        : request.target.size;
     if (!size) {
-      throw new ManifestError('target.size is "auto": size the source first (sizeSource) or give a size such as 10Gi');
+      throw new ManifestError(
+        'target.size is "auto": size the source first (sizeSource) or give a size such as 10Gi',
+      );
     }
     parseQuantity(size);
     pvc = {
@@ -155,7 +169,9 @@ export function buildRestoreManifests(parsed: RestoreRequest, options: BuildOpti
       spec: {
         accessModes: [...request.target.accessModes],
         resources: { requests: { storage: size } },
-        ...(request.target.storageClassName ? { storageClassName: request.target.storageClassName } : {}),
+        ...(request.target.storageClassName
+          ? { storageClassName: request.target.storageClassName }
+          : {}),
       },
     };
   }
@@ -169,16 +185,28 @@ function credentialEnv(request: RestoreRequest): V1EnvVar[] {
   if (credentials.type !== 'secret') return [];
   const ref = (envName: string, key: string, optional = false): V1EnvVar => ({
     name: envName,
-    valueFrom: { secretKeyRef: { name: credentials.secretName, key, ...(optional ? { optional } : {}) } },
+    valueFrom: {
+      secretKeyRef: {
+        name: credentials.secretName,
+        key,
+        ...(optional ? { optional } : {}),
+      },
+    },
   });
   return [
     ref('AWS_ACCESS_KEY_ID', credentials.accessKeyIdKey),
     ref('AWS_SECRET_ACCESS_KEY', credentials.secretAccessKeyKey),
-    ...(credentials.sessionTokenKey ? [ref('AWS_SESSION_TOKEN', credentials.sessionTokenKey)] : []),
+    ...(credentials.sessionTokenKey
+      ? [ref('AWS_SESSION_TOKEN', credentials.sessionTokenKey)]
+      : []),
   ];
 }
 
-function buildJob(name: string, request: RestoreRequest, options: BuildOptions): V1Job {
+function buildJob(
+  name: string,
+  request: RestoreRequest,
+  options: BuildOptions,
+): V1Job {
   const { namespace } = request.target;
   const { parallelism, owner } = request.options;
   const labels = restoreLabels(name);
@@ -197,25 +225,42 @@ function buildJob(name: string, request: RestoreRequest, options: BuildOptions):
     { name: TMP_VOLUME, mountPath: '/tmp' },
   ];
   const volumes: V1Volume[] = [
-    { name: DATA_VOLUME, persistentVolumeClaim: { claimName: request.target.pvc } },
+    {
+      name: DATA_VOLUME,
+      persistentVolumeClaim: { claimName: request.target.pvc },
+    },
     { name: TMP_VOLUME, emptyDir: { sizeLimit: '256Mi' } },
   ];
   if (request.source.caBundle) {
     const { configMap, key } = request.source.caBundle;
     env.push({ name: 'AWS_CA_BUNDLE', value: `${CA_MOUNT_PATH}/${key}` });
-    volumeMounts.push({ name: CA_VOLUME, mountPath: CA_MOUNT_PATH, readOnly: true });
-    volumes.push({ name: CA_VOLUME, configMap: { name: configMap, items: [{ key, path: key }] } });
+    volumeMounts.push({
+      name: CA_VOLUME,
+      mountPath: CA_MOUNT_PATH,
+      readOnly: true,
+    });
+    volumes.push({
+      name: CA_VOLUME,
+      configMap: { name: configMap, items: [{ key, path: key }] },
+    });
   }
 
   const uid = owner.uid ?? JOB_UID;
   const gid = owner.gid ?? JOB_UID;
-  const annotations: Record<string, string> = { [ANNOTATION_REQUEST]: requestJson };
+  const annotations: Record<string, string> = {
+    [ANNOTATION_REQUEST]: requestJson,
+  };
   if (options.requester) annotations[ANNOTATION_REQUESTER] = options.requester;
 
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace, labels: { ...labels, 'app.kubernetes.io/version': KUBE_RESTORE_VERSION }, annotations },
+    metadata: {
+      name,
+      namespace,
+      labels: { ...labels, 'app.kubernetes.io/version': KUBE_RESTORE_VERSION },
+      annotations,
+    },
     spec: {
       backoffLimit: request.options.backoffLimit,
       ttlSecondsAfterFinished: request.options.ttlSecondsAfterFinished,
@@ -224,14 +269,23 @@ function buildJob(name: string, request: RestoreRequest, options: BuildOptions):
         : {}),
       // Several pods share the volume: with ReadWriteOnce they must land on one node (the scheduler
       // keeps RWO pods of one PVC together); ReadWriteMany lets them spread.
-      ...(parallelism > 1 ? { completionMode: 'Indexed', completions: parallelism, parallelism } : {}),
+      ...(parallelism > 1
+        ? { completionMode: 'Indexed', completions: parallelism, parallelism }
+        : {}),
       podFailurePolicy: {
         rules: [
           {
             action: 'FailJob',
-            onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT_CODE_FATAL] },
+            onExitCodes: {
+              containerName: CONTAINER_NAME,
+              operator: 'In',
+              values: [EXIT_CODE_FATAL],
+            },
           },
-          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+          {
+            action: 'Ignore',
+            onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }],
+          },
         ],
       },
       template: {

@@ -2,7 +2,12 @@
  * Planning a restore without creating anything (`kubectl restore plan`, the portal's preview): what the
  * source holds, whether the target PVC exists and has room, and whether this identity may create it.
  */
-import { ANNOTATION_CREATED_BY, RestoreRequest, parseQuantity, restoreNameOf } from '@kube-restore/common';
+import {
+  ANNOTATION_CREATED_BY,
+  RestoreRequest,
+  parseQuantity,
+  restoreNameOf,
+} from '@kube-restore/common';
 import { KubeClients } from './clients';
 import { callApi, isNotFound } from './errors';
 import { AccessCheck, checkAccess } from './restores';
@@ -36,16 +41,23 @@ export interface RestorePlan {
   problems: string[];
 }
 
-export async function readTargetPvc(clients: KubeClients, namespace: string, name: string): Promise<TargetPvcInfo> {
+export async function readTargetPvc(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<TargetPvcInfo> {
   try {
-    const pvc = await callApi({ verb: 'get', resource: 'persistentvolumeclaims', namespace, name }, () =>
-      clients.core.readNamespacedPersistentVolumeClaim({ name, namespace }),
+    const pvc = await callApi(
+      { verb: 'get', resource: 'persistentvolumeclaims', namespace, name },
+      () =>
+        clients.core.readNamespacedPersistentVolumeClaim({ name, namespace }),
     );
     return {
       name,
       namespace,
       exists: true,
-      capacity: pvc.status?.capacity?.storage ?? pvc.spec?.resources?.requests?.storage,
+      capacity:
+        pvc.status?.capacity?.storage ?? pvc.spec?.resources?.requests?.storage,
       phase: pvc.status?.phase,
       storageClassName: pvc.spec?.storageClassName,
       createdBy: pvc.metadata?.annotations?.[ANNOTATION_CREATED_BY],
@@ -70,36 +82,75 @@ export async function planRestore(
       (error: Error) => ({ size: undefined, error: error.message }),
     ),
     readTargetPvc(clients, namespace, pvcName).catch(
-      (error: Error): TargetPvcInfo => ({ name: pvcName, namespace, exists: false, error: error.message }),
+      (error: Error): TargetPvcInfo => ({
+        name: pvcName,
+        namespace,
+        exists: false,
+        error: error.message,
+      }),
     ),
     checkAccess(clients, request, { withSecret: options.withSecret }),
   ]);
   if (sized.error) problems.push(`the source cannot be read: ${sized.error}`);
   const size = sized.size;
-  if (size && size.objects === 0 && !request.options.allowEmpty) problems.push('no object matches the source and filters');
-  if (size && size.archivedObjects > 0 && request.source.archive.tier === 'fail') {
-    problems.push(`${size.archivedObjects} object(s) are archived: choose an archive tier to thaw them`);
+  if (size && size.objects === 0 && !request.options.allowEmpty)
+    problems.push('no object matches the source and filters');
+  if (
+    size &&
+    size.archivedObjects > 0 &&
+    request.source.archive.tier === 'fail'
+  ) {
+    problems.push(
+      `${size.archivedObjects} object(s) are archived: choose an archive tier to thaw them`,
+    );
   }
   let pvcSize: string | undefined;
   if (pvc.error) {
     problems.push(`the target PVC cannot be read: ${pvc.error}`);
   } else if (mode === 'new') {
-    pvcSize = request.target.size === 'auto' ? size?.recommendedSize : request.target.size;
+    pvcSize =
+      request.target.size === 'auto'
+        ? size?.recommendedSize
+        : request.target.size;
     if (pvc.exists && pvc.createdBy !== name) {
-      problems.push(`PVC "${pvcName}" already exists in namespace ${namespace}; restore into it with --existing-pvc or choose another name`);
+      problems.push(
+        `PVC "${pvcName}" already exists in namespace ${namespace}; restore into it with --existing-pvc or choose another name`,
+      );
     }
     if (pvcSize && size && parseQuantity(pvcSize) < size.diskBytes) {
-      problems.push(`a PVC of ${pvcSize} is smaller than the data (about ${size.diskBytes} bytes on disk)`);
+      problems.push(
+        `a PVC of ${pvcSize} is smaller than the data (about ${size.diskBytes} bytes on disk)`,
+      );
     }
   } else if (!pvc.exists) {
     problems.push(`PVC "${pvcName}" not found in namespace ${namespace}`);
-  } else if (pvc.capacity && size && parseQuantity(pvc.capacity) < size.diskBytes) {
-    problems.push(`PVC "${pvcName}" (${pvc.capacity}) is smaller than the data (about ${size.diskBytes} bytes on disk)`);
+  } else if (
+    pvc.capacity &&
+    size &&
+    parseQuantity(pvc.capacity) < size.diskBytes
+  ) {
+    problems.push(
+      `PVC "${pvcName}" (${pvc.capacity}) is smaller than the data (about ${size.diskBytes} bytes on disk)`,
+    );
   }
   const denied = access.filter(a => !a.allowed);
   if (denied.length) {
-    const what = denied.map(a => `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}`).join(', ');
+    const what = denied
+      .map(
+        a =>
+          `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}`,
+      )
+      .join(', ');
     problems.push(`this identity may not ${what} in namespace ${namespace}`);
   }
-  return { name, namespace, size, sourceError: sized.error, pvcSize, pvc, access, problems };
+  return {
+    name,
+    namespace,
+    size,
+    sourceError: sized.error,
+    pvcSize,
+    pvc,
+    access,
+    problems,
+  };
 }

@@ -5,7 +5,10 @@ import { S3Access, createS3Client, translateS3Error } from './s3';
 
 /** Names (without the prefix or the trailing `/`) of the common prefixes directly under `source.prefix`. */
 export async function listChildPrefixes(
-  source: Pick<RestoreSource, 'endpoint' | 'region' | 'pathStyle' | 'bucket' | 'prefix'>,
+  source: Pick<
+    RestoreSource,
+    'endpoint' | 'region' | 'pathStyle' | 'bucket' | 'prefix'
+  >,
   access: S3Access & { signal?: AbortSignal } = {},
 ): Promise<string[]> {
   const client = access.client ?? createS3Client(source, access.credentials);
@@ -15,7 +18,12 @@ export async function listChildPrefixes(
   try {
     do {
       const page = await client.send(
-        new ListObjectsV2Command({ Bucket: source.bucket, Prefix: prefix || undefined, Delimiter: '/', ContinuationToken: token }),
+        new ListObjectsV2Command({
+          Bucket: source.bucket,
+          Prefix: prefix || undefined,
+          Delimiter: '/',
+          ContinuationToken: token,
+        }),
         { abortSignal: access.signal },
       );
       for (const p of page.CommonPrefixes ?? []) {

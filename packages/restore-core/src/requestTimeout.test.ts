@@ -30,9 +30,13 @@ describe('applyRequestTimeout', () => {
   });
 
   it('aborts a request that takes longer than the limit', async () => {
-    const clients = createKubeClients(applyRequestTimeout(kubeConfigFor(url), 200));
+    const clients = createKubeClients(
+      applyRequestTimeout(kubeConfigFor(url), 200),
+    );
     const started = Date.now();
-    await expect(clients.batch.listNamespacedJob({ namespace: 'team-a' })).rejects.toThrow(/abort|timeout/i);
+    await expect(
+      clients.batch.listNamespacedJob({ namespace: 'team-a' }),
+    ).rejects.toThrow(/abort|timeout/i);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 

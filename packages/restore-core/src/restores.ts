@@ -23,7 +23,13 @@ import {
 } from '@kube-restore/common';
 import { KubeClients } from './clients';
 import { RestoreError, callApi, isNotFound } from './errors';
-import { BuildOptions, CONTAINER_NAME, RestoreManifests, buildRestoreManifests, restoreSelector } from './manifests';
+import {
+  BuildOptions,
+  CONTAINER_NAME,
+  RestoreManifests,
+  buildRestoreManifests,
+  restoreSelector,
+} from './manifests';
 import { deriveRestoreStatus, requestOfJob } from './status';
 
 export interface CreateRestoreOptions extends BuildOptions {
@@ -51,7 +57,9 @@ async function readOptional<T>(read: () => Promise<T>): Promise<T | undefined> {
 
 function sameRequest(job: V1Job, request: RestoreRequest): boolean {
   const existing = requestOfJob(job);
-  return existing !== undefined && canonicalJson(existing) === canonicalJson(request);
+  return (
+    existing !== undefined && canonicalJson(existing) === canonicalJson(request)
+  );
 }
 
 /**
@@ -69,8 +77,10 @@ export async function createRestore(
   const { name, namespace } = manifests;
   const dryRun = options.dryRun === 'server' ? 'All' : undefined;
 
-  const existingJob = await callApi({ verb: 'get', resource: 'jobs.batch', namespace, name }, () =>
-    readOptional(() => clients.batch.readNamespacedJob({ name, namespace })),
+  const existingJob = await callApi(
+    { verb: 'get', resource: 'jobs.batch', namespace, name },
+    () =>
+      readOptional(() => clients.batch.readNamespacedJob({ name, namespace })),
   );
   if (existingJob) {
     if (!sameRequest(existingJob, manifests.request)) {
@@ -80,14 +90,30 @@ export async function createRestore(
       );
     }
     if (!existingJob.spec?.suspend || dryRun) {
-      return { manifests, created: false, status: await getRestore(clients, namespace, name) };
+      return {
+        manifests,
+        created: false,
+        status: await getRestore(clients, namespace, name),
+      };
     }
     // A create that stopped half-way: finish it below.
   }
 
   const pvcName = request.target.pvc;
-  const existingPvc = await callApi({ verb: 'get', resource: 'persistentvolumeclaims', namespace, name: pvcName }, () =>
-    readOptional(() => clients.core.readNamespacedPersistentVolumeClaim({ name: pvcName, namespace })),
+  const existingPvc = await callApi(
+    {
+      verb: 'get',
+      resource: 'persistentvolumeclaims',
+      namespace,
+      name: pvcName,
+    },
+    () =>
+      readOptional(() =>
+        clients.core.readNamespacedPersistentVolumeClaim({
+          name: pvcName,
+          namespace,
+        }),
+      ),
   );
   checkPvc(request, name, existingPvc);
 
@@ -95,11 +121,27 @@ export async function createRestore(
   try {
     if (manifests.pvc && !existingPvc) {
       const body = manifests.pvc;
-      await callApi({ verb: 'create', resource: 'persistentvolumeclaims', namespace, name: pvcName }, () =>
-        clients.core.createNamespacedPersistentVolumeClaim({ namespace, body, dryRun }),
+      await callApi(
+        {
+          verb: 'create',
+          resource: 'persistentvolumeclaims',
+          namespace,
+          name: pvcName,
+        },
+        () =>
+          clients.core.createNamespacedPersistentVolumeClaim({
+            namespace,
+            body,
+            dryRun,
+          }),
       );
       if (!dryRun) {
-        undo.push(() => clients.core.deleteNamespacedPersistentVolumeClaim({ name: pvcName, namespace }));
+        undo.push(() =>
+          clients.core.deleteNamespacedPersistentVolumeClaim({
+            name: pvcName,
+            namespace,
+          }),
+        );
       }
     }
 
@@ -108,11 +150,18 @@ export async function createRestore(
       const body: V1Job = manifests.secret
         ? { ...manifests.job, spec: { ...manifests.job.spec!, suspend: true } }
         : manifests.job;
-      job = await callApi({ verb: 'create', resource: 'jobs.batch', namespace, name }, () =>
-        clients.batch.createNamespacedJob({ namespace, body, dryRun }),
+      job = await callApi(
+        { verb: 'create', resource: 'jobs.batch', namespace, name },
+        () => clients.batch.createNamespacedJob({ namespace, body, dryRun }),
       );
       if (!dryRun) {
-        undo.push(() => clients.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }));
+        undo.push(() =>
+          clients.batch.deleteNamespacedJob({
+            name,
+            namespace,
+            propagationPolicy: 'Background',
+          }),
+        );
       }
     }
 
@@ -125,18 +174,38 @@ export async function createRestore(
         controller: true,
         blockOwnerDeletion: false,
       };
-      const body = { ...manifests.secret, metadata: { ...manifests.secret.metadata, ownerReferences: [owner] } };
+      const body = {
+        ...manifests.secret,
+        metadata: { ...manifests.secret.metadata, ownerReferences: [owner] },
+      };
       try {
-        await callApi({ verb: 'create', resource: 'secrets', namespace, name: body.metadata.name }, () =>
-          clients.core.createNamespacedSecret({ namespace, body, dryRun }),
+        await callApi(
+          {
+            verb: 'create',
+            resource: 'secrets',
+            namespace,
+            name: body.metadata.name,
+          },
+          () =>
+            clients.core.createNamespacedSecret({ namespace, body, dryRun }),
         );
       } catch (error) {
         // Left by an earlier, interrupted create of this same restore: it is owned by this Job.
-        if (!(error instanceof RestoreError && error.kind === 'Conflict' && existingJob)) throw error;
+        if (!(
+          error instanceof RestoreError &&
+          error.kind === 'Conflict' &&
+          existingJob
+        ))
+          throw error;
       }
       if (!dryRun) {
-        await callApi({ verb: 'patch', resource: 'jobs.batch', namespace, name }, () =>
-          clients.batch.patchNamespacedJob({ name, namespace, body: { spec: { suspend: false } } }, mergePatch),
+        await callApi(
+          { verb: 'patch', resource: 'jobs.batch', namespace, name },
+          () =>
+            clients.batch.patchNamespacedJob(
+              { name, namespace, body: { spec: { suspend: false } } },
+              mergePatch,
+            ),
         );
       }
     }
@@ -148,12 +217,28 @@ export async function createRestore(
   }
 
   if (dryRun) {
-    return { manifests, created: true, status: { ...deriveRestoreStatus({ job: manifests.job, pods: [] }), name, namespace } };
+    return {
+      manifests,
+      created: true,
+      status: {
+        ...deriveRestoreStatus({ job: manifests.job, pods: [] }),
+        name,
+        namespace,
+      },
+    };
   }
-  return { manifests, created: true, status: await getRestore(clients, namespace, name) };
+  return {
+    manifests,
+    created: true,
+    status: await getRestore(clients, namespace, name),
+  };
 }
 
-function checkPvc(request: RestoreRequest, restoreName: string, pvc: V1PersistentVolumeClaim | undefined) {
+function checkPvc(
+  request: RestoreRequest,
+  restoreName: string,
+  pvc: V1PersistentVolumeClaim | undefined,
+) {
   const { namespace, pvc: pvcName, mode } = request.target;
   if (mode === 'existing') {
     if (!pvc) {
@@ -164,7 +249,10 @@ function checkPvc(request: RestoreRequest, restoreName: string, pvc: V1Persisten
     }
     return;
   }
-  if (pvc && pvc.metadata?.annotations?.[ANNOTATION_CREATED_BY] !== restoreName) {
+  if (
+    pvc &&
+    pvc.metadata?.annotations?.[ANNOTATION_CREATED_BY] !== restoreName
+  ) {
     throw new RestoreError(
       'Conflict',
       `PVC "${pvcName}" already exists in namespace ${namespace} and was not created by this restore; ` +
@@ -173,19 +261,36 @@ function checkPvc(request: RestoreRequest, restoreName: string, pvc: V1Persisten
   }
 }
 
-async function podsOf(clients: KubeClients, namespace: string, name: string): Promise<V1Pod[]> {
-  const list = await callApi({ verb: 'list', resource: 'pods', namespace }, () =>
-    clients.core.listNamespacedPod({ namespace, labelSelector: restoreSelector(name) }),
+async function podsOf(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<V1Pod[]> {
+  const list = await callApi(
+    { verb: 'list', resource: 'pods', namespace },
+    () =>
+      clients.core.listNamespacedPod({
+        namespace,
+        labelSelector: restoreSelector(name),
+      }),
   );
   return list.items;
 }
 
 /** The newest progress line of a running pod, from the tail of its log. */
-async function progressOf(clients: KubeClients, pod: V1Pod): Promise<ProgressLine | undefined> {
+async function progressOf(
+  clients: KubeClients,
+  pod: V1Pod,
+): Promise<ProgressLine | undefined> {
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? '';
   try {
-    const log = await clients.core.readNamespacedPodLog({ name, namespace, container: CONTAINER_NAME, tailLines: 50 });
+    const log = await clients.core.readNamespacedPodLog({
+      name,
+      namespace,
+      container: CONTAINER_NAME,
+      tailLines: 50,
+    });
     return lastProgressLine(typeof log === 'string' ? log : String(log ?? ''));
   } catch {
     // Logs are best effort: a pod that just started or a kubelet that is away must not fail a status read.
@@ -193,7 +298,11 @@ async function progressOf(clients: KubeClients, pod: V1Pod): Promise<ProgressLin
   }
 }
 
-async function statusOf(clients: KubeClients, job: V1Job, withProgress: boolean): Promise<RestoreStatus> {
+async function statusOf(
+  clients: KubeClients,
+  job: V1Job,
+  withProgress: boolean,
+): Promise<RestoreStatus> {
   const namespace = job.metadata?.namespace ?? '';
   const name = job.metadata?.name ?? '';
   const pods = await podsOf(clients, namespace, name);
@@ -202,7 +311,10 @@ async function statusOf(clients: KubeClients, job: V1Job, withProgress: boolean)
     const running = pods.filter(p => p.status?.phase === 'Running');
     await Promise.all(
       running.map(async pod => {
-        progressByPod[pod.metadata?.name ?? ''] = await progressOf(clients, pod);
+        progressByPod[pod.metadata?.name ?? ''] = await progressOf(
+          clients,
+          pod,
+        );
       }),
     );
   }
@@ -215,18 +327,27 @@ export async function getRestore(
   name: string,
   options: { progress?: boolean } = {},
 ): Promise<RestoreStatus> {
-  const job = await callApi({ verb: 'get', resource: 'jobs.batch', namespace, name }, () =>
-    clients.batch.readNamespacedJob({ name, namespace }),
+  const job = await callApi(
+    { verb: 'get', resource: 'jobs.batch', namespace, name },
+    () => clients.batch.readNamespacedJob({ name, namespace }),
   ).catch(error => {
     if (isNotFound(error)) {
-      throw new RestoreError('NotFound', `restore "${name}" not found in namespace ${namespace}`, { statusCode: 404 });
+      throw new RestoreError(
+        'NotFound',
+        `restore "${name}" not found in namespace ${namespace}`,
+        { statusCode: 404 },
+      );
     }
     throw error;
   });
   if (job.metadata?.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE) {
-    throw new RestoreError('NotFound', `Job "${name}" in namespace ${namespace} is not a kube-restore restore`, {
-      statusCode: 404,
-    });
+    throw new RestoreError(
+      'NotFound',
+      `Job "${name}" in namespace ${namespace} is not a kube-restore restore`,
+      {
+        statusCode: 404,
+      },
+    );
   }
   return statusOf(clients, job, options.progress ?? true);
 }
@@ -240,16 +361,29 @@ export interface ListRestoresOptions {
   progress?: boolean;
 }
 
-export async function listRestores(clients: KubeClients, options: ListRestoresOptions = {}): Promise<RestoreStatus[]> {
-  const labelSelector = [restoreSelector(), options.labelSelector].filter(Boolean).join(',');
+export async function listRestores(
+  clients: KubeClients,
+  options: ListRestoresOptions = {},
+): Promise<RestoreStatus[]> {
+  const labelSelector = [restoreSelector(), options.labelSelector]
+    .filter(Boolean)
+    .join(',');
   const { namespace } = options;
-  const jobs = await callApi({ verb: 'list', resource: 'jobs.batch', namespace }, () =>
-    namespace
-      ? clients.batch.listNamespacedJob({ namespace, labelSelector })
-      : clients.batch.listJobForAllNamespaces({ labelSelector }),
+  const jobs = await callApi(
+    { verb: 'list', resource: 'jobs.batch', namespace },
+    () =>
+      namespace
+        ? clients.batch.listNamespacedJob({ namespace, labelSelector })
+        : clients.batch.listJobForAllNamespaces({ labelSelector }),
   );
-  const statuses = await Promise.all(jobs.items.map(job => statusOf(clients, job, options.progress ?? false)));
-  return statuses.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '') || a.name.localeCompare(b.name));
+  const statuses = await Promise.all(
+    jobs.items.map(job => statusOf(clients, job, options.progress ?? false)),
+  );
+  return statuses.sort(
+    (a, b) =>
+      (b.createdAt ?? '').localeCompare(a.createdAt ?? '') ||
+      a.name.localeCompare(b.name),
+  );
 }
 
 export interface DeleteRestoreResult {
@@ -268,24 +402,51 @@ export async function deleteRestore(
   name: string,
   options: { deletePvc?: boolean } = {},
 ): Promise<DeleteRestoreResult> {
-  const job = await callApi({ verb: 'get', resource: 'jobs.batch', namespace, name }, () =>
-    clients.batch.readNamespacedJob({ name, namespace }),
+  const job = await callApi(
+    { verb: 'get', resource: 'jobs.batch', namespace, name },
+    () => clients.batch.readNamespacedJob({ name, namespace }),
   ).catch(error => {
-    if (isNotFound(error)) throw new RestoreError('NotFound', `restore "${name}" not found in namespace ${namespace}`, { statusCode: 404 });
+    if (isNotFound(error))
+      throw new RestoreError(
+        'NotFound',
+        `restore "${name}" not found in namespace ${namespace}`,
+        { statusCode: 404 },
+      );
     throw error;
   });
   if (job.metadata?.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE) {
-    throw new RestoreError('Conflict', `Job "${name}" in namespace ${namespace} was not created by kube-restore; not deleting it`);
+    throw new RestoreError(
+      'Conflict',
+      `Job "${name}" in namespace ${namespace} was not created by kube-restore; not deleting it`,
+    );
   }
   const request = requestOfJob(job);
-  await callApi({ verb: 'delete', resource: 'jobs.batch', namespace, name }, () =>
-    clients.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }),
+  await callApi(
+    { verb: 'delete', resource: 'jobs.batch', namespace, name },
+    () =>
+      clients.batch.deleteNamespacedJob({
+        name,
+        namespace,
+        propagationPolicy: 'Background',
+      }),
   );
   const result: DeleteRestoreResult = { job: name };
   if (options.deletePvc && request) {
     const pvcName = request.target.pvc;
-    const pvc = await callApi({ verb: 'get', resource: 'persistentvolumeclaims', namespace, name: pvcName }, () =>
-      readOptional(() => clients.core.readNamespacedPersistentVolumeClaim({ name: pvcName, namespace })),
+    const pvc = await callApi(
+      {
+        verb: 'get',
+        resource: 'persistentvolumeclaims',
+        namespace,
+        name: pvcName,
+      },
+      () =>
+        readOptional(() =>
+          clients.core.readNamespacedPersistentVolumeClaim({
+            name: pvcName,
+            namespace,
+          }),
+        ),
     );
     if (pvc) {
       if (pvc.metadata?.annotations?.[ANNOTATION_CREATED_BY] !== name) {
@@ -294,8 +455,18 @@ export async function deleteRestore(
           `the restore was deleted, but PVC "${pvcName}" was not created by it and is kept`,
         );
       }
-      await callApi({ verb: 'delete', resource: 'persistentvolumeclaims', namespace, name: pvcName }, () =>
-        clients.core.deleteNamespacedPersistentVolumeClaim({ name: pvcName, namespace }),
+      await callApi(
+        {
+          verb: 'delete',
+          resource: 'persistentvolumeclaims',
+          namespace,
+          name: pvcName,
+        },
+        () =>
+          clients.core.deleteNamespacedPersistentVolumeClaim({
+            name: pvcName,
+            namespace,
+          }),
       );
       result.pvc = pvcName;
     }
@@ -304,14 +475,26 @@ export async function deleteRestore(
 }
 
 /** Events of the Job, its pods and its PVC, oldest first. */
-export async function restoreEvents(clients: KubeClients, namespace: string, name: string): Promise<CoreV1Event[]> {
-  const status = await getRestore(clients, namespace, name, { progress: false });
+export async function restoreEvents(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<CoreV1Event[]> {
+  const status = await getRestore(clients, namespace, name, {
+    progress: false,
+  });
   const names = new Set([name, status.pvc, ...status.pods]);
-  const list = await callApi({ verb: 'list', resource: 'events', namespace }, () =>
-    clients.core.listNamespacedEvent({ namespace }),
+  const list = await callApi(
+    { verb: 'list', resource: 'events', namespace },
+    () => clients.core.listNamespacedEvent({ namespace }),
   );
-  const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).getTime();
-  return list.items.filter(e => names.has(e.involvedObject?.name ?? '')).sort((a, b) => time(a) - time(b));
+  const time = (e: CoreV1Event) =>
+    new Date(
+      e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0,
+    ).getTime();
+  return list.items
+    .filter(e => names.has(e.involvedObject?.name ?? ''))
+    .sort((a, b) => time(a) - time(b));
 }
 
 /** The log of the restore's newest pod (all of it, or the last `tailLines`). */
@@ -321,11 +504,24 @@ export async function restoreLogs(
   name: string,
   options: { tailLines?: number; pod?: string } = {},
 ): Promise<{ pod: string; log: string }> {
-  const status = await getRestore(clients, namespace, name, { progress: false });
+  const status = await getRestore(clients, namespace, name, {
+    progress: false,
+  });
   const pod = options.pod ?? status.pods.at(-1);
-  if (!pod) throw new RestoreError('NotFound', `restore "${name}" has no pod yet (phase ${status.phase})`);
-  const log = await callApi({ verb: 'get', resource: 'pods/log', namespace, name: pod }, () =>
-    clients.core.readNamespacedPodLog({ name: pod, namespace, container: CONTAINER_NAME, tailLines: options.tailLines }),
+  if (!pod)
+    throw new RestoreError(
+      'NotFound',
+      `restore "${name}" has no pod yet (phase ${status.phase})`,
+    );
+  const log = await callApi(
+    { verb: 'get', resource: 'pods/log', namespace, name: pod },
+    () =>
+      clients.core.readNamespacedPodLog({
+        name: pod,
+        namespace,
+        container: CONTAINER_NAME,
+        tailLines: options.tailLines,
+      }),
   );
   return { pod, log: typeof log === 'string' ? log : String(log ?? '') };
 }
@@ -341,7 +537,10 @@ export interface AccessCheck {
 }
 
 /** What `createRestore` (and status, logs and delete) need, checked with SelfSubjectAccessReview. */
-export function requiredAccess(request: RestoreRequest, options: { withSecret?: boolean } = {}) {
+export function requiredAccess(
+  request: RestoreRequest,
+  options: { withSecret?: boolean } = {},
+) {
   const needs: Omit<AccessCheck, 'allowed' | 'namespace'>[] = [
     { verb: 'create', resource: 'jobs', group: 'batch' },
     { verb: 'get', resource: 'jobs', group: 'batch' },
@@ -349,9 +548,17 @@ export function requiredAccess(request: RestoreRequest, options: { withSecret?: 
     { verb: 'get', resource: 'pods', group: '', subresource: 'log' },
     { verb: 'get', resource: 'persistentvolumeclaims', group: '' },
   ];
-  if (request.target.mode === 'new') needs.push({ verb: 'create', resource: 'persistentvolumeclaims', group: '' });
+  if (request.target.mode === 'new')
+    needs.push({
+      verb: 'create',
+      resource: 'persistentvolumeclaims',
+      group: '',
+    });
   if (options.withSecret) {
-    needs.push({ verb: 'create', resource: 'secrets', group: '' }, { verb: 'patch', resource: 'jobs', group: 'batch' });
+    needs.push(
+      { verb: 'create', resource: 'secrets', group: '' },
+      { verb: 'patch', resource: 'jobs', group: 'batch' },
+    );
   }
   return needs;
 }
@@ -364,16 +571,26 @@ export async function checkAccess(
   const namespace = request.target.namespace;
   return Promise.all(
     requiredAccess(request, options).map(async need => {
-      const review = await callApi({ verb: 'create', resource: 'selfsubjectaccessreviews.authorization.k8s.io' }, () =>
-        clients.authz.createSelfSubjectAccessReview({
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SelfSubjectAccessReview',
-            spec: { resourceAttributes: { namespace, ...need } },
-          },
-        }),
+      const review = await callApi(
+        {
+          verb: 'create',
+          resource: 'selfsubjectaccessreviews.authorization.k8s.io',
+        },
+        () =>
+          clients.authz.createSelfSubjectAccessReview({
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SelfSubjectAccessReview',
+              spec: { resourceAttributes: { namespace, ...need } },
+            },
+          }),
       );
-      return { ...need, namespace, allowed: review.status?.allowed ?? false, reason: review.status?.reason };
+      return {
+        ...need,
+        namespace,
+        allowed: review.status?.allowed ?? false,
+        reason: review.status?.reason,
+      };
     }),
   );
 }

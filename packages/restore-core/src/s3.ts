@@ -29,7 +29,10 @@ export interface S3Access {
   client?: S3Client;
 }
 
-export function createS3Client(source: Pick<RestoreSource, 'endpoint' | 'region' | 'pathStyle'>, credentials?: S3Keys): S3Client {
+export function createS3Client(
+  source: Pick<RestoreSource, 'endpoint' | 'region' | 'pathStyle'>,
+  credentials?: S3Keys,
+): S3Client {
   return new S3Client({
     region: source.region,
     ...(source.endpoint ? { endpoint: source.endpoint } : {}),
@@ -43,25 +46,55 @@ export function createS3Client(source: Pick<RestoreSource, 'endpoint' | 'region'
 }
 
 /** Maps an S3 error to a RestoreError whose message names the bucket or key. Never includes credentials. */
-export function translateS3Error(error: unknown, source: Pick<RestoreSource, 'bucket'>, key?: string): RestoreError {
+export function translateS3Error(
+  error: unknown,
+  source: Pick<RestoreSource, 'bucket'>,
+  key?: string,
+): RestoreError {
   const name = (error as S3ServiceException)?.name ?? '';
   const status = (error as S3ServiceException)?.$metadata?.httpStatusCode;
-  const where = key ? `s3://${source.bucket}/${key}` : `bucket "${source.bucket}"`;
-  if (name === 'NoSuchBucket') return new RestoreError('NotFound', `bucket "${source.bucket}" does not exist`, { cause: error });
-  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return new RestoreError('NotFound', `${where} does not exist`, { cause: error });
+  const where = key
+    ? `s3://${source.bucket}/${key}`
+    : `bucket "${source.bucket}"`;
+  if (name === 'NoSuchBucket')
+    return new RestoreError(
+      'NotFound',
+      `bucket "${source.bucket}" does not exist`,
+      { cause: error },
+    );
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404)
+    return new RestoreError('NotFound', `${where} does not exist`, {
+      cause: error,
+    });
   if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
-    return new RestoreError('Forbidden', `the credentials may not read ${where} (AccessDenied)`, { cause: error });
+    return new RestoreError(
+      'Forbidden',
+      `the credentials may not read ${where} (AccessDenied)`,
+      { cause: error },
+    );
   }
   if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
-    return new RestoreError('Unauthorized', `the S3 server rejected the credentials (${name})`, { cause: error });
+    return new RestoreError(
+      'Unauthorized',
+      `the S3 server rejected the credentials (${name})`,
+      { cause: error },
+    );
   }
   const code = (error as { code?: string })?.code;
   if (code && /^E[A-Z]+$/.test(code)) {
-    return new RestoreError('Unavailable', `cannot reach the S3 server for ${where} (${code})`, { cause: error });
+    return new RestoreError(
+      'Unavailable',
+      `cannot reach the S3 server for ${where} (${code})`,
+      { cause: error },
+    );
   }
-  return new RestoreError('Failed', `reading ${where} failed: ${name || (error as Error)?.message || String(error)}`, {
-    cause: error,
-  });
+  return new RestoreError(
+    'Failed',
+    `reading ${where} failed: ${name || (error as Error)?.message || String(error)}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 export interface SourceSize {
@@ -104,7 +137,10 @@ function diskBytesOf(size: number): number {
  * and the recommended PVC size. `asOf` is sized with the current versions (the difference is rarely
  * large; the job program reads the exact versions).
  */
-export async function sizeSource(source: RestoreSource, options: SizeOptions = {}): Promise<SourceSize> {
+export async function sizeSource(
+  source: RestoreSource,
+  options: SizeOptions = {},
+): Promise<SourceSize> {
   const client = options.client ?? createS3Client(source, options.credentials);
   const overage = options.overagePercent ?? 10;
   let objects = 0;
@@ -114,7 +150,10 @@ export async function sizeSource(source: RestoreSource, options: SizeOptions = {
   let estimated = false;
   const archived: Partial<Record<ArchiveClass, ArchivedTotals>> = {};
   const countArchived = (storageClass: string | undefined, size: number) => {
-    if (storageClass && (ARCHIVED_STORAGE_CLASSES as readonly string[]).includes(storageClass)) {
+    if (
+      storageClass &&
+      (ARCHIVED_STORAGE_CLASSES as readonly string[]).includes(storageClass)
+    ) {
       const cls = storageClass as ArchiveClass;
       const totals = (archived[cls] ??= { objects: 0, bytes: 0 });
       totals.objects++;
@@ -124,16 +163,22 @@ export async function sizeSource(source: RestoreSource, options: SizeOptions = {
 
   try {
     if (source.key !== undefined) {
-      const head = await client.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key }), {
-        abortSignal: options.signal,
-      });
+      const head = await client.send(
+        new HeadObjectCommand({ Bucket: source.bucket, Key: source.key }),
+        {
+          abortSignal: options.signal,
+        },
+      );
       const size = head.ContentLength ?? 0;
       objects = 1;
       bytes = size;
       largest = size;
       countArchived(head.StorageClass, size);
       if (head.ArchiveStatus) {
-        const totals = (archived.INTELLIGENT_TIERING ??= { objects: 0, bytes: 0 });
+        const totals = (archived.INTELLIGENT_TIERING ??= {
+          objects: 0,
+          bytes: 0,
+        });
         totals.objects++;
         totals.bytes += size;
       }
@@ -176,8 +221,14 @@ export async function sizeSource(source: RestoreSource, options: SizeOptions = {
   } finally {
     if (!options.client) client.destroy();
   }
-  const archivedObjects = Object.values(archived).reduce((n, t) => n + (t?.objects ?? 0), 0);
-  const archivedBytes = Object.values(archived).reduce((n, t) => n + (t?.bytes ?? 0), 0);
+  const archivedObjects = Object.values(archived).reduce(
+    (n, t) => n + (t?.objects ?? 0),
+    0,
+  );
+  const archivedBytes = Object.values(archived).reduce(
+    (n, t) => n + (t?.bytes ?? 0),
+    0,
+  );
   return {
     objects,
     bytes,
@@ -193,7 +244,9 @@ export async function sizeSource(source: RestoreSource, options: SizeOptions = {
 }
 
 export interface BackupLayout {
-  source: Pick<RestoreSource, 'endpoint' | 'region' | 'bucket'> & { pathStyle?: boolean };
+  source: Pick<RestoreSource, 'endpoint' | 'region' | 'bucket'> & {
+    pathStyle?: boolean;
+  };
   /**
    * Where a PVC's backup lives, with `${namespace}` and `${pvc}`: a prefix ending in `/`
    * (any object under it counts) or one key (e.g. `${namespace}/${pvc}.tar.gz`).
@@ -206,8 +259,14 @@ export type BackupDecision =
   | { decision: 'fresh'; location: string }
   | { decision: 'unknown'; location?: string; reason: string };
 
-export function backupLocation(layout: BackupLayout, namespace: string, pvc: string): string {
-  return layout.template.replace(/\$\{namespace\}/g, namespace).replace(/\$\{pvc\}/g, pvc);
+export function backupLocation(
+  layout: BackupLayout,
+  namespace: string,
+  pvc: string,
+): string {
+  return layout.template
+    .replace(/\$\{namespace\}/g, namespace)
+    .replace(/\$\{pvc\}/g, pvc);
 }
 
 /**
@@ -229,27 +288,53 @@ export async function backupExists(
   const { source } = layout;
   const client =
     access.client ??
-    createS3Client({ ...source, pathStyle: source.pathStyle ?? source.endpoint !== undefined }, access.credentials);
+    createS3Client(
+      {
+        ...source,
+        pathStyle: source.pathStyle ?? source.endpoint !== undefined,
+      },
+      access.credentials,
+    );
   const url = `s3://${layout.source.bucket}/${location}`;
   try {
     if (location.endsWith('/') || location === '') {
       const page = await client.send(
-        new ListObjectsV2Command({ Bucket: layout.source.bucket, Prefix: location || undefined, MaxKeys: 1 }),
+        new ListObjectsV2Command({
+          Bucket: layout.source.bucket,
+          Prefix: location || undefined,
+          MaxKeys: 1,
+        }),
         { abortSignal: access.signal },
       );
-      return { decision: (page.KeyCount ?? page.Contents?.length ?? 0) > 0 ? 'restore' : 'fresh', location: url };
+      return {
+        decision:
+          (page.KeyCount ?? page.Contents?.length ?? 0) > 0
+            ? 'restore'
+            : 'fresh',
+        location: url,
+      };
     }
-    await client.send(new HeadObjectCommand({ Bucket: layout.source.bucket, Key: location }), {
-      abortSignal: access.signal,
-    });
+    await client.send(
+      new HeadObjectCommand({ Bucket: layout.source.bucket, Key: location }),
+      {
+        abortSignal: access.signal,
+      },
+    );
     return { decision: 'restore', location: url };
   } catch (error) {
     const name = (error as S3ServiceException)?.name;
     const status = (error as S3ServiceException)?.$metadata?.httpStatusCode;
-    if ((name === 'NotFound' || name === 'NoSuchKey' || status === 404) && name !== 'NoSuchBucket') {
+    if (
+      (name === 'NotFound' || name === 'NoSuchKey' || status === 404) &&
+      name !== 'NoSuchBucket'
+    ) {
       return { decision: 'fresh', location: url };
     }
-    return { decision: 'unknown', location: url, reason: translateS3Error(error, layout.source, location).message };
+    return {
+      decision: 'unknown',
+      location: url,
+      reason: translateS3Error(error, layout.source, location).message,
+    };
   } finally {
     if (!access.client) client.destroy();
   }

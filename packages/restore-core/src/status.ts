@@ -42,7 +42,10 @@ export function requestOfJob(job: V1Job): RestoreRequest | undefined {
 }
 
 function containerStatus(pod: V1Pod): V1ContainerStatus | undefined {
-  return pod.status?.containerStatuses?.find(c => c.name === CONTAINER_NAME) ?? pod.status?.containerStatuses?.[0];
+  return (
+    pod.status?.containerStatuses?.find(c => c.name === CONTAINER_NAME) ??
+    pod.status?.containerStatuses?.[0]
+  );
 }
 
 function time(value: Date | string | undefined): number | undefined {
@@ -73,7 +76,11 @@ function podEnd(pod: V1Pod): PodEnd | undefined {
   };
 }
 
-function errorOf(end: PodEnd): { code: ErrorCode; message: string; entry?: string } {
+function errorOf(end: PodEnd): {
+  code: ErrorCode;
+  message: string;
+  entry?: string;
+} {
   if (end.message && end.message.phase === 'Failed') {
     return {
       code: end.message.code ?? 'UNKNOWN',
@@ -82,13 +89,20 @@ function errorOf(end: PodEnd): { code: ErrorCode; message: string; entry?: strin
     };
   }
   // A missing or malformed message is a failure; the kubelet's log-tail fallback is the best explanation.
-  return { code: 'UNKNOWN', message: end.text ? `exit code ${end.exitCode}: ${end.text}` : `exit code ${end.exitCode}` };
+  return {
+    code: 'UNKNOWN',
+    message: end.text
+      ? `exit code ${end.exitCode}: ${end.text}`
+      : `exit code ${end.exitCode}`,
+  };
 }
 
 function sumProgress(lines: ProgressLine[]): RestoreProgress | undefined {
   if (lines.length === 0) return undefined;
   const total = (pick: (l: ProgressLine) => number | undefined) =>
-    lines.every(l => pick(l) !== undefined) ? lines.reduce((n, l) => n + (pick(l) ?? 0), 0) : undefined;
+    lines.every(l => pick(l) !== undefined)
+      ? lines.reduce((n, l) => n + (pick(l) ?? 0), 0)
+      : undefined;
   const progress: RestoreProgress = {
     objectsDone: total(l => l.objectsDone) ?? 0,
     objectsTotal: total(l => l.objectsTotal),
@@ -96,11 +110,18 @@ function sumProgress(lines: ProgressLine[]): RestoreProgress | undefined {
     bytesDone: total(l => l.bytesDone) ?? 0,
     bytesTotal: total(l => l.bytesTotal),
     bytesPerSecond: total(l => l.bytesPerSecond) ?? 0,
-    etaSeconds: lines.every(l => l.etaSeconds !== undefined) ? Math.max(...lines.map(l => l.etaSeconds ?? 0)) : undefined,
+    etaSeconds: lines.every(l => l.etaSeconds !== undefined)
+      ? Math.max(...lines.map(l => l.etaSeconds ?? 0))
+      : undefined,
   };
-  const thaws = lines.map(l => l.thaw).filter((t): t is NonNullable<typeof t> => !!t);
+  const thaws = lines
+    .map(l => l.thaw)
+    .filter((t): t is NonNullable<typeof t> => !!t);
   if (thaws.length) {
-    progress.thaw = { waiting: thaws.reduce((n, t) => n + t.waiting, 0), ready: thaws.reduce((n, t) => n + t.ready, 0) };
+    progress.thaw = {
+      waiting: thaws.reduce((n, t) => n + t.waiting, 0),
+      ready: thaws.reduce((n, t) => n + t.ready, 0),
+    };
   }
   for (const key of Object.keys(progress) as (keyof RestoreProgress)[]) {
     if (progress[key] === undefined) delete progress[key];
@@ -120,33 +141,57 @@ function sumResults(messages: TerminationMessage[]): RestoreResult | undefined {
   };
 }
 
-const PHASE_ORDER: RestorePhase[] = ['Pending', 'Planning', 'Thawing', 'Restoring', 'Verifying'];
+const PHASE_ORDER: RestorePhase[] = [
+  'Pending',
+  'Planning',
+  'Thawing',
+  'Restoring',
+  'Verifying',
+];
 
-export function deriveRestoreStatus({ job, pods, progressByPod = {}, now = new Date() }: StatusInputs): RestoreStatus {
-  const name = job.metadata?.labels?.[LABEL_RESTORE] ?? job.metadata?.name ?? '';
+export function deriveRestoreStatus({
+  job,
+  pods,
+  progressByPod = {},
+  now = new Date(),
+}: StatusInputs): RestoreStatus {
+  const name =
+    job.metadata?.labels?.[LABEL_RESTORE] ?? job.metadata?.name ?? '';
   const namespace = job.metadata?.namespace ?? '';
   const request = requestOfJob(job);
   const sorted = [...pods].sort(
-    (a, b) => (time(a.metadata?.creationTimestamp) ?? 0) - (time(b.metadata?.creationTimestamp) ?? 0),
+    (a, b) =>
+      (time(a.metadata?.creationTimestamp) ?? 0) -
+      (time(b.metadata?.creationTimestamp) ?? 0),
   );
   const conditions = job.status?.conditions ?? [];
-  const condition = (type: string) => conditions.find(c => c.type === type && c.status === 'True');
+  const condition = (type: string) =>
+    conditions.find(c => c.type === type && c.status === 'True');
   const complete = condition('Complete') ?? condition('SuccessCriteriaMet');
   const failed = condition('Failed') ?? condition('FailureTarget');
 
   const ends = sorted.map(pod => ({ pod, end: podEnd(pod) }));
-  const failedEnds = ends.filter(e => e.end && e.end.exitCode !== 0 && e.pod.status?.phase === 'Failed');
+  const failedEnds = ends.filter(
+    e => e.end && e.end.exitCode !== 0 && e.pod.status?.phase === 'Failed',
+  );
   const lastFailure = failedEnds.at(-1)?.end;
 
   const status: RestoreStatus = {
     name,
     namespace,
     phase: 'Pending',
-    pvc: request?.target.pvc ?? job.spec?.template.spec?.volumes?.find(v => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName ?? '',
+    pvc:
+      request?.target.pvc ??
+      job.spec?.template.spec?.volumes?.find(v => v.persistentVolumeClaim)
+        ?.persistentVolumeClaim?.claimName ??
+      '',
     source: request ? describeSource(request.source) : '',
     createdAt: iso(job.metadata?.creationTimestamp),
     startedAt: iso(job.status?.startTime),
-    finishedAt: iso(job.status?.completionTime ?? (failed ? failed.lastTransitionTime : undefined)),
+    finishedAt: iso(
+      job.status?.completionTime ??
+        (failed ? failed.lastTransitionTime : undefined),
+    ),
     attempts: sorted.length,
     failedAttempts: Math.max(job.status?.failed ?? 0, failedEnds.length),
     pods: sorted.map(p => p.metadata?.name ?? '').filter(Boolean),
@@ -163,45 +208,79 @@ export function deriveRestoreStatus({ job, pods, progressByPod = {}, now = new D
   } else if (failed) {
     status.phase = 'Failed';
     if (failed.reason === 'DeadlineExceeded') {
-      status.error = { code: 'DEADLINE_EXCEEDED', message: `the restore ran past its deadline of ${job.spec?.activeDeadlineSeconds}s` };
+      status.error = {
+        code: 'DEADLINE_EXCEEDED',
+        message: `the restore ran past its deadline of ${job.spec?.activeDeadlineSeconds}s`,
+      };
     } else if (lastFailure) {
       status.error = errorOf(lastFailure);
-      if (failed.reason === 'BackoffLimitExceeded' && status.error.code === 'UNKNOWN') {
-        status.error = { code: 'BACKOFF_LIMIT_EXCEEDED', message: `failed ${status.failedAttempts} times; last: ${status.error.message}` };
+      if (
+        failed.reason === 'BackoffLimitExceeded' &&
+        status.error.code === 'UNKNOWN'
+      ) {
+        status.error = {
+          code: 'BACKOFF_LIMIT_EXCEEDED',
+          message: `failed ${status.failedAttempts} times; last: ${status.error.message}`,
+        };
       }
     } else {
-      status.error = { code: 'UNKNOWN', message: failed.message || failed.reason || 'the Job failed' };
+      status.error = {
+        code: 'UNKNOWN',
+        message: failed.message || failed.reason || 'the Job failed',
+      };
     }
   } else {
     if (lastFailure) status.error = errorOf(lastFailure);
-    const active = sorted.filter(p => !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''));
+    const active = sorted.filter(
+      p => !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''),
+    );
     const running = active.filter(p => containerStatus(p)?.state?.running);
-    const lines = running.map(p => progressByPod[p.metadata?.name ?? '']).filter((l): l is ProgressLine => !!l);
+    const lines = running
+      .map(p => progressByPod[p.metadata?.name ?? ''])
+      .filter((l): l is ProgressLine => !!l);
     if (running.length > 0) {
-      const phases = lines.map(l => l.phase as RestorePhase).filter(p => PHASE_ORDER.includes(p));
+      const phases = lines
+        .map(l => l.phase as RestorePhase)
+        .filter(p => PHASE_ORDER.includes(p));
       // The least advanced shard decides; a pod with no progress line yet is Planning.
-      status.phase = phases.length === running.length && phases.length > 0
-        ? PHASE_ORDER[Math.min(...phases.map(p => PHASE_ORDER.indexOf(p)))]
-        : 'Planning';
+      status.phase =
+        phases.length === running.length && phases.length > 0
+          ? PHASE_ORDER[Math.min(...phases.map(p => PHASE_ORDER.indexOf(p)))]
+          : 'Planning';
       status.progress = sumProgress(lines);
-    } else if (active.length === 0 && sorted.at(-1)?.status?.phase === 'Succeeded') {
+    } else if (
+      active.length === 0 &&
+      sorted.at(-1)?.status?.phase === 'Succeeded'
+    ) {
       // The program finished; the Job controller has not recorded it yet. Never go back to Pending.
       status.phase = 'Verifying';
     } else {
       status.phase = 'Pending';
-      const waiting = active.map(p => containerStatus(p)?.state?.waiting).find(w => w?.reason);
+      const waiting = active
+        .map(p => containerStatus(p)?.state?.waiting)
+        .find(w => w?.reason);
       const unscheduled = active
         .flatMap(p => p.status?.conditions ?? [])
         .find(c => c.type === 'PodScheduled' && c.status === 'False');
       if (job.spec?.suspend) status.waitingReason = 'the Job is suspended';
-      else if (waiting) status.waitingReason = waiting.message ? `${waiting.reason}: ${waiting.message}` : waiting.reason;
-      else if (unscheduled) status.waitingReason = `${unscheduled.reason ?? 'Unschedulable'}: ${unscheduled.message ?? ''}`.trim();
+      else if (waiting)
+        status.waitingReason = waiting.message
+          ? `${waiting.reason}: ${waiting.message}`
+          : waiting.reason;
+      else if (unscheduled)
+        status.waitingReason =
+          `${unscheduled.reason ?? 'Unschedulable'}: ${unscheduled.message ?? ''}`.trim();
     }
   }
 
   const start = time(status.startedAt ?? status.createdAt);
-  const end = time(status.finishedAt) ?? (['Succeeded', 'Failed'].includes(status.phase) ? undefined : now.getTime());
-  if (start !== undefined && end !== undefined) status.durationSeconds = Math.max(0, Math.round((end - start) / 1000));
+  const end =
+    time(status.finishedAt) ??
+    (['Succeeded', 'Failed'].includes(status.phase)
+      ? undefined
+      : now.getTime());
+  if (start !== undefined && end !== undefined)
+    status.durationSeconds = Math.max(0, Math.round((end - start) / 1000));
   for (const key of Object.keys(status) as (keyof RestoreStatus)[]) {
     if (status[key] === undefined) delete status[key];
   }

@@ -4,14 +4,19 @@
  * timer, since progress lives in the pod log) into a stream of status updates.
  */
 import { Watch } from '@kubernetes/client-node';
-import { RestoreStatus, canonicalJson, isTerminalPhase } from '@kube-restore/common';
+import {
+  RestoreStatus,
+  canonicalJson,
+  isTerminalPhase,
+} from '@kube-restore/common';
 import { KubeClients } from './clients';
 import { RestoreError } from './errors';
 import { restoreSelector } from './manifests';
 import { getRestore } from './restores';
 import { sleep } from './sleep';
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'RELISTED';
+export type WatchEventType =
+  'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'RELISTED';
 
 export interface ResumableWatchOptions {
   /** API path, e.g. `/apis/batch/v1/namespaces/team-a/jobs`. */
@@ -24,7 +29,6 @@ export interface ResumableWatchOptions {
   /** Longest wait between reconnects. */
   maxBackoffMs?: number;
 }
-
 
 /** Wakes a waiting loop early; a poke while nobody waits is remembered for the next wait. */
 class Waker {
@@ -70,7 +74,12 @@ function watchOnce(
   resourceVersion: string,
 ): Promise<WatchOnceResult> {
   const { signal, onEvent } = options;
-  const result: WatchOnceResult = { error: undefined, gone: false, sawEvent: false, resourceVersion };
+  const result: WatchOnceResult = {
+    error: undefined,
+    gone: false,
+    sawEvent: false,
+    resourceVersion,
+  };
   return new Promise(resolve => {
     let controller: AbortController | undefined;
     const onAbort = () => controller?.abort();
@@ -84,7 +93,10 @@ function watchOnce(
       .watch(
         options.path,
         { ...options.query, resourceVersion, allowWatchBookmarks: true },
-        (type: string, object: { code?: number; metadata?: { resourceVersion?: string } }) => {
+        (
+          type: string,
+          object: { code?: number; metadata?: { resourceVersion?: string } },
+        ) => {
           if (type === 'ERROR') {
             if (object?.code === 410) result.gone = true;
             return;
@@ -105,12 +117,24 @@ function watchOnce(
 }
 
 function isGone(error: unknown): boolean {
-  const e = error as { code?: unknown; statusCode?: unknown; message?: unknown };
-  return e?.code === 410 || e?.statusCode === 410 || (typeof e?.message === 'string' && /\b410\b|too old resource version|Expired/i.test(e.message));
+  const e = error as {
+    code?: unknown;
+    statusCode?: unknown;
+    message?: unknown;
+  };
+  return (
+    e?.code === 410 ||
+    e?.statusCode === 410 ||
+    (typeof e?.message === 'string' &&
+      /\b410\b|too old resource version|Expired/i.test(e.message))
+  );
 }
 
 /** Runs until `signal` aborts. Never throws: a broken stream is resumed, a 410 re-lists. */
-export async function watchResumable(kc: KubeClients['kc'], options: ResumableWatchOptions): Promise<void> {
+export async function watchResumable(
+  kc: KubeClients['kc'],
+  options: ResumableWatchOptions,
+): Promise<void> {
   const { signal, onEvent } = options;
   const maxBackoff = options.maxBackoffMs ?? 5000;
   let resourceVersion: string | undefined;
@@ -128,7 +152,12 @@ export async function watchResumable(kc: KubeClients['kc'], options: ResumableWa
         continue;
       }
     }
-    const { error: ended, gone, sawEvent, resourceVersion: lastSeen } = await watchOnce(watch, options, resourceVersion);
+    const {
+      error: ended,
+      gone,
+      sawEvent,
+      resourceVersion: lastSeen,
+    } = await watchOnce(watch, options, resourceVersion);
     resourceVersion = lastSeen;
     if (signal.aborted) return;
     if (gone || isGone(ended)) {
@@ -176,8 +205,12 @@ export async function* watchRestore(
       path: `/apis/batch/v1/namespaces/${ns}/jobs`,
       query: { fieldSelector: `metadata.name=${name}` },
       list: async () =>
-        (await clients.batch.listNamespacedJob({ namespace, fieldSelector: `metadata.name=${name}` })).metadata
-          ?.resourceVersion ?? '',
+        (
+          await clients.batch.listNamespacedJob({
+            namespace,
+            fieldSelector: `metadata.name=${name}`,
+          })
+        ).metadata?.resourceVersion ?? '',
       onEvent: poke,
       signal,
     }),
@@ -185,8 +218,12 @@ export async function* watchRestore(
       path: `/api/v1/namespaces/${ns}/pods`,
       query: { labelSelector: restoreSelector(name) },
       list: async () =>
-        (await clients.core.listNamespacedPod({ namespace, labelSelector: restoreSelector(name) })).metadata
-          ?.resourceVersion ?? '',
+        (
+          await clients.core.listNamespacedPod({
+            namespace,
+            labelSelector: restoreSelector(name),
+          })
+        ).metadata?.resourceVersion ?? '',
       onEvent: poke,
       signal,
     }),
@@ -201,7 +238,10 @@ export async function* watchRestore(
         status = await getRestore(clients, namespace, name);
         backoff = 250;
       } catch (error) {
-        if (error instanceof RestoreError && (error.kind === 'Unavailable' || error.kind === 'Failed')) {
+        if (
+          error instanceof RestoreError &&
+          (error.kind === 'Unavailable' || error.kind === 'Failed')
+        ) {
           // The API server is restarting or away: keep watching.
           await sleep(backoff, signal);
           backoff = Math.min(5000, backoff * 2);

@@ -14,15 +14,27 @@ exports.up = async function up(knex) {
     table.string('owner_ref', 255).nullable().index();
     table.string('cluster', 63).notNullable();
     table.string('namespace', 63).notNullable();
-    table.string('name', 63).notNullable().comment('The restore (and Job) name');
+    table
+      .string('name', 63)
+      .notNullable()
+      .comment('The restore (and Job) name');
     table.string('pvc', 253).notNullable();
     table.string('source_name', 63).notNullable();
-    table.string('source', 2048).notNullable().comment('Where the data comes from, for people');
+    table
+      .string('source', 2048)
+      .notNullable()
+      .comment('Where the data comes from, for people');
     table.string('requester', 255).notNullable();
     table.string('phase', 32).notNullable().index();
-    table.text('request').notNullable().comment('The RestoreRequest as JSON; never secrets');
+    table
+      .text('request')
+      .notNullable()
+      .comment('The RestoreRequest as JSON; never secrets');
     table.text('plan').nullable();
-    table.text('approval').nullable().comment('Rules that matched and the decision, as JSON');
+    table
+      .text('approval')
+      .nullable()
+      .comment('Rules that matched and the decision, as JSON');
     table.bigInteger('bytes').nullable();
     table.bigInteger('planned_bytes').nullable();
     table.bigInteger('duration_ms').nullable();

@@ -2,54 +2,95 @@ import { ConfigReader } from '@backstage/config';
 import { fillTemplate, readRestoreConfig } from './config';
 
 const valid = {
-  clusters: [{ name: 'prod', url: 'https://k8s:6443', serviceAccountToken: 'tok' }],
-  sources: [{ name: 'nightly', bucket: 'backups', prefix: '${namespace}/${entity}/' }],
+  clusters: [
+    { name: 'prod', url: 'https://k8s:6443', serviceAccountToken: 'tok' },
+  ],
+  sources: [
+    { name: 'nightly', bucket: 'backups', prefix: '${namespace}/${entity}/' },
+  ],
 };
-const read = (kubeRestore: unknown) => () => readRestoreConfig(new ConfigReader({ kubeRestore } as never));
+const read = (kubeRestore: unknown) => () =>
+  readRestoreConfig(new ConfigReader({ kubeRestore } as never));
 
 describe('readRestoreConfig', () => {
   it('applies defaults to a minimal config', () => {
     const config = read(valid)();
-    expect(config.sources[0]).toMatchObject({ region: 'us-east-1', archiveTiers: [] });
+    expect(config.sources[0]).toMatchObject({
+      region: 'us-east-1',
+      archiveTiers: [],
+    });
     expect(config.approval.rules).toEqual([]);
   });
 
   it('fails naming the missing root key', () => {
-    expect(() => readRestoreConfig(new ConfigReader({}))).toThrow(/'kubeRestore'/);
+    expect(() => readRestoreConfig(new ConfigReader({}))).toThrow(
+      /'kubeRestore'/,
+    );
   });
 
   it('fails naming a missing key inside an array', () => {
-    expect(read({ ...valid, sources: [{ name: 'nightly', prefix: 'x/' }] })).toThrow('kubeRestore.sources[0].bucket: is required');
+    expect(
+      read({ ...valid, sources: [{ name: 'nightly', prefix: 'x/' }] }),
+    ).toThrow('kubeRestore.sources[0].bucket: is required');
   });
 
   it('fails naming a token that is missing, without printing any secret', () => {
-    const config = { ...valid, clusters: [{ name: 'prod', url: 'https://k8s' }], sources: [{ ...valid.sources[0], credentials: { accessKeyId: 'AKIA-secret' } }] };
+    const config = {
+      ...valid,
+      clusters: [{ name: 'prod', url: 'https://k8s' }],
+      sources: [
+        { ...valid.sources[0], credentials: { accessKeyId: 'AKIA-secret' } },
+      ],
+    };
     let message = '';
     try {
       read(config)();
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toContain('kubeRestore.clusters[0].serviceAccountToken: is required');
-    expect(message).toContain('kubeRestore.sources[0].credentials.secretAccessKey: is required together with the other key');
+    expect(message).toContain(
+      'kubeRestore.clusters[0].serviceAccountToken: is required',
+    );
+    expect(message).toContain(
+      'kubeRestore.sources[0].credentials.secretAccessKey: is required together with the other key',
+    );
     expect(message).not.toContain('AKIA-secret');
   });
 
   it('fails on a template variable it does not know and a prefix without a trailing slash', () => {
-    expect(read({ ...valid, sources: [{ name: 'n', bucket: 'backups', prefix: '${team}/data' }] })).toThrow(
+    expect(
+      read({
+        ...valid,
+        sources: [{ name: 'n', bucket: 'backups', prefix: '${team}/data' }],
+      }),
+    ).toThrow(
       /kubeRestore\.sources\[0\]\.prefix: must end with "\/".*kubeRestore\.sources\[0\]\.prefix: unknown variable \$\{team\}/,
     );
   });
 
   it('fails on a default cluster or exists source that is not configured', () => {
-    expect(read({ ...valid, defaultCluster: 'staging' })).toThrow(/kubeRestore\.defaultCluster: must name a configured cluster \(prod\)/);
-    expect(read({ ...valid, exists: { source: 'weekly', template: '${namespace}/${pvc}/' } })).toThrow(/kubeRestore\.exists\.source/);
+    expect(read({ ...valid, defaultCluster: 'staging' })).toThrow(
+      /kubeRestore\.defaultCluster: must name a configured cluster \(prod\)/,
+    );
+    expect(
+      read({
+        ...valid,
+        exists: { source: 'weekly', template: '${namespace}/${pvc}/' },
+      }),
+    ).toThrow(/kubeRestore\.exists\.source/);
   });
 });
 
 describe('fillTemplate', () => {
   it('fills variables and refuses a value that is not one path segment', () => {
-    expect(fillTemplate('${namespace}/${entity}/', { namespace: 'team-a', entity: 'shop' })).toBe('team-a/shop/');
-    expect(() => fillTemplate('${entity}/', { entity: '../x' })).toThrow(/not a single path segment/);
+    expect(
+      fillTemplate('${namespace}/${entity}/', {
+        namespace: 'team-a',
+        entity: 'shop',
+      }),
+    ).toBe('team-a/shop/');
+    expect(() => fillTemplate('${entity}/', { entity: '../x' })).toThrow(
+      /not a single path segment/,
+    );
   });
 });

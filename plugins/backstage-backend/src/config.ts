@@ -11,13 +11,27 @@ const quantity = z.string().superRefine((value, ctx) => {
   try {
     parseQuantity(value);
   } catch (error) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: (error as Error).message,
+    });
   }
 });
 
-const name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase name such as "prod" or "nightly"');
+const name = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    'must be a lowercase name such as "prod" or "nightly"',
+  );
 
-export const TEMPLATE_VARIABLES = ['namespace', 'entity', 'kind', 'entityNamespace', 'cluster'] as const;
+export const TEMPLATE_VARIABLES = [
+  'namespace',
+  'entity',
+  'kind',
+  'entityNamespace',
+  'cluster',
+] as const;
 
 const prefixTemplate = z
   .string()
@@ -44,9 +58,18 @@ const clusterSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (!c.inCluster && !c.url) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['url'], message: 'is required (or set inCluster: true)' });
+    if (!c.inCluster && !c.url)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['url'],
+        message: 'is required (or set inCluster: true)',
+      });
     if (!c.inCluster && !c.serviceAccountToken) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['serviceAccountToken'], message: 'is required (or set inCluster: true)' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['serviceAccountToken'],
+        message: 'is required (or set inCluster: true)',
+      });
     }
   });
 
@@ -60,7 +83,12 @@ const credentialsSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.secretName && c.accessKeyId) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['secretName'], message: 'give either secretName or accessKeyId/secretAccessKey, not both' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['secretName'],
+        message:
+          'give either secretName or accessKeyId/secretAccessKey, not both',
+      });
     }
     if (!!c.accessKeyId !== !!c.secretAccessKey) {
       ctx.addIssue({
@@ -113,7 +141,10 @@ const configSchema = z
       })
       .strict()
       .default({}),
-    notifications: z.object({ enabled: z.boolean().default(false) }).strict().default({}),
+    notifications: z
+      .object({ enabled: z.boolean().default(false) })
+      .strict()
+      .default({}),
     approval: z
       .object({
         rules: z.array(
@@ -122,10 +153,22 @@ const configSchema = z
               name: z.string().min(1),
               aboveBytes: quantity.optional(),
               tiers: z.array(z.enum(ARCHIVE_TIERS)).optional(),
-              approvers: z.array(z.string().regex(/^group:[^/]+\/.+$/, 'must be a group ref such as group:default/sre')).min(1),
+              approvers: z
+                .array(
+                  z
+                    .string()
+                    .regex(
+                      /^group:[^/]+\/.+$/,
+                      'must be a group ref such as group:default/sre',
+                    ),
+                )
+                .min(1),
             })
             .strict()
-            .refine(r => r.aboveBytes !== undefined || (r.tiers?.length ?? 0) > 0, 'give aboveBytes or tiers'),
+            .refine(
+              r => r.aboveBytes !== undefined || (r.tiers?.length ?? 0) > 0,
+              'give aboveBytes or tiers',
+            ),
         ),
       })
       .strict()
@@ -135,17 +178,35 @@ const configSchema = z
   .superRefine((c, ctx) => {
     const clusters = c.clusters.map(x => x.name);
     if (c.defaultCluster && !clusters.includes(c.defaultCluster)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['defaultCluster'], message: `must name a configured cluster (${clusters.join(', ')})` });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['defaultCluster'],
+        message: `must name a configured cluster (${clusters.join(', ')})`,
+      });
     }
     const sources = c.sources.map(s => s.name);
     c.sources.forEach((s, i) => {
-      if (sources.indexOf(s.name) !== i) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sources', i, 'name'], message: `"${s.name}" is used twice` });
+      if (sources.indexOf(s.name) !== i)
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['sources', i, 'name'],
+          message: `"${s.name}" is used twice`,
+        });
     });
     c.clusters.forEach((s, i) => {
-      if (clusters.indexOf(s.name) !== i) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['clusters', i, 'name'], message: `"${s.name}" is used twice` });
+      if (clusters.indexOf(s.name) !== i)
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['clusters', i, 'name'],
+          message: `"${s.name}" is used twice`,
+        });
     });
     if (c.exists && !sources.includes(c.exists.source)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['exists', 'source'], message: `must name a configured source (${sources.join(', ')})` });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['exists', 'source'],
+        message: `must name a configured source (${sources.join(', ')})`,
+      });
     }
   });
 
@@ -157,14 +218,20 @@ export type ApprovalRule = RestoreConfig['approval']['rules'][number];
 export const CONFIG_ROOT = 'kubeRestore';
 
 function keyOf(path: (string | number)[]): string {
-  return path.reduce<string>((key, part) => (typeof part === 'number' ? `${key}[${part}]` : `${key}.${part}`), CONFIG_ROOT);
+  return path.reduce<string>(
+    (key, part) =>
+      typeof part === 'number' ? `${key}[${part}]` : `${key}.${part}`,
+    CONFIG_ROOT,
+  );
 }
 
 /** Throws an Error naming every bad key, e.g. `kubeRestore.sources[0].bucket: is required`. */
 export function readRestoreConfig(config: Config): RestoreConfig {
   const raw = config.getOptional(CONFIG_ROOT);
   if (raw === undefined) {
-    throw new Error(`Missing required config value at '${CONFIG_ROOT}': configure kubeRestore.clusters and kubeRestore.sources`);
+    throw new Error(
+      `Missing required config value at '${CONFIG_ROOT}': configure kubeRestore.clusters and kubeRestore.sources`,
+    );
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) {
@@ -177,11 +244,15 @@ export function readRestoreConfig(config: Config): RestoreConfig {
 }
 
 /** Fills a prefix template; throws when a value would make the path escape (`..`, `/`). */
-export function fillTemplate(template: string, values: Partial<Record<(typeof TEMPLATE_VARIABLES)[number] | 'pvc', string>>): string {
+export function fillTemplate(
+  template: string,
+  values: Partial<Record<(typeof TEMPLATE_VARIABLES)[number] | 'pvc', string>>,
+): string {
   return template.replace(/\$\{([^}]*)\}/g, (_m, key: string) => {
     const value = values[key as keyof typeof values];
     if (value === undefined) throw new Error(`no value for \${${key}}`);
-    if (value.includes('/') || value === '..' || value === '.') throw new Error(`\${${key}} "${value}" is not a single path segment`);
+    if (value.includes('/') || value === '..' || value === '.')
+      throw new Error(`\${${key}} "${value}" is not a single path segment`);
     return value;
   });
 }

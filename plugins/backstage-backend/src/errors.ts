@@ -1,6 +1,5 @@
 /** The one place that maps core's RestoreError kinds to @backstage/errors (and so to HTTP statuses). */
 import {
-
   ConflictError,
   CustomErrorBase,
   InputError,
@@ -39,7 +38,9 @@ export function toBackstageError(error: unknown): Error {
     case 'Unavailable':
       return new ServiceUnavailableError(error.message);
     case 'Unauthorized':
-      return new ClusterError(`the cluster rejected the backend's credentials: ${error.message}`);
+      return new ClusterError(
+        `the cluster rejected the backend's credentials: ${error.message}`,
+      );
     default:
       return new ClusterError(error.message);
   }
@@ -53,4 +54,3 @@ export async function translated<T>(fn: () => Promise<T>): Promise<T> {
     throw toBackstageError(error);
   }
 }
-

@@ -1,4 +1,7 @@
-import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
 import { readRestoreConfig } from './config';
 import { restorePermissions } from './permissions';
 import { catalogEntityTargets } from './service/entities';
@@ -26,7 +29,20 @@ export const restorePlugin = createBackendPlugin({
         userInfo: coreServices.userInfo,
         scheduler: coreServices.scheduler,
       },
-      async init({ config, logger, auth, httpAuth, httpRouter, discovery, database, permissions, permissionsRegistry, auditor, userInfo, scheduler }) {
+      async init({
+        config,
+        logger,
+        auth,
+        httpAuth,
+        httpRouter,
+        discovery,
+        database,
+        permissions,
+        permissionsRegistry,
+        auditor,
+        userInfo,
+        scheduler,
+      }) {
         const restoreConfig = readRestoreConfig(config);
         permissionsRegistry.addPermissions(restorePermissions);
         const store = await RestoreStore.create(database);
@@ -36,8 +52,19 @@ export const restorePlugin = createBackendPlugin({
           clusters: restoreConfig.clusters.map(c => c.name),
           defaultCluster: restoreConfig.defaultCluster,
         });
-        const notifier = restoreConfig.notifications.enabled ? backstageNotifier({ auth, discovery, logger }) : undefined;
-        const restores = new RestoreService({ config: restoreConfig, logger, permissions, auditor, userInfo, store, entities, notifier });
+        const notifier = restoreConfig.notifications.enabled
+          ? backstageNotifier({ auth, discovery, logger })
+          : undefined;
+        const restores = new RestoreService({
+          config: restoreConfig,
+          logger,
+          permissions,
+          auditor,
+          userInfo,
+          store,
+          entities,
+          notifier,
+        });
         // Records of running restores reach their final phase (and notify) even when nobody watches them.
         await scheduler.scheduleTask({
           id: 'restore-reconcile',

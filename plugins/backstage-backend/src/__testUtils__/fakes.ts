@@ -28,11 +28,20 @@ export const MEMBERSHIP: Record<string, string[]> = {
   [CAROL]: [CAROL, 'group:default/sre'],
 };
 
-export function component(name: string, owner: string, namespace: string, extra: Record<string, string> = {}): Entity {
+export function component(
+  name: string,
+  owner: string,
+  namespace: string,
+  extra: Record<string, string> = {},
+): Entity {
   return {
     apiVersion: 'backstage.io/v1alpha1',
     kind: 'Component',
-    metadata: { name, namespace: 'default', annotations: { 'backstage.io/kubernetes-namespace': namespace, ...extra } },
+    metadata: {
+      name,
+      namespace: 'default',
+      annotations: { 'backstage.io/kubernetes-namespace': namespace, ...extra },
+    },
     spec: { type: 'service', owner, lifecycle: 'production' },
   };
 }
@@ -49,10 +58,17 @@ export function fakeCatalogPlugin(entities: Entity[]) {
           router.get('/entities/by-name/:kind/:namespace/:name', (req, res) => {
             const { kind, namespace, name } = req.params;
             const entity = entities.find(
-              e => e.kind.toLowerCase() === kind.toLowerCase() && (e.metadata.namespace ?? 'default') === namespace && e.metadata.name === name,
+              e =>
+                e.kind.toLowerCase() === kind.toLowerCase() &&
+                (e.metadata.namespace ?? 'default') === namespace &&
+                e.metadata.name === name,
             );
             if (!entity) {
-              res.status(404).json({ error: { name: 'NotFoundError', message: 'no such entity' } });
+              res
+                .status(404)
+                .json({
+                  error: { name: 'NotFoundError', message: 'no such entity' },
+                });
               return;
             }
             res.json(entity);
@@ -75,18 +91,33 @@ export function ownerPolicyPermissions(entities: Entity[]) {
     service: coreServices.permissions,
     deps: {},
     factory: () => ({
-      async authorize(requests: any[], options: { credentials: BackstageCredentials }) {
+      async authorize(
+        requests: any[],
+        options: { credentials: BackstageCredentials },
+      ) {
         const user = userRef(options.credentials);
-        const claims = user ? MEMBERSHIP[user] ?? [user] : [];
+        const claims = user ? (MEMBERSHIP[user] ?? [user]) : [];
         return requests.map(request => {
           const name: string = request.permission.name;
           if (name === 'restore.approve') {
-            return { result: claims.includes('group:default/sre') ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+            return {
+              result: claims.includes('group:default/sre')
+                ? AuthorizeResult.ALLOW
+                : AuthorizeResult.DENY,
+            };
           }
-          const entity = entities.find(e => stringifyEntityRef(e) === request.resourceRef);
+          const entity = entities.find(
+            e => stringifyEntityRef(e) === request.resourceRef,
+          );
           const owner = (entity?.spec as { owner?: string } | undefined)?.owner;
-          const ownerRef = owner && !owner.includes(':') ? `group:default/${owner}` : owner;
-          return { result: ownerRef && claims.includes(ownerRef) ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+          const ownerRef =
+            owner && !owner.includes(':') ? `group:default/${owner}` : owner;
+          return {
+            result:
+              ownerRef && claims.includes(ownerRef)
+                ? AuthorizeResult.ALLOW
+                : AuthorizeResult.DENY,
+          };
         });
       },
       async authorizeConditional(requests: any[]) {
@@ -102,7 +133,10 @@ export const userInfoFactory = createServiceFactory({
   factory: () => ({
     async getUserInfo(credentials: BackstageCredentials) {
       const user = userRef(credentials)!;
-      return { userEntityRef: user, ownershipEntityRefs: MEMBERSHIP[user] ?? [user] };
+      return {
+        userEntityRef: user,
+        ownershipEntityRefs: MEMBERSHIP[user] ?? [user],
+      };
     },
   }),
 });
@@ -112,13 +146,25 @@ export function recordingLogger() {
   const lines: string[] = [];
   const make = (fields: object = {}): LoggerService => {
     const log = (level: string) => (message: string, meta?: Error | object) => {
-      lines.push(`${level} ${message} ${JSON.stringify(fields)} ${meta instanceof Error ? `${meta.message} ${meta.stack}` : JSON.stringify(meta ?? {})}`);
+      lines.push(
+        `${level} ${message} ${JSON.stringify(fields)} ${meta instanceof Error ? `${meta.message} ${meta.stack}` : JSON.stringify(meta ?? {})}`,
+      );
     };
-    return { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug'), child: f => make({ ...fields, ...f }) };
+    return {
+      error: log('error'),
+      warn: log('warn'),
+      info: log('info'),
+      debug: log('debug'),
+      child: f => make({ ...fields, ...f }),
+    };
   };
   return {
     lines,
-    factory: createServiceFactory({ service: coreServices.logger, deps: {}, factory: () => make() }),
+    factory: createServiceFactory({
+      service: coreServices.logger,
+      deps: {},
+      factory: () => make(),
+    }),
   };
 }
 
@@ -134,7 +180,10 @@ export function recordingAuditor() {
   const events: AuditRecord[] = [];
   const auditor: AuditorService = {
     async createEvent(options) {
-      const record: AuditRecord = { eventId: options.eventId, meta: options.meta };
+      const record: AuditRecord = {
+        eventId: options.eventId,
+        meta: options.meta,
+      };
       events.push(record);
       return {
         async success(o) {
@@ -148,18 +197,32 @@ export function recordingAuditor() {
       };
     },
   };
-  return { events, factory: createServiceFactory({ service: coreServices.auditor, deps: {}, factory: () => auditor }) };
+  return {
+    events,
+    factory: createServiceFactory({
+      service: coreServices.auditor,
+      deps: {},
+      factory: () => auditor,
+    }),
+  };
 }
 
 /** A SQLite database in a file, so that a second backend can open the same history. */
 export function sqliteFile(filename: string) {
-  const knex = Knex({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
+  const knex = Knex({
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+  });
   return { knex, factory: mockServices.database.factory({ knex }) };
 }
 
 /** A stand-in for the notifications backend: records what is POSTed to its base URL. */
 export function fakeNotificationsPlugin() {
-  const received: { recipients: { type: string; entityRef: string[] }; payload: { title: string; description: string; severity: string } }[] = [];
+  const received: {
+    recipients: { type: string; entityRef: string[] };
+    payload: { title: string; description: string; severity: string };
+  }[] = [];
   const plugin = createBackendPlugin({
     pluginId: 'notifications',
     register(env) {

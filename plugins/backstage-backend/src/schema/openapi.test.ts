@@ -4,8 +4,13 @@ import path from 'node:path';
 /** Every route the router serves is described in openapi.yaml, with the same methods. */
 describe('openapi.yaml', () => {
   const spec = fs.readFileSync(path.join(__dirname, 'openapi.yaml'), 'utf8');
-  const router = fs.readFileSync(path.join(__dirname, '..', 'service', 'router.ts'), 'utf8');
-  const routes = [...router.matchAll(/router\.(get|post|delete|put|patch)\('([^']+)'/g)].map(m => ({
+  const router = fs.readFileSync(
+    path.join(__dirname, '..', 'service', 'router.ts'),
+    'utf8',
+  );
+  const routes = [
+    ...router.matchAll(/router\.(get|post|delete|put|patch)\('([^']+)'/g),
+  ].map(m => ({
     method: m[1],
     path: m[2].replace(/:(\w+)/g, '{$1}'),
   }));
@@ -14,10 +19,15 @@ describe('openapi.yaml', () => {
     expect(routes.length).toBeGreaterThanOrEqual(12);
   });
 
-  it.each(routes.map(r => [r.method, r.path]))('describes %s %s', (method, route) => {
-    const start = spec.indexOf(`\n  ${route}:\n`);
-    expect(start).toBeGreaterThan(0);
-    const next = spec.slice(start + 1).search(/\n {2}\/|\ncomponents:/);
-    expect(spec.slice(start, start + 1 + next)).toContain(`\n    ${method}:\n`);
-  });
+  it.each(routes.map(r => [r.method, r.path]))(
+    'describes %s %s',
+    (method, route) => {
+      const start = spec.indexOf(`\n  ${route}:\n`);
+      expect(start).toBeGreaterThan(0);
+      const next = spec.slice(start + 1).search(/\n {2}\/|\ncomponents:/);
+      expect(spec.slice(start, start + 1 + next)).toContain(
+        `\n    ${method}:\n`,
+      );
+    },
+  );
 });

@@ -9,8 +9,16 @@ import {
   PermissionsService,
   UserInfoService,
 } from '@backstage/backend-plugin-api';
-import { ConflictError, InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
-import { AuthorizeResult, ResourcePermission } from '@backstage/plugin-permission-common';
+import {
+  ConflictError,
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
+import {
+  AuthorizeResult,
+  ResourcePermission,
+} from '@backstage/plugin-permission-common';
 import {
   ArchiveTier,
   RestoreRequest,
@@ -44,7 +52,12 @@ import {
 } from '@kube-restore/core';
 import { metrics } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
-import { ApprovalRule, RestoreConfig, SourceConfig, fillTemplate } from '../config';
+import {
+  ApprovalRule,
+  RestoreConfig,
+  SourceConfig,
+  fillTemplate,
+} from '../config';
 import { QuotaExceededError, toBackstageError } from '../errors';
 import {
   restoreApprovePermission,
@@ -54,7 +67,12 @@ import {
 } from '../permissions';
 import { EntityTarget, EntityTargets } from './entities';
 import { RestoreNotifier, noNotifications } from './notifier';
-import { ApprovalState, RecordPhase, RestoreRecord, RestoreStore } from './RestoreStore';
+import {
+  ApprovalState,
+  RecordPhase,
+  RestoreRecord,
+  RestoreStore,
+} from './RestoreStore';
 import { NamespaceRestoreBody, RestoreBody } from './schemas';
 
 export interface NamespaceRestoreItem {
@@ -129,17 +147,30 @@ export interface RestoreServiceOptions {
   clientsFor?: (cluster: string) => KubeClients;
 }
 
-const ACTIVE_PHASES: RecordPhase[] = ['Pending', 'Planning', 'Thawing', 'Restoring', 'Verifying'];
+const ACTIVE_PHASES: RecordPhase[] = [
+  'Pending',
+  'Planning',
+  'Thawing',
+  'Restoring',
+  'Verifying',
+];
 const DAY_MS = 24 * 3600 * 1000;
 
 function requesterOf(credentials: BackstageCredentials): string {
-  const p = credentials.principal as { type: string; userEntityRef?: string; subject?: string };
+  const p = credentials.principal as {
+    type: string;
+    userEntityRef?: string;
+    subject?: string;
+  };
   if (p.type === 'user') return p.userEntityRef!;
   if (p.type === 'service') return `service:${p.subject}`;
   return 'anonymous';
 }
 
-export function toView(record: RestoreRecord, status?: RestoreStatus): RestoreView {
+export function toView(
+  record: RestoreRecord,
+  status?: RestoreStatus,
+): RestoreView {
   return {
     id: record.id,
     entityRef: record.entityRef,
@@ -155,7 +186,9 @@ export function toView(record: RestoreRecord, status?: RestoreStatus): RestoreVi
     plannedBytes: record.plannedBytes,
     bytes: record.bytes,
     durationMs: record.durationMs,
-    error: record.errorMessage ? { code: record.errorCode, message: record.errorMessage } : undefined,
+    error: record.errorMessage
+      ? { code: record.errorCode, message: record.errorMessage }
+      : undefined,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     jobCreatedAt: record.jobCreatedAt,
@@ -169,17 +202,27 @@ export class RestoreService {
   private readonly clients = new Map<string, KubeClients>();
   private readonly sources: Map<string, SourceConfig>;
   private readonly meter = metrics.getMeter('kube-restore');
-  private readonly outcomes = this.meter.createCounter('kube_restore.restores', {
-    description: 'Restores that ended, by outcome (Succeeded, Failed, Rejected)',
-  });
-  private readonly bytesRestored = this.meter.createCounter('kube_restore.bytes_restored', {
-    description: 'Bytes written by restores that succeeded',
-    unit: 'By',
-  });
-  private readonly durations = this.meter.createHistogram('kube_restore.duration', {
-    description: 'Duration of restores that ended',
-    unit: 's',
-  });
+  private readonly outcomes = this.meter.createCounter(
+    'kube_restore.restores',
+    {
+      description:
+        'Restores that ended, by outcome (Succeeded, Failed, Rejected)',
+    },
+  );
+  private readonly bytesRestored = this.meter.createCounter(
+    'kube_restore.bytes_restored',
+    {
+      description: 'Bytes written by restores that succeeded',
+      unit: 'By',
+    },
+  );
+  private readonly durations = this.meter.createHistogram(
+    'kube_restore.duration',
+    {
+      description: 'Duration of restores that ended',
+      unit: 's',
+    },
+  );
 
   private readonly notifier: RestoreNotifier;
 
@@ -193,11 +236,15 @@ export class RestoreService {
    * looking; run on a schedule.
    */
   async reconcile(): Promise<number> {
-    const active = await this.options.store.list({ phases: ACTIVE_PHASES, limit: 10000 });
+    const active = await this.options.store.list({
+      phases: ACTIVE_PHASES,
+      limit: 10000,
+    });
     let ended = 0;
     for (const record of active) {
       const view = await this.view(record, { progress: false });
-      if (view.phase !== record.phase && isTerminalPhase(view.phase as never)) ended++;
+      if (view.phase !== record.phase && isTerminalPhase(view.phase as never))
+        ended++;
     }
     return ended;
   }
@@ -224,8 +271,16 @@ export class RestoreService {
   // ---- plan and create
 
   async plan(body: RestoreBody, caller: Caller): Promise<PlanResult> {
-    const target = await this.options.entities.resolve(body.entityRef, caller.credentials);
-    await this.authorize(restoreCreatePermission, target.entityRef, caller.credentials, 'plan restores for');
+    const target = await this.options.entities.resolve(
+      body.entityRef,
+      caller.credentials,
+    );
+    await this.authorize(
+      restoreCreatePermission,
+      target.entityRef,
+      caller.credentials,
+      'plan restores for',
+    );
     const built = this.buildRequest(body, target);
     const { request, source, keys } = built;
     let size: SourceSize | undefined;
@@ -236,16 +291,29 @@ export class RestoreService {
       sizeError = toBackstageError(error).message;
     }
     let pvcSize: string | undefined;
-    if (request.target.mode === 'new') pvcSize = request.target.size === 'auto' ? size?.recommendedSize : request.target.size;
-    const fits = size && pvcSize ? size.diskBytes <= parseQuantity(pvcSize) : undefined;
+    if (request.target.mode === 'new')
+      pvcSize =
+        request.target.size === 'auto'
+          ? size?.recommendedSize
+          : request.target.size;
+    const fits =
+      size && pvcSize ? size.diskBytes <= parseQuantity(pvcSize) : undefined;
     const problems = await this.quotaProblems(request, target, size?.bytes);
     const approvalReasons = this.approvalReasons(request, size?.bytes);
     let access: PlanResult['access'];
     try {
-      const checks = await checkAccess(this.clientsFor(target.cluster), request, { withSecret: !!keys });
+      const checks = await checkAccess(
+        this.clientsFor(target.cluster),
+        request,
+        { withSecret: !!keys },
+      );
       access = { allowed: checks.every(c => c.allowed), checks };
     } catch (error) {
-      access = { allowed: false, checks: [], error: toBackstageError(error).message };
+      access = {
+        allowed: false,
+        checks: [],
+        error: toBackstageError(error).message,
+      };
     }
     return {
       name: restoreNameOf(request),
@@ -258,26 +326,50 @@ export class RestoreService {
       sizeError,
       pvcSize,
       fits,
-      approval: { required: approvalReasons.length > 0, reasons: approvalReasons },
+      approval: {
+        required: approvalReasons.length > 0,
+        reasons: approvalReasons,
+      },
       quota: { ok: problems.length === 0, problems },
       access,
     };
   }
 
   /** Creates a restore, or records it as PendingApproval. Returns the view and whether it waits for approval. */
-  async create(body: RestoreBody, caller: Caller): Promise<{ view: RestoreView; created: boolean }> {
-    const target = await this.options.entities.resolve(body.entityRef, caller.credentials);
-    await this.authorize(restoreCreatePermission, target.entityRef, caller.credentials, 'create restores for');
+  async create(
+    body: RestoreBody,
+    caller: Caller,
+  ): Promise<{ view: RestoreView; created: boolean }> {
+    const target = await this.options.entities.resolve(
+      body.entityRef,
+      caller.credentials,
+    );
+    await this.authorize(
+      restoreCreatePermission,
+      target.entityRef,
+      caller.credentials,
+      'create restores for',
+    );
     const { request, source, keys } = this.buildRequest(body, target);
     const name = restoreNameOf(request);
     const requester = requesterOf(caller.credentials);
 
-    const same = (await this.options.store.list({ cluster: target.cluster, namespace: target.namespace }))
-      .filter(r => r.name === name && r.phase !== 'Rejected');
+    const same = (
+      await this.options.store.list({
+        cluster: target.cluster,
+        namespace: target.namespace,
+      })
+    ).filter(r => r.name === name && r.phase !== 'Rejected');
     if (same.length) {
       const existing = same[0];
-      if (JSON.stringify(existing.request) === JSON.stringify({ ...request, name })) return { view: await this.view(existing), created: false };
-      throw new ConflictError(`a restore named "${name}" already exists in namespace ${target.namespace}; delete it first or choose another name`);
+      if (
+        JSON.stringify(existing.request) ===
+        JSON.stringify({ ...request, name })
+      )
+        return { view: await this.view(existing), created: false };
+      throw new ConflictError(
+        `a restore named "${name}" already exists in namespace ${target.namespace}; delete it first or choose another name`,
+      );
     }
 
     const needsSize =
@@ -285,7 +377,11 @@ export class RestoreService {
       this.options.config.limits.maxBytesPerRestore !== undefined ||
       this.options.config.limits.bytesPerDayPerOwner !== undefined ||
       this.options.config.approval.rules.some(r => r.aboveBytes !== undefined);
-    const size = needsSize ? await this.size(request, source).catch(error => Promise.reject(toBackstageError(error))) : undefined;
+    const size = needsSize
+      ? await this.size(request, source).catch(error =>
+          Promise.reject(toBackstageError(error)),
+        )
+      : undefined;
 
     const problems = await this.quotaProblems(request, target, size?.bytes);
     const reasons = this.approvalReasons(request, size?.bytes);
@@ -304,7 +400,12 @@ export class RestoreService {
       phase: reasons.length ? 'PendingApproval' : 'Pending',
       request: { ...request, name },
       plan: size
-        ? { objects: size.objects, bytes: size.bytes, recommendedSize: size.recommendedSize, archivedObjects: size.archivedObjects }
+        ? {
+            objects: size.objects,
+            bytes: size.bytes,
+            recommendedSize: size.recommendedSize,
+            archivedObjects: size.archivedObjects,
+          }
         : undefined,
       approval: { required: reasons.length > 0, reasons },
       plannedBytes: size?.bytes,
@@ -318,10 +419,16 @@ export class RestoreService {
       meta: this.auditMeta(record, requester),
     });
     try {
-      if (problems.length) throw new QuotaExceededError(`restore refused: ${problems.join('; ')}`);
+      if (problems.length)
+        throw new QuotaExceededError(`restore refused: ${problems.join('; ')}`);
       await this.options.store.insert(record);
       if (record.phase === 'PendingApproval') {
-        await audit.success({ meta: { phase: 'PendingApproval', approvers: reasons.flatMap(r => r.approvers) } });
+        await audit.success({
+          meta: {
+            phase: 'PendingApproval',
+            approvers: reasons.flatMap(r => r.approvers),
+          },
+        });
         await this.notifier.notify({
           recipients: [...new Set(reasons.flatMap(r => r.approvers))],
           title: `Restore into ${record.namespace}/${record.pvc} needs your approval`,
@@ -330,7 +437,11 @@ export class RestoreService {
         });
         return { view: toView(record), created: false };
       }
-      const view = await this.createInCluster(record, size?.recommendedSize, keys);
+      const view = await this.createInCluster(
+        record,
+        size?.recommendedSize,
+        keys,
+      );
       await audit.success({ meta: { phase: view.phase } });
       return { view, created: true };
     } catch (error) {
@@ -343,24 +454,49 @@ export class RestoreService {
    * One restore per folder below the source path (each folder a PVC of the same name, new and sized from its
    * data), each through `create` with its permission, quota and approval checks.
    */
-  async createForNamespace(body: NamespaceRestoreBody, caller: Caller): Promise<NamespaceRestoreItem[]> {
-    const target = await this.options.entities.resolve(body.entityRef, caller.credentials);
-    await this.authorize(restoreCreatePermission, target.entityRef, caller.credentials, 'create restores for');
+  async createForNamespace(
+    body: NamespaceRestoreBody,
+    caller: Caller,
+  ): Promise<NamespaceRestoreItem[]> {
+    const target = await this.options.entities.resolve(
+      body.entityRef,
+      caller.credentials,
+    );
+    await this.authorize(
+      restoreCreatePermission,
+      target.entityRef,
+      caller.credentials,
+      'create restores for',
+    );
     const path = body.source.path ?? '';
-    if (path !== '' && !path.endsWith('/')) throw new InputError('source.path: must be a prefix ending in "/"');
-    const probe = this.buildRequest({ ...body, target: { pvc: 'probe', size: '1Gi' } }, target);
+    if (path !== '' && !path.endsWith('/'))
+      throw new InputError('source.path: must be a prefix ending in "/"');
+    const probe = this.buildRequest(
+      { ...body, target: { pvc: 'probe', size: '1Gi' } },
+      target,
+    );
     let folders: string[];
     try {
-      folders = await listChildPrefixes(probe.request.source, { credentials: probe.keys });
+      folders = await listChildPrefixes(probe.request.source, {
+        credentials: probe.keys,
+      });
     } catch (error) {
       throw toBackstageError(error);
     }
-    if (!folders.length) throw new NotFoundError(`no folders under ${describeSource(probe.request.source)}: nothing to restore`);
+    if (!folders.length)
+      throw new NotFoundError(
+        `no folders under ${describeSource(probe.request.source)}: nothing to restore`,
+      );
     const items: NamespaceRestoreItem[] = [];
     for (const pvc of folders) {
       try {
         const { view } = await this.create(
-          { entityRef: body.entityRef, source: { ...body.source, path: `${path}${pvc}/` }, target: { pvc, mode: 'new', size: 'auto' }, options: body.options },
+          {
+            entityRef: body.entityRef,
+            source: { ...body.source, path: `${path}${pvc}/` },
+            target: { pvc, mode: 'new', size: 'auto' },
+            options: body.options,
+          },
           caller,
         );
         items.push({ pvc, restore: view });
@@ -374,41 +510,82 @@ export class RestoreService {
 
   // ---- approval
 
-  async approve(id: string, comment: string | undefined, caller: Caller): Promise<RestoreView> {
+  async approve(
+    id: string,
+    comment: string | undefined,
+    caller: Caller,
+  ): Promise<RestoreView> {
     return this.decide(id, 'approved', comment, caller);
   }
 
-  async reject(id: string, comment: string | undefined, caller: Caller): Promise<RestoreView> {
+  async reject(
+    id: string,
+    comment: string | undefined,
+    caller: Caller,
+  ): Promise<RestoreView> {
     return this.decide(id, 'rejected', comment, caller);
   }
 
-  private async decide(id: string, state: 'approved' | 'rejected', comment: string | undefined, caller: Caller) {
+  private async decide(
+    id: string,
+    state: 'approved' | 'rejected',
+    comment: string | undefined,
+    caller: Caller,
+  ) {
     const record = await this.record(id);
-    await this.authorize(restoreApprovePermission, record.entityRef, caller.credentials, 'approve restores for');
+    await this.authorize(
+      restoreApprovePermission,
+      record.entityRef,
+      caller.credentials,
+      'approve restores for',
+    );
     const by = requesterOf(caller.credentials);
     const audit = await this.options.auditor.createEvent({
       eventId: state === 'approved' ? 'restore-approve' : 'restore-reject',
       severityLevel: 'medium',
       request: caller.request,
-      meta: { ...this.auditMeta(record, record.requester), approver: by, ...(comment ? { comment } : {}) },
+      meta: {
+        ...this.auditMeta(record, record.requester),
+        approver: by,
+        ...(comment ? { comment } : {}),
+      },
     });
     try {
       if (record.phase !== 'PendingApproval' || record.deletedAt) {
-        throw new ConflictError(`restore ${record.name} is not waiting for approval (phase ${record.phase})`);
+        throw new ConflictError(
+          `restore ${record.name} is not waiting for approval (phase ${record.phase})`,
+        );
       }
-      if (by === record.requester) throw new NotAllowedError('a restore cannot be approved or rejected by the person who asked for it');
+      if (by === record.requester)
+        throw new NotAllowedError(
+          'a restore cannot be approved or rejected by the person who asked for it',
+        );
       await this.checkApprover(record, caller.credentials);
       const approval: ApprovalState = {
         ...(record.approval ?? { required: true, reasons: [] }),
-        decision: { state, by, at: new Date().toISOString(), ...(comment ? { comment } : {}) },
+        decision: {
+          state,
+          by,
+          at: new Date().toISOString(),
+          ...(comment ? { comment } : {}),
+        },
       };
       const next: RecordPhase = state === 'approved' ? 'Pending' : 'Rejected';
       const changed = await this.options.store.update(
         id,
-        { phase: next, approval, ...(state === 'rejected' ? { finishedAt: approval.decision!.at } : {}) },
+        {
+          phase: next,
+          approval,
+          ...(state === 'rejected'
+            ? { finishedAt: approval.decision!.at }
+            : {}),
+        },
         'PendingApproval',
       );
-      if (!changed) throw new ConflictError(`restore ${record.name} was decided by someone else meanwhile`);
+      if (!changed)
+        throw new ConflictError(
+          `restore ${record.name} was decided by someone else meanwhile`,
+        );
       if (state === 'rejected') {
         this.outcomes.add(1, { outcome: 'Rejected' });
         await this.notifier.notify({
@@ -421,7 +598,12 @@ export class RestoreService {
       const updated = await this.record(id);
       const view =
         state === 'approved'
-          ? await this.createInCluster(updated, (updated.plan?.recommendedSize as string | undefined) ?? undefined, this.keysOf(this.source(updated.sourceName)))
+          ? await this.createInCluster(
+              updated,
+              (updated.plan?.recommendedSize as string | undefined) ??
+                undefined,
+              this.keysOf(this.source(updated.sourceName)),
+            )
           : toView(updated);
       await audit.success({ meta: { phase: view.phase } });
       return view;
@@ -431,12 +613,19 @@ export class RestoreService {
     }
   }
 
-  private async checkApprover(record: RestoreRecord, credentials: BackstageCredentials) {
+  private async checkApprover(
+    record: RestoreRecord,
+    credentials: BackstageCredentials,
+  ) {
     const reasons = record.approval?.reasons ?? [];
     if (!reasons.length) return;
-    if ((credentials.principal as { type: string }).type !== 'user') throw new NotAllowedError('only people approve restores');
-    const { ownershipEntityRefs } = await this.options.userInfo.getUserInfo(credentials);
-    const missing = reasons.filter(r => !r.approvers.some(g => ownershipEntityRefs.includes(g)));
+    if ((credentials.principal as { type: string }).type !== 'user')
+      throw new NotAllowedError('only people approve restores');
+    const { ownershipEntityRefs } =
+      await this.options.userInfo.getUserInfo(credentials);
+    const missing = reasons.filter(
+      r => !r.approvers.some(g => ownershipEntityRefs.includes(g)),
+    );
     if (missing.length) {
       throw new NotAllowedError(
         `approving needs a member of ${missing.map(r => `${r.approvers.join(' or ')} (rule ${r.rule})`).join(' and ')}`,
@@ -448,29 +637,66 @@ export class RestoreService {
 
   async get(id: string, caller: Caller): Promise<RestoreView> {
     const record = await this.record(id);
-    await this.authorize(restoreReadPermission, record.entityRef, caller.credentials, 'read restores of');
+    await this.authorize(
+      restoreReadPermission,
+      record.entityRef,
+      caller.credentials,
+      'read restores of',
+    );
     return this.view(record);
   }
 
-  async list(filter: { entityRef?: string; namespace?: string; cluster?: string; limit?: number }, caller: Caller) {
+  async list(
+    filter: {
+      entityRef?: string;
+      namespace?: string;
+      cluster?: string;
+      limit?: number;
+    },
+    caller: Caller,
+  ) {
     const records = await this.options.store.list(filter);
     const refs = [...new Set(records.map(r => r.entityRef))];
     const decisions = refs.length
       ? await this.options.permissions.authorize(
-          refs.map(resourceRef => ({ permission: restoreReadPermission, resourceRef })),
+          refs.map(resourceRef => ({
+            permission: restoreReadPermission,
+            resourceRef,
+          })),
           { credentials: caller.credentials },
         )
       : [];
-    const allowed = new Set(refs.filter((_, i) => decisions[i].result === AuthorizeResult.ALLOW));
-    if (filter.entityRef && !allowed.has(filter.entityRef) && refs.includes(filter.entityRef)) {
-      throw new NotAllowedError(`you may not read restores of ${filter.entityRef}`);
+    const allowed = new Set(
+      refs.filter((_, i) => decisions[i].result === AuthorizeResult.ALLOW),
+    );
+    if (
+      filter.entityRef &&
+      !allowed.has(filter.entityRef) &&
+      refs.includes(filter.entityRef)
+    ) {
+      throw new NotAllowedError(
+        `you may not read restores of ${filter.entityRef}`,
+      );
     }
-    return Promise.all(records.filter(r => allowed.has(r.entityRef)).map(r => this.view(r, { progress: false })));
+    return Promise.all(
+      records
+        .filter(r => allowed.has(r.entityRef))
+        .map(r => this.view(r, { progress: false })),
+    );
   }
 
-  async *events(id: string, caller: Caller, signal: AbortSignal): AsyncGenerator<RestoreView> {
+  async *events(
+    id: string,
+    caller: Caller,
+    signal: AbortSignal,
+  ): AsyncGenerator<RestoreView> {
     let record = await this.record(id);
-    await this.authorize(restoreReadPermission, record.entityRef, caller.credentials, 'read restores of');
+    await this.authorize(
+      restoreReadPermission,
+      record.entityRef,
+      caller.credentials,
+      'read restores of',
+    );
     yield toView(record);
     while (record.phase === 'PendingApproval' && !signal.aborted) {
       await new Promise(resolve => setTimeout(resolve, 1000));
@@ -478,10 +704,21 @@ export class RestoreService {
       if (next.updatedAt !== record.updatedAt) yield toView(next);
       record = next;
     }
-    if (signal.aborted || record.phase === 'Rejected' || record.deletedAt || !record.jobCreatedAt) return;
+    if (
+      signal.aborted ||
+      record.phase === 'Rejected' ||
+      record.deletedAt ||
+      !record.jobCreatedAt
+    )
+      return;
     if (isTerminalPhase(record.phase as never)) return;
     try {
-      for await (const status of watchRestore(this.clientsFor(record.cluster), record.namespace, record.name, { signal })) {
+      for await (const status of watchRestore(
+        this.clientsFor(record.cluster),
+        record.namespace,
+        record.name,
+        { signal },
+      )) {
         record = await this.observe(record, status);
         yield toView(record, status);
       }
@@ -493,36 +730,74 @@ export class RestoreService {
 
   async logs(id: string, tailLines: number | undefined, caller: Caller) {
     const record = await this.record(id);
-    await this.authorize(restoreReadPermission, record.entityRef, caller.credentials, 'read restores of');
-    if (!record.jobCreatedAt) throw new NotFoundError(`restore ${record.name} has not started (phase ${record.phase})`);
+    await this.authorize(
+      restoreReadPermission,
+      record.entityRef,
+      caller.credentials,
+      'read restores of',
+    );
+    if (!record.jobCreatedAt)
+      throw new NotFoundError(
+        `restore ${record.name} has not started (phase ${record.phase})`,
+      );
     try {
-      return await restoreLogs(this.clientsFor(record.cluster), record.namespace, record.name, { tailLines });
+      return await restoreLogs(
+        this.clientsFor(record.cluster),
+        record.namespace,
+        record.name,
+        { tailLines },
+      );
     } catch (error) {
       throw toBackstageError(error);
     }
   }
 
-  async delete(id: string, deletePvc: boolean, caller: Caller): Promise<RestoreView> {
+  async delete(
+    id: string,
+    deletePvc: boolean,
+    caller: Caller,
+  ): Promise<RestoreView> {
     const record = await this.record(id);
-    await this.authorize(restoreDeletePermission, record.entityRef, caller.credentials, 'delete restores of');
+    await this.authorize(
+      restoreDeletePermission,
+      record.entityRef,
+      caller.credentials,
+      'delete restores of',
+    );
     const audit = await this.options.auditor.createEvent({
       eventId: 'restore-delete',
       severityLevel: 'medium',
       request: caller.request,
-      meta: { ...this.auditMeta(record, record.requester), actor: requesterOf(caller.credentials), deletePvc },
+      meta: {
+        ...this.auditMeta(record, record.requester),
+        actor: requesterOf(caller.credentials),
+        deletePvc,
+      },
     });
     try {
       let pvcDeleted: string | undefined;
       if (record.jobCreatedAt) {
         try {
-          pvcDeleted = (await deleteRestore(this.clientsFor(record.cluster), record.namespace, record.name, { deletePvc })).pvc;
+          pvcDeleted = (
+            await deleteRestore(
+              this.clientsFor(record.cluster),
+              record.namespace,
+              record.name,
+              { deletePvc },
+            )
+          ).pvc;
         } catch (error) {
           // The Job may have expired (TTL): the record is still deleted.
           if (!((error as { kind?: string }).kind === 'NotFound')) throw error;
         }
       }
       const deletedAt = new Date().toISOString();
-      await this.options.store.update(id, { deletedAt, ...(record.phase === 'PendingApproval' ? { phase: 'Rejected' as const } : {}) });
+      await this.options.store.update(id, {
+        deletedAt,
+        ...(record.phase === 'PendingApproval'
+          ? { phase: 'Rejected' as const }
+          : {}),
+      });
       await audit.success({ meta: { pvcDeleted: pvcDeleted ?? null } });
       return toView(await this.record(id));
     } catch (error) {
@@ -534,21 +809,42 @@ export class RestoreService {
   /** pvc-plumber's question for a new PVC: restore, fresh, or unknown. */
   async exists(namespace: string, pvc: string): Promise<BackupDecision> {
     const layout = this.options.config.exists;
-    if (!layout) return { decision: 'unknown', reason: 'kubeRestore.exists is not configured' };
+    if (!layout)
+      return {
+        decision: 'unknown',
+        reason: 'kubeRestore.exists is not configured',
+      };
     const source = this.source(layout.source);
     return backupExists(
       namespace,
       pvc,
-      { source: { endpoint: source.endpoint, region: source.region, pathStyle: source.pathStyle ?? !!source.endpoint, bucket: source.bucket }, template: layout.template },
+      {
+        source: {
+          endpoint: source.endpoint,
+          region: source.region,
+          pathStyle: source.pathStyle ?? !!source.endpoint,
+          bucket: source.bucket,
+        },
+        template: layout.template,
+      },
       { credentials: this.keysOf(source) },
     );
   }
 
   // ---- internals
 
-  private async authorize(permission: ResourcePermission<'catalog-entity'>, entityRef: string, credentials: BackstageCredentials, what: string) {
-    const [decision] = await this.options.permissions.authorize([{ permission, resourceRef: entityRef }], { credentials });
-    if (decision.result !== AuthorizeResult.ALLOW) throw new NotAllowedError(`you may not ${what} ${entityRef}`);
+  private async authorize(
+    permission: ResourcePermission<'catalog-entity'>,
+    entityRef: string,
+    credentials: BackstageCredentials,
+    what: string,
+  ) {
+    const [decision] = await this.options.permissions.authorize(
+      [{ permission, resourceRef: entityRef }],
+      { credentials },
+    );
+    if (decision.result !== AuthorizeResult.ALLOW)
+      throw new NotAllowedError(`you may not ${what} ${entityRef}`);
   }
 
   private async record(id: string): Promise<RestoreRecord> {
@@ -559,14 +855,21 @@ export class RestoreService {
 
   private source(name: string): SourceConfig {
     const source = this.sources.get(name);
-    if (!source) throw new InputError(`source.name: "${name}" is not a configured source (${[...this.sources.keys()].join(', ')})`);
+    if (!source)
+      throw new InputError(
+        `source.name: "${name}" is not a configured source (${[...this.sources.keys()].join(', ')})`,
+      );
     return source;
   }
 
   private keysOf(source: SourceConfig): S3Keys | undefined {
     const c = source.credentials;
     return c?.accessKeyId && c.secretAccessKey
-      ? { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}) }
+      ? {
+          accessKeyId: c.accessKeyId,
+          secretAccessKey: c.secretAccessKey,
+          ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
+        }
       : undefined;
   }
 
@@ -578,7 +881,13 @@ export class RestoreService {
       if (!c) throw new InputError(`cluster "${cluster}" is not configured`);
       const kc = c.inCluster
         ? loadKubeConfig({ inCluster: true })
-        : kubeConfigFromCluster({ name: c.name, url: c.url!, caData: c.caData, token: c.serviceAccountToken, skipTLSVerify: c.skipTLSVerify });
+        : kubeConfigFromCluster({
+            name: c.name,
+            url: c.url!,
+            caData: c.caData,
+            token: c.serviceAccountToken,
+            skipTLSVerify: c.skipTLSVerify,
+          });
       clients = createKubeClients(kc);
       this.clients.set(cluster, clients);
     }
@@ -586,19 +895,29 @@ export class RestoreService {
   }
 
   /** Body + entity -> a validated RestoreRequest; credentials only as a reference, keys handed over separately. */
-  buildRequest(body: RestoreBody, target: EntityTarget): { request: RestoreRequest; source: SourceConfig; keys?: S3Keys } {
+  buildRequest(
+    body: RestoreBody,
+    target: EntityTarget,
+  ): { request: RestoreRequest; source: SourceConfig; keys?: S3Keys } {
     const source = this.source(body.source.name);
     const { defaults } = this.options.config;
     const path = body.source.path ?? '';
-    if (path.startsWith('/') || path.split('/').some(part => part === '..' || part === '.')) {
-      throw new InputError('source.path: must be relative to the source prefix, without "." or ".." segments');
+    if (
+      path.startsWith('/') ||
+      path.split('/').some(part => part === '..' || part === '.')
+    ) {
+      throw new InputError(
+        'source.path: must be relative to the source prefix, without "." or ".." segments',
+      );
     }
     const tier = body.source.archiveTier ?? 'fail';
     if (tier !== 'fail' && !source.archiveTiers.includes(tier as ArchiveTier)) {
       const allowed = source.archiveTiers.length
         ? `allowed: ${source.archiveTiers.join(', ')}`
         : 'archived objects cannot be thawed from it';
-      throw new InputError(`source.archiveTier: "${tier}" is not allowed for source ${source.name} (${allowed})`);
+      throw new InputError(
+        `source.archiveTier: "${tier}" is not allowed for source ${source.name} (${allowed})`,
+      );
     }
     let prefix: string;
     try {
@@ -610,7 +929,9 @@ export class RestoreService {
         cluster: target.cluster,
       });
     } catch (error) {
-      throw new InputError(`source ${source.name}: ${(error as Error).message}`);
+      throw new InputError(
+        `source ${source.name}: ${(error as Error).message}`,
+      );
     }
     const location = prefix + path;
     const keys = this.keysOf(source);
@@ -620,64 +941,112 @@ export class RestoreService {
         ...(source.endpoint ? { endpoint: source.endpoint } : {}),
         region: source.region,
         bucket: source.bucket,
-        ...(source.pathStyle !== undefined ? { pathStyle: source.pathStyle } : {}),
-        ...(location === '' || location.endsWith('/') ? { prefix: location } : { key: location }),
+        ...(source.pathStyle !== undefined
+          ? { pathStyle: source.pathStyle }
+          : {}),
+        ...(location === '' || location.endsWith('/')
+          ? { prefix: location }
+          : { key: location }),
         ...(body.source.format ? { format: body.source.format } : {}),
         ...(body.source.include ? { include: body.source.include } : {}),
         ...(body.source.exclude ? { exclude: body.source.exclude } : {}),
-        ...(body.source.stripPrefix !== undefined ? { stripPrefix: body.source.stripPrefix } : {}),
+        ...(body.source.stripPrefix !== undefined
+          ? { stripPrefix: body.source.stripPrefix }
+          : {}),
         ...(body.source.asOf !== undefined ? { asOf: body.source.asOf } : {}),
         archive: { tier },
       },
       target: {
         ...(body.target as Record<string, unknown>),
         namespace: target.namespace,
-        ...((body.target.mode ?? 'new') === 'new' && !body.target.storageClassName && defaults.storageClassName
+        ...((body.target.mode ?? 'new') === 'new' &&
+        !body.target.storageClassName &&
+        defaults.storageClassName
           ? { storageClassName: defaults.storageClassName }
           : {}),
       } as RestoreRequestInput['target'],
-      credentials: source.credentials?.secretName ? { type: 'secret', secretName: source.credentials.secretName } : { type: 'none' },
+      credentials: source.credentials?.secretName
+        ? { type: 'secret', secretName: source.credentials.secretName }
+        : { type: 'none' },
       options: {
-        ...(defaults.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: defaults.ttlSecondsAfterFinished } : {}),
-        ...(defaults.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: defaults.activeDeadlineSeconds } : {}),
+        ...(defaults.ttlSecondsAfterFinished !== undefined
+          ? { ttlSecondsAfterFinished: defaults.ttlSecondsAfterFinished }
+          : {}),
+        ...(defaults.activeDeadlineSeconds !== undefined
+          ? { activeDeadlineSeconds: defaults.activeDeadlineSeconds }
+          : {}),
         ...(body.options ?? {}),
       } as RestoreRequestInput['options'],
     };
     const parsed = safeParseRestoreRequest(input);
     if (!parsed.ok) {
-      throw new InputError(`invalid restore request: ${parsed.problems.map(p => `${p.path || '(request)'}: ${p.message}`).join('; ')}`);
+      throw new InputError(
+        `invalid restore request: ${parsed.problems.map(p => `${p.path || '(request)'}: ${p.message}`).join('; ')}`,
+      );
     }
     return { request: parsed.request, source, keys };
   }
 
-  private async size(request: RestoreRequest, source: SourceConfig): Promise<SourceSize> {
+  private async size(
+    request: RestoreRequest,
+    source: SourceConfig,
+  ): Promise<SourceSize> {
     return sizeSource(request.source, {
       credentials: this.keysOf(source),
       overagePercent: this.options.config.defaults.overagePercent,
     });
   }
 
-  approvalReasons(request: RestoreRequest, bytes: number | undefined): ApprovalState['reasons'] {
+  approvalReasons(
+    request: RestoreRequest,
+    bytes: number | undefined,
+  ): ApprovalState['reasons'] {
     const reasons: ApprovalState['reasons'] = [];
     for (const rule of this.options.config.approval.rules as ApprovalRule[]) {
       const tier = request.source.archive.tier;
       if (rule.tiers?.length && tier !== 'fail' && rule.tiers.includes(tier)) {
-        reasons.push({ rule: rule.name, reason: `thaws archived objects with the ${tier} tier`, approvers: rule.approvers });
-      } else if (rule.aboveBytes !== undefined && bytes !== undefined && bytes > parseQuantity(rule.aboveBytes)) {
-        reasons.push({ rule: rule.name, reason: `restores ${formatBytes(bytes)}, more than ${rule.aboveBytes}`, approvers: rule.approvers });
+        reasons.push({
+          rule: rule.name,
+          reason: `thaws archived objects with the ${tier} tier`,
+          approvers: rule.approvers,
+        });
+      } else if (
+        rule.aboveBytes !== undefined &&
+        bytes !== undefined &&
+        bytes > parseQuantity(rule.aboveBytes)
+      ) {
+        reasons.push({
+          rule: rule.name,
+          reason: `restores ${formatBytes(bytes)}, more than ${rule.aboveBytes}`,
+          approvers: rule.approvers,
+        });
       }
     }
     return reasons;
   }
 
-  private async quotaProblems(_request: RestoreRequest, target: EntityTarget, bytes: number | undefined): Promise<string[]> {
+  private async quotaProblems(
+    _request: RestoreRequest,
+    target: EntityTarget,
+    bytes: number | undefined,
+  ): Promise<string[]> {
     const { limits } = this.options.config;
     const problems: string[] = [];
-    if (limits.maxBytesPerRestore && bytes !== undefined && bytes > parseQuantity(limits.maxBytesPerRestore)) {
-      problems.push(`it restores ${formatBytes(bytes)}, more than the limit of ${limits.maxBytesPerRestore} per restore (kubeRestore.limits.maxBytesPerRestore)`);
+    if (
+      limits.maxBytesPerRestore &&
+      bytes !== undefined &&
+      bytes > parseQuantity(limits.maxBytesPerRestore)
+    ) {
+      problems.push(
+        `it restores ${formatBytes(bytes)}, more than the limit of ${limits.maxBytesPerRestore} per restore (kubeRestore.limits.maxBytesPerRestore)`,
+      );
     }
     if (limits.concurrentRestoresPerNamespace) {
-      const active = await this.options.store.list({ cluster: target.cluster, namespace: target.namespace, phases: ACTIVE_PHASES });
+      const active = await this.options.store.list({
+        cluster: target.cluster,
+        namespace: target.namespace,
+        phases: ACTIVE_PHASES,
+      });
       let running = 0;
       for (const record of active) {
         const view = await this.view(record, { progress: false });
@@ -689,11 +1058,23 @@ export class RestoreService {
         );
       }
     }
-    if ((limits.restoresPerDayPerOwner || limits.bytesPerDayPerOwner) && target.ownerRef) {
+    if (
+      (limits.restoresPerDayPerOwner || limits.bytesPerDayPerOwner) &&
+      target.ownerRef
+    ) {
       const since = new Date(Date.now() - DAY_MS).toISOString();
-      const today = (await this.options.store.list({ ownerRef: target.ownerRef, createdSince: since, includeDeleted: true, limit: 10000 }))
-        .filter(r => r.phase !== 'Rejected');
-      if (limits.restoresPerDayPerOwner && today.length >= limits.restoresPerDayPerOwner) {
+      const today = (
+        await this.options.store.list({
+          ownerRef: target.ownerRef,
+          createdSince: since,
+          includeDeleted: true,
+          limit: 10000,
+        })
+      ).filter(r => r.phase !== 'Rejected');
+      if (
+        limits.restoresPerDayPerOwner &&
+        today.length >= limits.restoresPerDayPerOwner
+      ) {
         problems.push(
           `${target.ownerRef} made ${today.length} restores in the last 24 hours, the limit is ${limits.restoresPerDayPerOwner} (kubeRestore.limits.restoresPerDayPerOwner)`,
         );
@@ -710,17 +1091,32 @@ export class RestoreService {
     return problems;
   }
 
-  private async createInCluster(record: RestoreRecord, resolvedSize: string | undefined, keys: S3Keys | undefined): Promise<RestoreView> {
+  private async createInCluster(
+    record: RestoreRecord,
+    resolvedSize: string | undefined,
+    keys: S3Keys | undefined,
+  ): Promise<RestoreView> {
     try {
-      const result = await createRestore(this.clientsFor(record.cluster), record.request, {
-        image: this.options.config.defaults.image,
-        resolvedSize,
-        credentials: keys,
-        requester: record.requester,
+      const result = await createRestore(
+        this.clientsFor(record.cluster),
+        record.request,
+        {
+          image: this.options.config.defaults.image,
+          resolvedSize,
+          credentials: keys,
+          requester: record.requester,
+        },
+      );
+      await this.options.store.update(record.id, {
+        jobCreatedAt: new Date().toISOString(),
       });
-      await this.options.store.update(record.id, { jobCreatedAt: new Date().toISOString() });
-      const updated = await this.observe(await this.record(record.id), result.status);
-      this.options.logger.info(`restore ${record.name} created in ${record.cluster}/${record.namespace} for ${record.entityRef} by ${record.requester}`);
+      const updated = await this.observe(
+        await this.record(record.id),
+        result.status,
+      );
+      this.options.logger.info(
+        `restore ${record.name} created in ${record.cluster}/${record.namespace} for ${record.entityRef} by ${record.requester}`,
+      );
       return toView(updated, result.status);
     } catch (error) {
       const translated = toBackstageError(error);
@@ -734,7 +1130,10 @@ export class RestoreService {
   }
 
   /** Writes what the cluster says into the record; counts the outcome once, on the transition to a terminal phase. */
-  private async observe(record: RestoreRecord, status: RestoreStatus): Promise<RestoreRecord> {
+  private async observe(
+    record: RestoreRecord,
+    status: RestoreStatus,
+  ): Promise<RestoreRecord> {
     if (record.phase === status.phase) return record;
     const fields: Partial<RestoreRecord> = { phase: status.phase };
     if (isTerminalPhase(status.phase)) {
@@ -750,7 +1149,11 @@ export class RestoreService {
         fields.errorMessage = status.error.message;
       }
     }
-    const changed = await this.options.store.update(record.id, fields, record.phase);
+    const changed = await this.options.store.update(
+      record.id,
+      fields,
+      record.phase,
+    );
     if (changed && isTerminalPhase(status.phase)) {
       this.outcomes.add(1, { outcome: status.phase });
       await this.notifier.notify({
@@ -763,22 +1166,41 @@ export class RestoreService {
         severity: status.phase === 'Succeeded' ? 'normal' : 'high',
         link: this.linkOf(record),
       });
-      if (status.phase === 'Succeeded' && fields.bytes) this.bytesRestored.add(fields.bytes);
-      if (fields.durationMs !== undefined) this.durations.record(fields.durationMs / 1000, { outcome: status.phase });
+      if (status.phase === 'Succeeded' && fields.bytes)
+        this.bytesRestored.add(fields.bytes);
+      if (fields.durationMs !== undefined)
+        this.durations.record(fields.durationMs / 1000, {
+          outcome: status.phase,
+        });
     }
     return (await this.options.store.get(record.id)) ?? record;
   }
 
   /** The record with the live status merged in, when the Job exists and has not ended. */
-  private async view(record: RestoreRecord, options: { progress?: boolean } = {}): Promise<RestoreView> {
-    if (!record.jobCreatedAt || record.deletedAt || record.phase === 'Rejected' || isTerminalPhase(record.phase as never)) {
+  private async view(
+    record: RestoreRecord,
+    options: { progress?: boolean } = {},
+  ): Promise<RestoreView> {
+    if (
+      !record.jobCreatedAt ||
+      record.deletedAt ||
+      record.phase === 'Rejected' ||
+      isTerminalPhase(record.phase as never)
+    ) {
       return toView(record);
     }
     try {
-      const status = await getRestore(this.clientsFor(record.cluster), record.namespace, record.name, options);
+      const status = await getRestore(
+        this.clientsFor(record.cluster),
+        record.namespace,
+        record.name,
+        options,
+      );
       return toView(await this.observe(record, status), status);
     } catch (error) {
-      this.options.logger.warn(`could not read restore ${record.namespace}/${record.name} from ${record.cluster}: ${(error as Error).message}`);
+      this.options.logger.warn(
+        `could not read restore ${record.namespace}/${record.name} from ${record.cluster}: ${(error as Error).message}`,
+      );
       return toView(record);
     }
   }

@@ -1,5 +1,8 @@
 /** Restore history in the Backstage database (Knex). Timestamps are ISO strings, so SQLite and Postgres agree. */
-import { DatabaseService, resolvePackagePath } from '@backstage/backend-plugin-api';
+import {
+  DatabaseService,
+  resolvePackagePath,
+} from '@backstage/backend-plugin-api';
 import { ErrorCode, RestorePhase, RestoreRequest } from '@kube-restore/common';
 import { Knex } from 'knex';
 
@@ -12,7 +15,12 @@ export interface ApprovalState {
   required: boolean;
   /** Rules that matched, with why. */
   reasons: { rule: string; reason: string; approvers: string[] }[];
-  decision?: { state: 'approved' | 'rejected'; by: string; at: string; comment?: string };
+  decision?: {
+    state: 'approved' | 'rejected';
+    by: string;
+    at: string;
+    comment?: string;
+  };
 }
 
 export interface RestoreRecord {
@@ -69,7 +77,8 @@ type Row = {
   deleted_at: string | null;
 };
 
-const num = (v: number | string | null) => (v === null || v === undefined ? undefined : Number(v));
+const num = (v: number | string | null) =>
+  v === null || v === undefined ? undefined : Number(v);
 const opt = <T>(v: T | null) => (v === null ? undefined : v);
 
 function fromRow(row: Row): RestoreRecord {
@@ -127,11 +136,18 @@ const COLUMNS: Record<keyof RestoreRecord, keyof Row> = {
   finishedAt: 'finished_at',
   deletedAt: 'deleted_at',
 };
-const JSON_FIELDS = new Set<keyof RestoreRecord>(['request', 'plan', 'approval']);
+const JSON_FIELDS = new Set<keyof RestoreRecord>([
+  'request',
+  'plan',
+  'approval',
+]);
 
 function toRow(record: Partial<RestoreRecord>): Partial<Row> {
   const row: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(record) as [keyof RestoreRecord, unknown][]) {
+  for (const [key, value] of Object.entries(record) as [
+    keyof RestoreRecord,
+    unknown,
+  ][]) {
     if (value === undefined) continue;
     row[COLUMNS[key]] = JSON_FIELDS.has(key) ? JSON.stringify(value) : value;
   }
@@ -154,7 +170,10 @@ export class RestoreStore {
     const knex = await database.getClient();
     if (!database.migrations?.skip) {
       await knex.migrate.latest({
-        directory: resolvePackagePath('@kube-restore/backstage-plugin-restore-backend', 'migrations'),
+        directory: resolvePackagePath(
+          '@kube-restore/backstage-plugin-restore-backend',
+          'migrations',
+        ),
       });
     }
     return new RestoreStore(knex);
@@ -172,21 +191,30 @@ export class RestoreStore {
   }
 
   /** Updates the given fields; with `expectPhase`, only when the record is still in that phase. Returns whether it changed. */
-  async update(id: string, fields: Partial<RestoreRecord>, expectPhase?: RecordPhase): Promise<boolean> {
+  async update(
+    id: string,
+    fields: Partial<RestoreRecord>,
+    expectPhase?: RecordPhase,
+  ): Promise<boolean> {
     const query = this.knex(TABLE).where({ id });
     if (expectPhase) query.andWhere({ phase: expectPhase });
-    const count = await query.update(toRow({ ...fields, updatedAt: new Date().toISOString() }));
+    const count = await query.update(
+      toRow({ ...fields, updatedAt: new Date().toISOString() }),
+    );
     return count > 0;
   }
 
   async list(filter: ListFilter = {}): Promise<RestoreRecord[]> {
-    const query = this.knex<Row>(TABLE).orderBy('created_at', 'desc').orderBy('id');
+    const query = this.knex<Row>(TABLE)
+      .orderBy('created_at', 'desc')
+      .orderBy('id');
     if (filter.entityRef) query.where('entity_ref', filter.entityRef);
     if (filter.namespace) query.where('namespace', filter.namespace);
     if (filter.cluster) query.where('cluster', filter.cluster);
     if (filter.ownerRef) query.where('owner_ref', filter.ownerRef);
     if (filter.phases) query.whereIn('phase', filter.phases);
-    if (filter.createdSince) query.where('created_at', '>=', filter.createdSince);
+    if (filter.createdSince)
+      query.where('created_at', '>=', filter.createdSince);
     if (!filter.includeDeleted) query.whereNull('deleted_at');
     query.limit(filter.limit ?? 500);
     return (await query).map(fromRow);

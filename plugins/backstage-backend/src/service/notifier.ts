@@ -4,7 +4,11 @@
  * DefaultNotificationService makes (POST to the plugin's base URL with a service token), so no dependency on
  * that package is needed. Best effort: a failed notification never fails a restore.
  */
-import { AuthService, DiscoveryService, LoggerService } from '@backstage/backend-plugin-api';
+import {
+  AuthService,
+  DiscoveryService,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
 
 export interface RestoreNotification {
   /** User or group entity refs. */
@@ -22,7 +26,11 @@ export interface RestoreNotifier {
 
 export const noNotifications: RestoreNotifier = { notify: async () => {} };
 
-export function backstageNotifier(options: { auth: AuthService; discovery: DiscoveryService; logger: LoggerService }): RestoreNotifier {
+export function backstageNotifier(options: {
+  auth: AuthService;
+  discovery: DiscoveryService;
+  logger: LoggerService;
+}): RestoreNotifier {
   return {
     async notify(n) {
       try {
@@ -33,7 +41,11 @@ export function backstageNotifier(options: { auth: AuthService; discovery: Disco
         });
         const response = await fetch(baseUrl, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: `Bearer ${token}` },
+          headers: {
+            'Content-Type': 'application/json',
+            Accept: 'application/json',
+            Authorization: `Bearer ${token}`,
+          },
           body: JSON.stringify({
             recipients: { type: 'entity', entityRef: n.recipients },
             payload: {
@@ -47,7 +59,9 @@ export function backstageNotifier(options: { auth: AuthService; discovery: Disco
         });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
       } catch (error) {
-        options.logger.warn(`could not send the notification "${n.title}": ${(error as Error).message}`);
+        options.logger.warn(
+          `could not send the notification "${n.title}": ${(error as Error).message}`,
+        );
       }
     },
   };

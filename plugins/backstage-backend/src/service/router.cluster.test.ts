@@ -3,8 +3,16 @@
  * kubelet running job-image/dist/restore-job.cjs, and MinIO. The backend acts as the restore-operator
  * ServiceAccount with the RBAC and admission policies of deploy/, team-a opted in with deploy/rbac/opt-in. A missing prerequisite fails this file; nothing is skipped.
  */
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  CreateBucketCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { JsonObject } from '@backstage/types';
 import { Cluster, startCluster } from '@kube-restore/test-cluster';
 import { execFile } from 'node:child_process';
@@ -38,38 +46,73 @@ let token: string;
 
 async function kubectl(...args: string[]) {
   try {
-    return await run(cluster.binaries.kubectl, ['--kubeconfig', cluster.kubeconfig.admin, ...args]);
+    return await run(cluster.binaries.kubectl, [
+      '--kubeconfig',
+      cluster.kubeconfig.admin,
+      ...args,
+    ]);
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw new Error(`kubectl ${args.join(' ')} failed: ${e.stderr || e.message}`);
+    throw new Error(
+      `kubectl ${args.join(' ')} failed: ${e.stderr || e.message}`,
+    );
   }
 }
 const ENTITIES = [component('shop', 'team-a', 'team-a')];
-const FILES: Record<string, string> = { 'a.txt': 'alpha\n', 'sub/b.txt': 'bravo bravo\n' };
-
+const FILES: Record<string, string> = {
+  'a.txt': 'alpha\n',
+  'sub/b.txt': 'bravo bravo\n',
+};
 
 beforeAll(async () => {
-  if (!fs.existsSync(JOB_PROGRAM)) throw new Error(`${JOB_PROGRAM} is missing: build the job program (npm run build -w job-image)`);
+  if (!fs.existsSync(JOB_PROGRAM))
+    throw new Error(
+      `${JOB_PROGRAM} is missing: build the job program (npm run build -w job-image)`,
+    );
   cluster = await startCluster();
   if (!cluster.s3) throw new Error('the harness started without MinIO');
-  token = /token: (\S+)/.exec(fs.readFileSync(cluster.kubeconfig.operator, 'utf8'))?.[1] ?? '';
+  token =
+    /token: (\S+)/.exec(
+      fs.readFileSync(cluster.kubeconfig.operator, 'utf8'),
+    )?.[1] ?? '';
   if (!token) throw new Error(`no token in ${cluster.kubeconfig.operator}`);
 
   // Install as deploy/README.md says: the cluster-wide part, then team-a opts the operator in.
   await kubectl('apply', '-k', DEPLOY);
-  await kubectl('apply', '-k', path.join(DEPLOY, 'rbac', 'opt-in'), '-n', 'team-a');
+  await kubectl(
+    'apply',
+    '-k',
+    path.join(DEPLOY, 'rbac', 'opt-in'),
+    '-n',
+    'team-a',
+  );
 
   const s3 = new S3Client({
     endpoint: cluster.s3.endpoint,
     region: cluster.s3.region,
     forcePathStyle: true,
-    credentials: { accessKeyId: cluster.s3.accessKeyId, secretAccessKey: cluster.s3.secretAccessKey },
+    credentials: {
+      accessKeyId: cluster.s3.accessKeyId,
+      secretAccessKey: cluster.s3.secretAccessKey,
+    },
   });
   await s3.send(new CreateBucketCommand({ Bucket: 'backups' }));
   for (const [name, body] of Object.entries(FILES)) {
-    await s3.send(new PutObjectCommand({ Bucket: 'backups', Key: `team-a/shop/data/${name}`, Body: body }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'backups',
+        Key: `team-a/shop/data/${name}`,
+        Body: body,
+      }),
+    );
     for (const pvc of ['db', 'cache']) {
-      await s3.send(new PutObjectCommand({ Bucket: 'backups', Key: `team-a/shop/all/${pvc}/${name}`, Body: body }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: 'backups',
+          Key: `team-a/shop/all/${pvc}/${name}`,
+          Body: body,
+        }),
+      );
     }
   }
   s3.destroy();
@@ -82,7 +125,14 @@ afterAll(async () => {
 function config(existsBucket = 'backups'): JsonObject {
   return {
     kubeRestore: {
-      clusters: [{ name: 'local', url: cluster.server, caData: cluster.ca, serviceAccountToken: token }],
+      clusters: [
+        {
+          name: 'local',
+          url: cluster.server,
+          caData: cluster.ca,
+          serviceAccountToken: token,
+        },
+      ],
       sources: [
         {
           name: 'nightly',
@@ -90,7 +140,10 @@ function config(existsBucket = 'backups'): JsonObject {
           region: cluster.s3!.region,
           bucket: 'backups',
           prefix: '${namespace}/${entity}/',
-          credentials: { accessKeyId: cluster.s3!.accessKeyId, secretAccessKey: cluster.s3!.secretAccessKey },
+          credentials: {
+            accessKeyId: cluster.s3!.accessKeyId,
+            secretAccessKey: cluster.s3!.secretAccessKey,
+          },
           archiveTiers: ['Expedited'],
         },
         {
@@ -99,11 +152,22 @@ function config(existsBucket = 'backups'): JsonObject {
           region: cluster.s3!.region,
           bucket: existsBucket,
           prefix: '${namespace}/',
-          credentials: { accessKeyId: cluster.s3!.accessKeyId, secretAccessKey: cluster.s3!.secretAccessKey },
+          credentials: {
+            accessKeyId: cluster.s3!.accessKeyId,
+            secretAccessKey: cluster.s3!.secretAccessKey,
+          },
         },
       ],
       exists: { source: 'elsewhere', template: '${namespace}/${pvc}/' },
-      approval: { rules: [{ name: 'fast-thaw', tiers: ['Expedited'], approvers: ['group:default/sre'] }] },
+      approval: {
+        rules: [
+          {
+            name: 'fast-thaw',
+            tiers: ['Expedited'],
+            approvers: ['group:default/sre'],
+          },
+        ],
+      },
       notifications: { enabled: true },
     },
   };
@@ -125,7 +189,13 @@ async function startBackend(data: JsonObject = config()) {
       audit.factory,
     ],
   });
-  return { backend, server: backend.server, logs: logs.lines, audit: audit.events, notified: notifications.received };
+  return {
+    backend,
+    server: backend.server,
+    logs: logs.lines,
+    audit: audit.events,
+    notified: notifications.received,
+  };
 }
 
 const as = (user: string) => mockCredentials.user.header(user);
@@ -136,12 +206,17 @@ function sseEvents(text: string): { event: string; data: any }[] {
     .filter(block => block.startsWith('event: '))
     .map(block => {
       const [eventLine, dataLine] = block.split('\n');
-      return { event: eventLine.slice('event: '.length), data: JSON.parse(dataLine.slice('data: '.length)) };
+      return {
+        event: eventLine.slice('event: '.length),
+        data: JSON.parse(dataLine.slice('data: '.length)),
+      };
     });
 }
 
 async function jobsIn(namespace: string): Promise<string[]> {
-  const list = await cluster.admin.get(`/apis/batch/v1/namespaces/${namespace}/jobs`);
+  const list = await cluster.admin.get(
+    `/apis/batch/v1/namespaces/${namespace}/jobs`,
+  );
   return list.items.map((j: any) => j.metadata.name);
 }
 
@@ -168,8 +243,15 @@ describe('restore backend on a real cluster', () => {
   });
 
   it('an owner plans, creates and follows the SSE stream to Succeeded; the files are in the PVC', async () => {
-    const body = { entityRef: 'component:default/shop', source: { name: 'nightly', path: 'data/' }, target: { pvc: 'shop-data' } };
-    const plan = await request(s.server).post('/api/restore/plan').set('Authorization', as(ALICE)).send(body);
+    const body = {
+      entityRef: 'component:default/shop',
+      source: { name: 'nightly', path: 'data/' },
+      target: { pvc: 'shop-data' },
+    };
+    const plan = await request(s.server)
+      .post('/api/restore/plan')
+      .set('Authorization', as(ALICE))
+      .send(body);
     expect(plan.status).toBe(200);
     expect(plan.body).toMatchObject({
       namespace: 'team-a',
@@ -182,31 +264,53 @@ describe('restore backend on a real cluster', () => {
       access: { allowed: true },
     });
 
-    const created = await request(s.server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body);
+    const created = await request(s.server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send(body);
     expect(created.status).toBe(201);
     expect(created.body.jobCreatedAt).toBeDefined();
     expect(await jobsIn('team-a')).toContain(created.body.name);
 
-    const events = await request(s.server).get(`/api/restore/restores/${created.body.id}/events`).set('Authorization', as(ALICE));
+    const events = await request(s.server)
+      .get(`/api/restore/restores/${created.body.id}/events`)
+      .set('Authorization', as(ALICE));
     expect(events.status).toBe(200);
     const updates = sseEvents(events.text);
     expect(updates.at(-1)?.event).toBe('end');
     const statuses = updates.filter(u => u.event === 'status').map(u => u.data);
     expect(statuses.at(-1)).toMatchObject({ phase: 'Succeeded', bytes: 18 });
 
-    expect(await readTree(await cluster.pvcPath('team-a', 'shop-data'))).toMatchObject(FILES);
+    expect(
+      await readTree(await cluster.pvcPath('team-a', 'shop-data')),
+    ).toMatchObject(FILES);
     expect(s.notified).toContainEqual({
       recipients: { type: 'entity', entityRef: [ALICE] },
-      payload: expect.objectContaining({ title: 'Restore into team-a/shop-data succeeded', description: expect.stringMatching(/2 objects/) }),
+      payload: expect.objectContaining({
+        title: 'Restore into team-a/shop-data succeeded',
+        description: expect.stringMatching(/2 objects/),
+      }),
     });
 
-    const history = await request(s.server).get(`/api/restore/restores?entityRef=component:default/shop`).set('Authorization', as(ALICE));
-    expect(history.body.items).toEqual([expect.objectContaining({ id: created.body.id, phase: 'Succeeded', bytes: 18 })]);
-    const logs = await request(s.server).get(`/api/restore/restores/${created.body.id}/logs`).set('Authorization', as(ALICE));
+    const history = await request(s.server)
+      .get(`/api/restore/restores?entityRef=component:default/shop`)
+      .set('Authorization', as(ALICE));
+    expect(history.body.items).toEqual([
+      expect.objectContaining({
+        id: created.body.id,
+        phase: 'Succeeded',
+        bytes: 18,
+      }),
+    ]);
+    const logs = await request(s.server)
+      .get(`/api/restore/restores/${created.body.id}/logs`)
+      .set('Authorization', as(ALICE));
     expect(logs.status).toBe(200);
     expect(logs.body.log).toMatch(/Succeeded/);
     for (const secret of [token, cluster.s3!.secretAccessKey]) {
-      expect(events.text + plan.text + history.text + logs.text).not.toContain(secret);
+      expect(events.text + plan.text + history.text + logs.text).not.toContain(
+        secret,
+      );
       expect(s.logs.join('\n')).not.toContain(secret);
     }
   });
@@ -216,10 +320,18 @@ describe('restore backend on a real cluster', () => {
     const res = await request(s.server)
       .post('/api/restore/restores')
       .set('Authorization', as(BOB))
-      .send({ entityRef: 'component:default/shop', source: { name: 'nightly', path: 'data/' }, target: { pvc: 'bob-data' } });
+      .send({
+        entityRef: 'component:default/shop',
+        source: { name: 'nightly', path: 'data/' },
+        target: { pvc: 'bob-data' },
+      });
     expect(res.status).toBe(403);
     expect(await jobsIn('team-a')).toEqual(before);
-    await expect(cluster.admin.get('/api/v1/namespaces/team-a/persistentvolumeclaims/bob-data')).rejects.toThrow();
+    await expect(
+      cluster.admin.get(
+        '/api/v1/namespaces/team-a/persistentvolumeclaims/bob-data',
+      ),
+    ).rejects.toThrow();
   });
 
   it('approval holds the restore with nothing in the cluster, then releases it', async () => {
@@ -227,48 +339,95 @@ describe('restore backend on a real cluster', () => {
     const created = await request(s.server)
       .post('/api/restore/restores')
       .set('Authorization', as(ALICE))
-      .send({ entityRef: 'component:default/shop', source: { name: 'nightly', path: 'data/', archiveTier: 'Expedited' }, target: { pvc: 'approved-data' } });
+      .send({
+        entityRef: 'component:default/shop',
+        source: { name: 'nightly', path: 'data/', archiveTier: 'Expedited' },
+        target: { pvc: 'approved-data' },
+      });
     expect(created.status).toBe(202);
     expect(created.body.phase).toBe('PendingApproval');
     expect(await jobsIn('team-a')).toEqual(before);
-    await expect(cluster.admin.get('/api/v1/namespaces/team-a/persistentvolumeclaims/approved-data')).rejects.toThrow();
+    await expect(
+      cluster.admin.get(
+        '/api/v1/namespaces/team-a/persistentvolumeclaims/approved-data',
+      ),
+    ).rejects.toThrow();
 
-    const approved = await request(s.server).post(`/api/restore/restores/${created.body.id}/approve`).set('Authorization', as(CAROL)).send({});
+    const approved = await request(s.server)
+      .post(`/api/restore/restores/${created.body.id}/approve`)
+      .set('Authorization', as(CAROL))
+      .send({});
     expect(approved.status).toBe(200);
     expect(approved.body.jobCreatedAt).toBeDefined();
     expect(await jobsIn('team-a')).toContain(created.body.name);
-    const events = await request(s.server).get(`/api/restore/restores/${created.body.id}/events`).set('Authorization', as(ALICE));
-    expect(sseEvents(events.text).filter(u => u.event === 'status').at(-1)?.data).toMatchObject({ phase: 'Succeeded' });
-    expect(s.audit.map(e => e.eventId)).toEqual(expect.arrayContaining(['restore-create', 'restore-approve']));
+    const events = await request(s.server)
+      .get(`/api/restore/restores/${created.body.id}/events`)
+      .set('Authorization', as(ALICE));
+    expect(
+      sseEvents(events.text)
+        .filter(u => u.event === 'status')
+        .at(-1)?.data,
+    ).toMatchObject({ phase: 'Succeeded' });
+    expect(s.audit.map(e => e.eventId)).toEqual(
+      expect.arrayContaining(['restore-create', 'restore-approve']),
+    );
   });
 
   it('a namespace restore makes one restore per folder, each a new PVC', async () => {
     const res = await request(s.server)
       .post('/api/restore/restores/namespace')
       .set('Authorization', as(ALICE))
-      .send({ entityRef: 'component:default/shop', source: { name: 'nightly', path: 'all/' } });
+      .send({
+        entityRef: 'component:default/shop',
+        source: { name: 'nightly', path: 'all/' },
+      });
     expect(res.status).toBe(200);
-    expect(res.body.items.map((i: any) => [i.pvc, i.restore?.phase !== undefined, i.error])).toEqual([
+    expect(
+      res.body.items.map((i: any) => [
+        i.pvc,
+        i.restore?.phase !== undefined,
+        i.error,
+      ]),
+    ).toEqual([
       ['cache', true, undefined],
       ['db', true, undefined],
     ]);
     for (const item of res.body.items) {
-      const events = await request(s.server).get(`/api/restore/restores/${item.restore.id}/events`).set('Authorization', as(ALICE));
-      expect(sseEvents(events.text).filter(u => u.event === 'status').at(-1)?.data).toMatchObject({ phase: 'Succeeded' });
-      expect(await readTree(await cluster.pvcPath('team-a', item.pvc))).toMatchObject(FILES);
+      const events = await request(s.server)
+        .get(`/api/restore/restores/${item.restore.id}/events`)
+        .set('Authorization', as(ALICE));
+      expect(
+        sseEvents(events.text)
+          .filter(u => u.event === 'status')
+          .at(-1)?.data,
+      ).toMatchObject({ phase: 'Succeeded' });
+      expect(
+        await readTree(await cluster.pvcPath('team-a', item.pvc)),
+      ).toMatchObject(FILES);
     }
   });
 
   it('a restore larger than the limit is refused with 429 naming the limit, and nothing is created', async () => {
-    const limited = await startBackend({ kubeRestore: { ...(config().kubeRestore as JsonObject), limits: { maxBytesPerRestore: '10' } } });
+    const limited = await startBackend({
+      kubeRestore: {
+        ...(config().kubeRestore as JsonObject),
+        limits: { maxBytesPerRestore: '10' },
+      },
+    });
     try {
       const before = await jobsIn('team-a');
       const res = await request(limited.server)
         .post('/api/restore/restores')
         .set('Authorization', as(ALICE))
-        .send({ entityRef: 'component:default/shop', source: { name: 'nightly', path: 'data/' }, target: { pvc: 'too-big' } });
+        .send({
+          entityRef: 'component:default/shop',
+          source: { name: 'nightly', path: 'data/' },
+          target: { pvc: 'too-big' },
+        });
       expect(res.status).toBe(429);
-      expect(res.body.error.message).toMatch(/more than the limit of 10 per restore \(kubeRestore\.limits\.maxBytesPerRestore\)/);
+      expect(res.body.error.message).toMatch(
+        /more than the limit of 10 per restore \(kubeRestore\.limits\.maxBytesPerRestore\)/,
+      );
       expect(await jobsIn('team-a')).toEqual(before);
     } finally {
       await limited.backend.stop();
@@ -276,24 +435,47 @@ describe('restore backend on a real cluster', () => {
   });
 
   it('deleting a restore removes its Job, and its PVC when asked; the history stays', async () => {
-    const list = await request(s.server).get('/api/restore/restores?entityRef=component:default/shop').set('Authorization', as(ALICE));
+    const list = await request(s.server)
+      .get('/api/restore/restores?entityRef=component:default/shop')
+      .set('Authorization', as(ALICE));
     const first = list.body.items.find((r: any) => r.pvc === 'shop-data');
-    const res = await request(s.server).delete(`/api/restore/restores/${first.id}?deletePvc=true`).set('Authorization', as(ALICE));
+    const res = await request(s.server)
+      .delete(`/api/restore/restores/${first.id}?deletePvc=true`)
+      .set('Authorization', as(ALICE));
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ phase: 'Succeeded', deletedAt: expect.any(String) });
-    await expect(cluster.admin.get(`/apis/batch/v1/namespaces/team-a/jobs/${first.name}`)).rejects.toThrow();
-    const pvc = await cluster.admin.get('/api/v1/namespaces/team-a/persistentvolumeclaims/shop-data').catch(() => undefined);
-    expect(pvc === undefined || pvc.metadata.deletionTimestamp !== undefined).toBe(true);
-    expect(s.audit.find(e => e.eventId === 'restore-delete')).toMatchObject({ outcome: 'success', outcomeMeta: { pvcDeleted: 'shop-data' } });
+    expect(res.body).toMatchObject({
+      phase: 'Succeeded',
+      deletedAt: expect.any(String),
+    });
+    await expect(
+      cluster.admin.get(`/apis/batch/v1/namespaces/team-a/jobs/${first.name}`),
+    ).rejects.toThrow();
+    const pvc = await cluster.admin
+      .get('/api/v1/namespaces/team-a/persistentvolumeclaims/shop-data')
+      .catch(() => undefined);
+    expect(
+      pvc === undefined || pvc.metadata.deletionTimestamp !== undefined,
+    ).toBe(true);
+    expect(s.audit.find(e => e.eventId === 'restore-delete')).toMatchObject({
+      outcome: 'success',
+      outcomeMeta: { pvcDeleted: 'shop-data' },
+    });
   });
 
   it('/exists answers restore and fresh', async () => {
     const service = mockCredentials.service.header();
     // the "elsewhere" source's template is ${namespace}/${pvc}/ in bucket backups: team-a/shop/ holds objects
-    const restore = await request(s.server).get('/api/restore/exists/team-a/shop').set('Authorization', service);
+    const restore = await request(s.server)
+      .get('/api/restore/exists/team-a/shop')
+      .set('Authorization', service);
     expect(restore.status).toBe(200);
-    expect(restore.body).toMatchObject({ decision: 'restore', location: 's3://backups/team-a/shop/' });
-    const fresh = await request(s.server).get('/api/restore/exists/team-a/nothing-here').set('Authorization', service);
+    expect(restore.body).toMatchObject({
+      decision: 'restore',
+      location: 's3://backups/team-a/shop/',
+    });
+    const fresh = await request(s.server)
+      .get('/api/restore/exists/team-a/nothing-here')
+      .set('Authorization', service);
     expect(fresh.status).toBe(200);
     expect(fresh.body).toMatchObject({ decision: 'fresh' });
   });
@@ -301,9 +483,14 @@ describe('restore backend on a real cluster', () => {
   it('/exists answers unknown with 503 when the bucket does not exist', async () => {
     const other = await startBackend(config('no-such-bucket'));
     try {
-      const res = await request(other.server).get('/api/restore/exists/team-a/shop').set('Authorization', mockCredentials.service.header());
+      const res = await request(other.server)
+        .get('/api/restore/exists/team-a/shop')
+        .set('Authorization', mockCredentials.service.header());
       expect(res.status).toBe(503);
-      expect(res.body).toMatchObject({ decision: 'unknown', reason: expect.stringMatching(/no-such-bucket/) });
+      expect(res.body).toMatchObject({
+        decision: 'unknown',
+        reason: expect.stringMatching(/no-such-bucket/),
+      });
     } finally {
       await other.backend.stop();
     }

@@ -1,4 +1,8 @@
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { JsonObject } from '@backstage/types';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,15 +23,28 @@ import {
   userInfoFactory,
 } from '../__testUtils__/fakes';
 
-const SECRETS = ['cluster-token-d0-not-leak', 'AKIA-ID-d0-not-leak', 'secret-key-d0-not-leak'];
-const ENTITIES = [component('shop', 'team-a', 'team-a'), component('nowhere', 'team-a', 'x', {})];
+const SECRETS = [
+  'cluster-token-d0-not-leak',
+  'AKIA-ID-d0-not-leak',
+  'secret-key-d0-not-leak',
+];
+const ENTITIES = [
+  component('shop', 'team-a', 'team-a'),
+  component('nowhere', 'team-a', 'x', {}),
+];
 delete ENTITIES[1].metadata.annotations!['backstage.io/kubernetes-namespace'];
 
 function config(extra: JsonObject = {}): JsonObject {
   return {
     kubeRestore: {
       // Nothing listens here: these tests never reach a cluster or S3 (router.cluster.test.ts does).
-      clusters: [{ name: 'local', url: 'https://127.0.0.1:1', serviceAccountToken: SECRETS[0] }],
+      clusters: [
+        {
+          name: 'local',
+          url: 'https://127.0.0.1:1',
+          serviceAccountToken: SECRETS[0],
+        },
+      ],
       sources: [
         {
           name: 'nightly',
@@ -40,7 +57,15 @@ function config(extra: JsonObject = {}): JsonObject {
         },
       ],
       exists: { source: 'nightly', template: '${namespace}/${pvc}/' },
-      approval: { rules: [{ name: 'fast-thaw', tiers: ['Expedited'], approvers: ['group:default/sre'] }] },
+      approval: {
+        rules: [
+          {
+            name: 'fast-thaw',
+            tiers: ['Expedited'],
+            approvers: ['group:default/sre'],
+          },
+        ],
+      },
       notifications: { enabled: true },
       ...extra,
     },
@@ -56,7 +81,9 @@ const body = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-async function start(options: { data?: JsonObject; db?: ReturnType<typeof sqliteFile> } = {}) {
+async function start(
+  options: { data?: JsonObject; db?: ReturnType<typeof sqliteFile> } = {},
+) {
   const logs = recordingLogger();
   const audit = recordingAuditor();
   const notifications = fakeNotificationsPlugin();
@@ -73,7 +100,13 @@ async function start(options: { data?: JsonObject; db?: ReturnType<typeof sqlite
       ...(options.db ? [options.db.factory] : []),
     ],
   });
-  return { backend, server: backend.server, logs: logs.lines, audit: audit.events, notified: notifications.received };
+  return {
+    backend,
+    server: backend.server,
+    logs: logs.lines,
+    audit: audit.events,
+    notified: notifications.received,
+  };
 }
 
 describe('restore backend (no cluster)', () => {
@@ -89,52 +122,89 @@ describe('restore backend (no cluster)', () => {
 
   it('400 naming the field for a malformed body, and nothing is recorded', async () => {
     const { server } = await started();
-    const bad = await request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body({ target: { pvc: 'Not_A_Name', size: '1Gi' } }));
+    const bad = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send(body({ target: { pvc: 'Not_A_Name', size: '1Gi' } }));
     expect(bad.status).toBe(400);
     expect(bad.body.error.name).toBe('InputError');
     expect(bad.body.error.message).toMatch(/target\.pvc: "Not_A_Name"/);
 
-    const missing = await request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send({ entityRef: 'component:default/shop', target: { pvc: 'x' } });
+    const missing = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send({ entityRef: 'component:default/shop', target: { pvc: 'x' } });
     expect(missing.status).toBe(400);
     expect(missing.body.error.message).toMatch(/source: is required/);
 
-    const namespace = await request(server).post('/api/restore/plan').set('Authorization', as(ALICE)).send(body({ target: { pvc: 'x', namespace: 'kube-system' } }));
+    const namespace = await request(server)
+      .post('/api/restore/plan')
+      .set('Authorization', as(ALICE))
+      .send(body({ target: { pvc: 'x', namespace: 'kube-system' } }));
     expect(namespace.status).toBe(400);
-    expect(namespace.body.error.message).toMatch(/target: unknown field "namespace"/);
+    expect(namespace.body.error.message).toMatch(
+      /target: unknown field "namespace"/,
+    );
 
-    const list = await request(server).get('/api/restore/restores?entityRef=component:default/shop').set('Authorization', as(ALICE));
+    const list = await request(server)
+      .get('/api/restore/restores?entityRef=component:default/shop')
+      .set('Authorization', as(ALICE));
     expect(list.body.items).toEqual([]);
   });
 
   it('400 when the entity has no namespace annotation, naming it', async () => {
     const { server } = await started();
-    const res = await request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body({ entityRef: 'component:default/nowhere' }));
+    const res = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send(body({ entityRef: 'component:default/nowhere' }));
     expect(res.status).toBe(400);
-    expect(res.body.error.message).toMatch(/backstage\.io\/kubernetes-namespace/);
+    expect(res.body.error.message).toMatch(
+      /backstage\.io\/kubernetes-namespace/,
+    );
   });
 
   it('400 for an archive tier the source does not allow', async () => {
     const { server } = await started();
-    const res = await request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body({ source: { name: 'nightly', archiveTier: 'Standard' } }));
+    const res = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send(body({ source: { name: 'nightly', archiveTier: 'Standard' } }));
     expect(res.status).toBe(400);
-    expect(res.body.error.message).toMatch(/source\.archiveTier: "Standard" is not allowed/);
+    expect(res.body.error.message).toMatch(
+      /source\.archiveTier: "Standard" is not allowed/,
+    );
   });
 
   it('403 when the user does not own the entity, and nothing is recorded or created', async () => {
     const { server, audit } = await started();
     for (const route of ['/api/restore/restores', '/api/restore/plan']) {
-      const res = await request(server).post(route).set('Authorization', as(BOB)).send(body());
+      const res = await request(server)
+        .post(route)
+        .set('Authorization', as(BOB))
+        .send(body());
       expect(res.status).toBe(403);
-      expect(res.body.error).toEqual({ name: 'NotAllowedError', message: expect.stringMatching(/component:default\/shop/) });
+      expect(res.body.error).toEqual({
+        name: 'NotAllowedError',
+        message: expect.stringMatching(/component:default\/shop/),
+      });
     }
-    const list = await request(server).get('/api/restore/restores?entityRef=component:default/shop').set('Authorization', as(ALICE));
+    const list = await request(server)
+      .get('/api/restore/restores?entityRef=component:default/shop')
+      .set('Authorization', as(ALICE));
     expect(list.body.items).toEqual([]);
     expect(audit).toEqual([]);
   });
 
   it('401 without credentials on every route but /health', async () => {
     const { server } = await started();
-    expect((await request(server).get('/api/restore/health').set('Authorization', mockCredentials.none.header())).status).toBe(200);
+    expect(
+      (
+        await request(server)
+          .get('/api/restore/health')
+          .set('Authorization', mockCredentials.none.header())
+      ).status,
+    ).toBe(200);
     for (const [method, route] of [
       ['get', '/api/restore/sources'],
       ['post', '/api/restore/restores'],
@@ -142,18 +212,30 @@ describe('restore backend (no cluster)', () => {
       ['get', '/api/restore/restores/x'],
       ['get', '/api/restore/exists/team-a/data'],
     ] as const) {
-      expect((await request(server)[method](route).set('Authorization', mockCredentials.none.header())).status).toBe(401);
+      expect(
+        (
+          await request(server)
+            [method](route)
+            .set('Authorization', mockCredentials.none.header())
+        ).status,
+      ).toBe(401);
     }
   });
 
   it('approval holds the restore in PendingApproval; only an approver may decide; rejection creates nothing', async () => {
     const { server, audit, notified } = await started();
-    const created = await request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body());
+    const created = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send(body());
     expect(created.status).toBe(202);
     expect(notified).toEqual([
       {
         recipients: { type: 'entity', entityRef: ['group:default/sre'] },
-        payload: expect.objectContaining({ title: 'Restore into team-a/shop-data needs your approval', topic: 'kube-restore' }),
+        payload: expect.objectContaining({
+          title: 'Restore into team-a/shop-data needs your approval',
+          topic: 'kube-restore',
+        }),
       },
     ]);
     expect(created.body).toMatchObject({
@@ -163,28 +245,50 @@ describe('restore backend (no cluster)', () => {
       pvc: 'shop-data',
       requester: ALICE,
       source: 'http://127.0.0.1:1/backups/team-a/shop/data/',
-      approval: { required: true, reasons: [{ rule: 'fast-thaw', approvers: ['group:default/sre'] }] },
+      approval: {
+        required: true,
+        reasons: [{ rule: 'fast-thaw', approvers: ['group:default/sre'] }],
+      },
     });
     expect(created.body.jobCreatedAt).toBeUndefined();
     const id = created.body.id;
 
     // the requester is not an approver
-    const self = await request(server).post(`/api/restore/restores/${id}/approve`).set('Authorization', as(ALICE)).send({});
+    const self = await request(server)
+      .post(`/api/restore/restores/${id}/approve`)
+      .set('Authorization', as(ALICE))
+      .send({});
     expect(self.status).toBe(403);
     // an approver rejects
-    const rejected = await request(server).post(`/api/restore/restores/${id}/reject`).set('Authorization', as(CAROL)).send({ comment: 'use Bulk' });
+    const rejected = await request(server)
+      .post(`/api/restore/restores/${id}/reject`)
+      .set('Authorization', as(CAROL))
+      .send({ comment: 'use Bulk' });
     expect(rejected.status).toBe(200);
-    expect(rejected.body).toMatchObject({ phase: 'Rejected', approval: { decision: { state: 'rejected', by: CAROL, comment: 'use Bulk' } } });
+    expect(rejected.body).toMatchObject({
+      phase: 'Rejected',
+      approval: {
+        decision: { state: 'rejected', by: CAROL, comment: 'use Bulk' },
+      },
+    });
     expect(rejected.body.jobCreatedAt).toBeUndefined();
     expect(notified[1]).toMatchObject({
       recipients: { entityRef: [ALICE] },
-      payload: { title: 'Restore into team-a/shop-data was rejected', description: `${CAROL} rejected the restore of http://127.0.0.1:1/backups/team-a/shop/data/: use Bulk.` },
+      payload: {
+        title: 'Restore into team-a/shop-data was rejected',
+        description: `${CAROL} rejected the restore of http://127.0.0.1:1/backups/team-a/shop/data/: use Bulk.`,
+      },
     });
     // decided once
-    const again = await request(server).post(`/api/restore/restores/${id}/approve`).set('Authorization', as(CAROL)).send({});
+    const again = await request(server)
+      .post(`/api/restore/restores/${id}/approve`)
+      .set('Authorization', as(CAROL))
+      .send({});
     expect(again.status).toBe(409);
 
-    const events = await request(server).get(`/api/restore/restores/${id}/events`).set('Authorization', as(ALICE));
+    const events = await request(server)
+      .get(`/api/restore/restores/${id}/events`)
+      .set('Authorization', as(ALICE));
     expect(events.headers['content-type']).toMatch(/text\/event-stream/);
     expect(events.text).toMatch(/^event: status\ndata: .*"phase":"Rejected"/);
     expect(events.text).toMatch(/event: end/);
@@ -195,61 +299,131 @@ describe('restore backend (no cluster)', () => {
       ['restore-reject', 'success'],
       ['restore-approve', 'fail'],
     ]);
-    expect(audit[0].meta).toMatchObject({ actor: ALICE, entityRef: 'component:default/shop', namespace: 'team-a', pvc: 'shop-data', sourceName: 'nightly' });
+    expect(audit[0].meta).toMatchObject({
+      actor: ALICE,
+      entityRef: 'component:default/shop',
+      namespace: 'team-a',
+      pvc: 'shop-data',
+      sourceName: 'nightly',
+    });
     expect(audit[1].meta).toMatchObject({ approver: CAROL });
     expect(audit[2].error).toMatch(/not waiting for approval/);
   });
 
   it('delete needs restore.delete on the entity; a deleted pending restore leaves history and is never created', async () => {
     const { server, audit } = await started();
-    const created = await request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body());
+    const created = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send(body());
     const id = created.body.id;
-    expect((await request(server).delete(`/api/restore/restores/${id}`).set('Authorization', as(BOB))).status).toBe(403);
-    const deleted = await request(server).delete(`/api/restore/restores/${id}`).set('Authorization', as(ALICE));
+    expect(
+      (
+        await request(server)
+          .delete(`/api/restore/restores/${id}`)
+          .set('Authorization', as(BOB))
+      ).status,
+    ).toBe(403);
+    const deleted = await request(server)
+      .delete(`/api/restore/restores/${id}`)
+      .set('Authorization', as(ALICE));
     expect(deleted.status).toBe(200);
-    expect(deleted.body).toMatchObject({ id, phase: 'Rejected', deletedAt: expect.any(String) });
+    expect(deleted.body).toMatchObject({
+      id,
+      phase: 'Rejected',
+      deletedAt: expect.any(String),
+    });
     expect(deleted.body.jobCreatedAt).toBeUndefined();
-    expect((await request(server).post(`/api/restore/restores/${id}/approve`).set('Authorization', as(CAROL)).send({})).status).toBe(409);
-    expect(audit.find(e => e.eventId === 'restore-delete')).toMatchObject({ outcome: 'success', meta: { actor: ALICE, entityRef: 'component:default/shop' } });
-    expect((await request(server).get('/api/restore/restores/nope').set('Authorization', as(ALICE))).status).toBe(404);
+    expect(
+      (
+        await request(server)
+          .post(`/api/restore/restores/${id}/approve`)
+          .set('Authorization', as(CAROL))
+          .send({})
+      ).status,
+    ).toBe(409);
+    expect(audit.find(e => e.eventId === 'restore-delete')).toMatchObject({
+      outcome: 'success',
+      meta: { actor: ALICE, entityRef: 'component:default/shop' },
+    });
+    expect(
+      (
+        await request(server)
+          .get('/api/restore/restores/nope')
+          .set('Authorization', as(ALICE))
+      ).status,
+    ).toBe(404);
   });
 
   it('429 naming the limit when an owner passes restores per day', async () => {
-    const { server } = await started({ data: config({ limits: { restoresPerDayPerOwner: 2 } }) });
+    const { server } = await started({
+      data: config({ limits: { restoresPerDayPerOwner: 2 } }),
+    });
     for (const pvc of ['a', 'b']) {
-      const res = await request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body({ target: { pvc, size: '1Gi' } }));
+      const res = await request(server)
+        .post('/api/restore/restores')
+        .set('Authorization', as(ALICE))
+        .send(body({ target: { pvc, size: '1Gi' } }));
       expect(res.status).toBe(202);
     }
-    const third = await request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body({ target: { pvc: 'c', size: '1Gi' } }));
+    const third = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send(body({ target: { pvc: 'c', size: '1Gi' } }));
     expect(third.status).toBe(429);
-    expect(third.body.error.message).toMatch(/group:default\/team-a made 2 restores in the last 24 hours, the limit is 2 \(kubeRestore\.limits\.restoresPerDayPerOwner\)/);
+    expect(third.body.error.message).toMatch(
+      /group:default\/team-a made 2 restores in the last 24 hours, the limit is 2 \(kubeRestore\.limits\.restoresPerDayPerOwner\)/,
+    );
   });
 
   it('history survives a backend restart', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'restore-history-'));
     const file = path.join(dir, 'restore.sqlite');
     const first = await start({ db: sqliteFile(file) });
-    const created = await request(first.server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body());
+    const created = await request(first.server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send(body());
     expect(created.status).toBe(202);
     await first.backend.stop();
 
     const second = await started({ db: sqliteFile(file) });
-    const res = await request(second.server).get(`/api/restore/restores/${created.body.id}`).set('Authorization', as(ALICE));
+    const res = await request(second.server)
+      .get(`/api/restore/restores/${created.body.id}`)
+      .set('Authorization', as(ALICE));
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id: created.body.id, phase: 'PendingApproval', requester: ALICE, pvc: 'shop-data' });
-    const list = await request(second.server).get('/api/restore/restores?entityRef=component:default/shop').set('Authorization', as(ALICE));
-    expect(list.body.items.map((r: { id: string }) => r.id)).toEqual([created.body.id]);
+    expect(res.body).toMatchObject({
+      id: created.body.id,
+      phase: 'PendingApproval',
+      requester: ALICE,
+      pvc: 'shop-data',
+    });
+    const list = await request(second.server)
+      .get('/api/restore/restores?entityRef=component:default/shop')
+      .set('Authorization', as(ALICE));
+    expect(list.body.items.map((r: { id: string }) => r.id)).toEqual([
+      created.body.id,
+    ]);
     // someone who may not read the entity sees nothing
-    const bobs = await request(second.server).get('/api/restore/restores?namespace=team-a').set('Authorization', as(BOB));
+    const bobs = await request(second.server)
+      .get('/api/restore/restores?namespace=team-a')
+      .set('Authorization', as(BOB));
     expect(bobs.body.items).toEqual([]);
   });
 
   it('/exists answers unknown with 503 when the source cannot be read, for service callers only', async () => {
     const { server } = await started();
-    const res = await request(server).get('/api/restore/exists/team-a/data').set('Authorization', mockCredentials.service.header());
+    const res = await request(server)
+      .get('/api/restore/exists/team-a/data')
+      .set('Authorization', mockCredentials.service.header());
     expect(res.status).toBe(503);
-    expect(res.body).toMatchObject({ decision: 'unknown', location: 's3://backups/team-a/data/' });
-    const user = await request(server).get('/api/restore/exists/team-a/data').set('Authorization', as(ALICE));
+    expect(res.body).toMatchObject({
+      decision: 'unknown',
+      location: 's3://backups/team-a/data/',
+    });
+    const user = await request(server)
+      .get('/api/restore/exists/team-a/data')
+      .set('Authorization', as(ALICE));
     expect(user.status).toBe(403);
   });
 
@@ -260,12 +434,39 @@ describe('restore backend (no cluster)', () => {
       const res = await r;
       bodies.push(res.text, JSON.stringify(res.headers));
     };
-    await call(request(server).get('/api/restore/sources').set('Authorization', as(ALICE)));
-    await call(request(server).post('/api/restore/plan').set('Authorization', as(ALICE)).send(body({ source: { name: 'nightly' } })));
-    await call(request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body()));
-    await call(request(server).post('/api/restore/restores').set('Authorization', as(ALICE)).send(body({ source: { name: 'nightly' } })));
-    await call(request(server).get('/api/restore/restores').set('Authorization', as(ALICE)));
-    await call(request(server).get('/api/restore/exists/team-a/x').set('Authorization', mockCredentials.service.header()));
+    await call(
+      request(server)
+        .get('/api/restore/sources')
+        .set('Authorization', as(ALICE)),
+    );
+    await call(
+      request(server)
+        .post('/api/restore/plan')
+        .set('Authorization', as(ALICE))
+        .send(body({ source: { name: 'nightly' } })),
+    );
+    await call(
+      request(server)
+        .post('/api/restore/restores')
+        .set('Authorization', as(ALICE))
+        .send(body()),
+    );
+    await call(
+      request(server)
+        .post('/api/restore/restores')
+        .set('Authorization', as(ALICE))
+        .send(body({ source: { name: 'nightly' } })),
+    );
+    await call(
+      request(server)
+        .get('/api/restore/restores')
+        .set('Authorization', as(ALICE)),
+    );
+    await call(
+      request(server)
+        .get('/api/restore/exists/team-a/x')
+        .set('Authorization', mockCredentials.service.header()),
+    );
     expect(bodies.join('\n')).toContain('nightly'); // the calls did answer
     for (const secret of SECRETS) {
       expect(bodies.join('\n')).not.toContain(secret);

@@ -16,22 +16,32 @@ import {
   restoreBodySchema,
 } from './schemas';
 
-function parse<T extends z.ZodTypeAny>(schema: T, value: unknown, root: string): z.output<T> {
+function parse<T extends z.ZodTypeAny>(
+  schema: T,
+  value: unknown,
+  root: string,
+): z.output<T> {
   const result = schema.safeParse(value ?? {});
-  if (!result.success) throw new InputError(`invalid ${root}: ${describeZodError(result.error)}`);
+  if (!result.success)
+    throw new InputError(`invalid ${root}: ${describeZodError(result.error)}`);
   return result.data;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
-export async function createRouter(options: { httpAuth: HttpAuthService; restores: RestoreService }): Promise<express.Router> {
+export async function createRouter(options: {
+  httpAuth: HttpAuthService;
+  restores: RestoreService;
+}): Promise<express.Router> {
   const { httpAuth, restores } = options;
   const router = Router();
   router.use(express.json({ limit: '256kb' }));
 
   const caller = async (req: express.Request): Promise<Caller> => ({
-    credentials: await httpAuth.credentials(req, { allow: ['user', 'service'] }),
+    credentials: await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    }),
     request: req,
   });
 
@@ -59,7 +69,9 @@ export async function createRouter(options: { httpAuth: HttpAuthService; restore
 
   router.post('/restores/namespace', async (req, res) => {
     const body = parse(namespaceRestoreBodySchema, req.body, 'body');
-    res.json({ items: await restores.createForNamespace(body, await caller(req)) });
+    res.json({
+      items: await restores.createForNamespace(body, await caller(req)),
+    });
   });
 
   router.get('/restores', async (req, res) => {
@@ -92,7 +104,8 @@ export async function createRouter(options: { httpAuth: HttpAuthService; restore
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15000);
     try {
       if (!first.done) send('status', first.value);
-      for await (const view of { [Symbol.asyncIterator]: () => updates }) send('status', view);
+      for await (const view of { [Symbol.asyncIterator]: () => updates })
+        send('status', view);
       if (!controller.signal.aborted) send('end', {});
     } catch (error) {
       const e = toBackstageError(error);
@@ -105,30 +118,44 @@ export async function createRouter(options: { httpAuth: HttpAuthService; restore
 
   router.get('/restores/:id/logs', async (req, res) => {
     const query = parse(logsQuerySchema, req.query, 'query');
-    res.json(await restores.logs(req.params.id, query.tailLines, await caller(req)));
+    res.json(
+      await restores.logs(req.params.id, query.tailLines, await caller(req)),
+    );
   });
 
   router.delete('/restores/:id', async (req, res) => {
     const query = parse(deleteQuerySchema, req.query, 'query');
-    res.json(await restores.delete(req.params.id, query.deletePvc === 'true', await caller(req)));
+    res.json(
+      await restores.delete(
+        req.params.id,
+        query.deletePvc === 'true',
+        await caller(req),
+      ),
+    );
   });
 
   router.post('/restores/:id/approve', async (req, res) => {
     const body = parse(decisionBodySchema, req.body, 'body');
-    res.json(await restores.approve(req.params.id, body.comment, await caller(req)));
+    res.json(
+      await restores.approve(req.params.id, body.comment, await caller(req)),
+    );
   });
 
   router.post('/restores/:id/reject', async (req, res) => {
     const body = parse(decisionBodySchema, req.body, 'body');
-    res.json(await restores.reject(req.params.id, body.comment, await caller(req)));
+    res.json(
+      await restores.reject(req.params.id, body.comment, await caller(req)),
+    );
   });
 
   router.get('/exists/:namespace/:pvc', async (req, res) => {
     // For cluster policy engines and other backends: a service token (backend.auth.externalAccess).
     await httpAuth.credentials(req, { allow: ['service'] });
     const { namespace, pvc } = req.params;
-    if (!DNS_LABEL.test(namespace)) throw new InputError(`namespace: "${namespace}" is not a namespace name`);
-    if (!DNS_SUBDOMAIN.test(pvc)) throw new InputError(`pvc: "${pvc}" is not a PVC name`);
+    if (!DNS_LABEL.test(namespace))
+      throw new InputError(`namespace: "${namespace}" is not a namespace name`);
+    if (!DNS_SUBDOMAIN.test(pvc))
+      throw new InputError(`pvc: "${pvc}" is not a PVC name`);
     const decision = await restores.exists(namespace, pvc);
     // `unknown` is an answer, not a failure of this API: 503 lets a policy engine fail closed.
     res.status(decision.decision === 'unknown' ? 503 : 200).json(decision);

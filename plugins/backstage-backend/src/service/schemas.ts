@@ -39,10 +39,15 @@ export const restoreBodySchema = z
 export type RestoreBody = z.infer<typeof restoreBodySchema>;
 
 /** One restore per folder below `source.path`; each folder name is the PVC name. */
-export const namespaceRestoreBodySchema = restoreBodySchema.omit({ target: true, name: true });
+export const namespaceRestoreBodySchema = restoreBodySchema.omit({
+  target: true,
+  name: true,
+});
 export type NamespaceRestoreBody = z.infer<typeof namespaceRestoreBodySchema>;
 
-export const decisionBodySchema = z.object({ comment: z.string().max(2000).optional() }).strict();
+export const decisionBodySchema = z
+  .object({ comment: z.string().max(2000).optional() })
+  .strict();
 
 export const listQuerySchema = z
   .object({
@@ -53,15 +58,20 @@ export const listQuerySchema = z
   })
   .strict();
 
-export const deleteQuerySchema = z.object({ deletePvc: z.enum(['true', 'false']).optional() }).strict();
+export const deleteQuerySchema = z
+  .object({ deletePvc: z.enum(['true', 'false']).optional() })
+  .strict();
 
-export const logsQuerySchema = z.object({ tailLines: z.coerce.number().int().min(1).max(100000).optional() }).strict();
+export const logsQuerySchema = z
+  .object({ tailLines: z.coerce.number().int().min(1).max(100000).optional() })
+  .strict();
 
 /** `source.path: must be ...; target.pvc: is required` from a zod error, for InputError. */
 export function describeZodError(error: z.ZodError, root = ''): string {
   return error.issues
     .map(issue => {
-      const path = [root, ...issue.path].filter(p => p !== '').join('.') || '(body)';
+      const path =
+        [root, ...issue.path].filter(p => p !== '').join('.') || '(body)';
       return `${path}: ${describeIssue(issue)}`;
     })
     .join('; ');
