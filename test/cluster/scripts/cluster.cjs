@@ -10,7 +10,7 @@ const outfile = path.join(pkgDir, 'dist', 'cluster-cli.cjs');
 let esbuild;
 try {
   esbuild = require('esbuild');
-} catch (e) {
+} catch {
   process.stderr.write(
     '[cluster] esbuild is missing: run `npm install` at the repository root first\n',
   );
@@ -27,7 +27,7 @@ try {
     sourcemap: 'inline',
     logLevel: 'error',
   });
-} catch (e) {
+} catch {
   process.stderr.write(
     `[cluster] could not bundle ${path.join(pkgDir, 'src', 'cli.ts')}\n`,
   );

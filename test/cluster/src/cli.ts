@@ -53,7 +53,7 @@ function q(v: string): string {
   return `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
-function printExports(env: Record<string, string>): void {
+function printExports(vars: Record<string, string>): void {
   const order = [
     'KUBECONFIG',
     'KUBECONFIG_OPERATOR',
@@ -65,8 +65,8 @@ function printExports(env: Record<string, string>): void {
     'AWS_REGION',
   ];
   for (const k of order)
-    if (env[k] !== undefined)
-      process.stdout.write(`export ${k}=${q(env[k])}\n`);
+    if (vars[k] !== undefined)
+      process.stdout.write(`export ${k}=${q(vars[k])}\n`);
 }
 
 async function removeRun(s: UpState): Promise<void> {

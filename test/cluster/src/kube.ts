@@ -21,10 +21,13 @@ export class KubeApiError extends Error {
     readonly statusCode: number,
     readonly body: any,
   ) {
-    super(
-      `${method} ${path}: HTTP ${statusCode}${body?.message ? `: ${body.message}` : typeof body === 'string' && body ? `: ${body.slice(0, 500)}` : ''}`,
-    );
+    super(`${method} ${path}: HTTP ${statusCode}${KubeApiError.detail(body)}`);
     this.name = 'KubeApiError';
+  }
+  private static detail(body: any): string {
+    if (body?.message) return `: ${body.message}`;
+    if (typeof body === 'string' && body) return `: ${body.slice(0, 500)}`;
+    return '';
   }
   get reason(): string | undefined {
     return this.body?.reason;
@@ -86,12 +89,9 @@ export class KubeClient {
     opts: RequestOptions = {},
   ): Promise<T> {
     const fullPath = buildPath(path, opts.query);
-    const payload =
-      body === undefined
-        ? undefined
-        : typeof body === 'string'
-          ? body
-          : JSON.stringify(body);
+    let payload: string | undefined;
+    if (typeof body === 'string') payload = body;
+    else if (body !== undefined) payload = JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
       const req = https.request(
         {
@@ -161,12 +161,11 @@ export class KubeClient {
     type: 'merge' | 'strategic' | 'json' = 'strategic',
     opts?: RequestOptions,
   ) {
-    const contentType =
-      type === 'merge'
-        ? 'application/merge-patch+json'
-        : type === 'json'
-          ? 'application/json-patch+json'
-          : 'application/strategic-merge-patch+json';
+    const contentType = {
+      merge: 'application/merge-patch+json',
+      json: 'application/json-patch+json',
+      strategic: 'application/strategic-merge-patch+json',
+    }[type];
     return this.request<T>('PATCH', path, body, { ...opts, contentType });
   }
 
@@ -196,7 +195,10 @@ export class KubeClient {
       allowWatchBookmarks: true,
     });
     return new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return resolve();
+      if (signal.aborted) {
+        resolve();
+        return;
+      }
       const req = https.request(
         {
           host: this.url.hostname,
@@ -227,8 +229,7 @@ export class KubeClient {
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => {
             buf += chunk;
-            let i: number;
-            while ((i = buf.indexOf('\n')) >= 0) {
+            for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
               const line = buf.slice(0, i).trim();
               buf = buf.slice(i + 1);
               if (!line) continue;
@@ -265,6 +266,7 @@ export class Informer {
   private readonly abort = new AbortController();
   private readonly known = new Map<string, any>();
   private running?: Promise<void>;
+  private rv?: string;
   synced = false;
   private syncWaiters: (() => void)[] = [];
 
@@ -312,11 +314,10 @@ export class Informer {
 
   private async loop(): Promise<void> {
     const signal = this.abort.signal;
-    let rv: string | undefined;
     let failures = 0;
     while (!signal.aborted) {
       try {
-        if (!rv) {
+        if (!this.rv) {
           const list = await this.client.get(this.path);
           const seen = new Set<string>();
           for (const item of list.items ?? []) {
@@ -332,7 +333,7 @@ export class Informer {
               this.emit('DELETED', obj);
             }
           }
-          rv = list.metadata.resourceVersion;
+          this.rv = list.metadata.resourceVersion;
           if (!this.synced) {
             this.synced = true;
             this.syncWaiters.splice(0).forEach(r => r());
@@ -341,7 +342,7 @@ export class Informer {
         let gone = false;
         await this.client.watchOnce(
           this.path,
-          { resourceVersion: rv, timeoutSeconds: 300 },
+          { resourceVersion: this.rv, timeoutSeconds: 300 },
           ev => {
             if (ev.type === 'ERROR') {
               if (ev.object?.code === 410) gone = true;
@@ -351,7 +352,7 @@ export class Informer {
                 );
               return;
             }
-            rv = ev.object?.metadata?.resourceVersion ?? rv;
+            this.rv = ev.object?.metadata?.resourceVersion ?? this.rv;
             if (ev.type === 'BOOKMARK') return;
             const uid = ev.object.metadata.uid;
             if (ev.type === 'DELETED') this.known.delete(uid);
@@ -360,19 +361,20 @@ export class Informer {
           },
           signal,
         );
-        if (gone) rv = undefined;
+        if (gone) this.rv = undefined;
         failures = 0;
       } catch (e) {
         if (signal.aborted) break;
         if (e instanceof KubeApiError && e.statusCode === 410) {
-          rv = undefined;
+          this.rv = undefined;
           continue;
         }
         failures++;
-        rv = undefined;
+        this.rv = undefined;
         if (failures === 1 || failures % 20 === 0)
           this.log(`informer ${this.path}: ${(e as Error).message}; retrying`);
-        await new Promise(r => setTimeout(r, Math.min(250 * failures, 2000)));
+        const delay = Math.min(250 * failures, 2000);
+        await new Promise(r => setTimeout(r, delay));
       }
     }
   }

@@ -104,6 +104,10 @@ function rfc3339Nano(d: Date): string {
   return d.toISOString().replace(/Z$/, '000000Z');
 }
 
+function cpuQuantity(q: string): number {
+  return q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q);
+}
+
 function parseQuantityBytes(q: string | undefined): number | undefined {
   if (!q) return undefined;
   const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(q);
@@ -178,7 +182,10 @@ export class LocalKubelet {
     await Promise.all([this.pods?.stop(), this.pvcs?.stop()]);
     for (const run of this.runs.values()) this.killRun(run, 'SIGKILL');
     await new Promise<void>(resolve => {
-      if (!this.server) return resolve();
+      if (!this.server) {
+        resolve();
+        return;
+      }
       this.server.close(() => resolve());
       (this.server as any).closeAllConnections?.();
     });
@@ -554,7 +561,10 @@ export class LocalKubelet {
       )
         return;
       const refusal = this.refusal(pod);
-      if (refusal) return this.setUnschedulable(pod, refusal);
+      if (refusal) {
+        await this.setUnschedulable(pod, refusal);
+        return;
+      }
       for (const v of pod.spec.volumes ?? []) {
         if (!v.persistentVolumeClaim) continue;
         const claim = v.persistentVolumeClaim.claimName;
@@ -565,21 +575,27 @@ export class LocalKubelet {
               p.metadata.namespace === pod.metadata.namespace &&
               p.metadata.name === claim,
           );
-        if (!pvc)
-          return this.setUnschedulable(
+        if (!pvc) {
+          await this.setUnschedulable(
             pod,
             `persistentvolumeclaim "${claim}" not found`,
           );
-        if (pvc.metadata.deletionTimestamp)
-          return this.setUnschedulable(
+          return;
+        }
+        if (pvc.metadata.deletionTimestamp) {
+          await this.setUnschedulable(
             pod,
             `persistentvolumeclaim "${claim}" is being deleted`,
           );
-        if (pvc.status?.phase !== 'Bound')
-          return this.setUnschedulable(
+          return;
+        }
+        if (pvc.status?.phase !== 'Bound') {
+          await this.setUnschedulable(
             pod,
             'pod has unbound immediate PersistentVolumeClaims',
           );
+          return;
+        }
       }
       await this.o.client
         .post(this.podPath(pod, '/binding'), {
@@ -808,16 +824,8 @@ export class LocalKubelet {
     const [kind, what] = res.split('.');
     const v = container.resources?.[kind]?.[what];
     if (what === 'cpu') {
-      const cores = v
-        ? v.endsWith('m')
-          ? Number(v.slice(0, -1)) / 1000
-          : Number(v)
-        : os.cpus().length;
-      const divisor = ref.divisor
-        ? ref.divisor.endsWith('m')
-          ? Number(ref.divisor.slice(0, -1)) / 1000
-          : Number(ref.divisor)
-        : 1;
+      const cores = v ? cpuQuantity(v) : os.cpus().length;
+      const divisor = ref.divisor ? cpuQuantity(ref.divisor) : 1;
       return String(Math.ceil(cores / divisor));
     }
     const bytes = parseQuantityBytes(v) ?? os.totalmem();
@@ -1105,7 +1113,7 @@ export class LocalKubelet {
     const translate = (p: string): string => {
       for (const m of mounts) {
         if (p === m.containerPath) return m.hostPath;
-        if (p.startsWith(m.containerPath + '/'))
+        if (p.startsWith(`${m.containerPath}/`))
           return path.join(m.hostPath, p.slice(m.containerPath.length + 1));
       }
       return p;
@@ -1234,8 +1242,11 @@ export class LocalKubelet {
     const partial: Record<string, string> = { stdout: '', stderr: '' };
     const onData = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       partial[stream] += chunk.toString('utf8');
-      let i: number;
-      while ((i = partial[stream].indexOf('\n')) >= 0) {
+      for (
+        let i = partial[stream].indexOf('\n');
+        i >= 0;
+        i = partial[stream].indexOf('\n')
+      ) {
         this.appendLog(c, stream, partial[stream].slice(0, i));
         partial[stream] = partial[stream].slice(i + 1);
       }
@@ -1276,8 +1287,8 @@ export class LocalKubelet {
     c.ended = true;
     c.exitCode = exitCode;
     c.finishedAt = new Date();
-    c.terminatedReason =
-      exitCode === 0 ? 'Completed' : startError ? 'StartError' : 'Error';
+    if (exitCode === 0) c.terminatedReason = 'Completed';
+    else c.terminatedReason = startError ? 'StartError' : 'Error';
     let msg = '';
     try {
       const buf = fs.readFileSync(c.termFile);
@@ -1398,11 +1409,9 @@ export class LocalKubelet {
       c => c.proc && !c.ended && !c.waiting,
     );
     const terminal = phase === 'Succeeded' || phase === 'Failed';
-    const readyReason = terminal
-      ? 'PodCompleted'
-      : allRunning
-        ? undefined
-        : 'ContainersNotReady';
+    let readyReason: string | undefined;
+    if (terminal) readyReason = 'PodCompleted';
+    else if (!allRunning) readyReason = 'ContainersNotReady';
     const cond = (type: string, status: boolean, reason?: string) => ({
       type,
       status: status ? 'True' : 'False',
@@ -1551,10 +1560,11 @@ export class LocalKubelet {
       'Transfer-Encoding': 'chunked',
     });
     let closed = false;
+    let finish = () => {};
     const write = (l: LogLine): boolean => {
       if (closed) return false;
       if (since !== undefined && l.ts.getTime() < since) return true;
-      let s = `${timestamps ? rfc3339Nano(l.ts) + ' ' : ''}${l.text}\n`;
+      let s = `${timestamps ? `${rfc3339Nano(l.ts)} ` : ''}${l.text}\n`;
       if (Buffer.byteLength(s) > limitBytes)
         s = Buffer.from(s).subarray(0, limitBytes).toString();
       limitBytes -= Buffer.byteLength(s);
@@ -1566,7 +1576,7 @@ export class LocalKubelet {
       return true;
     };
     const onLine = (l: LogLine) => write(l);
-    const finish = () => {
+    finish = () => {
       if (closed) return;
       closed = true;
       c.events.off('line', onLine);
@@ -1579,7 +1589,10 @@ export class LocalKubelet {
         ? source.slice(Math.max(0, source.length - tailLines))
         : source;
     for (const l of lines) if (!write(l)) return;
-    if (!follow || c.ended) return finish();
+    if (!follow || c.ended) {
+      finish();
+      return;
+    }
     c.events.on('line', onLine);
     c.events.on('end', finish);
     req.on('close', finish);

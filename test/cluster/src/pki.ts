@@ -104,12 +104,11 @@ export class Pki {
       ...(spec.groups ?? []).map(g => `/O=${g}`),
       `/CN=${spec.cn}`,
     ].join('');
-    const eku =
-      spec.usage === 'client'
-        ? 'clientAuth'
-        : spec.usage === 'server'
-          ? 'serverAuth'
-          : 'clientAuth,serverAuth';
+    const eku = {
+      client: 'clientAuth',
+      server: 'serverAuth',
+      both: 'clientAuth,serverAuth',
+    }[spec.usage];
     const sans = [
       ...(spec.dns ?? []).map(d => `DNS:${d}`),
       ...(spec.ips ?? []).map(i => `IP:${i}`),

@@ -171,13 +171,14 @@ export async function createRun(opts: {
     removeDirs();
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  let removeHandlers = () => {};
   const onSignal = (sig: NodeJS.Signals) => {
     cleanupSync();
     removeHandlers();
     if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
   };
   const onExit = () => cleanupSync();
-  const removeHandlers = () => {
+  removeHandlers = () => {
     for (const s of signals) process.off(s, onSignal);
     process.off('exit', onExit);
   };
