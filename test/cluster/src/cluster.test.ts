@@ -658,6 +658,31 @@ describe('logs', () => {
   });
 });
 
+describe('apiserver restart', () => {
+  it('keeps the local kubelet working across a kube-apiserver restart', async () => {
+    const before = cluster.pids().apiserver;
+    await cluster.restartApiServer();
+    expect(cluster.pids().apiserver).not.toBe(before);
+    await createJob(
+      'team-a',
+      jobManifest(
+        'after-restart',
+        restrictedPodSpec({ args: ['--print', 'still here'] }),
+      ),
+    );
+    expect(
+      (await waitForJobFinished(admin, 'team-a', 'after-restart')).type,
+    ).toBe('Complete');
+    const [pod] = await podsOfJob(admin, 'team-a', 'after-restart');
+    expect(
+      await admin.get(
+        `/api/v1/namespaces/team-a/pods/${pod.metadata.name}/log`,
+        { raw: true },
+      ),
+    ).toBe('still here\n');
+  });
+});
+
 describe('S3', () => {
   it('serves MinIO with the exported credentials', async () => {
     const s3 = new S3Client({
