@@ -135,8 +135,9 @@ async function up(): Promise<number> {
         `cluster ${s.runId} up in ${((Date.now() - t0) / 1000).toFixed(1)}s; stop it with: npm run cluster:down`,
       );
       err(
-        `kubectl ${s.kubectl.endsWith('kubectl') ? '' : `(built: ${s.kubectl}) `}works with: eval "$(npm run -s cluster:up)"`,
+        `use it from a shell: eval "$(npm run -s cluster:up)"; kubectl get nodes`,
       );
+      err(`kubectl of the cluster's version: ${s.kubectl}`);
       printExports(s.env);
       return 0;
     }
