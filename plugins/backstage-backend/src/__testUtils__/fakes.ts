@@ -64,11 +64,9 @@ export function fakeCatalogPlugin(entities: Entity[]) {
                 e.metadata.name === name,
             );
             if (!entity) {
-              res
-                .status(404)
-                .json({
-                  error: { name: 'NotFoundError', message: 'no such entity' },
-                });
+              res.status(404).json({
+                error: { name: 'NotFoundError', message: 'no such entity' },
+              });
               return;
             }
             res.json(entity);
