@@ -2,7 +2,12 @@
  * Waiting for a restore (`wait`, `create --wait`): a live progress bar on a terminal, plain periodic
  * lines otherwise. Ctrl-C stops the waiting, never the restore, and says so.
  */
-import { RestorePhase, RestoreStatus, formatBytes } from '@kube-restore/common';
+import {
+  JOB_PHASES,
+  RestorePhase,
+  RestoreStatus,
+  formatBytes,
+} from '@kube-restore/common';
 import { KubeClients, watchRestore } from '@kube-restore/core';
 import { CliError, EXIT } from './errors';
 import { CommandIo, OutputStream } from './io';
@@ -22,14 +27,8 @@ const ORDER: RestorePhase[] = [
   'Succeeded',
 ];
 
-export const WAITABLE_PHASES = [
-  'Planning',
-  'Thawing',
-  'Restoring',
-  'Verifying',
-  'Succeeded',
-  'Failed',
-] as const;
+/** Phases `wait --for` accepts: the ones the job program reports. */
+export const WAITABLE_PHASES = JOB_PHASES;
 
 export interface WaitOptions {
   /** Stop waiting at this phase (or any later one). Default Succeeded. */

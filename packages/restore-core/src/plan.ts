@@ -9,7 +9,7 @@ import {
   restoreNameOf,
 } from '@kube-restore/common';
 import { KubeClients } from './clients';
-import { callApi, isNotFound } from './errors';
+import { readPvc } from './restores';
 import { AccessCheck, checkAccess } from './restores';
 import { SizeOptions, SourceSize, sizeSource } from './s3';
 
@@ -46,26 +46,18 @@ export async function readTargetPvc(
   namespace: string,
   name: string,
 ): Promise<TargetPvcInfo> {
-  try {
-    const pvc = await callApi(
-      { verb: 'get', resource: 'persistentvolumeclaims', namespace, name },
-      () =>
-        clients.core.readNamespacedPersistentVolumeClaim({ name, namespace }),
-    );
-    return {
-      name,
-      namespace,
-      exists: true,
-      capacity:
-        pvc.status?.capacity?.storage ?? pvc.spec?.resources?.requests?.storage,
-      phase: pvc.status?.phase,
-      storageClassName: pvc.spec?.storageClassName,
-      createdBy: pvc.metadata?.annotations?.[ANNOTATION_CREATED_BY],
-    };
-  } catch (error) {
-    if (isNotFound(error)) return { name, namespace, exists: false };
-    throw error;
-  }
+  const pvc = await readPvc(clients, namespace, name);
+  if (!pvc) return { name, namespace, exists: false };
+  return {
+    name,
+    namespace,
+    exists: true,
+    capacity:
+      pvc.status?.capacity?.storage ?? pvc.spec?.resources?.requests?.storage,
+    phase: pvc.status?.phase,
+    storageClassName: pvc.spec?.storageClassName,
+    createdBy: pvc.metadata?.annotations?.[ANNOTATION_CREATED_BY],
+  };
 }
 
 export async function planRestore(

@@ -55,6 +55,21 @@ async function readOptional<T>(read: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** The PVC, or undefined when there is none. */
+export async function readPvc(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<V1PersistentVolumeClaim | undefined> {
+  return callApi(
+    { verb: 'get', resource: 'persistentvolumeclaims', namespace, name },
+    () =>
+      readOptional(() =>
+        clients.core.readNamespacedPersistentVolumeClaim({ name, namespace }),
+      ),
+  );
+}
+
 function sameRequest(job: V1Job, request: RestoreRequest): boolean {
   const existing = requestOfJob(job);
   return (
@@ -100,21 +115,7 @@ export async function createRestore(
   }
 
   const pvcName = request.target.pvc;
-  const existingPvc = await callApi(
-    {
-      verb: 'get',
-      resource: 'persistentvolumeclaims',
-      namespace,
-      name: pvcName,
-    },
-    () =>
-      readOptional(() =>
-        clients.core.readNamespacedPersistentVolumeClaim({
-          name: pvcName,
-          namespace,
-        }),
-      ),
-  );
+  const existingPvc = await readPvc(clients, namespace, pvcName);
   checkPvc(request, name, existingPvc);
 
   const undo: (() => Promise<unknown>)[] = [];
@@ -433,21 +434,7 @@ export async function deleteRestore(
   const result: DeleteRestoreResult = { job: name };
   if (options.deletePvc && request) {
     const pvcName = request.target.pvc;
-    const pvc = await callApi(
-      {
-        verb: 'get',
-        resource: 'persistentvolumeclaims',
-        namespace,
-        name: pvcName,
-      },
-      () =>
-        readOptional(() =>
-          clients.core.readNamespacedPersistentVolumeClaim({
-            name: pvcName,
-            namespace,
-          }),
-        ),
-    );
+    const pvc = await readPvc(clients, namespace, pvcName);
     if (pvc) {
       if (pvc.metadata?.annotations?.[ANNOTATION_CREATED_BY] !== name) {
         throw new RestoreError(
