@@ -59,7 +59,9 @@ it('leaves nothing behind when the process that started the cluster is SIGKILLed
   // run startCluster() in a separate node process: bundle the harness as cluster:up does
   const esbuild = require('esbuild');
   // inside the package (dist/ is ignored by git) so that the bundle finds the repository by its own path
-  const tmp = fs.mkdtempSync(path.join(__dirname, '..', 'dist', 'teardown-'));
+  const distDir = path.join(__dirname, '..', 'dist');
+  fs.mkdirSync(distDir, { recursive: true }); // dist/ is not in git: a fresh clone has none
+  const tmp = fs.mkdtempSync(path.join(distDir, 'teardown-'));
   const bundle = path.join(tmp, 'harness.cjs');
   esbuild.buildSync({
     entryPoints: [path.join(__dirname, 'index.ts')],
