@@ -83,6 +83,34 @@ const SOURCE_OPTIONS = {
   },
 } as const;
 
+/** Flags of the commands that create restores (create, create-namespace). */
+const APPLY_OPTIONS = {
+  image: { type: 'string', describe: 'job image' },
+  'dry-run': {
+    type: 'string',
+    describe:
+      'client: print the manifests; server: let the API server validate them',
+  },
+  wait: {
+    type: 'boolean',
+    describe: 'wait until the restore(s) end, with live progress',
+  },
+  timeout: {
+    type: 'string',
+    describe: 'with --wait: give up waiting after this long',
+  },
+} as const;
+
+function applyFlags(a: Args) {
+  return {
+    image: str(a.image),
+    dryRun: dryRunOf(a['dry-run']),
+    output: str(a.output),
+    wait: a.wait as boolean | undefined,
+    timeout: str(a.timeout),
+  };
+}
+
 const REQUEST_OPTIONS = {
   ...SOURCE_OPTIONS,
   to: { type: 'string', describe: 'target PVC: pvc/NAME' },
@@ -267,23 +295,10 @@ export function buildParser(
             describe: 'restore name (default: derived from the request)',
           })
           .options(REQUEST_OPTIONS)
-          .option('image', { type: 'string', describe: 'job image' })
+          .options(APPLY_OPTIONS)
           .option('image-pull-policy', {
             type: 'string',
             describe: 'Always | IfNotPresent | Never',
-          })
-          .option('dry-run', {
-            type: 'string',
-            describe:
-              'client: print the manifests; server: let the API server validate them',
-          })
-          .option('wait', {
-            type: 'boolean',
-            describe: 'wait until the restore ends, with live progress',
-          })
-          .option('timeout', {
-            type: 'string',
-            describe: 'with --wait: give up waiting after this long',
           })
           .example(
             'kubectl restore create --from s3://backups/team-a/data/ --to pvc/data --size auto --secret s3-creds --wait',
@@ -302,13 +317,9 @@ export function buildParser(
         return createCommand(
           {
             ...requestFlags(a),
+            ...applyFlags(a),
             name: str(a.name),
-            image: str(a.image),
             imagePullPolicy: str(a['image-pull-policy']),
-            dryRun: dryRunOf(a['dry-run']),
-            output: str(a.output),
-            wait: a.wait as boolean | undefined,
-            timeout: str(a.timeout),
           },
           io,
           s,
@@ -321,16 +332,7 @@ export function buildParser(
       y =>
         y
           .options(REQUEST_OPTIONS)
-          .option('image', { type: 'string', describe: 'job image' })
-          .option('dry-run', { type: 'string', describe: 'client | server' })
-          .option('wait', {
-            type: 'boolean',
-            describe: 'wait until every restore ends',
-          })
-          .option('timeout', {
-            type: 'string',
-            describe: 'with --wait: give up waiting after this long',
-          })
+          .options(APPLY_OPTIONS)
           .example(
             'kubectl restore create-namespace --from s3://backups/team-a/ -n team-a --size auto --secret s3-creds',
             'one restore per PVC folder',
@@ -340,11 +342,7 @@ export function buildParser(
         return createNamespaceCommand(
           {
             ...requestFlags(a),
-            image: str(a.image),
-            dryRun: dryRunOf(a['dry-run']),
-            output: str(a.output),
-            wait: a.wait as boolean | undefined,
-            timeout: str(a.timeout),
+            ...applyFlags(a),
           },
           io,
           s,
