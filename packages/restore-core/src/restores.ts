@@ -322,15 +322,14 @@ async function statusOf(
   return deriveRestoreStatus({ job, pods, progressByPod });
 }
 
-export async function getRestore(
+/** Reads a restore's Job; a missing one is a NotFound naming the restore. */
+async function readRestoreJob(
   clients: KubeClients,
   namespace: string,
   name: string,
-  options: { progress?: boolean } = {},
-): Promise<RestoreStatus> {
-  const job = await callApi(
-    { verb: 'get', resource: 'jobs.batch', namespace, name },
-    () => clients.batch.readNamespacedJob({ name, namespace }),
+): Promise<V1Job> {
+  return callApi({ verb: 'get', resource: 'jobs.batch', namespace, name }, () =>
+    clients.batch.readNamespacedJob({ name, namespace }),
   ).catch(error => {
     if (isNotFound(error)) {
       throw new RestoreError(
@@ -341,13 +340,20 @@ export async function getRestore(
     }
     throw error;
   });
+}
+
+export async function getRestore(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  options: { progress?: boolean } = {},
+): Promise<RestoreStatus> {
+  const job = await readRestoreJob(clients, namespace, name);
   if (job.metadata?.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE) {
     throw new RestoreError(
       'NotFound',
       `Job "${name}" in namespace ${namespace} is not a kube-restore restore`,
-      {
-        statusCode: 404,
-      },
+      { statusCode: 404 },
     );
   }
   return statusOf(clients, job, options.progress ?? true);
@@ -403,18 +409,7 @@ export async function deleteRestore(
   name: string,
   options: { deletePvc?: boolean } = {},
 ): Promise<DeleteRestoreResult> {
-  const job = await callApi(
-    { verb: 'get', resource: 'jobs.batch', namespace, name },
-    () => clients.batch.readNamespacedJob({ name, namespace }),
-  ).catch(error => {
-    if (isNotFound(error))
-      throw new RestoreError(
-        'NotFound',
-        `restore "${name}" not found in namespace ${namespace}`,
-        { statusCode: 404 },
-      );
-    throw error;
-  });
+  const job = await readRestoreJob(clients, namespace, name);
   if (job.metadata?.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE) {
     throw new RestoreError(
       'Conflict',
