@@ -1,0 +1,4 @@
+/** @jsxImportSource react */
+export function EntityRestoreContent() {
+  return null;
+}

@@ -1,0 +1,1 @@
+export { EntityRestoreContent } from './EntityRestoreContent';

@@ -1,0 +1,4 @@
+/** @jsxImportSource react */
+export function RestorePage() {
+  return null;
+}
