@@ -1,0 +1,59 @@
+/** Summaries of V8 CPU profiles (`node --cpu-prof`): self time by function, heaviest first. */
+
+export interface CpuProfile {
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    hitCount?: number;
+  }>;
+  samples?: number[];
+  timeDeltas?: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface SelfTime {
+  name: string;
+  selfMs: number;
+  share: number;
+}
+
+/** Self time per function (name and file:line), from the samples and their time deltas. */
+export function selfTimes(profile: CpuProfile): SelfTime[] {
+  const byId = new Map(profile.nodes.map(n => [n.id, n]));
+  const totals = new Map<string, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const node = byId.get(samples[i]);
+    if (!node) continue;
+    // a sample's delta is the time since the previous sample; attribute it to this one
+    const us = Math.max(0, deltas[i] ?? 0);
+    const f = node.callFrame;
+    const file = f.url ? f.url.split('/').pop() : '';
+    const name = `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`;
+    totals.set(name, (totals.get(name) ?? 0) + us);
+    sum += us;
+  }
+  return [...totals.entries()]
+    .map(([name, us]) => ({
+      name,
+      selfMs: us / 1000,
+      share: sum > 0 ? us / sum : 0,
+    }))
+    .sort((a, b) => b.selfMs - a.selfMs);
+}
+
+export function summarizeProfile(profile: CpuProfile, top = 15): string {
+  const rows = selfTimes(profile).slice(0, top);
+  return [
+    '| function | self ms | share |',
+    '|---|---:|---:|',
+    ...rows.map(
+      r =>
+        `| \`${r.name.replace(/\|/g, '\\|')}\` | ${r.selfMs.toFixed(0)} | ${(r.share * 100).toFixed(1)}% |`,
+    ),
+    '',
+  ].join('\n');
+}

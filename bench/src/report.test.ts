@@ -1,0 +1,177 @@
+import { parseTimeLine } from './measure';
+import { selfTimes, summarizeProfile } from './profile';
+import {
+  compare,
+  DatasetInfo,
+  markdownTable,
+  ratioLine,
+  RunRecord,
+  summarizeRows,
+  svgChart,
+} from './report';
+import { displayCommand, jobRequest } from './tools';
+
+const info: DatasetInfo = {
+  id: '(a)',
+  title: '(a) test',
+  bytes: 2 * 2 ** 30,
+  objects: 8,
+  unit: 'MB/s',
+  limits: ['read'],
+};
+
+function rec(
+  label: string,
+  kind: RunRecord['kind'],
+  durableS: number,
+  extra: Partial<RunRecord> = {},
+): RunRecord {
+  return {
+    dataset: '(a)',
+    label,
+    kind,
+    rep: 1,
+    wallS: durableS,
+    durableS,
+    userS: 1,
+    sysS: 1,
+    maxRssKiB: 100 * 1024,
+    ok: true,
+    ...extra,
+  };
+}
+
+describe('report', () => {
+  const records = [
+    rec('job', 'job', 4),
+    rec('job', 'job', 2),
+    rec('job', 'job', 3),
+    rec('mc', 'peer', 4),
+    rec('mc', 'peer', 4, { ok: false, error: 'boom' }),
+    rec('s5cmd', 'peer', 6),
+    rec('read', 'limit', 1),
+    rec('other', 'peer', 1, { dataset: '(b)' }),
+  ];
+
+  it('summarizes medians, peak RSS and CPU per GiB, excluding failed runs', () => {
+    const rows = summarizeRows(info, records);
+    expect(rows.map(r => r.label)).toEqual(['job', 'mc', 's5cmd', 'read']);
+    const job = rows[0];
+    expect(job.durableS).toBe(3);
+    expect(job.mbps).toBeCloseTo((2 * 2 ** 30) / 1e6 / 3);
+    expect(job.cpuSPerGiB).toBe(1);
+    expect(job.peakRssMiB).toBe(100);
+    expect(rows[1]).toMatchObject({ runs: 1, failed: 1 });
+  });
+
+  it('compares the job with the best peer and the limits', () => {
+    const rows = summarizeRows(info, records);
+    const c = compare(info, rows);
+    expect(c.bestPeer?.label).toBe('mc');
+    expect(c.toBestPeer).toBeCloseTo(4 / 3);
+    expect(c.toLimits[0].ratio).toBeCloseTo(1 / 3);
+    expect(ratioLine(info, c)).toBe('(a): ratio to best peer: 1.33 (mc)');
+    const table = markdownTable(info, rows);
+    expect(table.split('\n')).toHaveLength(2 + rows.length);
+    expect(table).toContain('| **job** |');
+    expect(table).toContain('1 (+1 failed)');
+  });
+
+  it('says n/a when there is no peer', () => {
+    const rows = summarizeRows(info, [rec('job', 'job', 1)]);
+    expect(ratioLine(info, compare(info, rows))).toBe(
+      '(a): ratio to best peer: n/a (no peer)',
+    );
+  });
+
+  it('draws one bar per tool, scaled to the fastest, escaping labels', () => {
+    const rows = summarizeRows(info, [...records, rec('a<b', 'peer', 8)]);
+    const svg = svgChart([{ info, rows }], 'T & U');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('T &amp; U');
+    expect(svg).toContain('a&lt;b');
+    const widths = [
+      ...svg.matchAll(/<rect x="\d+" y="\d+" width="([\d.]+)"/g),
+    ].map(m => Number(m[1]));
+    expect(widths).toHaveLength(5);
+    // the read limit (1 s) is the fastest: the widest bar; 8 s is an eighth of it
+    expect(Math.max(...widths)).toBe(widths[3]);
+    expect(widths[4]).toBeCloseTo(widths[3] / 8, 0);
+  });
+});
+
+describe('helpers', () => {
+  it("parses GNU time output, with the command's stderr before it", () => {
+    expect(parseTimeLine('noise\n1.50 0.70 0.20 123456 0\n')).toEqual({
+      wallS: 1.5,
+      userS: 0.7,
+      sysS: 0.2,
+      maxRssKiB: 123456,
+      exitCode: 0,
+    });
+    expect(() => parseTimeLine('Command terminated by signal 9')).toThrow(
+      'cannot parse',
+    );
+  });
+
+  it('displays command lines shell-quoted and shortened', () => {
+    expect(
+      displayCommand(
+        ['/a/b/s5cmd', 'cp', 's3://x/a/*', 'two words'],
+        [['/a/b/s5cmd', 's5cmd']],
+      ),
+    ).toBe("s5cmd cp s3://x/a/* 'two words'");
+  });
+
+  it('builds the job request as a pod gets it', () => {
+    expect(
+      jobRequest({
+        endpoint: 'http://h',
+        bucket: 'b',
+        prefix: 'a/',
+        concurrency: 8,
+      }),
+    ).toEqual({
+      name: 'bench',
+      source: {
+        endpoint: 'http://h',
+        bucket: 'b',
+        prefix: 'a/',
+        pathStyle: true,
+      },
+      target: { namespace: 'bench', pvc: 'bench' },
+      options: { concurrency: 8 },
+    });
+  });
+
+  it('sums self time per function from a CPU profile', () => {
+    const profile = {
+      startTime: 0,
+      endTime: 10,
+      nodes: [
+        {
+          id: 1,
+          callFrame: { functionName: '(root)', url: '', lineNumber: -1 },
+        },
+        {
+          id: 2,
+          callFrame: {
+            functionName: 'hot',
+            url: 'file:///x/a.js',
+            lineNumber: 9,
+          },
+        },
+        {
+          id: 3,
+          callFrame: { functionName: '', url: 'file:///x/b.js', lineNumber: 0 },
+        },
+      ],
+      samples: [2, 2, 3, 2],
+      timeDeltas: [1000, 1000, 2000, 1000],
+    };
+    const t = selfTimes(profile);
+    expect(t[0]).toEqual({ name: 'hot a.js:10', selfMs: 3, share: 0.6 });
+    expect(t[1]).toEqual({ name: '(anonymous) b.js:1', selfMs: 2, share: 0.4 });
+    expect(summarizeProfile(profile, 1).split('\n')).toHaveLength(4);
+  });
+});
