@@ -46,7 +46,9 @@ export const restorePage = PageBlueprint.make({
     title: 'Restores',
     routeRef: restorePageRouteRef,
     loader: () =>
-      import('./components/RestorePage').then(m => <m.RestorePage />),
+      import('./components/RestorePage').then(m => (
+        <m.RestorePage header={false} />
+      )),
   },
 });
 

@@ -1,0 +1,2 @@
+export { ApprovalsTable } from './ApprovalsTable';
+export type { ApprovalsTableProps, Decision } from './ApprovalsTable';

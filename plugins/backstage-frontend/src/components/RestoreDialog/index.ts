@@ -1,0 +1,3 @@
+export { RestoreDialog } from './RestoreDialog';
+export type { RestoreDialogProps } from './RestoreDialog';
+export { PlanSummary } from './PlanSummary';
