@@ -1,0 +1,90 @@
+/*
+ * Helpers shared by the e2e suites that run core against the harness cluster (test/cluster).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  KubeClients,
+  createKubeClients,
+  createS3Client,
+  loadKubeConfig,
+} from '@kube-restore/core';
+import { Cluster, startCluster } from '@kube-restore/test-cluster';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+export const JOB_PROGRAM = path.join(
+  REPO_ROOT,
+  'job-image',
+  'dist',
+  'restore-job.cjs',
+);
+
+/** A cluster whose local kubelet runs the built job program. A missing build fails; nothing skips. */
+export async function startClusterWithJobProgram(): Promise<Cluster> {
+  if (!fs.existsSync(JOB_PROGRAM))
+    throw new Error(
+      `the job program ${JOB_PROGRAM} is missing: run \`npm run build -w @kube-restore/job\` first`,
+    );
+  return startCluster({ jobCommand: [process.execPath, JOB_PROGRAM] });
+}
+
+export function clientsFrom(kubeconfig: string): KubeClients {
+  return createKubeClients(loadKubeConfig({ kubeconfig }));
+}
+
+/** Polls `fn` until it returns something other than undefined; its last error is in the timeout message. */
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise(r => setTimeout(r, intervalMs));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+  );
+}
+
+/** The harness MinIO's keys, as createRestore's `credentials` option takes them. */
+export function s3Keys(cluster: Cluster) {
+  if (!cluster.s3) throw new Error('the harness started without MinIO');
+  return {
+    accessKeyId: cluster.s3.accessKeyId,
+    secretAccessKey: cluster.s3.secretAccessKey,
+  };
+}
+
+/** Creates `bucket` in the harness MinIO and puts `objects` (key -> body) into it. */
+export async function seedBucket(
+  cluster: Cluster,
+  bucket: string,
+  objects: Record<string, string | Buffer>,
+): Promise<void> {
+  if (!cluster.s3) throw new Error('the harness started without MinIO');
+  const s3 = createS3Client(
+    {
+      endpoint: cluster.s3.endpoint,
+      region: cluster.s3.region,
+      pathStyle: true,
+    },
+    s3Keys(cluster),
+  );
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (const [Key, Body] of Object.entries(objects))
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
+  } finally {
+    s3.destroy();
+  }
+}
