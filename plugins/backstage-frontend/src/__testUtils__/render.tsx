@@ -9,6 +9,7 @@ import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { ReactElement } from 'react';
+import { SWRConfig } from 'swr';
 import { RestoreApi, restoreApiRef } from '../api/RestoreApi';
 import { createClient, entity as defaultEntity } from './backend';
 
@@ -31,16 +32,19 @@ export function renderWithApis(
         ? AuthorizeResult.DENY
         : AuthorizeResult.ALLOW,
   });
+  // usePermission caches decisions in SWR's global cache; each render starts with an empty one.
   return renderInTestApp(
-    <TestApiProvider
-      apis={[
-        [restoreApiRef, options.api ?? createClient()],
-        [permissionApiRef, permissionApi],
-      ]}
-    >
-      <EntityProvider entity={options.entity ?? defaultEntity}>
-        {element}
-      </EntityProvider>
-    </TestApiProvider>,
+    <SWRConfig value={{ provider: () => new Map() }}>
+      <TestApiProvider
+        apis={[
+          [restoreApiRef, options.api ?? createClient()],
+          [permissionApiRef, permissionApi],
+        ]}
+      >
+        <EntityProvider entity={options.entity ?? defaultEntity}>
+          {element}
+        </EntityProvider>
+      </TestApiProvider>
+    </SWRConfig>,
   );
 }

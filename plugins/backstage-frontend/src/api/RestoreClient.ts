@@ -113,20 +113,24 @@ export class RestoreClient implements RestoreApi {
     let ended = false;
     let failure: Error | undefined;
     try {
-      await readEventStream(response.body, event => {
-        if (event.event === 'status') {
-          onUpdate(JSON.parse(event.data) as Restore);
-        } else if (event.event === 'end') {
-          ended = true;
-        } else if (event.event === 'error') {
-          const data = JSON.parse(event.data) as {
-            error?: { message?: string };
-          };
-          failure = new RestoreStreamError(
-            data.error?.message ?? 'the event stream failed',
-          );
-        }
-      });
+      await readEventStream(
+        response.body,
+        event => {
+          if (event.event === 'status') {
+            onUpdate(JSON.parse(event.data) as Restore);
+          } else if (event.event === 'end') {
+            ended = true;
+          } else if (event.event === 'error') {
+            const data = JSON.parse(event.data) as {
+              error?: { message?: string };
+            };
+            failure = new RestoreStreamError(
+              data.error?.message ?? 'the event stream failed',
+            );
+          }
+        },
+        signal,
+      );
     } catch (error) {
       if (signal?.aborted) return;
       throw error;

@@ -61,14 +61,21 @@ export class EventStreamParser {
   }
 }
 
-/** Reads a response body to its end, calling `onEvent` for each event. */
+/** Reads a response body to its end (or until `signal` aborts), calling `onEvent` for each event. */
 export async function readEventStream(
   body: ReadableStream<Uint8Array>,
   onEvent: (event: ServerSentEvent) => void,
+  signal?: AbortSignal,
 ): Promise<void> {
   const parser = new EventStreamParser(onEvent);
   const decoder = new TextDecoder();
   const reader = body.getReader();
+  // Not every fetch ends the body when its request is aborted; cancelling the reader always does.
+  const cancel = () => {
+    reader.cancel().catch(() => {});
+  };
+  if (signal?.aborted) cancel();
+  signal?.addEventListener('abort', cancel);
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -77,6 +84,7 @@ export async function readEventStream(
     }
     parser.push(decoder.decode());
   } finally {
+    signal?.removeEventListener('abort', cancel);
     reader.releaseLock();
   }
 }
