@@ -76,6 +76,37 @@ const NETWORK_ERRNOS = new Set([
   'ECONNREFUSED',
 ]);
 
+/** Node's codes for a server certificate that does not verify (openssl's, plus Node's own). */
+const TLS_TRUST_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A certificate problem is not worth a retry: say what to configure instead. */
+function untrustedCertificate(
+  code: string,
+  message: string,
+  env: NodeJS.ProcessEnv,
+): string {
+  const bundle = env.AWS_CA_BUNDLE;
+  const hint = bundle
+    ? `the CA bundle in AWS_CA_BUNDLE (${bundle}) does not vouch for it; give the CA that issued the endpoint's certificate in source.caBundle`
+    : "if the endpoint uses a private CA, give that CA's PEM bundle in source.caBundle (a ConfigMap; the job reads it from AWS_CA_BUNDLE)";
+  return `the S3 endpoint's TLS certificate is not trusted (${code}: ${message}); ${hint}`;
+}
+
 interface ErrorLike {
   name?: string;
   code?: string;
@@ -96,6 +127,19 @@ export function classifyError(error: unknown, entry?: string): RestoreError {
   const make = (code: ErrorCode, why = message) =>
     new RestoreError(code, why, { entry, cause: error });
 
+  const tlsCode = [e.code, (e.cause as ErrorLike | undefined)?.code].find(
+    c => c !== undefined && TLS_TRUST_CODES.has(c),
+  );
+  if (tlsCode) {
+    const tlsMessage =
+      tlsCode === e.code
+        ? message
+        : String((e.cause as ErrorLike).message ?? message);
+    return make(
+      'UNTRUSTED_CERTIFICATE',
+      untrustedCertificate(tlsCode, tlsMessage, process.env),
+    );
+  }
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT')
     return make('NO_SPACE', `the volume is full (${e.code})`);
   if (s3Code && S3_CODES[s3Code])

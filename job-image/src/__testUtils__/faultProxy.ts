@@ -3,8 +3,10 @@
  * do on demand: connections reset mid-object, 503 SlowDown storms, corrupted bytes, and archived
  * (Glacier) objects that need a RestoreObject and answer GETs with 403 InvalidObjectState until thawed.
  * Requests are forwarded byte for byte (the Host header too), so SigV4 signatures stay valid.
+ * With `tls` it serves HTTPS (the upstream stays plain HTTP): an S3 endpoint behind a private CA.
  */
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 
 export interface ProxiedRequest {
@@ -50,13 +52,21 @@ export class FaultProxy {
   readonly archived = new Map<string, ArchivedObject>();
   /** Rewrites listing bodies (ListObjectsV2, ListObjectVersions), e.g. to list a key no server stores. */
   rewriteListing?: (xml: string) => string;
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
+  private readonly scheme: 'http' | 'https';
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly sockets = new Set<net.Socket>();
   port = 0;
 
-  constructor(private readonly upstream: { host: string; port: number }) {
-    this.server = http.createServer((req, res) => this.handle(req, res));
+  constructor(
+    private readonly upstream: { host: string; port: number },
+    tls?: { cert: string; key: string },
+  ) {
+    const handler: http.RequestListener = (req, res) => this.handle(req, res);
+    this.scheme = tls ? 'https' : 'http';
+    this.server = tls
+      ? https.createServer({ cert: tls.cert, key: tls.key }, handler)
+      : http.createServer(handler);
     this.server.on('connection', s => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
@@ -64,15 +74,18 @@ export class FaultProxy {
   }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
-  static async start(upstreamEndpoint: string): Promise<FaultProxy> {
+  static async start(
+    upstreamEndpoint: string,
+    options: { tls?: { cert: string; key: string } } = {},
+  ): Promise<FaultProxy> {
     const url = new URL(upstreamEndpoint);
-    const proxy = new FaultProxy({
-      host: url.hostname,
-      port: Number(url.port),
-    });
+    const proxy = new FaultProxy(
+      { host: url.hostname, port: Number(url.port) },
+      options.tls,
+    );
     await new Promise<void>(resolve =>
       proxy.server.listen(0, '127.0.0.1', resolve),
     );

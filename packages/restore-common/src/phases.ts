@@ -53,6 +53,11 @@ export const ERROR_CODES = {
     fatal: true,
     summary: 'the credentials were rejected',
   },
+  UNTRUSTED_CERTIFICATE: {
+    fatal: true,
+    summary:
+      "the S3 endpoint's TLS certificate is not trusted (a private CA needs source.caBundle)",
+  },
   NO_SUCH_BUCKET: { fatal: true, summary: 'the bucket does not exist' },
   NO_SUCH_KEY: { fatal: true, summary: 'the object does not exist' },
   NO_OBJECTS: {
@@ -94,9 +99,11 @@ export const ERROR_CODES = {
     summary: 'the S3 server could not be reached or the connection broke',
   },
   SERVER_ERROR: { fatal: false, summary: 'the S3 server kept failing' },
+  // Fatal: waitSeconds is the request's own limit; a retried pod would wait that long again.
   THAW_TIMEOUT: {
-    fatal: false,
-    summary: 'archived objects were not restored in time',
+    fatal: true,
+    summary:
+      'archived objects were not restored within source.archive.waitSeconds',
   },
   CANCELLED: { fatal: false, summary: 'the restore was stopped (SIGTERM)' },
   DEADLINE_EXCEEDED: {

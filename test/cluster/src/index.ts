@@ -39,6 +39,8 @@ export * from './testing';
 export { KubeClient, KubeApiError, Informer } from './kube';
 export type { KubeCredentials, WatchEvent } from './kube';
 export { markedPids, RUN_MARKER } from './processes';
+export { Pki, checkOpenssl } from './pki';
+export type { CertSpec, IssuedCert } from './pki';
 
 /** A scriptable stand-in for the job program (see fixtures/job-stub.cjs), for tests of the harness itself. */
 export const JOB_STUB = path.join(PACKAGE_DIR, 'fixtures', 'job-stub.cjs');
