@@ -89,7 +89,8 @@ export async function measureStartup(opts: {
   ].join('\n');
 }
 
-if (require.main === module) {
+// run on its own (not when bundled into bench/dist/bench.cjs)
+if (require.main === module && /cli-startup/.test(require.main.filename)) {
   measureStartup({ runs: Number(process.env.RUNS ?? 20) }).then(
     md => process.stdout.write(md),
     error => {

@@ -4,7 +4,9 @@
  *
  *   npm run bench               full run (writes bench/RESULTS.md and bench/throughput.svg)
  *   npm run bench -- --quick    small datasets, 3 repetitions (writes bench/out/)
- *   options: --reps N  --seed N  --concurrency N  --only a,b,c,d,startup,cluster  --profile  --keep-work
+ *   options: --reps N  --seed N  --concurrency N  --only a,b,c,d,startup,cluster  --tools job,mc,...
+ *            --profile (CPU profiles of the job on (a) and (b))  --keep-work
+ *            --job-bundle FILE (another build of the job)  --job-env NAME=value (repeatable)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
@@ -66,6 +68,12 @@ interface Args {
   only: Set<string>;
   profile: boolean;
   keepWork: boolean;
+  /** Only these rows (labels starting with these words), e.g. `job,mc`; default all. */
+  tools?: string[];
+  /** Another job bundle (default: job-image/dist/restore-job.cjs, built first). */
+  jobBundle?: string;
+  /** Extra environment for the job (tuning experiments), from --job-env K=V (repeatable). */
+  jobEnv: Record<string, string>;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -77,6 +85,7 @@ function parseArgs(argv: string[]): Args {
     only: new Set(['a', 'b', 'c', 'd', 'startup', 'cluster']),
     profile: false,
     keepWork: false,
+    jobEnv: {},
   };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
@@ -92,7 +101,14 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--concurrency') a.concurrency = num();
     else if (v === '--profile') a.profile = true;
     else if (v === '--keep-work') a.keepWork = true;
-    else if (v === '--only')
+    else if (v === '--tools')
+      a.tools = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (v === '--job-bundle') a.jobBundle = path.resolve(argv[++i] ?? '');
+    else if (v === '--job-env') {
+      const m = /^([A-Z0-9_]+)=(.*)$/.exec(argv[++i] ?? '');
+      if (!m) throw new Error('--job-env needs NAME=value');
+      a.jobEnv[m[1]] = m[2];
+    } else if (v === '--only')
       a.only = new Set((argv[++i] ?? '').split(',').filter(Boolean));
     else
       throw new Error(
@@ -232,7 +248,8 @@ async function main() {
   const loadBefore = os.loadavg();
 
   log('building the job bundle and checking the binaries');
-  await runOk(process.execPath, [path.join(REPO, 'job-image', 'build.mjs')]);
+  if (!args.jobBundle)
+    await runOk(process.execPath, [path.join(REPO, 'job-image', 'build.mjs')]);
   const servers = await ensureBinaries(undefined, ['minio', 'mc']);
   const peers = await peersEnv();
   const aws = '/usr/bin/aws';
@@ -242,7 +259,8 @@ async function main() {
     );
   const bins: Binaries = {
     node: process.execPath,
-    jobBundle: path.join(REPO, 'job-image', 'dist', 'restore-job.cjs'),
+    jobBundle:
+      args.jobBundle ?? path.join(REPO, 'job-image', 'dist', 'restore-job.cjs'),
     s5cmd: peers.S5CMD,
     rclone: peers.RCLONE,
     mc: servers.mc,
@@ -550,7 +568,17 @@ async function main() {
           },
         });
       }
+      if (args.tools) {
+        const wanted = args.tools;
+        const keep = cases.filter(c =>
+          wanted.some(
+            w => c.command.label.startsWith(w) || c.command.tool === w,
+          ),
+        );
+        cases.splice(0, cases.length, ...keep);
+      }
       for (const c of cases) {
+        if (c.kind === 'job') Object.assign(c.command.env, args.jobEnv);
         commands[c.dataset] ??= {};
         commands[c.dataset][c.command.label] = c.command.display;
       }
@@ -578,6 +606,7 @@ async function main() {
             '--cpu-prof',
             `--cpu-prof-dir=${profDir}`,
           ]);
+          Object.assign(cmd.env, args.jobEnv);
           const m = await measure(cmd, path.join(workDir, 'time.out'), t);
           await fsp.rm(t, { recursive: true, force: true });
           const file = (await fsp.readdir(profDir)).find(f =>

@@ -6,6 +6,7 @@
  */
 import { createHash, Hash } from 'node:crypto';
 import zlib from 'node:zlib';
+import { StreamHasher } from './fileHasher';
 
 export type ChecksumAlgorithm = 'MD5' | 'CRC32' | 'CRC32C' | 'SHA256' | 'SHA1';
 
@@ -144,6 +145,22 @@ export function createHasher(expected: ExpectedChecksum): Hasher {
   }
 }
 
+/** Node's name for an algorithm a hash worker computes (fileHasher.ts), or undefined for the CRCs. */
+export function workerAlgorithmOf(
+  algorithm: ChecksumAlgorithm,
+): 'md5' | 'sha1' | 'sha256' | undefined {
+  switch (algorithm) {
+    case 'MD5':
+      return 'md5';
+    case 'SHA1':
+      return 'sha1';
+    case 'SHA256':
+      return 'sha256';
+    default:
+      return undefined;
+  }
+}
+
 /** The MD5 an ETag stands for, when it is a plain single-part ETag; undefined otherwise. */
 export function md5FromEtag(
   etag: string | undefined,
@@ -205,4 +222,53 @@ export function expectedChecksums(
 export function checksumLabel(checks: ExpectedChecksum[]): string {
   const first = checks[0];
   return first ? `${first.algorithm.toLowerCase()}:${first.expected}` : 'size';
+}
+
+/** Streams at least this large have their MD5/SHA-* computed on a worker thread (fileHasher.ts). */
+export const OFFLOAD_STREAM_MIN_BYTES = 8 * 1024 * 1024;
+
+/** Every check of one stream: CRCs (and small streams) in line, MD5/SHA-* of large ones on a worker. */
+export interface StreamHashers {
+  /** Await the result when it is a promise (the worker is behind). */
+  update(chunk: Buffer): void | Promise<void>;
+  /** Digests in the order of the checks. */
+  digests(): Promise<string[]>;
+  abort(): void;
+}
+
+export function createStreamHashers(
+  checks: ExpectedChecksum[],
+  size: number,
+): StreamHashers {
+  const offload = (c: ExpectedChecksum) =>
+    size >= OFFLOAD_STREAM_MIN_BYTES && workerAlgorithmOf(c.algorithm);
+  const inline = checks.filter(c => !offload(c));
+  const offloaded = checks.filter(c => offload(c));
+  const hashers = inline.map(createHasher);
+  const worker =
+    offloaded.length > 0
+      ? new StreamHasher(
+          offloaded.map(c => ({
+            name: workerAlgorithmOf(c.algorithm)!,
+            encoding: c.encoding,
+          })),
+        )
+      : undefined;
+  return {
+    update(chunk) {
+      for (const h of hashers) h.update(chunk);
+      return worker?.update(chunk);
+    },
+    async digests() {
+      const fromWorker = worker ? await worker.digests() : [];
+      return checks.map(c =>
+        offload(c)
+          ? fromWorker[offloaded.indexOf(c)]
+          : hashers[inline.indexOf(c)].digest(),
+      );
+    },
+    abort() {
+      worker?.abort();
+    },
+  };
 }

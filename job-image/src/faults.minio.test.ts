@@ -336,6 +336,45 @@ describe('large objects as parallel ranged GETs', () => {
     await expectRestored(target, 'large/');
     expect(await temporaries(target)).toEqual([]);
   });
+
+  it('one stream of a large object (MD5 on a worker thread): a corrupted byte is caught once, then it succeeds; corrupted every time, it never gets its final name', async () => {
+    proxy.add({
+      match: getOf('large/twelve.bin'),
+      action: { type: 'corrupt', atByte: 9 * 1024 * 1024 },
+      times: 1,
+    });
+    const target = await newTarget();
+    const run = await runJob({
+      request: request({ prefix: 'large/' }),
+      target,
+      credentials: credentials(),
+    });
+    expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 1 });
+    expect(
+      run.lines.some(
+        l => l.level === 'warn' && /checksum mismatch/.test(l.msg),
+      ),
+    ).toBe(true);
+    await expectRestored(target, 'large/');
+
+    proxy.add({
+      match: getOf('large/twelve.bin'),
+      action: { type: 'corrupt', atByte: 5 },
+    });
+    const target2 = await newTarget();
+    const failed = await runJob({
+      request: request({ prefix: 'large/' }),
+      target: target2,
+      credentials: credentials(),
+    });
+    expect(failed.termination).toMatchObject({
+      phase: 'Failed',
+      code: 'CHECKSUM_MISMATCH',
+    });
+    expect(failed.termination?.message).toMatch(/MD5 is [0-9a-f]{32}/);
+    expect((await readTree(target2)).has('twelve.bin')).toBe(false);
+    expect(await temporaries(target2)).toEqual([]);
+  });
 });
 
 describe('SIGTERM and resume', () => {

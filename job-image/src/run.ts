@@ -15,6 +15,7 @@ import {
 } from '@kube-restore/common';
 import { BandwidthLimiter } from './bandwidth';
 import { classifyError, RestoreError } from './errors';
+import { stopHashWorkers } from './fileHasher';
 import {
   LoadedManifest,
   loadManifest,
@@ -418,5 +419,6 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
   } finally {
     reporter.stop();
     s3?.destroy();
+    await stopHashWorkers();
   }
 }

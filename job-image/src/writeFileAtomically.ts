@@ -139,6 +139,10 @@ export interface AtomicWriteOptions extends FileAttributes {
   fsync?: boolean;
   /** Called with each chunk after it was handed to the disk (progress). */
   onChunk?: (chunk: Buffer) => void;
+  /** Called with the temporary file's path once it exists (before any write). */
+  onOpen?: (tempPath: string) => void;
+  /** Called when bytes [0, upTo) are written to the temporary file (in increasing order). */
+  onWritten?: (upTo: number) => void;
 }
 
 /**
@@ -154,11 +158,14 @@ export async function writeFileAtomically(
   const temp = await TempFile.create(finalPath, options.mode ?? 0o644);
   let bytes = 0;
   try {
+    options.onOpen?.(temp.path);
     if (Buffer.isBuffer(body)) {
       if (body.length > 0) await temp.writeAt([body], 0);
       bytes = body.length;
       options.onChunk?.(body);
+      options.onWritten?.(bytes);
     } else {
+      const onWritten = options.onWritten;
       let batch: Buffer[] = [];
       let batchBytes = 0;
       let inFlight: Promise<void> | undefined;
@@ -170,7 +177,10 @@ export async function writeFileAtomically(
         position += batchBytes;
         batch = [];
         batchBytes = 0;
-        inFlight = temp.writeAt(buffers, at);
+        const end = position;
+        inFlight = onWritten
+          ? temp.writeAt(buffers, at).then(() => onWritten(end))
+          : temp.writeAt(buffers, at);
         // Awaited at the next flush; until then a failure must not count as unhandled.
         inFlight.catch(() => undefined);
       };

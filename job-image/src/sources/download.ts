@@ -11,8 +11,10 @@ import {
   createHasher,
   ExpectedChecksum,
   expectedChecksums,
+  workerAlgorithmOf,
 } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
+import { FileHasher } from '../fileHasher';
 import { withRetry } from '../retry';
 import {
   FileAttributes,
@@ -22,8 +24,41 @@ import {
   writeFileAtomically,
 } from '../writeFileAtomically';
 
-const fsyncLarge = () => fsyncMinBytesNow() !== Infinity;
 import type { RestoreContext } from './types';
+
+const fsyncLarge = () => fsyncMinBytesNow() !== Infinity;
+
+/**
+ * Bodies at least this large are hashed (MD5, SHA-*) on a worker thread reading the file as it is
+ * written, so that hashing overlaps receiving; smaller ones in line, where a worker costs more.
+ */
+export const OFFLOAD_HASH_MIN_BYTES = 8 * 1024 * 1024;
+
+/** Splits checks into those a worker hashes from the file and those hashed in line (the CRCs). */
+function splitChecks(
+  checks: ExpectedChecksum[],
+  size: number,
+): { offloaded: ExpectedChecksum[]; inline: ExpectedChecksum[] } {
+  if (size < OFFLOAD_HASH_MIN_BYTES) return { offloaded: [], inline: checks };
+  return {
+    offloaded: checks.filter(c => workerAlgorithmOf(c.algorithm)),
+    inline: checks.filter(c => !workerAlgorithmOf(c.algorithm)),
+  };
+}
+
+function fileHasherFor(
+  tempPath: string,
+  checks: ExpectedChecksum[],
+): FileHasher | undefined {
+  if (checks.length === 0) return undefined;
+  return new FileHasher(
+    tempPath,
+    checks.map(c => ({
+      name: workerAlgorithmOf(c.algorithm)!,
+      encoding: c.encoding,
+    })),
+  );
+}
 
 export interface ObjectRef {
   key: string;
@@ -113,7 +148,9 @@ async function downloadStream(
   });
   const size = contentLength(res) ?? obj.size;
   const checks = verify ? expectedChecksums(res.headers) : [];
-  const hashers = checks.map(createHasher);
+  const { offloaded, inline } = splitChecks(checks, size);
+  const hashers = inline.map(createHasher);
+  let fileHasher: FileHasher | undefined;
   const etag = (res.headers.etag as string | undefined) ?? obj.etag;
   let counted = 0;
   const { reporter, limiter, signal } = ctx;
@@ -130,13 +167,20 @@ async function downloadStream(
     await writeFileAtomically(finalPath, body(), {
       ...attributes,
       mtime: attributes.mtime ?? lastModifiedOf(res) ?? obj.lastModified,
-      verify: bytes => {
+      onOpen: tempPath => {
+        fileHasher = fileHasherFor(tempPath, offloaded);
+      },
+      onWritten:
+        offloaded.length > 0 ? upTo => fileHasher?.advance(upTo) : undefined,
+      verify: async bytes => {
         if (bytes !== size)
           throw mismatch(obj.key, `received ${bytes} bytes, expected ${size}`);
+        const offDigests = fileHasher ? await fileHasher.digests(bytes) : [];
+        // the worker's digests first: they are the ones computed away from the stream
         checkDigests(
           obj.key,
-          checks,
-          hashers.map(h => h.digest()),
+          [...offloaded, ...inline],
+          [...offDigests, ...hashers.map(h => h.digest())],
         );
       },
     });
@@ -145,6 +189,7 @@ async function downloadStream(
     reporter.addBytes(-counted);
     throw error;
   } finally {
+    fileHasher?.abort();
     if (!res.complete) res.destroy();
   }
 }
@@ -181,6 +226,7 @@ async function downloadPart(
   etag: string | undefined,
   temp: TempFile,
   part: [number, number],
+  onWritten: (position: number) => void,
 ): Promise<number> {
   let partCounted = 0;
   const res = await ctx.s3.getObject({
@@ -203,12 +249,14 @@ async function downloadPart(
       if (batchBytes >= WRITE_BATCH_BYTES) {
         await temp.writeAt(batch, position);
         position += batchBytes;
+        onWritten(position);
         batch = [];
         batchBytes = 0;
       }
     }
     if (batchBytes > 0) await temp.writeAt(batch, position);
     position += batchBytes;
+    onWritten(position);
     if (position !== part[1] + 1)
       throw mismatch(
         obj.key,
@@ -226,7 +274,8 @@ async function downloadPart(
 /**
  * Parallel ranged GETs (If-Match the ETag of a HEAD, so every part is of one version) written at
  * their offsets into a preallocated temporary file. Checksums of the whole object come from the
- * HEAD and are checked by reading the file back (the parts arrive out of order).
+ * HEAD: MD5 and SHA-* are hashed by a worker as the file's contiguous prefix grows; CRCs by reading
+ * the file back at the end (the parts arrive out of order).
  */
 async function downloadRanged(
   ctx: RestoreContext,
@@ -245,20 +294,39 @@ async function downloadRanged(
   const size = contentLength(head) ?? obj.size;
   const etag = (head.headers.etag as string | undefined) ?? obj.etag;
   const checks = verify ? expectedChecksums(head.headers) : [];
+  const { offloaded, inline } = splitChecks(checks, size);
   const temp = await TempFile.create(finalPath, attributes.mode ?? 0o644);
+  let fileHasher: FileHasher | undefined;
   let counted = 0;
   try {
+    fileHasher = fileHasherFor(temp.path, offloaded);
     await temp.fd.truncate(size);
     const parts: Array<[number, number]> = [];
     for (let start = 0; start < size; start += ctx.tuning.partSize) {
       parts.push([start, Math.min(size, start + ctx.tuning.partSize) - 1]);
     }
+    // How far each part is written; the hasher reads the contiguous prefix.
+    const written = parts.map(p => p[0]);
+    let firstOpen = 0;
+    const onWritten = (index: number, position: number) => {
+      written[index] = Math.max(written[index], position);
+      while (
+        firstOpen < parts.length &&
+        written[firstOpen] > parts[firstOpen][1]
+      )
+        firstOpen++;
+      fileHasher?.advance(firstOpen < parts.length ? written[firstOpen] : size);
+    };
     let next = 0;
     const worker = async () => {
       while (next < parts.length && !ctx.signal.aborted) {
-        const part = parts[next++];
+        const index = next++;
+        const part = parts[index];
         const partCounted = await withRetry(
-          () => downloadPart(ctx, obj, etag, temp, part),
+          () =>
+            downloadPart(ctx, obj, etag, temp, part, position =>
+              onWritten(index, position),
+            ),
           ctx.retry,
           {
             signal: ctx.signal,
@@ -281,8 +349,10 @@ async function downloadRanged(
     const st = await temp.fd.stat();
     if (st.size !== size)
       throw mismatch(obj.key, `wrote ${st.size} bytes, expected ${size}`);
-    if (checks.length > 0) {
-      const hashers = checks.map(createHasher);
+    const offDigests = fileHasher ? await fileHasher.digests(size) : [];
+    checkDigests(obj.key, offloaded, offDigests);
+    if (inline.length > 0) {
+      const hashers = inline.map(createHasher);
       const reader = await fsp.open(temp.path, 'r');
       try {
         for await (const chunk of reader.createReadStream({
@@ -295,7 +365,7 @@ async function downloadRanged(
       }
       checkDigests(
         obj.key,
-        checks,
+        inline,
         hashers.map(h => h.digest()),
       );
     }
@@ -309,6 +379,7 @@ async function downloadRanged(
     return { bytes: size, etag, checksum: checksumLabel(checks) };
   } catch (error) {
     ctx.reporter.addBytes(-counted);
+    fileHasher?.abort();
     await temp.discard();
     throw error;
   }
