@@ -77,8 +77,8 @@ export async function planRestore(
   const dialog = page.getByRole('dialog', { name: 'Restore data' });
   await dialog.waitFor();
   await chooseSource(page, dialog, input.source);
-  await dialog.getByLabel('Prefix').fill(input.prefix);
-  await dialog.getByLabel('PVC name').fill(input.pvc);
+  await dialog.getByLabel('Prefix', { exact: true }).fill(input.prefix);
+  await dialog.getByLabel('PVC name', { exact: true }).fill(input.pvc);
   await dialog.getByRole('button', { name: 'Plan' }).click();
   return dialog;
 }
@@ -89,7 +89,7 @@ async function chooseSource(
   dialog: ReturnType<Page['getByRole']>,
   source: string,
 ) {
-  const field = dialog.getByLabel('Source');
+  const field = dialog.getByLabel('Source', { exact: true });
   const tag = await field.evaluate(el => el.tagName.toLowerCase());
   if (tag === 'select') {
     const options = await field.locator('option').evaluateAll(els =>

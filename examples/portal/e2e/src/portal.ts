@@ -125,7 +125,12 @@ export async function ensureAppBuilt(log: Log): Promise<number> {
     const child = spawn(
       BACKSTAGE_CLI,
       ['package', 'build', '--config', '../app-config.yaml'],
-      { cwd: APP_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: APP_DIR,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // jest sets NODE_ENV=test, which the app's browserslist has no entry for (rspack then fails)
+        env: { ...process.env, NODE_ENV: 'production' },
+      },
     );
     let output = '';
     child.stdout.on('data', d => (output += d));
@@ -358,6 +363,8 @@ export async function startPortalBackend(options: {
     [
       '--enable-source-maps',
       '--require',
+      path.join(E2E_DIR, 'scripts', 'exit-with-parent.cjs'),
+      '--require',
       require.resolve('@backstage/cli-node/config/nodeTransform.cjs', {
         paths: [REPO_ROOT],
       }),
@@ -370,7 +377,7 @@ export async function startPortalBackend(options: {
     {
       cwd: BACKEND_DIR,
       detached: true,
-      stdio: ['ignore', out, out],
+      stdio: ['pipe', out, out],
       env: {
         ...process.env,
         NODE_ENV: 'development',
