@@ -40,11 +40,9 @@ export async function signedIn(
   browser: Browser,
   url: string,
   user: string,
+  viewport = { width: 1280, height: 860 },
 ): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({
-    baseURL: url,
-    viewport: { width: 1280, height: 860 },
-  });
+  const context = await browser.newContext({ baseURL: url, viewport });
   const page = await context.newPage();
   await page.goto('/');
   await page.getByRole('button', { name: `Sign in as ${user}` }).click();

@@ -153,9 +153,15 @@ async function screenshots(): Promise<number> {
   const portal = await startPortalBackend({ access, log });
   const browser = await launchChromium();
   try {
-    const { page } = await signedIn(browser, portal.url, OWNER);
+    const { page } = await signedIn(browser, portal.url, OWNER, {
+      width: 1440,
+      height: 900,
+    });
     await openRestoreTab(page);
-    await page.getByRole('button', { name: 'Restore data' }).waitFor();
+    await page
+      .getByRole('button', { name: 'Restore data' })
+      .and(page.locator(':enabled'))
+      .waitFor();
     await shoot(page, 'restore-tab');
 
     const pvc = `shop-data-${Date.now().toString(36)}`;
@@ -164,10 +170,9 @@ async function screenshots(): Promise<number> {
       prefix: '',
       pvc,
     });
-    await dialog
-      .getByRole('button', { name: 'Start restore' })
-      .and(page.locator(':enabled'))
-      .waitFor();
+    const plan = dialog.getByRole('region', { name: 'Plan' });
+    await plan.waitFor();
+    await plan.scrollIntoViewIfNeeded();
     await shoot(page, 'restore-dialog-plan');
 
     await dialog.getByRole('button', { name: 'Start restore' }).click();
