@@ -5,6 +5,7 @@
  */
 import { Watch } from '@kubernetes/client-node';
 import {
+  RESTORE_PHASES,
   RestoreStatus,
   canonicalJson,
   isTerminalPhase,
@@ -173,6 +174,27 @@ export async function watchResumable(
   }
 }
 
+/**
+ * A running pod's phase comes from its newest progress line, read from its log; when that read fails
+ * for a moment (a kube-apiserver restart, a kubelet that is away) the status falls back to Planning.
+ * In a stream of updates that would be a step backwards: while the same pods run, keep the furthest
+ * phase (and the last progress) seen. A new attempt (other pods) or a terminal phase passes as is.
+ */
+export function holdPhase(
+  previous: RestoreStatus | undefined,
+  next: RestoreStatus,
+): RestoreStatus {
+  if (!previous || isTerminalPhase(next.phase)) return next;
+  if (previous.pods.join('\n') !== next.pods.join('\n')) return next;
+  const rank = (s: RestoreStatus) => RESTORE_PHASES.indexOf(s.phase);
+  if (rank(next) >= rank(previous)) return next;
+  return {
+    ...next,
+    phase: previous.phase,
+    progress: next.progress ?? previous.progress,
+  };
+}
+
 export interface WatchRestoreOptions {
   signal?: AbortSignal;
   /** How often to re-read progress from the pod log while running. Default 1000 ms. */
@@ -230,12 +252,17 @@ export async function* watchRestore(
   ];
 
   let last: string | undefined;
+  let previous: RestoreStatus | undefined;
   let backoff = 250;
   try {
     while (!signal.aborted) {
       let status: RestoreStatus;
       try {
-        status = await getRestore(clients, namespace, name);
+        status = holdPhase(
+          previous,
+          await getRestore(clients, namespace, name),
+        );
+        previous = status;
         backoff = 250;
       } catch (error) {
         if (
