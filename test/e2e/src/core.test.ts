@@ -3,10 +3,12 @@
  * Security `restricted`, the Job and garbage-collector controllers, the local kubelet running
  * job-image/dist/restore-job.cjs, and MinIO. What rbac.test.ts proves as the operator (create, status,
  * logs, delete with its PVC) is not repeated here; this file proves listing and its selection, watching
- * (through a kube-apiserver restart and a 410 Gone), and what delete keeps.
+ * (through a kube-apiserver restart and a 410 Gone), what delete keeps, and an endpoint behind a
+ * private CA (source.caBundle: ConfigMap -> mounted file -> AWS_CA_BUNDLE in the pod).
  * A missing prerequisite fails the suite; nothing is skipped.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   ANNOTATION_CREATED_BY,
@@ -40,6 +42,7 @@ import {
   seedBucket,
   startClusterWithJobProgram,
 } from './__testUtils__/harness';
+import { TlsProxy, startTlsProxy } from './__testUtils__/tlsProxy';
 
 jest.setTimeout(180_000);
 
@@ -649,5 +652,70 @@ describe('deleteRestore', () => {
         name: 'not-a-restore',
       }),
     ).resolves.toMatchObject({ metadata: { name: 'not-a-restore' } });
+  });
+});
+
+describe('an S3 endpoint behind a private CA', () => {
+  const NS = 'core-tls';
+  let proxy: TlsProxy;
+  let tmp: string;
+
+  const tlsRequest = (name: string, caBundle?: { configMap: string }) =>
+    parseRestoreRequest({
+      name,
+      source: {
+        endpoint: proxy.endpoint,
+        region: cluster.s3!.region,
+        bucket: BUCKET,
+        prefix: 'data/',
+        ...(caBundle ? { caBundle } : {}),
+      },
+      target: { namespace: NS, pvc: `${name}-data`, size: '1Gi' },
+      options: { backoffLimit: 2 },
+    });
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-restore-core-tls-'));
+    proxy = await startTlsProxy(cluster.s3!.endpoint, tmp);
+    await cluster.createNamespace(NS);
+    await admin.core.createNamespacedConfigMap({
+      namespace: NS,
+      body: { metadata: { name: 's3-ca' }, data: { 'ca.crt': proxy.ca } },
+    });
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('with source.caBundle the pod trusts the endpoint and the restore succeeds', async () => {
+    await createRestore(
+      admin,
+      tlsRequest('tls-trusted', { configMap: 's3-ca' }),
+      {
+        credentials: s3Keys(cluster),
+      },
+    );
+    const status = await finished(NS, 'tls-trusted');
+    expect({ phase: status.phase, error: status.error }).toEqual({
+      phase: 'Succeeded',
+      error: undefined,
+    });
+    expect(proxy.connections()).toBeGreaterThan(0);
+    const volume = await cluster.pvcPath(NS, 'tls-trusted-data');
+    expect(fs.readFileSync(path.join(volume, 'a.txt'), 'utf8')).toBe('alpha\n');
+  });
+
+  it('without it the restore fails at once with UNTRUSTED_CERTIFICATE, in one attempt', async () => {
+    await createRestore(admin, tlsRequest('tls-untrusted'), {
+      credentials: s3Keys(cluster),
+    });
+    const status = await finished(NS, 'tls-untrusted');
+    expect(status.phase).toBe('Failed');
+    expect(status.error?.code).toBe('UNTRUSTED_CERTIFICATE');
+    expect(status.error?.message).toMatch(/source\.caBundle/);
+    // The fatal exit code ends the Job through its podFailurePolicy: no retries despite backoffLimit 2.
+    expect(status.attempts).toBe(1);
   });
 });
