@@ -13,3 +13,4 @@ export * from './progress';
 export * from './glacier';
 export * from './status';
 export * from './filter';
+export * from './plan';

@@ -20,6 +20,7 @@ import {
   RestoreStatus,
   canonicalJson,
   lastProgressLine,
+  type AccessCheck,
 } from '@kube-restore/common';
 import { KubeClients } from './clients';
 import { RestoreError, callApi, isNotFound } from './errors';
@@ -508,15 +509,7 @@ export async function restoreLogs(
   return { pod, log: typeof log === 'string' ? log : String(log ?? '') };
 }
 
-export interface AccessCheck {
-  verb: string;
-  resource: string;
-  group: string;
-  subresource?: string;
-  namespace: string;
-  allowed: boolean;
-  reason?: string;
-}
+export type { AccessCheck } from '@kube-restore/common';
 
 /** What `createRestore` (and status, logs and delete) need, checked with SelfSubjectAccessReview. */
 export function requiredAccess(

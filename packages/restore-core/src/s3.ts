@@ -13,11 +13,11 @@ import {
   ArchiveClass,
   ArchivedTotals,
   RestoreSource,
-  ThawEstimate,
   bytesToGiQuantity,
   createKeyFilter,
   estimateThawCost,
   relativeKey,
+  type SourceSize,
 } from '@kube-restore/common';
 import type { S3Keys } from './manifests';
 import { RestoreError } from './errors';
@@ -97,23 +97,8 @@ export function translateS3Error(
   );
 }
 
-export interface SourceSize {
-  objects: number;
-  bytes: number;
-  /** Archived objects (Glacier classes) that need a thaw before they can be read, by class. */
-  archived: Partial<Record<ArchiveClass, ArchivedTotals>>;
-  archivedObjects: number;
-  archivedBytes: number;
-  thawCost: ThawEstimate[];
-  /** Bytes on disk with 4 KiB blocks plus per-file metadata. */
-  diskBytes: number;
-  /** The PVC size to ask for: disk bytes plus the overage, rounded up to whole Gi. */
-  recommendedSize: string;
-  /** True when the unpacked size of a compressed archive had to be estimated. */
-  estimated: boolean;
-  /** Largest object, for sanity checks. */
-  largestObjectBytes: number;
-}
+/** The size of a source; defined in common so the browser can read it too. */
+export type { SourceSize } from '@kube-restore/common';
 
 export interface SizeOptions extends S3Access {
   /** Extra room on top of the data, in percent. Default 10. */

@@ -1,0 +1,35 @@
+/**
+ * What a plan reports before anything is created: the size of a source and the access checks. Pure data,
+ * computed by core (sizeSource, checkAccess), shown by kubectl, the Backstage backend and the browser.
+ */
+import type { ArchiveClass, ArchivedTotals, ThawEstimate } from './glacier';
+
+/** Objects, bytes and archived objects under a source, and the PVC size they need. */
+export interface SourceSize {
+  objects: number;
+  bytes: number;
+  /** Archived objects (Glacier classes) that need a thaw before they can be read, by class. */
+  archived: Partial<Record<ArchiveClass, ArchivedTotals>>;
+  archivedObjects: number;
+  archivedBytes: number;
+  thawCost: ThawEstimate[];
+  /** Bytes on disk with 4 KiB blocks plus per-file metadata. */
+  diskBytes: number;
+  /** The PVC size to ask for: disk bytes plus the overage, rounded up to whole Gi. */
+  recommendedSize: string;
+  /** True when the unpacked size of a compressed archive had to be estimated. */
+  estimated: boolean;
+  /** Largest object, for sanity checks. */
+  largestObjectBytes: number;
+}
+
+/** One SelfSubjectAccessReview answer: may the caller do `verb` on `resource` in `namespace`? */
+export interface AccessCheck {
+  verb: string;
+  resource: string;
+  group: string;
+  subresource?: string;
+  namespace: string;
+  allowed: boolean;
+  reason?: string;
+}
