@@ -87,9 +87,16 @@ beforeAll(async () => {
     );
   }
   const started = Date.now();
+  let lap = started;
+  const took = (what: string) => {
+    log(`${what}: ${((Date.now() - lap) / 1000).toFixed(1)}s`);
+    lap = Date.now();
+  };
   await ensureAppBuilt(log);
+  took('app bundle');
   cluster = await startCluster();
   if (!cluster.s3) throw new Error('the harness started without MinIO');
+  took('cluster');
   const access = {
     adminKubeconfig: cluster.kubeconfig.admin,
     operatorKubeconfig: cluster.kubeconfig.operator,
@@ -98,8 +105,11 @@ beforeAll(async () => {
   };
   await installRestoreRbac(access);
   await seedDemoData(access);
+  took('deploy/ and demo data');
   portal = await startPortalBackend({ access, log });
+  took('backend');
   browser = await launchChromium();
+  took('chromium');
   log(`set up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }, 900_000);
 
