@@ -3,6 +3,6 @@
  * approvals, audit and history.
  */
 export { restorePlugin as default } from './plugin';
-export * from './permissions';
-export type { RestoreView, PlanResult } from './service/RestoreService';
-export type { RecordPhase, ApprovalState } from './service/RestoreStore';
+// Permissions and API types live in @kube-restore/backstage-plugin-restore-common; re-exported for
+// policies written against this package.
+export * from '@kube-restore/backstage-plugin-restore-common';

@@ -3,7 +3,7 @@ import {
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
 import { readRestoreConfig } from './config';
-import { restorePermissions } from './permissions';
+import { restorePermissions } from '@kube-restore/backstage-plugin-restore-common';
 import { catalogEntityTargets } from './service/entities';
 import { backstageNotifier } from './service/notifier';
 import { RestoreService } from './service/RestoreService';

@@ -6,4 +6,4 @@ export { restorePlugin, RestorePage, EntityRestoreContent } from './plugin';
 export { isRestoreAvailable } from './isRestoreAvailable';
 export { rootRouteRef } from './routes';
 export * from './api';
-export * from './permissions';
+export * from '@kube-restore/backstage-plugin-restore-common';

@@ -32,7 +32,6 @@ import {
   safeParseRestoreRequest,
 } from '@kube-restore/common';
 import {
-  AccessCheck,
   KubeClients,
   S3Keys,
   SourceSize,
@@ -60,73 +59,20 @@ import {
 } from '../config';
 import { QuotaExceededError, toBackstageError } from '../errors';
 import {
+  ApprovalState,
+  NamespaceRestoreItem,
+  PlanResult,
+  RecordPhase,
+  RestoreView,
   restoreApprovePermission,
   restoreCreatePermission,
   restoreDeletePermission,
   restoreReadPermission,
-} from '../permissions';
+} from '@kube-restore/backstage-plugin-restore-common';
 import { EntityTarget, EntityTargets } from './entities';
 import { RestoreNotifier, noNotifications } from './notifier';
-import {
-  ApprovalState,
-  RecordPhase,
-  RestoreRecord,
-  RestoreStore,
-} from './RestoreStore';
+import { RestoreRecord, RestoreStore } from './RestoreStore';
 import { NamespaceRestoreBody, RestoreBody } from './schemas';
-
-export interface NamespaceRestoreItem {
-  pvc: string;
-  restore?: RestoreView;
-  error?: { name: string; message: string };
-}
-
-/** What the API returns for one restore: the record, with the live status from the cluster when there is one. */
-export interface RestoreView {
-  id: string;
-  entityRef: string;
-  cluster: string;
-  namespace: string;
-  name: string;
-  pvc: string;
-  sourceName: string;
-  source: string;
-  requester: string;
-  phase: RecordPhase;
-  approval?: ApprovalState;
-  plannedBytes?: number;
-  bytes?: number;
-  durationMs?: number;
-  error?: { code?: string; message: string };
-  createdAt: string;
-  updatedAt: string;
-  jobCreatedAt?: string;
-  finishedAt?: string;
-  deletedAt?: string;
-  /** Live status from the cluster (absent while pending approval, and once the Job has expired). */
-  status?: RestoreStatus;
-}
-
-export interface PlanResult {
-  name: string;
-  entityRef: string;
-  cluster: string;
-  namespace: string;
-  source: string;
-  /** The request as it would be created (credentials are only ever a Secret reference). */
-  request: RestoreRequest;
-  size?: SourceSize;
-  sizeError?: string;
-  /** The size the new PVC would get. */
-  pvcSize?: string;
-  /** Whether the data fits the requested size (unknown when either is unknown). */
-  fits?: boolean;
-  approval: { required: boolean; reasons: ApprovalState['reasons'] };
-  /** Limits this restore would break; create refuses it with 429 then. */
-  quota: { ok: boolean; problems: string[] };
-  /** RBAC preflight as the operator identity in the target namespace. */
-  access: { allowed: boolean; checks: AccessCheck[]; error?: string };
-}
 
 /** Who is asking, and the HTTP request for the audit log. */
 export interface Caller {

@@ -3,25 +3,14 @@ import {
   DatabaseService,
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
-import { ErrorCode, RestorePhase, RestoreRequest } from '@kube-restore/common';
+import type {
+  ApprovalState,
+  RecordPhase,
+} from '@kube-restore/backstage-plugin-restore-common';
+import { ErrorCode, RestoreRequest } from '@kube-restore/common';
 import { Knex } from 'knex';
 
 const TABLE = 'restore_requests';
-
-/** Phases of a record: the cluster's, plus `Rejected` (an approver said no; nothing was ever created). */
-export type RecordPhase = RestorePhase | 'Rejected';
-
-export interface ApprovalState {
-  required: boolean;
-  /** Rules that matched, with why. */
-  reasons: { rule: string; reason: string; approvers: string[] }[];
-  decision?: {
-    state: 'approved' | 'rejected';
-    by: string;
-    at: string;
-    comment?: string;
-  };
-}
 
 export interface RestoreRecord {
   id: string;

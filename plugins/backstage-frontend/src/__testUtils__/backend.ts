@@ -4,6 +4,7 @@
  */
 import { Entity } from '@backstage/catalog-model';
 import { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
+import { parseRestoreRequest, SourceSize } from '@kube-restore/common';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { RestoreClient } from '../api/RestoreClient';
@@ -79,6 +80,22 @@ export function restoreFixture(overrides: Partial<Restore> = {}): Restore {
   };
 }
 
+export function sizeFixture(overrides: Partial<SourceSize> = {}): SourceSize {
+  return {
+    objects: 1200,
+    bytes: 5 * 2 ** 30,
+    diskBytes: 5.1 * 2 ** 30,
+    recommendedSize: '6Gi',
+    archived: {},
+    archivedObjects: 0,
+    archivedBytes: 0,
+    thawCost: [],
+    estimated: false,
+    largestObjectBytes: 64 * 2 ** 20,
+    ...overrides,
+  };
+}
+
 export function planFixture(overrides: Partial<RestorePlan> = {}): RestorePlan {
   return {
     name: 'restore-data-1a2b3c4d',
@@ -86,17 +103,15 @@ export function planFixture(overrides: Partial<RestorePlan> = {}): RestorePlan {
     cluster: 'prod',
     namespace: 'team-a',
     source: 'http://minio.test:9000/backups/team-a/shop/',
-    request: {},
-    size: {
-      objects: 1200,
-      bytes: 5 * 2 ** 30,
-      diskBytes: 5.1 * 2 ** 30,
-      recommendedSize: '6Gi',
-      archivedObjects: 0,
-      archivedBytes: 0,
-      thawCost: [],
-      estimated: false,
-    },
+    request: parseRestoreRequest({
+      source: {
+        endpoint: 'http://minio.test:9000',
+        bucket: 'backups',
+        prefix: 'team-a/shop/',
+      },
+      target: { namespace: 'team-a', pvc: 'data' },
+    }),
+    size: sizeFixture(),
     pvcSize: '6Gi',
     fits: true,
     approval: { required: false, reasons: [] },

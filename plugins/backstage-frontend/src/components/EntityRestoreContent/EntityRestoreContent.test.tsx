@@ -10,6 +10,7 @@ import {
   errorResponse,
   http,
   planFixture,
+  sizeFixture,
   restoreFixture,
   server,
   sources,
@@ -295,10 +296,8 @@ describe('EntityRestoreContent', () => {
         planned = (await request.json()) as RestoreBody;
         return HttpResponse.json(
           planFixture({
-            size: {
-              objects: 1200,
-              bytes: 5 * 2 ** 30,
-              recommendedSize: '6Gi',
+            size: sizeFixture({
+              archived: { GLACIER: { objects: 300, bytes: 2 * 2 ** 30 } },
               archivedObjects: 300,
               archivedBytes: 2 * 2 ** 30,
               thawCost: [
@@ -321,7 +320,7 @@ describe('EntityRestoreContent', () => {
                   typicalHours: '48',
                 },
               ],
-            },
+            }),
             approval: {
               required: true,
               reasons: [

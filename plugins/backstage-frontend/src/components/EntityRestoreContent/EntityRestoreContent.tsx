@@ -24,7 +24,7 @@ import {
 import {
   restoreCreatePermission,
   restoreDeletePermission,
-} from '../../permissions';
+} from '@kube-restore/backstage-plugin-restore-common';
 import { errorMessage } from '../format';
 import { RestoreDialog } from '../RestoreDialog';
 import { RestoresTable } from '../RestoresTable';
