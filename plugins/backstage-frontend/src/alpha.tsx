@@ -1,4 +1,3 @@
-/** @jsxImportSource react */
 /**
  * The restore plugin for apps on the new frontend system:
  * `createApp({ features: [import('@kube-restore/backstage-plugin-restore/alpha')] })`, or auto-discovery.

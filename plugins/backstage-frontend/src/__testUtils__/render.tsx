@@ -1,4 +1,3 @@
-/** @jsxImportSource react */
 import { Entity } from '@backstage/catalog-model';
 import {
   TestApiProvider,

@@ -1,4 +1,3 @@
-/** @jsxImportSource react */
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import {
   EmptyState,

@@ -1,4 +1,3 @@
-/** @jsxImportSource react */
 import { useApi } from '@backstage/core-plugin-api';
 import {
   Accordion,

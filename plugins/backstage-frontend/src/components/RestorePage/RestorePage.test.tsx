@@ -1,4 +1,3 @@
-/** @jsxImportSource react */
 import { registerMswTestHooks } from '@backstage/test-utils';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import {

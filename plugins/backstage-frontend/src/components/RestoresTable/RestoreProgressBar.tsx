@@ -1,4 +1,3 @@
-/** @jsxImportSource react */
 import { Box, LinearProgress, Typography } from '@material-ui/core';
 import type { Restore } from '../../api';
 import { isActive, progressOf } from '../format';
