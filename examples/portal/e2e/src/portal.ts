@@ -75,16 +75,31 @@ export interface ClusterAccess {
 
 export type Log = (message: string) => void;
 
-const APP_BUILD_INPUTS = [
-  'examples/portal/app/src',
-  'examples/portal/app/package.json',
-  'examples/portal/app-config.yaml',
-  'plugins/backstage-frontend/src',
-  'plugins/backstage-frontend/package.json',
-  'packages/restore-common/src',
-  'packages/restore-common/package.json',
-  'package-lock.json',
-];
+/**
+ * What the app bundle is built from: the app, every workspace package it depends on (transitively: the
+ * frontend plugin, the shared packages), the portal's config and the lockfile.
+ */
+function appBuildInputs(): string[] {
+  const inputs = ['examples/portal/app-config.yaml', 'package-lock.json'];
+  const seen = new Set<string>();
+  const visit = (dir: string) => {
+    if (seen.has(dir)) return;
+    seen.add(dir);
+    const rel = path.relative(REPO_ROOT, dir);
+    inputs.push(`${rel}/package.json`, `${rel}/src`);
+    const manifest = JSON.parse(
+      fs.readFileSync(path.join(dir, 'package.json'), 'utf8'),
+    );
+    for (const name of Object.keys(manifest.dependencies ?? {})) {
+      const link = path.join(REPO_ROOT, 'node_modules', ...name.split('/'));
+      if (!fs.existsSync(link) || !fs.lstatSync(link).isSymbolicLink())
+        continue; // not a workspace package: the lockfile covers it
+      visit(fs.realpathSync(link));
+    }
+  };
+  visit(APP_DIR);
+  return inputs;
+}
 
 function hashInputs(): string {
   const hash = createHash('sha256');
@@ -101,7 +116,7 @@ function hashInputs(): string {
     hash.update(`${rel}\n`);
     hash.update(fs.readFileSync(abs));
   };
-  APP_BUILD_INPUTS.forEach(add);
+  appBuildInputs().forEach(add);
   return hash.digest('hex');
 }
 
