@@ -8,6 +8,7 @@ import {
   TableRow,
   Tooltip,
   Typography,
+  makeStyles,
 } from '@material-ui/core';
 import { useEffect, useState } from 'react';
 import type { Restore } from '../../api';
@@ -31,6 +32,11 @@ export interface RestoresTableProps {
   /** When set, Delete is disabled and this says why (e.g. no restore.delete permission). */
   deleteRefusal?: string;
 }
+
+const useStyles = makeStyles({
+  // Column titles and short values stay on one line; names, sources and errors wrap.
+  nowrap: { whiteSpace: 'nowrap' },
+});
 
 /** A clock that ticks every second while `running`, so durations of active restores count up. */
 function useNow(running: boolean): number {
@@ -79,21 +85,26 @@ export function RestoresTable(props: RestoresTableProps) {
   const { restores, showEntity, onDelete, deleteRefusal } = props;
   const [deleting, setDeleting] = useState<Restore>();
   const now = useNow(restores.some(isActive));
+  const classes = useStyles();
 
   return (
     <>
       <Table size="small" aria-label="Restores">
         <TableHead>
           <TableRow>
-            <TableCell>Restore</TableCell>
-            {showEntity && <TableCell>Entity</TableCell>}
-            <TableCell>Phase</TableCell>
-            <TableCell>Progress</TableCell>
-            <TableCell>PVC</TableCell>
-            <TableCell>Requester</TableCell>
-            <TableCell>Started</TableCell>
-            <TableCell>Duration</TableCell>
-            {onDelete && <TableCell>Actions</TableCell>}
+            <TableCell className={classes.nowrap}>Restore</TableCell>
+            {showEntity && (
+              <TableCell className={classes.nowrap}>Entity</TableCell>
+            )}
+            <TableCell className={classes.nowrap}>Phase</TableCell>
+            <TableCell className={classes.nowrap}>Progress</TableCell>
+            <TableCell className={classes.nowrap}>PVC</TableCell>
+            <TableCell className={classes.nowrap}>Requester</TableCell>
+            <TableCell className={classes.nowrap}>Started</TableCell>
+            <TableCell className={classes.nowrap}>Duration</TableCell>
+            {onDelete && (
+              <TableCell className={classes.nowrap}>Actions</TableCell>
+            )}
           </TableRow>
         </TableHead>
         <TableBody>
@@ -109,7 +120,9 @@ export function RestoresTable(props: RestoresTableProps) {
                 </TableCell>
                 {showEntity && <TableCell>{restore.entityRef}</TableCell>}
                 <TableCell>
-                  <PhaseStatus phase={restore.phase} />
+                  <span className={classes.nowrap}>
+                    <PhaseStatus phase={restore.phase} />
+                  </span>
                   {restore.error && (
                     <Box mt={0.5}>
                       <Typography variant="caption" color="error">
@@ -139,12 +152,12 @@ export function RestoresTable(props: RestoresTableProps) {
                     {shortRef(restore.requester)}
                   </span>
                 </TableCell>
-                <TableCell>
+                <TableCell className={classes.nowrap}>
                   <time dateTime={startOf(restore)}>
                     {new Date(startOf(restore)).toLocaleString()}
                   </time>
                 </TableCell>
-                <TableCell>
+                <TableCell className={classes.nowrap}>
                   {duration !== undefined ? formatDuration(duration) : '-'}
                 </TableCell>
                 {onDelete && (
