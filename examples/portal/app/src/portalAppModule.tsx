@@ -1,4 +1,3 @@
-/** @jsxImportSource react */
 import { Navigate } from 'react-router-dom';
 import {
   PageBlueprint,

@@ -1,4 +1,3 @@
-/** @jsxImportSource react */
 /*
  * LOCAL DEVELOPMENT ONLY. A sign-in page that lets whoever opens the portal be one of the users the backend's
  * `dev` auth provider lists in `auth.providers.dev.users` (examples/portal/app-config.yaml), without a
