@@ -153,6 +153,8 @@ beforeAll(async () => {
     await put(key, b);
     objects.set(key, b);
   }
+  // Folder marker: restored as a directory, not a file.
+  await put('data/folder/', '');
   await put('data/sums/crc32c.bin', body(5, 70_000), {
     ChecksumAlgorithm: 'CRC32C',
   });
@@ -240,6 +242,9 @@ describe('objects under a prefix', () => {
         .sort(([a], [b]) => (a < b ? -1 : 1)),
     );
     expect(await temporaries(target)).toEqual([]);
+    expect((await fsp.stat(path.join(target, 'folder'))).isDirectory()).toBe(
+      true,
+    );
     const phases = run.progress.map(p => p.phase);
     expect(phases.filter((p, i) => p !== phases[i - 1])).toEqual([
       'Planning',
