@@ -205,8 +205,13 @@ export function recordingAuditor() {
   };
 }
 
-/** A SQLite database in a file, so that a second backend can open the same history. */
-export function sqliteFile(filename: string) {
+/**
+ * A SQLite database for one test backend: in memory, or in a file so that a second backend can open
+ * the same history. Destroy it after `backend.stop()`: Backstage's own database service never destroys
+ * SQLite connections on shutdown, and the pool's reaper interval (tarn) then keeps the jest worker alive
+ * ("A worker process has failed to exit gracefully").
+ */
+export function sqliteFile(filename = ':memory:') {
   const knex = Knex({
     client: 'better-sqlite3',
     connection: { filename },

@@ -31,6 +31,7 @@ import {
   ownerPolicyPermissions,
   recordingAuditor,
   recordingLogger,
+  sqliteFile,
   userInfoFactory,
 } from '../__testUtils__/fakes';
 
@@ -177,6 +178,7 @@ async function startBackend(data: JsonObject = config()) {
   const logs = recordingLogger();
   const audit = recordingAuditor();
   const notifications = fakeNotificationsPlugin();
+  const db = sqliteFile();
   const backend = await startTestBackend({
     features: [
       restorePlugin,
@@ -187,10 +189,16 @@ async function startBackend(data: JsonObject = config()) {
       userInfoFactory,
       logs.factory,
       audit.factory,
+      db.factory,
     ],
   });
   return {
     backend,
+    /** Stops the backend and closes its database (see sqliteFile). */
+    stop: async () => {
+      await backend.stop();
+      await db.knex.destroy();
+    },
     server: backend.server,
     logs: logs.lines,
     audit: audit.events,
@@ -239,7 +247,7 @@ describe('restore backend on a real cluster', () => {
     s = await startBackend();
   });
   afterAll(async () => {
-    await s?.backend.stop();
+    await s?.stop();
   });
 
   it('an owner plans, creates and follows the SSE stream to Succeeded; the files are in the PVC', async () => {
@@ -430,7 +438,7 @@ describe('restore backend on a real cluster', () => {
       );
       expect(await jobsIn('team-a')).toEqual(before);
     } finally {
-      await limited.backend.stop();
+      await limited.stop();
     }
   });
 
@@ -492,7 +500,7 @@ describe('restore backend on a real cluster', () => {
         reason: expect.stringMatching(/no-such-bucket/),
       });
     } finally {
-      await other.backend.stop();
+      await other.stop();
     }
   });
 });

@@ -87,6 +87,7 @@ async function start(
   const logs = recordingLogger();
   const audit = recordingAuditor();
   const notifications = fakeNotificationsPlugin();
+  const db = options.db ?? sqliteFile();
   const backend = await startTestBackend({
     features: [
       restorePlugin,
@@ -97,11 +98,16 @@ async function start(
       userInfoFactory,
       logs.factory,
       audit.factory,
-      ...(options.db ? [options.db.factory] : []),
+      db.factory,
     ],
   });
   return {
     backend,
+    /** Stops the backend and closes its database. */
+    stop: async () => {
+      await backend.stop();
+      await db.knex.destroy();
+    },
     server: backend.server,
     logs: logs.lines,
     audit: audit.events,
@@ -116,7 +122,7 @@ describe('restore backend (no cluster)', () => {
   });
   async function started(options?: Parameters<typeof start>[0]) {
     const s = await start(options);
-    stops.push(() => s.backend.stop());
+    stops.push(s.stop);
     return s;
   }
 
@@ -385,7 +391,7 @@ describe('restore backend (no cluster)', () => {
       .set('Authorization', as(ALICE))
       .send(body());
     expect(created.status).toBe(202);
-    await first.backend.stop();
+    await first.stop();
 
     const second = await started({ db: sqliteFile(file) });
     const res = await request(second.server)
