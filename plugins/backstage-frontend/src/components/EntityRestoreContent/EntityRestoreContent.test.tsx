@@ -29,7 +29,17 @@ function backend(items: Restore[]) {
     http.get(`${BASE_URL}/sources`, () =>
       HttpResponse.json({ items: sources }),
     ),
+    http.post(`${BASE_URL}/plan`, () => HttpResponse.json(planFixture())),
   );
+}
+
+/** Plans, waits for the plan on screen, then starts: the only way a restore starts. */
+async function planAndStart(dialog: HTMLElement) {
+  fireEvent.click(within(dialog).getByRole('button', { name: 'Plan' }));
+  await within(dialog).findByRole('region', { name: 'Plan' });
+  const start = within(dialog).getByRole('button', { name: 'Start restore' });
+  await waitFor(() => expect(start).toBeEnabled());
+  fireEvent.click(start);
 }
 
 function rowOf(name: string): HTMLElement {
@@ -422,29 +432,52 @@ describe('EntityRestoreContent', () => {
     fireEvent.change(within(dialog).getByLabelText('PVC name'), {
       target: { value: 'data' },
     });
-    fireEvent.click(
-      within(dialog).getByRole('button', { name: 'Start restore' }),
-    );
+    await planAndStart(dialog);
 
-    // Before the backend answers: the optimistic row.
+    // Before the backend answers: the optimistic row, named by the plan, requested by "you".
     const optimistic = await screen.findByRole('progressbar', {
-      name: 'Restore progress restore of data',
+      name: 'Restore progress restore-data-1a2b3c4d',
     });
-    expect(
-      within(optimistic.closest('tr')!).getByText('Pending'),
-    ).toBeInTheDocument();
+    const row = optimistic.closest('tr')!;
+    expect(within(row).getByText('Pending')).toBeInTheDocument();
+    expect(within(row).getByText('you')).toBeInTheDocument();
+    expect(within(row).getByRole('button', { name: 'Delete' })).toBeDisabled();
     expect(answer).toBeDefined();
     answer!();
-    expect(
-      await screen.findByRole('progressbar', {
-        name: 'Restore progress restore-data-1a2b3c4d',
-      }),
-    ).toBeInTheDocument();
-    expect(
-      screen.queryByRole('progressbar', {
-        name: 'Restore progress restore of data',
-      }),
-    ).toBeNull();
+    // Then the backend's row takes its place: one row, its requester, deletable.
+    await waitFor(() =>
+      expect(
+        within(rowOf('restore-data-1a2b3c4d')).getByText('alice'),
+      ).toBeInTheDocument(),
+    );
+    expect(screen.getAllByRole('progressbar')).toHaveLength(1);
+    expect(screen.queryByText('you')).toBeNull();
+  });
+
+  it('starts only from a plan of the current form: Start waits for Plan, and a changed field asks for a new plan', async () => {
+    backend([]);
+    await renderWithApis(<EntityRestoreContent />);
+    const dialog = await openDialog();
+    const start = within(dialog).getByRole('button', { name: 'Start restore' });
+    fireEvent.change(within(dialog).getByLabelText('PVC name'), {
+      target: { value: 'data' },
+    });
+    expect(start).toBeDisabled();
+    expect(start).toHaveAccessibleDescription(
+      'Plan first: a restore starts from the plan you have seen.',
+    );
+
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Plan' }));
+    await within(dialog).findByRole('region', { name: 'Plan' });
+    await waitFor(() => expect(start).toBeEnabled());
+
+    fireEvent.change(within(dialog).getByLabelText('PVC name'), {
+      target: { value: 'other' },
+    });
+    expect(start).toBeDisabled();
+    expect(start).toHaveAccessibleDescription(
+      'The form changed since the plan: plan again to start.',
+    );
   });
 
   it("shows the backend's 403 message and drops the optimistic row when the restore is refused", async () => {
@@ -463,9 +496,7 @@ describe('EntityRestoreContent', () => {
     fireEvent.change(within(dialog).getByLabelText('PVC name'), {
       target: { value: 'data' },
     });
-    fireEvent.click(
-      within(dialog).getByRole('button', { name: 'Start restore' }),
-    );
+    await planAndStart(dialog);
     expect(await screen.findByRole('alert')).toHaveTextContent(
       'Could not start the restore into PVC data: user:default/mallory may not create restores of component:default/shop',
     );

@@ -39,21 +39,21 @@ type Notice = { severity: 'error' | 'success' | 'info'; text: string };
 function optimisticRestore(
   id: string,
   body: RestoreBody,
-  plan: RestorePlan | undefined,
+  plan: RestorePlan,
 ): Restore {
   const now = new Date().toISOString();
   return {
     id,
     entityRef: body.entityRef,
-    cluster: plan?.cluster ?? '',
-    namespace: plan?.namespace ?? '',
-    name: plan?.name ?? `restore of ${body.target.pvc}`,
+    cluster: plan.cluster,
+    namespace: plan.namespace,
+    name: plan.name,
     pvc: body.target.pvc,
     sourceName: body.source.name,
-    source: plan?.source ?? body.source.path ?? '',
+    source: plan.source,
     requester: 'you',
     phase: 'Pending',
-    plannedBytes: plan?.size?.bytes,
+    plannedBytes: plan.size?.bytes,
     createdAt: now,
     updatedAt: now,
   };
@@ -97,7 +97,7 @@ function EntityRestores(props: { entityRef: string; pollIntervalMs?: number }) {
   const counter = useRef(0);
 
   const onStart = useCallback(
-    async (body: RestoreBody, plan?: RestorePlan) => {
+    async (body: RestoreBody, plan: RestorePlan) => {
       counter.current += 1;
       const id = `optimistic-${counter.current}`;
       upsert(optimisticRestore(id, body, plan));

@@ -53,7 +53,8 @@ export interface RestoreDialogProps {
    * Starts the restore. The dialog closes at once (the caller shows the row optimistically); the form is
    * cleared when this resolves true and kept for another try when it resolves false.
    */
-  onStart: (body: RestoreBody, plan?: RestorePlan) => Promise<boolean>;
+  /** Starts the restore the plan describes; resolves true once the backend has it. */
+  onStart: (body: RestoreBody, plan: RestorePlan) => Promise<boolean>;
 }
 
 function useSources(open: boolean) {
@@ -117,12 +118,19 @@ export function RestoreDialog(props: RestoreDialogProps) {
     }
   };
 
+  // A restore starts from the plan its requester has seen: the plan of exactly the current form.
+  const current = plan?.body === bodyText ? plan.plan : undefined;
+
   const start = async (event?: FormEvent) => {
     event?.preventDefault();
+    // Enter in a field plans first, and starts once the plan on screen is the current one.
+    if (!current) {
+      await runPlan();
+      return;
+    }
     setTouched({ source: true, pvc: true });
     if (!valid) return;
     setError(undefined);
-    const current = plan?.body === bodyText ? plan.plan : undefined;
     onClose();
     if (await onStart(body, current)) {
       setForm(initialForm);
@@ -378,6 +386,19 @@ export function RestoreDialog(props: RestoreDialogProps) {
           )}
         </DialogContent>
         <DialogActions>
+          {!current && (
+            <Box flexGrow={1} pl={2}>
+              <Typography
+                id="restore-start-hint"
+                variant="caption"
+                color="textSecondary"
+              >
+                {plan
+                  ? 'The form changed since the plan: plan again to start.'
+                  : 'Plan first: a restore starts from the plan you have seen.'}
+              </Typography>
+            </Box>
+          )}
           <Button onClick={onClose}>Cancel</Button>
           <Button
             onClick={runPlan}
@@ -386,7 +407,13 @@ export function RestoreDialog(props: RestoreDialogProps) {
           >
             Plan
           </Button>
-          <Button type="submit" color="primary" variant="contained">
+          <Button
+            type="submit"
+            color="primary"
+            variant="contained"
+            disabled={!current || planning}
+            aria-describedby={current ? undefined : 'restore-start-hint'}
+          >
             Start restore
           </Button>
         </DialogActions>
