@@ -5,8 +5,9 @@
  *   npm run bench               full run (writes bench/RESULTS.md and bench/throughput.svg)
  *   npm run bench -- --quick    small datasets, 3 repetitions (writes bench/out/)
  *   options: --reps N  --seed N  --concurrency N  --only a,b,c,d,startup,cluster  --tools job,mc,...
- *            --profile (CPU profiles of the job on (a) and (b))  --keep-work
+ *            --profile (CPU profiles of the job on (a), (b), (c))  --keep-work
  *            --job-bundle FILE (another build of the job)  --job-env NAME=value (repeatable)
+ *            --work DIR (write targets there, e.g. /dev/shm to take the disk out)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
@@ -74,6 +75,8 @@ interface Args {
   jobBundle?: string;
   /** Extra environment for the job (tuning experiments), from --job-env K=V (repeatable). */
   jobEnv: Record<string, string>;
+  /** Where targets are written (default: the cache directory's filesystem). */
+  workRoot?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -104,6 +107,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--tools')
       a.tools = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (v === '--job-bundle') a.jobBundle = path.resolve(argv[++i] ?? '');
+    else if (v === '--work') a.workRoot = path.resolve(argv[++i] ?? '');
     else if (v === '--job-env') {
       const m = /^([A-Z0-9_]+)=(.*)$/.exec(argv[++i] ?? '');
       if (!m) throw new Error('--job-env needs NAME=value');
@@ -283,7 +287,7 @@ async function main() {
 
   const key = cacheKey(args.seed, sizes, minioVersion);
   const dataRoot = path.join(cache, key);
-  const workDir = path.join(cache, `work-${process.pid}`);
+  const workDir = path.join(args.workRoot ?? cache, `work-${process.pid}`);
   const confDir = path.join(workDir, 'conf');
   const stage = path.join('/dev/shm', `kube-restore-bench-${process.pid}`);
   await fsp.mkdir(confDir, { recursive: true });
@@ -591,7 +595,9 @@ async function main() {
         for (const [id, source] of [
           ['(a)', { prefix: 'a/' }],
           ['(b)', { prefix: 'b/' }],
+          ['(c)', { key: 'c/archive.tar.gz', format: 'tar' }],
         ] as const) {
+          if (!args.only.has(id.slice(1, 2))) continue;
           const profDir = path.join(
             outDir,
             'profiles',

@@ -224,8 +224,20 @@ export function checksumLabel(checks: ExpectedChecksum[]): string {
   return first ? `${first.algorithm.toLowerCase()}:${first.expected}` : 'size';
 }
 
-/** Streams at least this large have their MD5/SHA-* computed on a worker thread (fileHasher.ts). */
-export const OFFLOAD_STREAM_MIN_BYTES = 8 * 1024 * 1024;
+let offloadMinBytes = 8 * 1024 * 1024;
+
+/**
+ * Bodies and streams at least this large have their MD5/SHA-* computed on a worker thread
+ * (fileHasher.ts); smaller ones in line, where a worker costs more than it saves.
+ */
+export function offloadHashMinBytes(): number {
+  return offloadMinBytes;
+}
+
+/** Benchmarks and tests: Infinity hashes everything in line. */
+export function setOffloadHashMinBytes(bytes: number): void {
+  offloadMinBytes = bytes;
+}
 
 /** Every check of one stream: CRCs (and small streams) in line, MD5/SHA-* of large ones on a worker. */
 export interface StreamHashers {
@@ -241,7 +253,7 @@ export function createStreamHashers(
   size: number,
 ): StreamHashers {
   const offload = (c: ExpectedChecksum) =>
-    size >= OFFLOAD_STREAM_MIN_BYTES && workerAlgorithmOf(c.algorithm);
+    size >= offloadMinBytes && workerAlgorithmOf(c.algorithm);
   const inline = checks.filter(c => !offload(c));
   const offloaded = checks.filter(c => offload(c));
   const hashers = inline.map(createHasher);

@@ -14,6 +14,7 @@ import {
   restoreNameOf,
 } from '@kube-restore/common';
 import { BandwidthLimiter } from './bandwidth';
+import { setOffloadHashMinBytes } from './checksums';
 import { classifyError, RestoreError } from './errors';
 import { stopHashWorkers } from './fileHasher';
 import {
@@ -259,6 +260,10 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     const root = await SafeRoot.open(options.target, { dirMode });
     const restoreId = restoreNameOf(request);
     setTempTag(shard ? `s${shard.index}-` : '');
+    if (env.KUBE_RESTORE_OFFLOAD_HASH_MIN_BYTES)
+      setOffloadHashMinBytes(
+        envNumber(env, 'KUBE_RESTORE_OFFLOAD_HASH_MIN_BYTES', 0) || Infinity,
+      );
     if (env.KUBE_RESTORE_FSYNC_MIN_BYTES)
       setFsyncMinBytes(
         envNumber(env, 'KUBE_RESTORE_FSYNC_MIN_BYTES', 0) || Infinity,

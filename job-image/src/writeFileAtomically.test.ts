@@ -1,7 +1,11 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { liveTemporaryFiles, writeFileAtomically } from './writeFileAtomically';
+import {
+  liveTemporaryFiles,
+  SMALL_FILE_BYTES,
+  writeFileAtomically,
+} from './writeFileAtomically';
 
 async function* chunks(
   n: number,
@@ -60,5 +64,44 @@ describe('writeFileAtomically', () => {
     ).rejects.toThrow('checksum mismatch');
     expect(await fsp.readFile(file, 'utf8')).toBe('old');
     expect(await fsp.readdir(dir)).toEqual(['f']);
+  });
+
+  it('small bodies (in one go) and bodies just past the limit (streamed) keep bytes, mode and mtime', async () => {
+    const mtime = new Date('2021-05-06T07:08:09Z');
+    for (const [name, n] of [
+      ['tiny', 1],
+      ['empty', 0],
+      ['at-limit', SMALL_FILE_BYTES / 1024],
+      ['past-limit', SMALL_FILE_BYTES / 1024 + 1],
+    ] as const) {
+      const file = path.join(dir, name);
+      const { bytes } = await writeFileAtomically(file, chunks(n, 1024), {
+        mode: 0o600,
+        mtime,
+      });
+      expect(bytes).toBe(n * 1024);
+      const data = await fsp.readFile(file);
+      expect(data.length).toBe(n * 1024);
+      if (n > 0) expect(data[(n - 1) * 1024]).toBe((n - 1) % 256);
+      const st = await fsp.stat(file);
+      expect(st.mode & 0o777).toBe(0o600);
+      expect(st.mtime.getTime()).toBe(mtime.getTime());
+    }
+    const buffer = path.join(dir, 'buffer');
+    await writeFileAtomically(buffer, Buffer.from('hello'));
+    expect(await fsp.readFile(buffer, 'utf8')).toBe('hello');
+    const streamed = path.join(dir, 'streamed');
+    await writeFileAtomically(streamed, chunks(2, 10), { syncSmall: false });
+    expect((await fsp.readFile(streamed)).length).toBe(20);
+    expect((await fsp.readdir(dir)).sort()).toEqual(
+      ['at-limit', 'buffer', 'empty', 'past-limit', 'streamed', 'tiny'].sort(),
+    );
+  });
+
+  it('a small body into a missing directory fails with ENOENT and leaves nothing', async () => {
+    await expect(
+      writeFileAtomically(path.join(dir, 'no', 'f'), chunks(1, 10)),
+    ).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await fsp.readdir(dir)).toEqual([]);
   });
 });

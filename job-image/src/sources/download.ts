@@ -11,6 +11,7 @@ import {
   createHasher,
   ExpectedChecksum,
   expectedChecksums,
+  offloadHashMinBytes,
   workerAlgorithmOf,
 } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
@@ -28,18 +29,13 @@ import type { RestoreContext } from './types';
 
 const fsyncLarge = () => fsyncMinBytesNow() !== Infinity;
 
-/**
- * Bodies at least this large are hashed (MD5, SHA-*) on a worker thread reading the file as it is
- * written, so that hashing overlaps receiving; smaller ones in line, where a worker costs more.
- */
-export const OFFLOAD_HASH_MIN_BYTES = 8 * 1024 * 1024;
-
 /** Splits checks into those a worker hashes from the file and those hashed in line (the CRCs). */
 function splitChecks(
   checks: ExpectedChecksum[],
   size: number,
 ): { offloaded: ExpectedChecksum[]; inline: ExpectedChecksum[] } {
-  if (size < OFFLOAD_HASH_MIN_BYTES) return { offloaded: [], inline: checks };
+  // Large bodies are hashed (MD5, SHA-*) on a worker thread reading the file as it is written.
+  if (size < offloadHashMinBytes()) return { offloaded: [], inline: checks };
   return {
     offloaded: checks.filter(c => workerAlgorithmOf(c.algorithm)),
     inline: checks.filter(c => !workerAlgorithmOf(c.algorithm)),
@@ -167,6 +163,8 @@ async function downloadStream(
     await writeFileAtomically(finalPath, body(), {
       ...attributes,
       mtime: attributes.mtime ?? lastModifiedOf(res) ?? obj.lastModified,
+      // objects are written concurrently: the thread pool overlaps their writes with receiving
+      syncSmall: false,
       onOpen: tempPath => {
         fileHasher = fileHasherFor(tempPath, offloaded);
       },
