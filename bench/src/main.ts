@@ -119,7 +119,7 @@ function parseArgs(argv: string[]): Args {
         `unknown option ${v} (see the header of bench/src/main.ts)`,
       );
   }
-  if (a.reps === 0) a.reps = a.quick ? 3 : 5;
+  if (a.reps === 0) a.reps = 3;
   return a;
 }
 
@@ -247,7 +247,7 @@ async function main() {
     'bench',
   );
   const outDir = args.quick ? path.join(BENCH, 'out') : BENCH;
-  await fsp.mkdir(outDir, { recursive: true });
+  await fsp.mkdir(path.join(BENCH, 'out'), { recursive: true });
   const startedAt = new Date();
   const loadBefore = os.loadavg();
 
@@ -395,6 +395,13 @@ async function main() {
           dataset: info.id,
           kind: 'job',
           command: jobCommand(ctx, { prefix: 'a/' }, t),
+          target: t,
+          expect,
+        });
+        cases.push({
+          dataset: info.id,
+          kind: 'variant',
+          command: jobCommand(ctx, { prefix: 'a/' }, t, [], false),
           target: t,
           expect,
         });
@@ -582,7 +589,7 @@ async function main() {
         cases.splice(0, cases.length, ...keep);
       }
       for (const c of cases) {
-        if (c.kind === 'job') Object.assign(c.command.env, args.jobEnv);
+        if (c.command.tool === 'job') Object.assign(c.command.env, args.jobEnv);
         commands[c.dataset] ??= {};
         commands[c.dataset][c.command.label] = c.command.display;
       }
@@ -599,7 +606,8 @@ async function main() {
         ] as const) {
           if (!args.only.has(id.slice(1, 2))) continue;
           const profDir = path.join(
-            outDir,
+            BENCH,
+            'out',
             'profiles',
             id.replace(/[()]/g, ''),
           );
@@ -747,7 +755,7 @@ async function main() {
   );
   await fsp.writeFile(resultsFile, md);
   await fsp.writeFile(
-    path.join(outDir, args.quick ? 'runs-quick.json' : 'runs.json'),
+    path.join(BENCH, 'out', args.quick ? 'runs-quick.json' : 'runs.json'),
     `${JSON.stringify({ versions, records }, null, 1)}\n`,
   );
   log(`wrote ${path.relative(REPO, resultsFile)}`);

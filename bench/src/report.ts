@@ -4,7 +4,8 @@
  */
 import { best, median, minMax, ratio } from './stats';
 
-export type RowKind = 'job' | 'peer' | 'limit';
+/** `variant`: the job with a non-default option, for information (never the headline). */
+export type RowKind = 'job' | 'peer' | 'limit' | 'variant';
 
 export interface RunRecord {
   dataset: string;
@@ -172,6 +173,7 @@ const BAR_COLORS: Record<RowKind, string> = {
   job: '#d9480f',
   peer: '#1c7ed6',
   limit: '#adb5bd',
+  variant: '#f59f00',
 };
 
 const esc = (s: string) =>
@@ -218,7 +220,7 @@ export function svgChart(
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`,
     ...parts,
-    `<text x="10" y="${height - 8}" fill="#555">orange: kube-restore job; blue: peers; grey: limits (reads to /dev/null, local disk)</text>`,
+    `<text x="10" y="${height - 8}" fill="#555">red: kube-restore job; yellow: the job without verification; blue: peers; grey: limits</text>`,
     '</svg>',
     '',
   ].join('\n');

@@ -77,6 +77,7 @@ export interface JobRequestInput {
   concurrency: number;
   include?: string[];
   allowEmpty?: boolean;
+  verify?: boolean;
 }
 
 /** The RestoreRequest the job gets in KUBE_RESTORE_REQUEST (as the Job's pod would). */
@@ -97,6 +98,7 @@ export function jobRequest(input: JobRequestInput): Record<string, unknown> {
     options: {
       concurrency: input.concurrency,
       ...(input.allowEmpty ? { allowEmpty: true } : {}),
+      ...(input.verify === false ? { verify: false } : {}),
     },
   };
 }
@@ -117,16 +119,18 @@ export function jobCommand(
   source: { prefix?: string; key?: string; format?: 'objects' | 'tar' },
   target: string,
   extraNodeArgs: string[] = [],
+  verify = true,
 ): ToolCommand {
   const req = jobRequest({
     endpoint: ctx.server.endpoint,
     bucket: ctx.server.bucket,
     concurrency: ctx.concurrency,
+    verify,
     ...source,
   });
   const argv = [ctx.bins.node, ...extraNodeArgs, ctx.bins.jobBundle];
   return {
-    label: 'kube-restore job',
+    label: verify ? 'kube-restore job' : 'job, verify: false',
     tool: 'job',
     argv,
     env: {

@@ -240,8 +240,8 @@ export class FileHasher {
 }
 
 /** Bytes a StreamHasher batches into one message, and how many may wait for the worker. */
-const STREAM_BATCH_BYTES = 1024 * 1024;
-const STREAM_MAX_IN_FLIGHT = 8 * 1024 * 1024;
+const STREAM_BATCH_BYTES = 4 * 1024 * 1024;
+const STREAM_MAX_IN_FLIGHT = 16 * 1024 * 1024;
 
 /**
  * The digests of a stream, computed by a worker from copies of its bytes. `update()` returns a
