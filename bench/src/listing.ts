@@ -112,6 +112,24 @@ export async function measureListing(opts: {
     };
     // eslint-disable-next-line no-restricted-syntax -- the probe is bundled beside bench/dist/bench.cjs
     const probe = path.join(__dirname, 'size-probe.cjs');
+    // Warm-up (not measured): one listing of everything, so that neither tool pays for a cold
+    // page cache under MinIO's metadata.
+    const warm = await measure(
+      {
+        argv: [bins.node, probe],
+        env: {
+          ...awsEnv,
+          PROBE_SOURCE: JSON.stringify({
+            endpoint: s3.endpoint,
+            bucket: 'listing',
+            prefix: '',
+            pathStyle: true,
+          }),
+        },
+      },
+      path.join(workDir, 'time.out'),
+    );
+    log(`(d) warm-up listing: ${warm.wallS} s`);
     // one top-level prefix holds about 1/16 of the keys
     for (const prefix of ['d00/', '']) {
       const source = {
