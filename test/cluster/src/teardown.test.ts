@@ -103,14 +103,15 @@ it('leaves nothing behind when the process that started the cluster is SIGKILLed
       30_000,
     );
     for (const p of Object.values(info.pids)) expect(alive(p)).toBe(false);
+    // The reaper removes the run directory, then the tmpfs one (etcd's data): wait for both.
+    const shmDir = path.join('/dev/shm', `kube-restore-${info.runId}`);
     await waitUntil(
-      'the reaper to remove the run directory',
-      async () => !fs.existsSync(info.runDir),
+      'the reaper to remove the run directory and its tmpfs directory',
+      async () => !fs.existsSync(info.runDir) && !fs.existsSync(shmDir),
       10_000,
     );
-    expect(
-      fs.existsSync(path.join('/dev/shm', `kube-restore-${info.runId}`)),
-    ).toBe(false);
+    expect(fs.existsSync(info.runDir)).toBe(false);
+    expect(fs.existsSync(shmDir)).toBe(false);
   } finally {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     fs.rmSync(tmp, { recursive: true, force: true });
