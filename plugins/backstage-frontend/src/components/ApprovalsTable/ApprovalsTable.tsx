@@ -1,10 +1,5 @@
 import {
   Button,
-  Dialog,
-  DialogActions,
-  DialogContent,
-  DialogContentText,
-  DialogTitle,
   Table,
   TableBody,
   TableCell,
@@ -12,11 +7,11 @@ import {
   TableRow,
   TextField,
 } from '@material-ui/core';
-import { Alert } from '@material-ui/lab';
 import { formatBytes } from '@kube-restore/common';
 import { useState } from 'react';
 import type { Restore } from '../../api';
-import { errorMessage, shortRef } from '../format';
+import { ConfirmDialog } from '../ConfirmDialog';
+import { shortRef } from '../format';
 
 export type Decision = 'approve' | 'reject';
 
@@ -38,74 +33,44 @@ function DecisionDialog(props: {
 }) {
   const { pending, onClose, onDecide } = props;
   const [comment, setComment] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-  const verb = pending?.decision === 'approve' ? 'Approve' : 'Reject';
-
+  const approve = pending?.decision === 'approve';
   const close = () => {
     setComment('');
-    setError(undefined);
     onClose();
   };
-  const confirm = async () => {
-    if (!pending) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onDecide(pending.restore, pending.decision, comment || undefined);
-      close();
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
   return (
-    <Dialog
+    <ConfirmDialog
       open={Boolean(pending)}
-      onClose={busy ? undefined : close}
-      aria-labelledby="restore-decision-title"
+      id="restore-decision"
+      title={`${approve ? 'Approve' : 'Reject'} restore ${pending?.restore.name}?`}
+      description={
+        approve
+          ? `Approving creates the restore in namespace ${pending?.restore.namespace} at once.`
+          : 'Rejecting ends the request; nothing is created.'
+      }
+      confirmLabel={approve ? 'Approve' : 'Reject'}
+      confirmColor={approve ? 'primary' : 'secondary'}
+      onConfirm={async () => {
+        if (pending)
+          await onDecide(
+            pending.restore,
+            pending.decision,
+            comment || undefined,
+          );
+      }}
+      onClose={close}
     >
-      <DialogTitle id="restore-decision-title">
-        {verb} restore {pending?.restore.name}?
-      </DialogTitle>
-      <DialogContent>
-        <DialogContentText>
-          {pending?.decision === 'approve'
-            ? `Approving creates the restore in namespace ${pending?.restore.namespace} at once.`
-            : 'Rejecting ends the request; nothing is created.'}
-        </DialogContentText>
-        <TextField
-          id="restore-decision-comment"
-          label="Comment (optional)"
-          value={comment}
-          onChange={e => setComment(e.target.value)}
-          inputProps={{ maxLength: 2000 }}
-          multiline
-          minRows={2}
-          fullWidth
-        />
-        {error && (
-          <Alert severity="error" role="alert">
-            {error}
-          </Alert>
-        )}
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={close} disabled={busy}>
-          Cancel
-        </Button>
-        <Button
-          onClick={confirm}
-          color={pending?.decision === 'approve' ? 'primary' : 'secondary'}
-          variant="contained"
-          disabled={busy}
-        >
-          {verb}
-        </Button>
-      </DialogActions>
-    </Dialog>
+      <TextField
+        id="restore-decision-comment"
+        label="Comment (optional)"
+        value={comment}
+        onChange={e => setComment(e.target.value)}
+        inputProps={{ maxLength: 2000 }}
+        multiline
+        minRows={2}
+        fullWidth
+      />
+    </ConfirmDialog>
   );
 }
 

@@ -1,17 +1,7 @@
-import {
-  Button,
-  Checkbox,
-  Dialog,
-  DialogActions,
-  DialogContent,
-  DialogContentText,
-  DialogTitle,
-  FormControlLabel,
-} from '@material-ui/core';
-import { Alert } from '@material-ui/lab';
+import { Checkbox, FormControlLabel } from '@material-ui/core';
 import { useEffect, useState } from 'react';
 import type { Restore } from '../../api';
-import { errorMessage } from '../format';
+import { ConfirmDialog } from '../ConfirmDialog';
 
 export interface DeleteRestoreDialogProps {
   /** The restore to delete; the dialog is open while set. */
@@ -25,73 +15,37 @@ export interface DeleteRestoreDialogProps {
 export function DeleteRestoreDialog(props: DeleteRestoreDialogProps) {
   const { restore, onClose, onDelete } = props;
   const [deletePvc, setDeletePvc] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
 
   useEffect(() => {
     setDeletePvc(false);
-    setError(undefined);
-    setBusy(false);
   }, [restore?.id]);
 
-  const confirm = async () => {
-    if (!restore) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onDelete(restore, deletePvc);
-      onClose();
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
   return (
-    <Dialog
+    <ConfirmDialog
       open={Boolean(restore)}
-      onClose={busy ? undefined : onClose}
-      aria-labelledby="delete-restore-title"
-      aria-describedby="delete-restore-description"
+      id="delete-restore"
+      title={`Delete restore ${restore?.name}?`}
+      description={
+        restore?.phase === 'PendingApproval'
+          ? 'This withdraws the request; nothing was created in the cluster yet.'
+          : `This deletes the restore's Job and its pods, and stops it if it is still running. The data already written to PVC ${restore?.pvc} stays unless you delete the PVC too.`
+      }
+      confirmLabel="Delete"
+      confirmColor="secondary"
+      onConfirm={async () => {
+        if (restore) await onDelete(restore, deletePvc);
+      }}
+      onClose={onClose}
     >
-      <DialogTitle id="delete-restore-title">
-        Delete restore {restore?.name}?
-      </DialogTitle>
-      <DialogContent>
-        <DialogContentText id="delete-restore-description">
-          {restore?.phase === 'PendingApproval'
-            ? 'This withdraws the request; nothing was created in the cluster yet.'
-            : `This deletes the restore's Job and its pods, and stops it if it is still running. The data already written to PVC ${restore?.pvc} stays unless you delete the PVC too.`}
-        </DialogContentText>
-        <FormControlLabel
-          control={
-            <Checkbox
-              checked={deletePvc}
-              onChange={e => setDeletePvc(e.target.checked)}
-            />
-          }
-          label={`Also delete PVC ${restore?.pvc ?? ''} (only if this restore created it)`}
-        />
-        {error && (
-          <Alert severity="error" role="alert">
-            {error}
-          </Alert>
-        )}
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onClose} disabled={busy}>
-          Cancel
-        </Button>
-        <Button
-          onClick={confirm}
-          color="secondary"
-          variant="contained"
-          disabled={busy}
-        >
-          Delete
-        </Button>
-      </DialogActions>
-    </Dialog>
+      <FormControlLabel
+        control={
+          <Checkbox
+            checked={deletePvc}
+            onChange={e => setDeletePvc(e.target.checked)}
+          />
+        }
+        label={`Also delete PVC ${restore?.pvc ?? ''} (only if this restore created it)`}
+      />
+    </ConfirmDialog>
   );
 }
