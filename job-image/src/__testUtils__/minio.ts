@@ -38,6 +38,35 @@ export interface MinioServer {
   stop(): Promise<void>;
 }
 
+/** createBucket and put over an S3 client with root credentials, for seeding a test server. */
+export function bucketWriter(
+  client: S3Client,
+): Pick<MinioServer, 'createBucket' | 'put'> {
+  return {
+    async createBucket(name, options = {}) {
+      await client.send(new CreateBucketCommand({ Bucket: name }));
+      if (options.versioned) {
+        await client.send(
+          new PutBucketVersioningCommand({
+            Bucket: name,
+            VersioningConfiguration: { Status: 'Enabled' },
+          }),
+        );
+      }
+    },
+    async put(bucket, key, body, extra = {}) {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ...extra,
+        }),
+      );
+    },
+  };
+}
+
 export function cacheDir(): string {
   return (
     process.env.KUBE_RESTORE_CACHE ||
@@ -153,27 +182,7 @@ export async function startMinio(): Promise<MinioServer> {
     secretKey,
     client,
     dataDir,
-    async createBucket(name, options = {}) {
-      await client.send(new CreateBucketCommand({ Bucket: name }));
-      if (options.versioned) {
-        await client.send(
-          new PutBucketVersioningCommand({
-            Bucket: name,
-            VersioningConfiguration: { Status: 'Enabled' },
-          }),
-        );
-      }
-    },
-    async put(bucket, key, body, extra = {}) {
-      await client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          ...extra,
-        }),
-      );
-    },
+    ...bucketWriter(client),
     async stop() {
       client.destroy();
       if (child.exitCode === null) {
