@@ -49,7 +49,7 @@ function ready(url: string): Promise<boolean> {
 }
 
 const live = new Set<ChildProcess>();
-process.on('exit', () => {
+function killLive(): void {
   for (const c of live) {
     try {
       process.kill(-c.pid!, 'SIGKILL');
@@ -57,7 +57,15 @@ process.on('exit', () => {
       /* gone */
     }
   }
-});
+}
+process.on('exit', killLive);
+// an interrupted benchmark leaves no MinIO behind
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killLive();
+    process.exit(130);
+  });
+}
 
 /** Credentials of a data directory: made on first use, then read back. */
 function credentialsFor(dataDir: string): {

@@ -4,13 +4,9 @@ import {
   Crc32,
   Crc32c,
   createHasher,
-  createStreamHashers,
   expectedChecksums,
   md5FromEtag,
 } from './checksums';
-import { stopHashWorkers } from './fileHasher';
-
-afterAll(() => stopHashWorkers());
 
 const check = Buffer.from('123456789');
 
@@ -80,36 +76,4 @@ describe('expectedChecksums', () => {
       createHash('sha256').update('abc').digest('base64'),
     );
   });
-});
-
-describe('createStreamHashers', () => {
-  // 9 MiB through CRC32C in JavaScript and a worker's start-up: seconds on a loaded 2-core machine.
-  it('gives the same digests in line and on a worker, in the order of the checks', async () => {
-    const data = Buffer.alloc(9 * 1024 * 1024);
-    for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 253;
-    const crc = new Crc32c();
-    crc.update(data);
-    const checks = [
-      {
-        algorithm: 'CRC32C' as const,
-        expected: crc.digest(),
-        encoding: 'base64' as const,
-      },
-      {
-        algorithm: 'MD5' as const,
-        expected: createHash('md5').update(data).digest('hex'),
-        encoding: 'hex' as const,
-      },
-    ];
-    for (const size of [data.length, 1024]) {
-      // 9 MiB goes to a worker; with a small declared size everything is in line
-      const h = createStreamHashers(checks, size);
-      for (let at = 0; at < data.length; at += 100_000) {
-        const pending = h.update(data.subarray(at, at + 100_000));
-        if (pending) await pending;
-      }
-      expect(await h.digests()).toEqual(checks.map(c => c.expected));
-      h.abort();
-    }
-  }, 30_000);
 });

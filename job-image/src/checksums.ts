@@ -6,7 +6,6 @@
  */
 import { createHash, Hash } from 'node:crypto';
 import zlib from 'node:zlib';
-import { StreamHasher } from './fileHasher';
 
 export type ChecksumAlgorithm = 'MD5' | 'CRC32' | 'CRC32C' | 'SHA256' | 'SHA1';
 
@@ -227,8 +226,8 @@ export function checksumLabel(checks: ExpectedChecksum[]): string {
 let offloadMinBytes = 8 * 1024 * 1024;
 
 /**
- * Bodies and streams at least this large have their MD5/SHA-* computed on a worker thread
- * (fileHasher.ts); smaller ones in line, where a worker costs more than it saves.
+ * Bodies at least this large have their MD5/SHA-* computed on a worker thread (fileHasher.ts);
+ * smaller ones in line, where a worker costs more than it saves.
  */
 export function offloadHashMinBytes(): number {
   return offloadMinBytes;
@@ -237,50 +236,4 @@ export function offloadHashMinBytes(): number {
 /** Benchmarks and tests: Infinity hashes everything in line. */
 export function setOffloadHashMinBytes(bytes: number): void {
   offloadMinBytes = bytes;
-}
-
-/** Every check of one stream: CRCs (and small streams) in line, MD5/SHA-* of large ones on a worker. */
-export interface StreamHashers {
-  /** Await the result when it is a promise (the worker is behind). */
-  update(chunk: Buffer): void | Promise<void>;
-  /** Digests in the order of the checks. */
-  digests(): Promise<string[]>;
-  abort(): void;
-}
-
-export function createStreamHashers(
-  checks: ExpectedChecksum[],
-  size: number,
-): StreamHashers {
-  const offload = (c: ExpectedChecksum) =>
-    size >= offloadMinBytes && workerAlgorithmOf(c.algorithm);
-  const inline = checks.filter(c => !offload(c));
-  const offloaded = checks.filter(c => offload(c));
-  const hashers = inline.map(createHasher);
-  const worker =
-    offloaded.length > 0
-      ? new StreamHasher(
-          offloaded.map(c => ({
-            name: workerAlgorithmOf(c.algorithm)!,
-            encoding: c.encoding,
-          })),
-        )
-      : undefined;
-  return {
-    update(chunk) {
-      for (const h of hashers) h.update(chunk);
-      return worker?.update(chunk);
-    },
-    async digests() {
-      const fromWorker = worker ? await worker.digests() : [];
-      return checks.map(c =>
-        offload(c)
-          ? fromWorker[offloaded.indexOf(c)]
-          : hashers[inline.indexOf(c)].digest(),
-      );
-    },
-    abort() {
-      worker?.abort();
-    },
-  };
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileHasher, StreamHasher, stopHashWorkers } from './fileHasher';
+import { FileHasher, stopHashWorkers } from './fileHasher';
 
 let dir: string;
 beforeAll(async () => {
@@ -82,36 +82,5 @@ describe('FileHasher', () => {
     expect(
       await new FileHasher(file, [{ name: 'md5', encoding: 'hex' }]).digests(3),
     ).toEqual([md5(Buffer.from('abc'))]);
-  });
-});
-
-describe('StreamHasher', () => {
-  it('hashes a stream of chunks with backpressure, equal to hashing in line', async () => {
-    const data = randomBytes(20 * 1024 * 1024 + 5);
-    const h = new StreamHasher([
-      { name: 'md5', encoding: 'hex' },
-      { name: 'sha256', encoding: 'base64' },
-    ]);
-    let waited = 0;
-    for (let at = 0; at < data.length; at += 65536) {
-      const pending = h.update(data.subarray(at, at + 65536));
-      if (pending) {
-        waited++;
-        await pending;
-      }
-    }
-    expect(await h.digests()).toEqual([md5(data), sha256b64(data)]);
-    // 20 MiB with at most 8 MiB in flight: the writer had to wait at least once
-    expect(waited).toBeGreaterThan(0);
-  });
-
-  it('hashes an empty stream, and refuses use after the end', async () => {
-    const h = new StreamHasher([{ name: 'md5', encoding: 'hex' }]);
-    expect(await h.digests()).toEqual([md5(Buffer.alloc(0))]);
-    expect(() => h.update(Buffer.from('x'))).toThrow('after the end');
-    const aborted = new StreamHasher([{ name: 'md5', encoding: 'hex' }]);
-    aborted.update(Buffer.from('abc'));
-    aborted.abort();
-    await expect(aborted.digests()).rejects.toThrow('after the end');
   });
 });

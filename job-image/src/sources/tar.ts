@@ -4,11 +4,7 @@
  * compressed bytes as they pass; a retry starts the archive over and replaces what it wrote.
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import {
-  checksumLabel,
-  createStreamHashers,
-  expectedChecksums,
-} from '../checksums';
+import { checksumLabel, createHasher, expectedChecksums } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
 import { withRetry } from '../retry';
 import { decompressed, extractTar, ExtractResult } from './extract';
@@ -166,15 +162,13 @@ export class TarArchiveSource implements Source {
     });
     const size = Number(res.headers['content-length'] ?? obj.size);
     const checks = verify ? expectedChecksums(res.headers) : [];
-    // MD5 of a large archive is hashed on a worker thread, so that it overlaps gunzip and writes
-    const hashers = createStreamHashers(checks, size);
+    const hashers = checks.map(createHasher);
     const addRead = (bytes: number) => {
       this.readBytes += bytes;
     };
     async function* counted(): AsyncGenerator<Buffer> {
       for await (const chunk of res as AsyncIterable<Buffer>) {
-        const hashing = hashers.update(chunk);
-        if (hashing) await hashing;
+        for (const h of hashers) h.update(chunk);
         addRead(chunk.length);
         reporter.addBytes(chunk.length);
         if (limiter) await limiter.take(chunk.length, signal);
@@ -216,9 +210,8 @@ export class TarArchiveSource implements Source {
           { entry: obj.key },
         );
       }
-      const digests = await hashers.digests();
       checks.forEach((check, i) => {
-        const digest = digests[i];
+        const digest = hashers[i].digest();
         if (digest !== check.expected) {
           throw new RestoreError(
             'CHECKSUM_MISMATCH',
@@ -241,7 +234,6 @@ export class TarArchiveSource implements Source {
       });
       reporter.counters.objectsTotal = reporter.counters.objectsDone;
     } finally {
-      hashers.abort();
       if (!res.complete) res.destroy();
     }
   }
