@@ -163,8 +163,6 @@ async function downloadStream(
     await writeFileAtomically(finalPath, body(), {
       ...attributes,
       mtime: attributes.mtime ?? lastModifiedOf(res) ?? obj.lastModified,
-      // objects are written concurrently: the thread pool overlaps their writes with receiving
-      syncSmall: false,
       onOpen: tempPath => {
         fileHasher = fileHasherFor(tempPath, offloaded);
       },
