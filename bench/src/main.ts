@@ -30,6 +30,7 @@ import {
   fmt,
   markdownTable,
   ratioLine,
+  targetLines,
   Row,
   RunRecord,
   summarizeRows,
@@ -682,10 +683,12 @@ async function main() {
     rows: summarizeRows(info, records, commands[info.id]),
   }));
   const headline: string[] = [];
+  const targets: string[] = [];
   const sections: string[] = [];
   for (const { info, rows } of panels) {
     const c = compare(info, rows);
     headline.push(ratioLine(info, c));
+    targets.push(...targetLines(info, c));
     sections.push(datasetSection(info, rows, c));
   }
   const failures = records.filter(r => !r.ok);
@@ -718,6 +721,12 @@ async function main() {
     '```',
     '',
     `![throughput](${chartName})`,
+    '',
+    '## Targets',
+    '',
+    ...targets,
+    '',
+    'Where a target is missed, the CPU profiles below and "What profiling changed" in bench/README.md say what stands in the way.',
     '',
     '## Machine and versions',
     '',

@@ -8,6 +8,7 @@ import {
   RunRecord,
   summarizeRows,
   svgChart,
+  targetLines,
 } from './report';
 import { displayCommand, jobRequest } from './tools';
 
@@ -75,6 +76,35 @@ describe('report', () => {
     expect(table.split('\n')).toHaveLength(2 + rows.length);
     expect(table).toContain('| **job** |');
     expect(table).toContain('1 (+1 failed)');
+  });
+
+  it('says which targets are met, and by how much the others are missed', () => {
+    const withReference: DatasetInfo = { ...info, reference: 'curl | tar' };
+    const slow = [
+      rec('job', 'job', 5, { maxRssKiB: 250 * 1024 }),
+      rec('mc', 'peer', 4),
+      rec('curl | tar', 'limit', 4.5),
+    ];
+    const missed = targetLines(
+      withReference,
+      compare(withReference, summarizeRows(withReference, slow)),
+    );
+    expect(missed).toEqual([
+      '- (a) throughput vs best peer (mc): 0.80, target >= 1.00: missed by 20%',
+      '- (a) throughput vs `curl | tar`: 0.90, target >= 0.90: met',
+      '- (a) job peak RSS: 250 MiB, target < 200 MiB: missed by 25%',
+    ]);
+    const fast = targetLines(
+      info,
+      compare(
+        info,
+        summarizeRows(info, [rec('job', 'job', 3), rec('mc', 'peer', 4)]),
+      ),
+    );
+    expect(fast).toEqual([
+      '- (a) throughput vs best peer (mc): 1.33, target >= 1.00: met',
+      '- (a) job peak RSS: 100 MiB, target < 200 MiB: met',
+    ]);
   });
 
   it('says n/a when there is no peer', () => {

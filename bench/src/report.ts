@@ -157,6 +157,38 @@ export function ratioLine(info: DatasetInfo, c: Comparison): string {
   return `${info.id}: ratio to best peer: ${fmt(c.toBestPeer, 2)} (${c.bestPeer?.label ?? 'no peer'})`;
 }
 
+/** The issue's targets: at least the best peer, 90% of the reference pipeline, peak RSS under 200 MiB. */
+export const TARGETS = { toBestPeer: 1, toReference: 0.9, peakRssMiB: 200 };
+
+/**
+ * One line per dataset and target: met, or missed and by how much, so a reader of RESULTS.md sees at
+ * once where the job stands (the why is in the profiles below and in bench/README.md).
+ */
+export function targetLines(info: DatasetInfo, c: Comparison): string[] {
+  const verdict = (
+    value: number | undefined,
+    target: number,
+    higher: boolean,
+  ) => {
+    if (value === undefined || !Number.isFinite(value)) return 'not measured';
+    const met = higher ? value >= target : value < target;
+    if (met) return 'met';
+    const by = higher ? (target - value) / target : (value - target) / target;
+    return `missed by ${fmt(by * 100)}%`;
+  };
+  const lines = [
+    `- ${info.id} throughput vs best peer (${c.bestPeer?.label ?? 'none'}): ${fmt(c.toBestPeer, 2)}, target >= ${fmt(TARGETS.toBestPeer, 2)}: ${verdict(c.toBestPeer, TARGETS.toBestPeer, true)}`,
+  ];
+  if (info.reference)
+    lines.push(
+      `- ${info.id} throughput vs \`${info.reference}\`: ${fmt(c.toReference, 2)}, target >= ${fmt(TARGETS.toReference, 2)}: ${verdict(c.toReference, TARGETS.toReference, true)}`,
+    );
+  lines.push(
+    `- ${info.id} job peak RSS: ${fmt(c.job?.peakRssMiB)} MiB, target < ${TARGETS.peakRssMiB} MiB: ${verdict(c.job?.peakRssMiB, TARGETS.peakRssMiB, false)}`,
+  );
+  return lines;
+}
+
 export function markdownTable(info: DatasetInfo, rows: readonly Row[]): string {
   const head = `| tool | ${info.unit} (durable) | ${info.unit} (at exit) | median s (min-max) | MB/s | obj/s | peak RSS MiB | CPU s/GiB | runs |`;
   const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|';
