@@ -78,6 +78,13 @@ describe('report', () => {
     expect(table).toContain('1 (+1 failed)');
   });
 
+  it('keeps a pipeline label in its cell', () => {
+    const rows = summarizeRows(info, [rec('curl | tar xz', 'peer', 2)]);
+    const row = markdownTable(info, rows).split('\n')[2];
+    expect(row.startsWith('| curl \\| tar xz |')).toBe(true);
+    expect(row.replace(/\\\|/g, '').split('|')).toHaveLength(11);
+  });
+
   it('says which targets are met, and by how much the others are missed', () => {
     const withReference: DatasetInfo = { ...info, reference: 'curl | tar' };
     const slow = [

@@ -192,11 +192,13 @@ export function targetLines(info: DatasetInfo, c: Comparison): string[] {
 export function markdownTable(info: DatasetInfo, rows: readonly Row[]): string {
   const head = `| tool | ${info.unit} (durable) | ${info.unit} (at exit) | median s (min-max) | MB/s | obj/s | peak RSS MiB | CPU s/GiB | runs |`;
   const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|';
-  const digits = info.unit === 'MB/s' ? 0 : 0;
+  const digits = 0;
+  // A pipeline's label ("curl | tar xz") would split the row: escape its bars.
+  const cell = (label: string) => label.replace(/\|/g, '\\|');
   const lines = rows.map(r =>
     r.runs === 0
-      ? `| ${r.label} | failed | | | | | | | 0/${r.failed} |`
-      : `| ${r.kind === 'job' ? `**${r.label}**` : r.label} | ${fmt(r.rate, digits)} | ${fmt(r.rateWall, digits)} | ${fmt(r.durableS, 2)} (${fmt(r.wallRange[0], 2)}-${fmt(r.wallRange[1], 2)}) | ${fmt(r.mbps)} | ${fmt(r.objps)} | ${fmt(r.peakRssMiB)} | ${fmt(r.cpuSPerGiB, 1)} | ${r.runs}${r.failed ? ` (+${r.failed} failed)` : ''} |`,
+      ? `| ${cell(r.label)} | failed | | | | | | | 0/${r.failed} |`
+      : `| ${r.kind === 'job' ? `**${cell(r.label)}**` : cell(r.label)} | ${fmt(r.rate, digits)} | ${fmt(r.rateWall, digits)} | ${fmt(r.durableS, 2)} (${fmt(r.wallRange[0], 2)}-${fmt(r.wallRange[1], 2)}) | ${fmt(r.mbps)} | ${fmt(r.objps)} | ${fmt(r.peakRssMiB)} | ${fmt(r.cpuSPerGiB, 1)} | ${r.runs}${r.failed ? ` (+${r.failed} failed)` : ''} |`,
   );
   return [head, sep, ...lines].join('\n');
 }
