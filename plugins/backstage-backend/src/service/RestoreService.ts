@@ -478,12 +478,11 @@ export class RestoreService {
     comment: string | undefined,
     caller: Caller,
   ) {
-    const record = await this.record(id);
-    await this.authorize(
+    const record = await this.authorizedRecord(
+      id,
       restoreApprovePermission,
-      record.entityRef,
-      caller.credentials,
       'approve restores for',
+      caller,
     );
     const by = requesterOf(caller.credentials);
     const audit = await this.options.auditor.createEvent({
@@ -582,12 +581,11 @@ export class RestoreService {
   // ---- read
 
   async get(id: string, caller: Caller): Promise<RestoreView> {
-    const record = await this.record(id);
-    await this.authorize(
+    const record = await this.authorizedRecord(
+      id,
       restoreReadPermission,
-      record.entityRef,
-      caller.credentials,
       'read restores of',
+      caller,
     );
     return this.view(record);
   }
@@ -636,12 +634,11 @@ export class RestoreService {
     caller: Caller,
     signal: AbortSignal,
   ): AsyncGenerator<RestoreView> {
-    let record = await this.record(id);
-    await this.authorize(
+    let record = await this.authorizedRecord(
+      id,
       restoreReadPermission,
-      record.entityRef,
-      caller.credentials,
       'read restores of',
+      caller,
     );
     yield toView(record);
     while (record.phase === 'PendingApproval' && !signal.aborted) {
@@ -675,12 +672,11 @@ export class RestoreService {
   }
 
   async logs(id: string, tailLines: number | undefined, caller: Caller) {
-    const record = await this.record(id);
-    await this.authorize(
+    const record = await this.authorizedRecord(
+      id,
       restoreReadPermission,
-      record.entityRef,
-      caller.credentials,
       'read restores of',
+      caller,
     );
     if (!record.jobCreatedAt)
       throw new NotFoundError(
@@ -703,12 +699,11 @@ export class RestoreService {
     deletePvc: boolean,
     caller: Caller,
   ): Promise<RestoreView> {
-    const record = await this.record(id);
-    await this.authorize(
+    const record = await this.authorizedRecord(
+      id,
       restoreDeletePermission,
-      record.entityRef,
-      caller.credentials,
       'delete restores of',
+      caller,
     );
     const audit = await this.options.auditor.createEvent({
       eventId: 'restore-delete',
@@ -791,6 +786,23 @@ export class RestoreService {
     );
     if (decision.result !== AuthorizeResult.ALLOW)
       throw new NotAllowedError(`you may not ${what} ${entityRef}`);
+  }
+
+  /** The record of a restore, once the caller may act on its entity (NotFound before NotAllowed). */
+  private async authorizedRecord(
+    id: string,
+    permission: ResourcePermission<'catalog-entity'>,
+    what: string,
+    caller: Caller,
+  ): Promise<RestoreRecord> {
+    const record = await this.record(id);
+    await this.authorize(
+      permission,
+      record.entityRef,
+      caller.credentials,
+      what,
+    );
+    return record;
   }
 
   private async record(id: string): Promise<RestoreRecord> {
