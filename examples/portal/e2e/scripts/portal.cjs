@@ -1,36 +1,14 @@
 #!/usr/bin/env node
-// Entry point for `npm run portal` and `npm run portal:screenshots`: bundles src/cli.ts with esbuild (as
-// test/cluster/scripts/cluster.cjs does) into dist/ and runs it. playwright-core stays external.
+// Entry point for `npm run portal` and `npm run portal:screenshots`: runs src/cli.ts (bundled the way
+// test/cluster's scripts are). playwright-core stays external.
 'use strict';
 const path = require('node:path');
+const {
+  runTsCli,
+} = require('@kube-restore/test-cluster/scripts/run-ts-cli.cjs');
 
-const pkgDir = path.resolve(__dirname, '..');
-const outfile = path.join(pkgDir, 'dist', 'portal-cli.cjs');
-let esbuild;
-try {
-  esbuild = require('esbuild');
-} catch {
-  process.stderr.write(
-    '[portal] esbuild is missing: run `npm install` at the repository root first\n',
-  );
-  process.exit(1);
-}
-try {
-  esbuild.buildSync({
-    entryPoints: [path.join(pkgDir, 'src', 'cli.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: 'inline',
-    external: ['playwright-core'],
-    logLevel: 'error',
-  });
-} catch {
-  process.stderr.write(
-    `[portal] could not bundle ${path.join(pkgDir, 'src', 'cli.ts')}\n`,
-  );
-  process.exit(1);
-}
-require(outfile).main();
+runTsCli({
+  pkgDir: path.resolve(__dirname, '..'),
+  name: 'portal',
+  external: ['playwright-core'],
+});
