@@ -375,6 +375,47 @@ async function main() {
       const target = (name: string) => path.join(workDir, 'target', name);
       const cases: Case[] = [];
 
+      /**
+       * The cases every object dataset has, in table order: the job (and, with `variant`, the job
+       * without verification), each peer copying the prefix, and curl reading every object to /dev/null.
+       */
+      const pushObjectCases = async (
+        dataset: string,
+        prefix: string,
+        objects: readonly { name: string }[],
+        t: string,
+        expect: Case['expect'],
+        variant: boolean,
+      ) => {
+        const job = (verify = true) =>
+          jobCommand(ctx, { prefix: `${prefix}/` }, t, [], verify);
+        cases.push({ dataset, kind: 'job', command: job(), target: t, expect });
+        if (variant)
+          cases.push({
+            dataset,
+            kind: 'variant',
+            command: job(false),
+            target: t,
+            expect,
+          });
+        for (const p of PEERS)
+          cases.push({
+            dataset,
+            kind: 'peer',
+            command: peerCopy(ctx, p, `${prefix}/`, t),
+            target: t,
+            expect,
+          });
+        const urls = path.join(confDir, `urls-${prefix}.conf`);
+        const c = curlToNull(
+          ctx,
+          objects.map(o => `${prefix}/${o.name}`),
+          urls,
+        );
+        await fsp.writeFile(urls, c.config);
+        cases.push({ dataset, kind: 'limit', command: c.command });
+      };
+
       const large = largeObjects(sizes);
       const small = smallObjects(args.seed, sizes);
       if (args.only.has('a')) {
@@ -393,36 +434,7 @@ async function main() {
         infos.push(info);
         const expect = { files: large.length, bytes };
         const t = target('a');
-        cases.push({
-          dataset: info.id,
-          kind: 'job',
-          command: jobCommand(ctx, { prefix: 'a/' }, t),
-          target: t,
-          expect,
-        });
-        cases.push({
-          dataset: info.id,
-          kind: 'variant',
-          command: jobCommand(ctx, { prefix: 'a/' }, t, [], false),
-          target: t,
-          expect,
-        });
-        for (const p of PEERS)
-          cases.push({
-            dataset: info.id,
-            kind: 'peer',
-            command: peerCopy(ctx, p, 'a/', t),
-            target: t,
-            expect,
-          });
-        const urls = path.join(confDir, 'urls-a.conf');
-        const c = curlToNull(
-          ctx,
-          large.map(o => `a/${o.name}`),
-          urls,
-        );
-        await fsp.writeFile(urls, c.config);
-        cases.push({ dataset: info.id, kind: 'limit', command: c.command });
+        await pushObjectCases(info.id, 'a', large, t, expect, true);
         const ddArgv = [
           'dd',
           'if=/dev/zero',
@@ -463,29 +475,7 @@ async function main() {
         infos.push(info);
         const expect = { files: small.length, bytes };
         const t = target('b');
-        cases.push({
-          dataset: info.id,
-          kind: 'job',
-          command: jobCommand(ctx, { prefix: 'b/' }, t),
-          target: t,
-          expect,
-        });
-        for (const p of PEERS)
-          cases.push({
-            dataset: info.id,
-            kind: 'peer',
-            command: peerCopy(ctx, p, 'b/', t),
-            target: t,
-            expect,
-          });
-        const urls = path.join(confDir, 'urls-b.conf');
-        const c = curlToNull(
-          ctx,
-          small.map(o => `b/${o.name}`),
-          urls,
-        );
-        await fsp.writeFile(urls, c.config);
-        cases.push({ dataset: info.id, kind: 'limit', command: c.command });
+        await pushObjectCases(info.id, 'b', small, t, expect, false);
         const tarArgv = [
           bins.tar,
           'xf',
