@@ -7,16 +7,52 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import { ManagedProcess } from './processes';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+function canListen(port: number): Promise<number | undefined> {
+  return new Promise(resolve => {
     const s = net.createServer();
     s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
+    s.on('error', () => resolve(undefined));
+    s.listen(port, '127.0.0.1', () => {
+      const bound = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(bound));
     });
   });
+}
+
+/** The kernel's range for ephemeral ports (the ports outgoing connections take). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = fs
+      .readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (low > 0 && high >= low) return [low, high];
+  } catch {
+    // not Linux: fall through
+  }
+  return [32768, 60999];
+}
+
+/**
+ * A port to give a server. Not from the ephemeral range: a port the kernel handed out and took back
+ * is soon some outgoing connection's again (seen in CI: MinIO "port already in use" while parallel
+ * suites were busy), so this draws below it and checks that it can be bound, falling back to the
+ * kernel's choice.
+ */
+export async function freePort(): Promise<number> {
+  const [low] = ephemeralRange();
+  const floor = 10000;
+  if (low - floor >= 1000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const candidate = floor + Math.floor(Math.random() * (low - floor));
+      const port = await canListen(candidate);
+      if (port !== undefined) return port;
+    }
+  }
+  const port = await canListen(0);
+  if (port === undefined) throw new Error('no free port on 127.0.0.1');
+  return port;
 }
 
 export async function freePorts(n: number): Promise<number[]> {
