@@ -97,9 +97,13 @@ it('leaves nothing behind when the process that started the cluster is SIGKILLed
     });
     expect(markedPids(info.runId).length).toBeGreaterThanOrEqual(4);
     child.kill('SIGKILL');
+    // A dying process loses its environment (so it is no longer "marked") before it is gone: wait
+    // for both (a CI run saw one still exiting right after the marks had gone).
     await waitUntil(
       'the reaper to kill the servers',
-      async () => markedPids(info.runId).length === 0,
+      async () =>
+        markedPids(info.runId).length === 0 &&
+        Object.values(info.pids).every(p => !alive(p)),
       30_000,
     );
     for (const p of Object.values(info.pids)) expect(alive(p)).toBe(false);
