@@ -183,7 +183,7 @@ async function createSource(ctx: RestoreContext): Promise<Source> {
     });
   if (!res) return new S3ObjectsSource(ctx);
   try {
-    await decompressed(res as AsyncIterable<Buffer>, key);
+    await decompressed(res, key);
     ctx.reporter.log(
       'info',
       'the object is an archive (by its first bytes): extracting it',

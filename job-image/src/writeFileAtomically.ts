@@ -147,6 +147,8 @@ export interface AtomicWriteOptions extends FileAttributes {
   onOpen?: (tempPath: string) => void;
   /** Called when bytes [0, upTo) are written to the temporary file (in increasing order). */
   onWritten?: (upTo: number) => void;
+  /** Called with the chunks of each streamed write once it is done (they may be reused). */
+  recycle?: (chunks: Buffer[]) => void;
   /**
    * Write bodies of at most SMALL_FILE_BYTES in one go with synchronous calls (default true).
    * Measured (bench/README.md): 20-35% faster for a tar's entries; for 20,000 small objects 15%
@@ -265,9 +267,11 @@ export async function writeFileAtomically(
         batch = [];
         batchBytes = 0;
         const end = position;
-        inFlight = onWritten
-          ? file.writeAt(buffers, at).then(() => onWritten(end))
-          : file.writeAt(buffers, at);
+        const { recycle } = options;
+        inFlight = file.writeAt(buffers, at).then(() => {
+          onWritten?.(end);
+          recycle?.(buffers);
+        });
         // Awaited at the next flush; until then a failure must not count as unhandled.
         inFlight.catch(() => undefined);
       };

@@ -1,7 +1,8 @@
 /**
  * How the job program talks to S3: the SDK for listing and control calls (ListObjectsV2,
- * ListObjectVersions, HeadObject, RestoreObject), and a lean signed GET over the same keep-alive
- * agent for object bodies (see PERFORMANCE.md). Credentials come only from the SDK's default chain.
+ * ListObjectVersions, HeadObject, RestoreObject), and lean signed GETs and HEADs for object bodies
+ * on keepAliveHttp.ts's connections (see PERFORMANCE.md). Credentials come only from the SDK's
+ * default chain.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -10,11 +11,14 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { RestoreSource } from '@kube-restore/common';
 import { RestoreError } from '../errors';
+import { HttpResponse, KeepAliveHttpClient } from './keepAliveHttp';
 import { Credentials, SigV4Signer, uriEncode } from './sigv4';
+
+export type { HttpResponse } from './keepAliveHttp';
 
 export interface S3AccessOptions {
   source: RestoreSource;
-  /** Sockets the agent keeps (the program's concurrency, ranged parts included). */
+  /** Connections kept for object bodies, and by the SDK's agent (the program's concurrency, ranged parts included). */
   maxSockets: number;
   env?: NodeJS.ProcessEnv;
   /** Idle socket timeout in ms (a stalled body counts as a NETWORK error). */
@@ -50,10 +54,9 @@ export class S3Access {
   readonly client: S3Client;
   readonly bucket: string;
   private readonly agent: http.Agent;
+  private readonly bodies: KeepAliveHttpClient;
   private readonly signer: SigV4Signer;
-  private readonly protocol: 'http:' | 'https:';
   private readonly host: string;
-  private readonly port: number | undefined;
   private readonly basePath: string;
   private readonly socketTimeoutMs: number;
 
@@ -90,9 +93,17 @@ export class S3Access {
     } else {
       url = new URL(`https://s3.${region}.amazonaws.com`);
     }
-    this.protocol = url.protocol === 'http:' ? 'http:' : 'https:';
-    this.agent = this.protocol === 'http:' ? httpAgent : httpsAgent;
-    this.port = url.port ? Number(url.port) : undefined;
+    const protocol = url.protocol === 'http:' ? 'http:' : 'https:';
+    const defaultPort = protocol === 'http:' ? 80 : 443;
+    this.agent = protocol === 'http:' ? httpAgent : httpsAgent;
+    this.bodies = new KeepAliveHttpClient({
+      protocol,
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port ? Number(url.port) : defaultPort,
+      maxSockets: options.maxSockets,
+      timeoutMs: this.socketTimeoutMs,
+      ca,
+    });
     const pathStyle = source.pathStyle || source.bucket.includes('.');
     this.host = pathStyle ? url.host : `${source.bucket}.${url.host}`;
     const base = url.pathname.replace(/\/+$/, '');
@@ -129,13 +140,13 @@ export class S3Access {
   }
 
   /**
-   * A signed GET (or HEAD) of one object on the keep-alive agent. Resolves with the response once
-   * its headers arrived and the status is 2xx; S3 errors reject as S3HttpError.
+   * A signed GET (or HEAD) of one object on a keep-alive connection. Resolves with the response
+   * once its head arrived and the status is 2xx; S3 errors reject as S3HttpError.
    */
   async request(
     method: 'GET' | 'HEAD',
     req: GetObjectRequest,
-  ): Promise<http.IncomingMessage> {
+  ): Promise<HttpResponse> {
     const credentials = await this.credentials();
     const path = `${this.basePath}/${uriEncode(req.key, true)}`;
     const query: Record<string, string> = {};
@@ -151,69 +162,45 @@ export class S3Access {
     const search = req.versionId
       ? `?versionId=${uriEncode(req.versionId)}`
       : '';
-    const transport = this.protocol === 'http:' ? http : https;
-    return new Promise((resolve, reject) => {
-      const r = transport.request(
-        {
-          method,
-          protocol: this.protocol,
-          host: this.host.replace(/:\d+$/, ''),
-          port: this.port,
-          path: `${path}${search}`,
-          headers,
-          agent: this.agent,
-          signal: req.signal,
-          timeout: this.socketTimeoutMs,
-        },
-        res => {
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            resolve(res);
-            return;
-          }
-          readErrorBody(res).then(
-            body => reject(s3ErrorFrom(status, body, res.headers)),
-            error => reject(error),
-          );
-        },
-      );
-      r.on('timeout', () =>
-        r.destroy(
-          Object.assign(new Error('socket timed out'), { code: 'ETIMEDOUT' }),
-        ),
-      );
-      r.on('error', reject);
-      r.end();
+    const res = await this.bodies.request({
+      method,
+      path: `${path}${search}`,
+      headers,
+      signal: req.signal,
     });
+    const status = res.statusCode;
+    if (status >= 200 && status < 300) return res;
+    throw s3ErrorFrom(status, await readErrorBody(res), res.headers);
   }
 
-  getObject(req: GetObjectRequest): Promise<http.IncomingMessage> {
+  getObject(req: GetObjectRequest): Promise<HttpResponse> {
     return this.request('GET', req);
   }
 
   destroy(): void {
     this.client.destroy();
     this.agent.destroy();
+    this.bodies.destroy();
   }
 }
 
-function readErrorBody(res: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (chunk: Buffer) => {
-      if (size < 64 * 1024) chunks.push(chunk);
-      size += chunk.length;
-    });
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', reject);
-  });
+/** The first 64 KiB of an error's body (the rest is read and dropped). */
+async function readErrorBody(res: HttpResponse): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res) {
+    if (size < 64 * 1024) chunks.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .slice(0, 64 * 1024);
 }
 
 function s3ErrorFrom(
   status: number,
   body: string,
-  headers: http.IncomingHttpHeaders,
+  headers: Record<string, string | undefined>,
 ): S3HttpError {
   const code =
     /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? defaultCodeFor(status);

@@ -5,7 +5,6 @@
  * CHECKSUM_MISMATCH; throttling, 5xx and broken connections are retried with backoff.
  */
 import { promises as fsp } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import {
   checksumLabel,
   createHasher,
@@ -16,6 +15,8 @@ import {
 } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
 import { FileHasher } from '../fileHasher';
+import type { HttpResponse } from '../s3/access';
+import { recycleBodyChunks } from '../s3/keepAliveHttp';
 import { withRetry } from '../retry';
 import {
   FileAttributes,
@@ -124,7 +125,7 @@ function mismatch(key: string, what: string): RestoreError {
   });
 }
 
-function contentLength(res: IncomingMessage): number | undefined {
+function contentLength(res: HttpResponse): number | undefined {
   const raw = res.headers['content-length'];
   return raw === undefined ? undefined : Number(raw);
 }
@@ -147,11 +148,11 @@ async function downloadStream(
   const { offloaded, inline } = splitChecks(checks, size);
   const hashers = inline.map(createHasher);
   let fileHasher: FileHasher | undefined;
-  const etag = (res.headers.etag as string | undefined) ?? obj.etag;
+  const etag = res.headers.etag ?? obj.etag;
   let counted = 0;
   const { reporter, limiter, signal } = ctx;
   async function* body(): AsyncGenerator<Buffer> {
-    for await (const chunk of res as AsyncIterable<Buffer>) {
+    for await (const chunk of res) {
       for (const h of hashers) h.update(chunk);
       counted += chunk.length;
       reporter.addBytes(chunk.length);
@@ -168,6 +169,7 @@ async function downloadStream(
       },
       onWritten:
         offloaded.length > 0 ? upTo => fileHasher?.advance(upTo) : undefined,
+      recycle: recycleBodyChunks,
       verify: async bytes => {
         if (bytes !== size)
           throw mismatch(obj.key, `received ${bytes} bytes, expected ${size}`);
@@ -205,7 +207,7 @@ function checkDigests(
   });
 }
 
-function lastModifiedOf(res: IncomingMessage): Date | undefined {
+function lastModifiedOf(res: HttpResponse): Date | undefined {
   const raw = res.headers['last-modified'];
   if (!raw) return undefined;
   const d = new Date(raw);
@@ -236,7 +238,7 @@ async function downloadPart(
     let position = part[0];
     let batch: Buffer[] = [];
     let batchBytes = 0;
-    for await (const chunk of res as AsyncIterable<Buffer>) {
+    for await (const chunk of res) {
       batch.push(chunk);
       batchBytes += chunk.length;
       partCounted += chunk.length;
@@ -244,6 +246,7 @@ async function downloadPart(
       if (ctx.limiter) await ctx.limiter.take(chunk.length, ctx.signal);
       if (batchBytes >= WRITE_BATCH_BYTES) {
         await temp.writeAt(batch, position);
+        recycleBodyChunks(batch);
         position += batchBytes;
         onWritten(position);
         batch = [];
@@ -288,7 +291,7 @@ async function downloadRanged(
   });
   head.resume();
   const size = contentLength(head) ?? obj.size;
-  const etag = (head.headers.etag as string | undefined) ?? obj.etag;
+  const etag = head.headers.etag ?? obj.etag;
   const checks = verify ? expectedChecksums(head.headers) : [];
   const { offloaded, inline } = splitChecks(checks, size);
   const temp = await TempFile.create(finalPath, attributes.mode ?? 0o644);

@@ -167,7 +167,7 @@ export class TarArchiveSource implements Source {
       this.readBytes += bytes;
     };
     async function* counted(): AsyncGenerator<Buffer> {
-      for await (const chunk of res as AsyncIterable<Buffer>) {
+      for await (const chunk of res) {
         for (const h of hashers) h.update(chunk);
         addRead(chunk.length);
         reporter.addBytes(chunk.length);
@@ -226,7 +226,7 @@ export class TarArchiveSource implements Source {
         type: 'archive',
         key: obj.key,
         size,
-        etag: (res.headers.etag as string | undefined) ?? obj.etag,
+        etag: res.headers.etag ?? obj.etag,
         checksum: checksumLabel(checks),
         verified: true,
         entries: this.result.files,

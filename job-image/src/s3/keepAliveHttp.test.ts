@@ -1,0 +1,256 @@
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import {
+  BODY_CHUNK_BYTES,
+  HttpResponse,
+  KeepAliveHttpClient,
+  recycleBodyChunks,
+} from './keepAliveHttp';
+
+/** A raw TCP server whose answers the test writes byte for byte. */
+async function rawServer(
+  onRequest: (socket: net.Socket, head: string, index: number) => void,
+): Promise<{
+  port: number;
+  connections: number;
+  close(): Promise<void>;
+}> {
+  const sockets = new Set<net.Socket>();
+  let requests = 0;
+  const state = { port: 0, connections: 0 } as {
+    port: number;
+    connections: number;
+    close(): Promise<void>;
+  };
+  const server = net.createServer(socket => {
+    state.connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let pending = '';
+    socket.on('data', d => {
+      pending += d.toString('latin1');
+      for (;;) {
+        const end = pending.indexOf('\r\n\r\n');
+        if (end < 0) break;
+        const head = pending.slice(0, end);
+        pending = pending.slice(end + 4);
+        onRequest(socket, head, requests++);
+      }
+    });
+  });
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  state.port = (server.address() as net.AddressInfo).port;
+  state.close = () =>
+    new Promise<void>(resolve => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
+  return state;
+}
+
+function client(port: number, more: { timeoutMs?: number } = {}) {
+  return new KeepAliveHttpClient({
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    port,
+    maxSockets: 2,
+    timeoutMs: more.timeoutMs ?? 5000,
+  });
+}
+
+const get = (c: KeepAliveHttpClient, path = '/k', signal?: AbortSignal) =>
+  c.request({
+    method: 'GET',
+    path,
+    headers: { host: '127.0.0.1' },
+    signal,
+  });
+
+async function bodyOf(res: HttpResponse): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+describe('KeepAliveHttpClient', () => {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('reads Content-Length bodies and reuses the connection', async () => {
+    const server = await rawServer((s, head) => {
+      const body = head.split(' ')[1];
+      s.write(
+        `HTTP/1.1 200 OK\r\nETag: "x"\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    for (const path of ['/first', '/second', '/third']) {
+      const res = await get(c, path);
+      expect(res.statusCode).toBe(200);
+      expect(res.headers.etag).toBe('"x"');
+      expect((await bodyOf(res)).toString()).toBe(path);
+      expect(res.complete).toBe(true);
+    }
+    expect(server.connections).toBe(1);
+  });
+
+  it('decodes chunked bodies split across reads at every byte', async () => {
+    const wire =
+      'HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      '5;ext=1\r\n<Erro\r\n' +
+      'a\r\nr>NoSuchKe\r\n' +
+      '2\r\ny<\r\n0\r\nX-Trailer: 1\r\n\r\n';
+    const server = await rawServer(async s => {
+      for (const ch of wire) {
+        s.write(ch, 'latin1');
+        await new Promise(r => setImmediate(r));
+      }
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    const res = await get(c);
+    expect(res.statusCode).toBe(404);
+    expect((await bodyOf(res)).toString()).toBe('<Error>NoSuchKey<');
+    // the connection is whole again: a second request on it works
+    const again = await get(c);
+    expect((await bodyOf(again)).toString()).toBe('<Error>NoSuchKey<');
+    expect(server.connections).toBe(1);
+  });
+
+  it('delivers a large body intact in chunks of at most 1 MiB', async () => {
+    const data = Buffer.alloc(5 * BODY_CHUNK_BYTES + 12344);
+    for (let i = 0; i < data.length; i += 4) data.writeUInt32LE(i, i);
+    const server = await rawServer(s => {
+      s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`);
+      s.write(data);
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    const res = await get(c);
+    const hash = createHash('md5');
+    let largest = 0;
+    for await (const chunk of res) {
+      largest = Math.max(largest, chunk.length);
+      hash.update(chunk);
+      // slow reader: backpressure must not lose or reorder bytes
+      await new Promise(r => setTimeout(r, 5));
+      recycleBodyChunks([chunk]);
+    }
+    expect(largest).toBeLessThanOrEqual(BODY_CHUNK_BYTES);
+    expect(hash.digest('hex')).toBe(
+      createHash('md5').update(data).digest('hex'),
+    );
+  });
+
+  it('fails a body cut short by the server with ECONNRESET', async () => {
+    const server = await rawServer(s => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part');
+      setTimeout(() => s.destroy(), 20);
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    const res = await get(c);
+    await expect(bodyOf(res)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(res.complete).toBe(false);
+  });
+
+  it('reads a body without a length to the end of the connection', async () => {
+    const server = await rawServer(s => {
+      s.end('HTTP/1.0 200 OK\r\n\r\nuntil close');
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    const res = await get(c);
+    expect((await bodyOf(res)).toString()).toBe('until close');
+    expect(res.complete).toBe(true);
+  });
+
+  it('retries once on a fresh connection when an idle one was closed by the server', async () => {
+    const server = await rawServer((s, _head, index) => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      // the server drops the first connection right after answering (a keep-alive timeout)
+      if (index === 0) setTimeout(() => s.destroy(), 10);
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    expect((await bodyOf(await get(c))).toString()).toBe('ok');
+    await new Promise(r => setTimeout(r, 50));
+    expect((await bodyOf(await get(c))).toString()).toBe('ok');
+    expect(server.connections).toBe(2);
+  });
+
+  it('does not retry a fresh connection that fails before answering', async () => {
+    const server = await rawServer(s => s.destroy());
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    await expect(get(c)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(server.connections).toBe(1);
+  });
+
+  it('times out a stalled body with ETIMEDOUT', async () => {
+    const server = await rawServer(s => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc');
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port, { timeoutMs: 200 });
+    cleanups.push(() => c.destroy());
+    const res = await get(c);
+    await expect(bodyOf(res)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+  });
+
+  it('aborts a request waiting for its head, and one queued for a connection', async () => {
+    const server = await rawServer(() => undefined); // never answers
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    const ac = new AbortController();
+    const pending = [get(c, '/1', ac.signal), get(c, '/2', ac.signal)];
+    const queued = get(c, '/3', ac.signal); // maxSockets 2: waits
+    ac.abort();
+    for (const p of [...pending, queued])
+      await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('refuses header values with CR or LF before sending anything', async () => {
+    const server = await rawServer(() => undefined);
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    await expect(
+      c.request({
+        method: 'GET',
+        path: '/k',
+        headers: { host: 'x', range: 'bytes=0-1\r\nX-Evil: 1' },
+      }),
+    ).rejects.toThrow(/invalid HTTP header "range"/);
+    expect(server.connections).toBe(0);
+  });
+
+  it('answers a HEAD without waiting for a body', async () => {
+    const server = await rawServer(s => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n');
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    const res = await c.request({
+      method: 'HEAD',
+      path: '/k',
+      headers: { host: 'x' },
+    });
+    expect(res.headers['content-length']).toBe('1048576');
+    expect(res.complete).toBe(true);
+    expect((await bodyOf(res)).length).toBe(0);
+  });
+});
