@@ -681,6 +681,45 @@ describe('apiserver restart', () => {
       ),
     ).toBe('still here\n');
   });
+
+  it('reports a pod that ended while the kube-apiserver was down once it is back (the Job finishes)', async () => {
+    await createJob(
+      'team-a',
+      jobManifest(
+        'ends-in-outage',
+        restrictedPodSpec({ args: ['--sleep', '120000'] }),
+      ),
+    );
+    const pod = await waitUntil('Running', async () => {
+      const [p] = await podsOfJob(admin, 'team-a', 'ends-in-outage');
+      return p?.status.phase === 'Running' && p;
+    });
+    const pid = Number(
+      /^local:\/\/(\d+)$/.exec(
+        pod.status.containerStatuses?.[0]?.containerID ?? '',
+      )?.[1],
+    );
+    expect(pid).toBeGreaterThan(0);
+    await cluster.restartApiServer({
+      // End the container while no kube-apiserver listens: its final status cannot land now.
+      onStopped: async () => {
+        process.kill(pid, 'SIGTERM');
+        await waitUntil(
+          'the container to exit during the outage',
+          async () => !isAlive(pid),
+          20_000,
+        );
+      },
+    });
+    expect(
+      (await waitForJobFinished(admin, 'team-a', 'ends-in-outage')).type,
+    ).toBe('Failed');
+    const [ended] = await podsOfJob(admin, 'team-a', 'ends-in-outage');
+    expect(ended.status.phase).toBe('Failed');
+    expect(ended.status.containerStatuses[0].state.terminated.exitCode).toBe(
+      143,
+    );
+  });
 });
 
 describe('S3', () => {

@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Informer, KubeApiError, KubeClient } from './kube';
 import { killGroupOrPid, RUN_MARKER } from './processes';
+import { sleep } from './util';
 
 export const DEFAULT_JOB_IMAGE_PATTERN =
   /(^|\/)restore-job(:[\w][\w.-]*)?(@sha256:[a-f0-9]{64})?$/;
@@ -1445,38 +1446,49 @@ export class LocalKubelet {
     };
   }
 
-  /** Strategic-merge PATCH of pods/status, serialised per pod; never Running after a terminal phase. */
+  /**
+   * Strategic-merge PATCH of pods/status, serialised per pod; never Running after a terminal phase.
+   * Like the kubelet's status manager, a PATCH that fails because the kube-apiserver is away
+   * (connection refused, 5xx, 429) is retried with backoff until it lands: a container that ends
+   * during an apiserver restart must still reach its Job as Succeeded or Failed.
+   */
   private pushStatus(run: PodRun): Promise<void> {
     const next = run.statusChain.then(async () => {
-      if (this.stopped || run.finalSent) return;
-      const pod = this.pods?.get(run.uid);
-      if (!pod) return;
-      const status = this.buildStatus(run, pod);
-      const json = JSON.stringify({
-        ...status,
-        conditions: status.conditions.map((c: any) => ({
-          ...c,
-          lastTransitionTime: '',
-        })),
-      });
-      if (json === run.lastStatusJson) return;
-      try {
-        await this.o.client.patch(
-          this.podPath(pod, '/status'),
-          { metadata: { uid: run.uid }, status },
-          'strategic',
-        );
-      } catch (e) {
-        if (
-          e instanceof KubeApiError &&
-          (e.statusCode === 404 || e.statusCode === 409)
-        )
-          return;
-        throw e;
+      for (let backoff = 200; ; backoff = Math.min(5000, backoff * 2)) {
+        if (this.stopped || run.finalSent) return;
+        const pod = this.pods?.get(run.uid);
+        if (!pod) return;
+        const status = this.buildStatus(run, pod);
+        const json = JSON.stringify({
+          ...status,
+          conditions: status.conditions.map((c: any) => ({
+            ...c,
+            lastTransitionTime: '',
+          })),
+        });
+        if (json === run.lastStatusJson) return;
+        try {
+          await this.o.client.patch(
+            this.podPath(pod, '/status'),
+            { metadata: { uid: run.uid }, status },
+            'strategic',
+          );
+        } catch (e) {
+          if (e instanceof KubeApiError) {
+            if (e.statusCode === 404 || e.statusCode === 409) return;
+            if (e.statusCode !== 429 && e.statusCode < 500) throw e;
+          }
+          this.o.log(
+            `status of ${run.namespace}/${run.name}: ${(e as Error).message}; retrying in ${backoff} ms`,
+          );
+          await sleep(backoff);
+          continue;
+        }
+        run.lastStatusJson = json;
+        if (status.phase === 'Succeeded' || status.phase === 'Failed')
+          run.finalSent = true;
+        return;
       }
-      run.lastStatusJson = json;
-      if (status.phase === 'Succeeded' || status.phase === 'Failed')
-        run.finalSent = true;
     });
     run.statusChain = next.catch(() => {});
     return next;
