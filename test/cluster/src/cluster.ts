@@ -88,8 +88,14 @@ export interface Cluster {
     name: string,
     opts?: { restricted?: boolean; labels?: Record<string, string> },
   ): Promise<void>;
-  /** stop and start kube-apiserver (same port, same etcd): for watch-reconnect tests */
-  restartApiServer(): Promise<void>;
+  /**
+   * stop and start kube-apiserver (same port, same etcd): for watch-reconnect tests. `onStopped`
+   * runs (and is awaited) once the old process has exited, before the new one starts: a test can
+   * hold the outage open for as long as it needs.
+   */
+  restartApiServer(opts?: {
+    onStopped?: () => void | Promise<void>;
+  }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -583,8 +589,9 @@ export async function startCluster(
         });
         await waitForDefaultServiceAccount(adminClient, name, procs.kcm);
       },
-      async restartApiServer() {
+      async restartApiServer(opts = {}) {
         await stopProc(procs.apiserver, 10_000);
+        await opts.onStopped?.();
         procs.apiserver = startApi();
         await apiReady(procs.apiserver);
         state.pids = pids();
