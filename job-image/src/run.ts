@@ -92,7 +92,7 @@ export function tuningFrom(
     ),
     partConcurrency: Math.max(
       1,
-      envNumber(env, 'KUBE_RESTORE_PART_CONCURRENCY', 4),
+      envNumber(env, 'KUBE_RESTORE_PART_CONCURRENCY', 2),
     ),
     thawPollMs: envNumber(env, 'KUBE_RESTORE_THAW_POLL_MS', 60_000),
     thawPollMaxMs: envNumber(env, 'KUBE_RESTORE_THAW_POLL_MAX_MS', 15 * 60_000),
