@@ -78,6 +78,10 @@ async function kubectl(
   }
 }
 
+/** The local kubelet's container ID is `local://<pid>`. */
+const pidOf = (pod: any) =>
+  Number(pod.status.containerStatuses[0].containerID.replace('local://', ''));
+
 async function createJob(ns: string, job: any) {
   return admin.post(`/apis/batch/v1/namespaces/${ns}/jobs`, job);
 }
@@ -535,8 +539,6 @@ describe('pods the local kubelet does not run', () => {
 });
 
 describe('deletion', () => {
-  const pidOf = (pod: any) =>
-    Number(pod.status.containerStatuses[0].containerID.replace('local://', ''));
   const alive = isAlive;
 
   it('SIGTERMs, SIGKILLs after the grace period, then removes the pod', async () => {
@@ -694,11 +696,7 @@ describe('apiserver restart', () => {
       const [p] = await podsOfJob(admin, 'team-a', 'ends-in-outage');
       return p?.status.phase === 'Running' && p;
     });
-    const pid = Number(
-      /^local:\/\/(\d+)$/.exec(
-        pod.status.containerStatuses?.[0]?.containerID ?? '',
-      )?.[1],
-    );
+    const pid = pidOf(pod);
     expect(pid).toBeGreaterThan(0);
     await cluster.restartApiServer({
       // End the container while no kube-apiserver listens: its final status cannot land now.
