@@ -159,6 +159,10 @@ function isErrno(error: unknown, code: string): boolean {
  */
 export class SafeRoot {
   private readonly dirCache = new Map<string, string>();
+  /** Directories this SafeRoot made (mkdir succeeded) since it was opened or last forgot. */
+  private readonly created = new Set<string>();
+  /** A directory was reached through a symlink: a made one may have a second name. */
+  private aliased = false;
   private readonly dirMode: number | undefined;
 
   private constructor(
@@ -257,10 +261,12 @@ export class SafeRoot {
     try {
       await fsp.mkdir(abs, { mode: this.dirMode ?? 0o755 });
       if (this.dirMode !== undefined) await fsp.chmod(abs, this.dirMode);
+      this.created.add(rel);
     } catch (error) {
       if (!isErrno(error, 'EEXIST')) throw error;
       const st = await fsp.lstat(abs);
       if (st.isSymbolicLink()) {
+        this.aliased = true;
         abs = await this.resolveBeneath(rel, entry, { followLast: true });
         const target = await fsp.stat(abs).catch(() => undefined);
         if (!target?.isDirectory())
@@ -293,9 +299,20 @@ export class SafeRoot {
     await this.resolveBeneath(joined, entry, { followLast: true });
   }
 
+  /**
+   * True when directory `rel` was made by this SafeRoot (since it was opened or last forgot) and no
+   * directory was reached through a symlink since: it holds only what was written to it under
+   * this name.
+   */
+  madeHere(rel: string): boolean {
+    return !this.aliased && this.created.has(rel);
+  }
+
   /** Forgets cached directories (after something replaced part of the tree). */
   forget(): void {
     this.dirCache.clear();
+    this.created.clear();
+    this.aliased = false;
     this.dirCache.set('', this.real);
   }
 }

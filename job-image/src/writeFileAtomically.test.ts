@@ -107,4 +107,48 @@ describe('writeFileAtomically', () => {
     ).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await fsp.readdir(dir)).toEqual([]);
   });
+
+  it('with detachCommit, a streamed body gets its final name only when `committed` resolves', async () => {
+    const file = path.join(dir, 'f');
+    const { bytes, committed } = await writeFileAtomically(
+      file,
+      chunks(4, 100_000),
+      { detachCommit: true, mode: 0o600 },
+    );
+    expect(bytes).toBe(400_000);
+    expect(committed).toBeInstanceOf(Promise);
+    // The commit is a chain of calls on the thread pool: it cannot have renamed yet.
+    await expect(fsp.lstat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    await committed;
+    const st = await fsp.stat(file);
+    expect(st.size).toBe(400_000);
+    expect(st.mode & 0o777).toBe(0o600);
+    expect(await fsp.readdir(dir)).toEqual(['f']);
+    expect(liveTemporaryFiles()).toEqual([]);
+  });
+
+  it('with detachCommit, a commit that fails rejects `committed` and leaves no temporary', async () => {
+    const file = path.join(dir, 'f');
+    // A non-empty directory under the final name: the rename fails.
+    await fsp.mkdir(file);
+    await fsp.writeFile(path.join(file, 'inside'), 'x');
+    const { committed } = await writeFileAtomically(file, chunks(4, 100_000), {
+      detachCommit: true,
+    });
+    await expect(committed).rejects.toMatchObject({
+      code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/),
+    });
+    expect(await fsp.readdir(dir)).toEqual(['f']);
+    expect(await fsp.readdir(file)).toEqual(['inside']);
+    expect(liveTemporaryFiles()).toEqual([]);
+  });
+
+  it('with detachCommit, a small body is committed before the return', async () => {
+    const file = path.join(dir, 'f');
+    const { committed } = await writeFileAtomically(file, chunks(1, 10), {
+      detachCommit: true,
+    });
+    expect(committed).toBeUndefined();
+    expect((await fsp.stat(file)).size).toBe(10);
+  });
 });

@@ -156,6 +156,19 @@ export interface AtomicWriteOptions extends FileAttributes {
    * let writes overlap receiving.
    */
   syncSmall?: boolean;
+  /**
+   * Do not wait for the commit (attributes, fdatasync, close, rename) of a streamed body: it is
+   * returned as `committed`, so that the caller can go on to its next file while the disk flushes
+   * this one. The final name appears when `committed` resolves; when it rejects, the temporary file
+   * is already gone. Bodies written in one go (SMALL_FILE_BYTES) are committed before the return.
+   */
+  detachCommit?: boolean;
+}
+
+export interface AtomicWriteResult {
+  bytes: number;
+  /** With `detachCommit`, the pending commit of a streamed body. */
+  committed?: Promise<void>;
 }
 
 /**
@@ -230,7 +243,7 @@ export async function writeFileAtomically(
   finalPath: string,
   body: AsyncIterable<Buffer> | Buffer,
   options: AtomicWriteOptions = {},
-): Promise<{ bytes: number }> {
+): Promise<AtomicWriteResult> {
   const small = options.syncSmall === false ? -1 : SMALL_FILE_BYTES;
   if (Buffer.isBuffer(body) && body.length <= small) {
     options.onChunk?.(body);
@@ -302,9 +315,21 @@ export async function writeFileAtomically(
       if (inFlight) await inFlight;
     }
     await options.verify?.(bytes);
-    await temp.commit(options, {
+    const commit = temp.commit(options, {
       fsync: options.fsync ?? bytes >= fsyncMinBytes,
     });
+    if (options.detachCommit) {
+      const file = temp;
+      temp = undefined;
+      const committed = commit.catch(async error => {
+        await file.discard();
+        throw error;
+      });
+      // The caller awaits it; until then a failure must not count as unhandled.
+      committed.catch(() => undefined);
+      return { bytes, committed };
+    }
+    await commit;
     return { bytes };
   } catch (error) {
     await temp?.discard();

@@ -161,6 +161,54 @@ describe('extractTar', () => {
     );
   });
 
+  it('a file written through a symlink in the volume counts as existing in a directory the archive made', async () => {
+    // The volume's own link l -> d: d/f is first written as l/f; without looking, d/f would
+    // silently replace it.
+    await fsp.symlink('d', path.join(rootDir, 'l'));
+    const archive = await pack([
+      { name: 'd/', type: 'directory' },
+      { name: 'l/f', body: 'one' },
+      { name: 'd/f', body: 'two' },
+    ]);
+    const error = await failure(archive);
+    expect(error.code).toBe('PATH_CONFLICT');
+    expect(error.entry).toBe('d/f');
+    expect(await fsp.readFile(path.join(rootDir, 'd/f'), 'utf8')).toBe('one');
+  });
+
+  it('a hardlink right behind a large file (its commit still running) links to it', async () => {
+    const archive = await pack([
+      { name: 'big.bin', body: Buffer.alloc(300_000, 7) },
+      { name: 'same.bin', type: 'link', linkname: 'big.bin' },
+    ]);
+    expect((await extract(archive)).files).toBe(2);
+    const big = await fsp.stat(path.join(rootDir, 'big.bin'));
+    expect(big.size).toBe(300_000);
+    expect((await fsp.stat(path.join(rootDir, 'same.bin'))).ino).toBe(big.ino);
+  });
+
+  it('a failure after a large file was written (its commit detached) ends the extraction', async () => {
+    const archive = await pack([
+      { name: 'big.bin', body: Buffer.alloc(300_000, 7) },
+      { name: 'next.txt', body: 'n' },
+    ]);
+    const seen: string[] = [];
+    await expect(
+      extract(archive, {
+        onEntry: line => {
+          seen.push(line.path);
+          if (line.path === 'big.bin')
+            throw new Error('the manifest is not writable');
+        },
+      }),
+    ).rejects.toThrow('the manifest is not writable');
+    expect(seen).toContain('big.bin');
+    expect((await fsp.stat(path.join(rootDir, 'big.bin'))).size).toBe(300_000);
+    expect(
+      (await fsp.readdir(rootDir)).filter(n => n.startsWith('.kr-tmp')),
+    ).toEqual([]);
+  });
+
   it('extracts tar.gz, sniffed by magic bytes', async () => {
     const archive = zlib.gzipSync(
       await pack([{ name: 'a.txt', body: 'hello' }]),

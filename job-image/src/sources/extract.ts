@@ -15,6 +15,7 @@ import {
   applyStripPrefix,
   conflict,
   normalizeEntryPath,
+  parentOf,
   PathRegistry,
   SafeRoot,
   unsafe,
@@ -206,6 +207,12 @@ export interface ExtractResult {
   bytes: number;
 }
 
+/**
+ * Large files whose commit (fdatasync, rename) may still be running while the next entries are
+ * extracted: the disk flushes one file while the archive goes on.
+ */
+const MAX_PENDING_COMMITS = 2;
+
 /** A tar entry's body (a streamx Readable). */
 type EntryStream = AsyncIterable<Buffer> & { resume(): void };
 
@@ -227,10 +234,21 @@ export async function extractTar(
   const dirs: PendingDir[] = [];
   const symlinks: Array<{ rel: string; target: string; entry: string }> = [];
   let failure: unknown;
+  /** Files written but still being committed; the first failure among them ends the extraction. */
+  const commits = new Set<Promise<void>>();
+  let commitFailure: unknown;
+  const settleCommits = async () => {
+    await Promise.allSettled([...commits]);
+    if (commitFailure !== undefined) throw commitFailure;
+  };
+  // From here on, a directory the root says it made holds only what this extraction wrote (a
+  // retry of the archive starts with nothing "made").
+  options.root.forget();
 
   const handleEntry = async (header: tar.Header, stream: EntryStream) => {
     if (options.signal?.aborted)
       throw new RestoreError('CANCELLED', 'the restore was stopped');
+    if (commitFailure !== undefined) throw commitFailure;
     result.entries++;
     const name = header.name;
     const type = header.type;
@@ -305,7 +323,12 @@ export async function extractTar(
     }
     registry.claimFile(rel, name);
     const finalPath = await options.root.filePath(rel, name);
-    const existing = await fsp.lstat(finalPath).catch(() => undefined);
+    // In a directory this extraction made, nothing is there but what it wrote under that name, and
+    // the registry refuses a second entry on one path (or a path through a link the archive made):
+    // no need to look.
+    const existing = options.root.madeHere(parentOf(rel))
+      ? undefined
+      : await fsp.lstat(finalPath).catch(() => undefined);
     if (existing) {
       if (existing.isDirectory())
         throw conflict(name, `"${rel}" is a directory in the volume`);
@@ -361,6 +384,8 @@ export async function extractTar(
           name,
           `is a hardlink to "${header.linkname}", which is not a file`,
         );
+      // The target may be a file whose commit is still running.
+      await settleCommits();
       const targetAbs = await options.root.resolveBeneath(
         targetNorm.path,
         name,
@@ -402,7 +427,9 @@ export async function extractTar(
         );
       }
     }
-    await writeFileAtomically(finalPath, stream, {
+    if (commits.size >= MAX_PENDING_COMMITS) await Promise.race(commits);
+    const { committed } = await writeFileAtomically(finalPath, stream, {
+      detachCommit: true,
       mode: options.fileMode ?? mode,
       mtime: header.mtime,
       uid: owner.uid,
@@ -416,16 +443,27 @@ export async function extractTar(
           );
       },
     });
-    result.files++;
-    result.bytes += size;
-    options.onEntry?.({
-      type: 'entry',
-      entry: name,
-      path: rel,
-      size,
-      kind: 'file',
+    const written = () => {
+      result.files++;
+      result.bytes += size;
+      options.onEntry?.({
+        type: 'entry',
+        entry: name,
+        path: rel,
+        size,
+        kind: 'file',
+      });
+      options.onFile?.();
+    };
+    if (!committed) {
+      written();
+      return;
+    }
+    const pending: Promise<void> = committed.then(written).catch(error => {
+      commitFailure ??= error;
     });
-    options.onFile?.();
+    commits.add(pending);
+    pending.finally(() => commits.delete(pending));
   };
 
   let current: Promise<void> = Promise.resolve();
@@ -460,13 +498,19 @@ export async function extractTar(
     }
     if (failure === undefined) (extract as unknown as { end(): void }).end();
     await finished;
+    if (failure === undefined) await settleCommits();
   } catch (error) {
     extract.destroy();
-    // Let the entry being written discard its temporary file before anyone looks at the volume.
+    // Let the entry being written discard its temporary file, and the commits in flight end,
+    // before anyone looks at the volume.
     await current.catch(() => undefined);
+    await Promise.allSettled([...commits]);
     throw translateTarError(failure ?? error, options.archive);
   }
-  if (failure !== undefined) throw translateTarError(failure, options.archive);
+  if (failure !== undefined) {
+    await Promise.allSettled([...commits]);
+    throw translateTarError(failure, options.archive);
+  }
 
   // Links created early may resolve differently once later links exist: check them all again.
   for (const link of symlinks) {
