@@ -106,6 +106,8 @@ export async function loadManifest(file: string): Promise<LoadedManifest> {
 export class ManifestWriter {
   private pending: string[] = [];
   private writing: Promise<void> = Promise.resolve();
+  /** The first failed write: every later flush reports it (a batch written in the background may fail). */
+  private failure: unknown;
 
   private constructor(
     readonly file: string,
@@ -129,14 +131,23 @@ export class ManifestWriter {
     const previous = this.writing;
     this.writing = (async () => {
       await previous.catch(() => undefined);
-      if (text) await this.handle.appendFile(text);
-      if (sync) await this.handle.sync();
+      if (this.failure !== undefined) throw this.failure;
+      try {
+        if (text) await this.handle.appendFile(text);
+        if (sync) await this.handle.sync();
+      } catch (error) {
+        this.failure = error;
+        throw error;
+      }
     })();
     return this.writing;
   }
 
   async close(): Promise<void> {
-    await this.flush(true);
-    await this.handle.close();
+    try {
+      await this.flush(true);
+    } finally {
+      await this.handle.close();
+    }
   }
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BandwidthLimiter } from './bandwidth';
 import { classifyError, redact, RestoreError } from './errors';
-import { loadManifest } from './manifest';
+import { loadManifest, ManifestWriter } from './manifest';
 import { backoffDelay, withRetry } from './retry';
 import { fnv1a32, shardFromEnv, shardOf } from './shard';
 
@@ -138,5 +138,23 @@ describe('loadManifest', () => {
       0,
     );
     await fsp.rm(dir, { recursive: true });
+  });
+});
+
+describe('ManifestWriter', () => {
+  it('reports a batch that failed in the background on the next flush', async () => {
+    // Every write to /dev/full fails with ENOSPC.
+    const writer = await ManifestWriter.open('/dev/full');
+    for (let i = 0; i < 512; i++)
+      writer.append({
+        type: 'entry',
+        entry: `e${i}`,
+        path: `e${i}`,
+        size: 0,
+        kind: 'file',
+      });
+    // 512 lines started a write of their own; nothing is left pending for this flush.
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'ENOSPC' });
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'ENOSPC' });
   });
 });
