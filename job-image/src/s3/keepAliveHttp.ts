@@ -40,6 +40,8 @@ export const BODY_CHUNK_BYTES = 1024 * 1024;
 /** Queued body bytes of one response above which its connection stops reading. */
 const HIGH_WATER_BYTES = 2 * BODY_CHUNK_BYTES;
 const MAX_HEAD_BYTES = 64 * 1024;
+/** A body chunk with at least this much room left is read into directly (plain TCP). */
+const MIN_DIRECT_READ_BYTES = 64 * 1024;
 
 /**
  * Full-size body chunks come from here and may come back through `recycleBodyChunks` once the
@@ -112,9 +114,41 @@ export class HttpResponse implements AsyncIterable<Buffer> {
     private readonly connection: Connection,
   ) {}
 
+  /**
+   * Room in the body chunk being filled, for the socket to read into directly (at most `limit`
+   * bytes, the rest of the body): undefined when there is too little left to be worth a read.
+   */
+  readTarget(limit: number): Buffer | undefined {
+    if (this.discarding || this.destroyed) return undefined;
+    if (!this.batch) {
+      this.batch = takeChunk(
+        Math.min(BODY_CHUNK_BYTES, Math.max(1, this.expected ?? limit)),
+      );
+      this.fill = 0;
+    }
+    const room = Math.min(this.batch.length - this.fill, limit);
+    if (room < MIN_DIRECT_READ_BYTES && room < limit) return undefined;
+    return this.batch.subarray(this.fill, this.fill + room);
+  }
+
   /** Copies body bytes in (the connection's read buffer is reused at once). */
   push(src: Buffer, start: number, end: number): void {
     if (this.discarding || this.destroyed) return;
+    if (
+      this.batch &&
+      src.buffer === this.batch.buffer &&
+      src.byteOffset + start === this.batch.byteOffset + this.fill &&
+      end - start <= this.batch.length - this.fill
+    ) {
+      // The socket read into the chunk itself (readTarget): nothing to copy.
+      const take = end - start;
+      this.fill += take;
+      if (this.expected !== undefined) this.expected -= take;
+      if (this.fill === this.batch.length) this.flushBatch();
+      if (this.queuedBytes >= HIGH_WATER_BYTES) this.connection.pause(this);
+      this.notify();
+      return;
+    }
     let at = start;
     while (at < end) {
       if (!this.batch) {
@@ -269,7 +303,7 @@ class Connection {
         host: options.hostname,
         port: options.port,
         onread: {
-          buffer: this.readBuffer,
+          buffer: () => this.nextReadBuffer(),
           callback: (n: number, buf: Uint8Array) =>
             this.onBytes(buf as Buffer, n),
         },
@@ -287,6 +321,19 @@ class Connection {
     );
     this.socket.on('error', error => this.onClose(error));
     this.socket.on('close', () => this.onClose());
+  }
+
+  /**
+   * Where the next socket read goes: straight into the body chunk being filled while a body of
+   * known length is read (no copy), else the connection's read buffer.
+   */
+  private nextReadBuffer(): Uint8Array {
+    const ex = this.exchange;
+    if (ex?.body?.kind === 'length' && ex.body.remaining > 0 && ex.response) {
+      const target = ex.response.readTarget(ex.body.remaining);
+      if (target) return target;
+    }
+    return this.readBuffer!;
   }
 
   start(exchange: Exchange): void {
