@@ -120,54 +120,42 @@ export class HttpResponse implements AsyncIterable<Buffer> {
    */
   readTarget(limit: number): Buffer | undefined {
     if (this.discarding || this.destroyed) return undefined;
-    if (!this.batch) {
-      this.batch = takeChunk(
-        Math.min(BODY_CHUNK_BYTES, Math.max(1, this.expected ?? limit)),
-      );
-      this.fill = 0;
-    }
-    const room = Math.min(this.batch.length - this.fill, limit);
+    const batch = this.batch ?? this.startBatch();
+    const room = Math.min(batch.length - this.fill, limit);
     if (room < MIN_DIRECT_READ_BYTES && room < limit) return undefined;
-    return this.batch.subarray(this.fill, this.fill + room);
+    return batch.subarray(this.fill, this.fill + room);
   }
 
   /** Copies body bytes in (the connection's read buffer is reused at once). */
   push(src: Buffer, start: number, end: number): void {
     if (this.discarding || this.destroyed) return;
-    if (
-      this.batch &&
-      src.buffer === this.batch.buffer &&
-      src.byteOffset + start === this.batch.byteOffset + this.fill &&
-      end - start <= this.batch.length - this.fill
-    ) {
-      // The socket read into the chunk itself (readTarget): nothing to copy.
-      const take = end - start;
-      this.fill += take;
-      if (this.expected !== undefined) this.expected -= take;
-      if (this.fill === this.batch.length) this.flushBatch();
-      if (this.queuedBytes >= HIGH_WATER_BYTES) this.connection.pause(this);
-      this.notify();
-      return;
-    }
     let at = start;
     while (at < end) {
-      if (!this.batch) {
-        const want =
-          this.expected !== undefined
-            ? Math.min(BODY_CHUNK_BYTES, Math.max(1, this.expected))
-            : BODY_CHUNK_BYTES;
-        this.batch = takeChunk(want);
-        this.fill = 0;
-      }
-      const take = Math.min(end - at, this.batch.length - this.fill);
-      src.copy(this.batch, this.fill, at, at + take);
+      const batch = this.batch ?? this.startBatch();
+      const take = Math.min(end - at, batch.length - this.fill);
+      // Bytes the socket read into the chunk itself (readTarget) are already in place.
+      const inPlace =
+        src.buffer === batch.buffer &&
+        src.byteOffset + at === batch.byteOffset + this.fill;
+      if (!inPlace) src.copy(batch, this.fill, at, at + take);
       this.fill += take;
       at += take;
       if (this.expected !== undefined) this.expected -= take;
-      if (this.fill === this.batch.length) this.flushBatch();
+      if (this.fill === batch.length) this.flushBatch();
     }
     if (this.queuedBytes >= HIGH_WATER_BYTES) this.connection.pause(this);
     this.notify();
+  }
+
+  /** A new body chunk: the rest of the body when it is known to be smaller than a full one. */
+  private startBatch(): Buffer {
+    const want =
+      this.expected !== undefined
+        ? Math.min(BODY_CHUNK_BYTES, Math.max(1, this.expected))
+        : BODY_CHUNK_BYTES;
+    this.batch = takeChunk(want);
+    this.fill = 0;
+    return this.batch;
   }
 
   private flushBatch(): void {

@@ -237,8 +237,9 @@ export async function extractTar(
   /** Files written but still being committed; the first failure among them ends the extraction. */
   const commits = new Set<Promise<void>>();
   let commitFailure: unknown;
+  const drainCommits = () => Promise.allSettled([...commits]);
   const settleCommits = async () => {
-    await Promise.allSettled([...commits]);
+    await drainCommits();
     if (commitFailure !== undefined) throw commitFailure;
   };
   // From here on, a directory the root says it made holds only what this extraction wrote (a
@@ -504,11 +505,11 @@ export async function extractTar(
     // Let the entry being written discard its temporary file, and the commits in flight end,
     // before anyone looks at the volume.
     await current.catch(() => undefined);
-    await Promise.allSettled([...commits]);
+    await drainCommits();
     throw translateTarError(failure ?? error, options.archive);
   }
   if (failure !== undefined) {
-    await Promise.allSettled([...commits]);
+    await drainCommits();
     throw translateTarError(failure, options.archive);
   }
 
