@@ -32,6 +32,8 @@ const h = useHarness({
     };
     for (let i = 0; i < 8; i++) await put(`small/${i}.bin`, body(i, 200_000));
     await put('large/twelve.bin', body(99, 12 * 1024 * 1024 + 333));
+    for (let i = 0; i < 3; i++)
+      await put(`lanes/${i}.bin`, body(200 + i, 9 * 1024 * 1024 + 64 * i + 7));
     for (let i = 0; i < 40; i++)
       await put(
         `many/${String(i).padStart(2, '0')}.bin`,
@@ -267,6 +269,42 @@ describe('large objects as parallel ranged GETs', () => {
     });
     expect(failed.termination?.message).toMatch(/MD5 is [0-9a-f]{32}/);
     expect((await readTree(target2)).has('twelve.bin')).toBe(false);
+    expect(await temporaries(target2)).toEqual([]);
+  });
+});
+
+describe('large objects side by side (MD5s in shared SIMD lanes)', () => {
+  it('a corrupted byte in each is caught once, then all succeed; corrupted every time, none gets its final name', async () => {
+    for (let i = 0; i < 3; i++)
+      h.proxy.add({
+        match: getOf(`lanes/${i}.bin`),
+        action: { type: 'corrupt', atByte: 3 * 1024 * 1024 + 1000 * i },
+        times: 1,
+      });
+    const { run, target } = await restore({ prefix: 'lanes/' });
+    expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 3 });
+    const mismatches = run.lines.filter(
+      l => l.level === 'warn' && /checksum mismatch/.test(l.msg),
+    );
+    expect(mismatches).toHaveLength(3);
+    await expectRestored(target, 'lanes/');
+    expect(await temporaries(target)).toEqual([]);
+
+    h.proxy.add({
+      match: getOf('lanes/1.bin'),
+      action: { type: 'corrupt', atByte: 9 * 1024 * 1024 + 60 },
+    });
+    const { run: failed, target: target2 } = await restore({
+      prefix: 'lanes/',
+    });
+    expect(failed.termination).toMatchObject({
+      phase: 'Failed',
+      code: 'CHECKSUM_MISMATCH',
+    });
+    expect(failed.termination?.message).toMatch(
+      /lanes\/1\.bin.*MD5 is [0-9a-f]{32}/,
+    );
+    expect((await readTree(target2)).has('1.bin')).toBe(false);
     expect(await temporaries(target2)).toEqual([]);
   });
 });

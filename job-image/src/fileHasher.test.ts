@@ -83,4 +83,121 @@ describe('FileHasher', () => {
       await new FileHasher(file, [{ name: 'md5', encoding: 'hex' }]).digests(3),
     ).toEqual([md5(Buffer.from('abc'))]);
   });
+  describe('MD5 in shared SIMD lanes', () => {
+    const lanes = { lanes: true };
+
+    it('hashes files of every length growing side by side, more files than lanes, with a SHA-256 alongside', async () => {
+      // around the block and padding edges (55/56/63/64), around a lane's 1 MiB, and more than
+      // four at once, so that files wait, share runs, and finish in different runs
+      const lengths = [
+        0,
+        1,
+        55,
+        56,
+        63,
+        64,
+        65,
+        119,
+        120,
+        1024 * 1024 - 1,
+        1024 * 1024 + 1,
+        3 * 1024 * 1024 + 17,
+      ];
+      const files = await Promise.all(
+        lengths.map(async (n, i) => {
+          const data = randomBytes(n);
+          const file = path.join(dir, `lanes-${i}`);
+          const handle = await fsp.open(file, 'w');
+          const hasher = new FileHasher(
+            file,
+            i % 3 === 0
+              ? [
+                  { name: 'md5', encoding: 'hex' },
+                  { name: 'sha256', encoding: 'base64' },
+                ]
+              : [{ name: 'md5', encoding: i % 2 ? 'base64' : 'hex' }],
+            lanes,
+          );
+          return { data, handle, hasher, i };
+        }),
+      );
+      // write all files in interleaved pieces of uneven sizes
+      for (let at = 0, more = true; more; at += 333_333) {
+        more = false;
+        for (const f of files) {
+          const piece = f.data.subarray(at, at + 333_333 + f.i);
+          if (piece.length === 0) continue;
+          more = true;
+          await f.handle.write(piece, 0, piece.length, at);
+          f.hasher.advance(at + piece.length);
+        }
+      }
+      const digests = await Promise.all(
+        files.map(async f => {
+          await f.handle.close();
+          return f.hasher.digests(f.data.length);
+        }),
+      );
+      expect(digests).toEqual(
+        files.map(({ data, i }) =>
+          i % 3 === 0
+            ? [md5(data), sha256b64(data)]
+            : [
+                createHash('md5')
+                  .update(data)
+                  .digest(i % 2 ? 'base64' : 'hex'),
+              ],
+        ),
+      );
+    });
+
+    it('hashes a file alone in the lanes (the scalar path) and next to OpenSSL ones', async () => {
+      const data = randomBytes(2 * 1024 * 1024 + 100);
+      const file = path.join(dir, 'alone');
+      await fsp.writeFile(file, data);
+      const inLanes = new FileHasher(
+        file,
+        [{ name: 'md5', encoding: 'hex' }],
+        lanes,
+      );
+      const plain = new FileHasher(file, [{ name: 'md5', encoding: 'hex' }]);
+      expect(
+        await Promise.all([
+          inLanes.digests(data.length),
+          plain.digests(data.length),
+        ]),
+      ).toEqual([[md5(data)], [md5(data)]]);
+    });
+
+    it('a short file fails only its own hash, and the lanes go on', async () => {
+      const good = randomBytes(200_000);
+      const goodFile = path.join(dir, 'lanes-good');
+      const shortFile = path.join(dir, 'lanes-short');
+      await fsp.writeFile(goodFile, good);
+      await fsp.writeFile(shortFile, good.subarray(0, 70_000));
+      const short = new FileHasher(
+        shortFile,
+        [{ name: 'md5', encoding: 'hex' }],
+        lanes,
+      );
+      const fine = new FileHasher(
+        goodFile,
+        [{ name: 'md5', encoding: 'hex' }],
+        lanes,
+      );
+      const [shortResult, fineResult] = await Promise.allSettled([
+        short.digests(good.length),
+        fine.digests(good.length),
+      ]);
+      expect(shortResult).toMatchObject({
+        status: 'rejected',
+        reason: expect.objectContaining({
+          message: expect.stringMatching(
+            /^hashing failed: the file ended at \d+ before 200000$/,
+          ),
+        }),
+      });
+      expect(fineResult).toEqual({ status: 'fulfilled', value: [md5(good)] });
+    });
+  });
 });

@@ -43,6 +43,13 @@ function splitChecks(
   };
 }
 
+/**
+ * Objects large enough for a hash worker that are being downloaded now. While there is more than
+ * one, their MD5s share the workers' SIMD lanes; one large object alone keeps OpenSSL's MD5, the
+ * faster one for a single stream (fileHasher.ts).
+ */
+let largeInFlight = 0;
+
 function fileHasherFor(
   tempPath: string,
   checks: ExpectedChecksum[],
@@ -54,6 +61,7 @@ function fileHasherFor(
       name: workerAlgorithmOf(c.algorithm)!,
       encoding: c.encoding,
     })),
+    { lanes: largeInFlight > 1 },
   );
 }
 
@@ -73,6 +81,21 @@ export interface Downloaded {
 
 /** Downloads `obj` to `finalPath` (absolute, inside the root). */
 export async function downloadObject(
+  ctx: RestoreContext,
+  obj: ObjectRef,
+  finalPath: string,
+  attributes: FileAttributes,
+): Promise<Downloaded> {
+  const large = obj.size >= offloadHashMinBytes();
+  if (large) largeInFlight++;
+  try {
+    return await downloadVerified(ctx, obj, finalPath, attributes);
+  } finally {
+    if (large) largeInFlight--;
+  }
+}
+
+async function downloadVerified(
   ctx: RestoreContext,
   obj: ObjectRef,
   finalPath: string,
