@@ -3,8 +3,8 @@
  * messages at once in 128-bit SIMD lanes, `md5x1` one message in scalar code. MD5 is a chain of
  * dependent steps, so one message cannot go faster than about 450 MB/s per core here (OpenSSL's
  * assembly, 2.35 s/GiB); four messages side by side cost about the same per step, 0.92 s/GiB for the
- * four together (measured 2026-12-03). This is how s5cmd's peers hash many parts at once
- * (minio/md5-simd, Intel's multi-buffer MD5).
+ * four together (measured 2026-12-03). MinIO and its Go client hash many streams the same way
+ * (minio/md5-simd, after Intel's multi-buffer MD5).
  *
  * Generated text, compiled with wabt into md5Wasm.ts (see md5Wasm.test.ts): unrolled steps and
  * constants are written out by code rather than by hand, so that a typo cannot hide in 64 steps.
