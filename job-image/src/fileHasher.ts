@@ -65,9 +65,12 @@ function close(job) {
   jobs.delete(job.id);
   try { fs.closeSync(job.fd); } catch {}
 }
+function reportError(id, error) {
+  parentPort.postMessage({ type: 'error', id, message: String(error && error.message || error) });
+}
 function fail(job, error) {
   close(job);
-  parentPort.postMessage({ type: 'error', id: job.id, message: String(error && error.message || error) });
+  reportError(job.id, error);
 }
 function readAt(job, target, offset, length) {
   for (let done = 0; done < length; ) {
@@ -198,7 +201,7 @@ parentPort.on('message', m => {
         lane: outputs.some(o => !o.hash) ? Int32Array.from(IV) : undefined,
       });
     } catch (error) {
-      parentPort.postMessage({ type: 'error', id: m.id, message: String(error && error.message || error) });
+      reportError(m.id, error);
     }
     return;
   }
