@@ -2,8 +2,12 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  fsyncMinBytesNow,
   liveTemporaryFiles,
+  setFsyncMinBytes,
   SMALL_FILE_BYTES,
+  TempFile,
+  WRITE_BEHIND_BYTES,
   writeFileAtomically,
 } from './writeFileAtomically';
 
@@ -150,5 +154,114 @@ describe('writeFileAtomically', () => {
     });
     expect(committed).toBeUndefined();
     expect((await fsp.stat(file)).size).toBe(10);
+  });
+
+  describe('write-behind', () => {
+    // FileHandle is not exported by node:fs; its prototype is that of any open handle.
+    let datasync: jest.SpyInstance;
+    let FileHandleProto: { datasync(): Promise<void> };
+    beforeAll(async () => {
+      const h = await fsp.open(__filename, 'r');
+      FileHandleProto = Object.getPrototypeOf(h);
+      await h.close();
+    });
+    beforeEach(() => {
+      datasync = jest.spyOn(FileHandleProto, 'datasync');
+    });
+    afterEach(() => {
+      datasync.mockRestore();
+      setFsyncMinBytes(64 * 1024 * 1024);
+    });
+    const MiB = 1024 * 1024;
+    // 1 MiB chunks, each filled with its index, so that a lost or misplaced write shows.
+    const mib = (n: number) => chunks(n, MiB);
+
+    it('flushes a large file while it is written, not only at its commit', async () => {
+      const file = path.join(dir, 'f');
+      const temp = await TempFile.create(file);
+      const total = (WRITE_BEHIND_BYTES * 5) / 2 / MiB;
+      for (let i = 0; i < total; i++)
+        await temp.writeAt([Buffer.alloc(MiB, i)], i * MiB);
+      // Started by the writes themselves, before any commit.
+      expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(1);
+      expect(datasync.mock.calls.length).toBeLessThanOrEqual(2);
+      await temp.commit({}, { fsync: true });
+      const data = await fsp.readFile(file);
+      expect(data.length).toBe(total * MiB);
+      for (let i = 0; i < total; i++) expect(data[i * MiB + 7]).toBe(i % 256);
+      expect(await fsp.readdir(dir)).toEqual(['f']);
+    });
+
+    it('does not flush files smaller than the write-behind step, nor any when fsync is off', async () => {
+      await writeFileAtomically(
+        path.join(dir, 'small'),
+        mib(WRITE_BEHIND_BYTES / MiB - 1),
+        { fsync: false },
+      );
+      expect(datasync).not.toHaveBeenCalled();
+      setFsyncMinBytes(Infinity);
+      expect(fsyncMinBytesNow()).toBe(Infinity);
+      await writeFileAtomically(
+        path.join(dir, 'large'),
+        mib((WRITE_BEHIND_BYTES * 2) / MiB),
+      );
+      expect(datasync).not.toHaveBeenCalled();
+      expect((await fsp.stat(path.join(dir, 'large'))).size).toBe(
+        WRITE_BEHIND_BYTES * 2,
+      );
+    });
+
+    it('a background flush that fails (EIO) fails the file even when the commit syncs nothing more', async () => {
+      datasync.mockRejectedValueOnce(
+        Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }),
+      );
+      const file = path.join(dir, 'f');
+      await fsp.writeFile(file, 'old');
+      await expect(
+        writeFileAtomically(file, mib(WRITE_BEHIND_BYTES / MiB + 2), {
+          fsync: false,
+        }),
+      ).rejects.toMatchObject({ code: 'EIO' });
+      expect(datasync).toHaveBeenCalledTimes(1);
+      expect(await fsp.readFile(file, 'utf8')).toBe('old');
+      expect(await fsp.readdir(dir)).toEqual(['f']);
+      expect(liveTemporaryFiles()).toEqual([]);
+    });
+
+    it('a filesystem without fdatasync (EINVAL) stops write-behind for the file and keeps it', async () => {
+      datasync.mockRejectedValue(
+        Object.assign(new Error('EINVAL: invalid argument, fdatasync'), {
+          code: 'EINVAL',
+        }),
+      );
+      const file = path.join(dir, 'f');
+      await writeFileAtomically(file, mib((WRITE_BEHIND_BYTES * 3) / MiB), {
+        fsync: false,
+      });
+      expect(datasync).toHaveBeenCalledTimes(1);
+      expect((await fsp.stat(file)).size).toBe(WRITE_BEHIND_BYTES * 3);
+    });
+
+    it('one flush at a time in the process: files written side by side take turns', async () => {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>(resolve => {
+        release = resolve;
+      });
+      datasync.mockImplementationOnce(() => gate);
+      const n = (WRITE_BEHIND_BYTES * 2) / MiB;
+      const a = writeFileAtomically(path.join(dir, 'a'), mib(n), {
+        fsync: false,
+      });
+      const b = writeFileAtomically(path.join(dir, 'b'), mib(n), {
+        fsync: false,
+      });
+      // Both files pass the step while the first flush hangs: no second one starts.
+      await new Promise(resolve => setTimeout(resolve, 200));
+      expect(datasync).toHaveBeenCalledTimes(1);
+      release();
+      await Promise.all([a, b]);
+      expect((await fsp.stat(path.join(dir, 'a'))).size).toBe(n * MiB);
+      expect((await fsp.stat(path.join(dir, 'b'))).size).toBe(n * MiB);
+    });
   });
 });

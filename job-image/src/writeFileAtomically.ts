@@ -6,6 +6,8 @@
  * (>= 64 MiB by default, KUBE_RESTORE_FSYNC_MIN_BYTES), where the cost is amortised. Small files are not synced one by one: a pod
  * restart keeps the page cache, and after a node crash the resume check (size recorded in the
  * manifest against the file on disk) re-fetches files that lost their data. The manifest is synced.
+ * Large files are also flushed as they are written (write-behind, below), so the sync before the
+ * rename has only the tail left.
  */
 import { randomBytes } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
@@ -59,8 +61,22 @@ export function liveTemporaryFiles(): string[] {
   return [...liveTemps];
 }
 
+/**
+ * Write-behind: once a temporary file has this many bytes written since its last flush, an
+ * fdatasync of it is started in the background (one at a time in the process, so that it never
+ * holds more than one of the thread pool's four threads), so the disk writes a large file while
+ * the rest of it is still downloading instead of all at once at its commit (measured on (a) in
+ * bench/README.md). Off when fsync is off (KUBE_RESTORE_FSYNC_MIN_BYTES=0).
+ */
+export const WRITE_BEHIND_BYTES = 32 * 1024 * 1024;
+let writeBehindBusy = false;
+
 export class TempFile {
   private closed = false;
+  private unflushed = 0;
+  private flushing: Promise<void> | undefined;
+  private flushError: unknown;
+  private writeBehind = true;
   readonly path: string;
   private constructor(
     tempPath: string,
@@ -95,8 +111,37 @@ export class TempFile {
     while (rest.length > 0) {
       const { bytesWritten } = await this.handle.writev(rest, offset);
       offset += bytesWritten;
+      this.unflushed += bytesWritten;
       rest = dropBytes(rest, bytesWritten);
     }
+    if (
+      this.unflushed >= WRITE_BEHIND_BYTES &&
+      this.writeBehind &&
+      !writeBehindBusy &&
+      fsyncMinBytes !== Infinity &&
+      !this.closed
+    )
+      this.startFlush();
+  }
+
+  private startFlush(): void {
+    writeBehindBusy = true;
+    this.unflushed = 0;
+    const flushing: Promise<void> = this.handle
+      .datasync()
+      .catch((error: unknown) => {
+        const code = (error as NodeJS.ErrnoException).code;
+        // A filesystem without fdatasync: no write-behind for this file (a commit's fsync, if
+        // asked for, reports it). Any other error is kept for the commit: after a failed
+        // fdatasync Linux forgets the error, so a later one may succeed although pages were lost.
+        if (code === 'EINVAL' || code === 'ENOTSUP') this.writeBehind = false;
+        else this.flushError ??= error;
+      })
+      .finally(() => {
+        writeBehindBusy = false;
+        if (this.flushing === flushing) this.flushing = undefined;
+      });
+    this.flushing = flushing;
   }
 
   /** Sets attributes, syncs when asked, closes and renames over the final name. */
@@ -110,6 +155,8 @@ export class TempFile {
     }
     if (attributes.mtime)
       await this.handle.utimes(attributes.mtime, attributes.mtime);
+    await this.flushing;
+    if (this.flushError !== undefined) throw this.flushError;
     if (options.fsync) await this.handle.datasync();
     this.closed = true;
     await this.handle.close();
@@ -121,6 +168,7 @@ export class TempFile {
   async discard(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
+      await this.flushing;
       await this.handle.close().catch(() => undefined);
     }
     await fsp.rm(this.path, { force: true }).catch(() => undefined);
