@@ -11,10 +11,21 @@ import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { cacheKey, DatasetSizes } from './datasets';
 import { measure, runOk } from './measure';
-import { fmt } from './report';
+import { liveHeapAfterGcMB } from './profile';
+import { fmt, HeapAt, heapGrowth } from './report';
 import type { seedListing as SeedListing } from './seed';
 import { startMinio } from './server';
-import { Binaries, jobRequest } from './tools';
+import { Binaries, JOB_NODE_FLAGS, jobRequest } from './tools';
+
+interface ListingSource {
+  endpoint: string;
+  bucket: string;
+  prefix: string;
+  pathStyle: boolean;
+}
+
+/** The old-generation cap of the bounded-memory row: about twice sizeSource's live heap. */
+const CAPPED_OLD_SPACE_MIB = 48;
 
 export async function measureListing(opts: {
   bins: Binaries;
@@ -102,6 +113,14 @@ export async function measureListing(opts: {
     path.join(root, 'minio.log'),
   );
   const rows: string[] = [];
+  // live heap per row label, in the order of the prefixes (one prefix, then all keys)
+  const heaps = new Map<string, HeapAt[]>();
+  const note = (label: string, keys: number, trace: string) => {
+    const at = heaps.get(label) ?? [];
+    at.push({ keys, liveMiB: liveHeapAfterGcMB(trace) });
+    heaps.set(label, at);
+  };
+  let bounded = '';
   try {
     const awsEnv = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -130,6 +149,39 @@ export async function measureListing(opts: {
       path.join(workDir, 'time.out'),
     );
     log(`(d) warm-up listing: ${warm.wallS} s`);
+    // core's sizeSource in a child process of its own, with `flags` for node; one row.
+    const sizeProbe = async (
+      source: ListingSource,
+      label: string,
+      flags: string[],
+    ): Promise<number> => {
+      const { prefix } = source;
+      const m1 = await measure(
+        {
+          argv: [bins.node, ...flags, '--trace-gc', probe],
+          env: { ...awsEnv, PROBE_SOURCE: JSON.stringify(source) },
+        },
+        path.join(workDir, 'time.out'),
+      );
+      if (m1.exitCode !== 0)
+        throw new Error(`size-probe failed: ${m1.stderr.slice(-1000)}`);
+      // the result is the one JSON line among --trace-gc's
+      const result = m1.stdout
+        .split('\n')
+        .filter(line => line.startsWith('{'))
+        .pop();
+      const listed = JSON.parse(result ?? '{}').objects as number;
+      note(label, listed, m1.stdout);
+      if (flags.length > 0)
+        bounded = `with ${flags.join(' ')}, sizeSource listed all ${listed} keys in ${fmt(m1.wallS, 1)} s at ${fmt(m1.maxRssKiB / 1024)} MiB peak RSS`;
+      rows.push(
+        `| ${label} | \`${prefix || '(all)'}\` | ${listed} | ${fmt(m1.wallS, 1)} | ${fmt(listed / m1.wallS)} | ${fmt(m1.maxRssKiB / 1024)} | ${fmt(liveHeapAfterGcMB(m1.stdout), 1)} |`,
+      );
+      log(
+        `(d) ${label} ${prefix || '(all)'}: ${listed} keys, ${m1.wallS} s, ${(m1.maxRssKiB / 1024).toFixed(0)} MiB`,
+      );
+      return listed;
+    };
     // one top-level prefix holds about 1/16 of the keys
     for (const prefix of ['d00/', '']) {
       const source = {
@@ -138,23 +190,19 @@ export async function measureListing(opts: {
         prefix,
         pathStyle: true,
       };
-      const m1 = await measure(
-        {
-          argv: [bins.node, probe],
-          env: { ...awsEnv, PROBE_SOURCE: JSON.stringify(source) },
-        },
-        path.join(workDir, 'time.out'),
-      );
-      if (m1.exitCode !== 0)
-        throw new Error(`size-probe failed: ${m1.stderr.slice(-1000)}`);
-      const listed = JSON.parse(m1.stdout.trim().split('\n').pop() ?? '{}')
-        .objects as number;
-      rows.push(
-        `| core sizeSource | \`${prefix || '(all)'}\` | ${listed} | ${fmt(m1.wallS, 1)} | ${fmt(listed / m1.wallS)} | ${fmt(m1.maxRssKiB / 1024)} |`,
-      );
-      log(
-        `(d) sizeSource ${prefix || '(all)'}: ${listed} keys, ${m1.wallS} s, ${(m1.maxRssKiB / 1024).toFixed(0)} MiB`,
-      );
+      const listed = await sizeProbe(source, 'core sizeSource', []);
+      // Bounded, not just slow to grow: the same listing with V8's old generation capped.
+      if (prefix === '') {
+        const capped = await sizeProbe(
+          source,
+          `core sizeSource, old space capped at ${CAPPED_OLD_SPACE_MIB} MiB`,
+          [`--max-old-space-size=${CAPPED_OLD_SPACE_MIB}`],
+        );
+        if (capped !== listed)
+          throw new Error(
+            `sizeSource with a capped heap counted ${capped} keys, ${listed} without`,
+          );
+      }
 
       const target = path.join(workDir, 'listing-target');
       await fsp.rm(target, { recursive: true, force: true });
@@ -170,7 +218,8 @@ export async function measureListing(opts: {
       const termination = path.join(workDir, 'listing.termination');
       const m2 = await measure(
         {
-          argv: [bins.node, bins.jobBundle],
+          // as in its container (JOB_NODE_FLAGS), plus the GC trace
+          argv: [bins.node, ...JOB_NODE_FLAGS, '--trace-gc', bins.jobBundle],
           env: {
             ...awsEnv,
             KUBE_RESTORE_REQUEST: JSON.stringify(req),
@@ -182,8 +231,9 @@ export async function measureListing(opts: {
       );
       if (m2.exitCode !== 0)
         throw new Error(`job listing failed: ${m2.stderr.slice(-1000)}`);
+      note('job listing', listed, m2.stdout);
       rows.push(
-        `| job listing (include matches nothing) | \`${prefix || '(all)'}\` | ${listed} | ${fmt(m2.wallS, 1)} | ${fmt(listed / m2.wallS)} | ${fmt(m2.maxRssKiB / 1024)} |`,
+        `| job listing (include matches nothing) | \`${prefix || '(all)'}\` | ${listed} | ${fmt(m2.wallS, 1)} | ${fmt(listed / m2.wallS)} | ${fmt(m2.maxRssKiB / 1024)} | ${fmt(liveHeapAfterGcMB(m2.stdout), 1)} |`,
       );
       log(
         `(d) job listing ${prefix || '(all)'}: ${m2.wallS} s, ${(m2.maxRssKiB / 1024).toFixed(0)} MiB`,
@@ -195,11 +245,21 @@ export async function measureListing(opts: {
   const markdown = [
     `## (d) listing of ${sizes.listingKeys} keys (sizing only)`,
     '',
-    '| what | prefix | keys | s | keys/s | peak RSS MiB |',
-    '|---|---|---:|---:|---:|---:|',
+    '| what | prefix | keys | s | keys/s | peak RSS MiB | live heap MiB |',
+    '|---|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    "Constant memory: the peak RSS over all keys against one prefix (~1/16 of them). The job's listing streams pages; a real restore of a million objects also holds its plan (one entry per object) to check every path before writing.",
+    `- constant memory, live heap: ${['core sizeSource', 'job listing']
+      .map(label => {
+        const [small, large] = heaps.get(label) ?? [];
+        return small && large
+          ? heapGrowth(label, small, large)
+          : `${label} n/a`;
+      })
+      .join('; ')}`,
+    `- bounded: ${bounded || 'n/a'}`,
+    '',
+    "Constant memory: the peak RSS over all keys against one prefix (~1/16 of them). *live heap*: the largest JS heap left after a full garbage collection (`node --trace-gc`, main thread), the data actually held; peak RSS also counts garbage V8 had not collected yet. The job's listing streams pages; a real restore of a million objects also holds its plan (one entry per object) to check every path before writing.",
     '',
   ].join('\n');
   return { markdown, costNote };

@@ -57,3 +57,20 @@ export function summarizeProfile(profile: CpuProfile, top = 15): string {
     '',
   ].join('\n');
 }
+
+/**
+ * The largest JS heap left after a full garbage collection, in MB, from `node --trace-gc` output
+ * (lines like `... Mark-Compact 45.1 (60.2) -> 30.4 (61.0) MB, ...`): the live data a process held
+ * at its peak, which peak RSS hides under garbage V8 had not collected yet. Undefined when no full
+ * collection ran.
+ */
+export function liveHeapAfterGcMB(traceGc: string): number | undefined {
+  let max: number | undefined;
+  for (const m of traceGc.matchAll(
+    /Mark-Compact(?: \([a-z ]+\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB/g,
+  )) {
+    const after = Number(m[1]);
+    if (max === undefined || after > max) max = after;
+  }
+  return max;
+}

@@ -1,8 +1,9 @@
 import { parseTimeLine } from './measure';
-import { selfTimes, summarizeProfile } from './profile';
+import { liveHeapAfterGcMB, selfTimes, summarizeProfile } from './profile';
 import {
   compare,
   DatasetInfo,
+  heapGrowth,
   markdownTable,
   ratioLine,
   RunRecord,
@@ -210,5 +211,49 @@ describe('helpers', () => {
     expect(t[0]).toEqual({ name: 'hot a.js:10', selfMs: 3, share: 0.6 });
     expect(t[1]).toEqual({ name: '(anonymous) b.js:1', selfMs: 2, share: 0.4 });
     expect(summarizeProfile(profile, 1).split('\n')).toHaveLength(4);
+  });
+});
+
+describe('liveHeapAfterGcMB', () => {
+  it('takes the largest heap after a full collection, not after scavenges', () => {
+    const trace = [
+      '[3035:0x37479ee0]       27 ms: Scavenge 3.8 (4.0) -> 3.4 (5.0) MB, 1.71 / 0.00 ms  (average mu = 1.000, current mu = 1.000) allocation failure; ',
+      '[3043:0x1bcb2d00]     4100 ms: Mark-Compact 63.1 (70.0) -> 21.6 (68.0) MB, 5.58 / 0.00 ms  (average mu = 0.99) allocation failure; GC in old space requested',
+      '{"objects":3}',
+      '[3035:0x37479ee0]     5000 ms: Scavenge 90.8 (94.0) -> 88.4 (95.0) MB, 1.71 / 0.00 ms',
+      '[3043:0x1bcb2d00]     9100 ms: Mark-Compact (reduce) 40.2 (70.0) -> 24.25 (50.0) MB, 5.58 / 0.00 ms',
+      '[3043:0x1bcb2d00]     9900 ms: Mark-Compact 30.0 (50.0) -> 19.0 (50.0) MB, 5.58 / 0.00 ms',
+    ].join('\n');
+    expect(liveHeapAfterGcMB(trace)).toBe(24.25);
+  });
+
+  it('is undefined when no full collection ran', () => {
+    expect(
+      liveHeapAfterGcMB(
+        '[1:0x1] 27 ms: Scavenge 3.8 (4.0) -> 3.4 (5.0) MB, 1.7 / 0.0 ms',
+      ),
+    ).toBeUndefined();
+    expect(liveHeapAfterGcMB('')).toBeUndefined();
+  });
+});
+
+describe('heapGrowth', () => {
+  it('names both heaps, their ratio and the key counts', () => {
+    expect(
+      heapGrowth(
+        'core sizeSource',
+        { keys: 62657, liveMiB: 18.7 },
+        { keys: 1000000, liveMiB: 19.7 },
+      ),
+    ).toBe(
+      'core sizeSource 18.7 -> 19.7 MiB (x1.05) from 62657 to 1000000 keys',
+    );
+    expect(
+      heapGrowth(
+        'job listing',
+        { keys: 10, liveMiB: undefined },
+        { keys: 20, liveMiB: 3 },
+      ),
+    ).toBe('job listing n/a -> 3.0 MiB (xn/a) from 10 to 20 keys');
   });
 });

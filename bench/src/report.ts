@@ -259,3 +259,21 @@ export function svgChart(
     '',
   ].join('\n');
 }
+
+export interface HeapAt {
+  keys: number;
+  liveMiB: number | undefined;
+}
+
+/**
+ * How a listing's live heap grew from a small key count to a large one, e.g.
+ * `core sizeSource 18.7 -> 19.7 MiB (x1.05) from 62657 to 1000000 keys`.
+ */
+export function heapGrowth(
+  label: string,
+  small: HeapAt,
+  large: HeapAt,
+): string {
+  const r = ratio(large.liveMiB ?? NaN, small.liveMiB ?? NaN);
+  return `${label} ${fmt(small.liveMiB, 1)} -> ${fmt(large.liveMiB, 1)} MiB (x${fmt(r, 2)}) from ${small.keys} to ${large.keys} keys`;
+}
