@@ -255,8 +255,9 @@ describe('writeFileAtomically', () => {
       const b = writeFileAtomically(path.join(dir, 'b'), mib(n), {
         fsync: false,
       });
-      // Both files pass the step while the first flush hangs: no second one starts.
-      await new Promise(resolve => setTimeout(resolve, 200));
+      // The file whose flush hangs cannot commit; the other one ends, past two steps, without a
+      // flush of its own while the first one is in flight.
+      await Promise.race([a, b]);
       expect(datasync).toHaveBeenCalledTimes(1);
       release();
       await Promise.all([a, b]);
