@@ -137,7 +137,7 @@ function runLanes(ready) {
 function finishLane(job) {
   const tail = job.size - job.at;
   readAt(job, memory, LANES_AT, tail);
-  for (const h of job.node) h.update(memory.subarray(LANES_AT, LANES_AT + tail));
+  consume(job, memory.subarray(LANES_AT, LANES_AT + tail));
   const blocks = tail < 56 ? 1 : 2;
   memory.fill(0, LANES_AT + tail, LANES_AT + blocks * 64);
   memory[LANES_AT + tail] = 0x80;
@@ -145,7 +145,6 @@ function finishLane(job) {
   loadState(0, job.lane);
   md5.md5x1(blocks);
   saveState(0, job.lane);
-  job.at = job.size;
 }
 function digestOf(job, output) {
   if (output.hash) return output.hash.digest(output.encoding);

@@ -18,8 +18,9 @@ import { TEMP_OPEN_FLAGS, TEMP_PREFIX } from './paths';
 export const WRITE_BATCH_BYTES = 1024 * 1024;
 let fsyncMinBytes = 64 * 1024 * 1024;
 
-export function fsyncMinBytesNow(): number {
-  return fsyncMinBytes;
+/** Whether files are ever fdatasync'd (KUBE_RESTORE_FSYNC_MIN_BYTES=0 turns it off). */
+export function fsyncOn(): boolean {
+  return fsyncMinBytes !== Infinity;
 }
 
 /** Files at least this large are fdatasync'd before their rename (Infinity: never). */
@@ -118,7 +119,7 @@ export class TempFile {
       this.unflushed >= WRITE_BEHIND_BYTES &&
       this.writeBehind &&
       !writeBehindBusy &&
-      fsyncMinBytes !== Infinity &&
+      fsyncOn() &&
       !this.closed
     )
       this.startFlush();

@@ -20,15 +20,13 @@ import { recycleBodyChunks } from '../s3/keepAliveHttp';
 import { withRetry } from '../retry';
 import {
   FileAttributes,
-  fsyncMinBytesNow,
+  fsyncOn,
   TempFile,
   WRITE_BATCH_BYTES,
   writeFileAtomically,
 } from '../writeFileAtomically';
 
 import type { RestoreContext } from './types';
-
-const fsyncLarge = () => fsyncMinBytesNow() !== Infinity;
 
 /** Splits checks into those a worker hashes from the file and those hashed in line (the CRCs). */
 function splitChecks(
@@ -396,7 +394,7 @@ async function downloadRanged(
         ...attributes,
         mtime: attributes.mtime ?? lastModifiedOf(head) ?? obj.lastModified,
       },
-      { fsync: fsyncLarge() },
+      { fsync: fsyncOn() },
     );
     return { bytes: size, etag, checksum: checksumLabel(checks) };
   } catch (error) {
