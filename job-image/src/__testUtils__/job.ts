@@ -19,18 +19,14 @@ export const BUNDLE = path.join(JOB_DIR, 'dist', 'restore-job.cjs');
 
 let built = false;
 
-/** Builds dist/restore-job.cjs from the sources under test (as build.mjs does), once per test file. */
+/** Builds dist/restore-job.cjs from the sources under test (bundle.json's options, as build.mjs), once per test file. */
 export function ensureBundle(): string {
   if (built) return BUNDLE;
   buildSync({
+    ...JSON.parse(readFileSync(path.join(JOB_DIR, 'bundle.json'), 'utf8')),
     entryPoints: [path.join(JOB_DIR, 'src/cli.ts')],
     outfile: BUNDLE,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
     sourcemap: 'linked',
-    minifySyntax: true,
     logLevel: 'error',
   });
   built = true;
