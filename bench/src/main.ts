@@ -53,7 +53,7 @@ import {
   streamToTar,
   ToolCommand,
 } from './tools';
-import { summarizeProfile } from './profile';
+import { CpuProfile, profileThreadId, summarizeProfile } from './profile';
 import { measureListing } from './listing';
 import { measureStartup } from './cli-startup';
 import { measureClusterLatency } from './cluster-latency';
@@ -612,16 +612,28 @@ async function main() {
           Object.assign(cmd.env, args.jobEnv);
           const m = await measure(cmd, path.join(workDir, 'time.out'), t);
           await fsp.rm(t, { recursive: true, force: true });
-          const file = (await fsp.readdir(profDir)).find(f =>
-            f.endsWith('.cpuprofile'),
-          );
-          if (!file) throw new Error(`no .cpuprofile in ${profDir}`);
-          const summary = summarizeProfile(
-            JSON.parse(await fsp.readFile(path.join(profDir, file), 'utf8')),
-            15,
-          );
+          // --cpu-prof writes one file per thread: the main thread (id 0) and each hash worker
+          const byThread = new Map<number, CpuProfile>();
+          for (const f of await fsp.readdir(profDir)) {
+            const tid = profileThreadId(f);
+            if (tid === undefined) continue;
+            byThread.set(
+              tid,
+              JSON.parse(await fsp.readFile(path.join(profDir, f), 'utf8')),
+            );
+          }
+          const mainThread = byThread.get(0);
+          if (!mainThread) {
+            throw new Error(`no main-thread .cpuprofile in ${profDir}`);
+          }
+          byThread.delete(0);
+          const workers = [...byThread.values()];
           extraSections.push(
-            `### CPU profile of the job on ${id} (node --cpu-prof; ${fmt(m.wallS, 2)} s wall, ${fmt(m.userS + m.sysS, 2)} s CPU)\n\n${summary}`,
+            `### CPU profile of the job on ${id} (node --cpu-prof; ${fmt(m.wallS, 2)} s wall, ${fmt(m.userS + m.sysS, 2)} s CPU)\n\n` +
+              `Main thread:\n\n${summarizeProfile(mainThread, 15)}` +
+              (workers.length > 0
+                ? `\n${workers.length} worker thread${workers.length > 1 ? 's' : ''} (hashing), samples summed:\n\n${summarizeProfile(workers, 8)}`
+                : ''),
           );
         }
       }

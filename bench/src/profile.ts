@@ -18,23 +18,38 @@ export interface SelfTime {
   share: number;
 }
 
-/** Self time per function (name and file:line), from the samples and their time deltas. */
-export function selfTimes(profile: CpuProfile): SelfTime[] {
-  const byId = new Map(profile.nodes.map(n => [n.id, n]));
+/**
+ * The thread a `node --cpu-prof` file belongs to, from its name
+ * (`CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile`): 0 is the main thread, every
+ * worker thread writes its own file. Undefined for a name of another form.
+ */
+export function profileThreadId(fileName: string): number | undefined {
+  const m = /^CPU\.\d+\.\d+\.\d+\.(\d+)\.\d+\.cpuprofile$/.exec(fileName);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Self time per function (name and file:line), from the samples and their time deltas; with
+ * several profiles (threads of one process), summed over all of them.
+ */
+export function selfTimes(profiles: CpuProfile | CpuProfile[]): SelfTime[] {
   const totals = new Map<string, number>();
-  const samples = profile.samples ?? [];
-  const deltas = profile.timeDeltas ?? [];
   let sum = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const node = byId.get(samples[i]);
-    if (!node) continue;
-    // a sample's delta is the time since the previous sample; attribute it to this one
-    const us = Math.max(0, deltas[i] ?? 0);
-    const f = node.callFrame;
-    const file = f.url ? f.url.split('/').pop() : '';
-    const name = `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`;
-    totals.set(name, (totals.get(name) ?? 0) + us);
-    sum += us;
+  for (const profile of Array.isArray(profiles) ? profiles : [profiles]) {
+    const byId = new Map(profile.nodes.map(n => [n.id, n]));
+    const samples = profile.samples ?? [];
+    const deltas = profile.timeDeltas ?? [];
+    for (let i = 0; i < samples.length; i++) {
+      const node = byId.get(samples[i]);
+      if (!node) continue;
+      // a sample's delta is the time since the previous sample; attribute it to this one
+      const us = Math.max(0, deltas[i] ?? 0);
+      const f = node.callFrame;
+      const file = f.url ? f.url.split('/').pop() : '';
+      const name = `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`;
+      totals.set(name, (totals.get(name) ?? 0) + us);
+      sum += us;
+    }
   }
   return [...totals.entries()]
     .map(([name, us]) => ({
@@ -45,8 +60,11 @@ export function selfTimes(profile: CpuProfile): SelfTime[] {
     .sort((a, b) => b.selfMs - a.selfMs);
 }
 
-export function summarizeProfile(profile: CpuProfile, top = 15): string {
-  const rows = selfTimes(profile).slice(0, top);
+export function summarizeProfile(
+  profiles: CpuProfile | CpuProfile[],
+  top = 15,
+): string {
+  const rows = selfTimes(profiles).slice(0, top);
   return [
     '| function | self ms | share |',
     '|---|---:|---:|',

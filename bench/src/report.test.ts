@@ -1,5 +1,10 @@
 import { parseTimeLine } from './measure';
-import { liveHeapAfterGcMB, selfTimes, summarizeProfile } from './profile';
+import {
+  liveHeapAfterGcMB,
+  profileThreadId,
+  selfTimes,
+  summarizeProfile,
+} from './profile';
 import {
   compare,
   DatasetInfo,
@@ -211,6 +216,35 @@ describe('helpers', () => {
     expect(t[0]).toEqual({ name: 'hot a.js:10', selfMs: 3, share: 0.6 });
     expect(t[1]).toEqual({ name: '(anonymous) b.js:1', selfMs: 2, share: 0.4 });
     expect(summarizeProfile(profile, 1).split('\n')).toHaveLength(4);
+
+    // the threads of one process: the same function's samples add up, shares over all of them
+    const worker = {
+      startTime: 0,
+      endTime: 10,
+      nodes: [
+        {
+          id: 7,
+          callFrame: { functionName: 'hot', url: 'file:///y/a.js', lineNumber: 9 },
+        },
+        {
+          id: 8,
+          callFrame: { functionName: 'md5x4', url: '', lineNumber: -1 },
+        },
+      ],
+      samples: [7, 8],
+      timeDeltas: [2000, 3000],
+    };
+    const both = selfTimes([profile, worker]);
+    expect(both[0]).toEqual({ name: 'hot a.js:10', selfMs: 5, share: 0.5 });
+    expect(both[1]).toEqual({ name: 'md5x4', selfMs: 3, share: 0.3 });
+    expect(both[2]).toEqual({ name: '(anonymous) b.js:1', selfMs: 2, share: 0.2 });
+  });
+
+  it('tells which thread wrote a --cpu-prof file', () => {
+    expect(profileThreadId('CPU.20261204.133216.8827.0.001.cpuprofile')).toBe(0);
+    expect(profileThreadId('CPU.20261204.133216.8827.12.002.cpuprofile')).toBe(12);
+    expect(profileThreadId('CPU.20261204.133216.8827.1.002.heapprofile')).toBeUndefined();
+    expect(profileThreadId('notes.cpuprofile')).toBeUndefined();
   });
 });
 

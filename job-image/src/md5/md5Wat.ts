@@ -119,7 +119,7 @@ function md5x4(): string[] {
   const load = (j: number) =>
     `(v128.load32_lane 3 ${lane(3, j)} (v128.load32_lane 2 ${lane(2, j)} (v128.load32_lane 1 ${lane(1, j)} (v128.load32_zero ${lane(0, j)}))))`;
   return [
-    '(func (export "md5x4") (param $blocks i32)',
+    '(func $md5x4 (export "md5x4") (param $blocks i32)',
     ...locals('v128', [
       ...WORDS,
       ...WORDS.map(w => `${w}0`),
@@ -156,7 +156,7 @@ function md5x4(): string[] {
 
 function md5x1(): string[] {
   return [
-    '(func (export "md5x1") (param $blocks i32)',
+    '(func $md5x1 (export "md5x1") (param $blocks i32)',
     ...locals('i32', [...WORDS, ...WORDS.map(w => `${w}0`), 't', ...MESSAGE]),
     `(local $p i32) (local.set $p (i32.const ${LANES_AT}))`,
     ...WORDS.map(
