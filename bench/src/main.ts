@@ -628,12 +628,13 @@ async function main() {
           }
           byThread.delete(0);
           const workers = [...byThread.values()];
+          const workerTable =
+            workers.length > 0
+              ? `\n${workers.length} worker thread${workers.length > 1 ? 's' : ''} (hashing), samples summed:\n\n${summarizeProfile(workers, 8)}`
+              : '';
           extraSections.push(
             `### CPU profile of the job on ${id} (node --cpu-prof; ${fmt(m.wallS, 2)} s wall, ${fmt(m.userS + m.sysS, 2)} s CPU)\n\n` +
-              `Main thread:\n\n${summarizeProfile(mainThread, 15)}` +
-              (workers.length > 0
-                ? `\n${workers.length} worker thread${workers.length > 1 ? 's' : ''} (hashing), samples summed:\n\n${summarizeProfile(workers, 8)}`
-                : ''),
+              `Main thread:\n\n${summarizeProfile(mainThread, 15)}${workerTable}`,
           );
         }
       }

@@ -224,7 +224,11 @@ describe('helpers', () => {
       nodes: [
         {
           id: 7,
-          callFrame: { functionName: 'hot', url: 'file:///y/a.js', lineNumber: 9 },
+          callFrame: {
+            functionName: 'hot',
+            url: 'file:///y/a.js',
+            lineNumber: 9,
+          },
         },
         {
           id: 8,
@@ -237,13 +241,23 @@ describe('helpers', () => {
     const both = selfTimes([profile, worker]);
     expect(both[0]).toEqual({ name: 'hot a.js:10', selfMs: 5, share: 0.5 });
     expect(both[1]).toEqual({ name: 'md5x4', selfMs: 3, share: 0.3 });
-    expect(both[2]).toEqual({ name: '(anonymous) b.js:1', selfMs: 2, share: 0.2 });
+    expect(both[2]).toEqual({
+      name: '(anonymous) b.js:1',
+      selfMs: 2,
+      share: 0.2,
+    });
   });
 
   it('tells which thread wrote a --cpu-prof file', () => {
-    expect(profileThreadId('CPU.20261204.133216.8827.0.001.cpuprofile')).toBe(0);
-    expect(profileThreadId('CPU.20261204.133216.8827.12.002.cpuprofile')).toBe(12);
-    expect(profileThreadId('CPU.20261204.133216.8827.1.002.heapprofile')).toBeUndefined();
+    expect(profileThreadId('CPU.20261204.133216.8827.0.001.cpuprofile')).toBe(
+      0,
+    );
+    expect(profileThreadId('CPU.20261204.133216.8827.12.002.cpuprofile')).toBe(
+      12,
+    );
+    expect(
+      profileThreadId('CPU.20261204.133216.8827.1.002.heapprofile'),
+    ).toBeUndefined();
     expect(profileThreadId('notes.cpuprofile')).toBeUndefined();
   });
 });
