@@ -38,7 +38,7 @@ import {
 } from './report';
 import { seedListing, seedMain } from './seed';
 import { BenchS3, startMinio } from './server';
-import { interleave } from './stats';
+import { groupBy, interleave } from './stats';
 import {
   awsConfig,
   Binaries,
@@ -195,7 +195,10 @@ async function runCases(
   workDir: string,
   records: RunRecord[],
 ): Promise<void> {
-  const order = interleave(cases, reps);
+  const order = interleave(
+    groupBy(cases, c => c.dataset),
+    reps,
+  );
   const repOf = new Map<Case, number>();
   for (const c of order) {
     const rep = (repOf.get(c) ?? 0) + 1;

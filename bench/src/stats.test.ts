@@ -1,4 +1,4 @@
-import { best, interleave, median, minMax, ratio } from './stats';
+import { best, groupBy, interleave, median, minMax, ratio } from './stats';
 
 describe('stats', () => {
   it('median of odd and even counts, whatever the order', () => {
@@ -21,7 +21,7 @@ describe('stats', () => {
   });
 
   it('interleave runs every tool once per repetition and rotates who goes first', () => {
-    const order = interleave(['a', 'b', 'c'], 3);
+    const order = interleave([['a', 'b', 'c']], 3);
     expect(order).toEqual(['a', 'b', 'c', 'b', 'c', 'a', 'c', 'a', 'b']);
     for (let r = 0; r < 3; r++)
       expect([...order.slice(r * 3, r * 3 + 3)].sort()).toEqual([
@@ -29,5 +29,33 @@ describe('stats', () => {
         'b',
         'c',
       ]);
+  });
+
+  it('interleave keeps the groups in order and rotates within each', () => {
+    const order = interleave(
+      [
+        ['a1', 'a2', 'a3'],
+        ['b1', 'b2'],
+      ],
+      3,
+    );
+    expect(order).toEqual([
+      ...['a1', 'a2', 'a3', 'b1', 'b2'],
+      ...['a2', 'a3', 'a1', 'b2', 'b1'],
+      ...['a3', 'a1', 'a2', 'b1', 'b2'],
+    ]);
+    // the run right after a group switch is a different tool in each repetition
+    const afterSwitch = [0, 1, 2].map(r => order[r * 5 + 3]);
+    expect(afterSwitch).toEqual(['b1', 'b2', 'b1']);
+    const firstOfA = [0, 1, 2].map(r => order[r * 5]);
+    expect(new Set(firstOfA).size).toBe(3);
+  });
+
+  it('groupBy keeps first-appearance order', () => {
+    expect(groupBy(['a1', 'b1', 'a2', 'c1', 'b2'], s => s[0])).toEqual([
+      ['a1', 'a2'],
+      ['b1', 'b2'],
+      ['c1'],
+    ]);
   });
 });

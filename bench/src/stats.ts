@@ -30,14 +30,35 @@ export function best<T>(
 }
 
 /**
- * Interleaved order for `reps` repetitions of `names`: every repetition runs every tool once, and
- * the order rotates so that no tool always runs first (or right after a given other one).
+ * Interleaved order for `reps` repetitions of `groups` (a dataset's tools each): every repetition
+ * runs every tool once, the groups stay in their order, and each group's order rotates, so that a
+ * different tool runs first in its group in each repetition. The first run after a group switch is
+ * the one the previous dataset's disk work (writeback, freeing a removed tree) slows down: with a
+ * rotation over all the groups' tools at once, the first tool of every group was that run in every
+ * repetition.
  */
-export function interleave<T>(names: readonly T[], reps: number): T[] {
+export function interleave<T>(
+  groups: readonly (readonly T[])[],
+  reps: number,
+): T[] {
   const out: T[] = [];
   for (let r = 0; r < reps; r++) {
-    for (let i = 0; i < names.length; i++)
-      out.push(names[(i + r) % names.length]);
+    for (const names of groups) {
+      for (let i = 0; i < names.length; i++)
+        out.push(names[(i + r) % names.length]);
+    }
   }
   return out;
+}
+
+/** Items grouped by key, groups in order of first appearance, items in their order. */
+export function groupBy<T, K>(items: readonly T[], key: (item: T) => K): T[][] {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const g = groups.get(k);
+    if (g) g.push(item);
+    else groups.set(k, [item]);
+  }
+  return [...groups.values()];
 }
