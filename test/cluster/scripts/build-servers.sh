@@ -47,6 +47,8 @@ declare -A OUT=(
   [KUBE_APISERVER]="$BIN/kube-apiserver-$K8S_VERSION"
   [KUBE_CONTROLLER_MANAGER]="$BIN/kube-controller-manager-$K8S_VERSION"
   [KUBECTL]="$BIN/kubectl-$K8S_VERSION"
+  [KUBELET]="$BIN/kubelet-$K8S_VERSION"
+  [KUBE_SCHEDULER]="$BIN/kube-scheduler-$K8S_VERSION"
   [ETCD]="$BIN/etcd-$ETCD_VERSION"
   [MINIO]="$BIN/minio-$MINIO_VERSION"
   [MC]="$BIN/mc-$MC_VERSION"
@@ -82,7 +84,8 @@ elapsed() { echo $(( $(date +%s) - $1 ))s; }
 # ---- k8s.io/kubernetes: kube-apiserver, kube-controller-manager, kubectl ----------------------
 build_k8s() {
   local stamp="k8s-$K8S_VERSION"
-  if built "$stamp" "${OUT[KUBE_APISERVER]}" "${OUT[KUBE_CONTROLLER_MANAGER]}" "${OUT[KUBECTL]}"; then
+  if built "$stamp" "${OUT[KUBE_APISERVER]}" "${OUT[KUBE_CONTROLLER_MANAGER]}" "${OUT[KUBECTL]}" \
+    "${OUT[KUBELET]}" "${OUT[KUBE_SCHEDULER]}"; then
     log "k8s $K8S_VERSION: cached"; return 0
   fi
   need_go
@@ -117,7 +120,9 @@ build_k8s() {
     go get -tool \
       "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
       "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
-      "k8s.io/kubernetes/cmd/kubectl@$K8S_VERSION" >&2
+      "k8s.io/kubernetes/cmd/kubectl@$K8S_VERSION" \
+      "k8s.io/kubernetes/cmd/kubelet@$K8S_VERSION" \
+      "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION" >&2
     mkdir -p out
     local ld="-s -w"
     ld+=" -X k8s.io/component-base/version.gitVersion=$K8S_VERSION"
@@ -130,11 +135,15 @@ build_k8s() {
     CGO_ENABLED=0 go build -trimpath -ldflags "$ld" -o out/ \
       k8s.io/kubernetes/cmd/kube-apiserver \
       k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kubectl >&2
+      k8s.io/kubernetes/cmd/kubectl \
+      k8s.io/kubernetes/cmd/kubelet \
+      k8s.io/kubernetes/cmd/kube-scheduler >&2
   ) || die "building k8s.io/kubernetes $K8S_VERSION failed (wrapper module: $w)"
   mv -f "$w/out/kube-apiserver" "${OUT[KUBE_APISERVER]}"
   mv -f "$w/out/kube-controller-manager" "${OUT[KUBE_CONTROLLER_MANAGER]}"
   mv -f "$w/out/kubectl" "${OUT[KUBECTL]}"
+  mv -f "$w/out/kubelet" "${OUT[KUBELET]}"
+  mv -f "$w/out/kube-scheduler" "${OUT[KUBE_SCHEDULER]}"
   rmdir "$w/out" 2>/dev/null || true
   date -u +%FT%TZ >"$STAMPS/$stamp"
   log "k8s $K8S_VERSION: built in $(elapsed "$t0")"
@@ -205,7 +214,7 @@ log "done in $(elapsed "$t_all"); binaries in $BIN"
 
 env_file="$CACHE/servers.env"
 : >"$env_file.tmp"
-for k in KUBE_APISERVER KUBE_CONTROLLER_MANAGER KUBECTL ETCD MINIO MC VERSITYGW; do
+for k in KUBE_APISERVER KUBE_CONTROLLER_MANAGER KUBECTL KUBELET KUBE_SCHEDULER ETCD MINIO MC VERSITYGW; do
   [[ -x "${OUT[$k]}" ]] && echo "$k=${OUT[$k]}" >>"$env_file.tmp"
 done
 mv -f "$env_file.tmp" "$env_file"
