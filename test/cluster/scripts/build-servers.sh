@@ -3,7 +3,10 @@
 #
 #   kube-apiserver, kube-controller-manager, kubectl  (k8s.io/kubernetes, through a wrapper module)
 #   etcd                                              (go.etcd.io/etcd/server/v3, through a wrapper module)
+#   kubelet, kube-scheduler                           (the same wrapper module)
 #   minio, mc, versitygw                              (go install at pinned versions)
+#   cni: bridge, host-local, loopback                 (github.com/containernetworking/plugins)
+#   pause                                             (gcc -static of k8s.io/kubernetes' build/pause/linux/pause.c)
 #
 # Cache: ${KUBE_RESTORE_CACHE:-$HOME/.cache/kube-restore}
 #   bin/<name>-<version>       the binaries
@@ -13,7 +16,7 @@
 #
 # stdout: only NAME=/abs/path lines (KUBE_APISERVER=..., ETCD=..., ...); all logs go to stderr.
 # A second run builds nothing. A missing Go toolchain or an unreachable module proxy is an error (exit 1).
-# Usage: build-servers.sh [component...]   components: k8s etcd minio mc versitygw (default: all)
+# Usage: build-servers.sh [component...]   components: k8s etcd minio mc versitygw cni pause (default: all)
 set -euo pipefail
 
 # ---- pinned versions (a bump is one line) -----------------------------------------------------
@@ -25,6 +28,8 @@ ETCD_VERSION=v3.6.16           # newest v3.6 patch:  go list -m -versions go.etc
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 VERSITYGW_VERSION=v1.7.0
+CNI_PLUGINS_VERSION=v1.10.0    # bridge, host-local, loopback for the real nodes' pod network
+PAUSE_VERSION=3.10             # the sandbox image, compiled from k8s.io/kubernetes' build/pause
 
 CACHE="${KUBE_RESTORE_CACHE:-$HOME/.cache/kube-restore}"
 BIN="$CACHE/bin"
@@ -53,6 +58,8 @@ declare -A OUT=(
   [MINIO]="$BIN/minio-$MINIO_VERSION"
   [MC]="$BIN/mc-$MC_VERSION"
   [VERSITYGW]="$BIN/versitygw-$VERSITYGW_VERSION"
+  [CNI_BIN_DIR]="$BIN/cni-$CNI_PLUGINS_VERSION"
+  [PAUSE]="$BIN/pause-$PAUSE_VERSION"
 )
 
 built() { # built <stamp> <binary...>
@@ -197,8 +204,42 @@ build_versitygw() {
     "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" versitygw
 }
 
+# ---- CNI plugins: one directory, as containerd's bin_dir wants them -------------------------------
+build_cni() {
+  local stamp="cni-$CNI_PLUGINS_VERSION" d="${OUT[CNI_BIN_DIR]}"
+  if built "$stamp" "$d/bridge" "$d/host-local" "$d/loopback"; then log "cni $CNI_PLUGINS_VERSION: cached"; return 0; fi
+  need_go
+  local t0; t0=$(date +%s)
+  log "cni plugins $CNI_PLUGINS_VERSION: building"
+  local m=github.com/containernetworking/plugins/plugins
+  rm -rf "$d.tmp"; mkdir -p "$d.tmp"
+  GOBIN="$d.tmp" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+    "$m/main/bridge@$CNI_PLUGINS_VERSION" "$m/ipam/host-local@$CNI_PLUGINS_VERSION" \
+    "$m/main/loopback@$CNI_PLUGINS_VERSION" >&2 || die "go install of the CNI plugins $CNI_PLUGINS_VERSION failed"
+  rm -rf "$d"; mv "$d.tmp" "$d"
+  date -u +%FT%TZ >"$STAMPS/$stamp"
+  log "cni plugins: built in $(elapsed "$t0")"
+}
+
+# ---- pause: the pod sandbox's process (nothing can be pulled, so it is compiled here) --------------
+build_pause() {
+  local stamp="pause-$PAUSE_VERSION-$K8S_VERSION"
+  if built "$stamp" "${OUT[PAUSE]}"; then log "pause $PAUSE_VERSION: cached"; return 0; fi
+  need_go
+  command -v gcc >/dev/null 2>&1 || die "gcc is needed to compile the pause program (scripts/setup.sh installs it)"
+  local dir; dir=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  local src="$dir/build/pause/linux/pause.c"
+  [[ -f "$src" ]] || die "no build/pause/linux/pause.c in k8s.io/kubernetes@$K8S_VERSION ($dir)"
+  gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION-kube-restore" -o "${OUT[PAUSE]}.tmp" "$src" >&2 ||
+    die "gcc -static of $src failed (is libc6-dev installed? scripts/setup.sh installs it)"
+  strip "${OUT[PAUSE]}.tmp" 2>/dev/null || true
+  mv -f "${OUT[PAUSE]}.tmp" "${OUT[PAUSE]}"
+  date -u +%FT%TZ >"$STAMPS/$stamp"
+  log "pause $PAUSE_VERSION: compiled"
+}
+
 components=("$@")
-(( ${#components[@]} )) || components=(etcd minio mc versitygw k8s)
+(( ${#components[@]} )) || components=(etcd minio mc versitygw cni k8s pause)
 t_all=$(date +%s)
 for c in "${components[@]}"; do
   case "$c" in
@@ -207,15 +248,17 @@ for c in "${components[@]}"; do
     minio) build_minio ;;
     mc) build_mc ;;
     versitygw) build_versitygw ;;
-    *) die "unknown component '$c' (k8s etcd minio mc versitygw)" ;;
+    cni) build_cni ;;
+    pause) build_pause ;;
+    *) die "unknown component '$c' (k8s etcd minio mc versitygw cni pause)" ;;
   esac
 done
 log "done in $(elapsed "$t_all"); binaries in $BIN"
 
 env_file="$CACHE/servers.env"
 : >"$env_file.tmp"
-for k in KUBE_APISERVER KUBE_CONTROLLER_MANAGER KUBECTL KUBELET KUBE_SCHEDULER ETCD MINIO MC VERSITYGW; do
-  [[ -x "${OUT[$k]}" ]] && echo "$k=${OUT[$k]}" >>"$env_file.tmp"
+for k in KUBE_APISERVER KUBE_CONTROLLER_MANAGER KUBECTL KUBELET KUBE_SCHEDULER ETCD MINIO MC VERSITYGW CNI_BIN_DIR PAUSE; do
+  [[ -e "${OUT[$k]}" ]] && echo "$k=${OUT[$k]}" >>"$env_file.tmp"
 done
 mv -f "$env_file.tmp" "$env_file"
 cat "$env_file"

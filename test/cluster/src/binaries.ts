@@ -29,16 +29,22 @@ export interface ClusterBinaries {
   kubeApiserver: string;
   kubeControllerManager: string;
   kubectl: string;
+  kubelet: string;
+  kubeScheduler: string;
   etcd: string;
   minio: string;
   mc: string;
   versitygw: string;
+  /** bridge, host-local and loopback */
+  cniBinDir: string;
+  /** the static pause program for the sandbox image */
+  pause: string;
 }
 
 /** Runs build-servers.sh (a no-op when cached) and returns the binaries' paths. */
 export async function ensureBinaries(
   cache = cacheDir(),
-  components = ['k8s', 'etcd', 'minio'],
+  components = ['k8s', 'etcd', 'minio', 'cni', 'pause'],
 ): Promise<ClusterBinaries> {
   const out = await new Promise<string>((resolve, reject) => {
     const child = execFile(
@@ -69,7 +75,15 @@ export async function ensureBinaries(
     if (m) env[m[1]] = m[2];
   }
   const keys: Record<string, string[]> = {
-    k8s: ['KUBE_APISERVER', 'KUBE_CONTROLLER_MANAGER', 'KUBECTL'],
+    k8s: [
+      'KUBE_APISERVER',
+      'KUBE_CONTROLLER_MANAGER',
+      'KUBECTL',
+      'KUBELET',
+      'KUBE_SCHEDULER',
+    ],
+    cni: ['CNI_BIN_DIR'],
+    pause: ['PAUSE'],
     etcd: ['ETCD'],
     minio: ['MINIO'],
     mc: ['MC'],
@@ -83,9 +97,13 @@ export async function ensureBinaries(
     kubeApiserver: env.KUBE_APISERVER ?? '',
     kubeControllerManager: env.KUBE_CONTROLLER_MANAGER ?? '',
     kubectl: env.KUBECTL ?? '',
+    kubelet: env.KUBELET ?? '',
+    kubeScheduler: env.KUBE_SCHEDULER ?? '',
     etcd: env.ETCD ?? '',
     minio: env.MINIO ?? '',
     mc: env.MC ?? '',
     versitygw: env.VERSITYGW ?? '',
+    cniBinDir: env.CNI_BIN_DIR ?? '',
+    pause: env.PAUSE ?? '',
   };
 }
