@@ -2,6 +2,7 @@ import { parseRestoreRequest, RestoreRequestInput } from '@kube-restore/common';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { expectedText } from '@kube-restore/common/src/testing/generatedFile';
 import {
   buildRestoreManifests,
   BuildOptions,
@@ -10,7 +11,6 @@ import {
 } from './manifests';
 
 const GOLDEN_DIR = join(__dirname, '__golden__');
-const update = process.env.UPDATE_GOLDEN === '1';
 
 function toYaml(m: RestoreManifests): string {
   return [m.secret, m.pvc, m.job]
@@ -19,18 +19,23 @@ function toYaml(m: RestoreManifests): string {
     .join('---\n');
 }
 
-/** The golden file's text; with UPDATE_GOLDEN=1 it is first rewritten from `actual` (review the diff). */
+/**
+ * The reviewed golden file's text. UPDATE_GOLDEN=1 rewrites a file that differs and fails the test
+ * until the diff is reviewed; under CI=true it is refused (@kube-restore/common's expectedText).
+ */
 function golden(name: string, actual: string): string {
   const file = join(GOLDEN_DIR, `${name}.yaml`);
-  if (update) {
-    mkdirSync(GOLDEN_DIR, { recursive: true });
-    writeFileSync(file, actual);
-  }
-  if (!existsSync(file))
-    throw new Error(
-      `golden file ${file} is missing: run with UPDATE_GOLDEN=1 and review it`,
-    );
-  return readFileSync(file, 'utf8');
+  return expectedText({
+    file,
+    actual,
+    updateVar: 'UPDATE_GOLDEN',
+    env: process.env,
+    read: () => (existsSync(file) ? readFileSync(file, 'utf8') : undefined),
+    write: text => {
+      mkdirSync(GOLDEN_DIR, { recursive: true });
+      writeFileSync(file, text);
+    },
+  });
 }
 
 const base: RestoreRequestInput = {
