@@ -85,6 +85,11 @@ export const ERROR_CODES = {
     fatal: true,
     summary: 'the target volume is not empty and the conflict policy is fail',
   },
+  TARGET_IN_USE: {
+    fatal: true,
+    summary:
+      'another restore is writing the target volume; one restore writes a volume at a time',
+  },
   NO_SPACE: { fatal: true, summary: 'the volume is full' },
   CHECKSUM_MISMATCH: {
     fatal: false,
@@ -113,6 +118,12 @@ export const ERROR_CODES = {
   BACKOFF_LIMIT_EXCEEDED: {
     fatal: true,
     summary: 'the restore failed more often than its retry limit',
+  },
+  // Set by readers from the kubelet's OOMKilled reason (the killed program writes no message).
+  OUT_OF_MEMORY: {
+    fatal: false,
+    summary:
+      'the restore pod was killed at its memory limit (OOMKilled): give the Job more memory or lower options.concurrency',
   },
   INTERNAL: { fatal: false, summary: 'an unexpected error in the job program' },
   UNKNOWN: {
