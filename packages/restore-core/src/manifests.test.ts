@@ -284,4 +284,30 @@ describe('buildRestoreManifests', () => {
       m.job.spec!.template.spec!.volumes![0].persistentVolumeClaim!.claimName,
     ).toBe('b');
   });
+
+  it("gives an existing PVC's files to no fsGroup unless the request names one", () => {
+    const ctx = (target: object, owner: object = {}) =>
+      buildRestoreManifests(
+        parseRestoreRequest({
+          ...base,
+          target: { namespace: 'a', pvc: 'b', ...target },
+          options: { owner },
+        }),
+      ).job.spec!.template.spec!.securityContext!;
+    // the kubelet would change the group of an application's data on an existing volume
+    expect(ctx({ mode: 'existing' })).not.toHaveProperty('fsGroup');
+    expect(ctx({ mode: 'existing' })).not.toHaveProperty('fsGroupChangePolicy');
+    expect(ctx({ mode: 'existing' })).toMatchObject({
+      runAsUser: 65532,
+      runAsGroup: 65532,
+    });
+    expect(ctx({ mode: 'existing' }, { fsGroup: 3000 })).toMatchObject({
+      fsGroup: 3000,
+      fsGroupChangePolicy: 'OnRootMismatch',
+    });
+    // a new PVC is the restore's own: its files belong to the pod's group
+    expect(ctx({ mode: 'new', size: '1Gi' }, { gid: 2000 })).toMatchObject({
+      fsGroup: 2000,
+    });
+  });
 });

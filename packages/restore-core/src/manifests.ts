@@ -202,6 +202,25 @@ function credentialEnv(request: RestoreRequest): V1EnvVar[] {
   ];
 }
 
+/**
+ * The kubelet gives a volume to the pod's fsGroup: it changes the group (and group bits) of every
+ * file on it whose root does not match. That is right for a PVC the restore creates, and wrong for
+ * an existing one that holds an application's data: there the pod gets no fsGroup unless the request
+ * names one, and writes as its uid/gid into what that identity may write.
+ */
+function fsGroupOf(request: RestoreRequest): {
+  fsGroup?: number;
+  fsGroupChangePolicy?: 'OnRootMismatch';
+} {
+  const { owner } = request.options;
+  if (request.target.mode === 'existing' && owner.fsGroup === undefined)
+    return {};
+  return {
+    fsGroup: owner.fsGroup ?? owner.gid ?? JOB_UID,
+    fsGroupChangePolicy: 'OnRootMismatch',
+  };
+}
+
 function buildJob(
   name: string,
   request: RestoreRequest,
@@ -301,8 +320,7 @@ function buildJob(
             runAsNonRoot: true,
             runAsUser: uid,
             runAsGroup: gid,
-            fsGroup: owner.fsGroup ?? gid,
-            fsGroupChangePolicy: 'OnRootMismatch',
+            ...fsGroupOf(request),
             seccompProfile: { type: 'RuntimeDefault' },
           },
           containers: [

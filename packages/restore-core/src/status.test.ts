@@ -269,9 +269,9 @@ describe('deriveRestoreStatus', () => {
           '2026-11-21T01:00:01Z',
           {
             terminated: {
-              exitCode: 137,
-              reason: 'OOMKilled',
-              message: 'Killed',
+              exitCode: 134,
+              reason: 'Error',
+              message: 'Aborted',
             },
           },
           'Failed',
@@ -282,8 +282,48 @@ describe('deriveRestoreStatus', () => {
     expect(status.phase).toBe('Failed');
     expect(status.error).toEqual({
       code: 'BACKOFF_LIMIT_EXCEEDED',
-      message: 'failed 4 times; last: exit code 137: Killed',
+      message: 'failed 4 times; last: exit code 134: Aborted',
     });
+  });
+
+  it('says in plain words that a pod was killed at its memory limit, while retrying and at the end', () => {
+    const oom = pod(
+      'r1-a',
+      '2026-11-21T01:00:01Z',
+      // FallbackToLogsOnError puts the log tail where the message would be
+      {
+        terminated: {
+          exitCode: 137,
+          reason: 'OOMKilled',
+          message: '{"level":"info"}',
+        },
+      },
+      'Failed',
+    );
+    const retrying = deriveRestoreStatus({
+      job: job({ failed: 1, active: 1 }),
+      pods: [oom],
+      now,
+    });
+    expect(retrying.error).toEqual({
+      code: 'OUT_OF_MEMORY',
+      message: expect.stringMatching(
+        /^the restore pod was killed at its memory limit \(OOMKilled\).*\(exit code 137\)$/,
+      ),
+    });
+    const ended = deriveRestoreStatus({
+      job: job({
+        conditions: [
+          { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' },
+        ],
+        failed: 4,
+      }),
+      pods: [oom],
+      now,
+    });
+    expect(ended.phase).toBe('Failed');
+    // a coded failure keeps its code when the retries run out
+    expect(ended.error?.code).toBe('OUT_OF_MEMORY');
   });
 
   it('names the deadline when the Job ran out of time', () => {

@@ -6,6 +6,7 @@ import type { V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
 import {
   ANNOTATION_REQUEST,
   ANNOTATION_REQUESTER,
+  ERROR_CODES,
   ErrorCode,
   LABEL_RESTORE,
   ProgressLine,
@@ -63,6 +64,8 @@ interface PodEnd {
   exitCode: number;
   message: TerminationMessage | undefined;
   text: string | undefined;
+  /** the kubelet's reason, e.g. OOMKilled, Error, Completed */
+  reason: string | undefined;
 }
 
 function podEnd(pod: V1Pod): PodEnd | undefined {
@@ -73,6 +76,7 @@ function podEnd(pod: V1Pod): PodEnd | undefined {
     exitCode: terminated.exitCode,
     message: decoded.kind === 'structured' ? decoded.message : undefined,
     text: decoded.kind === 'text' ? decoded.text : terminated.reason,
+    reason: terminated.reason,
   };
 }
 
@@ -86,6 +90,13 @@ function errorOf(end: PodEnd): {
       code: end.message.code ?? 'UNKNOWN',
       message: end.message.message,
       ...(end.message.entry ? { entry: end.message.entry } : {}),
+    };
+  }
+  // Killed at the memory limit: the program could write nothing, and the log tail would hide why.
+  if (end.reason === 'OOMKilled') {
+    return {
+      code: 'OUT_OF_MEMORY',
+      message: `${ERROR_CODES.OUT_OF_MEMORY.summary} (exit code ${end.exitCode})`,
     };
   }
   // A missing or malformed message is a failure; the kubelet's log-tail fallback is the best explanation.
