@@ -2,7 +2,7 @@
  * A bandwidth limit shared by every stream of the process: a token bucket refilled continuously
  * at `bytesPerSecond`, with a burst of one second. Chunks wait for their tokens (backpressure).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export class BandwidthLimiter {
   private tokens: number;
@@ -14,6 +14,10 @@ export class BandwidthLimiter {
   constructor(
     readonly bytesPerSecond: number,
     private readonly now: () => number = () => performance.now(),
+    private readonly sleep: (
+      ms: number,
+      signal?: AbortSignal,
+    ) => Promise<unknown> = (ms, signal) => delay(ms, undefined, { signal }),
   ) {
     this.burst = Math.max(bytesPerSecond, 64 * 1024);
     this.tokens = this.burst;
@@ -43,7 +47,7 @@ export class BandwidthLimiter {
       const waitMs =
         ((Math.min(bytes, this.burst) - this.tokens) / this.bytesPerSecond) *
         1000;
-      await sleep(Math.max(1, Math.ceil(waitMs)), undefined, { signal });
+      await this.sleep(Math.max(1, Math.ceil(waitMs)), signal);
     }
   }
 }

@@ -108,14 +108,56 @@ describe('withRetry', () => {
 });
 
 describe('BandwidthLimiter', () => {
-  it('holds a stream to its rate', async () => {
-    const limiter = new BandwidthLimiter(1_000_000);
-    const started = performance.now();
-    for (let i = 0; i < 30; i++) await limiter.take(100_000);
-    const seconds = (performance.now() - started) / 1000;
-    // 3 MB at 1 MB/s with a 1 MB burst: about 2 s.
-    expect(seconds).toBeGreaterThan(1.7);
-    expect(seconds).toBeLessThan(3);
+  /** A clock that only moves when the limiter sleeps: the limiter's arithmetic, not the machine's speed. */
+  function virtualClock() {
+    let now = 0;
+    const sleeps: number[] = [];
+    return {
+      now: () => now,
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+        now += ms;
+      },
+      sleeps,
+    };
+  }
+
+  it('holds a stream to its rate after a burst of one second', async () => {
+    const clock = virtualClock();
+    const limiter = new BandwidthLimiter(1_000_000, clock.now, clock.sleep);
+    const passedAt: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      await limiter.take(100_000);
+      passedAt.push(clock.now());
+    }
+    // 3 MB at 1 MB/s: the first 1 MB is the burst, then one 100 kB chunk every 100 ms.
+    expect(passedAt.slice(0, 10)).toEqual(Array(10).fill(0));
+    expect(passedAt.slice(10)).toEqual(
+      Array.from({ length: 20 }, (_, i) => (i + 1) * 100),
+    );
+  });
+
+  it('refills while idle, up to the burst only', async () => {
+    const clock = virtualClock();
+    const limiter = new BandwidthLimiter(1_000_000, clock.now, clock.sleep);
+    await limiter.take(1_000_000);
+    await clock.sleep(5000); // idle for 5 s: the bucket holds 1 MB, not 5 MB
+    clock.sleeps.length = 0;
+    await limiter.take(1_000_000);
+    expect(clock.sleeps).toEqual([]);
+    await limiter.take(500_000);
+    expect(clock.sleeps).toEqual([500]);
+  });
+
+  it('passes a chunk larger than the burst once the bucket is full, and makes the next one wait for it', async () => {
+    const clock = virtualClock();
+    const limiter = new BandwidthLimiter(100_000, clock.now, clock.sleep);
+    // burst is max(rate, 64 KiB) = 100 kB
+    await limiter.take(300_000);
+    expect(clock.sleeps).toEqual([]);
+    await limiter.take(100_000);
+    // the bucket went to -200 kB: 300 kB of refill at 100 kB/s
+    expect(clock.now()).toBe(3000);
   });
 });
 

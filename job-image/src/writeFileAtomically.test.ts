@@ -160,9 +160,11 @@ describe('writeFileAtomically', () => {
     // FileHandle is not exported by node:fs; its prototype is that of any open handle.
     let datasync: jest.SpyInstance;
     let FileHandleProto: { datasync(): Promise<void> };
+    let realDatasync: () => Promise<void>;
     beforeAll(async () => {
       const h = await fsp.open(__filename, 'r');
       FileHandleProto = Object.getPrototypeOf(h);
+      realDatasync = FileHandleProto.datasync;
       await h.close();
     });
     beforeEach(() => {
@@ -177,15 +179,37 @@ describe('writeFileAtomically', () => {
     const mib = (n: number) => chunks(n, MiB);
 
     it('flushes a large file while it is written, not only at its commit', async () => {
+      // The first flush hangs until released: the counts below do not depend on the disk's speed.
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>(resolve => (release = resolve));
+      datasync.mockImplementationOnce(async function flush(this: unknown) {
+        await gate;
+        return realDatasync.call(this);
+      });
       const file = path.join(dir, 'f');
       const temp = await TempFile.create(file);
-      const total = (WRITE_BEHIND_BYTES * 5) / 2 / MiB;
-      for (let i = 0; i < total; i++)
+      const step = WRITE_BEHIND_BYTES / MiB;
+      const total = (step * 5) / 2;
+      const releaseBefore = 2 * step + 4;
+      const flushesAfter: number[] = [];
+      for (let i = 0; i < total; i++) {
+        if (i === releaseBefore) {
+          release();
+          await datasync.mock.results[0].value;
+          await new Promise(resolve => setImmediate(resolve)); // its finally() ran
+        }
         await temp.writeAt([Buffer.alloc(MiB, i)], i * MiB);
-      // Started by the writes themselves, before any commit.
-      expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(1);
-      expect(datasync.mock.calls.length).toBeLessThanOrEqual(2);
+        flushesAfter.push(datasync.mock.calls.length);
+      }
+      // Started by the writes themselves, at each step written since the last one; none while
+      // one is running (past 2 steps), the next at the first write after it ended.
+      expect(flushesAfter).toEqual([
+        ...Array(step - 1).fill(0),
+        ...Array(releaseBefore - step + 1).fill(1),
+        ...Array(total - releaseBefore).fill(2),
+      ]);
       await temp.commit({}, { fsync: true });
+      expect(datasync).toHaveBeenCalledTimes(3);
       const data = await fsp.readFile(file);
       expect(data.length).toBe(total * MiB);
       for (let i = 0; i < total; i++) expect(data[i * MiB + 7]).toBe(i % 256);

@@ -7,6 +7,7 @@ import { waitForRestore } from './waiter';
 jest.mock('@kube-restore/core', () => ({
   ...jest.requireActual('@kube-restore/core'),
   watchRestore: jest.fn(),
+  deleteRestore: jest.fn(),
 }));
 const watchRestore = core.watchRestore as jest.MockedFunction<
   typeof core.watchRestore
@@ -56,9 +57,15 @@ describe('waitForRestore', () => {
   });
 
   it('Ctrl-C stops the waiting, not the restore, and says so (exit 130)', async () => {
+    let watching: () => void = () => undefined;
+    const watchingNext = new Promise<void>(resolve => (watching = resolve));
+    let watchSignal: AbortSignal | undefined;
     watchRestore.mockImplementation(
       async function* watch(_c, _ns, _name, options) {
+        watchSignal = options?.signal;
         yield restoring;
+        // the waiter took the first status and asks for the next: now Ctrl-C
+        watching();
         await new Promise(resolve =>
           options?.signal?.addEventListener('abort', resolve),
         );
@@ -72,13 +79,15 @@ describe('waitForRestore', () => {
         return () => undefined;
       },
     });
-    await new Promise(resolve => setTimeout(resolve, 20));
+    await watchingNext;
     interrupt();
     await expect(waiting).rejects.toMatchObject({
       exitCode: 130,
       message:
         'stopped waiting; restore restore-data-1a2b3c4d goes on in namespace team-a (Restoring): see kubectl restore status restore-data-1a2b3c4d -n team-a',
     });
+    expect(watchSignal?.aborted).toBe(true);
+    expect(core.deleteRestore).not.toHaveBeenCalled();
   });
 });
 

@@ -57,6 +57,8 @@ export class FaultProxy {
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly sockets = new Set<net.Socket>();
   port = 0;
+  /** TCP connections accepted so far (with TLS: before any handshake). */
+  connections = 0;
 
   constructor(
     private readonly upstream: { host: string; port: number },
@@ -68,6 +70,7 @@ export class FaultProxy {
       ? https.createServer({ cert: tls.cert, key: tls.key }, handler)
       : http.createServer(handler);
     this.server.on('connection', s => {
+      this.connections++;
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });

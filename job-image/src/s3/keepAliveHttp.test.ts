@@ -151,8 +151,10 @@ describe('KeepAliveHttpClient', () => {
 
   it('fails a body cut short by the server with ECONNRESET', async () => {
     const server = await rawServer(s => {
-      s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part');
-      setTimeout(() => s.destroy(), 20);
+      // closed once the part is flushed
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part', () =>
+        s.destroy(),
+      );
     });
     cleanups.push(() => server.close());
     const c = client(server.port);
@@ -174,18 +176,21 @@ describe('KeepAliveHttpClient', () => {
     expect(res.complete).toBe(true);
   });
 
-  it('retries once on a fresh connection when an idle one was closed by the server', async () => {
+  it('retries once on a fresh connection when a reused one was closed by the server', async () => {
+    const seen: number[] = [];
     const server = await rawServer((s, _head, index) => {
-      s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-      // the server drops the first connection right after answering (a keep-alive timeout)
-      if (index === 0) setTimeout(() => s.destroy(), 10);
+      seen.push(index);
+      // the server closes the kept-alive connection as the second request arrives on it (its
+      // keep-alive timeout racing the client): the client must resend it on a new connection
+      if (index === 1) s.destroy();
+      else s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
     });
     cleanups.push(() => server.close());
     const c = client(server.port);
     cleanups.push(() => c.destroy());
     expect((await bodyOf(await get(c))).toString()).toBe('ok');
-    await new Promise(r => setTimeout(r, 50));
     expect((await bodyOf(await get(c))).toString()).toBe('ok');
+    expect(seen).toEqual([0, 1, 2]);
     expect(server.connections).toBe(2);
   });
 
