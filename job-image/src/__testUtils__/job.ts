@@ -3,11 +3,10 @@
  * and target in env, credentials as AWS_* env, a termination-message file. Every run is checked for
  * leaked credentials, so no test can forget to.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildSync } from 'esbuild';
 import {
   decodeTerminationMessage,
   RestoreRequestInput,
@@ -15,20 +14,34 @@ import {
 } from '@kube-restore/common';
 
 const JOB_DIR = path.resolve(__dirname, '../..');
-export const BUNDLE = path.join(JOB_DIR, 'dist', 'restore-job.cjs');
+/**
+ * This test process's own bundle: never job-image/dist/restore-job.cjs, which `npm run build` makes
+ * for the cluster suites (a test file rebuilding it could race them, or leave them a bundle of
+ * sources under test).
+ */
+export const BUNDLE = path.join(
+  os.tmpdir(),
+  `kr-restore-job-test-${process.pid}`,
+  'restore-job.cjs',
+);
 
 let built = false;
 
-/** Builds dist/restore-job.cjs from the sources under test (bundle.json's options, as build.mjs), once per test file. */
+/** Builds BUNDLE from the sources under test with build.mjs (bundle.json's options), once per test file. */
 export function ensureBundle(): string {
   if (built) return BUNDLE;
-  buildSync({
-    ...JSON.parse(readFileSync(path.join(JOB_DIR, 'bundle.json'), 'utf8')),
-    entryPoints: [path.join(JOB_DIR, 'src/cli.ts')],
-    outfile: BUNDLE,
-    sourcemap: 'linked',
-    logLevel: 'error',
-  });
+  try {
+    execFileSync(
+      process.execPath,
+      [path.join(JOB_DIR, 'build.mjs'), '--outfile', BUNDLE],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  } catch (error) {
+    const { stderr } = error as { stderr?: Buffer };
+    throw new Error(
+      `building the job's bundle failed (node build.mjs --outfile ${BUNDLE}):\n${stderr ?? ''}`,
+    );
+  }
   built = true;
   return BUNDLE;
 }
