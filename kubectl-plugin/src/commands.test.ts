@@ -105,7 +105,8 @@ describe('create', () => {
     ]);
   });
 
-  it('hands the keys of --credentials-from-env to core so the Secret is owned by the Job', async () => {
+  // That core puts the keys in a Secret owned by the Job: core's restores.test.ts and test/e2e core.test.ts.
+  it('hands the keys of --credentials-from-env and the requester to core, and prints what core created', async () => {
     mocked.createRestore.mockImplementation(async (_c, request, options) => {
       const manifests = jest
         .requireActual('@kube-restore/core')

@@ -433,7 +433,8 @@ describe('restore backend (no cluster)', () => {
     expect(user.status).toBe(403);
   });
 
-  it('secrets from config never appear in any response or log', async () => {
+  // With a cluster that answers (success paths too): router.cluster.test.ts.
+  it('secrets from config never appear in a response or log on refusals and errors (no cluster or S3 to restore with)', async () => {
     const { server, logs } = await started();
     const bodies: string[] = [];
     const call = async (r: request.Test) => {
