@@ -3,6 +3,7 @@
  * hands over keys). No cluster is read here; `--dry-run=client` prints exactly this.
  */
 import type {
+  V1Affinity,
   V1EnvVar,
   V1Job,
   V1PersistentVolumeClaim,
@@ -203,6 +204,35 @@ function credentialEnv(request: RestoreRequest): V1EnvVar[] {
 }
 
 /**
+ * Shards of one restore into a volume that is not ReadWriteMany must run on one node. The scheduler
+ * does not see to that by itself: with WaitForFirstConsumer, shards scheduled before the volume is
+ * bound can each pick a node, and all but one then wait forever for a volume pinned to another node
+ * (or a Multi-Attach error for attachable volumes). A required pod affinity to the restore's own
+ * pods keeps them together; the first shard satisfies it by matching itself.
+ */
+function shardAffinity(
+  request: RestoreRequest,
+  labels: Record<string, string>,
+): { affinity?: V1Affinity } {
+  if (request.options.parallelism <= 1) return {};
+  if (request.target.accessModes.includes('ReadWriteMany')) return {};
+  return {
+    affinity: {
+      podAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [
+          {
+            labelSelector: {
+              matchLabels: { [LABEL_RESTORE]: labels[LABEL_RESTORE] },
+            },
+            topologyKey: 'kubernetes.io/hostname',
+          },
+        ],
+      },
+    },
+  };
+}
+
+/**
  * The kubelet gives a volume to the pod's fsGroup: it changes the group (and group bits) of every
  * file on it whose root does not match. That is right for a PVC the restore creates, and wrong for
  * an existing one that holds an application's data: there the pod gets no fsGroup unless the request
@@ -286,8 +316,7 @@ function buildJob(
       ...(request.options.activeDeadlineSeconds !== undefined
         ? { activeDeadlineSeconds: request.options.activeDeadlineSeconds }
         : {}),
-      // Several pods share the volume: with ReadWriteOnce they must land on one node (the scheduler
-      // keeps RWO pods of one PVC together); ReadWriteMany lets them spread.
+      // Several pods share the volume: see shardAffinity for where they may run.
       ...(parallelism > 1
         ? { completionMode: 'Indexed', completions: parallelism, parallelism }
         : {}),
@@ -313,6 +342,7 @@ function buildJob(
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           enableServiceLinks: false,
+          ...shardAffinity(request, labels),
           ...(request.credentials.type === 'serviceAccount'
             ? { serviceAccountName: request.credentials.serviceAccountName }
             : {}),
