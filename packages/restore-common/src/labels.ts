@@ -12,6 +12,14 @@ export const ANNOTATION_CREATED_BY = 'kube-restore.io/created-by';
 /** Who asked for the restore (kubectl user or Backstage user entity ref). */
 export const ANNOTATION_REQUESTER = 'kube-restore.io/requester';
 
+/** The opt-in RoleBinding a namespace admin creates with deploy/rbac/opt-in (binds the operator's ClusterRole). */
+export const OPT_IN_ROLEBINDING = 'kube-restore-operator';
+/**
+ * On the opt-in RoleBinding: the catalog owners (`group:default/team-a,user:default/alice`) whose entities the
+ * Backstage backend may restore into this namespace. Namespace admins set it; entity authors cannot.
+ */
+export const ANNOTATION_BACKSTAGE_OWNERS = 'kube-restore.io/backstage-owners';
+
 /** Path of the integrity manifest inside the volume. */
 export const MANIFEST_DIR = '.kube-restore';
 export const MANIFEST_FILE = `${MANIFEST_DIR}/manifest.jsonl`;

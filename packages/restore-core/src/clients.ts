@@ -4,6 +4,7 @@ import {
   BatchV1Api,
   CoreV1Api,
   KubeConfig,
+  RbacAuthorizationV1Api,
 } from '@kubernetes/client-node';
 
 export interface KubeClients {
@@ -11,6 +12,7 @@ export interface KubeClients {
   core: CoreV1Api;
   batch: BatchV1Api;
   authz: AuthorizationV1Api;
+  rbac: RbacAuthorizationV1Api;
 }
 
 export function createKubeClients(kc: KubeConfig): KubeClients {
@@ -19,5 +21,6 @@ export function createKubeClients(kc: KubeConfig): KubeClients {
     core: kc.makeApiClient(CoreV1Api),
     batch: kc.makeApiClient(BatchV1Api),
     authz: kc.makeApiClient(AuthorizationV1Api),
+    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
   };
 }

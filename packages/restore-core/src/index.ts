@@ -16,3 +16,4 @@ export * from './requestTimeout';
 export * from './plan';
 export * from './clusterConfig';
 export * from './prefixes';
+export * from './consent';

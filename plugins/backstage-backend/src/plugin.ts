@@ -4,6 +4,8 @@ import {
 } from '@backstage/backend-plugin-api';
 import { readRestoreConfig } from './config';
 import { restorePermissions } from '@kube-restore/backstage-plugin-restore-common';
+import { ClusterRegistry } from './service/clusters';
+import { NamespaceConsentPolicy } from './service/consent';
 import { catalogEntityTargets } from './service/entities';
 import { backstageNotifier } from './service/notifier';
 import { RestoreService } from './service/RestoreService';
@@ -55,8 +57,11 @@ export const restorePlugin = createBackendPlugin({
         const notifier = restoreConfig.notifications.enabled
           ? backstageNotifier({ auth, discovery, logger })
           : undefined;
+        const clusters = new ClusterRegistry(restoreConfig);
         const restores = new RestoreService({
           config: restoreConfig,
+          clusters,
+          consent: new NamespaceConsentPolicy(c => clusters.clientsFor(c)),
           logger,
           permissions,
           auditor,

@@ -32,18 +32,14 @@ import {
   safeParseRestoreRequest,
 } from '@kube-restore/common';
 import {
-  KubeClients,
   S3Keys,
   SourceSize,
   backupExists,
   checkAccess,
-  createKubeClients,
   createRestore,
   deleteRestore,
   getRestore,
-  kubeConfigFromCluster,
   listChildPrefixes,
-  loadKubeConfig,
   restoreLogs,
   sizeSource,
   watchRestore,
@@ -69,6 +65,8 @@ import {
   restoreDeletePermission,
   restoreReadPermission,
 } from '@kube-restore/backstage-plugin-restore-common';
+import { ClusterRegistry } from './clusters';
+import { NamespaceConsentPolicy } from './consent';
 import { EntityTarget, EntityTargets } from './entities';
 import { RestoreNotifier, noNotifications } from './notifier';
 import { RestoreRecord, RestoreStore } from './RestoreStore';
@@ -89,8 +87,8 @@ export interface RestoreServiceOptions {
   store: RestoreStore;
   entities: EntityTargets;
   notifier?: RestoreNotifier;
-  /** Test seam: clients of a cluster; default from config. */
-  clientsFor?: (cluster: string) => KubeClients;
+  clusters: ClusterRegistry;
+  consent: NamespaceConsentPolicy;
 }
 
 const ACTIVE_PHASES: RecordPhase[] = [
@@ -145,8 +143,6 @@ export function toView(
 }
 
 export class RestoreService {
-  private readonly clients = new Map<string, KubeClients>();
-  private readonly sources: Map<string, SourceConfig>;
   private readonly meter = metrics.getMeter('kube-restore');
   private readonly outcomes = this.meter.createCounter(
     'kube_restore.restores',
@@ -171,10 +167,13 @@ export class RestoreService {
   );
 
   private readonly notifier: RestoreNotifier;
+  private readonly clusters: ClusterRegistry;
+  private readonly consent: NamespaceConsentPolicy;
 
   constructor(private readonly options: RestoreServiceOptions) {
-    this.sources = new Map(options.config.sources.map(s => [s.name, s]));
     this.notifier = options.notifier ?? noNotifications;
+    this.clusters = options.clusters;
+    this.consent = options.consent;
   }
 
   /**
@@ -203,15 +202,7 @@ export class RestoreService {
 
   /** Sources users may pick (no credentials, no secret names). */
   listSources() {
-    return this.options.config.sources.map(s => ({
-      name: s.name,
-      title: s.title ?? s.name,
-      endpoint: s.endpoint,
-      region: s.region,
-      bucket: s.bucket,
-      prefix: s.prefix,
-      archiveTiers: s.archiveTiers,
-    }));
+    return this.clusters.listSources();
   }
 
   // ---- plan and create
@@ -227,6 +218,8 @@ export class RestoreService {
       caller.credentials,
       'plan restores for',
     );
+    // Before anything is read from the namespace or the source: a refusal reveals nothing about them.
+    await this.consent.require(target);
     const built = this.buildRequest(body, target);
     const { request, source, keys } = built;
     let size: SourceSize | undefined;
@@ -249,7 +242,7 @@ export class RestoreService {
     let access: PlanResult['access'];
     try {
       const checks = await checkAccess(
-        this.clientsFor(target.cluster),
+        this.clusters.clientsFor(target.cluster),
         request,
         { withSecret: !!keys },
       );
@@ -296,6 +289,7 @@ export class RestoreService {
       caller.credentials,
       'create restores for',
     );
+    await this.consent.require(target);
     const { request, source, keys } = this.buildRequest(body, target);
     const name = restoreNameOf(request);
     const requester = requesterOf(caller.credentials);
@@ -414,6 +408,7 @@ export class RestoreService {
       caller.credentials,
       'create restores for',
     );
+    await this.consent.require(target);
     const path = body.source.path ?? '';
     if (path !== '' && !path.endsWith('/'))
       throw new InputError('source.path: must be a prefix ending in "/"');
@@ -484,6 +479,8 @@ export class RestoreService {
       'approve restores for',
       caller,
     );
+    // Approving creates in the namespace: it must still consent (it may have withdrawn since the request).
+    if (state === 'approved') await this.consent.require(record);
     const by = requesterOf(caller.credentials);
     const audit = await this.options.auditor.createEvent({
       eventId: state === 'approved' ? 'restore-approve' : 'restore-reject',
@@ -547,7 +544,7 @@ export class RestoreService {
               updated,
               (updated.plan?.recommendedSize as string | undefined) ??
                 undefined,
-              this.keysOf(this.source(updated.sourceName)),
+              this.clusters.keysOf(this.clusters.source(updated.sourceName)),
             )
           : toView(updated);
       await audit.success({ meta: { phase: view.phase } });
@@ -657,7 +654,7 @@ export class RestoreService {
     if (isTerminalPhase(record.phase as never)) return;
     try {
       for await (const status of watchRestore(
-        this.clientsFor(record.cluster),
+        this.clusters.clientsFor(record.cluster),
         record.namespace,
         record.name,
         { signal },
@@ -684,7 +681,7 @@ export class RestoreService {
       );
     try {
       return await restoreLogs(
-        this.clientsFor(record.cluster),
+        this.clusters.clientsFor(record.cluster),
         record.namespace,
         record.name,
         { tailLines },
@@ -718,10 +715,12 @@ export class RestoreService {
     try {
       let pvcDeleted: string | undefined;
       if (record.jobCreatedAt) {
+        // Deleting writes in the namespace (the Job, and the PVC when asked): only while it consents.
+        await this.consent.require(record);
         try {
           pvcDeleted = (
             await deleteRestore(
-              this.clientsFor(record.cluster),
+              this.clusters.clientsFor(record.cluster),
               record.namespace,
               record.name,
               { deletePvc },
@@ -755,7 +754,7 @@ export class RestoreService {
         decision: 'unknown',
         reason: 'kubeRestore.exists is not configured',
       };
-    const source = this.source(layout.source);
+    const source = this.clusters.source(layout.source);
     return backupExists(
       namespace,
       pvc,
@@ -768,7 +767,7 @@ export class RestoreService {
         },
         template: layout.template,
       },
-      { credentials: this.keysOf(source) },
+      { credentials: this.clusters.keysOf(source) },
     );
   }
 
@@ -811,53 +810,12 @@ export class RestoreService {
     return record;
   }
 
-  private source(name: string): SourceConfig {
-    const source = this.sources.get(name);
-    if (!source)
-      throw new InputError(
-        `source.name: "${name}" is not a configured source (${[...this.sources.keys()].join(', ')})`,
-      );
-    return source;
-  }
-
-  private keysOf(source: SourceConfig): S3Keys | undefined {
-    const c = source.credentials;
-    return c?.accessKeyId && c.secretAccessKey
-      ? {
-          accessKeyId: c.accessKeyId,
-          secretAccessKey: c.secretAccessKey,
-          ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
-        }
-      : undefined;
-  }
-
-  clientsFor(cluster: string): KubeClients {
-    if (this.options.clientsFor) return this.options.clientsFor(cluster);
-    let clients = this.clients.get(cluster);
-    if (!clients) {
-      const c = this.options.config.clusters.find(x => x.name === cluster);
-      if (!c) throw new InputError(`cluster "${cluster}" is not configured`);
-      const kc = c.inCluster
-        ? loadKubeConfig({ inCluster: true })
-        : kubeConfigFromCluster({
-            name: c.name,
-            url: c.url!,
-            caData: c.caData,
-            token: c.serviceAccountToken,
-            skipTLSVerify: c.skipTLSVerify,
-          });
-      clients = createKubeClients(kc);
-      this.clients.set(cluster, clients);
-    }
-    return clients;
-  }
-
   /** Body + entity -> a validated RestoreRequest; credentials only as a reference, keys handed over separately. */
   buildRequest(
     body: RestoreBody,
     target: EntityTarget,
   ): { request: RestoreRequest; source: SourceConfig; keys?: S3Keys } {
-    const source = this.source(body.source.name);
+    const source = this.clusters.source(body.source.name);
     const { defaults } = this.options.config;
     const path = body.source.path ?? '';
     if (
@@ -892,7 +850,7 @@ export class RestoreService {
       );
     }
     const location = prefix + path;
-    const keys = this.keysOf(source);
+    const keys = this.clusters.keysOf(source);
     const input: RestoreRequestInput = {
       ...(body.name !== undefined ? { name: body.name } : {}),
       source: {
@@ -950,7 +908,7 @@ export class RestoreService {
     source: SourceConfig,
   ): Promise<SourceSize> {
     return sizeSource(request.source, {
-      credentials: this.keysOf(source),
+      credentials: this.clusters.keysOf(source),
       overagePercent: this.options.config.defaults.overagePercent,
     });
   }
@@ -1056,7 +1014,7 @@ export class RestoreService {
   ): Promise<RestoreView> {
     try {
       const result = await createRestore(
-        this.clientsFor(record.cluster),
+        this.clusters.clientsFor(record.cluster),
         record.request,
         {
           image: this.options.config.defaults.image,
@@ -1149,7 +1107,7 @@ export class RestoreService {
     }
     try {
       const status = await getRestore(
-        this.clientsFor(record.cluster),
+        this.clusters.clientsFor(record.cluster),
         record.namespace,
         record.name,
         options,

@@ -59,7 +59,11 @@ async function kubectl(...args: string[]) {
     );
   }
 }
-const ENTITIES = [component('shop', 'team-a', 'team-a')];
+const ENTITIES = [
+  component('shop', 'team-a', 'team-a'),
+  // team-a's entity, annotated by its authors with team-b's namespace
+  component('intruder', 'team-a', 'team-b'),
+];
 const FILES: Record<string, string> = {
   'a.txt': 'alpha\n',
   'sub/b.txt': 'bravo bravo\n',
@@ -80,13 +84,26 @@ beforeAll(async () => {
 
   // Install as deploy/README.md says: the cluster-wide part, then team-a opts the operator in.
   await kubectl('apply', '-k', DEPLOY);
-  await kubectl(
-    'apply',
-    '-k',
-    path.join(DEPLOY, 'rbac', 'opt-in'),
-    '-n',
-    'team-a',
-  );
+  // Each namespace admin opts in and names the catalog owners Backstage may restore for (deploy/README.md):
+  // team-a consents to team-a; team-b consents to team-b only.
+  for (const team of ['team-a', 'team-b']) {
+    await kubectl(
+      'apply',
+      '-k',
+      path.join(DEPLOY, 'rbac', 'opt-in'),
+      '-n',
+      team,
+    );
+    await kubectl(
+      '-n',
+      team,
+      'annotate',
+      'rolebinding',
+      'kube-restore-operator',
+      '--overwrite',
+      `kube-restore.io/backstage-owners=group:default/${team}`,
+    );
+  }
 
   const s3 = new S3Client({
     endpoint: cluster.s3.endpoint,
@@ -340,6 +357,36 @@ describe('restore backend on a real cluster', () => {
         '/api/v1/namespaces/team-a/persistentvolumeclaims/bob-data',
       ),
     ).rejects.toThrow();
+  });
+
+  it("an entity annotated with another team's namespace: 403 naming what its admin must do, plan says nothing, nothing created", async () => {
+    const body = {
+      entityRef: 'component:default/intruder',
+      source: { name: 'nightly', path: 'data/' },
+      target: { pvc: 'intruder-data', mode: 'new', size: '1Gi' },
+    };
+    const before = await jobsIn('team-b');
+    for (const route of ['/api/restore/plan', '/api/restore/restores']) {
+      const res = await request(s.server)
+        .post(route)
+        .set('Authorization', as(ALICE))
+        .send(body);
+      expect(res.status).toBe(403);
+      expect(Object.keys(res.body)).toEqual(['error', 'request', 'response']);
+      expect(res.body.error.message).toMatch(
+        /^namespace team-b on cluster local does not allow Backstage restores for group:default\/team-a: a namespace admin of team-b .* annotate rolebinding kube-restore-operator --overwrite kube-restore\.io\/backstage-owners=group:default\/team-a/,
+      );
+    }
+    expect(await jobsIn('team-b')).toEqual(before);
+    await expect(
+      cluster.admin.get(
+        '/api/v1/namespaces/team-b/persistentvolumeclaims/intruder-data',
+      ),
+    ).rejects.toMatchObject({ statusCode: 404 });
+    const list = await request(s.server)
+      .get('/api/restore/restores?entityRef=component:default/intruder')
+      .set('Authorization', as(ALICE));
+    expect(list.body.items).toEqual([]);
   });
 
   it('approval holds the restore with nothing in the cluster, then releases it', async () => {

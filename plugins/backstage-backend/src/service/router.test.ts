@@ -22,6 +22,7 @@ import {
   sqliteFile,
   userInfoFactory,
 } from '../__testUtils__/fakes';
+import { startConsentApi } from '../__testUtils__/consentApi';
 
 const SECRETS = [
   'cluster-token-d0-not-leak',
@@ -31,17 +32,36 @@ const SECRETS = [
 const ENTITIES = [
   component('shop', 'team-a', 'team-a'),
   component('nowhere', 'team-a', 'x', {}),
+  // team-a's entity, annotated by its authors with namespaces that did not consent to team-a
+  component('intruder', 'team-a', 'team-b'),
+  component('drifter', 'team-a', 'team-c'),
+  component('stranger', 'team-a', 'team-d'),
 ];
+/** Namespaces' opt-in RoleBindings: team-a consents to its team, team-b to another, team-c names nobody, team-d has none. */
+const OPT_INS = {
+  'team-a': 'group:default/team-a, user:default/somebody',
+  'team-b': 'group:default/team-b',
+  'team-c': undefined,
+};
+let kube: Awaited<ReturnType<typeof startConsentApi>>;
+beforeAll(async () => {
+  kube = await startConsentApi(OPT_INS);
+});
+afterAll(async () => {
+  await kube?.stop();
+});
 delete ENTITIES[1].metadata.annotations!['backstage.io/kubernetes-namespace'];
 
 function config(extra: JsonObject = {}): JsonObject {
   return {
     kubeRestore: {
-      // Nothing listens here: these tests never reach a cluster or S3 (router.cluster.test.ts does).
+      // A stand-in answering only the consent read (see consentApi.ts); nothing listens for S3. These tests
+      // never reach a cluster (router.cluster.test.ts does).
       clusters: [
         {
           name: 'local',
-          url: 'https://127.0.0.1:1',
+          url: kube.url,
+          skipTLSVerify: true, // client-node refuses plain http otherwise
           serviceAccountToken: SECRETS[0],
         },
       ],
@@ -200,6 +220,64 @@ describe('restore backend (no cluster)', () => {
       .set('Authorization', as(ALICE));
     expect(list.body.items).toEqual([]);
     expect(audit).toEqual([]);
+  });
+
+  it.each([
+    ['intruder', 'team-b', 'consents to another team'],
+    ['drifter', 'team-c', 'opted in without naming owners'],
+    ['stranger', 'team-d', 'never opted in'],
+  ])(
+    '403 for an entity annotated with a namespace that does not consent (%s: %s %s); nothing read, recorded or created',
+    async (entity, namespace) => {
+      const { server, audit, notified } = await started();
+      const before = kube.requests.length;
+      for (const route of ['/api/restore/plan', '/api/restore/restores']) {
+        const res = await request(server)
+          .post(route)
+          .set('Authorization', as(ALICE))
+          .send(
+            body({
+              entityRef: `component:default/${entity}`,
+              source: { name: 'nightly', path: 'data/' },
+            }),
+          );
+        expect(res.status).toBe(403);
+        // One message whatever the namespace's state, naming what its admin must do; no plan at all.
+        expect(res.body).toEqual({
+          error: {
+            name: 'NotAllowedError',
+            message: `namespace ${namespace} on cluster local does not allow Backstage restores for group:default/team-a: a namespace admin of ${namespace} opts in (kubectl apply -k deploy/rbac/opt-in -n ${namespace}) and lists the owner in annotation kube-restore.io/backstage-owners of RoleBinding kube-restore-operator (kubectl -n ${namespace} annotate rolebinding kube-restore-operator --overwrite kube-restore.io/backstage-owners=group:default/team-a, comma-separated with owners already there)`,
+          },
+          request: expect.anything(),
+          response: expect.anything(),
+        });
+      }
+      // The only call made to the cluster was reading the consent: no PVC, no access review, no Job.
+      expect(kube.requests.slice(before)).toEqual([
+        `GET /apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings/kube-restore-operator`,
+        `GET /apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings/kube-restore-operator`,
+      ]);
+      const list = await request(server)
+        .get(`/api/restore/restores?entityRef=component:default/${entity}`)
+        .set('Authorization', as(ALICE));
+      expect(list.body.items).toEqual([]);
+      expect(audit).toEqual([]);
+      expect(notified).toEqual([]);
+    },
+  );
+
+  it('the namespace consents to the owner of the entity: the same request for an entity in team-a is recorded', async () => {
+    const { server } = await started();
+    const res = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send(body());
+    expect(res.body.error).toBeUndefined();
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({
+      namespace: 'team-a',
+      phase: 'PendingApproval',
+    });
   });
 
   it('401 without credentials on every route but /health', async () => {
