@@ -66,17 +66,18 @@ export function translateS3Error(
     return new RestoreError('NotFound', `${where} does not exist`, {
       cause: error,
     });
-  if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
-    return new RestoreError(
-      'Forbidden',
-      `the credentials may not read ${where} (AccessDenied)`,
-      { cause: error },
-    );
-  }
+  // S3 answers these with 403 too: they are about the keys, not about what the keys may read.
   if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
     return new RestoreError(
       'Unauthorized',
       `the S3 server rejected the credentials (${name})`,
+      { cause: error },
+    );
+  }
+  if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
+    return new RestoreError(
+      'Forbidden',
+      `the credentials may not read ${where} (AccessDenied)`,
       { cause: error },
     );
   }
