@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import {
+  allChecksums,
   checksumLabel,
   Crc32,
   Crc32c,
   createHasher,
   expectedChecksums,
   md5FromEtag,
+  verificationKind,
 } from './checksums';
 
 const check = Buffer.from('123456789');
@@ -75,5 +77,130 @@ describe('expectedChecksums', () => {
     expect(h.digest()).toBe(
       createHash('sha256').update('abc').digest('base64'),
     );
+  });
+});
+
+describe('composite checksums and multipart ETags', () => {
+  const parts = [
+    Buffer.from('a'.repeat(1000)),
+    Buffer.from('bcd'),
+    Buffer.alloc(0),
+  ];
+  const whole = Buffer.concat(parts);
+  /** S3's composite: the checksum of the parts' checksums, `-N`. */
+  const composite = (
+    raw: (b: Buffer) => Buffer,
+    encoding: 'hex' | 'base64',
+    list = parts,
+  ) => `${raw(Buffer.concat(list.map(raw))).toString(encoding)}-${list.length}`;
+  const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
+  const md5raw = (b: Buffer) => createHash('md5').update(b).digest();
+  const crc32c = (b: Buffer) => {
+    const h = new Crc32c();
+    h.update(b);
+    return h.rawDigest();
+  };
+
+  it('reads composite values and multipart ETags with their part counts', () => {
+    const md5 = composite(md5raw, 'hex');
+    expect(
+      allChecksums({
+        etag: `"${md5}"`,
+        'x-amz-checksum-crc32c': composite(crc32c, 'base64'),
+        'x-amz-checksum-type': 'COMPOSITE',
+      }),
+    ).toEqual([
+      {
+        algorithm: 'CRC32C',
+        expected: composite(crc32c, 'base64'),
+        encoding: 'base64',
+        parts: 3,
+      },
+      { algorithm: 'MD5', expected: md5, encoding: 'hex', parts: 3 },
+    ]);
+    // a full-object CRC64NVME of a multipart object needs no layout: the ETag is left out
+    expect(
+      allChecksums({
+        etag: `"${md5}"`,
+        'x-amz-checksum-crc64nvme': 'AAAAAAAAAAA=',
+        'x-amz-checksum-type': 'FULL_OBJECT',
+      }),
+    ).toEqual([
+      { algorithm: 'CRC64NVME', expected: 'AAAAAAAAAAA=', encoding: 'base64' },
+    ]);
+    // SSE-KMS multipart ETags are not MD5s
+    expect(
+      allChecksums({
+        etag: `"${md5}"`,
+        'x-amz-server-side-encryption': 'aws:kms',
+      }),
+    ).toEqual([]);
+  });
+
+  it('hashes each part then the list, however the chunks fall, and fails a wrong layout', () => {
+    for (const [algorithm, raw, encoding] of [
+      ['SHA256', sha256, 'base64'],
+      ['CRC32C', crc32c, 'base64'],
+      ['MD5', md5raw, 'hex'],
+    ] as const) {
+      const expected = composite(raw, encoding);
+      for (const step of [1, 7, 1000, 5000]) {
+        const h = createHasher({
+          algorithm,
+          expected,
+          encoding,
+          parts: 3,
+          partSizes: parts.map(p => p.length),
+        });
+        for (let at = 0; at < whole.length; at += step)
+          h.update(whole.subarray(at, at + step));
+        expect(h.digest()).toBe(expected);
+      }
+      const wrong = createHasher({
+        algorithm,
+        expected,
+        encoding,
+        parts: 3,
+        partSizes: [999, 4, 0],
+      });
+      wrong.update(whole);
+      expect(wrong.digest()).not.toBe(expected);
+      const short = createHasher({
+        algorithm,
+        expected,
+        encoding,
+        parts: 3,
+        partSizes: [1000, 3, 1],
+      });
+      short.update(whole);
+      expect(short.digest()).not.toBe(expected);
+    }
+    expect(() =>
+      createHasher({
+        algorithm: 'CRC32',
+        expected: 'x-2',
+        encoding: 'base64',
+        parts: 2,
+      }),
+    ).toThrow(/part layout/);
+  });
+
+  it('says how an object was verified', () => {
+    expect(verificationKind([])).toBe('size only');
+    expect(
+      verificationKind([
+        { algorithm: 'CRC64NVME', expected: 'x', encoding: 'base64' },
+      ]),
+    ).toBe('CRC64NVME');
+    expect(
+      verificationKind([
+        { algorithm: 'SHA1', expected: 'x-2', encoding: 'base64', parts: 2 },
+      ]),
+    ).toBe('SHA1 (composite)');
+    expect(
+      verificationKind([
+        { algorithm: 'MD5', expected: 'x-2', encoding: 'hex', parts: 2 },
+      ]),
+    ).toBe('MD5 (multipart ETag)');
   });
 });

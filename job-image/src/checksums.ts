@@ -1,25 +1,39 @@
 /**
- * Verification of object bodies: MD5 against single-part ETags, and S3's additional checksums
- * (CRC32, CRC32C, SHA-256, SHA-1) when the object carries a full-object value. All native except
- * CRC32C (a slicing-by-8 table; Node has no native CRC32C). CRC64NVME is not verified: no native
- * implementation exists in Node 20, and a JavaScript one is the 5x slowdown PERFORMANCE.md measured.
+ * Verification of object bodies: MD5 against ETags, and S3's additional checksums (CRC64NVME, CRC32,
+ * CRC32C, SHA-256, SHA-1), full-object or composite. A composite value (`<base64>-N`, multipart
+ * uploads) is the checksum of the N parts' checksums, and a multipart ETag (`<hex>-N`) the MD5 of
+ * the parts' MD5s: both need the part layout (parts.ts), then hash each part and the list.
+ * Native where Node has it (MD5, SHA-*, CRC32 through zlib), CRC64NVME in WebAssembly
+ * (crc64/crc64Wat.ts), CRC32C as a slicing-by-8 table.
  */
 import { createHash, Hash } from 'node:crypto';
 import zlib from 'node:zlib';
+import { Crc64Nvme } from './crc64/crc64';
 
-export type ChecksumAlgorithm = 'MD5' | 'CRC32' | 'CRC32C' | 'SHA256' | 'SHA1';
+export type ChecksumAlgorithm =
+  'MD5' | 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA256' | 'SHA1';
 
 /** What an object's body must hash to. `encoding` is how `expected` is written. */
 export interface ExpectedChecksum {
   algorithm: ChecksumAlgorithm;
+  /** The value as S3 gives it: for a composite one with its `-N` suffix. */
   expected: string;
   encoding: 'hex' | 'base64';
+  /** Composite: the number of parts (N). */
+  parts?: number;
+  /** Composite: the size of each part, once known (parts.ts); needed to hash it. */
+  partSizes?: number[];
 }
 
 export interface Hasher {
   update(chunk: Buffer): void;
-  /** Digest in the expected's encoding. */
+  /** Digest in the expected's encoding (a composite one with its `-N`). */
   digest(): string;
+}
+
+/** A hasher of one algorithm that also gives its digest's bytes (for composites). */
+interface RawHasher extends Hasher {
+  rawDigest(): Buffer;
 }
 
 const zlibCrc32 = (
@@ -63,6 +77,9 @@ export class Crc32 implements Hasher {
   digest(): string {
     return uint32Base64(this.value);
   }
+  rawDigest(): Buffer {
+    return Buffer.from(this.digest(), 'base64');
+  }
   get raw(): number {
     return this.value >>> 0;
   }
@@ -76,6 +93,9 @@ export class Crc32c implements Hasher {
   }
   digest(): string {
     return uint32Base64(this.value);
+  }
+  rawDigest(): Buffer {
+    return Buffer.from(this.digest(), 'base64');
   }
   get raw(): number {
     return this.value >>> 0;
@@ -123,31 +143,113 @@ class NodeHasher implements Hasher {
     this.hash.update(chunk);
   }
   digest(): string {
-    return this.hash.digest(this.encoding);
+    return this.rawDigest().toString(this.encoding);
+  }
+  rawDigest(): Buffer {
+    return this.hash.digest();
   }
 }
 
-export function createHasher(expected: ExpectedChecksum): Hasher {
-  switch (expected.algorithm) {
+function plainHasher(
+  algorithm: ChecksumAlgorithm,
+  encoding: 'hex' | 'base64',
+): RawHasher {
+  switch (algorithm) {
     case 'MD5':
-      return new NodeHasher('md5', expected.encoding);
+      return new NodeHasher('md5', encoding);
     case 'SHA256':
-      return new NodeHasher('sha256', expected.encoding);
+      return new NodeHasher('sha256', encoding);
     case 'SHA1':
-      return new NodeHasher('sha1', expected.encoding);
+      return new NodeHasher('sha1', encoding);
     case 'CRC32':
       return new Crc32();
     case 'CRC32C':
       return new Crc32c();
+    case 'CRC64NVME':
+      return new Crc64Nvme();
     default:
-      throw new Error(`unsupported checksum ${String(expected.algorithm)}`);
+      throw new Error(`unsupported checksum ${String(algorithm)}`);
   }
 }
 
-/** Node's name for an algorithm a hash worker computes (fileHasher.ts), or undefined for the CRCs. */
+/**
+ * A composite checksum: each part hashed on its own (the bytes are cut at the part sizes, whatever
+ * the chunks), then the parts' digests hashed together, written `<digest>-N`.
+ */
+class CompositeHasher implements Hasher {
+  private readonly digests: Buffer[] = [];
+  private part: RawHasher;
+  private index = 0;
+  private left: number;
+  private overflow = 0;
+
+  constructor(
+    private readonly algorithm: ChecksumAlgorithm,
+    private readonly encoding: 'hex' | 'base64',
+    private readonly sizes: number[],
+  ) {
+    this.part = plainHasher(algorithm, encoding);
+    this.left = sizes[0] ?? 0;
+  }
+
+  update(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.index >= this.sizes.length) {
+        // more bytes than the layout says: the digest cannot match
+        this.overflow += chunk.length - at;
+        return;
+      }
+      const take = Math.min(this.left, chunk.length - at);
+      if (take > 0) this.part.update(chunk.subarray(at, at + take));
+      at += take;
+      this.left -= take;
+      if (this.left === 0) this.nextPart();
+    }
+  }
+
+  private nextPart(): void {
+    this.digests.push(this.part.rawDigest());
+    this.index++;
+    this.part = plainHasher(this.algorithm, this.encoding);
+    this.left = this.sizes[this.index] ?? 0;
+    // an empty last part (a zero-byte object's one part) is closed at once
+    if (this.index < this.sizes.length && this.left === 0) this.nextPart();
+  }
+
+  digest(): string {
+    if (this.overflow > 0 || this.index < this.sizes.length)
+      return `(the bytes do not fill the ${this.sizes.length} parts)`;
+    const outer = plainHasher(this.algorithm, this.encoding);
+    outer.update(Buffer.concat(this.digests));
+    return `${outer.digest()}-${this.sizes.length}`;
+  }
+}
+
+export function createHasher(expected: ExpectedChecksum): Hasher {
+  if (expected.parts !== undefined) {
+    if (!expected.partSizes || expected.partSizes.length !== expected.parts)
+      throw new Error(
+        `the part layout of a composite ${expected.algorithm} is not known`,
+      );
+    return new CompositeHasher(
+      expected.algorithm,
+      expected.encoding,
+      expected.partSizes,
+    );
+  }
+  return plainHasher(expected.algorithm, expected.encoding);
+}
+
+/**
+ * Node's name for an algorithm a hash worker computes (fileHasher.ts), or undefined for the CRCs
+ * and composites (hashed in line).
+ */
 export function workerAlgorithmOf(
-  algorithm: ChecksumAlgorithm,
+  check: ChecksumAlgorithm | ExpectedChecksum,
 ): 'md5' | 'sha1' | 'sha256' | undefined {
+  if (typeof check !== 'string' && check.parts !== undefined) return undefined;
+  const algorithm = typeof check === 'string' ? check : check.algorithm;
   switch (algorithm) {
     case 'MD5':
       return 'md5';
@@ -180,47 +282,111 @@ export function md5FromEtag(
 /** Response header names of S3's additional checksums, strongest first. */
 const HEADER_ALGORITHMS: Array<[string, ChecksumAlgorithm]> = [
   ['x-amz-checksum-sha256', 'SHA256'],
+  ['x-amz-checksum-crc64nvme', 'CRC64NVME'],
   ['x-amz-checksum-crc32c', 'CRC32C'],
   ['x-amz-checksum-crc32', 'CRC32'],
   ['x-amz-checksum-sha1', 'SHA1'],
 ];
 
-/**
- * The checksums to verify a body against, from the GET's response headers: the strongest full-object
- * additional checksum (composite `...-N` values of multipart uploads cannot be checked from one
- * stream and are ignored), and the MD5 of a single-part ETag.
- */
-export function expectedChecksums(
-  headers: Record<string, string | string[] | undefined>,
-): ExpectedChecksum[] {
-  const get = (name: string) => {
-    const v = headers[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
-  const out: ExpectedChecksum[] = [];
-  const type = get('x-amz-checksum-type');
-  if (type !== 'COMPOSITE') {
-    for (const [header, algorithm] of HEADER_ALGORITHMS) {
-      const value = get(header);
-      if (value && /^[A-Za-z0-9+/]+=*$/.test(value)) {
-        out.push({ algorithm, expected: value, encoding: 'base64' });
-        break;
-      }
-    }
-  }
-  const md5 = md5FromEtag(get('etag'), {
-    sse: get('x-amz-server-side-encryption'),
+type Headers = Record<string, string | string[] | undefined>;
+
+function headerOf(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function sseOf(headers: Headers) {
+  return {
+    sse: headerOf(headers, 'x-amz-server-side-encryption'),
     sseCustomer:
-      get('x-amz-server-side-encryption-customer-algorithm') !== undefined,
-  });
+      headerOf(headers, 'x-amz-server-side-encryption-customer-algorithm') !==
+      undefined,
+  };
+}
+
+/** The strongest additional checksum of the headers, full-object or composite. */
+function additionalChecksum(headers: Headers): ExpectedChecksum | undefined {
+  for (const [header, algorithm] of HEADER_ALGORITHMS) {
+    const value = headerOf(headers, header);
+    if (!value) continue;
+    const full = /^[A-Za-z0-9+/]+=*$/.test(value);
+    const composite = /^[A-Za-z0-9+/]+=*-(\d+)$/.exec(value);
+    if (full && headerOf(headers, 'x-amz-checksum-type') !== 'COMPOSITE')
+      return { algorithm, expected: value, encoding: 'base64' };
+    if (composite && Number(composite[1]) >= 1)
+      return {
+        algorithm,
+        expected: value,
+        encoding: 'base64',
+        parts: Number(composite[1]),
+      };
+  }
+  return undefined;
+}
+
+/** The MD5 of a multipart ETag (`<hex>-N`, not SSE-KMS or SSE-C) as a composite check. */
+function multipartEtag(headers: Headers): ExpectedChecksum | undefined {
+  const etag = headerOf(headers, 'etag');
+  const { sse, sseCustomer } = sseOf(headers);
+  if (!etag || sse === 'aws:kms' || sse === 'aws:kms:dsse' || sseCustomer)
+    return undefined;
+  const m = /^([0-9a-f]{32})-(\d+)$/.exec(
+    etag.replace(/^W\//, '').replace(/"/g, '').toLowerCase(),
+  );
+  if (!m || Number(m[2]) < 1) return undefined;
+  return {
+    algorithm: 'MD5',
+    expected: `${m[1]}-${m[2]}`,
+    encoding: 'hex',
+    parts: Number(m[2]),
+  };
+}
+
+/**
+ * The checksums to verify a body against, from the GET's response headers: the strongest
+ * full-object additional checksum, and the MD5 of a single-part ETag. Composite values (multipart
+ * uploads) need the part layout: see `allChecksums`.
+ */
+export function expectedChecksums(headers: Headers): ExpectedChecksum[] {
+  return allChecksums(headers).filter(c => c.parts === undefined);
+}
+
+/**
+ * Every check the headers allow: the strongest additional checksum (full-object, or composite
+ * with `parts`), then the ETag's MD5 (single-part, or a multipart ETag as a composite MD5 when no
+ * additional checksum is there, or when the additional one is composite too: one layout serves
+ * both).
+ */
+export function allChecksums(headers: Headers): ExpectedChecksum[] {
+  const out: ExpectedChecksum[] = [];
+  const additional = additionalChecksum(headers);
+  if (additional) out.push(additional);
+  const md5 = md5FromEtag(headerOf(headers, 'etag'), sseOf(headers));
   if (md5) out.push({ algorithm: 'MD5', expected: md5, encoding: 'hex' });
+  else if (!additional || additional.parts !== undefined) {
+    const etag = multipartEtag(headers);
+    if (etag) out.push(etag);
+  }
   return out;
 }
 
-/** A manifest-friendly label for what was verified: `md5:<hex>`, `crc32c:<base64>`, or `size`. */
+/**
+ * How an object was verified, for the manifest: `<algorithm>:<value>` of the first check
+ * (`crc64nvme:<base64>`, `crc32c:<base64>-3` for a composite, `md5:<hex>`), or `size`.
+ */
 export function checksumLabel(checks: ExpectedChecksum[]): string {
   const first = checks[0];
   return first ? `${first.algorithm.toLowerCase()}:${first.expected}` : 'size';
+}
+
+/** The kind of verification, for the summary: `CRC64NVME`, `CRC32C (composite)`, `MD5`, `size only`. */
+export function verificationKind(checks: ExpectedChecksum[]): string {
+  const first = checks[0];
+  if (!first) return 'size only';
+  if (first.parts === undefined) return first.algorithm;
+  return first.algorithm === 'MD5'
+    ? 'MD5 (multipart ETag)'
+    : `${first.algorithm} (composite)`;
 }
 
 let offloadMinBytes = 8 * 1024 * 1024;

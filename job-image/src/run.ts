@@ -15,16 +15,15 @@ import {
 } from '@kube-restore/common';
 import { BandwidthLimiter } from './bandwidth';
 import { setOffloadHashMinBytes } from './checksums';
-import { classifyError, RestoreError } from './errors';
+import { classifyError, isFatal, RestoreError } from './errors';
 import { stopHashWorkers } from './fileHasher';
 import {
   LoadedManifest,
   loadManifest,
   ManifestWriter,
   manifestPathFor,
-  RESTORE_ID_FILE,
 } from './manifest';
-import { isEffectivelyEmpty, SafeRoot, TEMP_PREFIX } from './paths';
+import { SafeRoot, TEMP_PREFIX } from './paths';
 import { Reporter } from './reporter';
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry';
 import { S3Access } from './s3/access';
@@ -32,7 +31,22 @@ import { Shard, shardFromEnv } from './shard';
 import { decompressed } from './sources/extract';
 import { S3ObjectsSource } from './sources/objects';
 import { TarArchiveSource } from './sources/tar';
-import type { RestoreContext, Source, Tuning } from './sources/types';
+import type {
+  RestoreContext,
+  Source,
+  SourceTotals,
+  Tuning,
+} from './sources/types';
+import {
+  claimVolume,
+  DEFAULT_CLAIM_STALE_MS,
+  HEARTBEAT_MS,
+  inUse,
+  isCaseInsensitive,
+  markFinished,
+  StateDir,
+  startHeartbeat,
+} from './volume';
 import { setFsyncMinBytes, setTempTag } from './writeFileAtomically';
 
 export interface RunOptions {
@@ -53,6 +67,8 @@ export interface RunOutcome {
   objects: number;
   objectsSkipped: number;
   bytes: number;
+  /** Objects written, by how they were verified. */
+  verifiedBy?: Record<string, number>;
   durationMs: number;
   manifest?: string;
   shard?: Shard;
@@ -122,6 +138,17 @@ function retryFrom(env: NodeJS.ProcessEnv): RetryPolicy {
   };
 }
 
+/** `; verified by CRC64NVME: 3, MD5: 1, size only: 2` (most first), or nothing. */
+export function verifiedSummary(
+  verifiedBy: Record<string, number> | undefined,
+): string {
+  const entries = Object.entries(verifiedBy ?? {}).sort(
+    (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
+  );
+  if (entries.length === 0) return '';
+  return `; verified by ${entries.map(([how, n]) => `${how}: ${n}`).join(', ')}`;
+}
+
 /** Removes temporary files a killed attempt left (only ours: the tag names the shard). */
 async function removeStaleTemporaries(
   dir: string,
@@ -142,24 +169,6 @@ async function removeStaleTemporaries(
     }
   }
   return removed;
-}
-
-async function readRestoreId(root: string): Promise<string | undefined> {
-  try {
-    return (
-      await fsp.readFile(path.join(root, RESTORE_ID_FILE), 'utf8')
-    ).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-async function writeRestoreId(root: string, id: string): Promise<void> {
-  const file = path.join(root, RESTORE_ID_FILE);
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fsp.writeFile(tmp, `${id}\n`);
-  await fsp.rename(tmp, file);
 }
 
 /** Which source reads this request; `auto` with one key sniffs the object's first bytes. */
@@ -197,12 +206,35 @@ async function createSource(ctx: RestoreContext): Promise<Source> {
   }
 }
 
+/** The summary's note on archive entries skipped for their type (the request allowed it). */
+export function unsupportedNote(
+  unsupported: SourceTotals['unsupported'],
+): string {
+  if (!unsupported?.length) return '';
+  const shown = unsupported
+    .slice(0, 3)
+    .map(u => `"${u.entry}" (${u.type})`)
+    .join(', ');
+  const more = unsupported.length > 3 ? ', ...' : '';
+  const noun = unsupported.length === 1 ? 'entry' : 'entries';
+  return `; ${unsupported.length} archive ${noun} of unsupported types not restored: ${shown}${more}`;
+}
+
 export async function runRestore(options: RunOptions): Promise<RunOutcome> {
   const started = Date.now();
   const env = options.env ?? process.env;
   const { request } = options;
-  const signal = options.signal ?? new AbortController().signal;
+  // Aborted when another restore took the volume over: this one must stop writing.
+  const lost = new AbortController();
+  const signal = AbortSignal.any([
+    options.signal ?? new AbortController().signal,
+    lost.signal,
+  ]);
   setMaxListeners(0, signal);
+  let state: StateDir | undefined;
+  let claimed = false;
+  let claimLost: RestoreError | undefined;
+  let stopHeartbeat = () => {};
   let shard: Shard | undefined;
   try {
     shard = shardFromEnv(env, request.options.parallelism);
@@ -234,7 +266,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     phase: 'Succeeded' | 'Failed',
     error?: RestoreError,
   ): RunOutcome => {
-    const totals = source?.totals() ?? {
+    const { unsupported, ...totals } = source?.totals() ?? {
       objects: 0,
       objectsSkipped: 0,
       bytes: 0,
@@ -244,7 +276,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       code: error?.code,
       message: error
         ? error.message
-        : `restored ${totals.objects} object(s), ${totals.bytes} bytes; ${totals.objectsSkipped} skipped`,
+        : `restored ${totals.objects} object(s), ${totals.bytes} bytes; ${totals.objectsSkipped} skipped${verifiedSummary(totals.verifiedBy)}${unsupportedNote(unsupported)}`,
       failedPhase: error ? reporter.phase : undefined,
       entry: error?.entry,
       ...totals,
@@ -269,21 +301,46 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
         envNumber(env, 'KUBE_RESTORE_FSYNC_MIN_BYTES', 0) || Infinity,
       );
 
-    // Whose volume is this? An earlier attempt of this restore (or another shard) may have begun it.
-    const previousId = await readRestoreId(root.real);
-    const resuming = previousId === restoreId;
-    const { empty, first } = await isEffectivelyEmpty(root.real, [
-      MANIFEST_DIR,
-    ]);
-    if (!empty && !resuming && request.target.conflict === 'fail') {
-      throw new RestoreError(
-        'TARGET_NOT_EMPTY',
-        `the volume already holds "${first}" (and maybe more); empty it, or set target.conflict to skip-existing or overwrite`,
-        { entry: first },
+    // Whose volume is this? An earlier attempt of this restore (or another shard) may have begun
+    // it; another restore may hold it (refused while it is live).
+    state = await StateDir.open(root.real);
+    const staleMs =
+      envNumber(
+        env,
+        'KUBE_RESTORE_CLAIM_STALE_SECONDS',
+        DEFAULT_CLAIM_STALE_MS / 1000,
+      ) * 1000;
+    const claim = await claimVolume({
+      state,
+      root: root.real,
+      restore: restoreId,
+      shard,
+      conflict: request.target.conflict,
+      staleMs,
+    });
+    claimed = true;
+    const resuming = claim.resuming;
+    root.caseInsensitive = await isCaseInsensitive(state);
+    if (root.caseInsensitive)
+      reporter.log(
+        'info',
+        'the volume is case-insensitive: paths that differ only in case are refused as one path',
+        {},
       );
-    }
-    if (!resuming) await writeRestoreId(root.real, restoreId);
-    const manifestAbs = path.join(root.real, manifestRel);
+    stopHeartbeat = startHeartbeat(
+      state,
+      restoreId,
+      envNumber(env, 'KUBE_RESTORE_HEARTBEAT_MS', HEARTBEAT_MS),
+      holder => {
+        claimLost = holder ? inUse(holder, staleMs) : undefined;
+        claimLost ??= new RestoreError(
+          'TARGET_IN_USE',
+          'the claim on the volume disappeared while the restore ran',
+        );
+        lost.abort();
+      },
+    );
+    const manifestAbs = state.path(path.basename(manifestRel));
     let resume: LoadedManifest = {
       objects: new Map(),
       archives: new Map(),
@@ -302,6 +359,10 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       });
     } else {
       await fsp.rm(manifestAbs, { force: true });
+      if (claim.previous)
+        reporter.log('info', 'took the volume over from a finished restore', {
+          previous: claim.previous,
+        });
     }
     manifest = await ManifestWriter.open(manifestAbs);
     manifest.append({
@@ -334,6 +395,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       manifest,
       resume,
       resuming,
+      preexisting: claim.preexisting,
       conflict: request.target.conflict,
       shard,
       signal,
@@ -391,12 +453,14 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       }
     }
     await manifest.close();
+    await markFinished(state, restoreId, shard);
     reporter.setPhase('Succeeded');
     return outcome('Succeeded');
   } catch (thrown) {
-    let error = classifyError(thrown);
+    let error = claimLost ?? classifyError(thrown);
     // After SIGTERM, aborted requests surface as network or internal errors: they are the stop itself.
     if (
+      !claimLost &&
       signal.aborted &&
       [
         'CANCELLED',
@@ -413,6 +477,11 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       );
     }
     await manifest?.close().catch(() => undefined);
+    // A fatal failure ends the restore for good (no retry comes): the volume is free again.
+    if (state && claimed && !claimLost && isFatal(error.code))
+      await markFinished(state, restoreNameOf(request), shard).catch(
+        () => undefined,
+      );
     const result = outcome('Failed', error);
     reporter.log('error', error.message, {
       code: error.code,
@@ -422,6 +491,9 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     reporter.setPhase('Failed');
     return result;
   } finally {
+    stopHeartbeat();
+    await state?.close();
+    if (!claimed) await state?.removeIfUnused();
     reporter.stop();
     s3?.destroy();
     await stopHashWorkers();

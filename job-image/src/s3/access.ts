@@ -32,6 +32,8 @@ export interface GetObjectRequest {
   range?: [number, number];
   /** Ask for x-amz-checksum-* headers. */
   checksumMode?: boolean;
+  /** One part of a multipart object (1-based): its bytes, or with HEAD its size. */
+  partNumber?: number;
   ifMatch?: string;
   signal?: AbortSignal;
 }
@@ -151,6 +153,7 @@ export class S3Access {
     const path = `${this.basePath}/${uriEncode(req.key, true)}`;
     const query: Record<string, string> = {};
     if (req.versionId) query.versionId = req.versionId;
+    if (req.partNumber !== undefined) query.partNumber = String(req.partNumber);
     const extra: Record<string, string> = {};
     if (req.range) extra.range = `bytes=${req.range[0]}-${req.range[1]}`;
     if (req.checksumMode) extra['x-amz-checksum-mode'] = 'ENABLED';
@@ -159,12 +162,13 @@ export class S3Access {
       { method, host: this.host, path, query, headers: extra },
       credentials,
     );
-    const search = req.versionId
-      ? `?versionId=${uriEncode(req.versionId)}`
-      : '';
+    const search = Object.keys(query)
+      .sort()
+      .map(name => `${name}=${uriEncode(query[name])}`)
+      .join('&');
     const res = await this.bodies.request({
       method,
-      path: `${path}${search}`,
+      path: search ? `${path}?${search}` : path,
       headers,
       signal: req.signal,
     });

@@ -6,11 +6,12 @@
  */
 import { promises as fsp } from 'node:fs';
 import {
+  allChecksums,
   checksumLabel,
   createHasher,
   ExpectedChecksum,
-  expectedChecksums,
   offloadHashMinBytes,
+  verificationKind,
   workerAlgorithmOf,
 } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
@@ -18,6 +19,7 @@ import { FileHasher } from '../fileHasher';
 import type { HttpResponse } from '../s3/access';
 import { recycleBodyChunks } from '../s3/keepAliveHttp';
 import { withRetry } from '../retry';
+import { withPartSizes } from './parts';
 import {
   FileAttributes,
   fsyncOn,
@@ -36,8 +38,8 @@ function splitChecks(
   // Large bodies are hashed (MD5, SHA-*) on a worker thread reading the file as it is written.
   if (size < offloadHashMinBytes()) return { offloaded: [], inline: checks };
   return {
-    offloaded: checks.filter(c => workerAlgorithmOf(c.algorithm)),
-    inline: checks.filter(c => !workerAlgorithmOf(c.algorithm)),
+    offloaded: checks.filter(c => workerAlgorithmOf(c)),
+    inline: checks.filter(c => !workerAlgorithmOf(c)),
   };
 }
 
@@ -74,7 +76,21 @@ export interface ObjectRef {
 export interface Downloaded {
   bytes: number;
   etag?: string;
+  /** checksumLabel: what the body was checked against. */
   checksum: string;
+  /** verificationKind: `CRC64NVME`, `CRC32C (composite)`, `MD5`, `size only`... */
+  verifiedBy: string;
+}
+
+/** The checks of a response's headers, composite ones with their part layout (or dropped). */
+async function checksFor(
+  ctx: RestoreContext,
+  obj: ObjectRef,
+  size: number,
+  res: HttpResponse,
+): Promise<ExpectedChecksum[]> {
+  if (!ctx.request.options.verify) return [];
+  return withPartSizes(ctx, obj, size, allChecksums(res.headers));
 }
 
 /** Downloads `obj` to `finalPath` (absolute, inside the root). */
@@ -165,7 +181,18 @@ async function downloadStream(
     signal: ctx.signal,
   });
   const size = contentLength(res) ?? obj.size;
-  const checks = verify ? expectedChecksums(res.headers) : [];
+  let checks: ExpectedChecksum[];
+  try {
+    checks = await checksFor(
+      ctx,
+      { ...obj, etag: res.headers.etag ?? obj.etag },
+      size,
+      res,
+    );
+  } catch (error) {
+    res.destroy();
+    throw error;
+  }
   const { offloaded, inline } = splitChecks(checks, size);
   const hashers = inline.map(createHasher);
   let fileHasher: FileHasher | undefined;
@@ -203,7 +230,12 @@ async function downloadStream(
         );
       },
     });
-    return { bytes: size, etag, checksum: checksumLabel(checks) };
+    return {
+      bytes: size,
+      etag,
+      checksum: checksumLabel(checks),
+      verifiedBy: verificationKind(checks),
+    };
   } catch (error) {
     reporter.addBytes(-counted);
     throw error;
@@ -313,7 +345,7 @@ async function downloadRanged(
   head.resume();
   const size = contentLength(head) ?? obj.size;
   const etag = head.headers.etag ?? obj.etag;
-  const checks = verify ? expectedChecksums(head.headers) : [];
+  const checks = await checksFor(ctx, { ...obj, etag }, size, head);
   const { offloaded, inline } = splitChecks(checks, size);
   const temp = await TempFile.create(finalPath, attributes.mode ?? 0o644);
   let fileHasher: FileHasher | undefined;
@@ -396,7 +428,12 @@ async function downloadRanged(
       },
       { fsync: fsyncOn() },
     );
-    return { bytes: size, etag, checksum: checksumLabel(checks) };
+    return {
+      bytes: size,
+      etag,
+      checksum: checksumLabel(checks),
+      verifiedBy: verificationKind(checks),
+    };
   } catch (error) {
     ctx.reporter.addBytes(-counted);
     fileHasher?.abort();

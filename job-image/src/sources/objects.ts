@@ -11,9 +11,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { createKeyFilter } from '@kube-restore/common';
 import { classifyError, RestoreError } from '../errors';
+import { existingPathAction } from '../volume';
 import {
   applyStripPrefix,
   baseOf,
+  conflict as conflict_,
   normalizeEntryPath,
   PathRegistry,
 } from '../paths';
@@ -49,6 +51,7 @@ export class S3ObjectsSource implements Source {
   private objectsWritten = 0;
   private objectsSkipped = 0;
   private bytesWritten = 0;
+  private readonly verifiedBy: Record<string, number> = {};
 
   constructor(private readonly ctx: RestoreContext) {}
 
@@ -57,6 +60,7 @@ export class S3ObjectsSource implements Source {
       objects: this.objectsWritten,
       objectsSkipped: this.objectsSkipped,
       bytes: this.bytesWritten,
+      verifiedBy: this.verifiedBy,
     };
   }
 
@@ -205,7 +209,9 @@ export class S3ObjectsSource implements Source {
     const { source } = request;
     const prefix = source.prefix ?? '';
     const keep = createKeyFilter(source);
-    const registry = new PathRegistry();
+    const registry = new PathRegistry({
+      foldCase: this.ctx.root.caseInsensitive,
+    });
     let matched = 0;
     let ignored = 0;
     for await (const o of this.list()) {
@@ -281,11 +287,13 @@ export class S3ObjectsSource implements Source {
     return 'Thawing';
   }
 
-  /** Skips what an earlier attempt verified, and (skip-existing) what is already in the volume. */
+  /**
+   * Skips what an earlier attempt verified; what the volume held before the first attempt follows
+   * the conflict policy (skip-existing skips it, fail refuses it); anything else is replaced.
+   */
   private async dropDone(): Promise<void> {
-    const { resume, conflict, root } = this.ctx;
-    const check = resume.objects.size > 0 || conflict === 'skip-existing';
-    if (!check) return;
+    const { resume, conflict, root, preexisting } = this.ctx;
+    if (resume.objects.size === 0 && conflict === 'overwrite') return;
     const keep: PlannedObject[] = [];
     await forEachLimited(this.items, 32, this.ctx.signal, async item => {
       const abs = path.join(root.real, item.path);
@@ -299,12 +307,16 @@ export class S3ObjectsSource implements Source {
         record.version === item.versionId &&
         st?.isFile() &&
         st.size === item.size;
-      if (
-        resumed ||
-        (conflict === 'skip-existing' &&
-          st !== undefined &&
-          !resume.objects.has(item.key))
-      ) {
+      const action =
+        st && !st.isDirectory()
+          ? existingPathAction(st, preexisting, conflict)
+          : 'write';
+      if (action === 'fail')
+        throw conflict_(
+          item.key,
+          `"${item.path}" already exists in the volume`,
+        );
+      if (resumed || action === 'skip') {
         this.objectsSkipped++;
       } else {
         keep.push(item);
@@ -357,6 +369,8 @@ export class S3ObjectsSource implements Source {
           });
           this.objectsWritten++;
           this.bytesWritten += done.bytes;
+          this.verifiedBy[done.verifiedBy] =
+            (this.verifiedBy[done.verifiedBy] ?? 0) + 1;
           reporter.counters.objectsDone++;
         } catch (error) {
           throw classifyError(error, item.key);

@@ -16,6 +16,7 @@ import type { Reporter } from '../reporter';
 import type { RetryPolicy } from '../retry';
 import type { S3Access } from '../s3/access';
 import type { Shard } from '../shard';
+import type { Preexisting } from '../volume';
 import type { FileAttributes } from '../writeFileAtomically';
 
 export interface RestoreContext {
@@ -26,8 +27,10 @@ export interface RestoreContext {
   manifest: ManifestWriter;
   /** What an earlier attempt of this restore recorded as written and verified. */
   resume: LoadedManifest;
-  /** The target was not empty and belongs to this restore (an earlier attempt or another shard). */
+  /** The volume was claimed by this restore already (an earlier attempt or another shard). */
   resuming: boolean;
+  /** What the volume held before the restore's first attempt: the conflict policy applies to it. */
+  preexisting: Preexisting;
   conflict: ConflictPolicy;
   shard?: Shard;
   signal: AbortSignal;
@@ -58,6 +61,10 @@ export interface SourceTotals {
   objects: number;
   objectsSkipped: number;
   bytes: number;
+  /** Objects written, by how they were verified (`CRC64NVME`, `MD5`, `size only`...). */
+  verifiedBy?: Record<string, number>;
+  /** Archive entries of unsupported types, skipped because the request said so. */
+  unsupported?: Array<{ entry: string; type: string }>;
 }
 
 export interface Source {
