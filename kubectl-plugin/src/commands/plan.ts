@@ -32,6 +32,14 @@ export function formatPlan(plan: RestorePlan, source: string): string {
       `${s.objects.toLocaleString('en-US')} (${formatBytes(s.bytes)}${s.estimated ? ', unpacked size estimated' : ''})`,
     );
     text += field('Largest object', formatBytes(s.largestObjectBytes));
+    const verification = Object.entries(s.verification ?? {}).sort(
+      (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
+    );
+    if (verification.length > 0)
+      text += field(
+        'Verified by',
+        verification.map(([how, n]) => `${how}: ${n}`).join(', '),
+      );
     text += field(
       'Archived',
       s.archivedObjects

@@ -21,6 +21,12 @@ export interface SourceSize {
   estimated: boolean;
   /** Largest object, for sanity checks. */
   largestObjectBytes: number;
+  /**
+   * How the job will verify the objects, by the checksum S3 lists for each (`CRC64NVME`,
+   * `CRC32C (composite)`, `MD5` for a single-part ETag, `MD5 (multipart ETag)`, `size only`): object
+   * counts. Absent from sizers that do not know.
+   */
+  verification?: Record<string, number>;
 }
 
 /** One SelfSubjectAccessReview answer: may the caller do `verb` on `resource` in `namespace`? */

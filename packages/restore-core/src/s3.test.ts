@@ -21,6 +21,11 @@ interface FakeObject {
   size: number;
   storageClass?: string;
   archiveStatus?: string;
+  etag?: string;
+  /** ListObjectsV2's ChecksumAlgorithm and ChecksumType. */
+  checksum?: { algorithm: string; type: 'FULL_OBJECT' | 'COMPOSITE' };
+  /** HeadObject's checksum fields (with ChecksumMode ENABLED). */
+  headChecksums?: Record<string, string>;
 }
 
 const s3Error = (name: string, status?: number) =>
@@ -45,6 +50,8 @@ function fakeS3(objects: FakeObject[], failure?: unknown) {
           ContentLength: o.size,
           StorageClass: o.storageClass,
           ArchiveStatus: o.archiveStatus,
+          ETag: o.etag,
+          ...(input.ChecksumMode === 'ENABLED' ? o.headChecksums : {}),
         };
       }
       const matching = objects
@@ -60,6 +67,9 @@ function fakeS3(objects: FakeObject[], failure?: unknown) {
           Key: o.key,
           Size: o.size,
           StorageClass: o.storageClass,
+          ETag: o.etag,
+          ChecksumAlgorithm: o.checksum ? [o.checksum.algorithm] : undefined,
+          ChecksumType: o.checksum?.type,
         })),
         KeyCount: page.length,
         IsTruncated: next < matching.length,
@@ -163,7 +173,11 @@ describe('sizeSource', () => {
     expect(s3.sent).toEqual([
       {
         command: 'HeadObjectCommand',
-        input: { Bucket: 'backups', Key: 'db/2026.tar.gz' },
+        input: {
+          Bucket: 'backups',
+          Key: 'db/2026.tar.gz',
+          ChecksumMode: 'ENABLED',
+        },
       },
     ]);
     expect(size).toMatchObject({
@@ -173,6 +187,57 @@ describe('sizeSource', () => {
       estimated: true,
       recommendedSize: '4Gi',
     });
+  });
+
+  it('says how the job will verify each object: its checksum, its ETag, or its size only', async () => {
+    const md5 = '0123456789abcdef0123456789abcdef';
+    const s3 = fakeS3([
+      { key: 'team-a/a', size: 1, etag: `"${md5}"` },
+      { key: 'team-a/b', size: 1, etag: `"${md5}-3"` },
+      {
+        key: 'team-a/c',
+        size: 1,
+        etag: `"${md5}-3"`,
+        checksum: { algorithm: 'CRC64NVME', type: 'FULL_OBJECT' },
+      },
+      {
+        key: 'team-a/d',
+        size: 1,
+        etag: `"${md5}-2"`,
+        checksum: { algorithm: 'CRC32C', type: 'COMPOSITE' },
+      },
+      { key: 'team-a/e', size: 1, etag: '"not-an-md5"' },
+      {
+        key: 'team-a/f',
+        size: 1,
+        etag: `"${md5}"`,
+        checksum: { algorithm: 'CRC64NVME', type: 'FULL_OBJECT' },
+      },
+    ]);
+    const size = await sizeSource(source(), { client: s3.client });
+    expect(size.verification).toEqual({
+      MD5: 1,
+      'MD5 (multipart ETag)': 1,
+      CRC64NVME: 2,
+      'CRC32C (composite)': 1,
+      'size only': 1,
+    });
+    // one key: HeadObject with ChecksumMode, a composite value ends in -N
+    const one = fakeS3([
+      {
+        key: 'k.bin',
+        size: 9,
+        etag: `"${md5}-2"`,
+        headChecksums: { ChecksumSHA256: 'abc=-2' },
+      },
+    ]);
+    expect(
+      (
+        await sizeSource(source({ prefix: undefined, key: 'k.bin' }), {
+          client: one.client,
+        })
+      ).verification,
+    ).toEqual({ 'SHA256 (composite)': 1 });
   });
 
   it('counts an Intelligent-Tiering object in an archive tier as archived', async () => {

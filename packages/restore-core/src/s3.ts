@@ -38,7 +38,7 @@ export function createS3Client(
     ...(source.endpoint ? { endpoint: source.endpoint } : {}),
     forcePathStyle: source.pathStyle,
     // Checksums are verified by the job program with native crypto; the SDK's JS CRC64 is slow and
-    // its default checksum behaviour breaks some S3-compatible servers (PERFORMANCE.md).
+    // its default checksum behaviour (since SDK v3.729) breaks some S3-compatible servers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     ...(credentials ? { credentials } : {}),
@@ -98,6 +98,35 @@ export function translateS3Error(
   );
 }
 
+/** The job's order of preference among S3's additional checksums (job-image/src/checksums.ts). */
+const CHECKSUM_PREFERENCE = ['SHA256', 'CRC64NVME', 'CRC32C', 'CRC32', 'SHA1'];
+
+/**
+ * How the job will verify an object, from what a listing or HEAD says of it: its strongest
+ * additional checksum (`CRC64NVME`, `CRC32C (composite)`...), else the MD5 of its ETag (`MD5`, or
+ * `MD5 (multipart ETag)` for `<hex>-N`), else `size only` (e.g. an ETag that is not an MD5).
+ */
+export function verificationOf(object: {
+  checksumAlgorithms?: string[];
+  checksumType?: string;
+  etag?: string;
+  sse?: string;
+}): string {
+  const algorithm = CHECKSUM_PREFERENCE.find(a =>
+    object.checksumAlgorithms?.includes(a),
+  );
+  if (algorithm)
+    return object.checksumType === 'COMPOSITE'
+      ? `${algorithm} (composite)`
+      : algorithm;
+  if (object.sse === 'aws:kms' || object.sse === 'aws:kms:dsse')
+    return 'size only';
+  const etag = (object.etag ?? '').replace(/^W\//, '').replace(/"/g, '');
+  if (/^[0-9a-fA-F]{32}$/.test(etag)) return 'MD5';
+  if (/^[0-9a-fA-F]{32}-\d+$/.test(etag)) return 'MD5 (multipart ETag)';
+  return 'size only';
+}
+
 /** The size of a source; defined in common so the browser can read it too. */
 export type { SourceSize } from '@kube-restore/common';
 
@@ -134,6 +163,10 @@ export async function sizeSource(
   let diskBytes = 0;
   let largest = 0;
   let estimated = false;
+  const verification: Record<string, number> = {};
+  const countVerification = (how: string) => {
+    verification[how] = (verification[how] ?? 0) + 1;
+  };
   const archived: Partial<Record<ArchiveClass, ArchivedTotals>> = {};
   const countArchived = (storageClass: string | undefined, size: number) => {
     if (
@@ -150,12 +183,30 @@ export async function sizeSource(
   try {
     if (source.key !== undefined) {
       const head = await client.send(
-        new HeadObjectCommand({ Bucket: source.bucket, Key: source.key }),
+        new HeadObjectCommand({
+          Bucket: source.bucket,
+          Key: source.key,
+          ChecksumMode: 'ENABLED',
+        }),
         {
           abortSignal: options.signal,
         },
       );
       const size = head.ContentLength ?? 0;
+      const checksums = CHECKSUM_PREFERENCE.map(
+        a => [a, (head as Record<string, unknown>)[`Checksum${a}`]] as const,
+      ).filter(([, value]) => typeof value === 'string');
+      countVerification(
+        verificationOf({
+          checksumAlgorithms: checksums.map(([a]) => a),
+          // a composite value ends in -N (the parts)
+          checksumType: checksums.some(([, v]) => /-\d+$/.test(String(v)))
+            ? 'COMPOSITE'
+            : head.ChecksumType,
+          etag: head.ETag,
+          sse: head.ServerSideEncryption,
+        }),
+      );
       objects = 1;
       bytes = size;
       largest = size;
@@ -198,6 +249,13 @@ export async function sizeSource(
           diskBytes += diskBytesOf(size);
           if (size > largest) largest = size;
           countArchived(object.StorageClass, size);
+          countVerification(
+            verificationOf({
+              checksumAlgorithms: object.ChecksumAlgorithm,
+              checksumType: object.ChecksumType,
+              etag: object.ETag,
+            }),
+          );
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
@@ -226,6 +284,7 @@ export async function sizeSource(
     recommendedSize: bytesToGiQuantity(diskBytes * (1 + overage / 100)),
     estimated,
     largestObjectBytes: largest,
+    verification,
   };
 }
 
