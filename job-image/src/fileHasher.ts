@@ -1,6 +1,6 @@
 /**
  * Hashing large files on worker threads, so that MD5 (about 0.4-0.7 GiB/s per core) does not
- * serialize with receiving and writing on the main thread (see PERFORMANCE.md).
+ * serialize with receiving and writing on the main thread (bench/README.md, "MD5 on worker threads").
  *
  * The worker never gets the bytes through messages: it opens the temporary file itself and reads
  * what the main thread reports as written (`advance(upTo)`), from the page cache, in order. Memory

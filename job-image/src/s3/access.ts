@@ -1,8 +1,8 @@
 /**
  * How the job program talks to S3: the SDK for listing and control calls (ListObjectsV2,
  * ListObjectVersions, HeadObject, RestoreObject), and lean signed GETs and HEADs for object bodies
- * on keepAliveHttp.ts's connections (see PERFORMANCE.md). Credentials come only from the SDK's
- * default chain.
+ * on keepAliveHttp.ts's connections: the SDK costs about 1 ms of CPU a GetObject, a cap near 1,000
+ * small objects a second per process. Credentials come only from the SDK's default chain.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
