@@ -88,6 +88,17 @@ export interface Config {
       bytesPerDayPerOwner?: string;
     };
 
+    /**
+     * What service tokens (backend.auth.externalAccess, other plugins) may do. `GET /exists` always accepts
+     * them; everything else needs a user unless allowed here, and the permission framework still decides.
+     */
+    serviceAccess?: {
+      /** Service tokens may call the read-only routes: sources, plan, list, get, events, logs. Default false. */
+      read?: boolean;
+      /** Service subjects (e.g. `external:release-bot`, `plugin:scaffolder`) that may also create, delete and approve. */
+      write?: string[];
+    };
+
     /** Notify requesters (success, failure, rejection) and approvers (approval needed) through Backstage's notifications backend. */
     notifications?: {
       /** Default false; needs @backstage/plugin-notifications-backend installed. */

@@ -93,4 +93,13 @@ describe('fillTemplate', () => {
       /not a single path segment/,
     );
   });
+
+  it('serviceAccess: defaults to nothing; a write subject must be a service subject', () => {
+    expect(read(valid)().serviceAccess).toEqual({ read: false, write: [] });
+    expect(
+      read({ ...valid, serviceAccess: { write: ['user:default/alice'] } }),
+    ).toThrow(
+      'kubeRestore.serviceAccess.write[0]: must be a service subject such as external:release-bot or plugin:scaffolder',
+    );
+  });
 });

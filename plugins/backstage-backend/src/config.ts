@@ -141,6 +141,24 @@ const configSchema = z
       })
       .strict()
       .default({}),
+    serviceAccess: z
+      .object({
+        /** Service tokens may call the read-only routes (sources, plan, list, get, events, logs). */
+        read: z.boolean().default(false),
+        /** Service subjects (`external:release-bot`, `plugin:scaffolder`) that may also create, delete and approve. */
+        write: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(external|plugin):[^\s:]+$/,
+                'must be a service subject such as external:release-bot or plugin:scaffolder',
+              ),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({}),
     notifications: z
       .object({ enabled: z.boolean().default(false) })
       .strict()

@@ -82,7 +82,13 @@ export const restorePlugin = createBackendPlugin({
             if (ended) logger.info(`${ended} restore(s) ended`);
           },
         });
-        httpRouter.use(await createRouter({ httpAuth, restores }));
+        httpRouter.use(
+          await createRouter({
+            httpAuth,
+            restores,
+            serviceAccess: restoreConfig.serviceAccess,
+          }),
+        );
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
         logger.info(
           `kube-restore: ${restoreConfig.clusters.length} cluster(s), sources ${restoreConfig.sources.map(s => s.name).join(', ')}`,

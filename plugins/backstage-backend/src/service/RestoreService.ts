@@ -65,6 +65,7 @@ import {
   restoreDeletePermission,
   restoreReadPermission,
 } from '@kube-restore/backstage-plugin-restore-common';
+import { requesterOf } from './access';
 import { ClusterRegistry } from './clusters';
 import { NamespaceConsentPolicy } from './consent';
 import { EntityTarget, EntityTargets } from './entities';
@@ -99,17 +100,6 @@ const ACTIVE_PHASES: RecordPhase[] = [
   'Verifying',
 ];
 const DAY_MS = 24 * 3600 * 1000;
-
-function requesterOf(credentials: BackstageCredentials): string {
-  const p = credentials.principal as {
-    type: string;
-    userEntityRef?: string;
-    subject?: string;
-  };
-  if (p.type === 'user') return p.userEntityRef!;
-  if (p.type === 'service') return `service:${p.subject}`;
-  return 'anonymous';
-}
 
 export function toView(
   record: RestoreRecord,

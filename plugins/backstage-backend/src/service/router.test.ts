@@ -93,6 +93,12 @@ function config(extra: JsonObject = {}): JsonObject {
 }
 
 const as = (user: string) => mockCredentials.user.header(user);
+/** A service token with this subject, as the auth service issues it (`external:...` for externalAccess). */
+const asService = (subject: string) =>
+  mockCredentials.service.header({
+    onBehalfOf: mockCredentials.service(subject),
+    targetPluginId: 'restore',
+  });
 
 const body = (extra: Record<string, unknown> = {}) => ({
   entityRef: 'component:default/shop',
@@ -278,6 +284,100 @@ describe('restore backend (no cluster)', () => {
       namespace: 'team-a',
       phase: 'PendingApproval',
     });
+  });
+
+  it('a service token may ask /exists only: create, delete, approve, reject and reads are refused before anything happens', async () => {
+    const { server, audit } = await started();
+    const pending = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send(body());
+    expect(pending.status).toBe(202);
+    const id = pending.body.id;
+    const service = asService('external:pvc-plumber');
+    const calls: [string, string, object?][] = [
+      [
+        'post',
+        '/api/restore/restores',
+        body({ target: { pvc: 'svc', size: '1Gi' } }),
+      ],
+      [
+        'post',
+        '/api/restore/restores/namespace',
+        { entityRef: 'component:default/shop', source: { name: 'nightly' } },
+      ],
+      ['delete', `/api/restore/restores/${id}?deletePvc=true`],
+      ['post', `/api/restore/restores/${id}/approve`, {}],
+      ['post', `/api/restore/restores/${id}/reject`, {}],
+    ];
+    for (const [method, route, payload] of calls) {
+      const res = await (request(server) as any)
+        [method](route)
+        .set('Authorization', service)
+        .send(payload);
+      expect([route, res.status, res.body.error?.message]).toEqual([
+        route,
+        403,
+        'service external:pvc-plumber may not create, delete, approve or reject restores: only users, or services named in kubeRestore.serviceAccess.write',
+      ]);
+    }
+    for (const route of [
+      '/api/restore/sources',
+      '/api/restore/restores',
+      `/api/restore/restores/${id}`,
+      `/api/restore/restores/${id}/events`,
+    ]) {
+      const res = await request(server)
+        .get(route)
+        .set('Authorization', service);
+      expect([route, res.status, res.body.error?.message]).toEqual([
+        route,
+        403,
+        expect.stringMatching(
+          /^service external:pvc-plumber may not read restores: allow .*kubeRestore\.serviceAccess\.read/,
+        ),
+      ]);
+    }
+    // the pending restore is untouched, and only alice's create was audited
+    const after = await request(server)
+      .get(`/api/restore/restores/${id}`)
+      .set('Authorization', as(ALICE));
+    expect(after.body).toMatchObject({ phase: 'PendingApproval' });
+    expect(after.body.deletedAt).toBeUndefined();
+    expect(audit.map(e => e.eventId)).toEqual(['restore-create']);
+  });
+
+  it('services config allows: reads for any service token; writes for a named subject, and then the permission policy decides', async () => {
+    const { server } = await started({
+      data: config({
+        serviceAccess: { read: true, write: ['external:release-bot'] },
+      }),
+    });
+    const reader = asService('external:dashboard');
+    expect(
+      (
+        await request(server)
+          .get('/api/restore/restores')
+          .set('Authorization', reader)
+      ).status,
+    ).toBe(200);
+    const write = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', reader)
+      .send(body());
+    expect(write.status).toBe(403);
+    expect(write.body.error.message).toMatch(
+      /kubeRestore\.serviceAccess\.write/,
+    );
+    // past the gate, the permission policy (owners only) refuses the bot: it owns nothing
+    const bot = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', asService('external:release-bot'))
+      .send(body());
+    expect(bot.status).toBe(403);
+    expect(bot.body.error.message).toBe(
+      'you may not create restores for component:default/shop',
+    );
   });
 
   it('401 without credentials on every route but /health', async () => {

@@ -5,6 +5,8 @@ import express from 'express';
 import Router from 'express-promise-router';
 import { z } from 'zod';
 import { toBackstageError } from '../errors';
+import { RestoreConfig } from '../config';
+import { RouteKind, checkServiceAccess } from './access';
 import { Caller, RestoreService } from './RestoreService';
 import {
   decisionBodySchema,
@@ -33,35 +35,44 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 export async function createRouter(options: {
   httpAuth: HttpAuthService;
   restores: RestoreService;
+  serviceAccess: RestoreConfig['serviceAccess'];
 }): Promise<express.Router> {
-  const { httpAuth, restores } = options;
+  const { httpAuth, restores, serviceAccess } = options;
   const router = Router();
   router.use(express.json({ limit: '256kb' }));
 
-  const caller = async (req: express.Request): Promise<Caller> => ({
-    credentials: await httpAuth.credentials(req, {
+  /** The caller, once a service token may call a route of this kind (access.ts); then the services decide. */
+  const caller = async (
+    req: express.Request,
+    kind: RouteKind,
+  ): Promise<Caller> => {
+    const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
-    }),
-    request: req,
-  });
+    });
+    checkServiceAccess(serviceAccess, credentials, kind);
+    return { credentials, request: req };
+  };
 
   router.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
 
   router.get('/sources', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    await caller(req, 'read');
     res.json({ items: restores.listSources() });
   });
 
   router.post('/plan', async (req, res) => {
     const body = parse(restoreBodySchema, req.body, 'body');
-    res.json(await restores.plan(body, await caller(req)));
+    res.json(await restores.plan(body, await caller(req, 'read')));
   });
 
   router.post('/restores', async (req, res) => {
     const body = parse(restoreBodySchema, req.body, 'body');
-    const { view, created } = await restores.create(body, await caller(req));
+    const { view, created } = await restores.create(
+      body,
+      await caller(req, 'write'),
+    );
     let status = created ? 201 : 200;
     if (view.phase === 'PendingApproval') status = 202;
     res.status(status).json(view);
@@ -70,21 +81,24 @@ export async function createRouter(options: {
   router.post('/restores/namespace', async (req, res) => {
     const body = parse(namespaceRestoreBodySchema, req.body, 'body');
     res.json({
-      items: await restores.createForNamespace(body, await caller(req)),
+      items: await restores.createForNamespace(
+        body,
+        await caller(req, 'write'),
+      ),
     });
   });
 
   router.get('/restores', async (req, res) => {
     const query = parse(listQuerySchema, req.query, 'query');
-    res.json({ items: await restores.list(query, await caller(req)) });
+    res.json({ items: await restores.list(query, await caller(req, 'read')) });
   });
 
   router.get('/restores/:id', async (req, res) => {
-    res.json(await restores.get(req.params.id, await caller(req)));
+    res.json(await restores.get(req.params.id, await caller(req, 'read')));
   });
 
   router.get('/restores/:id/events', async (req, res) => {
-    const who = await caller(req);
+    const who = await caller(req, 'read');
     const controller = new AbortController();
     req.on('close', () => controller.abort());
     const updates = restores.events(req.params.id, who, controller.signal);
@@ -119,7 +133,11 @@ export async function createRouter(options: {
   router.get('/restores/:id/logs', async (req, res) => {
     const query = parse(logsQuerySchema, req.query, 'query');
     res.json(
-      await restores.logs(req.params.id, query.tailLines, await caller(req)),
+      await restores.logs(
+        req.params.id,
+        query.tailLines,
+        await caller(req, 'read'),
+      ),
     );
   });
 
@@ -129,7 +147,7 @@ export async function createRouter(options: {
       await restores.delete(
         req.params.id,
         query.deletePvc === 'true',
-        await caller(req),
+        await caller(req, 'write'),
       ),
     );
   });
@@ -137,14 +155,22 @@ export async function createRouter(options: {
   router.post('/restores/:id/approve', async (req, res) => {
     const body = parse(decisionBodySchema, req.body, 'body');
     res.json(
-      await restores.approve(req.params.id, body.comment, await caller(req)),
+      await restores.approve(
+        req.params.id,
+        body.comment,
+        await caller(req, 'write'),
+      ),
     );
   });
 
   router.post('/restores/:id/reject', async (req, res) => {
     const body = parse(decisionBodySchema, req.body, 'body');
     res.json(
-      await restores.reject(req.params.id, body.comment, await caller(req)),
+      await restores.reject(
+        req.params.id,
+        body.comment,
+        await caller(req, 'write'),
+      ),
     );
   });
 
