@@ -142,6 +142,18 @@ export function classifyError(error: unknown, entry?: string): RestoreError {
   }
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT')
     return make('NO_SPACE', `the volume is full (${e.code})`);
+  // A path the file system cannot hold: no retry can write it.
+  if (e.code === 'ENAMETOOLONG')
+    return make(
+      'UNSAFE_PATH',
+      `refused${entry ? ` "${entry}"` : ''}: its path is longer than the file system allows (ENAMETOOLONG)`,
+    );
+  // Opened with O_NOFOLLOW and found a link: something swapped a link in where none may be.
+  if (e.code === 'ELOOP')
+    return make(
+      'UNSAFE_PATH',
+      `refused to follow a link where kube-restore never follows links (ELOOP): ${message}`,
+    );
   if (s3Code && S3_CODES[s3Code])
     return make(S3_CODES[s3Code], `${s3Code}: ${message}`);
   if (e.code && NETWORK_ERRNOS.has(e.code))

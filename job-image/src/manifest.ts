@@ -3,15 +3,14 @@
  * one JSON line per object written and verified. A retried pod reads it back and skips objects it
  * records with the same ETag, version and size whose file is still there with that size.
  */
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { MANIFEST_DIR, MANIFEST_FILE } from '@kube-restore/common';
 import type { Shard } from './shard';
 
 export const MANIFEST_VERSION = 1;
-/** Who owns the volume's contents: the restore id, written before anything else. */
-export const RESTORE_ID_FILE = `${MANIFEST_DIR}/restore-id`;
+const { O_RDONLY, O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fsConstants;
 
 export interface ManifestObject {
   type: 'object';
@@ -80,7 +79,13 @@ export async function loadManifest(file: string): Promise<LoadedManifest> {
   };
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    // A link in kube-restore's own directory is never followed.
+    const fh = await fsp.open(file, O_RDONLY | O_NOFOLLOW);
+    try {
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return loaded;
     throw error;
@@ -116,7 +121,11 @@ export class ManifestWriter {
 
   static async open(file: string): Promise<ManifestWriter> {
     await fsp.mkdir(path.dirname(file), { recursive: true });
-    const handle = await fsp.open(file, 'a', 0o644);
+    const handle = await fsp.open(
+      file,
+      O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW,
+      0o644,
+    );
     return new ManifestWriter(file, handle);
   }
 

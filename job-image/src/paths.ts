@@ -13,6 +13,8 @@ import { MANIFEST_DIR } from '@kube-restore/common';
 import { RestoreError } from './errors';
 
 const NAME_MAX = 255;
+/** Linux's PATH_MAX, counting the terminating NUL: a relative path in the volume is shorter still. */
+export const PATH_MAX = 4096;
 const MAX_SYMLINK_HOPS = 40;
 export const LOST_AND_FOUND = 'lost+found';
 /** Temporary files are named `.kr-tmp-<random>` in the directory of their final name. */
@@ -46,6 +48,8 @@ export function normalizeEntryPath(
     segments.push(segment);
   }
   const rel = segments.join('/');
+  if (utf8Length(rel) > PATH_MAX - 1)
+    throw unsafe(entry, `has a path longer than ${PATH_MAX - 1} bytes`);
   if (segments[0] === MANIFEST_DIR)
     throw unsafe(entry, `would overwrite kube-restore's own ${MANIFEST_DIR}/`);
   if (segments[0] === LOST_AND_FOUND)
@@ -102,9 +106,20 @@ export function conflict(entry: string, why: string): RestoreError {
 export class PathRegistry {
   private readonly files = new Map<string, string>();
   private readonly dirs = new Set<string>(['']);
+  private readonly foldCase: boolean;
+
+  /** `foldCase`: the volume is case-insensitive, so `A` and `a` are one path. */
+  constructor(options: { foldCase?: boolean } = {}) {
+    this.foldCase = options.foldCase ?? false;
+  }
+
+  private key(rel: string): string {
+    return this.foldCase ? rel.toLowerCase() : rel;
+  }
 
   /** Claims `rel` for a file from `entry`; throws PATH_CONFLICT. */
-  claimFile(rel: string, entry: string): void {
+  claimFile(relName: string, entry: string): void {
+    const rel = this.key(relName);
     const other = this.files.get(rel);
     if (other !== undefined)
       throw conflict(entry, `"${other}" lands on the same path "${rel}"`);
@@ -115,7 +130,8 @@ export class PathRegistry {
   }
 
   /** Claims `rel` as a directory (tar directory entries, S3 folder markers). */
-  claimDir(rel: string, entry: string): void {
+  claimDir(relName: string, entry: string): void {
+    const rel = this.key(relName);
     if (this.dirs.has(rel)) return;
     const other = this.files.get(rel);
     if (other !== undefined)
@@ -125,7 +141,7 @@ export class PathRegistry {
   }
 
   hasFile(rel: string): boolean {
-    return this.files.has(rel);
+    return this.files.has(this.key(rel));
   }
 
   private claimParents(rel: string, entry: string): void {
@@ -164,6 +180,13 @@ export class SafeRoot {
   /** A directory was reached through a symlink: a made one may have a second name. */
   private aliased = false;
   private readonly dirMode: number | undefined;
+  /**
+   * The volume folds letter case (set once it is probed): `A` and `a` are one file, so a directory
+   * this root made may hold a name it did not write under that spelling.
+   */
+  caseInsensitive = false;
+  /** Symlinks an extraction checked and will make last (relative path -> target). */
+  private readonly pendingLinks = new Map<string, string>();
 
   private constructor(
     readonly real: string,
@@ -217,18 +240,26 @@ export class SafeRoot {
       }
       const candidate = path.join(this.real, ...stack, segment);
       let st;
+      let pendingTarget: string | undefined;
       try {
         st = await fsp.lstat(candidate);
       } catch (error) {
         if (!isErrno(error, 'ENOENT')) throw error;
-        missing = true;
-        stack.push(segment);
-        continue;
+        // A link the extraction will make last resolves as if it were there already.
+        pendingTarget = this.pendingLinks.get([...stack, segment].join('/'));
+        if (pendingTarget === undefined) {
+          missing = true;
+          stack.push(segment);
+          continue;
+        }
       }
-      if (st.isSymbolicLink() && (!isLast || options.followLast)) {
+      if (
+        (pendingTarget !== undefined || st!.isSymbolicLink()) &&
+        (!isLast || options.followLast)
+      ) {
         if (++hops > MAX_SYMLINK_HOPS)
           throw unsafe(entry, 'passes through too many symlinks');
-        const target = await fsp.readlink(candidate);
+        const target = pendingTarget ?? (await fsp.readlink(candidate));
         if (path.isAbsolute(target))
           throw unsafe(
             entry,
@@ -240,7 +271,7 @@ export class SafeRoot {
         ];
         continue;
       }
-      if (!isLast && !st.isDirectory()) {
+      if (!isLast && (pendingTarget !== undefined || !st!.isDirectory())) {
         throw conflict(
           entry,
           `"${[...stack, segment].join('/')}" is not a directory`,
@@ -305,11 +336,21 @@ export class SafeRoot {
    * this name.
    */
   madeHere(rel: string): boolean {
-    return !this.aliased && this.created.has(rel);
+    return !this.aliased && !this.caseInsensitive && this.created.has(rel);
+  }
+
+  /** Resolves `rel` as a link to `target` until `clearPendingLinks` (it is made later). */
+  addPendingLink(rel: string, target: string): void {
+    this.pendingLinks.set(rel, target);
+  }
+
+  clearPendingLinks(): void {
+    this.pendingLinks.clear();
   }
 
   /** Forgets cached directories (after something replaced part of the tree). */
   forget(): void {
+    this.pendingLinks.clear();
     this.dirCache.clear();
     this.created.clear();
     this.aliased = false;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { ConflictPolicy, createKeyFilter } from '@kube-restore/common';
 import * as tar from 'tar-stream';
-import { RestoreError } from '../errors';
+import { classifyError, RestoreError } from '../errors';
 import type { ManifestEntry } from '../manifest';
 import {
   applyStripPrefix,
@@ -20,6 +20,7 @@ import {
   SafeRoot,
   unsafe,
 } from '../paths';
+import { existingPathAction, Preexisting } from '../volume';
 import { temporaryNameIn, writeFileAtomically } from '../writeFileAtomically';
 
 export const GUNZIP_CHUNK_BYTES = 128 * 1024;
@@ -180,8 +181,12 @@ export interface ExtractOptions {
   include?: string[];
   exclude?: string[];
   conflict: ConflictPolicy;
-  /** Paths an earlier attempt of this restore wrote: replaced whatever the policy. */
-  ownedPaths?: (rel: string) => boolean;
+  /**
+   * What the volume held before the restore's first attempt: the policy applies to these; an
+   * existing file not among them is the restore's own (an earlier attempt's) and is replaced.
+   * Default: everything already there counts as the volume's.
+   */
+  preexisting?: Preexisting;
   fileMode?: number;
   dirMode?: number;
   /** Owner from the request; else the archive's when `canChown`. */
@@ -189,6 +194,8 @@ export interface ExtractOptions {
   gid?: number;
   canChown: boolean;
   signal?: AbortSignal;
+  /** Skip entries of unsupported types (GNU sparse, ...) instead of failing; they are reported. */
+  skipUnsupported?: boolean;
   /** Check free space before each file larger than this (a decompression bomb ends before it writes). */
   freeSpaceCheckBytes?: number;
   onEntry?: (line: ManifestEntry) => void;
@@ -205,7 +212,18 @@ export interface ExtractResult {
   files: number;
   skipped: number;
   bytes: number;
+  /** Entries of types not restored, skipped because the request allows it (reported in the summary). */
+  unsupported: Array<{ entry: string; type: string }>;
 }
+
+/** Entry types that are restored; devices and fifos are refused, anything else is unsupported. */
+const RESTORED_TYPES: readonly string[] = [
+  'file',
+  'contiguous-file',
+  'directory',
+  'symlink',
+  'link',
+];
 
 /**
  * Large files whose commit (fdatasync, rename) may still be running while the next entries are
@@ -228,11 +246,23 @@ export async function extractTar(
   options: ExtractOptions,
 ): Promise<ExtractResult> {
   const extract = tar.extract();
-  const result: ExtractResult = { entries: 0, files: 0, skipped: 0, bytes: 0 };
-  const registry = new PathRegistry();
+  const result: ExtractResult = {
+    entries: 0,
+    files: 0,
+    skipped: 0,
+    bytes: 0,
+    unsupported: [],
+  };
+  const registry = new PathRegistry({
+    foldCase: options.root.caseInsensitive,
+  });
+  const preexisting = options.preexisting ?? new Preexisting('unknown');
+  /** Final paths this extraction wrote: a second entry that reaches one (through a link) is refused. */
+  const writtenHere = new Set<string>();
   const keep = createKeyFilter(options);
   const dirs: PendingDir[] = [];
-  const symlinks: Array<{ rel: string; target: string; entry: string }> = [];
+  /** Symlinks are made last, once every file and directory is in place (see makeSymlinks). */
+  const symlinks: PendingSymlink[] = [];
   let failure: unknown;
   /** Files written but still being committed; the first failure among them ends the extraction. */
   const commits = new Set<Promise<void>>();
@@ -264,15 +294,21 @@ export async function extractTar(
     ) {
       throw unsafe(name, `is a ${type} entry`);
     }
-    if (
-      !['file', 'contiguous-file', 'directory', 'symlink', 'link'].includes(
-        type,
-      )
-    ) {
+    if (!RESTORED_TYPES.includes(type as string)) {
+      const what = type ?? 'unknown';
+      if (!options.skipUnsupported) {
+        throw new RestoreError(
+          'INVALID_ARCHIVE',
+          `"${name}" is an archive entry of a type kube-restore does not restore (${what}); ` +
+            'set source.skipUnsupportedEntries to restore the rest without it',
+          { entry: name },
+        );
+      }
       options.log?.('warn', 'archive entry of an unsupported type skipped', {
         entry: name,
-        type,
+        type: what,
       });
+      result.unsupported.push({ entry: name, type: what });
       skip();
       return;
     }
@@ -333,14 +369,24 @@ export async function extractTar(
     if (existing) {
       if (existing.isDirectory())
         throw conflict(name, `"${rel}" is a directory in the volume`);
-      const owned = options.ownedPaths?.(rel) ?? false;
-      if (!owned && options.conflict === 'skip-existing') {
+      if (writtenHere.has(finalPath))
+        throw conflict(
+          name,
+          `"${rel}" is a file another entry of the archive wrote (through a link)`,
+        );
+      const action = existingPathAction(
+        existing,
+        preexisting,
+        options.conflict,
+      );
+      if (action === 'skip') {
         skip();
         return;
       }
-      if (!owned && options.conflict === 'fail')
+      if (action === 'fail')
         throw conflict(name, `"${rel}" already exists in the volume`);
     }
+    writtenHere.add(finalPath);
     const owner = {
       uid: options.uid ?? (options.canChown ? header.uid : undefined),
       gid: options.gid ?? (options.canChown ? header.gid : undefined),
@@ -352,19 +398,10 @@ export async function extractTar(
 
     if (type === 'symlink') {
       const target = header.linkname ?? '';
+      // Checked now (fail before writing more) and again once every link exists.
       await options.root.checkSymlinkTarget(rel, target, name);
-      await replaceWith(finalPath, tmp => fsp.symlink(target, tmp));
-      if (owner.uid !== undefined || owner.gid !== undefined) {
-        await fsp.lchown(finalPath, owner.uid ?? -1, owner.gid ?? -1);
-      }
-      symlinks.push({ rel, target, entry: name });
-      options.onEntry?.({
-        type: 'entry',
-        entry: name,
-        path: rel,
-        size: 0,
-        kind: 'symlink',
-      });
+      options.root.addPendingLink(rel, target);
+      symlinks.push({ rel, target, entry: name, finalPath, owner });
       stream.resume();
       return;
     }
@@ -513,17 +550,7 @@ export async function extractTar(
     throw translateTarError(failure, options.archive);
   }
 
-  // Links created early may resolve differently once later links exist: check them all again.
-  for (const link of symlinks) {
-    try {
-      await options.root.checkSymlinkTarget(link.rel, link.target, link.entry);
-    } catch (error) {
-      await fsp
-        .rm(path.join(options.root.real, link.rel), { force: true })
-        .catch(() => undefined);
-      throw error;
-    }
-  }
+  await makeSymlinks(symlinks, options);
   // Directory modes and mtimes last (writing children changes a directory's mtime), deepest first.
   for (const dir of dirs.reverse()) {
     if (dir.mode !== undefined) await fsp.chmod(dir.abs, dir.mode);
@@ -531,6 +558,63 @@ export async function extractTar(
       await fsp.utimes(dir.abs, dir.mtime, dir.mtime).catch(() => undefined);
   }
   return result;
+}
+
+interface PendingSymlink {
+  rel: string;
+  target: string;
+  entry: string;
+  finalPath: string;
+  owner: { uid?: number; gid?: number };
+}
+
+/**
+ * Makes the archive's symlinks, after everything else: a link that resolves inside the volume may
+ * escape once a later link exists (`a -> m/../x`, then `m -> .`), so every link is checked again
+ * when all exist. On any failure (a check, an error, a stop) every link made here is removed before
+ * the error goes on: no escaping link survives the extraction, whatever its exit.
+ */
+async function makeSymlinks(
+  links: PendingSymlink[],
+  options: ExtractOptions,
+): Promise<void> {
+  const made: PendingSymlink[] = [];
+  options.root.clearPendingLinks();
+  try {
+    for (const link of links) {
+      if (options.signal?.aborted)
+        throw new RestoreError('CANCELLED', 'the restore was stopped');
+      await options.root.checkSymlinkTarget(link.rel, link.target, link.entry);
+      await replaceWith(link.finalPath, tmp => fsp.symlink(link.target, tmp));
+      made.push(link);
+      const { uid, gid } = link.owner;
+      if (uid !== undefined || gid !== undefined)
+        await fsp.lchown(link.finalPath, uid ?? -1, gid ?? -1);
+    }
+    for (const link of made)
+      await options.root.checkSymlinkTarget(link.rel, link.target, link.entry);
+  } catch (error) {
+    await removeSymlinks(made);
+    throw error;
+  }
+  for (const link of made) {
+    options.onEntry?.({
+      type: 'entry',
+      entry: link.entry,
+      path: link.rel,
+      size: 0,
+      kind: 'symlink',
+    });
+  }
+}
+
+/** Removes links this extraction made (only if what is there is still a link). */
+async function removeSymlinks(links: PendingSymlink[]): Promise<void> {
+  for (const link of links) {
+    const st = await fsp.lstat(link.finalPath).catch(() => undefined);
+    if (st?.isSymbolicLink())
+      await fsp.rm(link.finalPath, { force: true }).catch(() => undefined);
+  }
 }
 
 /** Creates something at a temporary name next to `finalPath` and renames it over `finalPath`. */
@@ -557,6 +641,7 @@ function translateTarError(error: unknown, archive: string): RestoreError {
       cause: error,
     });
   }
+  if (e?.code === 'ENAMETOOLONG') return classifyError(error, archive);
   if (e?.code && /^E[A-Z]+$/.test(e.code)) {
     if (['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED'].includes(e.code)) {
       return new RestoreError('NETWORK', e.message, {

@@ -1,7 +1,8 @@
 /**
  * TarArchiveSource: one archive object (.tar, .tar.gz/.tgz; zstd where the runtime can), extracted
  * while it streams. The archive's own checksum (MD5 ETag or S3 checksum) is checked on the
- * compressed bytes as they pass; a retry starts the archive over and replaces what it wrote.
+ * compressed bytes as they pass; a retry starts the archive over and replaces what it wrote (never
+ * what the volume held before the first attempt: ctx.preexisting).
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { checksumLabel, createHasher, expectedChecksums } from '../checksums';
@@ -23,10 +24,9 @@ export class TarArchiveSource implements Source {
     files: 0,
     skipped: 0,
     bytes: 0,
+    unsupported: [],
   };
   private readBytes = 0;
-  /** Paths written by this process (a retry of the archive replaces them). */
-  private readonly written = new Set<string>();
   private resumedEntries = 0;
 
   constructor(private readonly ctx: RestoreContext) {}
@@ -40,6 +40,7 @@ export class TarArchiveSource implements Source {
       objects: this.result.files,
       objectsSkipped: this.skipAll ? this.resumedEntries : this.result.skipped,
       bytes: this.result.bytes,
+      unsupported: this.result.unsupported,
     };
   }
 
@@ -185,18 +186,16 @@ export class TarArchiveSource implements Source {
         include: request.source.include,
         exclude: request.source.exclude,
         conflict: this.ctx.conflict,
-        ownedPaths: rel => this.written.has(rel) || this.ctx.resuming,
+        preexisting: this.ctx.preexisting,
         fileMode: fileAttributes.mode,
         dirMode: this.ctx.dirMode,
         uid: fileAttributes.uid,
         gid: fileAttributes.gid,
         canChown: this.ctx.canChown,
+        skipUnsupported: request.source.skipUnsupportedEntries ?? false,
         signal,
         freeSpaceCheckBytes: FREE_SPACE_CHECK_BYTES,
-        onEntry: line => {
-          this.written.add(line.path);
-          this.ctx.manifest.append(line);
-        },
+        onEntry: line => this.ctx.manifest.append(line),
         onFile: () => {
           reporter.counters.objectsDone++;
         },

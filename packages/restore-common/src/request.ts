@@ -126,6 +126,11 @@ export const sourceSchema = z
       .strict()
       .default({}),
     pathStyle: z.boolean().optional(),
+    /**
+     * Archives: skip entries of types kube-restore does not restore (GNU sparse files, ...) instead
+     * of failing; the job's summary names them. Devices and fifos are refused either way.
+     */
+    skipUnsupportedEntries: z.boolean().optional(),
     /** A ConfigMap in the target namespace holding a PEM CA bundle for the endpoint. */
     caBundle: z
       .object({

@@ -88,6 +88,25 @@ describe('termination message codec', () => {
     },
   );
 
+  it('cuts an entry and a message past the schema bounds (a 4 KB archive path) instead of throwing', () => {
+    const entry = `${'d'.repeat(200)}/`.repeat(22);
+    const line = encodeTerminationMessage({
+      phase: 'Failed',
+      code: 'UNSAFE_PATH',
+      message: `refused "${entry}": it has a path longer than 4095 bytes`,
+      entry,
+    });
+    expect(bytes(line)).toBeLessThanOrEqual(TERMINATION_MESSAGE_MAX_BYTES);
+    const decoded = decodeTerminationMessage(line) as {
+      message: { code: string; entry: string };
+    };
+    expect(decoded).toMatchObject({
+      kind: 'structured',
+      message: { code: 'UNSAFE_PATH' },
+    });
+    expect(entry.startsWith(decoded.message.entry.slice(0, -1))).toBe(true);
+  });
+
   it('refuses a message that breaks the contract at encode time', () => {
     expect(() =>
       encodeTerminationMessage({ phase: 'Restoring' as 'Failed' }),

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ERROR_CODE_NAMES, ErrorCode, JOB_PHASES } from './phases';
 
 export const TERMINATION_MESSAGE_MAX_BYTES = 4096;
+const MAX_ENTRY_BYTES = 1024;
 export const TERMINATION_MESSAGE_VERSION = 1;
 
 const count = z.number().int().min(0);
@@ -26,7 +27,7 @@ export const terminationMessageSchema = z
     /** Path of the integrity manifest, relative to the volume's root. */
     manifest: z.string().max(256).optional(),
     /** The key or archive entry that caused the failure, if any. */
-    entry: z.string().max(1024).optional(),
+    entry: z.string().max(MAX_ENTRY_BYTES).optional(),
     shard: z
       .object({ index: count, count: z.number().int().min(1) })
       .optional(),
@@ -71,8 +72,18 @@ export function truncateUtf8(
 export function encodeTerminationMessage(
   input: Omit<TerminationMessageInput, 'v'>,
 ): string {
+  // A message or entry past the schema's bounds (an archive path of 4 KB) is cut, never refused:
+  // the termination message must be written whatever the failure was.
   const parsed = terminationMessageSchema.parse({
     ...input,
+    ...(typeof input.message === 'string'
+      ? {
+          message: truncateUtf8(input.message, TERMINATION_MESSAGE_MAX_BYTES),
+        }
+      : {}),
+    ...(typeof input.entry === 'string'
+      ? { entry: truncateUtf8(input.entry, MAX_ENTRY_BYTES) }
+      : {}),
     v: TERMINATION_MESSAGE_VERSION,
   });
   const full = JSON.stringify(parsed);

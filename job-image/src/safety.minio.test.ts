@@ -1,0 +1,256 @@
+/**
+ * Data safety under failure and attack, end to end through the bundle against a real MinIO (behind
+ * the fault proxy): retries never overwrite what the volume held before the first attempt, one
+ * restore writes a volume at a time, kube-restore's own directory is not followed through a link,
+ * and archives with paths the file system cannot hold fail for good.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import {
+  EXIT_CODE_FATAL,
+  EXIT_CODE_RETRYABLE,
+  RestoreRequestInput,
+} from '@kube-restore/common';
+import { getOf } from './__testUtils__/faultProxy';
+import { body, md5, pack, useHarness } from './__testUtils__/harness';
+import { readTree } from './__testUtils__/job';
+
+jest.setTimeout(120_000);
+
+const archiveFiles = [
+  { name: 'keep.txt', body: 'from the archive' },
+  { name: 'big.bin', body: body(1, 3 * 1024 * 1024) },
+  { name: 'z.txt', body: 'last' },
+];
+
+const h = useHarness({
+  kind: 'minio',
+  bucket: 'safety',
+  name: 's',
+  viaProxy: true,
+  async seed({ server }) {
+    await server.put('safety', 'data.tar', await pack(archiveFiles));
+    await server.put('safety', 'objs/keep.txt', 'from the bucket');
+    await server.put('safety', 'objs/a.bin', body(2, 300_000));
+    await server.put('safety', 'objs/b.bin', body(3, 300_000));
+    const deep = `${Array.from({ length: 22 }, (_, i) => `${'d'.repeat(200)}${i}`).join('/')}/f.txt`;
+    await server.put(
+      'safety',
+      'long.tar',
+      await pack([{ name: deep, body: 'x' }]),
+    );
+  },
+});
+
+const USER_FILE = 'the user wrote this';
+
+/** A volume holding the user's keep.txt. */
+async function volumeWithUserFile(): Promise<string> {
+  const target = await h.newTarget();
+  await fsp.writeFile(path.join(target, 'keep.txt'), USER_FILE);
+  return target;
+}
+
+function request(
+  source: Record<string, unknown>,
+  conflict: 'fail' | 'skip-existing' | 'overwrite',
+  name?: string,
+): RestoreRequestInput {
+  const req = h.request(source, { target: { mode: 'existing', conflict } });
+  return name ? { ...req, name } : req;
+}
+
+describe('never overwrite across retries: decisions come from what the volume held before the first attempt', () => {
+  it('tar, skip-existing: keep.txt skipped by attempt 1 is untouched by attempt 2', async () => {
+    const target = await volumeWithUserFile();
+    const req = request({ key: 'data.tar', format: 'tar' }, 'skip-existing');
+    // Attempt 1 breaks mid-archive (after keep.txt was skipped) and gives up: a retryable failure.
+    h.proxy.add({
+      match: getOf('data.tar'),
+      action: { type: 'reset', afterBytes: 1024 * 1024 },
+    });
+    const first = await h.run({
+      request: req,
+      target,
+      env: { KUBE_RESTORE_RETRY_ATTEMPTS: '1' },
+    });
+    expect(first.code).toBe(EXIT_CODE_RETRYABLE);
+    expect(first.termination?.phase).toBe('Failed');
+    expect(await fsp.readFile(path.join(target, 'keep.txt'), 'utf8')).toBe(
+      USER_FILE,
+    );
+    h.proxy.clear();
+
+    // Attempt 2: the pod retried, the same restore.
+    const second = await h.run({ request: req, target });
+    expect(second.termination).toMatchObject({ phase: 'Succeeded' });
+    const tree = await readTree(target);
+    expect(tree.get('keep.txt')!.toString()).toBe(USER_FILE);
+    expect(md5(tree.get('big.bin')!)).toBe(md5(archiveFiles[1].body as Buffer));
+    expect(tree.get('z.txt')!.toString()).toBe('last');
+  });
+
+  it("objects, skip-existing: keep.txt stays the user's over two attempts; what attempt 1 wrote is its own", async () => {
+    const target = await volumeWithUserFile();
+    const req = request({ prefix: 'objs/' }, 'skip-existing');
+    h.proxy.add({
+      match: getOf('objs/b.bin'),
+      action: { type: 'status', status: 503, code: 'SlowDown' },
+    });
+    const first = await h.run({
+      request: req,
+      target,
+      env: { KUBE_RESTORE_RETRY_ATTEMPTS: '1' },
+    });
+    expect(first.code).toBe(EXIT_CODE_RETRYABLE);
+    h.proxy.clear();
+    const second = await h.run({ request: req, target });
+    expect(second.termination).toMatchObject({ phase: 'Succeeded' });
+    const tree = await readTree(target);
+    expect(tree.get('keep.txt')!.toString()).toBe(USER_FILE);
+    expect([...tree.keys()].sort()).toEqual(['a.bin', 'b.bin', 'keep.txt']);
+  });
+
+  it("tar, fail: a file that appears after the first attempt claimed the volume is not the restore's to keep, and the retry replaces only its own", async () => {
+    const target = await h.newTarget();
+    const req = request({ key: 'data.tar', format: 'tar' }, 'fail');
+    h.proxy.add({
+      match: getOf('data.tar'),
+      action: { type: 'reset', afterBytes: 1024 * 1024 },
+    });
+    const first = await h.run({
+      request: req,
+      target,
+      env: { KUBE_RESTORE_RETRY_ATTEMPTS: '1' },
+    });
+    expect(first.code).toBe(EXIT_CODE_RETRYABLE);
+    h.proxy.clear();
+    // keep.txt was written by attempt 1: attempt 2 replaces it without a PATH_CONFLICT.
+    const second = await h.run({ request: req, target });
+    expect(second.termination).toMatchObject({ phase: 'Succeeded' });
+    expect(await fsp.readFile(path.join(target, 'keep.txt'), 'utf8')).toBe(
+      'from the archive',
+    );
+  });
+});
+
+describe('one writer per volume', () => {
+  it('a second restore is refused with TARGET_IN_USE naming the first while the first is live; free once it finished', async () => {
+    const target = await h.newTarget();
+    const first = request({ prefix: 'objs/' }, 'overwrite', 'first-restore');
+    h.proxy.add({
+      match: getOf('objs/b.bin'),
+      action: { type: 'status', status: 503, code: 'SlowDown' },
+    });
+    const failed = await h.run({
+      request: first,
+      target,
+      env: { KUBE_RESTORE_RETRY_ATTEMPTS: '1' },
+    });
+    expect(failed.code).toBe(EXIT_CODE_RETRYABLE);
+    h.proxy.clear();
+    const manifestBefore = await fsp.readFile(
+      path.join(target, '.kube-restore/manifest.jsonl'),
+      'utf8',
+    );
+
+    // A retry of first-restore will come: the volume is still its.
+    const second = request(
+      { key: 'data.tar', format: 'tar' },
+      'overwrite',
+      'second-restore',
+    );
+    const refused = await h.run({ request: second, target });
+    expect(refused.code).toBe(EXIT_CODE_FATAL);
+    expect(refused.termination).toMatchObject({
+      phase: 'Failed',
+      code: 'TARGET_IN_USE',
+    });
+    expect(refused.termination?.message).toContain('"first-restore"');
+    // Nothing of the second was written; the first's manifest and claim are intact.
+    expect((await readTree(target)).has('big.bin')).toBe(false);
+    expect(
+      await fsp.readFile(
+        path.join(target, '.kube-restore/manifest.jsonl'),
+        'utf8',
+      ),
+    ).toBe(manifestBefore);
+    expect(
+      await fsp.readFile(path.join(target, '.kube-restore/restore-id'), 'utf8'),
+    ).toMatch(/^first-restore\n/);
+
+    // first-restore's retry finishes it; then the second may write.
+    const retried = await h.run({ request: first, target });
+    expect(retried.termination?.phase).toBe('Succeeded');
+    const after = await h.run({ request: second, target });
+    expect(after.termination).toMatchObject({ phase: 'Succeeded' });
+    expect((await readTree(target)).has('big.bin')).toBe(true);
+  });
+
+  it('a claim whose pods stopped beating for longer than the stale limit may be taken over', async () => {
+    const target = await h.newTarget();
+    await fsp.mkdir(path.join(target, '.kube-restore'));
+    await fsp.writeFile(
+      path.join(target, '.kube-restore/restore-id'),
+      'gone-restore\nshards 1\n',
+    );
+    const old = new Date(Date.now() - 3600_000);
+    await fsp.utimes(path.join(target, '.kube-restore/restore-id'), old, old);
+    const run = await h.run({
+      request: request({ prefix: 'objs/' }, 'overwrite'),
+      target,
+      env: { KUBE_RESTORE_CLAIM_STALE_SECONDS: '600' },
+    });
+    expect(run.termination).toMatchObject({ phase: 'Succeeded' });
+  });
+
+  it('.kube-restore as a link out of the volume is refused; nothing is written through it', async () => {
+    const target = await h.newTarget();
+    const elsewhere = await fsp.mkdtemp(path.join(h.base, 'elsewhere-'));
+    await fsp.symlink(elsewhere, path.join(target, '.kube-restore'));
+    const run = await h.run({
+      request: request({ prefix: 'objs/' }, 'overwrite'),
+      target,
+    });
+    expect(run.code).toBe(EXIT_CODE_FATAL);
+    expect(run.termination).toMatchObject({
+      code: 'UNSAFE_PATH',
+      entry: '.kube-restore',
+    });
+    expect(await fsp.readdir(elsewhere)).toEqual([]);
+  });
+
+  it('a manifest that is a link is not followed', async () => {
+    const target = await h.newTarget();
+    const victim = path.join(h.base, 'victim-manifest');
+    await fsp.writeFile(victim, 'precious');
+    await fsp.mkdir(path.join(target, '.kube-restore'));
+    await fsp.symlink(
+      victim,
+      path.join(target, '.kube-restore/manifest.jsonl'),
+    );
+    await fsp.writeFile(
+      path.join(target, '.kube-restore/restore-id'),
+      `${request({ prefix: 'objs/' }, 'overwrite').name}\nshards 1\n`,
+    );
+    const run = await h.run({
+      request: request({ prefix: 'objs/' }, 'overwrite'),
+      target,
+    });
+    expect(run.termination?.phase).toBe('Failed');
+    expect(await fsp.readFile(victim, 'utf8')).toBe('precious');
+  });
+});
+
+it('an archive path longer than PATH_MAX is UNSAFE_PATH, fatal (not retried)', async () => {
+  const target = await h.newTarget();
+  const run = await h.run({
+    request: request({ key: 'long.tar', format: 'tar' }, 'fail'),
+    target,
+  });
+  expect(run.termination).toMatchObject({
+    phase: 'Failed',
+    code: 'UNSAFE_PATH',
+  });
+  expect(run.code).toBe(EXIT_CODE_FATAL);
+});

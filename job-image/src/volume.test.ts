@@ -1,0 +1,181 @@
+/**
+ * The volume's claim and its record of what was there before, on real directories; the letter-case
+ * probe also against a fake that folds case (no case-insensitive file system on the test machine:
+ * the kernel has neither tmpfs nor ext4 casefolding).
+ */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  CaseProbeDir,
+  claimVolume,
+  ClaimOptions,
+  isCaseInsensitive,
+  markFinished,
+  readClaim,
+  StateDir,
+  startHeartbeat,
+} from './volume';
+
+let root: string;
+let state: StateDir;
+
+beforeEach(async () => {
+  root = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-volume-'));
+  state = await StateDir.open(root);
+});
+afterEach(async () => {
+  await state.close();
+  await fsp.rm(root, { recursive: true, force: true });
+});
+
+const claim = (restore: string, more: Partial<ClaimOptions> = {}) =>
+  claimVolume({
+    state,
+    root,
+    restore,
+    conflict: 'skip-existing',
+    staleMs: 60_000,
+    ...more,
+  });
+
+async function failure(p: Promise<unknown>) {
+  try {
+    await p;
+  } catch (error) {
+    return error as { code: string; message: string; entry?: string };
+  }
+  throw new Error('it succeeded');
+}
+
+describe('claimVolume', () => {
+  it('a first claim records what the volume holds; the same restore resumes with that record', async () => {
+    await fsp.writeFile(path.join(root, 'keep.txt'), 'user');
+    const keep = await fsp.lstat(path.join(root, 'keep.txt'));
+    const first = await claim('r1');
+    expect(first.resuming).toBe(false);
+    expect(first.preexisting.has(keep)).toBe(true);
+    await fsp.writeFile(path.join(root, 'mine.txt'), 'written by r1');
+    const again = await claim('r1');
+    expect(again.resuming).toBe(true);
+    expect(again.preexisting.has(keep)).toBe(true);
+    expect(
+      again.preexisting.has(await fsp.lstat(path.join(root, 'mine.txt'))),
+    ).toBe(false);
+  });
+
+  it('refuses a second restore while the first is live, naming it', async () => {
+    await claim('first');
+    const error = await failure(claim('second'));
+    expect(error.code).toBe('TARGET_IN_USE');
+    expect(error.message).toContain('"first"');
+    expect((await readClaim(state))?.restore).toBe('first');
+  });
+
+  it('takes over once the first finished (every shard), and forgets its record', async () => {
+    await claim('first', { shard: { index: 0, count: 2 } });
+    await markFinished(state, 'first', { index: 0, count: 2 });
+    expect((await failure(claim('second'))).code).toBe('TARGET_IN_USE');
+    await markFinished(state, 'first', { index: 1, count: 2 });
+    const second = await claim('second');
+    expect(second).toMatchObject({ resuming: false, previous: 'first' });
+    expect(await fsp.readdir(path.join(root, '.kube-restore'))).not.toContain(
+      'preexisting-first',
+    );
+  });
+
+  it('a run of a finished restore makes it live again', async () => {
+    await claim('first');
+    await markFinished(state, 'first', undefined);
+    await claim('first');
+    expect((await failure(claim('second'))).code).toBe('TARGET_IN_USE');
+  });
+
+  it('takes over a claim whose heartbeat is older than the stale limit', async () => {
+    await claim('first');
+    const old = new Date(Date.now() - 120_000);
+    await fsp.utimes(path.join(root, '.kube-restore/restore-id'), old, old);
+    expect(await claim('second')).toMatchObject({ previous: 'first' });
+  });
+
+  it('fail: a volume with a file is TARGET_NOT_EMPTY, and no claim is made', async () => {
+    await fsp.mkdir(path.join(root, 'lost+found'));
+    await fsp.writeFile(path.join(root, 'x'), 'x');
+    const error = await failure(claim('r', { conflict: 'fail' }));
+    expect(error).toMatchObject({ code: 'TARGET_NOT_EMPTY', entry: 'x' });
+    expect(await readClaim(state)).toBeUndefined();
+  });
+
+  it('a heartbeat that finds the claim taken reports the holder', async () => {
+    await claim('first');
+    const lost = new Promise(resolve => {
+      const stop = startHeartbeat(state, 'first', 5, holder => {
+        stop();
+        resolve(holder?.restore);
+      });
+    });
+    await fsp.writeFile(
+      path.join(root, '.kube-restore/restore-id'),
+      'thief\nshards 1\n',
+    );
+    await expect(lost).resolves.toBe('thief');
+  });
+});
+
+describe('StateDir', () => {
+  it('refuses .kube-restore that is a link', async () => {
+    const other = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-volume-link-'));
+    const linked = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-volume-root-'));
+    try {
+      await fsp.symlink(other, path.join(linked, '.kube-restore'));
+      await expect(StateDir.open(linked)).rejects.toMatchObject({
+        code: 'UNSAFE_PATH',
+      });
+    } finally {
+      await fsp.rm(other, { recursive: true, force: true });
+      await fsp.rm(linked, { recursive: true, force: true });
+    }
+  });
+
+  it('reads through its descriptor: a swapped-in link does not redirect it', async () => {
+    await state.write('note', 'inside');
+    // Someone renames the directory away and puts a link to another one in its place.
+    const elsewhere = path.join(root, 'elsewhere');
+    await fsp.mkdir(elsewhere);
+    await fsp.writeFile(path.join(elsewhere, 'note'), 'outside');
+    await fsp.rename(
+      path.join(root, '.kube-restore'),
+      path.join(root, 'moved'),
+    );
+    await fsp.symlink('elsewhere', path.join(root, '.kube-restore'));
+    expect(await state.read('note')).toBe('inside');
+  });
+});
+
+describe('isCaseInsensitive', () => {
+  /** A directory that folds case, as vfat, exFAT or casefolded ext4 do. */
+  function foldingDir(): CaseProbeDir & { names: Set<string> } {
+    const names = new Set<string>();
+    return {
+      names,
+      touch: async name => {
+        names.add(name.toLowerCase());
+      },
+      exists: async name => names.has(name.toLowerCase()),
+      remove: async name => {
+        names.delete(name.toLowerCase());
+      },
+    };
+  }
+
+  it('finds a folding directory (fake), and leaves no probe behind', async () => {
+    const dir = foldingDir();
+    expect(await isCaseInsensitive(dir)).toBe(true);
+    expect(dir.names.size).toBe(0);
+  });
+
+  it("finds this machine's file system case-sensitive (real), and leaves no probe behind", async () => {
+    expect(await isCaseInsensitive(state)).toBe(false);
+    expect(await fsp.readdir(path.join(root, '.kube-restore'))).toEqual([]);
+  });
+});

@@ -1,0 +1,495 @@
+/**
+ * Whose volume is this, and what did it hold before the restore began?
+ *
+ * kube-restore's own directory, `.kube-restore/`, is reached only through a descriptor opened with
+ * O_DIRECTORY | O_NOFOLLOW and then by `/proc/self/fd/<fd>/<name>` (openat's semantics: a concurrent
+ * writer that swaps the directory for a link does not redirect anything); every file in it is opened
+ * with O_NOFOLLOW. In it:
+ * - `restore-id`: the claim. The restore that writes the volume (first line) and its shard count;
+ *   created exclusively (link(2) of a finished temporary), its mtime is the heartbeat of the pods
+ *   that hold it. A second restore is refused with TARGET_IN_USE while the claim is live: not every
+ *   shard has written its `finished` marker and a heartbeat is younger than the stale limit.
+ * - `finished` (`finished-<i>-of-<n>` when sharded): a pod that ended for good (Succeeded, or a
+ *   fatal failure no retry can fix) writes the restore id there.
+ * - `preexisting-<restore>`: the inode numbers of every non-directory the volume held before the
+ *   restore's first attempt (skip-existing). Every attempt decides skip, fail or overwrite from this
+ *   record, never from "this is a resume": a user's file skipped by attempt 1 stays untouched by
+ *   attempt 2 (inodes, so a path through a link or in another letter case names the same file).
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, promises as fsp, Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { ConflictPolicy, MANIFEST_DIR } from '@kube-restore/common';
+import { RestoreError } from './errors';
+import { LOST_AND_FOUND, unsafe } from './paths';
+import type { Shard } from './shard';
+
+export const RESTORE_ID_NAME = 'restore-id';
+/** A claim whose heartbeat is older than this (and is not finished) may be taken over. */
+export const DEFAULT_CLAIM_STALE_MS = 15 * 60_000;
+export const HEARTBEAT_MS = 30_000;
+
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } =
+  fsConstants;
+
+function errno(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException)?.code;
+}
+
+/** `.kube-restore/` as an open directory: names inside it never pass through a link. */
+export class StateDir implements CaseProbeDir {
+  private constructor(
+    /** The directory's real path (for messages and for where /proc is missing). */
+    readonly real: string,
+    private readonly handle: FileHandle,
+    private readonly viaProc: boolean,
+    /** `open` made the directory (a refused restore takes it away again). */
+    private readonly made: boolean,
+  ) {}
+
+  /** Opens (making it if needed) `.kube-restore` under the volume root `rootReal`; refuses a link. */
+  static async open(rootReal: string): Promise<StateDir> {
+    const real = path.join(rootReal, MANIFEST_DIR);
+    const made = await fsp.mkdir(real, { mode: 0o755 }).then(
+      () => true,
+      error => {
+        if (errno(error) !== 'EEXIST') throw error;
+        return false;
+      },
+    );
+    let handle: FileHandle;
+    try {
+      handle = await fsp.open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch (error) {
+      if (errno(error) === 'ELOOP' || errno(error) === 'ENOTDIR')
+        throw unsafe(
+          MANIFEST_DIR,
+          'is a link or not a directory; kube-restore does not follow links in its own directory',
+        );
+      throw error;
+    }
+    const viaProc = await fsp
+      .stat(`/proc/self/fd/${handle.fd}`)
+      .then(st => st.isDirectory())
+      .catch(() => false);
+    return new StateDir(real, handle, viaProc, made);
+  }
+
+  /** The path of `name` inside the directory, resolved through the open descriptor. */
+  path(name: string): string {
+    return this.viaProc
+      ? `/proc/self/fd/${this.handle.fd}/${name}`
+      : path.join(this.real, name);
+  }
+
+  /** Opens `name` for reading without following a link; undefined when it does not exist. */
+  async read(name: string): Promise<string | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(this.path(name), O_RDONLY | O_NOFOLLOW);
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return undefined;
+      if (errno(error) === 'ELOOP')
+        throw unsafe(`${MANIFEST_DIR}/${name}`, 'is a link');
+      throw error;
+    }
+    try {
+      return await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Writes a fresh temporary in the directory (O_EXCL | O_NOFOLLOW, fsync'd); returns its name. */
+  async temporary(text: string): Promise<string> {
+    const name = `.tmp-${randomBytes(6).toString('hex')}`;
+    const fh = await fsp.open(
+      this.path(name),
+      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return name;
+  }
+
+  /** Writes `name` atomically (a temporary renamed over it: a link at `name` is replaced, not followed). */
+  async write(name: string, text: string): Promise<void> {
+    const tmp = await this.temporary(text);
+    try {
+      await fsp.rename(this.path(tmp), this.path(name));
+    } catch (error) {
+      await this.remove(tmp);
+      throw error;
+    }
+  }
+
+  /** Creates `name` only if nothing has that name; false when something does. */
+  async create(name: string, text: string): Promise<boolean> {
+    const tmp = await this.temporary(text);
+    try {
+      await fsp.link(this.path(tmp), this.path(name));
+      return true;
+    } catch (error) {
+      if (errno(error) === 'EEXIST') return false;
+      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV'].includes(errno(error)!))
+        throw error;
+    } finally {
+      await this.remove(tmp);
+    }
+    // A file system without hard links: an exclusive create, then the text.
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(
+        this.path(name),
+        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+        0o644,
+      );
+    } catch (error) {
+      if (errno(error) === 'EEXIST') return false;
+      throw error;
+    }
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return true;
+  }
+
+  async touch(name: string): Promise<void> {
+    const fh = await fsp.open(
+      this.path(name),
+      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+      0o644,
+    );
+    await fh.close();
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.lstat(name)) !== undefined;
+  }
+
+  async remove(name: string): Promise<void> {
+    await fsp.rm(this.path(name), { force: true }).catch(() => undefined);
+  }
+
+  /** lstat of `name`, undefined when missing. */
+  async lstat(name: string): Promise<Stats | undefined> {
+    return fsp.lstat(this.path(name)).catch(error => {
+      if (errno(error) === 'ENOENT') return undefined;
+      throw error;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+
+  /** Removes the directory if `open` made it and it is still empty (a refused restore leaves nothing). */
+  async removeIfUnused(): Promise<void> {
+    if (this.made) await fsp.rmdir(this.real).catch(() => undefined);
+  }
+}
+
+/** What probing a directory's letter case needs: StateDir, or a fake in tests. */
+export interface CaseProbeDir {
+  /** Creates an empty file `name` (exclusively). */
+  touch(name: string): Promise<void>;
+  exists(name: string): Promise<boolean>;
+  remove(name: string): Promise<void>;
+}
+
+/**
+ * True when the directory's file system folds letter case (a file made as `...-a` is found as
+ * `...-A`): then `A` and `a` in one restore are one path (PATH_CONFLICT), not a silent replacement.
+ */
+export async function isCaseInsensitive(dir: CaseProbeDir): Promise<boolean> {
+  const name = `.case-probe-${randomBytes(4).toString('hex')}-a`;
+  await dir.touch(name);
+  try {
+    return await dir.exists(name.toUpperCase());
+  } finally {
+    await dir.remove(name);
+  }
+}
+
+export interface Claim {
+  restore: string;
+  shards: number;
+  /** The heartbeat: the claim's mtime. */
+  heartbeatMs: number;
+}
+
+export async function readClaim(state: StateDir): Promise<Claim | undefined> {
+  const [text, st] = await Promise.all([
+    state.read(RESTORE_ID_NAME),
+    state.lstat(RESTORE_ID_NAME),
+  ]);
+  if (text === undefined || !st) return undefined;
+  const [restore, shardsLine] = text.split('\n');
+  const shards = Number(/^shards (\d+)$/.exec(shardsLine ?? '')?.[1] ?? 1);
+  return { restore: restore.trim(), shards, heartbeatMs: st.mtimeMs };
+}
+
+function claimText(restore: string, shards: number): string {
+  return `${restore}\nshards ${shards}\n`;
+}
+
+export function finishedName(shard: Shard | undefined): string {
+  return shard ? `finished-${shard.index}-of-${shard.count}` : 'finished';
+}
+
+/** Has every shard of `claim` ended for good? */
+async function isFinished(state: StateDir, claim: Claim): Promise<boolean> {
+  const names =
+    claim.shards > 1
+      ? Array.from({ length: claim.shards }, (_, index) =>
+          finishedName({ index, count: claim.shards }),
+        )
+      : [finishedName(undefined)];
+  for (const name of names) {
+    const text = await state.read(name).catch(() => undefined);
+    if (text?.trim() !== claim.restore) return false;
+  }
+  return true;
+}
+
+export function inUse(claim: Claim, staleMs: number): RestoreError {
+  const last = new Date(claim.heartbeatMs).toISOString();
+  const free = new Date(claim.heartbeatMs + staleMs).toISOString();
+  return new RestoreError(
+    'TARGET_IN_USE',
+    `the volume is being written by restore "${claim.restore}" (last active ${last}); one restore writes a volume at a time: ` +
+      `wait until "${claim.restore}" ends, or, if it has ended without finishing, retry after ${free}`,
+    { entry: claim.restore },
+  );
+}
+
+/** The inode numbers of every non-directory under `root` (lost+found and .kube-restore left out). */
+export async function inodesUnder(root: string): Promise<number[]> {
+  const out: number[] = [];
+  const walk = async (dir: string, top: boolean) => {
+    const entries = await fsp.readdir(dir, { withFileTypes: true });
+    for (const e of entries) {
+      if (top && (e.name === MANIFEST_DIR || e.name === LOST_AND_FOUND))
+        continue;
+      const abs = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(abs, false);
+      else out.push((await fsp.lstat(abs)).ino);
+    }
+  };
+  await walk(root, true);
+  return out;
+}
+
+/**
+ * What the volume held before the restore's first attempt, for the conflict policy. `unknown` (a
+ * claim from a job without the record) counts every existing file as the user's: never overwritten.
+ */
+export class Preexisting {
+  constructor(private readonly inodes: ReadonlySet<number> | 'unknown') {}
+
+  /** True when `st` (an lstat of a path the restore is about to write) was there before it began. */
+  has(st: Stats): boolean {
+    return this.inodes === 'unknown' || this.inodes.has(st.ino);
+  }
+
+  get size(): number {
+    return this.inodes === 'unknown' ? -1 : this.inodes.size;
+  }
+}
+
+/**
+ * The one rule for a path the restore writes that already exists (and is not a directory):
+ * `write` when it is the restore's own (an earlier attempt wrote it) or the policy is overwrite,
+ * `skip` or `fail` for what the volume held before the first attempt.
+ */
+export function existingPathAction(
+  st: Stats,
+  preexisting: Preexisting,
+  policy: ConflictPolicy,
+): 'write' | 'skip' | 'fail' {
+  if (!preexisting.has(st)) return 'write';
+  if (policy === 'skip-existing') return 'skip';
+  if (policy === 'fail') return 'fail';
+  return 'write';
+}
+
+function preexistingName(restore: string): string {
+  return `preexisting-${restore}`;
+}
+
+async function readPreexisting(
+  state: StateDir,
+  restore: string,
+): Promise<Preexisting> {
+  const text = await state.read(preexistingName(restore));
+  if (text === undefined) return new Preexisting('unknown');
+  return new Preexisting(
+    new Set(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map(line => Number(line)),
+    ),
+  );
+}
+
+export interface ClaimOptions {
+  state: StateDir;
+  /** The volume root's real path. */
+  root: string;
+  restore: string;
+  shard?: Shard;
+  conflict: ConflictPolicy;
+  staleMs: number;
+  now?: () => number;
+}
+
+export interface ClaimResult {
+  /** The claim was this restore's already: an earlier attempt (or another shard) began it. */
+  resuming: boolean;
+  /** The restore that held the volume before this one took it over, if any. */
+  previous?: string;
+  preexisting: Preexisting;
+}
+
+/**
+ * Claims the volume for `restore`, or throws TARGET_IN_USE naming the live restore that holds it;
+ * on a first attempt also checks `fail`'s empty volume and records what the volume holds.
+ */
+export async function claimVolume(options: ClaimOptions): Promise<ClaimResult> {
+  const { state, restore, staleMs } = options;
+  const now = options.now ?? Date.now;
+  const shards = options.shard?.count ?? 1;
+  let previous: string | undefined;
+  for (let round = 0; round < 8; round++) {
+    const current = await readClaim(state);
+    if (current?.restore === restore) {
+      // Another run of this restore may follow one that finished: it is live again.
+      await state.remove(finishedName(options.shard));
+      return {
+        resuming: true,
+        previous,
+        preexisting: await readPreexisting(state, restore),
+      };
+    }
+    if (current) {
+      const stale = now() - current.heartbeatMs > staleMs;
+      if (!stale && !(await isFinished(state, current)))
+        throw inUse(current, staleMs);
+    }
+    // Before the claim exists, nothing of this restore is written: record what is there now.
+    const inodes = await firstAttemptChecks(options);
+    if (current) {
+      if (!(await takeOver(state, current))) continue;
+      previous = current.restore;
+      await state.remove(preexistingName(current.restore));
+    }
+    if (inodes) {
+      // The first shard's record wins: it was taken before any shard wrote.
+      await state.create(preexistingName(restore), inodes.join('\n'));
+    }
+    if (await state.create(RESTORE_ID_NAME, claimText(restore, shards))) {
+      return {
+        resuming: false,
+        previous,
+        preexisting: await readPreexisting(state, restore),
+      };
+    }
+  }
+  const holder = await readClaim(state);
+  if (holder && holder.restore !== restore) throw inUse(holder, staleMs);
+  throw new RestoreError('INTERNAL', 'could not claim the volume');
+}
+
+/** `fail` needs an empty volume; `skip-existing` records what is there (overwrite needs neither). */
+async function firstAttemptChecks(
+  options: ClaimOptions,
+): Promise<number[] | undefined> {
+  if (options.conflict === 'overwrite') return undefined;
+  const inodes = await inodesUnder(options.root);
+  if (options.conflict === 'fail' && inodes.length > 0) {
+    const names = (await fsp.readdir(options.root)).filter(
+      n => n !== MANIFEST_DIR && n !== LOST_AND_FOUND,
+    );
+    throw new RestoreError(
+      'TARGET_NOT_EMPTY',
+      `the volume already holds "${names[0]}" (and maybe more); empty it, or set target.conflict to skip-existing or overwrite`,
+      { entry: names[0] },
+    );
+  }
+  return inodes;
+}
+
+/**
+ * Moves a finished or stale claim aside; true when the one moved is the one judged (a racing
+ * restore that claimed in between gets its claim back, and this one goes round again).
+ */
+async function takeOver(state: StateDir, judged: Claim): Promise<boolean> {
+  const aside = `.aside-${randomBytes(6).toString('hex')}`;
+  try {
+    await fsp.rename(state.path(RESTORE_ID_NAME), state.path(aside));
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return true;
+    throw error;
+  }
+  const moved = (await state.read(aside))?.split('\n')[0].trim();
+  if (moved === judged.restore) {
+    await state.remove(aside);
+    return true;
+  }
+  await fsp.link(state.path(aside), state.path(RESTORE_ID_NAME)).catch(() => {
+    // Someone claimed again meanwhile: theirs stands.
+  });
+  await state.remove(aside);
+  return false;
+}
+
+/** Marks this pod's part of the restore as ended for good. */
+export async function markFinished(
+  state: StateDir,
+  restore: string,
+  shard: Shard | undefined,
+): Promise<void> {
+  await state.write(finishedName(shard), `${restore}\n`);
+}
+
+/**
+ * Touches the claim every `intervalMs` while the pod works; calls `lost` (once) when the claim no
+ * longer names this restore (a takeover after a stall): the pod must stop writing.
+ */
+export function startHeartbeat(
+  state: StateDir,
+  restore: string,
+  intervalMs: number,
+  lost: (holder: Claim | undefined) => void,
+): () => void {
+  let stopped = false;
+  const beat = async () => {
+    const claim = await readClaim(state).catch(() => undefined);
+    if (stopped) return;
+    if (claim?.restore !== restore) {
+      stopped = true;
+      lost(claim);
+      return;
+    }
+    const now = new Date();
+    await fsp
+      .lutimes(state.path(RESTORE_ID_NAME), now, now)
+      .catch(() => undefined);
+  };
+  const timer = setInterval(() => void beat(), intervalMs);
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
