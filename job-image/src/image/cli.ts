@@ -4,7 +4,7 @@
  * `npm run image -- --pin-debian-packages`: pins the Debian packages to this machine's apt candidates.
  */
 import { pinDebianPackages } from './debs';
-import { buildJobImage } from './jobImage';
+import { buildJobImage, DEBIAN_PACKAGES } from './jobImage';
 import { imageInputsDir } from './paths';
 
 export async function main(
@@ -13,7 +13,10 @@ export async function main(
   const log = (line: string) => process.stderr.write(`[image] ${line}\n`);
   try {
     if (argv.length === 1 && argv[0] === '--pin-debian-packages') {
-      for (const p of await pinDebianPackages(`${imageInputsDir()}/debian`)) {
+      for (const p of await pinDebianPackages(
+        DEBIAN_PACKAGES,
+        `${imageInputsDir()}/debian`,
+      )) {
         log(
           `pinned ${p.name} ${p.version} (${p.architecture}) sha256:${p.sha256}`,
         );

@@ -32,7 +32,7 @@ export const PINS_FILE = path.join(
 );
 
 interface Pins {
-  names: string[];
+  comment: string;
   packages: Record<string, DebianPackage[]>;
 }
 
@@ -40,15 +40,21 @@ function readPins(): Pins {
   return JSON.parse(readFileSync(PINS_FILE, 'utf8'));
 }
 
-/** The pinned packages for a Debian architecture (amd64, arm64). */
-export function pinnedPackages(arch: string): DebianPackage[] {
-  const list = readPins().packages[arch];
-  if (!list?.length) {
-    throw new Error(
-      `${PINS_FILE} pins no Debian packages for ${arch}: run \`npm run image -- --pin-debian-packages\` on a ${arch} machine`,
-    );
-  }
-  return list;
+/** The pins of `names` for a Debian architecture (amd64, arm64), in the order of `names`. */
+export function pinnedPackages(
+  names: readonly string[],
+  arch: string,
+): DebianPackage[] {
+  const pinned = readPins().packages[arch] ?? [];
+  return names.map(name => {
+    const pin = pinned.find(p => p.name === name);
+    if (!pin) {
+      throw new Error(
+        `${PINS_FILE} pins no ${name} for ${arch}: run \`npm run image -- --pin-debian-packages\` on a ${arch} machine`,
+      );
+    }
+    return pin;
+  });
 }
 
 export function debianArch(arch: string = process.arch): string {
@@ -116,6 +122,7 @@ async function aptGetDownload(
 
 /** Rewrites the pins of this machine's architecture to the candidates of its apt sources. */
 export async function pinDebianPackages(
+  names: readonly string[],
   cacheDir: string,
 ): Promise<DebianPackage[]> {
   const pins = readPins();
@@ -123,7 +130,7 @@ export async function pinDebianPackages(
   const work = await fsp.mkdtemp(path.join(cacheDir, 'pin-'));
   try {
     const packages: DebianPackage[] = [];
-    for (const name of pins.names) {
+    for (const name of names) {
       await aptGetDownload(name, work);
       const file = path.join(
         work,
@@ -171,7 +178,7 @@ export async function readDeb(file: string): Promise<DebContents> {
   child.stdout.pipe(extract);
   for await (const entry of extract) {
     const chunks: Buffer[] = [];
-    for await (const chunk of entry) chunks.push(chunk);
+    for await (const chunk of entry) chunks.push(chunk as Buffer);
     const { header } = entry;
     const name = header.name.replace(/^\.?\/?/, '').replace(/\/$/, '');
     if (name === '') continue;

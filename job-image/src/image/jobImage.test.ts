@@ -17,6 +17,7 @@ import {
 import { pinnedPackages, debianArch } from './debs';
 import {
   buildJobImage,
+  DEBIAN_PACKAGES,
   bundleForImage,
   JobImage,
   JOB_IMAGE_CONFIG,
@@ -162,7 +163,7 @@ describe('the job image built without Docker', () => {
       readFileSync(path.join(rootfs, PACKAGES_FILE), 'utf8'),
     );
     expect(recorded).toEqual(image.packages);
-    for (const pin of pinnedPackages(debianArch())) {
+    for (const pin of pinnedPackages(DEBIAN_PACKAGES, debianArch())) {
       expect(recorded).toContainEqual({
         name: pin.name,
         version: pin.version,

@@ -65,6 +65,14 @@ export const JOB_IMAGE_CONFIG: ImageRunConfig = {
 
 export const NONROOT = 65532;
 
+/** The Debian packages in the image: what `node` links, and the CA certificates. Pinned in debian-packages.json. */
+export const DEBIAN_PACKAGES = [
+  'libc6',
+  'libgcc-s1',
+  'libstdc++6',
+  'ca-certificates',
+] as const;
+
 /** Where the image lists its packages and versions (also /var/lib/dpkg/status.d for scanners). */
 export const PACKAGES_FILE = '/usr/share/kube-restore/packages.json';
 
@@ -105,7 +113,7 @@ export async function buildJobImage(
     path.join(cacheDir, 'npm'),
   );
   const debs: Array<DebianPackage & DebContents> = [];
-  for (const pkg of pinnedPackages(debianArch())) {
+  for (const pkg of pinnedPackages(DEBIAN_PACKAGES, debianArch())) {
     debs.push({
       ...pkg,
       ...(await readDeb(await fetchDeb(pkg, path.join(cacheDir, 'debian')))),

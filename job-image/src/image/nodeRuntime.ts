@@ -94,7 +94,7 @@ export async function fetchNodeRuntime(
         ? await fsp.open(path.join(out, target), 'w', 0o755)
         : undefined;
       try {
-        for await (const chunk of entry) await file?.write(chunk);
+        for await (const chunk of entry) await file?.write(chunk as Buffer);
       } finally {
         await file?.close();
       }

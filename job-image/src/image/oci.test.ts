@@ -42,7 +42,7 @@ const layers = (source: string): Layer[] => [
 ];
 
 interface TarEntry {
-  header: tar.Headers;
+  header: tar.Header;
   content: Buffer;
 }
 
@@ -53,7 +53,7 @@ async function readTar(bytes: Buffer): Promise<TarEntry[]> {
   const done = (async () => {
     for await (const entry of extract) {
       const chunks: Buffer[] = [];
-      for await (const chunk of entry) chunks.push(chunk);
+      for await (const chunk of entry) chunks.push(chunk as Buffer);
       entries.push({ header: entry.header, content: Buffer.concat(chunks) });
     }
   })();

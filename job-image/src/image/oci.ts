@@ -132,7 +132,7 @@ export async function writeOciArchive(
 
   const work = await fsp.mkdtemp(`${options.path}.tmp-`);
   try {
-    const layers: Blob[] = [];
+    const layers: LayerBlob[] = [];
     const described: OciArchive['layers'] = [];
     for (const [i, layer] of layerEntries.entries()) {
       const blob = await writeLayer(
@@ -202,8 +202,8 @@ export async function writeOciArchive(
     ];
 
     const files: ArchiveFile[] = [
-      { name: 'blobs/', directory: true },
-      { name: 'blobs/sha256/', directory: true },
+      { name: 'blobs/', directory: true as const },
+      { name: 'blobs/sha256/', directory: true as const },
       ...uniqueBy([config, manifest, ...layers], b => b.digest).map(b => ({
         name: blobPath(b.digest),
         blob: b,
@@ -367,7 +367,8 @@ interface LayerBlob extends Blob {
 
 /** An entry's content: bytes, a file to copy, or none (directories, symlinks). */
 type Content = Buffer | { file: string; size: number } | undefined;
-type AddEntry = (header: tar.Headers, content?: Content) => Promise<void>;
+type Header = Partial<tar.Header> & { name: string };
+type AddEntry = (header: Header, content?: Content) => Promise<void>;
 
 /**
  * A tar stream (as a Node stream) of what `produce` adds, in the order it adds it. tar-stream writes
@@ -387,9 +388,14 @@ function tarStream(produce: (add: AddEntry) => Promise<void>): Readable {
       const sink = pack.entry({ ...header, size: content.size }, done);
       (async () => {
         for await (const chunk of createReadStream(content.file)) {
-          if (!sink.write(chunk)) await new Promise(r => sink.once('drain', r));
+          if (!sink.write(chunk)) {
+            await new Promise<void>(drained =>
+              sink.once('drain', () => drained()),
+            );
+          }
         }
-        sink.end();
+        // streamx's end() takes an optional last chunk; its types say it is required.
+        (sink as unknown as { end(): void }).end();
       })().catch(error => sink.destroy(error));
     });
   produce(add).then(
