@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import wabtInit from 'wabt';
-import { expectedText } from '@kube-restore/common/src/testing/generatedFile';
+import { expectedText } from '@kube-restore/common';
 import { COUNTS_AT, LANE_BYTES, LANES_AT, md5Wat } from './md5Wat';
 import { MD5_WASM_BASE64 } from './md5Wasm';
 

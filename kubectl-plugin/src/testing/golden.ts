@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expectedText } from '@kube-restore/common/src/testing/generatedFile';
+import { expectedText } from '@kube-restore/common';
 
 // eslint-disable-next-line no-restricted-syntax
 const DIR = path.join(__dirname, '..', '__golden__');

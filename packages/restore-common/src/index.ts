@@ -14,3 +14,5 @@ export * from './glacier';
 export * from './status';
 export * from './filter';
 export * from './plan';
+// the rule of the tests' golden and generated files (pure; the caller reads and writes)
+export * from './generatedFile';

@@ -1,8 +1,11 @@
-import { parseRestoreRequest, RestoreRequestInput } from '@kube-restore/common';
+import {
+  expectedText,
+  parseRestoreRequest,
+  RestoreRequestInput,
+} from '@kube-restore/common';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { expectedText } from '@kube-restore/common/src/testing/generatedFile';
 import {
   buildRestoreManifests,
   BuildOptions,
