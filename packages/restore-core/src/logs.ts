@@ -77,6 +77,8 @@ async function streamPodLog(
     finish();
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  // aborted while the stream was being opened (its first lines may already have been handled)
+  if (options.signal?.aborted) onAbort();
   try {
     await ended;
   } finally {
@@ -104,7 +106,8 @@ export async function followRestoreLogs(
     const status = await getRestore(clients, namespace, name, {
       progress: false,
     });
-    const pod = status.pods.filter(p => !done.has(p)).at(-1);
+    const pending = status.pods.filter(p => !done.has(p));
+    const pod = pending.at(-1);
     if (pod) {
       try {
         options.onPod?.(pod);
@@ -112,7 +115,8 @@ export async function followRestoreLogs(
           tailLines: first ? options.tailLines : undefined,
           signal,
         });
-        done.add(pod);
+        // the newest pod was followed: earlier attempts are history, not to be shown after it
+        for (const p of pending) done.add(p);
         first = false;
         continue;
       } catch (error) {

@@ -44,6 +44,8 @@ export class FakeCluster {
   /** Answers of SelfSubjectAccessReview, by `verb resource[/subresource]`; default allowed. */
   denied = new Set<string>();
   readonly calls: Call[] = [];
+  /** Called with every call before it is answered (to change the cluster between two reads). */
+  onCall?: (call: Call) => void;
   private readonly failures = new Map<string, unknown>();
   private uids = 0;
 
@@ -73,6 +75,7 @@ export class FakeCluster {
 
   private record(call: Call): void {
     this.calls.push(call);
+    this.onCall?.(call);
     const failure = this.failures.get(call.method);
     if (failure !== undefined) {
       this.failures.delete(call.method);
