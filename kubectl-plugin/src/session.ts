@@ -2,6 +2,10 @@
  * kubectl's global flags and the connection they describe. Core (and with it the Kubernetes client) is
  * loaded only when a command first needs the cluster, so validation and `--help` stay fast.
  */
+import {
+  MAX_RESTORE_NAME_LENGTH,
+  dns1123LabelProblem,
+} from '@kube-restore/common';
 import type { KubeClients } from '@kube-restore/core';
 import { invalid } from './errors';
 
@@ -70,10 +74,7 @@ export function parseDuration(value: string, flag: string): number {
 export function restoreNameArg(value: string | undefined): string {
   if (!value) throw invalid('a restore NAME is required');
   const name = String(value).replace(/^restores?(\.kube-restore\.io)?\//, '');
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) {
-    throw invalid(
-      `invalid restore name "${value}": must be lower case letters, digits and "-", starting and ending with a letter or digit`,
-    );
-  }
+  const problem = dns1123LabelProblem(name, MAX_RESTORE_NAME_LENGTH);
+  if (problem) throw invalid(`invalid restore name "${value}": ${problem}`);
   return name;
 }

@@ -2,6 +2,10 @@
  * `kubectl restore exists NAMESPACE/PVC --from 's3://bucket/${namespace}/${pvc}/'`: pvc-plumber's decision.
  * Exit 0: a backup exists (restore); 10: none (start fresh); 11: cannot tell (fail closed).
  */
+import {
+  dns1123LabelProblem,
+  dns1123SubdomainProblem,
+} from '@kube-restore/common';
 import { backupExists } from '@kube-restore/core';
 import { EXIT, invalid } from '../errors';
 import { CommandIo } from '../io';
@@ -27,14 +31,19 @@ export async function existsCommand(
 ): Promise<number> {
   const format = outputFormat(options.output, ['json', 'yaml']);
   const target = options.target ?? '';
-  const match =
-    /^(?:([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/)?([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(
-      target,
-    );
-  if (!match)
+  const parts = target.split('/');
+  if (parts.length > 2)
     throw invalid(`invalid target "${target}": expected NAMESPACE/PVC`);
-  const namespace = match[1] ?? options.namespace ?? 'default';
-  const pvc = match[3];
+  const pvc = parts[parts.length - 1];
+  const namespace =
+    parts.length === 2 ? parts[0] : (options.namespace ?? 'default');
+  const namespaceProblem =
+    parts.length === 2 ? dns1123LabelProblem(namespace) : undefined;
+  const pvcProblem = dns1123SubdomainProblem(pvc);
+  if (namespaceProblem || pvcProblem)
+    throw invalid(
+      `invalid target "${target}": expected NAMESPACE/PVC; ${namespaceProblem ? `namespace "${namespace}" ${namespaceProblem}` : `PVC name "${pvc}" ${pvcProblem}`}`,
+    );
   if (!options.from)
     throw invalid(
       '--from is required: the backup layout, e.g. s3://backups/${namespace}/${pvc}/',

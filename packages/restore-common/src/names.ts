@@ -1,4 +1,10 @@
-/** Kubernetes name rules (DNS-1123) and deterministic restore names. */
+/**
+ * Kubernetes name rules (DNS-1123) and deterministic restore names: the one definition every package uses.
+ * Which rule applies where (as the API server checks it):
+ *   - DNS-1123 label, at most 63: namespaces; restore (Job) names, further limited to MAX_RESTORE_NAME_LENGTH;
+ *     the Backstage plugin's cluster and source names in config.
+ *   - DNS-1123 subdomain, at most 253: PVCs, Secrets, ServiceAccounts, StorageClasses.
+ */
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN =

@@ -3,7 +3,11 @@
  * names the key (`kubeRestore.sources[1].prefix: must end with "/"`). Secrets never appear in messages.
  */
 import { Config } from '@backstage/config';
-import { ARCHIVE_TIERS, parseQuantity } from '@kube-restore/common';
+import {
+  ARCHIVE_TIERS,
+  dns1123LabelProblem,
+  parseQuantity,
+} from '@kube-restore/common';
 import { z } from 'zod';
 import { describeIssue } from './zodIssues';
 
@@ -18,12 +22,15 @@ const quantity = z.string().superRefine((value, ctx) => {
   }
 });
 
-const name = z
-  .string()
-  .regex(
-    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    'must be a lowercase name such as "prod" or "nightly"',
-  );
+/** Cluster and source names: DNS-1123 labels, like the names they sit beside in Kubernetes. */
+const name = z.string().superRefine((value, ctx) => {
+  const problem = dns1123LabelProblem(value);
+  if (problem)
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `${problem}, such as "prod" or "nightly"`,
+    });
+});
 
 export const TEMPLATE_VARIABLES = [
   'namespace',

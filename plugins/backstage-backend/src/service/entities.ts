@@ -14,6 +14,7 @@ import {
   stringifyEntityRef,
 } from '@backstage/catalog-model';
 import { InputError, NotFoundError } from '@backstage/errors';
+import { dns1123LabelProblem } from '@kube-restore/common';
 
 export const ANNOTATION_KUBERNETES_NAMESPACE =
   'backstage.io/kubernetes-namespace';
@@ -37,8 +38,6 @@ export interface EntityTargets {
   ): Promise<EntityTarget>;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 export function targetOfEntity(
   entity: Entity,
   clusters: string[],
@@ -54,9 +53,10 @@ export function targetOfEntity(
       `entity ${entityRef} has no ${ANNOTATION_KUBERNETES_NAMESPACE} annotation: its owners add it to say which namespace it runs in`,
     );
   }
-  if (!DNS_LABEL.test(namespace)) {
+  const problem = dns1123LabelProblem(namespace);
+  if (problem) {
     throw new InputError(
-      `entity ${entityRef}: annotation ${ANNOTATION_KUBERNETES_NAMESPACE} "${namespace}" is not a namespace name`,
+      `entity ${entityRef}: annotation ${ANNOTATION_KUBERNETES_NAMESPACE} "${namespace}" is not a namespace name: it ${problem}`,
     );
   }
   const named =

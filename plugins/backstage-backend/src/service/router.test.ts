@@ -380,6 +380,28 @@ describe('restore backend (no cluster)', () => {
     );
   });
 
+  it.each([
+    [
+      `${'n'.repeat(64)}/data`,
+      /^namespace: "n{64}" must be at most 63 characters/,
+    ],
+    ['team-a/a..b', /^pvc: "a\.\.b" must consist of/],
+    [
+      `team-a/${'p'.repeat(254)}`,
+      /^pvc: "p{254}" must be at most 253 characters/,
+    ],
+  ])(
+    '/exists refuses %s with 400, by the DNS-1123 rule the API server applies',
+    async (target, message) => {
+      const { server } = await started();
+      const res = await request(server)
+        .get(`/api/restore/exists/${target}`)
+        .set('Authorization', asService('external:pvc-plumber'));
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(message);
+    },
+  );
+
   it('401 without credentials on every route but /health', async () => {
     const { server } = await started();
     expect(

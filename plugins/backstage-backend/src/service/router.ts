@@ -3,6 +3,10 @@ import { HttpAuthService } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import express from 'express';
 import Router from 'express-promise-router';
+import {
+  dns1123LabelProblem,
+  dns1123SubdomainProblem,
+} from '@kube-restore/common';
 import { z } from 'zod';
 import { toBackstageError } from '../errors';
 import { RestoreConfig } from '../config';
@@ -29,8 +33,13 @@ function parse<T extends z.ZodTypeAny>(
   return result.data;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+function nameProblem(
+  field: string,
+  value: string,
+  problem: string | undefined,
+): string | undefined {
+  return problem && `${field}: "${value}" ${problem}`;
+}
 
 export async function createRouter(options: {
   httpAuth: HttpAuthService;
@@ -178,10 +187,10 @@ export async function createRouter(options: {
     // For cluster policy engines and other backends: a service token (backend.auth.externalAccess).
     await httpAuth.credentials(req, { allow: ['service'] });
     const { namespace, pvc } = req.params;
-    if (!DNS_LABEL.test(namespace))
-      throw new InputError(`namespace: "${namespace}" is not a namespace name`);
-    if (!DNS_SUBDOMAIN.test(pvc))
-      throw new InputError(`pvc: "${pvc}" is not a PVC name`);
+    const problem =
+      nameProblem('namespace', namespace, dns1123LabelProblem(namespace)) ??
+      nameProblem('pvc', pvc, dns1123SubdomainProblem(pvc));
+    if (problem) throw new InputError(problem);
     const decision = await restores.exists(namespace, pvc);
     // `unknown` is an answer, not a failure of this API: 503 lets a policy engine fail closed.
     res.status(decision.decision === 'unknown' ? 503 : 200).json(decision);
