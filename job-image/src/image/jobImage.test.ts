@@ -159,6 +159,19 @@ describe('the job image built without Docker', () => {
     ]) {
       await expect(stat(absent)).rejects.toThrow(/ENOENT/);
     }
+    // The bundle, and the licences of the npm packages in it.
+    expect((await fsp.readdir(path.join(rootfs, 'app'))).sort()).toEqual([
+      'THIRD-PARTY-LICENSES.txt',
+      'restore-job.cjs',
+    ]);
+    const licences = readFileSync(
+      path.join(rootfs, 'app/THIRD-PARTY-LICENSES.txt'),
+      'utf8',
+    );
+    expect(licences).toMatch(/^@aws-sdk\/client-s3@\S+ \(Apache-2\.0\)$/m);
+    expect(licences).toMatch(/^tar-stream@\S+ \(MIT\)$/m);
+    expect(licences).toContain('Apache License');
+    expect(licences).not.toContain('@kube-restore/');
     const recorded = JSON.parse(
       readFileSync(path.join(rootfs, PACKAGES_FILE), 'utf8'),
     );

@@ -21,6 +21,7 @@ import {
   DebContents,
   DebianPackage,
 } from './debs';
+import { thirdPartyLicenses } from './licenses';
 import { fetchNodeRuntime, nodeVersion } from './nodeRuntime';
 import { ImageRunConfig, LayerEntry, OciArchive, writeOciArchive } from './oci';
 import { imageInputsDir, JOB_DIR } from './paths';
@@ -180,18 +181,26 @@ export async function buildJobImage(
 /**
  * restore-job.cjs, with the Dockerfile's esbuild options (bundle.json's, legal comments linked), and
  * restore-job.cjs.LEGAL.txt when esbuild finds legal comments: what the Dockerfile copies to /app.
+ * Also THIRD-PARTY-LICENSES.txt: the licences of the npm packages in the bundle.
  */
 export async function bundleForImage(dir: string): Promise<string[]> {
   const options = JSON.parse(
     readFileSync(path.join(JOB_DIR, 'bundle.json'), 'utf8'),
   );
-  await build({
+  const result = await build({
     ...options,
     entryPoints: [path.join(JOB_DIR, 'src', 'cli.ts')],
     outfile: path.join(dir, 'restore-job.cjs'),
     legalComments: 'linked',
+    // The bundle names its modules relative to this: fixed, so it does not depend on the caller's cwd.
+    absWorkingDir: JOB_DIR,
+    metafile: true,
     logLevel: 'error',
   });
+  await fsp.writeFile(
+    path.join(dir, 'THIRD-PARTY-LICENSES.txt'),
+    thirdPartyLicenses(result.metafile!, JOB_DIR),
+  );
   return (await fsp.readdir(dir)).sort().map(file => path.join(dir, file));
 }
 
