@@ -19,7 +19,7 @@ describe('jobCommand', () => {
     replacements: [],
   } as unknown as Parameters<typeof jobCommand>[0];
 
-  it('runs the bundle with the node flags of the job container', () => {
+  it('builds a command that runs the bundle with the node flags of the job container', () => {
     const dockerfile = readFileSync(
       path.join(REPO, 'job-image', 'Dockerfile'),
       'utf8',
