@@ -1,13 +1,18 @@
 // Bundles restore-job into one CommonJS file that runs standalone on Node:
 //   node build.mjs                   ->   dist/restore-job.cjs
 //   node build.mjs --outfile <file>  ->   <file> (the job's tests: each test file builds its own)
+// Each build writes <file>.stamp.json: the SHA-256 of the bundle and of every input esbuild read.
+//   node build.mjs --check [<file>]  exits 1, naming what changed, unless <file> is the bundle that
+//                                    build wrote and no input changed since (suites that run the
+//                                    bundle check they run the one just built, not a stale one)
 // The esbuild options are in bundle.json; the tests build with this script (src/__testUtils__/job.ts);
 // job-image/Dockerfile passes the same ones as flags (src/bundle.test.ts checks that they agree).
 // `mainFields: module, main` takes the AWS SDK's ES modules, which esbuild can tree-shake: the
 // bundle loses the commands and models the job never sends (1.7 -> 1.35 MB), and every start of
 // the program about 55 ms of CPU (bench/README.md).
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -16,17 +21,72 @@ const options = JSON.parse(
   readFileSync(path.join(here, 'bundle.json'), 'utf8'),
 );
 
-const at = process.argv.indexOf('--outfile');
-const outfile =
-  at >= 0
-    ? path.resolve(process.argv[at + 1])
-    : path.join(here, 'dist/restore-job.cjs');
+const DEFAULT_OUTFILE = path.join(here, 'dist/restore-job.cjs');
+const sha256 = file =>
+  createHash('sha256').update(readFileSync(file)).digest('hex');
+const stampOf = file => `${file}.stamp.json`;
 
-await build({
+/** What differs between `file`, its stamp and the inputs now; empty when it is fresh. */
+function staleness(file) {
+  if (!existsSync(file)) return [`${file} is missing`];
+  if (!existsSync(stampOf(file)))
+    return [`${file} has no ${path.basename(stampOf(file))}`];
+  const stamp = JSON.parse(readFileSync(stampOf(file), 'utf8'));
+  if (sha256(file) !== stamp.output)
+    return [`${file} changed after its build (another build wrote it?)`];
+  return Object.entries(stamp.inputs)
+    .filter(([input, hash]) => {
+      const abs = path.resolve(here, input);
+      return !existsSync(abs) || sha256(abs) !== hash;
+    })
+    .map(([input]) => `${input} changed since the build`);
+}
+
+const check = process.argv.indexOf('--check');
+if (check >= 0) {
+  const arg = process.argv[check + 1];
+  const file = arg ? path.resolve(arg) : DEFAULT_OUTFILE;
+  const problems = staleness(file);
+  if (problems.length) {
+    const shown = problems.slice(0, 5).join('; ');
+    const more =
+      problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
+    process.stderr.write(
+      `the job bundle is stale: ${shown}${more}. Run \`npm run build -w @kube-restore/job\`\n`,
+    );
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+const at = process.argv.indexOf('--outfile');
+const outfile = at >= 0 ? path.resolve(process.argv[at + 1]) : DEFAULT_OUTFILE;
+
+const result = await build({
   ...options,
+  absWorkingDir: here,
   entryPoints: [path.join(here, 'src/cli.ts')],
   outfile,
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'info',
+  metafile: true,
 });
+const inputs = [
+  'build.mjs',
+  'bundle.json',
+  ...Object.keys(result.metafile.inputs),
+].sort();
+writeFileSync(
+  stampOf(outfile),
+  `${JSON.stringify(
+    {
+      output: sha256(outfile),
+      inputs: Object.fromEntries(
+        inputs.map(input => [input, sha256(path.resolve(here, input))]),
+      ),
+    },
+    null,
+    1,
+  )}\n`,
+);

@@ -1,5 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { ensureBundle } from './__testUtils__/job';
 
 const JOB_DIR = path.resolve(__dirname, '..');
 
@@ -38,12 +47,61 @@ describe('the bundle', () => {
 
   it("takes the AWS SDK's ES modules, so that what the job never sends is left out", () => {
     expect(options.mainFields).toEqual(['module', 'main']);
-    const bundle = readFileSync(
-      require('../src/__testUtils__/job').ensureBundle(),
-      'utf8',
-    );
+    const bundle = readFileSync(ensureBundle(), 'utf8');
     // A command the job sends is in, one it never sends (PutObject) is not.
     expect(bundle).toContain('ListObjectsV2Command');
     expect(bundle).not.toContain('PutObjectCommand');
+  });
+});
+
+describe('build.mjs --check', () => {
+  const build = path.join(JOB_DIR, 'build.mjs');
+  const check = (file: string) =>
+    spawnSync(process.execPath, [build, '--check', file], { encoding: 'utf8' });
+
+  it('passes the bundle a build just wrote, and names what changed since', () => {
+    // ensureBundle() wrote this test process's bundle with build.mjs, and its stamp
+    const bundle = ensureBundle();
+    const fresh = check(bundle);
+    expect(fresh.stderr).toBe('');
+    expect(fresh.status).toBe(0);
+
+    // a copy whose stamp says src/cli.ts had other content when it was built
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kr-stamp-'));
+    const copy = path.join(dir, 'restore-job.cjs');
+    copyFileSync(bundle, copy);
+    const stamp = JSON.parse(readFileSync(`${bundle}.stamp.json`, 'utf8'));
+    expect(Object.keys(stamp.inputs)).toEqual(
+      expect.arrayContaining(['bundle.json', 'src/cli.ts', 'src/main.ts']),
+    );
+    stamp.inputs['src/cli.ts'] = '0'.repeat(64);
+    writeFileSync(`${copy}.stamp.json`, JSON.stringify(stamp));
+    const stale = check(copy);
+    expect(stale.status).toBe(1);
+    expect(stale.stderr).toBe(
+      'the job bundle is stale: src/cli.ts changed since the build. Run `npm run build -w @kube-restore/job`\n',
+    );
+
+    // a bundle overwritten after its build (by another build, or by hand)
+    stamp.inputs['src/cli.ts'] = JSON.parse(
+      readFileSync(`${bundle}.stamp.json`, 'utf8'),
+    ).inputs['src/cli.ts'];
+    writeFileSync(`${copy}.stamp.json`, JSON.stringify(stamp));
+    expect(check(copy).status).toBe(0);
+    writeFileSync(copy, '// not the bundle\n');
+    expect(check(copy).stderr).toContain(
+      `${copy} changed after its build (another build wrote it?)`,
+    );
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('fails on a bundle without a stamp or no bundle at all', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kr-stamp-'));
+    const file = path.join(dir, 'restore-job.cjs');
+    expect(check(file).stderr).toContain(`${file} is missing`);
+    writeFileSync(file, '');
+    expect(check(file)).toMatchObject({ status: 1 });
+    expect(check(file).stderr).toContain('has no restore-job.cjs.stamp.json');
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -21,24 +21,18 @@ import {
   ENTITY_NAMESPACE,
   NON_OWNER,
   OWNER,
-  REPO_ROOT,
   RunningPortal,
   devSignIn,
   ensureAppBuilt,
   installRestoreRbac,
   seedDemoData,
   startPortalBackend,
+  checkJobProgram,
 } from './portal';
 
 jest.setTimeout(240_000);
 
 const log = (m: string) => process.stderr.write(`[portal-e2e] ${m}\n`);
-const JOB_PROGRAM = path.join(
-  REPO_ROOT,
-  'job-image',
-  'dist',
-  'restore-job.cjs',
-);
 
 /** The files scripts/demo-data.mjs uploads under s3://datasets/demo/. */
 function demoFiles(): string[] {
@@ -81,11 +75,7 @@ beforeAll(async () => {
       `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does`,
     );
   }
-  if (!fs.existsSync(JOB_PROGRAM)) {
-    throw new Error(
-      `${JOB_PROGRAM} is missing: build the job program (npm run build -w @kube-restore/job)`,
-    );
-  }
+  checkJobProgram();
   const started = Date.now();
   let lap = started;
   const took = (what: string) => {
