@@ -12,6 +12,7 @@ import {
   DEFAULT_TARGET,
   DEFAULT_TERMINATION_MESSAGE_PATH,
   encodeTerminationMessage,
+  ENV_ALLOW_SPECIAL_MODE_BITS,
   ENV_REQUEST,
   ENV_TARGET,
   ENV_TERMINATION_MESSAGE_PATH,
@@ -94,7 +95,9 @@ export async function main(
     } catch (error) {
       throw new Error(`the request is not JSON: ${(error as Error).message}`);
     }
-    request = parseRestoreRequest(json);
+    request = parseRestoreRequest(json, {
+      allowSpecialModeBits: env[ENV_ALLOW_SPECIAL_MODE_BITS] === 'true',
+    });
   } catch (error) {
     const message =
       error instanceof RestoreRequestError

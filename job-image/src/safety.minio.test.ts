@@ -39,6 +39,21 @@ const h = useHarness({
       'long.tar',
       await pack([{ name: deep, body: 'x' }]),
     );
+    // The second entry's typeflag becomes `S` (GNU sparse), its checksum fixed.
+    const sparse = await pack([
+      { name: 'a.txt', body: 'a' },
+      { name: 'sparse.img', body: 'not really sparse' },
+    ]);
+    sparse.write('S', 1024 + 156, 'latin1');
+    sparse.fill(' ', 1024 + 148, 1024 + 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += sparse[1024 + i];
+    sparse.write(
+      `${sum.toString(8).padStart(6, '0')}\0 `,
+      1024 + 148,
+      'latin1',
+    );
+    await server.put('safety', 'sparse.tar', sparse);
   },
 });
 
@@ -95,7 +110,7 @@ describe('never overwrite across retries: decisions come from what the volume he
     const req = request({ prefix: 'objs/' }, 'skip-existing');
     h.proxy.add({
       match: getOf('objs/b.bin'),
-      action: { type: 'status', status: 503, code: 'SlowDown' },
+      action: { type: 'status', status: 500, code: 'InternalError' },
     });
     const first = await h.run({
       request: req,
@@ -140,7 +155,7 @@ describe('one writer per volume', () => {
     const first = request({ prefix: 'objs/' }, 'overwrite', 'first-restore');
     h.proxy.add({
       match: getOf('objs/b.bin'),
-      action: { type: 'status', status: 503, code: 'SlowDown' },
+      action: { type: 'status', status: 500, code: 'InternalError' },
     });
     const failed = await h.run({
       request: first,
@@ -239,6 +254,53 @@ describe('one writer per volume', () => {
     });
     expect(run.termination?.phase).toBe('Failed');
     expect(await fsp.readFile(victim, 'utf8')).toBe('precious');
+  });
+});
+
+describe('what the request may ask', () => {
+  it('a setuid fileMode is INVALID_REQUEST (fatal) unless the Job says the deployment allows it', async () => {
+    const target = await h.newTarget();
+    const req = h.request(
+      { prefix: 'objs/' },
+      { options: { owner: { fileMode: '4755' } } },
+    );
+    const refused = await h.run({ request: req, target });
+    expect(refused.code).toBe(EXIT_CODE_FATAL);
+    expect(refused.termination).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(refused.termination?.message).toContain('options.owner.fileMode');
+    expect((await readTree(target)).size).toBe(0);
+    const allowed = await h.run({
+      request: req,
+      target,
+      env: { KUBE_RESTORE_ALLOW_SPECIAL_MODE_BITS: 'true' },
+    });
+    expect(allowed.termination?.phase).toBe('Succeeded');
+    const st = await fsp.stat(path.join(target, 'a.bin'));
+    expect(st.mode & 0o7777).toBe(0o4755);
+  });
+
+  it('an archive entry of an unknown type fails it; with skipUnsupportedEntries the summary names it', async () => {
+    const target = await h.newTarget();
+    const failed = await h.run({
+      request: request({ key: 'sparse.tar', format: 'tar' }, 'fail'),
+      target,
+    });
+    expect(failed.code).toBe(EXIT_CODE_FATAL);
+    expect(failed.termination).toMatchObject({
+      code: 'INVALID_ARCHIVE',
+      entry: 'sparse.img',
+    });
+    const skipped = await h.run({
+      request: request(
+        { key: 'sparse.tar', format: 'tar', skipUnsupportedEntries: true },
+        'overwrite',
+      ),
+      target,
+    });
+    expect(skipped.termination?.phase).toBe('Succeeded');
+    expect(skipped.termination?.message).toContain(
+      '1 archive entry of unsupported types not restored: "sparse.img" (unknown)',
+    );
   });
 });
 

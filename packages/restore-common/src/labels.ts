@@ -27,6 +27,9 @@ export const MANIFEST_FILE = `${MANIFEST_DIR}/manifest.jsonl`;
 /** Env vars of the job program's container. */
 export const ENV_REQUEST = 'KUBE_RESTORE_REQUEST';
 export const ENV_TARGET = 'KUBE_RESTORE_TARGET';
+/** `true` on a Job whose deployment allows setuid, setgid and sticky bits in fileMode/dirMode. */
+export const ENV_ALLOW_SPECIAL_MODE_BITS =
+  'KUBE_RESTORE_ALLOW_SPECIAL_MODE_BITS';
 export const ENV_TERMINATION_MESSAGE_PATH = 'TERMINATION_MESSAGE_PATH';
 export const DEFAULT_TARGET = '/data';
 export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';

@@ -347,6 +347,56 @@ describe('RestoreRequest schema', () => {
   });
 });
 
+describe('special mode bits and endpoints', () => {
+  it.each(['4755', '2755', '1777', '06644'])(
+    'refuses fileMode and dirMode %s (setuid, setgid, sticky) unless the deployment allows them',
+    mode => {
+      const input = {
+        ...minimal,
+        options: { owner: { fileMode: mode, dirMode: mode } },
+      };
+      expect(problemsOf(input).map(p => p.path)).toEqual([
+        'options.owner.fileMode',
+        'options.owner.dirMode',
+      ]);
+      expect(() => parseRestoreRequest(input)).toThrow(/setuid/);
+      expect(
+        parseRestoreRequest(input, { allowSpecialModeBits: true }).options.owner
+          .fileMode,
+      ).toBe(mode);
+    },
+  );
+
+  it('accepts plain modes', () => {
+    expect(
+      parseRestoreRequest({
+        ...minimal,
+        options: { owner: { fileMode: '0644', dirMode: '755' } },
+      }).options.owner,
+    ).toEqual({ fileMode: '0644', dirMode: '755' });
+  });
+
+  it.each([
+    'https://u:p@host',
+    'https://u@host:9000',
+    'https://:p@host',
+    'HTTPS://u:p@host',
+    'https://u%40x@host',
+    'https://u\t@host',
+    'https://host?x=1',
+    'https://host#f',
+  ])(
+    'refuses the endpoint %j (credentials in userinfo, query, fragment)',
+    endpoint => {
+      expect(
+        problemsOf({ ...minimal, source: { ...minimal.source, endpoint } }).map(
+          p => p.path,
+        ),
+      ).toEqual(['source.endpoint']);
+    },
+  );
+});
+
 describe('restoreNameOf', () => {
   it('is deterministic, readable and a valid Job name', () => {
     const a = restoreNameOf(parseRestoreRequest(minimal));
@@ -429,6 +479,7 @@ describe('sourceFromUrl', () => {
     ['https://host:9000/', /no bucket/],
     ['s3://bucket/x?versionId=1', /query/],
     ['https://key:secret@host/bucket/', /credentials/],
+    ['https://key@host/bucket/', /credentials/],
   ])('rejects %s', (url, message) => {
     expect(() => sourceFromUrl(url)).toThrow(message);
   });

@@ -13,6 +13,7 @@ import {
 import { parseQuantity, QuantityError } from './quantity';
 import {
   bucketNameProblem,
+  endpointProblem,
   looksLikeArchive,
   parseSourceUrl,
   SourceUrlError,
@@ -68,6 +69,35 @@ const fileMode = z
   .string()
   .regex(/^0?[0-7]{3,4}$/, 'must be an octal mode such as 0644 or 0755');
 
+/** setuid, setgid and sticky: refused in fileMode and dirMode unless the deployment allows them. */
+export const SPECIAL_MODE_BITS = 0o7000;
+
+export interface ParseOptions {
+  /**
+   * Accept setuid, setgid and sticky bits in options.owner.fileMode and dirMode. Off by default:
+   * only a deployment's own configuration turns it on (core passes it to the job as
+   * ENV_ALLOW_SPECIAL_MODE_BITS), never the request.
+   */
+  allowSpecialModeBits?: boolean;
+}
+
+/** The fields of `owner` that carry setuid, setgid or sticky bits. */
+export function specialModeBitsProblems(owner: {
+  fileMode?: string;
+  dirMode?: string;
+}): FieldProblem[] {
+  return (['fileMode', 'dirMode'] as const)
+    .filter(
+      field =>
+        owner[field] !== undefined &&
+        (parseInt(owner[field]!, 8) & SPECIAL_MODE_BITS) !== 0,
+    )
+    .map(field => ({
+      path: `options.owner.${field}`,
+      message: `"${owner[field]}" sets setuid, setgid or sticky bits, which this deployment does not allow`,
+    }));
+}
+
 export const ARCHIVE_TIERS = ['Expedited', 'Standard', 'Bulk'] as const;
 export type ArchiveTier = (typeof ARCHIVE_TIERS)[number];
 export const ACCESS_MODES = [
@@ -90,8 +120,10 @@ export const sourceSchema = z
     endpoint: z
       .string()
       .url()
-      .refine(v => /^https?:\/\//.test(v), 'must be an http:// or https:// URL')
-      .refine(v => !/\/\/[^/]*@/.test(v), 'must not carry credentials')
+      .superRefine((v, ctx) => {
+        const why = endpointProblem(v);
+        if (why) ctx.addIssue({ code: z.ZodIssueCode.custom, message: why });
+      })
       .optional(),
     region: z
       .string()
@@ -374,21 +406,30 @@ function describeIssue(issue: z.ZodIssue): string {
 }
 
 /** Validates and normalises a request; throws RestoreRequestError naming every bad field. */
-export function parseRestoreRequest(input: unknown): RestoreRequest {
-  const result = restoreRequestSchema.safeParse(input);
-  if (!result.success) throw new RestoreRequestError(zodProblems(result.error));
-  return result.data;
+export function parseRestoreRequest(
+  input: unknown,
+  options: ParseOptions = {},
+): RestoreRequest {
+  const result = safeParseRestoreRequest(input, options);
+  if (!result.ok) throw new RestoreRequestError(result.problems);
+  return result.request;
 }
 
 export function safeParseRestoreRequest(
   input: unknown,
+  options: ParseOptions = {},
 ):
   | { ok: true; request: RestoreRequest }
   | { ok: false; problems: FieldProblem[] } {
   const result = restoreRequestSchema.safeParse(input);
-  return result.success
-    ? { ok: true, request: result.data }
-    : { ok: false, problems: zodProblems(result.error) };
+  if (!result.success)
+    return { ok: false, problems: zodProblems(result.error) };
+  const problems = options.allowSpecialModeBits
+    ? []
+    : specialModeBitsProblems(result.data.options.owner);
+  return problems.length > 0
+    ? { ok: false, problems }
+    : { ok: true, request: result.data };
 }
 
 /** The name the restore gets: the request's own, or one derived deterministically from it. */

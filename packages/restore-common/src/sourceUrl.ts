@@ -34,6 +34,29 @@ export function looksLikeArchive(key: string): boolean {
   return ARCHIVE_SUFFIXES.some(suffix => lower.endsWith(suffix));
 }
 
+/**
+ * Why `value` cannot be an S3 endpoint, or undefined: an http(s) URL without credentials (userinfo
+ * would be sent and shown wherever the endpoint is), query or fragment. The one rule for every input.
+ */
+export function endpointProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an http:// or https:// URL';
+  }
+  if (
+    !/^https?:\/\//i.test(value) ||
+    !['http:', 'https:'].includes(url.protocol)
+  )
+    return 'must be an http:// or https:// URL';
+  if (url.username || url.password || /^[^/]*\/\/[^/?#]*@/.test(value))
+    return 'must not carry credentials (user:password@); use a Secret';
+  if (url.search || url.hash || /[?#]/.test(value))
+    return 'must not have a query or fragment';
+  return undefined;
+}
+
 /** Returns why `bucket` breaks S3's bucket naming rules, or undefined. */
 export function bucketNameProblem(bucket: string): string | undefined {
   if (bucket.length < 3 || bucket.length > 63)
@@ -64,8 +87,9 @@ export function parseSourceUrl(value: string): ParsedSourceUrl {
   }
   if (url.search || url.hash)
     throw new SourceUrlError(value, 'must not have a query or fragment');
-  if (url.username || url.password) {
-    throw new SourceUrlError(value, 'must not carry credentials; use a Secret');
+  if (url.protocol === 'https:' || url.protocol === 'http:') {
+    const why = endpointProblem(value);
+    if (why) throw new SourceUrlError(value, why);
   }
   let bucket: string;
   let path: string;

@@ -275,6 +275,24 @@ describe('buildRestoreManifests', () => {
     ).toThrow(/both an access key id and a secret access key/);
   });
 
+  it('refuses setuid, setgid and sticky modes unless the deployment allows them, and then tells the job', () => {
+    const special = parseRestoreRequest(
+      { ...base, options: { owner: { fileMode: '4755' } } },
+      { allowSpecialModeBits: true },
+    );
+    expect(() => buildRestoreManifests(special)).toThrow(
+      /options\.owner\.fileMode: "4755" sets setuid/,
+    );
+    const env = (m: RestoreManifests) =>
+      m.job.spec!.template.spec!.containers[0].env!.map(e => e.name);
+    expect(
+      env(buildRestoreManifests(special, { allowSpecialModeBits: true })),
+    ).toContain('KUBE_RESTORE_ALLOW_SPECIAL_MODE_BITS');
+    expect(env(buildRestoreManifests(parseRestoreRequest(base)))).not.toContain(
+      'KUBE_RESTORE_ALLOW_SPECIAL_MODE_BITS',
+    );
+  });
+
   it('creates no PVC for an existing one', () => {
     const m = buildRestoreManifests(
       parseRestoreRequest({

@@ -17,6 +17,7 @@ import {
   ANNOTATION_REQUEST,
   ANNOTATION_REQUESTER,
   DEFAULT_TARGET,
+  ENV_ALLOW_SPECIAL_MODE_BITS,
   ENV_REQUEST,
   ENV_TARGET,
   EXIT_CODE_FATAL,
@@ -28,6 +29,7 @@ import {
   RestoreRequest,
   parseQuantity,
   restoreNameOf,
+  specialModeBitsProblems,
 } from '@kube-restore/common';
 import { DEFAULT_JOB_IMAGE, KUBE_RESTORE_VERSION } from './version';
 
@@ -49,6 +51,11 @@ export interface BuildOptions {
   /** Who asked (kubectl user, Backstage user ref); recorded as an annotation. */
   requester?: string;
   resources?: V1ResourceRequirements;
+  /**
+   * The deployment allows setuid, setgid and sticky bits in options.owner.fileMode/dirMode (its
+   * configuration, never the request): the Job then says so to the job program.
+   */
+  allowSpecialModeBits?: boolean;
 }
 
 export interface RestoreManifests {
@@ -106,6 +113,13 @@ export function buildRestoreManifests(
 ): RestoreManifests {
   const name = restoreNameOf(parsed);
   const { namespace } = parsed.target;
+  if (!options.allowSpecialModeBits) {
+    const problems = specialModeBitsProblems(parsed.options.owner);
+    if (problems.length > 0)
+      throw new ManifestError(
+        problems.map(p => `${p.path}: ${p.message}`).join('; '),
+      );
+  }
   let request: RestoreRequest = { ...parsed, name };
   let secret: V1Secret | undefined;
 
@@ -267,6 +281,9 @@ function buildJob(
     { name: 'AWS_REGION', value: request.source.region },
     { name: 'HOME', value: '/tmp' },
     { name: 'TMPDIR', value: '/tmp' },
+    ...(options.allowSpecialModeBits
+      ? [{ name: ENV_ALLOW_SPECIAL_MODE_BITS, value: 'true' }]
+      : []),
     ...credentialEnv(request),
   ];
   const volumeMounts: V1VolumeMount[] = [

@@ -35,7 +35,10 @@ export function requestOfJob(job: V1Job): RestoreRequest | undefined {
   const raw = job.metadata?.annotations?.[ANNOTATION_REQUEST];
   if (!raw) return undefined;
   try {
-    const parsed = safeParseRestoreRequest(JSON.parse(raw));
+    // Reading back what was created: a deployment that allows special mode bits created it.
+    const parsed = safeParseRestoreRequest(JSON.parse(raw), {
+      allowSpecialModeBits: true,
+    });
     return parsed.ok ? parsed.request : undefined;
   } catch {
     return undefined;
