@@ -97,7 +97,9 @@ const cases: [string, RestoreRequestInput, BuildOptions][] = [
         prefix: 'cold/',
         archive: { tier: 'Bulk', days: 3 },
       },
-      options: { activeDeadlineSeconds: 172800 },
+      // The Job's deadline runs from its start and covers the thaw wait (archive.waitSeconds,
+      // 48 h by default) and the restore after it: 72 h, not the 48 h the wait alone may take.
+      options: { activeDeadlineSeconds: 259200 },
     },
     {},
   ],
