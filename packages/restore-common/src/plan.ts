@@ -39,3 +39,18 @@ export interface AccessCheck {
   allowed: boolean;
   reason?: string;
 }
+
+/** The target PVC as a plan sees it. */
+export interface TargetPvcInfo {
+  name: string;
+  namespace: string;
+  exists: boolean;
+  /** `status.capacity.storage`, else the requested size. */
+  capacity?: string;
+  phase?: string;
+  storageClassName?: string;
+  /** Name of the restore that created it, when kube-restore did. */
+  createdBy?: string;
+  /** Set when the PVC could not be read (e.g. forbidden); `exists` is then false but unknown. */
+  error?: string;
+}

@@ -192,4 +192,35 @@ describe('planRestore', () => {
       'this identity may not create jobs, get pods/log in namespace team-a',
     ]);
   });
+
+  it('says whether the data fits: the new PVC size, or the existing PVC capacity; unknown without either', async () => {
+    expect((await plan(input)).fits).toBe(true);
+    expect((await plan(input, s3([{ size: 12 * GiB }]))).fits).toBe(false);
+    expect(
+      (await plan(input, s3([], new Error('no such bucket')))).fits,
+    ).toBeUndefined();
+    cluster.put('pvcs', {
+      metadata: { namespace: 'team-a', name: 'data' },
+      status: { capacity: { storage: '5Gi' } },
+    });
+    expect((await plan(existingInput)).fits).toBe(true);
+    expect((await plan(existingInput, s3([{ size: 6 * GiB }]))).fits).toBe(
+      false,
+    );
+  });
+
+  it('access checks that cannot be made are a problem, not a crash: the rest of the plan stands', async () => {
+    cluster.failNext('accessReview', apiError(503, 'etcd is down'));
+    const p = await plan(input);
+    expect(p.access).toEqual([]);
+    expect(p.accessError).toMatch(/selfsubjectaccessreviews/);
+    expect(p.problems).toEqual([
+      `the access checks could not be made: ${p.accessError}`,
+    ]);
+    expect(p).toMatchObject({
+      pvcSize: '10Gi',
+      fits: true,
+      size: { bytes: GiB },
+    });
+  });
 });

@@ -5,6 +5,7 @@
 import {
   ANNOTATION_CREATED_BY,
   RestoreRequest,
+  TargetPvcInfo,
   parseQuantity,
   restoreNameOf,
 } from '@kube-restore/common';
@@ -13,19 +14,7 @@ import { readPvc } from './restores';
 import { AccessCheck, checkAccess } from './restores';
 import { SizeOptions, SourceSize, sizeSource } from './s3';
 
-export interface TargetPvcInfo {
-  name: string;
-  namespace: string;
-  exists: boolean;
-  /** `status.capacity.storage`, else the requested size. */
-  capacity?: string;
-  phase?: string;
-  storageClassName?: string;
-  /** Name of the restore that created it, when kube-restore did. */
-  createdBy?: string;
-  /** Set when the PVC could not be read (e.g. forbidden); `exists` is then false but unknown. */
-  error?: string;
-}
+export type { TargetPvcInfo };
 
 export interface RestorePlan {
   name: string;
@@ -36,7 +25,11 @@ export interface RestorePlan {
   /** The PVC size create would ask for (`--size`, else the recommended size). */
   pvcSize?: string;
   pvc: TargetPvcInfo;
+  /** Whether the data fits the PVC (the new one's size, or the existing one's capacity); unknown when either is. */
+  fits?: boolean;
   access: AccessCheck[];
+  /** Set when the access checks could not be made (then `access` is empty and a problem says so). */
+  accessError?: string;
   /** What would make `create` fail, in words; empty when it should succeed. */
   problems: string[];
 }
@@ -68,7 +61,7 @@ export async function planRestore(
   const name = restoreNameOf(request);
   const { namespace, pvc: pvcName, mode } = request.target;
   const problems: string[] = [];
-  const [sized, pvc, access] = await Promise.all([
+  const [sized, pvc, checked] = await Promise.all([
     sizeSource(request.source, options).then(
       size => ({ size, error: undefined }),
       (error: Error) => ({ size: undefined, error: error.message }),
@@ -81,8 +74,14 @@ export async function planRestore(
         error: error.message,
       }),
     ),
-    checkAccess(clients, request, { withSecret: options.withSecret }),
+    checkAccess(clients, request, { withSecret: options.withSecret }).then(
+      checks => ({ checks, error: undefined }),
+      (error: Error) => ({ checks: [] as AccessCheck[], error: error.message }),
+    ),
   ]);
+  const access = checked.checks;
+  if (checked.error)
+    problems.push(`the access checks could not be made: ${checked.error}`);
   if (sized.error) problems.push(`the source cannot be read: ${sized.error}`);
   const size = sized.size;
   if (size && size.objects === 0 && !request.options.allowEmpty)
@@ -97,6 +96,7 @@ export async function planRestore(
     );
   }
   let pvcSize: string | undefined;
+  let fits: boolean | undefined;
   if (pvc.error) {
     problems.push(`the target PVC cannot be read: ${pvc.error}`);
   } else if (mode === 'new') {
@@ -109,21 +109,21 @@ export async function planRestore(
         `PVC "${pvcName}" already exists in namespace ${namespace}; restore into it with --existing-pvc or choose another name`,
       );
     }
-    if (pvcSize && size && parseQuantity(pvcSize) < size.diskBytes) {
-      problems.push(
-        `a PVC of ${pvcSize} is smaller than the data (about ${size.diskBytes} bytes on disk)`,
-      );
+    if (pvcSize && size) {
+      fits = parseQuantity(pvcSize) >= size.diskBytes;
+      if (!fits)
+        problems.push(
+          `a PVC of ${pvcSize} is smaller than the data (about ${size.diskBytes} bytes on disk)`,
+        );
     }
   } else if (!pvc.exists) {
     problems.push(`PVC "${pvcName}" not found in namespace ${namespace}`);
-  } else if (
-    pvc.capacity &&
-    size &&
-    parseQuantity(pvc.capacity) < size.diskBytes
-  ) {
-    problems.push(
-      `PVC "${pvcName}" (${pvc.capacity}) is smaller than the data (about ${size.diskBytes} bytes on disk)`,
-    );
+  } else if (pvc.capacity && size) {
+    fits = parseQuantity(pvc.capacity) >= size.diskBytes;
+    if (!fits)
+      problems.push(
+        `PVC "${pvcName}" (${pvc.capacity}) is smaller than the data (about ${size.diskBytes} bytes on disk)`,
+      );
   }
   const denied = access.filter(a => !a.allowed);
   if (denied.length) {
@@ -142,7 +142,9 @@ export async function planRestore(
     sourceError: sized.error,
     pvcSize,
     pvc,
+    fits,
     access,
+    ...(checked.error ? { accessError: checked.error } : {}),
     problems,
   };
 }

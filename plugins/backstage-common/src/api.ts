@@ -8,6 +8,7 @@ import type {
   RestoreRequest,
   RestoreStatus,
   SourceSize,
+  TargetPvcInfo,
 } from '@kube-restore/common';
 
 /** Phases of a record: the cluster's, plus `Rejected` (an approver said no; nothing was ever created). */
@@ -63,8 +64,15 @@ export interface PlanResult {
   sizeError?: string;
   /** The size the new PVC would get. */
   pvcSize?: string;
-  /** Whether the data fits the requested size (unknown when either is unknown). */
+  /** Whether the data fits the new PVC's size or the existing one's capacity (unknown when either is unknown). */
   fits?: boolean;
+  /** The target PVC as the operator sees it: whether it exists, its capacity, whether kube-restore made it. */
+  pvc: TargetPvcInfo;
+  /**
+   * What would make the restore fail in the cluster, in words (existing PVC, archived objects without a
+   * tier, too small, unreadable source, missing rights): core's planRestore, the same as `kubectl restore plan`.
+   */
+  problems: string[];
   approval: { required: boolean; reasons: ApprovalState['reasons'] };
   /** Limits this restore would break; create refuses it with 429 then. */
   quota: { ok: boolean; problems: string[] };

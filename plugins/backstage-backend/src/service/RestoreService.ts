@@ -35,11 +35,11 @@ import {
   S3Keys,
   SourceSize,
   backupExists,
-  checkAccess,
   createRestore,
   deleteRestore,
   getRestore,
   listChildPrefixes,
+  planRestore,
   restoreLogs,
   sizeSource,
   watchRestore,
@@ -210,57 +210,42 @@ export class RestoreService {
     );
     // Before anything is read from the namespace or the source: a refusal reveals nothing about them.
     await this.consent.require(target);
-    const built = this.buildRequest(body, target);
-    const { request, source, keys } = built;
-    let size: SourceSize | undefined;
-    let sizeError: string | undefined;
-    try {
-      size = await this.size(request, source);
-    } catch (error) {
-      sizeError = toBackstageError(error).message;
-    }
-    let pvcSize: string | undefined;
-    if (request.target.mode === 'new')
-      pvcSize =
-        request.target.size === 'auto'
-          ? size?.recommendedSize
-          : request.target.size;
-    const fits =
-      size && pvcSize ? size.diskBytes <= parseQuantity(pvcSize) : undefined;
-    const problems = await this.quotaProblems(request, target, size?.bytes);
-    const approvalReasons = this.approvalReasons(request, size?.bytes);
-    let access: PlanResult['access'];
-    try {
-      const checks = await checkAccess(
-        this.clusters.clientsFor(target.cluster),
-        request,
-        { withSecret: !!keys },
-      );
-      access = { allowed: checks.every(c => c.allowed), checks };
-    } catch (error) {
-      access = {
-        allowed: false,
-        checks: [],
-        error: toBackstageError(error).message,
-      };
-    }
+    const { request, keys } = this.buildRequest(body, target);
+    // Core's plan, the same as `kubectl restore plan`: source size, target PVC, access, problems.
+    const plan = await planRestore(
+      this.clusters.clientsFor(target.cluster),
+      request,
+      {
+        credentials: keys,
+        overagePercent: this.options.config.defaults.overagePercent,
+        withSecret: !!keys,
+      },
+    );
+    const quota = await this.quotaProblems(request, target, plan.size?.bytes);
+    const approvalReasons = this.approvalReasons(request, plan.size?.bytes);
     return {
-      name: restoreNameOf(request),
+      name: plan.name,
       entityRef: target.entityRef,
       cluster: target.cluster,
       namespace: target.namespace,
       source: describeSource(request.source),
       request,
-      size,
-      sizeError,
-      pvcSize,
-      fits,
+      size: plan.size,
+      sizeError: plan.sourceError,
+      pvcSize: plan.pvcSize,
+      fits: plan.fits,
+      pvc: plan.pvc,
+      problems: plan.problems,
       approval: {
         required: approvalReasons.length > 0,
         reasons: approvalReasons,
       },
-      quota: { ok: problems.length === 0, problems },
-      access,
+      quota: { ok: quota.length === 0, problems: quota },
+      access: {
+        allowed: !plan.accessError && plan.access.every(check => check.allowed),
+        checks: plan.access,
+        ...(plan.accessError ? { error: plan.accessError } : {}),
+      },
     };
   }
 

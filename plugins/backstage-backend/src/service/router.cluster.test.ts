@@ -39,6 +39,12 @@ jest.setTimeout(180_000);
 
 const REPO = path.resolve(__dirname, '../../../..');
 const JOB_PROGRAM = path.join(REPO, 'job-image', 'dist', 'restore-job.cjs');
+const KUBECTL_RESTORE = path.join(
+  REPO,
+  'kubectl-plugin',
+  'dist',
+  'kubectl-restore.cjs',
+);
 const DEPLOY = path.join(REPO, 'deploy');
 const run = promisify(execFile);
 
@@ -387,6 +393,89 @@ describe('restore backend on a real cluster', () => {
       .get('/api/restore/restores?entityRef=component:default/intruder')
       .set('Authorization', as(ALICE));
     expect(list.body.items).toEqual([]);
+  });
+
+  it('the portal plans what `kubectl restore plan -o json` plans (the same core call), an existing PVC included', async () => {
+    if (!fs.existsSync(KUBECTL_RESTORE))
+      throw new Error(
+        `${KUBECTL_RESTORE} is missing: build the plugin (npm run build -w kubectl-plugin)`,
+      );
+    // A PVC someone else made: a new restore into it is refused by both, for the same reason.
+    await cluster.admin.post(
+      '/api/v1/namespaces/team-a/persistentvolumeclaims',
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'their-data' },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+    );
+    for (const mode of ['new', 'existing'] as const) {
+      const portal = await request(s.server)
+        .post('/api/restore/plan')
+        .set('Authorization', as(ALICE))
+        .send({
+          entityRef: 'component:default/shop',
+          source: { name: 'nightly', path: 'data/' },
+          target: {
+            pvc: 'their-data',
+            mode,
+            ...(mode === 'new' ? { size: '1Gi' } : {}),
+          },
+        });
+      expect(portal.status).toBe(200);
+      // kubectl as the same identity (the operator), on the same source
+      const cli = await run(
+        process.execPath,
+        [
+          KUBECTL_RESTORE,
+          'plan',
+          '--from',
+          's3://backups/team-a/shop/data/',
+          '--endpoint',
+          cluster.s3!.endpoint,
+          '--credentials-from-env',
+          '--to',
+          'pvc/their-data',
+          ...(mode === 'new' ? ['--size', '1Gi'] : ['--existing-pvc']),
+          '-n',
+          'team-a',
+          '-o',
+          'json',
+        ],
+        {
+          env: {
+            ...process.env,
+            KUBECONFIG: cluster.kubeconfig.operator,
+            AWS_ACCESS_KEY_ID: cluster.s3!.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: cluster.s3!.secretAccessKey,
+          },
+        },
+      ).catch((error: { stdout: string }) => ({ stdout: error.stdout })); // exit 5: the PVC is in the way
+      const kubectlPlan = JSON.parse(cli.stdout);
+      const shared = (p: any) => ({
+        namespace: p.namespace,
+        size: p.size,
+        pvcSize: p.pvcSize,
+        fits: p.fits,
+        pvc: p.pvc,
+        problems: p.problems,
+      });
+      expect(shared(portal.body)).toEqual(shared(kubectlPlan));
+      expect(portal.body.access.checks).toEqual(kubectlPlan.access);
+      expect(portal.body.pvc).toMatchObject({
+        name: 'their-data',
+        exists: true,
+      });
+      expect(
+        portal.body.problems.includes(
+          'PVC "their-data" already exists in namespace team-a; restore into it with --existing-pvc or choose another name',
+        ),
+      ).toBe(mode === 'new');
+    }
   });
 
   it('approval holds the restore with nothing in the cluster, then releases it', async () => {

@@ -402,6 +402,28 @@ describe('restore backend (no cluster)', () => {
     },
   );
 
+  it("/plan is core's planRestore: what cannot be read is a problem in the plan, as in `kubectl restore plan`", async () => {
+    const { server } = await started();
+    const res = await request(server)
+      .post('/api/restore/plan')
+      .set('Authorization', as(ALICE))
+      .send(body());
+    expect(res.status).toBe(200);
+    // This test's stand-in answers only the consent read (503 otherwise) and nothing serves S3.
+    expect(res.body.pvc).toMatchObject({
+      name: 'shop-data',
+      namespace: 'team-a',
+      exists: false,
+      error: expect.stringMatching(/persistentvolumeclaims/),
+    });
+    expect(res.body.problems).toEqual([
+      expect.stringMatching(/^the access checks could not be made: /),
+      expect.stringMatching(/^the source cannot be read: /),
+      `the target PVC cannot be read: ${res.body.pvc.error}`,
+    ]);
+    expect(res.body.access).toMatchObject({ allowed: false, checks: [] });
+  });
+
   it('401 without credentials on every route but /health', async () => {
     const { server } = await started();
     expect(

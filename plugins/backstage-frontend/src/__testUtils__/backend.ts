@@ -114,6 +114,8 @@ export function planFixture(overrides: Partial<RestorePlan> = {}): RestorePlan {
     size: sizeFixture(),
     pvcSize: '6Gi',
     fits: true,
+    pvc: { name: 'data', namespace: 'team-a', exists: false },
+    problems: [],
     approval: { required: false, reasons: [] },
     quota: { ok: true, problems: [] },
     access: { allowed: true, checks: [] },
