@@ -29,7 +29,9 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
       }
       kc.loadFromFile(options.kubeconfig);
     } else {
-      kc.loadFromDefault();
+      // true: the first file of $KUBECONFIG that sets current-context wins, as in kubectl (client-node's
+      // default is the last one: another cluster than kubectl's, silently)
+      kc.loadFromDefault(undefined, true);
     }
   } catch (error) {
     if (error instanceof RestoreError) throw error;
