@@ -17,3 +17,4 @@ export * from './plan';
 export * from './clusterConfig';
 export * from './prefixes';
 export * from './consent';
+export * from './interrupted';

@@ -31,6 +31,11 @@ import {
   buildRestoreManifests,
   restoreSelector,
 } from './manifests';
+import {
+  ANNOTATION_RESUME_BY,
+  expireInterruptedCreates,
+  resumeBy,
+} from './interrupted';
 import { deriveRestoreStatus, requestOfJob } from './status';
 
 export interface CreateRestoreOptions extends BuildOptions {
@@ -119,6 +124,10 @@ export async function createRestore(
   const existingPvc = await readPvc(clients, namespace, pvcName);
   checkPvc(request, name, existingPvc);
 
+  // A create with keys goes through a suspended Job: first end the ones interrupted for good.
+  if (manifests.secret && !existingJob && !dryRun)
+    await expireInterruptedCreates(clients, namespace);
+
   const undo: (() => Promise<unknown>)[] = [];
   try {
     if (manifests.pvc && !existingPvc) {
@@ -150,7 +159,17 @@ export async function createRestore(
     let job = existingJob;
     if (!job) {
       const body: V1Job = manifests.secret
-        ? { ...manifests.job, spec: { ...manifests.job.spec!, suspend: true } }
+        ? {
+            ...manifests.job,
+            metadata: {
+              ...manifests.job.metadata,
+              annotations: {
+                ...manifests.job.metadata?.annotations,
+                [ANNOTATION_RESUME_BY]: resumeBy(Date.now()),
+              },
+            },
+            spec: { ...manifests.job.spec!, suspend: true },
+          }
         : manifests.job;
       job = await callApi(
         { verb: 'create', resource: 'jobs.batch', namespace, name },
@@ -205,6 +224,8 @@ export async function createRestore(
           { verb: 'patch', resource: 'jobs.batch', namespace, name },
           () =>
             clients.batch.patchNamespacedJob(
+              // Only spec.suspend (deploy/policy admits nothing else): resume-by stays and means
+              // nothing on a Job that is not suspended.
               { name, namespace, body: { spec: { suspend: false } } },
               mergePatch,
             ),
