@@ -33,11 +33,10 @@ describe('applyRequestTimeout', () => {
     const clients = createKubeClients(
       applyRequestTimeout(kubeConfigFor(url), 200),
     );
-    const started = Date.now();
+    // the server never answers: without the limit this would wait until jest's own timeout
     await expect(
       clients.batch.listNamespacedJob({ namespace: 'team-a' }),
     ).rejects.toThrow(/abort|timeout/i);
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('leaves requests alone with 0', () => {

@@ -257,10 +257,28 @@ describe('EntityRestoreContent', () => {
         errorResponse(502, 'ClusterError', 'proxy refused the stream'),
       ),
     );
+    // the poll timers the component starts (setInterval with its interval) and which it clears
+    const polls = new Set<unknown>();
+    const realSetInterval = globalThis.setInterval;
+    const realClearInterval = globalThis.clearInterval;
+    const setIntervalSpy = jest
+      .spyOn(globalThis, 'setInterval')
+      .mockImplementation(((fn: () => void, ms?: number) => {
+        const id = realSetInterval(fn, ms);
+        if (ms === 50) polls.add(id);
+        return id;
+      }) as typeof setInterval);
+    const clearIntervalSpy = jest
+      .spyOn(globalThis, 'clearInterval')
+      .mockImplementation(id => {
+        polls.delete(id);
+        realClearInterval(id);
+      });
     await renderWithApis(<EntityRestoreContent pollIntervalMs={50} />);
     expect(
       await screen.findByText(/Live updates unavailable; refreshing every/),
     ).toBeInTheDocument();
+    expect(polls.size).toBe(1);
     const before = lists;
     await waitFor(() => expect(lists).toBeGreaterThan(before + 1));
     phase = 'Failed';
@@ -269,9 +287,10 @@ describe('EntityRestoreContent', () => {
     await waitFor(() =>
       expect(screen.queryByText(/Live updates unavailable/)).toBeNull(),
     );
-    const settled = lists;
-    await new Promise(resolve => setTimeout(resolve, 200));
-    expect(lists).toBe(settled);
+    // ...its poll timer is cleared, none is left to fire
+    expect(polls.size).toBe(0);
+    setIntervalSpy.mockRestore();
+    clearIntervalSpy.mockRestore();
   });
 
   it("validates the PVC name as it is typed, with common's rules", async () => {
