@@ -3,7 +3,7 @@
  *
  * Inputs: the request as JSON in KUBE_RESTORE_REQUEST (or `--request FILE`), the volume at
  * KUBE_RESTORE_TARGET (default /data), TERMINATION_MESSAGE_PATH (default /dev/termination-log),
- * credentials from the AWS SDK's default chain only. Output: JSON lines on stdout, the termination
+ * credentials only from the source the request names (credentials.ts). Output: JSON lines on stdout, the termination
  * message, and the exit code (0, EXIT_CODE_FATAL for what a retry cannot fix, 1 otherwise).
  */
 import { setMaxListeners } from 'node:events';
@@ -21,7 +21,8 @@ import {
   RestoreRequest,
   RestoreRequestError,
 } from '@kube-restore/common';
-import { redact } from './errors';
+import { applyCredentialSources } from './credentials';
+import { redact, RestoreError } from './errors';
 import { Reporter } from './reporter';
 import { RunOutcome, runRestore } from './run';
 import { liveTemporaryFiles } from './writeFileAtomically';
@@ -115,6 +116,24 @@ export async function main(
       durationMs: Date.now() - started,
     });
     return exitCodeFor('INVALID_REQUEST');
+  }
+
+  try {
+    applyCredentialSources(request.credentials, env);
+  } catch (error) {
+    const e = error as RestoreError;
+    reporter.log('error', e.message, { code: e.code });
+    await writeTermination(terminationPath, {
+      phase: 'Failed',
+      code: e.code,
+      message: e.message,
+      failedPhase: 'Planning',
+      objects: 0,
+      objectsSkipped: 0,
+      bytes: 0,
+      durationMs: Date.now() - started,
+    });
+    return exitCodeFor(e.code);
   }
 
   const stop = new AbortController();

@@ -5,6 +5,8 @@
  * and archives with paths the file system cannot hold fail for good.
  */
 import { promises as fsp } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import {
   EXIT_CODE_FATAL,
@@ -301,6 +303,95 @@ describe('what the request may ask', () => {
     expect(skipped.termination?.message).toContain(
       '1 archive entry of unsupported types not restored: "sparse.img" (unknown)',
     );
+  });
+});
+
+describe('credentials come only from the source the request names', () => {
+  /** A stand-in for the node's instance metadata (IMDSv2) that hands out `keys` and counts requests. */
+  async function fakeImds(keys: {
+    accessKeyId: string;
+    secretAccessKey: string;
+  }) {
+    const requests: string[] = [];
+    const server = http.createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      if (req.method === 'PUT') return res.end('token');
+      if (req.url?.endsWith('/security-credentials/'))
+        return res.end('node-role');
+      return res.end(
+        JSON.stringify({
+          Code: 'Success',
+          AccessKeyId: keys.accessKeyId,
+          SecretAccessKey: keys.secretAccessKey,
+          Token: '',
+          Expiration: new Date(Date.now() + 3600_000).toISOString(),
+        }),
+      );
+    });
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    return {
+      requests,
+      env: {
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${port}`,
+        // No keys in the environment: only the node could answer.
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+      },
+      close: () => new Promise(r => server.close(r)),
+    };
+  }
+  const unused = {
+    accessKeyId: 'unused-id-1',
+    secretAccessKey: 'unused-key-1',
+  };
+
+  it.each([
+    ['none', { type: 'none' }],
+    ['secret', { type: 'secret', secretName: 's3-reader' }],
+    ['serviceAccount', { type: 'serviceAccount', serviceAccountName: 'sa' }],
+  ])(
+    '%s without its keys is INVALID_CREDENTIALS (fatal) and never asks the node',
+    async (_, credentials) => {
+      const imds = await fakeImds(h.credentials());
+      try {
+        const run = await h.run({
+          request: {
+            ...request({ prefix: 'objs/' }, 'overwrite'),
+            credentials: credentials as never,
+          },
+          target: await h.newTarget(),
+          credentials: unused,
+          env: imds.env,
+        });
+        expect(run.termination).toMatchObject({ code: 'INVALID_CREDENTIALS' });
+        expect(run.code).toBe(EXIT_CODE_FATAL);
+        expect(imds.requests).toEqual([]);
+      } finally {
+        await imds.close();
+      }
+    },
+  );
+
+  it("nodeIdentity, by name, uses the node's instance metadata", async () => {
+    const imds = await fakeImds(h.credentials());
+    try {
+      const target = await h.newTarget();
+      const run = await h.run({
+        request: {
+          ...request({ prefix: 'objs/' }, 'overwrite'),
+          credentials: { type: 'nodeIdentity' },
+        },
+        target,
+        credentials: unused,
+        env: imds.env,
+      });
+      expect(imds.requests).toContain('PUT /latest/api/token');
+      expect(run.termination?.phase).toBe('Succeeded');
+      expect((await readTree(target)).has('a.bin')).toBe(true);
+    } finally {
+      await imds.close();
+    }
   });
 });
 

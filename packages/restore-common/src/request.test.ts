@@ -347,6 +347,22 @@ describe('RestoreRequest schema', () => {
   });
 });
 
+describe('credentials', () => {
+  it('names the node identity explicitly; none stays the default', () => {
+    expect(
+      parseRestoreRequest({ ...minimal, credentials: { type: 'nodeIdentity' } })
+        .credentials,
+    ).toEqual({ type: 'nodeIdentity' });
+    expect(parseRestoreRequest(minimal).credentials).toEqual({ type: 'none' });
+    expect(
+      problemsOf({
+        ...minimal,
+        credentials: { type: 'nodeIdentity', secretName: 'x' },
+      }).map(p => p.path),
+    ).toEqual(['credentials']);
+  });
+});
+
 describe('special mode bits and endpoints', () => {
   it.each(['4755', '2755', '1777', '06644'])(
     'refuses fileMode and dirMode %s (setuid, setgid, sticky) unless the deployment allows them',

@@ -274,6 +274,12 @@ export const credentialsSchema = z.discriminatedUnion('type', [
       serviceAccountName: dnsSubdomain(),
     })
     .strict(),
+  /**
+   * The node's own identity (its instance role, through instance metadata), by name: no other type
+   * ever falls through to it.
+   */
+  z.object({ type: z.literal('nodeIdentity') }).strict(),
+  /** Nothing in the request: the job uses only keys handed to it in its environment, never the node's role. */
   z.object({ type: z.literal('none') }).strict(),
 ]);
 
