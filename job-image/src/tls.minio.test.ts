@@ -93,7 +93,7 @@ it('the endpoint serves HTTPS with a certificate for 127.0.0.1 from the test CA'
         res.resume();
         resolve({
           authorized: socket.authorized,
-          subject: socket.getPeerCertificate().subject.CN,
+          subject: String(socket.getPeerCertificate().subject.CN),
           status: res.statusCode,
         });
       },

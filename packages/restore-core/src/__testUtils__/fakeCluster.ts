@@ -61,10 +61,8 @@ export class FakeCluster {
     );
   }
 
-  put(
-    kind: Kind,
-    object: { metadata?: { namespace?: string; name?: string } },
-  ) {
+  /** Stores a copy of `object` (any shape: what a controller or another client left there). */
+  put(kind: Kind, object: any) {
     const key = `${object.metadata?.namespace}/${object.metadata?.name}`;
     this.objects[kind].set(key, clone(object));
   }
