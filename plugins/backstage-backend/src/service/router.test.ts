@@ -435,9 +435,16 @@ describe('restore backend (no cluster)', () => {
     ).toBe(200);
     for (const [method, route] of [
       ['get', '/api/restore/sources'],
+      ['post', '/api/restore/plan'],
       ['post', '/api/restore/restores'],
+      ['post', '/api/restore/restores/namespace'],
       ['get', '/api/restore/restores'],
       ['get', '/api/restore/restores/x'],
+      ['get', '/api/restore/restores/x/events'],
+      ['get', '/api/restore/restores/x/logs'],
+      ['delete', '/api/restore/restores/x'],
+      ['post', '/api/restore/restores/x/approve'],
+      ['post', '/api/restore/restores/x/reject'],
       ['get', '/api/restore/exists/team-a/data'],
     ] as const) {
       expect(
