@@ -18,3 +18,4 @@ export * from './clusterConfig';
 export * from './prefixes';
 export * from './consent';
 export * from './interrupted';
+export * from './writers';

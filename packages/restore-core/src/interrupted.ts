@@ -3,12 +3,12 @@
  * (owned by the Job), then the Job is resumed; a caller killed in between leaves a suspended Job
  * (and maybe its Secret) that nothing would ever end: a suspended Job has no deadline and no TTL.
  * Such a Job carries ANNOTATION_RESUME_BY; once that time has passed it is abandoned, and the next
- * create in the namespace deletes it (the Secret goes with it by garbage collection).
+ * create in the namespace deletes it (the Secret goes with it by garbage collection). An abandoned
+ * create does not hold its PVC (writers.ts): it is deleted first.
  */
 import type { V1Job } from '@kubernetes/client-node';
 import type { KubeClients } from './clients';
 import { callApi } from './errors';
-import { restoreSelector } from './manifests';
 
 /** On a Job created suspended: when the create that made it counts as abandoned (RFC 3339). */
 export const ANNOTATION_RESUME_BY = 'kube-restore.io/resume-by';
@@ -28,27 +28,20 @@ export function isAbandonedCreate(job: V1Job, now: number): boolean {
 }
 
 /**
- * Deletes the namespace's abandoned creates (best effort: a caller that may not list or delete
- * Jobs still creates its restore). Returns the names deleted.
+ * Deletes the abandoned creates among `jobs` (the namespace's restore Jobs); best effort: a caller
+ * that may not delete Jobs still creates its restore. Returns the names deleted.
  */
 export async function expireInterruptedCreates(
   clients: KubeClients,
   namespace: string,
+  jobs: readonly V1Job[],
   now: number = Date.now(),
 ): Promise<string[]> {
   const deleted: string[] = [];
-  try {
-    const jobs = await callApi(
-      { verb: 'list', resource: 'jobs.batch', namespace },
-      () =>
-        clients.batch.listNamespacedJob({
-          namespace,
-          labelSelector: restoreSelector(),
-        }),
-    );
-    for (const job of jobs.items) {
-      const name = job.metadata?.name;
-      if (!name || !isAbandonedCreate(job, now)) continue;
+  for (const job of jobs) {
+    const name = job.metadata?.name;
+    if (!name || !isAbandonedCreate(job, now)) continue;
+    try {
       await callApi(
         { verb: 'delete', resource: 'jobs.batch', namespace, name },
         () =>
@@ -59,9 +52,9 @@ export async function expireInterruptedCreates(
           }),
       );
       deleted.push(name);
+    } catch {
+      // Cleanup is a courtesy of the next create; it never fails one.
     }
-  } catch {
-    // Cleanup is a courtesy of the next create; it never fails one.
   }
   return deleted;
 }

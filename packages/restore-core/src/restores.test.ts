@@ -69,6 +69,7 @@ describe('createRestore', () => {
     expect(cluster.callNames()).toEqual([
       `readJob team-a/${NAME}`,
       'readPvc team-a/train-data',
+      'listJobs', // no other live restore targets the PVC (writers.test.ts)
       'createPvc team-a/train-data',
       `createJob team-a/${NAME}`,
       `readJob team-a/${NAME}`,
@@ -87,7 +88,7 @@ describe('createRestore', () => {
     await createRestore(cluster.clients(), request, { credentials: keys });
     const names = cluster.callNames();
     expect(names.slice(2, 7)).toEqual([
-      'listJobs', // abandoned creates end first (interrupted.test.ts)
+      'listJobs', // abandoned creates end, one writer per PVC (interrupted, writers)
       'createPvc team-a/train-data',
       `createJob team-a/${NAME}`,
       `createSecret team-a/${NAME}-credentials`,

@@ -37,6 +37,7 @@ import {
   resumeBy,
 } from './interrupted';
 import { deriveRestoreStatus, requestOfJob } from './status';
+import { liveWriterOf, pvcInUse, restoreJobsIn } from './writers';
 
 export interface CreateRestoreOptions extends BuildOptions {
   /** `server`: send every object with dryRun=All; nothing is persisted. */
@@ -124,9 +125,16 @@ export async function createRestore(
   const existingPvc = await readPvc(clients, namespace, pvcName);
   checkPvc(request, name, existingPvc);
 
-  // A create with keys goes through a suspended Job: first end the ones interrupted for good.
-  if (manifests.secret && !existingJob && !dryRun)
-    await expireInterruptedCreates(clients, namespace);
+  if (!existingJob) {
+    // Creates interrupted for good end first; then no other live restore may target the PVC.
+    let jobs = (await restoreJobsIn(clients, namespace)) ?? [];
+    if (!dryRun) {
+      const expired = await expireInterruptedCreates(clients, namespace, jobs);
+      jobs = jobs.filter(j => !expired.includes(j.metadata?.name ?? ''));
+    }
+    const writer = liveWriterOf(jobs, pvcName, name);
+    if (writer) throw pvcInUse(namespace, pvcName, writer);
+  }
 
   const undo: (() => Promise<unknown>)[] = [];
   try {
