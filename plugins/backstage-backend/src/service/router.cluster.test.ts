@@ -15,7 +15,7 @@ import {
 } from '@backstage/backend-test-utils';
 import { JsonObject } from '@backstage/types';
 import { Cluster, startCluster } from '@kube-restore/test-cluster';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -76,9 +76,15 @@ const FILES: Record<string, string> = {
 };
 
 beforeAll(async () => {
-  if (!fs.existsSync(JOB_PROGRAM))
+  // the program the cluster runs must be the bundle just built from these sources, not only exist
+  const fresh = spawnSync(
+    process.execPath,
+    [path.join(REPO, 'job-image', 'build.mjs'), '--check', JOB_PROGRAM],
+    { encoding: 'utf8' },
+  );
+  if (fresh.status !== 0)
     throw new Error(
-      `${JOB_PROGRAM} is missing: build the job program (npm run build -w job-image)`,
+      fresh.stderr.trim() || 'job-image/build.mjs --check failed',
     );
   cluster = await startCluster();
   if (!cluster.s3) throw new Error('the harness started without MinIO');
@@ -573,6 +579,44 @@ describe('restore backend on a real cluster', () => {
         /more than the limit of 10 per restore \(kubeRestore\.limits\.maxBytesPerRestore\)/,
       );
       expect(await jobsIn('team-a')).toEqual(before);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it('20 parallel creates against a limit of 2 per namespace: exactly 2 Jobs, 18 refused with 429', async () => {
+    const limited = await startBackend({
+      kubeRestore: {
+        ...(config().kubeRestore as JsonObject),
+        limits: { concurrentRestoresPerNamespace: 2 },
+      },
+    });
+    try {
+      const before = await jobsIn('team-a');
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          request(limited.server)
+            .post('/api/restore/restores')
+            .set('Authorization', as(ALICE))
+            .send({
+              entityRef: 'component:default/shop',
+              source: { name: 'nightly', path: 'data/' },
+              target: { pvc: `limit-${i}` },
+            }),
+        ),
+      );
+      expect(results.map(r => r.status).sort()).toEqual([
+        201,
+        201,
+        ...Array(18).fill(429),
+      ]);
+      const created = (await jobsIn('team-a')).filter(j => !before.includes(j));
+      expect(created.sort()).toEqual(
+        results
+          .filter(r => r.status === 201)
+          .map(r => r.body.name)
+          .sort(),
+      );
     } finally {
       await limited.stop();
     }
