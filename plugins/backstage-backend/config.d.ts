@@ -78,7 +78,7 @@ export interface Config {
     };
 
     limits?: {
-      /** Largest restore, as a quantity (`100Gi`). */
+      /** Largest restore, as a quantity (`100Gi`): the data (an archive's estimated unpacked size), and an explicit PVC size. */
       maxBytesPerRestore?: string;
       /** Restores running at once in one namespace. */
       concurrentRestoresPerNamespace?: number;
@@ -86,6 +86,10 @@ export interface Config {
       restoresPerDayPerOwner?: number;
       /** Bytes per owner group per 24 hours, as a quantity. */
       bytesPerDayPerOwner?: string;
+      /** Restores per requesting user (or service) per 24 hours (pending ones count); owners can be changed by entity authors, users cannot. */
+      restoresPerDayPerUser?: number;
+      /** Bytes per requesting user per 24 hours, as a quantity. */
+      bytesPerDayPerUser?: string;
     };
 
     /**

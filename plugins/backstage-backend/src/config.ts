@@ -145,6 +145,8 @@ const configSchema = z
         concurrentRestoresPerNamespace: z.number().int().min(1).optional(),
         restoresPerDayPerOwner: z.number().int().min(1).optional(),
         bytesPerDayPerOwner: quantity.optional(),
+        restoresPerDayPerUser: z.number().int().min(1).optional(),
+        bytesPerDayPerUser: quantity.optional(),
       })
       .strict()
       .default({}),

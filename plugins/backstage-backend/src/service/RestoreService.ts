@@ -27,13 +27,11 @@ import {
   describeSource,
   formatBytes,
   isTerminalPhase,
-  parseQuantity,
   restoreNameOf,
   safeParseRestoreRequest,
 } from '@kube-restore/common';
 import {
   S3Keys,
-  SourceSize,
   backupExists,
   createRestore,
   deleteRestore,
@@ -47,12 +45,7 @@ import {
 } from '@kube-restore/core';
 import { metrics } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
-import {
-  ApprovalRule,
-  RestoreConfig,
-  SourceConfig,
-  fillTemplate,
-} from '../config';
+import { RestoreConfig, SourceConfig, fillTemplate } from '../config';
 import { QuotaExceededError, toBackstageError } from '../errors';
 import {
   ApprovalState,
@@ -68,6 +61,7 @@ import {
 import { requesterOf } from './access';
 import { ClusterRegistry } from './clusters';
 import { NamespaceConsentPolicy } from './consent';
+import { ACTIVE_PHASES, RestorePolicy, countedBytes } from './policy';
 import { EntityTarget, EntityTargets } from './entities';
 import { RestoreNotifier, noNotifications } from './notifier';
 import { RestoreRecord, RestoreStore } from './RestoreStore';
@@ -91,15 +85,6 @@ export interface RestoreServiceOptions {
   clusters: ClusterRegistry;
   consent: NamespaceConsentPolicy;
 }
-
-const ACTIVE_PHASES: RecordPhase[] = [
-  'Pending',
-  'Planning',
-  'Thawing',
-  'Restoring',
-  'Verifying',
-];
-const DAY_MS = 24 * 3600 * 1000;
 
 export function toView(
   record: RestoreRecord,
@@ -159,11 +144,13 @@ export class RestoreService {
   private readonly notifier: RestoreNotifier;
   private readonly clusters: ClusterRegistry;
   private readonly consent: NamespaceConsentPolicy;
+  private readonly policy: RestorePolicy;
 
   constructor(private readonly options: RestoreServiceOptions) {
     this.notifier = options.notifier ?? noNotifications;
     this.clusters = options.clusters;
     this.consent = options.consent;
+    this.policy = new RestorePolicy(options.config, options.userInfo);
   }
 
   /**
@@ -221,8 +208,15 @@ export class RestoreService {
         withSecret: !!keys,
       },
     );
-    const quota = await this.quotaProblems(request, target, plan.size?.bytes);
-    const approvalReasons = this.approvalReasons(request, plan.size?.bytes);
+    const quota = [
+      ...this.policy.sizeProblems(request, plan.size),
+      ...(await this.policy.countProblems(
+        this.options.store,
+        { ...target, requester: requesterOf(caller.credentials) },
+        countedBytes(plan.size),
+      )),
+    ];
+    const approvalReasons = this.policy.approvalReasons(request, plan.size);
     return {
       name: plan.name,
       entityRef: target.entityRef,
@@ -269,37 +263,19 @@ export class RestoreService {
     const name = restoreNameOf(request);
     const requester = requesterOf(caller.credentials);
 
-    const same = (
-      await this.options.store.list({
-        cluster: target.cluster,
-        namespace: target.namespace,
-      })
-    ).filter(r => r.name === name && r.phase !== 'Rejected');
-    if (same.length) {
-      const existing = same[0];
-      if (
-        JSON.stringify(existing.request) ===
-        JSON.stringify({ ...request, name })
-      )
-        return { view: await this.view(existing), created: false };
-      throw new ConflictError(
-        `a restore named "${name}" already exists in namespace ${target.namespace}; delete it first or choose another name`,
-      );
-    }
-
-    const needsSize =
-      (request.target.mode === 'new' && request.target.size === 'auto') ||
-      this.options.config.limits.maxBytesPerRestore !== undefined ||
-      this.options.config.limits.bytesPerDayPerOwner !== undefined ||
-      this.options.config.approval.rules.some(r => r.aboveBytes !== undefined);
-    const size = needsSize
-      ? await this.size(request, source).catch(error =>
-          Promise.reject(toBackstageError(error)),
-        )
+    // An explicit PVC size over the limit needs no sizing to refuse.
+    const early = this.policy.sizeProblems(request, undefined);
+    if (early.length)
+      throw new QuotaExceededError(`restore refused: ${early.join('; ')}`);
+    // Restores of the namespace that ended since the last reconciliation free their slot first.
+    await this.refreshActive(target.cluster, target.namespace);
+    const size = this.policy.needsSize(request)
+      ? await sizeSource(request.source, {
+          credentials: keys,
+          overagePercent: this.options.config.defaults.overagePercent,
+        }).catch(error => Promise.reject(toBackstageError(error)))
       : undefined;
-
-    const problems = await this.quotaProblems(request, target, size?.bytes);
-    const reasons = this.approvalReasons(request, size?.bytes);
+    const reasons = this.policy.approvalReasons(request, size);
     const now = new Date().toISOString();
     const record: RestoreRecord = {
       id: randomUUID(),
@@ -320,13 +296,50 @@ export class RestoreService {
             bytes: size.bytes,
             recommendedSize: size.recommendedSize,
             archivedObjects: size.archivedObjects,
+            estimated: size.estimated,
           }
         : undefined,
       approval: { required: reasons.length > 0, reasons },
-      plannedBytes: size?.bytes,
+      plannedBytes: countedBytes(size),
       createdAt: now,
       updatedAt: now,
     };
+
+    // The same request again answers with the first restore; checks and insert as one step.
+    const existing = await this.options.store.exclusive(async store => {
+      const same = (
+        await store.list({
+          cluster: target.cluster,
+          namespace: target.namespace,
+          limit: 10000,
+        })
+      ).find(r => r.name === name && r.phase !== 'Rejected');
+      if (same) {
+        if (
+          JSON.stringify(same.request) === JSON.stringify({ ...request, name })
+        )
+          return same;
+        throw new ConflictError(
+          `a restore named "${name}" already exists in namespace ${target.namespace}; delete it first or choose another name`,
+        );
+      }
+      const problems = [
+        ...this.policy.sizeProblems(request, size),
+        ...(await this.policy.countProblems(
+          store,
+          { ...target, requester },
+          record.plannedBytes,
+        )),
+      ];
+      if (problems.length) {
+        await this.auditRefusal(record, requester, caller, problems);
+        throw new QuotaExceededError(`restore refused: ${problems.join('; ')}`);
+      }
+      await store.insert(record);
+      return undefined;
+    });
+    if (existing) return { view: await this.view(existing), created: false };
+
     const audit = await this.options.auditor.createEvent({
       eventId: 'restore-create',
       severityLevel: 'medium',
@@ -334,9 +347,6 @@ export class RestoreService {
       meta: this.auditMeta(record, requester),
     });
     try {
-      if (problems.length)
-        throw new QuotaExceededError(`restore refused: ${problems.join('; ')}`);
-      await this.options.store.insert(record);
       if (record.phase === 'PendingApproval') {
         await audit.success({
           meta: {
@@ -363,6 +373,36 @@ export class RestoreService {
       await audit.fail({ error: error as Error });
       throw toBackstageError(error);
     }
+  }
+
+  /** A create refused by a limit is audited as a failed restore-create (nothing was recorded). */
+  private async auditRefusal(
+    record: RestoreRecord,
+    requester: string,
+    caller: Caller,
+    problems: string[],
+  ) {
+    const audit = await this.options.auditor.createEvent({
+      eventId: 'restore-create',
+      severityLevel: 'medium',
+      request: caller.request,
+      meta: this.auditMeta(record, requester),
+    });
+    await audit.fail({
+      error: new QuotaExceededError(`restore refused: ${problems.join('; ')}`),
+    });
+  }
+
+  /** Brings the namespace's active records up to date from the cluster (a write path: create only). */
+  private async refreshActive(cluster: string, namespace: string) {
+    if (!this.options.config.limits.concurrentRestoresPerNamespace) return;
+    const active = await this.options.store.list({
+      cluster,
+      namespace,
+      phases: ACTIVE_PHASES,
+      limit: 10000,
+    });
+    for (const record of active) await this.view(record, { progress: false });
   }
 
   /**
@@ -477,7 +517,7 @@ export class RestoreService {
         throw new NotAllowedError(
           'a restore cannot be approved or rejected by the person who asked for it',
         );
-      await this.checkApprover(record, caller.credentials);
+      await this.policy.checkApprover(record, caller.credentials);
       const approval: ApprovalState = {
         ...(record.approval ?? { required: true, reasons: [] }),
         decision: {
@@ -488,17 +528,27 @@ export class RestoreService {
         },
       };
       const next: RecordPhase = state === 'approved' ? 'Pending' : 'Rejected';
-      const changed = await this.options.store.update(
-        id,
-        {
-          phase: next,
-          approval,
-          ...(state === 'rejected'
-            ? { finishedAt: approval.decision!.at }
-            : {}),
-        },
-        'PendingApproval',
-      );
+      // An approved restore starts now: it must fit the namespace's limit, checked and taken as one step.
+      const changed = await this.options.store.exclusive(async store => {
+        if (state === 'approved') {
+          const problems = await this.policy.concurrencyProblems(store, record);
+          if (problems.length)
+            throw new QuotaExceededError(
+              `cannot start the restore yet: ${problems.join('; ')}`,
+            );
+        }
+        return store.update(
+          id,
+          {
+            phase: next,
+            approval,
+            ...(state === 'rejected'
+              ? { finishedAt: approval.decision!.at }
+              : {}),
+          },
+          'PendingApproval',
+        );
+      });
       if (!changed)
         throw new ConflictError(
           `restore ${record.name} was decided by someone else meanwhile`,
@@ -527,26 +577,6 @@ export class RestoreService {
     } catch (error) {
       await audit.fail({ error: error as Error });
       throw toBackstageError(error);
-    }
-  }
-
-  private async checkApprover(
-    record: RestoreRecord,
-    credentials: BackstageCredentials,
-  ) {
-    const reasons = record.approval?.reasons ?? [];
-    if (!reasons.length) return;
-    if ((credentials.principal as { type: string }).type !== 'user')
-      throw new NotAllowedError('only people approve restores');
-    const { ownershipEntityRefs } =
-      await this.options.userInfo.getUserInfo(credentials);
-    const missing = reasons.filter(
-      r => !r.approvers.some(g => ownershipEntityRefs.includes(g)),
-    );
-    if (missing.length) {
-      throw new NotAllowedError(
-        `approving needs a member of ${missing.map(r => `${r.approvers.join(' or ')} (rule ${r.rule})`).join(' and ')}`,
-      );
     }
   }
 
@@ -876,110 +906,6 @@ export class RestoreService {
       );
     }
     return { request: parsed.request, source, keys };
-  }
-
-  private async size(
-    request: RestoreRequest,
-    source: SourceConfig,
-  ): Promise<SourceSize> {
-    return sizeSource(request.source, {
-      credentials: this.clusters.keysOf(source),
-      overagePercent: this.options.config.defaults.overagePercent,
-    });
-  }
-
-  approvalReasons(
-    request: RestoreRequest,
-    bytes: number | undefined,
-  ): ApprovalState['reasons'] {
-    const reasons: ApprovalState['reasons'] = [];
-    for (const rule of this.options.config.approval.rules as ApprovalRule[]) {
-      const tier = request.source.archive.tier;
-      if (rule.tiers?.length && tier !== 'fail' && rule.tiers.includes(tier)) {
-        reasons.push({
-          rule: rule.name,
-          reason: `thaws archived objects with the ${tier} tier`,
-          approvers: rule.approvers,
-        });
-      } else if (
-        rule.aboveBytes !== undefined &&
-        bytes !== undefined &&
-        bytes > parseQuantity(rule.aboveBytes)
-      ) {
-        reasons.push({
-          rule: rule.name,
-          reason: `restores ${formatBytes(bytes)}, more than ${rule.aboveBytes}`,
-          approvers: rule.approvers,
-        });
-      }
-    }
-    return reasons;
-  }
-
-  private async quotaProblems(
-    _request: RestoreRequest,
-    target: EntityTarget,
-    bytes: number | undefined,
-  ): Promise<string[]> {
-    const { limits } = this.options.config;
-    const problems: string[] = [];
-    if (
-      limits.maxBytesPerRestore &&
-      bytes !== undefined &&
-      bytes > parseQuantity(limits.maxBytesPerRestore)
-    ) {
-      problems.push(
-        `it restores ${formatBytes(bytes)}, more than the limit of ${limits.maxBytesPerRestore} per restore (kubeRestore.limits.maxBytesPerRestore)`,
-      );
-    }
-    if (limits.concurrentRestoresPerNamespace) {
-      const active = await this.options.store.list({
-        cluster: target.cluster,
-        namespace: target.namespace,
-        phases: ACTIVE_PHASES,
-      });
-      let running = 0;
-      for (const record of active) {
-        const view = await this.view(record, { progress: false });
-        if (ACTIVE_PHASES.includes(view.phase)) running++;
-      }
-      if (running >= limits.concurrentRestoresPerNamespace) {
-        problems.push(
-          `${running} restores are running in namespace ${target.namespace}, the limit is ${limits.concurrentRestoresPerNamespace} (kubeRestore.limits.concurrentRestoresPerNamespace); wait for one to finish`,
-        );
-      }
-    }
-    if (
-      (limits.restoresPerDayPerOwner || limits.bytesPerDayPerOwner) &&
-      target.ownerRef
-    ) {
-      const since = new Date(Date.now() - DAY_MS).toISOString();
-      const today = (
-        await this.options.store.list({
-          ownerRef: target.ownerRef,
-          createdSince: since,
-          includeDeleted: true,
-          limit: 10000,
-        })
-      ).filter(r => r.phase !== 'Rejected');
-      if (
-        limits.restoresPerDayPerOwner &&
-        today.length >= limits.restoresPerDayPerOwner
-      ) {
-        problems.push(
-          `${target.ownerRef} made ${today.length} restores in the last 24 hours, the limit is ${limits.restoresPerDayPerOwner} (kubeRestore.limits.restoresPerDayPerOwner)`,
-        );
-      }
-      if (limits.bytesPerDayPerOwner && bytes !== undefined) {
-        const used = today.reduce((n, r) => n + (r.plannedBytes ?? 0), 0);
-        if (used + bytes > parseQuantity(limits.bytesPerDayPerOwner)) {
-          problems.push(
-            `${target.ownerRef} restored ${formatBytes(used)} in the last 24 hours; ${formatBytes(bytes)} more passes the limit of ${limits.bytesPerDayPerOwner} (kubeRestore.limits.bytesPerDayPerOwner)`,
-          );
-        }
-      }
-    }
-    return problems;
   }
 
   private async createInCluster(

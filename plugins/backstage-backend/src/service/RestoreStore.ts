@@ -11,6 +11,7 @@ import { ErrorCode, RestoreRequest } from '@kube-restore/common';
 import { Knex } from 'knex';
 
 const TABLE = 'restore_requests';
+const LOCKS = 'restore_locks';
 
 export interface RestoreRecord {
   id: string;
@@ -148,6 +149,7 @@ export interface ListFilter {
   namespace?: string;
   cluster?: string;
   ownerRef?: string;
+  requester?: string;
   phases?: RecordPhase[];
   createdSince?: string;
   includeDeleted?: boolean;
@@ -169,6 +171,18 @@ export class RestoreStore {
   }
 
   constructor(private readonly knex: Knex) {}
+
+  /**
+   * Runs `fn` in a transaction that holds the one lock row of `restore_locks`, with a store bound to it: the
+   * checks of limits and the insert they guard happen as one step, one create at a time across every
+   * backend instance (Postgres and MySQL lock the row until commit; SQLite has one writer anyway).
+   */
+  async exclusive<T>(fn: (store: RestoreStore) => Promise<T>): Promise<T> {
+    return this.knex.transaction(async tx => {
+      await tx(LOCKS).where({ scope: 'create' }).increment('generation', 1);
+      return fn(new RestoreStore(tx));
+    });
+  }
 
   async insert(record: RestoreRecord): Promise<void> {
     await this.knex(TABLE).insert(toRow(record));
@@ -201,6 +215,7 @@ export class RestoreStore {
     if (filter.namespace) query.where('namespace', filter.namespace);
     if (filter.cluster) query.where('cluster', filter.cluster);
     if (filter.ownerRef) query.where('owner_ref', filter.ownerRef);
+    if (filter.requester) query.where('requester', filter.requester);
     if (filter.phases) query.whereIn('phase', filter.phases);
     if (filter.createdSince)
       query.where('created_at', '>=', filter.createdSince);
