@@ -68,6 +68,8 @@ export interface LoadedManifest {
   objects: Map<string, ManifestObject>;
   archives: Map<string, ManifestArchive>;
   lines: number;
+  /** Paths of symlinks an earlier attempt made or was about to make (recorded before it made them). */
+  symlinks?: string[];
 }
 
 /** Reads a manifest; a missing file is empty, a torn last line (killed mid-write) is ignored. */
@@ -99,7 +101,9 @@ export async function loadManifest(file: string): Promise<LoadedManifest> {
       continue;
     }
     loaded.lines++;
-    if (line.type === 'object' && line.verified)
+    if (line.type === 'entry' && line.kind === 'symlink')
+      (loaded.symlinks ??= []).push(line.path);
+    else if (line.type === 'object' && line.verified)
       loaded.objects.set(line.key, line);
     else if (line.type === 'archive' && line.verified)
       loaded.archives.set(line.key, line);

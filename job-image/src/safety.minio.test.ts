@@ -151,6 +151,48 @@ describe('never overwrite across retries: decisions come from what the volume he
   });
 });
 
+it('tar: links an attempt killed while making them had not checked are checked by the next attempt, even one that fails early', async () => {
+  // What a pod killed (SIGKILL, OOM) in the middle of its links leaves: the claim, the manifest with
+  // the links it recorded before making them, and links whose final check never ran.
+  const target = await h.newTarget();
+  const req = request({ key: 'data.tar', format: 'tar' }, 'overwrite');
+  await fsp.writeFile(path.join(h.base, 'victim-file'), 'outside');
+  await fsp.mkdir(path.join(target, '.kube-restore'));
+  await fsp.writeFile(
+    path.join(target, '.kube-restore/restore-id'),
+    `${req.name}\nshards 1\n`,
+  );
+  const entry = (p: string) =>
+    JSON.stringify({
+      type: 'entry',
+      entry: p,
+      path: p,
+      size: 0,
+      kind: 'symlink',
+    });
+  await fsp.writeFile(
+    path.join(target, '.kube-restore/manifest.jsonl'),
+    `${entry('a')}\n${entry('m')}\n`,
+  );
+  await fsp.symlink('m/../victim-file', path.join(target, 'a'));
+  await fsp.symlink('.', path.join(target, 'm'));
+  // The retry fails before it extracts anything.
+  h.proxy.add({
+    match: getOf('data.tar'),
+    action: { type: 'status', status: 500, code: 'InternalError' },
+  });
+  const run = await h.run({
+    request: req,
+    target,
+    env: { KUBE_RESTORE_RETRY_ATTEMPTS: '1' },
+  });
+  expect(run.termination?.phase).toBe('Failed');
+  await expect(fsp.lstat(path.join(target, 'a'))).rejects.toMatchObject({
+    code: 'ENOENT',
+  });
+  expect(await fsp.readlink(path.join(target, 'm'))).toBe('.');
+});
+
 describe('one writer per volume', () => {
   it('a second restore is refused with TARGET_IN_USE naming the first while the first is live; free once it finished', async () => {
     const target = await h.newTarget();

@@ -199,6 +199,11 @@ export interface ExtractOptions {
   /** Check free space before each file larger than this (a decompression bomb ends before it writes). */
   freeSpaceCheckBytes?: number;
   onEntry?: (line: ManifestEntry) => void;
+  /**
+   * Called with the symlinks (as entries) before any is made, and awaited: a record that survives a
+   * kill while they are made, so the next attempt can check them (checkRecordedSymlinks).
+   */
+  beforeSymlinks?: (lines: ManifestEntry[]) => Promise<void>;
   onFile?: () => void;
   log?: (
     level: 'debug' | 'info' | 'warn',
@@ -580,6 +585,8 @@ async function makeSymlinks(
 ): Promise<void> {
   const made: PendingSymlink[] = [];
   options.root.clearPendingLinks();
+  const lines = links.map(link => symlinkEntry(link));
+  if (lines.length > 0) await options.beforeSymlinks?.(lines);
   try {
     for (const link of links) {
       if (options.signal?.aborted)
@@ -597,15 +604,41 @@ async function makeSymlinks(
     await removeSymlinks(made);
     throw error;
   }
-  for (const link of made) {
-    options.onEntry?.({
-      type: 'entry',
-      entry: link.entry,
-      path: link.rel,
-      size: 0,
-      kind: 'symlink',
-    });
+  // Recorded before they were made when the caller keeps that record; else now.
+  if (!options.beforeSymlinks) lines.forEach(line => options.onEntry?.(line));
+}
+
+function symlinkEntry(link: PendingSymlink): ManifestEntry {
+  return {
+    type: 'entry',
+    entry: link.entry,
+    path: link.rel,
+    size: 0,
+    kind: 'symlink',
+  };
+}
+
+/**
+ * Removes the links among `paths` (recorded by an earlier attempt) that now resolve outside the
+ * volume: a pod killed while it made its links never ran the final check. Returns those removed.
+ */
+export async function checkRecordedSymlinks(
+  root: SafeRoot,
+  paths: readonly string[],
+): Promise<string[]> {
+  const removed: string[] = [];
+  for (const rel of paths) {
+    const abs = path.join(root.real, rel);
+    const st = await fsp.lstat(abs).catch(() => undefined);
+    if (!st?.isSymbolicLink()) continue;
+    try {
+      await root.checkSymlinkTarget(rel, await fsp.readlink(abs), rel);
+    } catch {
+      await fsp.rm(abs, { force: true });
+      removed.push(rel);
+    }
   }
+  return removed;
 }
 
 /** Removes links this extraction made (only if what is there is still a link). */

@@ -8,7 +8,12 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { checksumLabel, createHasher, expectedChecksums } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
 import { withRetry } from '../retry';
-import { decompressed, extractTar, ExtractResult } from './extract';
+import {
+  checkRecordedSymlinks,
+  decompressed,
+  extractTar,
+  ExtractResult,
+} from './extract';
 import { findArchived, thawObjects, ThawItem } from './thaw';
 import type { RestoreContext, Source, SourceTotals } from './types';
 import { controlCall } from './util';
@@ -47,6 +52,19 @@ export class TarArchiveSource implements Source {
   async plan(): Promise<'Thawing' | 'Restoring'> {
     const { s3, reporter, resume } = this.ctx;
     const key = this.key;
+    if (resume.symlinks?.length) {
+      // An earlier attempt may have been killed while it made its links, before their final check.
+      const removed = await checkRecordedSymlinks(
+        this.ctx.root,
+        resume.symlinks,
+      );
+      if (removed.length > 0)
+        reporter.log(
+          'warn',
+          'removed links an earlier attempt made that resolve outside the volume',
+          { links: removed },
+        );
+    }
     const head = await controlCall(this.ctx, key, () =>
       s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }), {
         abortSignal: this.ctx.signal,
@@ -196,6 +214,10 @@ export class TarArchiveSource implements Source {
         signal,
         freeSpaceCheckBytes: FREE_SPACE_CHECK_BYTES,
         onEntry: line => this.ctx.manifest.append(line),
+        beforeSymlinks: async lines => {
+          lines.forEach(line => this.ctx.manifest.append(line));
+          await this.ctx.manifest.flush(true);
+        },
         onFile: () => {
           reporter.counters.objectsDone++;
         },
