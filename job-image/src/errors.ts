@@ -140,6 +140,17 @@ export function classifyError(error: unknown, entry?: string): RestoreError {
       untrustedCertificate(tlsCode, tlsMessage, process.env),
     );
   }
+  // HTTP(S)_PROXY: ours (s3/proxy.ts) and Node's (the SDK's calls)
+  if (
+    e.code === 'ERR_PROXY_AUTH' ||
+    (e.code === 'ERR_PROXY_TUNNEL' && e.statusCode === 407)
+  )
+    return make(
+      'INVALID_CREDENTIALS',
+      `the HTTP proxy asks for credentials (407): give them in the proxy URL, http://user:password@host:port (${message})`,
+    );
+  if (e.code === 'ERR_PROXY_TUNNEL')
+    return make('NETWORK', `the HTTP proxy refused a tunnel: ${message}`);
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT')
     return make('NO_SPACE', `the volume is full (${e.code})`);
   // A path the file system cannot hold: no retry can write it.

@@ -103,14 +103,20 @@ describe('connection resets and 503s are retried with backoff', () => {
     await expectRestored(target, 'small/');
   });
 
-  it('503s that never stop: THROTTLED, retryable exit code', async () => {
+  it('503s that never stop: THROTTLED once the throttle budget is spent, retryable exit code', async () => {
     h.proxy.add({
       match: getOf('small/5.bin'),
       action: { type: 'status', status: 503, code: 'SlowDown' },
     });
     const { run, target } = await restore(
       { prefix: 'small/' },
-      { env: { KUBE_RESTORE_RETRY_ATTEMPTS: '3' } },
+      // throttled requests are retried beyond the attempts, for as long as the budget lasts
+      {
+        env: {
+          KUBE_RESTORE_RETRY_ATTEMPTS: '3',
+          KUBE_RESTORE_THROTTLE_BUDGET_MS: '2000',
+        },
+      },
     );
     expect(run.termination).toMatchObject({
       phase: 'Failed',

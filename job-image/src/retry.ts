@@ -1,12 +1,19 @@
-/** Bounded retries with full-jitter exponential backoff, for the errors a retry can fix. */
+/**
+ * Bounded retries with full-jitter exponential backoff, for the errors a retry can fix. Throttling
+ * (THROTTLED) goes through the restore's Throttle when the policy has one: it slows every request
+ * down, honours Retry-After, and retries for as long as its budget allows instead of `attempts`.
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyError, isRetryableInProcess, RestoreError } from './errors';
+import { retryAfterOf, Throttle } from './throttle';
 
 export interface RetryPolicy {
-  /** Attempts in all, the first included. */
+  /** Attempts in all, the first included (throttled ones not counted when there is a throttle). */
   attempts: number;
   baseMs: number;
   maxMs: number;
+  /** The restore's shared throttle (throttle.ts). */
+  throttle?: Throttle;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -40,19 +47,42 @@ export async function withRetry<T>(
   policy: RetryPolicy,
   hooks: RetryHooks = {},
 ): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+  const { throttle } = policy;
+  /** Throttled tries, which do not count as attempts when there is a throttle. */
+  let throttled = 0;
+  for (let tries = 0; ; tries++) {
+    const attempt = tries - throttled;
     try {
-      return await fn(attempt);
+      const result = await fn(attempt);
+      throttle?.onSuccess();
+      return result;
     } catch (thrown) {
       if (hooks.signal?.aborted)
         throw new RestoreError('CANCELLED', 'the restore was stopped', {
           cause: thrown,
         });
       const error = classifyError(thrown, hooks.entry);
-      if (!isRetryableInProcess(error.code) || attempt + 1 >= policy.attempts)
-        throw error;
-      const delay = backoffDelay(attempt, policy);
-      hooks.onRetry?.(error, attempt + 1, delay);
+      let delay: number;
+      if (error.code === 'THROTTLED' && throttle) {
+        if (!(thrown as { throttleReported?: boolean }).throttleReported)
+          throttle.onThrottled(retryAfterOf(thrown));
+        if (!throttle.withinBudget())
+          throw new RestoreError(
+            'THROTTLED',
+            `S3 throttled every request for ${Math.round(throttle.throttledFor() / 1000)} s: ${error.message}`,
+            { entry: error.entry, cause: thrown },
+          );
+        // not an attempt: wait out any Retry-After, else back off as far as maxMs
+        delay = Math.max(
+          throttle.heldFor(),
+          backoffDelay(Math.min(++throttled, 30), policy),
+        );
+      } else {
+        if (!isRetryableInProcess(error.code) || attempt + 1 >= policy.attempts)
+          throw error;
+        delay = backoffDelay(attempt, policy);
+      }
+      hooks.onRetry?.(error, tries + 1, delay);
       await sleep(delay, undefined, { signal: hooks.signal }).catch(
         () => undefined,
       );

@@ -27,6 +27,7 @@ import { SafeRoot, TEMP_PREFIX } from './paths';
 import { Reporter } from './reporter';
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry';
 import { S3Access } from './s3/access';
+import { Throttle } from './throttle';
 import { Shard, shardFromEnv } from './shard';
 import { decompressed } from './sources/extract';
 import { S3ObjectsSource } from './sources/objects';
@@ -382,10 +383,26 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
         {},
       );
     }
+    const tuning = tuningFrom(request, env);
+    const retry = retryFrom(env);
+    const throttle = new Throttle({
+      backoff: retry,
+      max: tuning.concurrency * tuning.partConcurrency,
+      budgetMs: envNumber(env, 'KUBE_RESTORE_THROTTLE_BUDGET_MS', 15 * 60_000),
+      onChange: e =>
+        reporter.log(
+          e.kind === 'slowed' ? 'warn' : 'info',
+          e.kind === 'slowed'
+            ? 'S3 is throttling: fewer requests at once'
+            : 'S3 requests at once raised again',
+          { limit: e.limit, max: e.max, holdMs: e.holdMs },
+        ),
+    });
     s3 = new S3Access({
       source: request.source,
       maxSockets: request.options.concurrency * 4 + 4,
       env,
+      throttle,
     });
     const ctx: RestoreContext = {
       request,
@@ -402,8 +419,8 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       limiter: request.options.bandwidth
         ? new BandwidthLimiter(parseQuantity(request.options.bandwidth))
         : undefined,
-      retry: retryFrom(env),
-      tuning: tuningFrom(request, env),
+      retry: { ...retry, throttle },
+      tuning,
       fileAttributes: {
         mode:
           owner.fileMode !== undefined

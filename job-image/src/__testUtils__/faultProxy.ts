@@ -18,7 +18,14 @@ export interface ProxiedRequest {
 }
 
 export type FaultAction =
-  | { type: 'status'; status: number; code: string; message?: string }
+  | {
+      type: 'status';
+      status: number;
+      code: string;
+      message?: string;
+      /** Extra response headers, e.g. Retry-After. */
+      headers?: Record<string, string>;
+    }
   | { type: 'reset'; afterBytes: number }
   | { type: 'corrupt'; atByte?: number }
   | { type: 'stall'; afterBytes: number; ms: number };
@@ -165,11 +172,17 @@ export class FaultProxy {
       status?: number;
     } = { method: p.method, key: p.key, query: p.query.toString() };
     this.log.push(entry);
-    const sendError = (status: number, code: string, message = code) => {
+    const sendError = (
+      status: number,
+      code: string,
+      message = code,
+      headers: Record<string, string> = {},
+    ) => {
       entry.status = status;
       const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
       req.resume();
       res.writeHead(status, {
+        ...headers,
         'content-type': 'application/xml',
         'content-length': Buffer.byteLength(body),
       });
@@ -219,7 +232,12 @@ export class FaultProxy {
 
     const rule = this.takeRule(p);
     if (rule?.action.type === 'status') {
-      sendError(rule.action.status, rule.action.code, rule.action.message);
+      sendError(
+        rule.action.status,
+        rule.action.code,
+        rule.action.message,
+        rule.action.headers,
+      );
       return;
     }
 

@@ -10,8 +10,10 @@ import https from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { RestoreSource } from '@kube-restore/common';
-import { RestoreError } from '../errors';
+import { classifyError, RestoreError } from '../errors';
+import { retryAfterOf, Throttle } from '../throttle';
 import { HttpResponse, KeepAliveHttpClient } from './keepAliveHttp';
+import { proxyConfigured, proxyFor } from './proxy';
 import { Credentials, SigV4Signer, uriEncode } from './sigv4';
 
 export type { HttpResponse } from './keepAliveHttp';
@@ -23,6 +25,8 @@ export interface S3AccessOptions {
   env?: NodeJS.ProcessEnv;
   /** Idle socket timeout in ms (a stalled body counts as a NETWORK error). */
   socketTimeoutMs?: number;
+  /** Gates when lean requests start (throttle.ts). */
+  throttle?: Throttle;
 }
 
 export interface GetObjectRequest {
@@ -41,6 +45,10 @@ export interface GetObjectRequest {
 /** An S3 error from the lean path, shaped like the SDK's (name = S3 error code). */
 export class S3HttpError extends Error {
   readonly $metadata: { httpStatusCode: number };
+  /** Retry-After, as sent. */
+  retryAfter?: string;
+  /** The throttle was already told of this error (withRetry does not tell it again). */
+  throttleReported?: boolean;
   constructor(
     readonly Code: string,
     status: number,
@@ -61,9 +69,11 @@ export class S3Access {
   private readonly host: string;
   private readonly basePath: string;
   private readonly socketTimeoutMs: number;
+  private readonly throttle: Throttle | undefined;
 
   constructor(options: S3AccessOptions) {
     const { source } = options;
+    this.throttle = options.throttle;
     const env = options.env ?? process.env;
     this.bucket = source.bucket;
     this.socketTimeoutMs = options.socketTimeoutMs ?? 60_000;
@@ -84,6 +94,8 @@ export class S3Access {
       maxSockets: options.maxSockets,
       maxFreeSockets: options.maxSockets,
       scheduling: 'lifo' as const,
+      // HTTP(S)_PROXY and NO_PROXY for the SDK's calls: Node's own proxy support (>= 24.5)
+      ...(proxyConfigured(env) ? { proxyEnv: env } : {}),
     };
     const httpAgent = new http.Agent(agentOptions);
     const httpsAgent = new https.Agent({ ...agentOptions, ca });
@@ -98,15 +110,24 @@ export class S3Access {
     const protocol = url.protocol === 'http:' ? 'http:' : 'https:';
     const defaultPort = protocol === 'http:' ? 80 : 443;
     this.agent = protocol === 'http:' ? httpAgent : httpsAgent;
+    const pathStyle = source.pathStyle || source.bucket.includes('.');
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const port = url.port ? Number(url.port) : defaultPort;
+    let proxy: URL | undefined;
+    try {
+      proxy = proxyFor({ protocol, hostname, port }, env);
+    } catch (error) {
+      throw new RestoreError('INVALID_REQUEST', (error as Error).message);
+    }
     this.bodies = new KeepAliveHttpClient({
       protocol,
-      hostname: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port ? Number(url.port) : defaultPort,
+      hostname,
+      port,
       maxSockets: options.maxSockets,
       timeoutMs: this.socketTimeoutMs,
       ca,
+      proxy,
     });
-    const pathStyle = source.pathStyle || source.bucket.includes('.');
     this.host = pathStyle ? url.host : `${source.bucket}.${url.host}`;
     const base = url.pathname.replace(/\/+$/, '');
     this.basePath = pathStyle ? `${base}/${uriEncode(source.bucket)}` : base;
@@ -166,15 +187,26 @@ export class S3Access {
       .sort()
       .map(name => `${name}=${uriEncode(query[name])}`)
       .join('&');
-    const res = await this.bodies.request({
-      method,
-      path: search ? `${path}?${search}` : path,
-      headers,
-      signal: req.signal,
-    });
-    const status = res.statusCode;
-    if (status >= 200 && status < 300) return res;
-    throw s3ErrorFrom(status, await readErrorBody(res), res.headers);
+    await this.throttle?.acquire(req.signal);
+    try {
+      const res = await this.bodies.request({
+        method,
+        path: search ? `${path}?${search}` : path,
+        headers,
+        signal: req.signal,
+      });
+      const status = res.statusCode;
+      if (status >= 200 && status < 300) return res;
+      const error = s3ErrorFrom(status, await readErrorBody(res), res.headers);
+      // Told before the slot is released, so that the next request already waits for the hold.
+      if (this.throttle && isThrottling(error)) {
+        this.throttle.onThrottled(retryAfterOf(error));
+        error.throttleReported = true;
+      }
+      throw error;
+    } finally {
+      this.throttle?.release();
+    }
   }
 
   getObject(req: GetObjectRequest): Promise<HttpResponse> {
@@ -212,10 +244,12 @@ function s3ErrorFrom(
     /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? `HTTP ${status}`;
   const error = new S3HttpError(code, status, message);
   const retryAfter = headers['retry-after'];
-  if (retryAfter)
-    (error as S3HttpError & { retryAfter?: string }).retryAfter =
-      String(retryAfter);
+  if (retryAfter) error.retryAfter = String(retryAfter);
   return error;
+}
+
+function isThrottling(error: S3HttpError): boolean {
+  return classifyError(error).code === 'THROTTLED';
 }
 
 function defaultCodeFor(status: number): string {

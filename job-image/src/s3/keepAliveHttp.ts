@@ -11,6 +11,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { proxyAuthorization, proxyPort, tunnel } from './proxy';
 
 export interface KeepAliveHttpOptions {
   protocol: 'http:' | 'https:';
@@ -22,6 +23,8 @@ export interface KeepAliveHttpOptions {
   timeoutMs: number;
   /** PEM CAs for TLS, replacing the system's (as https.Agent's `ca` does). */
   ca?: Buffer;
+  /** An HTTP proxy (proxy.ts): a CONNECT tunnel for https, absolute-form requests for http. */
+  proxy?: URL;
 }
 
 export interface HttpRequest {
@@ -274,10 +277,12 @@ class Connection {
     private readonly pool: KeepAliveHttpClient,
     options: KeepAliveHttpOptions,
   ) {
+    const { proxy } = options;
     if (options.protocol === 'https:') {
       this.socket = tls.connect({
-        host: options.hostname,
-        port: options.port,
+        ...(proxy
+          ? { socket: tunnel(proxy, options.hostname, options.port) }
+          : { host: options.hostname, port: options.port }),
         servername: net.isIP(options.hostname) ? undefined : options.hostname,
         ca: options.ca,
         ALPNProtocols: ['http/1.1'],
@@ -288,8 +293,8 @@ class Connection {
     } else {
       this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
       this.socket = net.connect({
-        host: options.hostname,
-        port: options.port,
+        host: proxy ? proxy.hostname.replace(/^\[|\]$/g, '') : options.hostname,
+        port: proxy ? proxyPort(proxy) : options.port,
         onread: {
           buffer: () => this.nextReadBuffer(),
           callback: (n: number, buf: Uint8Array) =>
@@ -583,12 +588,22 @@ class Connection {
   }
 }
 
-/** The request line and headers; a CR or LF in a name or value is refused. */
-function requestHead(request: HttpRequest): string {
+/**
+ * The request line and headers; a CR or LF in a name or value is refused. Through an HTTP proxy
+ * (plain http), the absolute form: `GET http://host:port/path`, with the proxy's credentials.
+ */
+function requestHead(
+  request: HttpRequest,
+  viaProxy?: { origin: string; authorization?: string },
+): string {
   if (/[\s]/.test(request.path))
     throw new TypeError('the request path has white space');
-  let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
-  for (const [name, value] of Object.entries(request.headers)) {
+  const target = viaProxy ? `${viaProxy.origin}${request.path}` : request.path;
+  let head = `${request.method} ${target} HTTP/1.1\r\n`;
+  const headers = viaProxy?.authorization
+    ? { ...request.headers, 'proxy-authorization': viaProxy.authorization }
+    : request.headers;
+  for (const [name, value] of Object.entries(headers)) {
     if (/[\r\n:]/.test(name) || /[\r\n]/.test(value))
       throw new TypeError(`invalid HTTP header ${JSON.stringify(name)}`);
     head += `${name}: ${value}\r\n`;
@@ -602,8 +617,19 @@ export class KeepAliveHttpClient {
   private readonly all = new Set<Connection>();
   private readonly waiting: Exchange[] = [];
   private destroyed = false;
+  private readonly viaProxy?: { origin: string; authorization?: string };
 
-  constructor(private readonly options: KeepAliveHttpOptions) {}
+  constructor(private readonly options: KeepAliveHttpOptions) {
+    if (options.proxy && options.protocol === 'http:') {
+      const host = net.isIPv6(options.hostname)
+        ? `[${options.hostname}]`
+        : options.hostname;
+      this.viaProxy = {
+        origin: `http://${host}:${options.port}`,
+        authorization: proxyAuthorization(options.proxy),
+      };
+    }
+  }
 
   /** Sends a bodiless request; resolves once the response head arrived (any status). */
   request(request: HttpRequest): Promise<HttpResponse> {
@@ -618,7 +644,7 @@ export class KeepAliveHttpClient {
       }
       let wire: string;
       try {
-        wire = requestHead(request);
+        wire = requestHead(request, this.viaProxy);
       } catch (error) {
         reject(error as Error);
         return;
