@@ -2,6 +2,8 @@
  * Reading the source from core: sizing a restore before it runs and the "does a backup exist" check.
  * Listings stream page by page; memory does not grow with the number of keys.
  */
+import http from 'node:http';
+import https from 'node:https';
 import {
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -29,11 +31,38 @@ export interface S3Access {
   client?: S3Client;
 }
 
+/** Is an HTTP(S) proxy configured (either case)? */
+function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(
+    env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy,
+  );
+}
+
+/**
+ * An S3 client for a source. With HTTP_PROXY/HTTPS_PROXY set (NO_PROXY honoured), its connections
+ * go through Node's own proxy support (an Agent's `proxyEnv`, Node >= 24.5), as the job's do.
+ */
 export function createS3Client(
   source: Pick<RestoreSource, 'endpoint' | 'region' | 'pathStyle'>,
   credentials?: S3Keys,
+  env: NodeJS.ProcessEnv = process.env,
 ): S3Client {
+  const proxied = proxyConfigured(env)
+    ? {
+        requestHandler: {
+          httpAgent: new http.Agent({
+            keepAlive: true,
+            proxyEnv: env,
+          } as http.AgentOptions),
+          httpsAgent: new https.Agent({
+            keepAlive: true,
+            proxyEnv: env,
+          } as https.AgentOptions),
+        },
+      }
+    : {};
   return new S3Client({
+    ...proxied,
     region: source.region,
     ...(source.endpoint ? { endpoint: source.endpoint } : {}),
     forcePathStyle: source.pathStyle,
