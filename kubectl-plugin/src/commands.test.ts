@@ -6,8 +6,8 @@ import type { RestoreStatus } from '@kube-restore/common';
 import * as core from '@kube-restore/core';
 import { main } from './cli';
 import { bufferIo } from './io';
-import { NOW, failed, restoring, succeeded } from './testing/fixtures';
-import { expectGolden } from './testing/golden';
+import { NOW, failed, restoring, succeeded } from './__testUtils__/fixtures';
+import { expectGolden } from './__testUtils__/golden';
 
 jest.mock('@kube-restore/core', () => {
   const actual = jest.requireActual('@kube-restore/core');

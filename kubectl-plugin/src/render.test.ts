@@ -1,5 +1,5 @@
-import { NOW, failed, pending, restoring, succeeded } from './testing/fixtures';
-import { expectGolden } from './testing/golden';
+import { NOW, failed, pending, restoring, succeeded } from './__testUtils__/fixtures';
+import { expectGolden } from './__testUtils__/golden';
 import {
   formatDescribe,
   formatDuration,

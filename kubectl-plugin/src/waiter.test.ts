@@ -1,7 +1,7 @@
 import type { RestoreStatus } from '@kube-restore/common';
 import * as core from '@kube-restore/core';
 import { bufferIo } from './io';
-import { NOW, restoring, succeeded } from './testing/fixtures';
+import { NOW, restoring, succeeded } from './__testUtils__/fixtures';
 import { waitForRestore } from './waiter';
 
 jest.mock('@kube-restore/core', () => ({
