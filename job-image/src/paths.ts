@@ -7,7 +7,11 @@
  * - on disk: `SafeRoot.resolveBeneath` resolves a path component by component, following symlinks
  *   itself, and refuses any resolution that leaves the root (like openat2's RESOLVE_BENEATH).
  */
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import {
+  constants as fsConstants,
+  promises as fsp,
+  readlinkSync,
+} from 'node:fs';
 import path from 'node:path';
 import { MANIFEST_DIR } from '@kube-restore/common';
 import { RestoreError } from './errors';
@@ -19,6 +23,9 @@ const MAX_SYMLINK_HOPS = 40;
 export const LOST_AND_FOUND = 'lost+found';
 /** Temporary files are named `.kr-tmp-<random>` in the directory of their final name. */
 export const TEMP_PREFIX = '.kr-tmp-';
+
+/** The volume root files are confined to (SafeRoot.open sets it: one volume per process). */
+let confinedRoot: string | undefined;
 
 const utf8Length = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -207,6 +214,7 @@ export class SafeRoot {
         'INTERNAL',
         `the target ${target} is not a directory`,
       );
+    confinedRoot = real;
     return new SafeRoot(real, options);
   }
 
@@ -291,6 +299,7 @@ export class SafeRoot {
     let abs = path.join(parentAbs, name);
     try {
       await fsp.mkdir(abs, { mode: this.dirMode ?? 0o755 });
+      await this.checkMadeInside(abs, entry);
       if (this.dirMode !== undefined) await fsp.chmod(abs, this.dirMode);
       this.created.add(rel);
     } catch (error) {
@@ -308,6 +317,22 @@ export class SafeRoot {
     }
     this.dirCache.set(rel, abs);
     return abs;
+  }
+
+  /** A directory just made is inside the volume (checked on its descriptor); else it is removed. */
+  private async checkMadeInside(abs: string, entry: string): Promise<void> {
+    const dir = await fsp.open(
+      abs,
+      fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW,
+    );
+    try {
+      assertOpenedInside(dir.fd, entry);
+    } catch (error) {
+      await fsp.rmdir(abs).catch(() => undefined);
+      throw error;
+    } finally {
+      await dir.close();
+    }
   }
 
   /** Absolute path for a file `rel` (its directory is created); the final component is not followed. */
@@ -366,6 +391,27 @@ export async function isEffectivelyEmpty(
   const names = await fsp.readdir(dir);
   const first = names.find(n => n !== LOST_AND_FOUND && !ignore.includes(n));
   return { empty: first === undefined, first };
+}
+
+/**
+ * Checks on the opened descriptor that a file just created (a temporary) is inside the volume: the
+ * path it was opened by was resolved beneath the root earlier, and a concurrent writer may have
+ * swapped a directory of it for a link since. Reads /proc/self/fd (skipped where it is missing).
+ * Throws UNSAFE_PATH; the caller removes what it created.
+ */
+export function assertOpenedInside(fd: number, entry: string): void {
+  if (confinedRoot === undefined) return;
+  let real: string;
+  try {
+    real = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return;
+  }
+  if (real !== confinedRoot && !real.startsWith(`${confinedRoot}/`))
+    throw unsafe(
+      entry,
+      'was redirected outside the volume (a directory of its path was replaced by a link while it was written)',
+    );
 }
 
 /** Node's open flags for a fresh temporary file that never follows a symlink. */

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { TEMP_OPEN_FLAGS, TEMP_PREFIX } from './paths';
+import { assertOpenedInside, TEMP_OPEN_FLAGS, TEMP_PREFIX } from './paths';
 
 export const WRITE_BATCH_BYTES = 1024 * 1024;
 let fsyncMinBytes = 64 * 1024 * 1024;
@@ -93,6 +93,13 @@ export class TempFile {
       const tmp = temporaryNameIn(dir);
       try {
         const handle = await fsp.open(tmp, TEMP_OPEN_FLAGS, mode);
+        try {
+          assertOpenedInside(handle.fd, finalPath);
+        } catch (error) {
+          await handle.close();
+          await fsp.rm(tmp, { force: true });
+          throw error;
+        }
         liveTemps.add(tmp);
         return new TempFile(tmp, finalPath, handle);
       } catch (error) {
@@ -247,6 +254,7 @@ function writeSmallSync(
     }
   }
   try {
+    assertOpenedInside(fd, finalPath);
     let position = 0;
     for (const chunk of chunks) {
       for (let done = 0; done < chunk.length;) {

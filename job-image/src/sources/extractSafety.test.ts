@@ -11,6 +11,7 @@ import * as tar from 'tar-stream';
 import type { RestoreError } from '../errors';
 import { PathRegistry, SafeRoot } from '../paths';
 import { inodesUnder, Preexisting } from '../volume';
+import { writeFileAtomically } from '../writeFileAtomically';
 import { decompressed, extractTar, ExtractOptions } from './extract';
 
 type Entry = Partial<tar.Header> & { name: string; body?: string };
@@ -171,6 +172,40 @@ describe('extractTar: safety', () => {
       expect(await fsp.readlink(path.join(rootDir, 'cur'))).toBe('v1/data');
       expect(await fsp.readFile(path.join(rootDir, 'cur'), 'utf8')).toBe('d');
       expect(seen).toEqual(['file:v1/data', 'symlink:cur']);
+    });
+  });
+
+  describe('a directory swapped for a link while the restore writes', () => {
+    /** The root resolved and cached `d`; then someone replaces `d` with a link out of the volume. */
+    async function swapped() {
+      const root = await SafeRoot.open(rootDir);
+      const finalPath = await root.filePath('d/f', 'd/f');
+      await fsp.rename(path.join(rootDir, 'd'), path.join(rootDir, 'd-was'));
+      await fsp.symlink(outside, path.join(rootDir, 'd'));
+      return { root, finalPath };
+    }
+
+    it.each([
+      ['a small file (written in one go)', 1000],
+      ['a large file (streamed through a temporary)', 600_000],
+    ])(
+      '%s is refused on its descriptor; nothing stays outside',
+      async (_, size) => {
+        const { finalPath } = await swapped();
+        await expect(
+          writeFileAtomically(finalPath, Buffer.alloc(size, 1)),
+        ).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
+      },
+    );
+
+    it('a directory made through the link is refused and removed', async () => {
+      const root = await SafeRoot.open(rootDir);
+      await root.ensureDir('d', 'd');
+      await fsp.rename(path.join(rootDir, 'd'), path.join(rootDir, 'd-was'));
+      await fsp.symlink(outside, path.join(rootDir, 'd'));
+      await expect(root.ensureDir('d/sub', 'd/sub')).rejects.toMatchObject({
+        code: 'UNSAFE_PATH',
+      });
     });
   });
 
