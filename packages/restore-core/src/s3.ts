@@ -223,7 +223,11 @@ export async function sizeSource(
       );
       const size = head.ContentLength ?? 0;
       const checksums = CHECKSUM_PREFERENCE.map(
-        a => [a, (head as Record<string, unknown>)[`Checksum${a}`]] as const,
+        a =>
+          [
+            a,
+            (head as unknown as Record<string, unknown>)[`Checksum${a}`],
+          ] as const,
       ).filter(([, value]) => typeof value === 'string');
       countVerification(
         verificationOf({
