@@ -26,7 +26,7 @@ function runTsCli({ pkgDir, name, external = [] }) {
       outfile,
       bundle: true,
       platform: 'node',
-      target: 'node20',
+      target: 'node24',
       format: 'cjs',
       sourcemap: 'inline',
       external,

@@ -1,6 +1,6 @@
 /*
- * cluster:up / cluster:down for people (and the demo): a detached daemon runs startCluster() and the
- * local kubelet; `up` prints shell export lines on stdout (logs on stderr) and is idempotent while the
+ * cluster:up / cluster:down for people (and the demo): a detached daemon runs startCluster() (the
+ * control plane, two real nodes, MinIO); `up` prints shell export lines on stdout (logs on stderr) and is idempotent while the
  * cluster is up; `down` stops it by PID. Run through scripts/cluster.cjs (bundled with esbuild).
  */
 import { execFile, spawn } from 'node:child_process';

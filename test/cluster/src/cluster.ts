@@ -1,13 +1,22 @@
 /*
- * startCluster(): a real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager),
- * the local kubelet and MinIO, all on free loopback ports, with a fresh PKI and the identities the
- * tests need. See ../README.md.
+ * startCluster(): a real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
+ * kube-scheduler), real nodes (containerd, runc, CNI bridge and a kubelet each, see node/), a
+ * local-path provisioner and MinIO, with a fresh PKI and the identities the tests need. The control
+ * plane listens on loopback; the kubelets and MinIO on the pod network's gateways. See ../README.md.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KubeApiError, KubeClient } from './kube';
-import { DEFAULT_JOB_IMAGE_PATTERN, LocalKubelet } from './kubelet';
+import {
+  cleanupNodeResources,
+  LocalPathProvisioner,
+  NodeHandle,
+  nodeNames,
+  preparePodNetworks,
+  startNodes,
+} from './node';
+import { jobImageArchive, pauseImageArchive } from './node/images';
 import { checkOpenssl, Pki } from './pki';
 import {
   BUILD_SCRIPT,
@@ -16,7 +25,7 @@ import {
   PACKAGE_DIR,
   REPO_ROOT,
 } from './binaries';
-import { cacheDir, createRun } from './run';
+import { cacheDir, createRun, runsDir } from './run';
 import { launchS3, S3Info, S3_REGION } from './s3';
 import { freePort, freePorts, httpGet, waitFor } from './util';
 import {
@@ -32,14 +41,8 @@ export type { ClusterBinaries, S3Info };
 export { S3_REGION };
 export { freePort };
 
-export const DEFAULT_JOB_COMMAND = [
-  process.execPath,
-  path.join(REPO_ROOT, 'job-image', 'dist', 'restore-job.cjs'),
-];
-
-export const NODE_NAME = 'kube-restore-local';
 export const STORAGE_CLASS = 'local';
-export const PROVISIONER = 'kube-restore.io/local';
+export { PROVISIONER } from './node';
 export const OPERATOR_NAMESPACE = 'kube-restore';
 export const OPERATOR_SERVICE_ACCOUNT = 'restore-operator';
 export const TEAM_NAMESPACES = ['team-a', 'team-b'];
@@ -47,12 +50,10 @@ export const TEAM_NAMESPACES = ['team-a', 'team-b'];
 export interface StartClusterOptions {
   /** default: $KUBE_RESTORE_CACHE or ~/.cache/kube-restore */
   cacheDir?: string;
-  /** the local command that stands in for the job image; default: node <repo>/job-image/dist/restore-job.cjs */
-  jobCommand?: string[];
-  /** which container images are the job program; default: any image whose repository ends with /restore-job */
-  jobImage?: RegExp | ((image: string) => boolean);
-  /** extra environment for job processes (the pod's own env wins) */
-  jobEnv?: Record<string, string>;
+  /** how many nodes (kubelets) to run; default 2, so that scheduling across nodes is real */
+  nodes?: number;
+  /** more image archives to import into every node (the job image and pause always are) */
+  images?: string[];
   /** start MinIO (default true) */
   s3?: boolean;
   /** log harness messages to stderr too (default: only when KUBE_RESTORE_CLUSTER_VERBOSE=1) */
@@ -81,7 +82,9 @@ export interface Cluster {
   env(): Record<string, string>;
   /** PIDs of the servers */
   pids(): Record<string, number>;
-  /** local directory behind a PVC */
+  /** the nodes' names, addresses and kubelet ports */
+  nodes: { name: string; ip: string; kubeletPort: number }[];
+  /** local directory behind a bound PVC (on the node that holds it) */
   pvcPath(namespace: string, name: string): Promise<string>;
   /** a fresh namespace (Pod Security `restricted` unless told otherwise), with its default ServiceAccount */
   createNamespace(
@@ -154,7 +157,7 @@ export async function startCluster(
   const { runId, runDir, shmDir, logDir, log, state, writeState } = r;
   const procs: Record<string, ManagedProcess> = {};
 
-  let kubelet: LocalKubelet | undefined;
+  let provisioner: LocalPathProvisioner | undefined;
   let admin: KubeClient | undefined;
   try {
     await checkOpenssl();
@@ -163,15 +166,50 @@ export async function startCluster(
       /kube-apiserver-(v[^/]+)$/.exec(bins.kubeApiserver)?.[1] ?? 'unknown';
     log(`binaries ready (${Date.now() - t0} ms)`);
 
-    const [etcdPort, etcdPeerPort, apiPort, kcmPort] = await freePorts(4);
+    const names = nodeNames(options.nodes ?? 2);
+    const images = [
+      jobImageArchive(),
+      await pauseImageArchive(cache, bins.pause),
+      ...(options.images ?? []),
+    ];
+    const { ledger, networks } = preparePodNetworks({
+      runId,
+      runDir,
+      runsDir: runsDir(cache),
+      cacheDir: cache,
+      count: names.length,
+    });
+    log(
+      `pod networks ${networks.map(n => `${n.bridge} ${n.subnet}`).join(', ')}`,
+    );
+
+    const [etcdPort, etcdPeerPort, apiPort, kcmPort, schedPort] =
+      await freePorts(5);
     const pki = new Pki(path.join(runDir, 'pki'));
     await pki.init();
+    const nodeCerts = await Promise.all(
+      names.map(async (name, i) => ({
+        serving: await pki.issue({
+          name: `kubelet-${name}`,
+          cn: name,
+          usage: 'server',
+          dns: [name],
+          ips: [networks[i].gateway],
+        }),
+        client: await pki.issue({
+          name: `node-${name}`,
+          cn: `system:node:${name}`,
+          groups: ['system:nodes'],
+          usage: 'client',
+        }),
+      })),
+    );
     const [
       apiServing,
-      kubeletServing,
       kubeletClient,
       adminCert,
       kcmCert,
+      schedCert,
       aliceCert,
       bobCert,
       sa,
@@ -190,13 +228,6 @@ export async function startCluster(
         ips: ['127.0.0.1', '10.96.0.1'],
       }),
       pki.issue({
-        name: 'kubelet',
-        cn: NODE_NAME,
-        usage: 'server',
-        dns: [NODE_NAME, 'localhost'],
-        ips: ['127.0.0.1'],
-      }),
-      pki.issue({
         name: 'apiserver-kubelet-client',
         cn: 'kube-apiserver-kubelet-client',
         groups: ['system:masters'],
@@ -211,6 +242,11 @@ export async function startCluster(
       pki.issue({
         name: 'kube-controller-manager',
         cn: 'system:kube-controller-manager',
+        usage: 'client',
+      }),
+      pki.issue({
+        name: 'kube-scheduler',
+        cn: 'system:kube-scheduler',
         usage: 'client',
       }),
       pki.issue({
@@ -244,6 +280,17 @@ export async function startCluster(
       bob: path.join(kcDir, 'bob.yaml'),
     };
     const kcmKubeconfig = path.join(kcDir, 'kube-controller-manager.yaml');
+    const schedKubeconfig = path.join(kcDir, 'kube-scheduler.yaml');
+    fs.writeFileSync(
+      schedKubeconfig,
+      kubeconfigYaml({
+        server,
+        ca: pki.ca,
+        user: 'kube-scheduler',
+        ...schedCert,
+      }),
+      { mode: 0o600 },
+    );
     fs.writeFileSync(
       kubeconfig.admin,
       kubeconfigYaml({ server, ca: pki.ca, user: 'admin', ...adminCert }),
@@ -277,7 +324,8 @@ export async function startCluster(
     );
 
     const childEnv = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      // containerd finds runc and its shim, the kubelet mount and umount, on the system's paths
+      PATH: `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/local/sbin:/usr/sbin:/sbin`,
       HOME: runDir,
       TMPDIR: runDir,
     };
@@ -312,6 +360,8 @@ export async function startCluster(
             dataDir: path.join(runDir, 's3'),
             logDir,
             env: childEnv,
+            // pods reach it on the first node's gateway; the host does too
+            host: networks[0].gateway,
           })
         : undefined;
     if (minio) procs.minio = minio.proc;
@@ -337,7 +387,8 @@ export async function startCluster(
       `--tls-private-key-file=${apiServing.keyFile}`,
       `--client-ca-file=${pki.caFile}`,
       `--token-auth-file=${tokenFile}`,
-      '--authorization-mode=RBAC',
+      '--authorization-mode=Node,RBAC',
+      '--enable-admission-plugins=NodeRestriction',
       '--allow-privileged=true',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${sa.pubFile}`,
@@ -397,7 +448,10 @@ export async function startCluster(
           'root-ca-certificate-publisher-controller',
           'persistentvolumeclaim-protection-controller',
           'persistentvolume-protection-controller',
+          'persistentvolume-binder-controller',
           'clusterrole-aggregation-controller',
+          'node-lifecycle-controller',
+          'pod-garbage-collector-controller',
         ].join(',')}`,
         `--service-account-private-key-file=${sa.keyFile}`,
         `--root-ca-file=${pki.caFile}`,
@@ -410,6 +464,23 @@ export async function startCluster(
         env: childEnv,
         logFile: path.join(logDir, 'kube-controller-manager.log'),
       },
+    );
+    // ---- kube-scheduler (volume binding included: it picks the node of a WaitForFirstConsumer PVC)
+    procs.scheduler = spawnManaged(
+      runId,
+      'kube-scheduler',
+      bins.kubeScheduler,
+      [
+        `--kubeconfig=${schedKubeconfig}`,
+        `--authentication-kubeconfig=${schedKubeconfig}`,
+        `--authorization-kubeconfig=${schedKubeconfig}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${schedPort}`,
+        '--leader-elect=false',
+        '--profiling=false',
+        '--v=1',
+      ],
+      { env: childEnv, logFile: path.join(logDir, 'kube-scheduler.log') },
     );
 
     // ---- bootstrap objects (while the controller manager starts)
@@ -483,33 +554,39 @@ export async function startCluster(
       { mode: 0o600 },
     );
 
-    // ---- local kubelet
-    kubelet = new LocalKubelet({
-      client: new KubeClient(adminCreds),
-      nodeName: NODE_NAME,
+    // ---- the nodes (containerd + kubelet each) and the provisioner
+    const started = await startNodes({
       runId,
       runDir,
-      volumesDir: path.join(runDir, 'volumes'),
-      jobCommand:
-        options.jobCommand ?? jobCommandFromEnv() ?? DEFAULT_JOB_COMMAND,
-      isJobImage:
-        typeof options.jobImage === 'function'
-          ? options.jobImage
-          : (img: string) =>
-              (options.jobImage instanceof RegExp
-                ? options.jobImage
-                : DEFAULT_JOB_IMAGE_PATTERN
-              ).test(img),
-      tls: { cert: kubeletServing.cert, key: kubeletServing.key, ca: pki.ca },
+      logDir,
+      names,
+      networks,
+      ledger,
+      kubeletBinary: bins.kubelet,
+      cniBinDir: bins.cniBinDir,
+      images,
+      identities: nodeCerts.map(c => ({
+        kubeconfigYaml: kubeconfigYaml({
+          server,
+          ca: pki.ca,
+          user: 'node',
+          ...c.client,
+        }),
+        serving: c.serving,
+      })),
+      clientCaFile: pki.caFile,
+      admin,
       storageClass: STORAGE_CLASS,
-      provisioner: PROVISIONER,
-      kubernetesVersion,
-      apiServerPort: apiPort,
-      jobEnv: options.jobEnv,
+      env: childEnv,
       log,
     });
-    await kubelet.start();
-    log(`local kubelet ready on port ${kubelet.port} (${Date.now() - t0} ms)`);
+    provisioner = started.provisioner;
+    const nodes: NodeHandle[] = started.nodes;
+    nodes.forEach(n => {
+      procs[`containerd-${n.name}`] = n.containerd.proc;
+      procs[`kubelet-${n.name}`] = n.kubelet;
+    });
+    log(`nodes ready: ${names.join(', ')} (${Date.now() - t0} ms)`);
 
     await waitFor(
       'kube-controller-manager',
@@ -559,7 +636,7 @@ export async function startCluster(
       clearTimeout(t);
     };
     const adminClient = admin;
-    const kubeletRef = kubelet;
+    const provisionerRef = provisioner;
 
     const cluster: Cluster = {
       runId,
@@ -575,7 +652,12 @@ export async function startCluster(
       admin: adminClient,
       env,
       pids,
-      pvcPath: (ns, name) => kubeletRef.pvcPath(ns, name),
+      nodes: nodes.map(n => ({
+        name: n.name,
+        ip: n.ip,
+        kubeletPort: n.kubeletPort,
+      })),
+      pvcPath: (ns, name) => provisionerRef.pvcPath(ns, name),
       async createNamespace(name, opts = {}) {
         const labels: Record<string, string> = { ...(opts.labels ?? {}) };
         if (opts.restricted ?? true) {
@@ -601,8 +683,16 @@ export async function startCluster(
       async stop() {
         if (r.finished) return;
         const ts = Date.now();
-        await kubeletRef.stop().catch(e => log(`kubelet stop: ${e.message}`));
-        await Promise.all([stopProc(procs.kcm), stopProc(procs.minio)]);
+        await provisionerRef.stop();
+        // kubelets first (nothing restarts containers), then the runtimes, then what they left
+        await Promise.all(nodes.map(n => stopProc(n.kubelet)));
+        await Promise.all(nodes.map(n => stopProc(n.containerd.proc)));
+        cleanupNodeResources(runDir);
+        await Promise.all([
+          stopProc(procs.kcm),
+          stopProc(procs.scheduler),
+          stopProc(procs.minio),
+        ]);
         await stopProc(procs.apiserver);
         await stopProc(procs.etcd);
         adminClient.close();
@@ -616,7 +706,7 @@ export async function startCluster(
     };
     return cluster;
   } catch (e) {
-    await kubelet?.stop().catch(() => {});
+    await provisioner?.stop().catch(() => {});
     admin?.close();
     await r.finish();
     const logsNote = r.keep ? ` (logs kept in ${logDir})` : '';
@@ -624,13 +714,6 @@ export async function startCluster(
       `startCluster failed: ${(e as Error).message}${logsNote}`;
     throw e;
   }
-}
-
-function jobCommandFromEnv(): string[] | undefined {
-  const v = process.env.KUBE_RESTORE_JOB_COMMAND;
-  if (!v) return undefined;
-  if (v.trim().startsWith('[')) return JSON.parse(v);
-  return v.split(/\s+/).filter(Boolean);
 }
 
 async function waitForDefaultServiceAccount(

@@ -1,24 +1,20 @@
 /**
  * @kube-restore/test-cluster: a real Kubernetes control plane (etcd, kube-apiserver,
- * kube-controller-manager), a local kubelet for kube-restore job pods, and MinIO, on loopback.
+ * kube-controller-manager, kube-scheduler), real nodes (containerd, runc, CNI and a kubelet each)
+ * that run the job image in containers, a local-path provisioner, and MinIO.
  *
- *   const cluster = await startCluster({ jobCommand: [process.execPath, 'job-image/dist/restore-job.cjs'] });
+ *   const cluster = await startCluster();
  *   ... cluster.kubeconfig.admin, cluster.s3, cluster.pvcPath(ns, pvc) ...
  *   await cluster.stop();
  */
-import * as path from 'node:path';
-import { PACKAGE_DIR } from './cluster';
-
 export {
   startCluster,
   ensureBinaries,
   cleanStaleRuns,
   cacheDir,
   freePort,
-  DEFAULT_JOB_COMMAND,
   PACKAGE_DIR,
   REPO_ROOT,
-  NODE_NAME,
   STORAGE_CLASS,
   PROVISIONER,
   OPERATOR_NAMESPACE,
@@ -32,7 +28,8 @@ export type {
   S3Info,
   ClusterBinaries,
 } from './cluster';
-export { DEFAULT_JOB_IMAGE_PATTERN } from './kubelet';
+export { JOB_IMAGE_ARCHIVE, pauseImageArchive } from './node/images';
+export { PAUSE_IMAGE } from './node';
 export { startS3Server, launchS3 } from './s3';
 export type { S3Server, S3ServerKind } from './s3';
 export * from './testing';
@@ -41,8 +38,3 @@ export type { KubeCredentials, WatchEvent } from './kube';
 export { markedPids, RUN_MARKER } from './processes';
 export { Pki, checkOpenssl } from './pki';
 export type { CertSpec, IssuedCert } from './pki';
-
-/** A scriptable stand-in for the job program (see fixtures/job-stub.cjs), for tests of the harness itself. */
-export const JOB_STUB = path.join(PACKAGE_DIR, 'fixtures', 'job-stub.cjs');
-/** jobCommand that runs JOB_STUB */
-export const JOB_STUB_COMMAND = [process.execPath, JOB_STUB];

@@ -167,10 +167,12 @@ export function startReaper(opts: {
   runId: string;
   stateFile: string;
   dirs: string[];
+  /** run as `node <script> <dirs[0]>` before the directories are removed */
+  cleanupScript?: string;
 }): number | undefined {
   const code = `
 const fs = require('fs');
-const [ownerPid, ownerStart, runId, stateFile, ...dirs] = process.argv.slice(1);
+const [ownerPid, ownerStart, runId, stateFile, cleanupScript, ...dirs] = process.argv.slice(1);
 const marker = Buffer.from('${RUN_MARKER}=' + runId + '\\0');
 function startOf(pid) { try { const s = fs.readFileSync('/proc/' + pid + '/stat', 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' ')[19]; } catch { return undefined; } }
 function ownerAlive() { const s = startOf(ownerPid); return s !== undefined && (ownerStart === '-' || s === ownerStart); }
@@ -191,6 +193,7 @@ const timer = setInterval(() => {
   setTimeout(() => {
     kill('SIGKILL');
     setTimeout(() => {
+      if (cleanupScript !== '-') { try { require('child_process').spawnSync(process.execPath, [cleanupScript, dirs[0]], { stdio: 'ignore', timeout: 60000 }); } catch {} }
       for (const d of dirs) { try { fs.rmSync(d, { recursive: true, force: true }); } catch {} }
       process.exit(0);
     }, 500);
@@ -206,6 +209,7 @@ const timer = setInterval(() => {
       opts.ownerStart ?? '-',
       opts.runId,
       opts.stateFile,
+      opts.cleanupScript ?? '-',
       ...opts.dirs,
     ],
     { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH ?? '' } },

@@ -5,6 +5,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cleanupNodeResources, NODE_CLEANUP_SCRIPT } from './node/resources';
 import {
   isAlive,
   killRun,
@@ -92,6 +93,7 @@ export async function cleanStaleRuns(
     }
     const left = await killRun(id, 2000);
     if (left.length) log(`stale run ${id}: could not kill ${left.join(', ')}`);
+    cleanupNodeResources(dir);
     if (state?.shmDir)
       fs.rmSync(state.shmDir, { recursive: true, force: true });
     fs.rmSync(path.join('/dev/shm', `kube-restore-${id}`), {
@@ -156,10 +158,13 @@ export async function createRun(opts: {
     runId,
     stateFile,
     dirs: [runDir, shmDir],
+    cleanupScript: NODE_CLEANUP_SCRIPT,
   });
 
   let finished = false;
   const removeDirs = () => {
+    // containers, mounts, cgroups and bridges of the run's nodes, before their directories
+    cleanupNodeResources(runDir);
     fs.rmSync(shmDir, { recursive: true, force: true });
     if (!keep) fs.rmSync(runDir, { recursive: true, force: true });
     else fs.rmSync(stateFile, { force: true });

@@ -39,10 +39,13 @@ export async function launchS3(opts: {
   dataDir: string;
   logDir: string;
   env?: NodeJS.ProcessEnv;
+  /** the address to listen on (default 127.0.0.1; a cluster's pods need the pod network's gateway) */
+  host?: string;
 }): Promise<LaunchedS3> {
   const [port, port2] = await freePorts(2);
+  const host = opts.host ?? '127.0.0.1';
   const info: S3Info = {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://${host}:${port}`,
     accessKeyId: 'kube-restore-test',
     secretAccessKey: crypto.randomBytes(18).toString('base64url'),
     region: S3_REGION,
@@ -63,7 +66,7 @@ export async function launchS3(opts: {
         'server',
         opts.dataDir,
         '--address',
-        `127.0.0.1:${port}`,
+        `${host}:${port}`,
         '--console-address',
         `127.0.0.1:${port2}`,
         '--quiet',
@@ -97,7 +100,7 @@ export async function launchS3(opts: {
         '--region',
         info.region,
         '--port',
-        `127.0.0.1:${port}`,
+        `${host}:${port}`,
         '--quiet',
         'posix',
         '--versioning-dir',

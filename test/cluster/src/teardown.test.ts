@@ -1,15 +1,16 @@
 /*
- * Teardown leaves no process behind: after stop(), after the owner is SIGKILLed (the reaper), and
- * for stale state found at the next start.
+ * Teardown leaves nothing behind: no process (servers, runtimes, containers), mount, cgroup or
+ * bridge, after stop(), after the owner is SIGKILLed (the reaper), and for stale state found at the
+ * next start.
  */
-import { spawn, ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheDir, cleanStaleRuns, runsDir, startCluster } from './cluster';
-import { JOB_STUB_COMMAND } from './index';
 import { isAlive, markedPids, RUN_MARKER } from './processes';
 import {
   jobManifest,
+  podProcesses,
   podsOfJob,
   restrictedPodSpec,
   waitUntil,
@@ -20,8 +21,36 @@ jest.setTimeout(180_000);
 // a process killed after its parent died may stay a zombie until init reaps it: that is dead
 const alive = isAlive;
 
+/** what of a run is still on the host: mounts under its directory, bridges, cgroups */
+function hostLeftovers(runId: string, runDir: string): string[] {
+  const left: string[] = [];
+  for (const line of fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp?.startsWith(runDir)) left.push(`mount ${mp}`);
+  }
+  const short = runId.replace(/[^a-z0-9]/g, '').slice(-6);
+  const links = execFileSync('ip', ['-o', 'link', 'show'], {
+    encoding: 'utf8',
+  });
+  for (const m of links.matchAll(/^\d+: ([^:@]+)/gm))
+    if (m[1].startsWith(`kr${short}n`)) left.push(`bridge ${m[1]}`);
+  for (const sub of fs.readdirSync('/sys/fs/cgroup')) {
+    const dir = path.join('/sys/fs/cgroup', sub);
+    try {
+      for (const e of fs.readdirSync(dir))
+        if (e.startsWith(`kube-restore-${runId}-`))
+          left.push(`cgroup ${sub}/${e}`);
+    } catch {
+      /* not a directory */
+    }
+  }
+  return left;
+}
+
 it('stop() kills every server and job process and removes its directories', async () => {
-  const cluster = await startCluster({ jobCommand: JOB_STUB_COMMAND });
+  const cluster = await startCluster();
   const { runId, runDir } = cluster;
   const shmDir = path.join('/dev/shm', `kube-restore-${runId}`);
   let stopped = false;
@@ -30,24 +59,29 @@ it('stop() kills every server and job process and removes its directories', asyn
       '/apis/batch/v1/namespaces/team-a/jobs',
       jobManifest(
         'forever',
-        restrictedPodSpec({ args: ['--ignore-sigterm', '--sleep', '600000'] }),
+        restrictedPodSpec({ stub: ['--ignore-sigterm', '--sleep', '600000'] }),
       ),
     );
-    await waitUntil('the job process to run', async () => {
+    const pod = await waitUntil('the job process to run', async () => {
       const [p] = await podsOfJob(cluster.admin, 'team-a', 'forever');
-      return p?.status.phase === 'Running';
+      return p?.status.phase === 'Running' && p;
     });
+    const containers = podProcesses(pod.metadata.uid);
+    expect(containers.length).toBeGreaterThan(0);
     const pids = Object.values(cluster.pids());
-    expect(pids).toHaveLength(4); // etcd, minio, kube-apiserver, kube-controller-manager
+    // etcd, minio, kube-apiserver, kube-controller-manager, kube-scheduler, containerd and kubelet x2
+    expect(pids).toHaveLength(9);
     const marked = markedPids(runId);
     for (const p of pids) expect(marked).toContain(p);
-    expect(marked.length).toBeGreaterThanOrEqual(5); // + the job process
+    expect(marked.length).toBeGreaterThan(9); // + the runtime shims
     expect(fs.existsSync(shmDir)).toBe(true);
+    expect(hostLeftovers(runId, runDir).length).toBeGreaterThan(0);
 
     await cluster.stop();
     stopped = true;
     expect(markedPids(runId)).toEqual([]);
-    for (const p of marked) expect(alive(p)).toBe(false);
+    for (const p of [...marked, ...containers]) expect(alive(p)).toBe(false);
+    expect(hostLeftovers(runId, runDir)).toEqual([]);
     expect(fs.existsSync(runDir)).toBe(false);
     expect(fs.existsSync(shmDir)).toBe(false);
   } finally {
@@ -68,13 +102,13 @@ it('leaves nothing behind when the process that started the cluster is SIGKILLed
     outfile: bundle,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     logLevel: 'error',
   });
   const script = `
     const h = require(${JSON.stringify(bundle)});
-    h.startCluster({ jobCommand: h.JOB_STUB_COMMAND }).then(c => {
+    h.startCluster().then(c => {
       process.stdout.write(JSON.stringify({ runId: c.runId, runDir: c.runDir, pids: c.pids() }) + '\\n');
       setInterval(() => {}, 1000);
     }, e => { console.error(e); process.exit(1); });`;
@@ -95,7 +129,8 @@ it('leaves nothing behind when the process that started the cluster is SIGKILLed
       });
       child!.on('exit', code => reject(new Error(`child exited ${code}`)));
     });
-    expect(markedPids(info.runId).length).toBeGreaterThanOrEqual(4);
+    expect(markedPids(info.runId).length).toBeGreaterThanOrEqual(9);
+    expect(hostLeftovers(info.runId, info.runDir).length).toBeGreaterThan(0);
     child.kill('SIGKILL');
     // A dying process loses its environment (so it is no longer "marked") before it is gone: wait
     // for both (a CI run saw one still exiting right after the marks had gone).
@@ -116,6 +151,7 @@ it('leaves nothing behind when the process that started the cluster is SIGKILLed
     );
     expect(fs.existsSync(info.runDir)).toBe(false);
     expect(fs.existsSync(shmDir)).toBe(false);
+    expect(hostLeftovers(info.runId, info.runDir)).toEqual([]);
   } finally {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     fs.rmSync(tmp, { recursive: true, force: true });

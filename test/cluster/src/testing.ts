@@ -1,9 +1,14 @@
 /*
  * Small helpers for tests that run on the harness (also used by test/e2e).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PACKAGE_DIR } from './binaries';
 import { KubeApiError, KubeClient } from './kube';
+import { JOB_IMAGE } from './node/images';
 
-export const TEST_JOB_IMAGE = 'ghcr.io/kube-restore/restore-job:test';
+/** the job image every node has (imported from `npm run image`'s archive) */
+export const TEST_JOB_IMAGE = JOB_IMAGE;
 
 export async function waitUntil<T>(
   what: string,
@@ -28,8 +33,30 @@ export async function waitUntil<T>(
   );
 }
 
-/** A pod spec that passes Pod Security `restricted`, running the job image with `args`. */
+/**
+ * A scriptable stand-in for the job program (fixtures/job-stub.cjs), for tests of the harness
+ * itself: run by the job image's own node, so it is a real container on a real node.
+ */
+export const JOB_STUB = path.join(PACKAGE_DIR, 'fixtures', 'job-stub.cjs');
+
+/** The container command that runs JOB_STUB with `args` in the job image. */
+export function stubCommand(args: string[]): string[] {
+  return [
+    '/nodejs/bin/node',
+    '-e',
+    fs.readFileSync(JOB_STUB, 'utf8'),
+    'job-stub',
+    ...args,
+  ];
+}
+
+/**
+ * A pod spec that passes Pod Security `restricted`, running the job image: with `stub`, the
+ * job-stub's script (see JOB_STUB) instead of the job program.
+ */
 export function restrictedPodSpec(opts: {
+  /** job-stub arguments (the container runs the stub) */
+  stub?: string[];
   args?: string[];
   image?: string;
   env?: any[];
@@ -72,7 +99,9 @@ export function restrictedPodSpec(opts: {
       {
         name: 'restore',
         image: opts.image ?? TEST_JOB_IMAGE,
-        args: opts.args ?? [],
+        ...(opts.stub
+          ? { command: stubCommand(opts.stub) }
+          : { args: opts.args ?? [] }),
         env: opts.env ?? [],
         terminationMessagePolicy:
           opts.terminationMessagePolicy ?? 'FallbackToLogsOnError',
@@ -160,13 +189,53 @@ export async function podsOfJob(
 
 export async function exists(
   client: KubeClient,
-  path: string,
+  apiPath: string,
 ): Promise<boolean> {
   try {
-    await client.get(path);
+    await client.get(apiPath);
     return true;
   } catch (e) {
     if (e instanceof KubeApiError && e.statusCode === 404) return false;
     throw e;
   }
+}
+
+/**
+ * Host PIDs of a pod's container processes (the sandbox's pause process left out), found in the
+ * pod's cgroup under any node's cgroup root: what a real kubelet started for that pod.
+ */
+export function podProcesses(podUid: string): number[] {
+  const root = '/sys/fs/cgroup/pids';
+  const found: number[] = [];
+  const walk = (dir: string, inPod: boolean) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    if (inPod) {
+      try {
+        for (const l of fs
+          .readFileSync(path.join(dir, 'cgroup.procs'), 'utf8')
+          .split('\n'))
+          if (l.trim()) found.push(Number(l));
+      } catch {
+        /* gone */
+      }
+    }
+    for (const e of entries)
+      if (e.isDirectory())
+        walk(path.join(dir, e.name), inPod || e.name === `pod${podUid}`);
+  };
+  for (const top of fs.readdirSync(root, { withFileTypes: true }))
+    if (top.isDirectory() && top.name.startsWith('kube-restore-'))
+      walk(path.join(root, top.name), false);
+  return found.filter(pid => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'pause';
+    } catch {
+      return false;
+    }
+  });
 }

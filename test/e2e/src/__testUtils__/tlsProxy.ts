@@ -1,6 +1,7 @@
 /*
- * A TLS-terminating TCP proxy on loopback: `https://127.0.0.1:PORT` in front of a plain-HTTP server
- * (the harness MinIO), with a serving certificate from a throw-away CA (the harness's openssl PKI).
+ * A TLS-terminating TCP proxy on the upstream's own address (for the harness's MinIO, the pod
+ * network's gateway, which restore pods reach): `https://ADDRESS:PORT` in front of a plain-HTTP
+ * server, with a serving certificate from a throw-away CA (the harness's openssl PKI).
  * Bytes pass through untouched, the Host header too, so SigV4 signatures stay valid.
  */
 import * as net from 'node:net';
@@ -21,15 +22,16 @@ export async function startTlsProxy(
   upstream: string,
   dir: string,
 ): Promise<TlsProxy> {
+  const target = new URL(upstream);
+  const host = target.hostname;
   const pki = new Pki(path.join(dir, 'pki'));
   await pki.init();
   const cert = await pki.issue({
     name: 's3',
     cn: 's3.test',
-    ips: ['127.0.0.1'],
+    ips: [host],
     usage: 'server',
   });
-  const target = new URL(upstream);
   const sockets = new Set<net.Socket>();
   let accepted = 0;
   const server = tls.createServer(
@@ -49,10 +51,10 @@ export async function startTlsProxy(
     },
   );
   server.on('tlsClientError', () => {});
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>(resolve => server.listen(0, host, resolve));
   const { port } = server.address() as net.AddressInfo;
   return {
-    endpoint: `https://127.0.0.1:${port}`,
+    endpoint: `https://${host}:${port}`,
     ca: pki.ca,
     connections: () => accepted,
     close: async () => {
