@@ -6,6 +6,7 @@
  * - `serviceAccount`: only the pod's web identity (IRSA's token file) or EKS Pod Identity's container
  *   endpoint; static keys in the environment are dropped;
  * - `nodeIdentity`: only the node's instance metadata (IMDS);
+ * - `anonymous`: none at all; requests go unsigned (S3Access);
  * - `none`: static keys in the environment when someone runs the program with them (outside a Job,
  *   the tests); never instance metadata or a container endpoint.
  * The AWS SDK reads process.env, so main.ts applies this to it before any S3 call.
@@ -46,6 +47,10 @@ export function applyCredentialSources(
       return;
     case 'serviceAccount':
       drop(STATIC_KEYS);
+      env[IMDS_DISABLED] = 'true';
+      return;
+    case 'anonymous':
+      drop([...STATIC_KEYS, ...WEB_IDENTITY, ...CONTAINER_ENDPOINT]);
       env[IMDS_DISABLED] = 'true';
       return;
     case 'nodeIdentity':

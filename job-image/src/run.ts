@@ -403,6 +403,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       maxSockets: request.options.concurrency * 4 + 4,
       env,
       throttle,
+      anonymous: request.credentials.type === 'anonymous',
     });
     const ctx: RestoreContext = {
       request,

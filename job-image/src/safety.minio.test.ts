@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import {
   EXIT_CODE_FATAL,
   EXIT_CODE_RETRYABLE,
@@ -35,6 +36,25 @@ const h = useHarness({
     await server.put('safety', 'objs/keep.txt', 'from the bucket');
     await server.put('safety', 'objs/a.bin', body(2, 300_000));
     await server.put('safety', 'objs/b.bin', body(3, 300_000));
+    // A public bucket: anyone may list and read it.
+    await server.createBucket('public');
+    await server.client.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'public',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: ['*'] },
+              Action: ['s3:GetObject', 's3:ListBucket', 's3:GetBucketLocation'],
+              Resource: ['arn:aws:s3:::public', 'arn:aws:s3:::public/*'],
+            },
+          ],
+        }),
+      }),
+    );
+    await server.put('public', 'objs/a.bin', body(2, 300_000));
     const deep = `${Array.from({ length: 22 }, (_, i) => `${'d'.repeat(200)}${i}`).join('/')}/f.txt`;
     await server.put(
       'safety',
@@ -414,6 +434,52 @@ describe('credentials come only from the source the request names', () => {
       }
     },
   );
+
+  it('anonymous: a public bucket restores with unsigned requests, and nothing asks for credentials', async () => {
+    const imds = await fakeImds(h.credentials());
+    let signed = 0;
+    h.proxy.add({
+      match: r => {
+        if (r.headers.authorization) signed++;
+        return false;
+      },
+      action: { type: 'status', status: 500, code: 'InternalError' },
+    });
+    try {
+      const target = await h.newTarget();
+      const run = await h.run({
+        request: {
+          ...request({ prefix: 'objs/' }, 'overwrite'),
+          source: {
+            endpoint: h.proxy.endpoint,
+            bucket: 'public',
+            prefix: 'objs/',
+          },
+          credentials: { type: 'anonymous' },
+        },
+        target,
+        credentials: unused,
+        env: imds.env,
+      });
+      expect(run.termination?.phase).toBe('Succeeded');
+      expect((await readTree(target)).get('a.bin')!.length).toBe(300_000);
+      expect(signed).toBe(0);
+      expect(imds.requests).toEqual([]);
+      // The same unsigned requests to a private bucket are refused.
+      const refused = await h.run({
+        request: {
+          ...request({ prefix: 'objs/' }, 'overwrite'),
+          credentials: { type: 'anonymous' },
+        },
+        target: await h.newTarget(),
+        credentials: unused,
+        env: imds.env,
+      });
+      expect(refused.termination).toMatchObject({ code: 'ACCESS_DENIED' });
+    } finally {
+      await imds.close();
+    }
+  });
 
   it("nodeIdentity, by name, uses the node's instance metadata", async () => {
     const imds = await fakeImds(h.credentials());

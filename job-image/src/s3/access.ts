@@ -27,6 +27,8 @@ export interface S3AccessOptions {
   socketTimeoutMs?: number;
   /** Gates when lean requests start (throttle.ts). */
   throttle?: Throttle;
+  /** Unsigned requests (credentials type `anonymous`): no credentials are looked for or sent. */
+  anonymous?: boolean;
 }
 
 export interface GetObjectRequest {
@@ -66,6 +68,7 @@ export class S3Access {
   private readonly agent: http.Agent;
   private readonly bodies: KeepAliveHttpClient;
   private readonly signer: SigV4Signer;
+  private readonly anonymous: boolean;
   private readonly host: string;
   private readonly basePath: string;
   private readonly socketTimeoutMs: number;
@@ -132,6 +135,7 @@ export class S3Access {
     const base = url.pathname.replace(/\/+$/, '');
     this.basePath = pathStyle ? `${base}/${uriEncode(source.bucket)}` : base;
     this.signer = new SigV4Signer(region);
+    this.anonymous = options.anonymous ?? false;
 
     this.client = new S3Client({
       region,
@@ -147,6 +151,12 @@ export class S3Access {
       }),
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestChecksumCalculation: 'WHEN_REQUIRED',
+      ...(this.anonymous
+        ? {
+            credentials: { accessKeyId: '', secretAccessKey: '' },
+            signer: { sign: async (request: never) => request },
+          }
+        : {}),
     });
   }
 
@@ -170,7 +180,6 @@ export class S3Access {
     method: 'GET' | 'HEAD',
     req: GetObjectRequest,
   ): Promise<HttpResponse> {
-    const credentials = await this.credentials();
     const path = `${this.basePath}/${uriEncode(req.key, true)}`;
     const query: Record<string, string> = {};
     if (req.versionId) query.versionId = req.versionId;
@@ -179,10 +188,12 @@ export class S3Access {
     if (req.range) extra.range = `bytes=${req.range[0]}-${req.range[1]}`;
     if (req.checksumMode) extra['x-amz-checksum-mode'] = 'ENABLED';
     if (req.ifMatch) extra['if-match'] = req.ifMatch;
-    const headers = this.signer.sign(
-      { method, host: this.host, path, query, headers: extra },
-      credentials,
-    );
+    const headers = this.anonymous
+      ? { ...extra, host: this.host }
+      : this.signer.sign(
+          { method, host: this.host, path, query, headers: extra },
+          await this.credentials(),
+        );
     const search = Object.keys(query)
       .sort()
       .map(name => `${name}=${uriEncode(query[name])}`)

@@ -353,6 +353,10 @@ describe('credentials', () => {
       parseRestoreRequest({ ...minimal, credentials: { type: 'nodeIdentity' } })
         .credentials,
     ).toEqual({ type: 'nodeIdentity' });
+    expect(
+      parseRestoreRequest({ ...minimal, credentials: { type: 'anonymous' } })
+        .credentials,
+    ).toEqual({ type: 'anonymous' });
     expect(parseRestoreRequest(minimal).credentials).toEqual({ type: 'none' });
     expect(
       problemsOf({

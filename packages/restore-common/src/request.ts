@@ -279,6 +279,8 @@ export const credentialsSchema = z.discriminatedUnion('type', [
    * ever falls through to it.
    */
   z.object({ type: z.literal('nodeIdentity') }).strict(),
+  /** A public bucket: unsigned requests, no credentials looked for. */
+  z.object({ type: z.literal('anonymous') }).strict(),
   /** Nothing in the request: the job uses only keys handed to it in its environment, never the node's role. */
   z.object({ type: z.literal('none') }).strict(),
 ]);
