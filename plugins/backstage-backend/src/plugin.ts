@@ -7,7 +7,14 @@ import { restorePermissions } from '@kube-restore/backstage-plugin-restore-commo
 import { ClusterRegistry } from './service/clusters';
 import { NamespaceConsentPolicy } from './service/consent';
 import { catalogEntityTargets } from './service/entities';
-import { backstageNotifier } from './service/notifier';
+import { RestoreAccess } from './service/access';
+import { ApprovalService } from './service/approvals';
+import { existsDecision } from './service/exists';
+import { RestorePlanner } from './service/planner';
+import { backstageNotifier, noNotifications } from './service/notifier';
+import { RestorePolicy } from './service/policy';
+import { RestoreReads } from './service/reads';
+import { RestoreRecorder } from './service/recorder';
 import { RestoreService } from './service/RestoreService';
 import { RestoreStore } from './service/RestoreStore';
 import { createRouter } from './service/router';
@@ -30,6 +37,7 @@ export const restorePlugin = createBackendPlugin({
         auditor: coreServices.auditor,
         userInfo: coreServices.userInfo,
         scheduler: coreServices.scheduler,
+        lifecycle: coreServices.lifecycle,
       },
       async init({
         config,
@@ -44,6 +52,7 @@ export const restorePlugin = createBackendPlugin({
         auditor,
         userInfo,
         scheduler,
+        lifecycle,
       }) {
         const restoreConfig = readRestoreConfig(config);
         permissionsRegistry.addPermissions(restorePermissions);
@@ -57,18 +66,48 @@ export const restorePlugin = createBackendPlugin({
         const notifier = restoreConfig.notifications.enabled
           ? backstageNotifier({ auth, discovery, logger })
           : undefined;
+        // plugin.ts composes; the services decide (service/*), the router translates.
         const clusters = new ClusterRegistry(restoreConfig);
+        const access = new RestoreAccess(permissions, store);
+        const consent = new NamespaceConsentPolicy(c => clusters.clientsFor(c));
+        const policy = new RestorePolicy(restoreConfig, userInfo);
+        const recorder = new RestoreRecorder({
+          store,
+          clusters,
+          notifier: notifier ?? noNotifications,
+          logger,
+        });
+        lifecycle.addShutdownHook(() => recorder.stop());
         const restores = new RestoreService({
           config: restoreConfig,
-          clusters,
-          consent: new NamespaceConsentPolicy(c => clusters.clientsFor(c)),
           logger,
-          permissions,
           auditor,
-          userInfo,
           store,
           entities,
-          notifier,
+          clusters,
+          access,
+          consent,
+          policy,
+          recorder,
+        });
+        const planner = new RestorePlanner({
+          config: restoreConfig,
+          entities,
+          access,
+          consent,
+          clusters,
+          policy,
+          store,
+        });
+        const reads = new RestoreReads({ access, store, clusters, logger });
+        const approvals = new ApprovalService({
+          access,
+          consent,
+          policy,
+          store,
+          auditor,
+          recorder,
+          start: record => restores.start(record),
         });
         // Records of running restores reach their final phase (and notify) even when nobody watches them.
         await scheduler.scheduleTask({
@@ -78,7 +117,7 @@ export const restorePlugin = createBackendPlugin({
           timeout: { minutes: 5 },
           scope: 'global',
           fn: async () => {
-            const ended = await restores.reconcile();
+            const ended = await recorder.reconcile();
             if (ended) logger.info(`${ended} restore(s) ended`);
           },
         });
@@ -86,6 +125,11 @@ export const restorePlugin = createBackendPlugin({
           await createRouter({
             httpAuth,
             restores,
+            planner,
+            reads,
+            approvals,
+            exists: (namespace, pvc) =>
+              existsDecision(restoreConfig, clusters, namespace, pvc),
             serviceAccess: restoreConfig.serviceAccess,
           }),
         );

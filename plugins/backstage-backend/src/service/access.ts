@@ -3,9 +3,86 @@
  * only where config says so. The framework allows a service without access restrictions everything, so
  * without this gate the static token meant for `GET /exists` could create and delete restores.
  */
-import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { NotAllowedError } from '@backstage/errors';
+import {
+  AuditorService,
+  BackstageCredentials,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { NotAllowedError, NotFoundError } from '@backstage/errors';
+import {
+  AuthorizeResult,
+  ResourcePermission,
+} from '@backstage/plugin-permission-common';
 import { RestoreConfig } from '../config';
+import { RestoreRecord, RestoreStore } from './RestoreStore';
+
+/** Who is asking, and the HTTP request for the audit log. */
+export interface Caller {
+  credentials: BackstageCredentials;
+  request?: Parameters<AuditorService['createEvent']>[0]['request'];
+}
+
+/** The permission framework's answers on catalog entities, and records looked up for a caller. */
+export class RestoreAccess {
+  constructor(
+    private readonly permissions: PermissionsService,
+    private readonly store: Pick<RestoreStore, 'get'>,
+  ) {}
+
+  /** Throws NotAllowedError (403) unless the framework allows `permission` on the entity. */
+  async authorize(
+    permission: ResourcePermission<'catalog-entity'>,
+    entityRef: string,
+    credentials: BackstageCredentials,
+    what: string,
+  ): Promise<void> {
+    const [decision] = await this.permissions.authorize(
+      [{ permission, resourceRef: entityRef }],
+      { credentials },
+    );
+    if (decision.result !== AuthorizeResult.ALLOW)
+      throw new NotAllowedError(`you may not ${what} ${entityRef}`);
+  }
+
+  /** The entities of `refs` on which the framework allows `permission`, in one call. */
+  async allowed(
+    permission: ResourcePermission<'catalog-entity'>,
+    refs: string[],
+    credentials: BackstageCredentials,
+  ): Promise<Set<string>> {
+    if (!refs.length) return new Set();
+    const decisions = await this.permissions.authorize(
+      refs.map(resourceRef => ({ permission, resourceRef })),
+      { credentials },
+    );
+    return new Set(
+      refs.filter((_, i) => decisions[i].result === AuthorizeResult.ALLOW),
+    );
+  }
+
+  async record(id: string): Promise<RestoreRecord> {
+    const record = await this.store.get(id);
+    if (!record) throw new NotFoundError(`restore ${id} not found`);
+    return record;
+  }
+
+  /** The record of a restore, once the caller may act on its entity (NotFound before NotAllowed). */
+  async authorizedRecord(
+    id: string,
+    permission: ResourcePermission<'catalog-entity'>,
+    what: string,
+    caller: Caller,
+  ): Promise<RestoreRecord> {
+    const record = await this.record(id);
+    await this.authorize(
+      permission,
+      record.entityRef,
+      caller.credentials,
+      what,
+    );
+    return record;
+  }
+}
 
 /** `exists`: pvc-plumber's question; `read`: routes without effects; `write`: create, delete, approve, reject. */
 export type RouteKind = 'exists' | 'read' | 'write';

@@ -236,6 +236,15 @@ async function startBackend(data: JsonObject = config()) {
 }
 
 const as = (user: string) => mockCredentials.user.header(user);
+/** Whether `value` matches `expected` as toEqual would (asymmetric matchers included). */
+const isMatch = (value: unknown, expected: unknown) => {
+  try {
+    expect(value).toEqual(expected);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 function sseEvents(text: string): { event: string; data: any }[] {
   return text
@@ -321,13 +330,21 @@ describe('restore backend on a real cluster', () => {
     expect(
       await readTree(await cluster.pvcPath('team-a', 'shop-data')),
     ).toMatchObject(FILES);
-    expect(s.notified).toContainEqual({
+    // The recorder (following the Job since it created it, not the SSE request) notifies the requester.
+    const succeeded = {
       recipients: { type: 'entity', entityRef: [ALICE] },
       payload: expect.objectContaining({
         title: 'Restore into team-a/shop-data succeeded',
         description: expect.stringMatching(/2 objects/),
       }),
-    });
+    };
+    for (
+      let i = 0;
+      i < 100 && !s.notified.some(n => isMatch(n, succeeded));
+      i++
+    )
+      await new Promise(resolve => setTimeout(resolve, 100));
+    expect(s.notified).toContainEqual(succeeded);
 
     const history = await request(s.server)
       .get(`/api/restore/restores?entityRef=component:default/shop`)

@@ -7,11 +7,15 @@ import {
   dns1123LabelProblem,
   dns1123SubdomainProblem,
 } from '@kube-restore/common';
+import { BackupDecision } from '@kube-restore/core';
 import { z } from 'zod';
 import { toBackstageError } from '../errors';
 import { RestoreConfig } from '../config';
-import { RouteKind, checkServiceAccess } from './access';
-import { Caller, RestoreService } from './RestoreService';
+import { Caller, RouteKind, checkServiceAccess } from './access';
+import { ApprovalService } from './approvals';
+import { RestoreReads } from './reads';
+import { RestorePlanner } from './planner';
+import { RestoreService } from './RestoreService';
 import {
   decisionBodySchema,
   deleteQuerySchema,
@@ -44,9 +48,14 @@ function nameProblem(
 export async function createRouter(options: {
   httpAuth: HttpAuthService;
   restores: RestoreService;
+  planner: RestorePlanner;
+  reads: RestoreReads;
+  approvals: ApprovalService;
+  exists: (namespace: string, pvc: string) => Promise<BackupDecision>;
   serviceAccess: RestoreConfig['serviceAccess'];
 }): Promise<express.Router> {
-  const { httpAuth, restores, serviceAccess } = options;
+  const { httpAuth, restores, planner, reads, approvals, exists } = options;
+  const { serviceAccess } = options;
   const router = Router();
   router.use(express.json({ limit: '256kb' }));
 
@@ -73,7 +82,7 @@ export async function createRouter(options: {
 
   router.post('/plan', async (req, res) => {
     const body = parse(restoreBodySchema, req.body, 'body');
-    res.json(await restores.plan(body, await caller(req, 'read')));
+    res.json(await planner.plan(body, await caller(req, 'read')));
   });
 
   router.post('/restores', async (req, res) => {
@@ -99,18 +108,18 @@ export async function createRouter(options: {
 
   router.get('/restores', async (req, res) => {
     const query = parse(listQuerySchema, req.query, 'query');
-    res.json({ items: await restores.list(query, await caller(req, 'read')) });
+    res.json({ items: await reads.list(query, await caller(req, 'read')) });
   });
 
   router.get('/restores/:id', async (req, res) => {
-    res.json(await restores.get(req.params.id, await caller(req, 'read')));
+    res.json(await reads.get(req.params.id, await caller(req, 'read')));
   });
 
   router.get('/restores/:id/events', async (req, res) => {
     const who = await caller(req, 'read');
     const controller = new AbortController();
     req.on('close', () => controller.abort());
-    const updates = restores.events(req.params.id, who, controller.signal);
+    const updates = reads.events(req.params.id, who, controller.signal);
     // The first update is read before the stream opens, so 403/404 are ordinary error responses.
     const first = await updates.next();
     res.writeHead(200, {
@@ -142,7 +151,7 @@ export async function createRouter(options: {
   router.get('/restores/:id/logs', async (req, res) => {
     const query = parse(logsQuerySchema, req.query, 'query');
     res.json(
-      await restores.logs(
+      await reads.logs(
         req.params.id,
         query.tailLines,
         await caller(req, 'read'),
@@ -164,7 +173,7 @@ export async function createRouter(options: {
   router.post('/restores/:id/approve', async (req, res) => {
     const body = parse(decisionBodySchema, req.body, 'body');
     res.json(
-      await restores.approve(
+      await approvals.approve(
         req.params.id,
         body.comment,
         await caller(req, 'write'),
@@ -175,7 +184,7 @@ export async function createRouter(options: {
   router.post('/restores/:id/reject', async (req, res) => {
     const body = parse(decisionBodySchema, req.body, 'body');
     res.json(
-      await restores.reject(
+      await approvals.reject(
         req.params.id,
         body.comment,
         await caller(req, 'write'),
@@ -191,7 +200,7 @@ export async function createRouter(options: {
       nameProblem('namespace', namespace, dns1123LabelProblem(namespace)) ??
       nameProblem('pvc', pvc, dns1123SubdomainProblem(pvc));
     if (problem) throw new InputError(problem);
-    const decision = await restores.exists(namespace, pvc);
+    const decision = await exists(namespace, pvc);
     // `unknown` is an answer, not a failure of this API: 503 lets a policy engine fail closed.
     res.status(decision.decision === 'unknown' ? 503 : 200).json(decision);
   });
