@@ -152,6 +152,18 @@ const TEXT_PLACES: Array<{ files: () => string[]; rules: TextRule[] }> = [
     ],
   },
   {
+    files: () => ['kubectl-plugin/src/commands.test.ts'],
+    rules: [
+      {
+        what: 'the version command test',
+        pattern: new RegExp(
+          `toMatchObject\\(\\{ version: '(?<v>${V})' \\}\\)`,
+          'g',
+        ),
+      },
+    ],
+  },
+  {
     files: () => ['job-image/Dockerfile'],
     rules: [
       {
