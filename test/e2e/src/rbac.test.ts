@@ -320,6 +320,13 @@ describe('deploy/ on a real API server', () => {
     // Install exactly as deploy/README.md says, with the real kubectl.
     await kubectl('apply', '-k', DEPLOY);
     await kubectl('apply', '-k', OPT_IN, '-n', 'team-a');
+    // team-a's admins let restores read S3 keys from s3-reader (deploy/policy, issue 25).
+    await kubectl(
+      'annotate',
+      'namespace',
+      'team-a',
+      'kube-restore.io/credential-secrets=s3-reader',
+    );
     // The aggregation controller folds kube-restore-edit/-view into edit/view: wait for it.
     // (kube-controller-manager's clusterrole-aggregation controller): wait for one of our own rules.
     const ours = (r: any) =>

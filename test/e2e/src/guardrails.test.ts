@@ -1,0 +1,226 @@
+/**
+ * deploy/policy against a stolen operator token (issue 25, item 1): on a real API server (no node:
+ * admission is all that is tested, so no pod has to run), the operator's Jobs are admitted only as
+ * core builds them: core's env variables and values, S3 keys only from the restore's own Secret or a
+ * Secret the namespace marked, core's volumes and mounts, and Pod Security `restricted`'s fields.
+ * rbac.test.ts holds the rest of deploy/'s tests (the first twelve hostile Jobs among them).
+ */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { parseRestoreRequest, RestoreRequestInput } from '@kube-restore/common';
+import {
+  apiStatusMessage,
+  buildRestoreManifests,
+  createKubeClients,
+  KubeClients,
+  loadKubeConfig,
+} from '@kube-restore/core';
+import { Cluster, startCluster } from '@kube-restore/test-cluster';
+
+const run = promisify(execFile);
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+const DEPLOY = path.join(REPO_ROOT, 'deploy');
+const OPT_IN = path.join(DEPLOY, 'rbac', 'opt-in');
+
+jest.setTimeout(120_000);
+
+let cluster: Cluster;
+let operator: KubeClients;
+let alice: KubeClients;
+const kubectl = async (...args: string[]) =>
+  (
+    await run(cluster.binaries.kubectl, [
+      '--kubeconfig',
+      cluster.kubeconfig.admin,
+      ...args,
+    ])
+  ).stdout;
+
+const build = (
+  credentials: RestoreRequestInput['credentials'],
+  keys?: { accessKeyId: string; secretAccessKey: string },
+) =>
+  buildRestoreManifests(
+    parseRestoreRequest({
+      name: 'guarded',
+      source: {
+        bucket: 'datasets',
+        prefix: 'p/',
+        caBundle: { configMap: 'corp-ca' },
+      },
+      target: { namespace: 'team-a', pvc: 'guarded', size: '1Gi' },
+      credentials,
+    }),
+    keys ? { credentials: keys } : {},
+  ).job;
+type Job = ReturnType<typeof build>;
+const base = () => build({ type: 'secret', secretName: 's3-reader' });
+
+/** `allowed`, or the status code and message of the refusal (a server-side dry run: nothing stays). */
+async function create(job: Job, as: KubeClients = operator): Promise<string> {
+  const error = await as.batch
+    .createNamespacedJob({ namespace: 'team-a', body: job, dryRun: 'All' })
+    .then(
+      () => undefined,
+      e => e,
+    );
+  return error === undefined
+    ? 'allowed'
+    : `${error.code}: ${apiStatusMessage(error)}`;
+}
+
+beforeAll(async () => {
+  cluster = await startCluster({ nodes: 0, s3: false });
+  const clients = (kubeconfig: string) =>
+    createKubeClients(loadKubeConfig({ kubeconfig }));
+  operator = clients(cluster.kubeconfig.operator);
+  alice = clients(cluster.kubeconfig.alice);
+  await kubectl('apply', '-k', DEPLOY);
+  await kubectl('apply', '-k', OPT_IN, '-n', 'team-a');
+  // team-a's admins let restores read their S3 keys from s3-reader.
+  await kubectl(
+    'annotate',
+    'namespace',
+    'team-a',
+    'kube-restore.io/credential-secrets=s3-reader,other-reader',
+  );
+  // The API server enforces a new policy once its informers saw it and the binding: wait until a
+  // Job the policy refused from the start (another image) is refused.
+  const probe = base();
+  probe.spec!.template.spec!.containers[0].image = 'busybox';
+  for (let i = 0; ; i++) {
+    if ((await create(probe)).includes('ValidatingAdmissionPolicy')) break;
+    if (i > 600) throw new Error('the admission policies never took effect');
+    await new Promise(r => setTimeout(r, 100));
+  }
+}, 10 * 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+const pod = (j: Job) => j.spec!.template.spec!;
+const container = (j: Job) => pod(j).containers[0];
+const env = (j: Job, name: string) =>
+  container(j).env!.find(e => e.name === name)!;
+
+it('admits the Jobs core builds: a marked Secret, its own credentials Secret, a CA bundle', async () => {
+  expect(await create(base())).toBe('allowed');
+  expect(
+    await create(
+      build(
+        { type: 'none' },
+        { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example' },
+      ),
+    ),
+  ).toBe('allowed');
+  expect(await create(build({ type: 'anonymous' }))).toBe('allowed');
+});
+
+const ENV = 'sets only the variables core sets';
+const KEYS = "the S3 keys come from the restore's own Secret";
+const MOUNTS = "mounts only core's volumes where core mounts them";
+const POD = 'uses no host namespaces or nodeName';
+const CONTAINER = 'is not privileged, cannot escalate';
+const hostile: [string, (job: Job) => void, string][] = [
+  [
+    "points AWS_ACCESS_KEY_ID at another Secret's key (db/password)",
+    j => {
+      env(j, 'AWS_ACCESS_KEY_ID').valueFrom!.secretKeyRef = {
+        name: 'db',
+        key: 'password',
+      };
+    },
+    KEYS,
+  ],
+  [
+    'points AWS_SESSION_TOKEN at an unmarked Secret',
+    j =>
+      container(j).env!.push({
+        name: 'AWS_SESSION_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'admin-token', key: 'token' } },
+      }),
+    KEYS,
+  ],
+  [
+    'sets NODE_OPTIONS to load a file from the volume',
+    j =>
+      container(j).env!.push({
+        name: 'NODE_OPTIONS',
+        value: '--require /data/x.js',
+      }),
+    ENV,
+  ],
+  ['moves HOME', j => (env(j, 'HOME').value = '/data'), ENV],
+  [
+    'points the CA bundle at the volume',
+    j => (env(j, 'AWS_CA_BUNDLE').value = '/data/evil-ca.pem'),
+    ENV,
+  ],
+  [
+    'mounts the PVC over the program (/app)',
+    j => container(j).volumeMounts!.push({ name: 'data', mountPath: '/app' }),
+    MOUNTS,
+  ],
+  [
+    'mounts a subPath of the PVC',
+    j => (container(j).volumeMounts![0].subPath = 'x'),
+    MOUNTS,
+  ],
+  [
+    'adds an emptyDir of its own',
+    j => {
+      pod(j).volumes!.push({ name: 'scratch', emptyDir: {} });
+      container(j).volumeMounts!.push({
+        name: 'scratch',
+        mountPath: '/scratch',
+      });
+    },
+    MOUNTS,
+  ],
+  [
+    'runs privileged',
+    j => {
+      container(j).securityContext!.privileged = true;
+      container(j).securityContext!.allowPrivilegeEscalation = true;
+    },
+    CONTAINER,
+  ],
+  [
+    'adds a capability',
+    j => (container(j).securityContext!.capabilities!.add = ['SYS_ADMIN']),
+    CONTAINER,
+  ],
+  [
+    'allows privilege escalation',
+    j => (container(j).securityContext!.allowPrivilegeEscalation = true),
+    CONTAINER,
+  ],
+  ['uses the host network', j => (pod(j).hostNetwork = true), POD],
+  ['uses the host PID namespace', j => (pod(j).hostPID = true), POD],
+  ['pins a node with nodeName', j => (pod(j).nodeName = 'node-1'), POD],
+  [
+    'runs as root',
+    j => {
+      pod(j).securityContext!.runAsNonRoot = false;
+      pod(j).securityContext!.runAsUser = 0;
+    },
+    POD,
+  ],
+];
+
+it.each(hostile)(
+  'refuses a Job from the operator that %s',
+  async (_what, change, reason) => {
+    const job = base();
+    change(job);
+    const answer = await create(job);
+    expect(answer).toMatch(
+      /^422: .*ValidatingAdmissionPolicy 'kube-restore-operator-jobs' with binding 'kube-restore-operator-jobs' denied request/,
+    );
+    expect(answer).toContain(reason);
+    // People restoring with their own identity (edit) are not the policy's business.
+    expect(await create(job, alice)).toBe('allowed');
+  },
+);
