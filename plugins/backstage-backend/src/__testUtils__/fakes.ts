@@ -21,11 +21,13 @@ import Knex from 'knex';
 export const ALICE = 'user:default/alice'; // team-a: owns component:default/shop
 export const BOB = 'user:default/bob'; // team-b: owns nothing here
 export const CAROL = 'user:default/carol'; // sre: may approve
+export const DAVE = 'user:default/dave'; // team-a and sre: may restore and approve
 
 export const MEMBERSHIP: Record<string, string[]> = {
   [ALICE]: [ALICE, 'group:default/team-a'],
   [BOB]: [BOB, 'group:default/team-b'],
   [CAROL]: [CAROL, 'group:default/sre'],
+  [DAVE]: [DAVE, 'group:default/team-a', 'group:default/sre'],
 };
 
 export function component(

@@ -2,6 +2,7 @@
  * The plugin on the real harness: kube-apiserver with RBAC and Pod Security, the Job controller, the local
  * kubelet running job-image/dist/restore-job.cjs, and MinIO. The backend acts as the restore-operator
  * ServiceAccount with the RBAC and admission policies of deploy/, team-a opted in with deploy/rbac/opt-in. A missing prerequisite fails this file; nothing is skipped.
+ * One file over 400 lines on purpose: every suite file would start its own harness (minutes each).
  */
 import {
   CreateBucketCommand,
