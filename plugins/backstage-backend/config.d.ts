@@ -35,9 +35,15 @@ export interface Config {
       pathStyle?: boolean;
       /**
        * Prefix of an entity's backups, a template: `${namespace}`, `${entity}`, `${kind}`,
-       * `${entityNamespace}`, `${cluster}`. Must end with `/`.
+       * `${entityNamespace}`, `${cluster}`. Must end with `/`. Unless the source is `shared`, it must pin the
+       * target: contain `${namespace}`, or the whole entity ref (`${entityNamespace}`, `${kind}` and `${entity}`).
        */
       prefix: string;
+      /**
+       * The same data may be restored into more than one namespace (a dataset, a demo): say so explicitly.
+       * Default false, and then the prefix must pin the namespace or the entity.
+       */
+      shared?: boolean;
       credentials?: {
         /** Name of a Secret expected in every target namespace (keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). */
         secretName?: string;
@@ -58,6 +64,18 @@ export interface Config {
       /** Archive tiers users may pick for Glacier objects; default none (archived objects fail the restore). */
       archiveTiers?: Array<'Expedited' | 'Standard' | 'Bulk'>;
     }>;
+
+    /**
+     * What request bodies may set in `options.owner` (who owns the restored files). Absent: nothing; the
+     * job's defaults apply (uid 65532, modes from the source).
+     */
+    ownership?: {
+      uid?: { min: number; max: number };
+      gid?: { min: number; max: number };
+      fsGroup?: { min: number; max: number };
+      /** fileMode and dirMode (setuid, setgid and sticky stay refused). */
+      modes?: boolean;
+    };
 
     /** The pvc-plumber-compatible `/exists/:namespace/:pvc` check. */
     exists?: {

@@ -102,4 +102,43 @@ describe('fillTemplate', () => {
       'kubeRestore.serviceAccess.write[0]: must be a service subject such as external:release-bot or plugin:scaffolder',
     );
   });
+
+  it.each(['${entity}/', 'data/', '${kind}/${entity}/'])(
+    'refuses a source prefix %s that does not pin the target, naming the key',
+    prefix => {
+      expect(
+        read({ ...valid, sources: [{ name: 'n', bucket: 'backups', prefix }] }),
+      ).toThrow(
+        `kubeRestore.sources[0].prefix: "${prefix}" does not pin the target`,
+      );
+    },
+  );
+
+  it.each([
+    '${namespace}/',
+    'teams/${namespace}/${entity}/',
+    '${entityNamespace}/${kind}/${entity}/',
+  ])('accepts a source prefix %s that pins the target', prefix => {
+    expect(
+      read({ ...valid, sources: [{ name: 'n', bucket: 'backups', prefix }] })()
+        .sources[0].shared,
+    ).toBe(false);
+  });
+
+  it('a prefix that does not pin the target is accepted on a source marked shared', () => {
+    const config = read({
+      ...valid,
+      sources: [
+        { name: 'demo', bucket: 'datasets', prefix: 'demo/', shared: true },
+      ],
+    })();
+    expect(config.sources[0]).toMatchObject({ prefix: 'demo/', shared: true });
+  });
+
+  it('ownership: nothing by default; ranges must be ordered', () => {
+    expect(read(valid)().ownership).toEqual({ modes: false });
+    expect(
+      read({ ...valid, ownership: { uid: { min: 2000, max: 1000 } } }),
+    ).toThrow('kubeRestore.ownership.uid: min must not be above max');
+  });
 });

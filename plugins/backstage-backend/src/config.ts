@@ -117,14 +117,59 @@ const sourceSchema = z
     prefix: prefixTemplate,
     credentials: credentialsSchema.optional(),
     archiveTiers: z.array(z.enum(ARCHIVE_TIERS)).default([]),
+    shared: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (!s.shared && !pinsTarget(s.prefix))
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['prefix'],
+        message: `"${s.prefix}" does not pin the target: every namespace restoring from it would get the same data. Put \${namespace} in it (or \${entityNamespace}, \${kind} and \${entity}), or set shared: true on the source if it is meant for several namespaces`,
+      });
+  });
+
+/**
+ * Whether a prefix template keeps one namespace's data from another's: it names the Kubernetes namespace
+ * (whose consent guards it), or the whole entity ref (unique in the catalog; `${entity}` alone is not).
+ */
+export function pinsTarget(prefix: string): boolean {
+  const has = (v: string) => prefix.includes(`\${${v}}`);
+  return (
+    has('namespace') || (has('entity') && has('kind') && has('entityNamespace'))
+  );
+}
+
+const idRange = z
+  .object({
+    min: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1),
+    max: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1),
+  })
+  .strict()
+  .refine(r => r.min <= r.max, 'min must not be above max');
 
 const configSchema = z
   .object({
     clusters: z.array(clusterSchema).min(1, 'configure at least one cluster'),
     defaultCluster: z.string().optional(),
     sources: z.array(sourceSchema).min(1, 'configure at least one source'),
+    ownership: z
+      .object({
+        uid: idRange.optional(),
+        gid: idRange.optional(),
+        fsGroup: idRange.optional(),
+        modes: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
     exists: z
       .object({ source: z.string(), template: z.string().min(1) })
       .strict()

@@ -182,7 +182,10 @@ async function kubectl(access: ClusterAccess, ...args: string[]) {
   }
 }
 
-/** As deploy/README.md says: the cluster-wide part, then team-a opts the operator in. Idempotent. */
+/**
+ * As deploy/README.md says: the cluster-wide part, then team-a opts the operator in and consents to
+ * Backstage restores for the shop service's owner (user:default/guest in catalog.yaml). Idempotent.
+ */
 export async function installRestoreRbac(access: ClusterAccess): Promise<void> {
   await kubectl(access, 'apply', '-k', path.join(REPO_ROOT, 'deploy'));
   await kubectl(
@@ -192,6 +195,16 @@ export async function installRestoreRbac(access: ClusterAccess): Promise<void> {
     path.join(REPO_ROOT, 'deploy', 'rbac', 'opt-in'),
     '-n',
     ENTITY_NAMESPACE,
+  );
+  await kubectl(
+    access,
+    '-n',
+    ENTITY_NAMESPACE,
+    'annotate',
+    'rolebinding',
+    'kube-restore-operator',
+    '--overwrite',
+    `kube-restore.io/backstage-owners=user:default/${OWNER}`,
   );
 }
 
@@ -286,6 +299,7 @@ export function portalConfig(options: {
           region: options.s3Region,
           bucket: DEMO_BUCKET,
           prefix: DEMO_PREFIX,
+          shared: true, // one demo dataset for every namespace
           credentials,
         },
         {
@@ -295,6 +309,7 @@ export function portalConfig(options: {
           region: options.s3Region,
           bucket: DEMO_BUCKET,
           prefix: 'archives/',
+          shared: true,
           credentials,
         },
       ],

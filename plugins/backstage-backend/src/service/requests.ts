@@ -24,6 +24,7 @@ export function buildRequest(
   target: EntityTarget,
 ): { request: RestoreRequest; source: SourceConfig; keys?: S3Keys } {
   const source = clusters.source(body.source.name);
+  checkOwnership(config.ownership, body.options);
   const { defaults } = config;
   const path = body.source.path ?? '';
   if (
@@ -107,4 +108,37 @@ export function buildRequest(
     );
   }
   return { request: parsed.request, source, keys };
+}
+
+const ID_FIELDS = ['uid', 'gid', 'fsGroup'] as const;
+
+/**
+ * Who owns the restored files is the deployment's call: a body sets options.owner only within
+ * kubeRestore.ownership (otherwise one team could write files as another's uid into a shared volume).
+ * Types and other fields are left to common's schema.
+ */
+export function checkOwnership(
+  ownership: RestoreConfig['ownership'],
+  options: Record<string, unknown> | undefined,
+): void {
+  const owner = options?.owner;
+  if (!owner || typeof owner !== 'object') return;
+  for (const [field, value] of Object.entries(owner)) {
+    if (field === 'fileMode' || field === 'dirMode') {
+      if (!ownership.modes)
+        throw new InputError(
+          `options.owner.${field}: not allowed by this deployment (kubeRestore.ownership.modes is not true)`,
+        );
+    } else if ((ID_FIELDS as readonly string[]).includes(field)) {
+      const range = ownership[field as (typeof ID_FIELDS)[number]];
+      if (!range)
+        throw new InputError(
+          `options.owner.${field}: not allowed by this deployment (kubeRestore.ownership.${field} is not set)`,
+        );
+      if (typeof value === 'number' && (value < range.min || value > range.max))
+        throw new InputError(
+          `options.owner.${field}: ${value} is outside ${range.min}-${range.max} (kubeRestore.ownership.${field})`,
+        );
+    }
+  }
 }

@@ -1,6 +1,12 @@
 import { mockCredentials } from '@backstage/backend-test-utils';
 import request from 'supertest';
-import { useTestBackends, SECRETS, as, body } from '../__testUtils__/backend';
+import {
+  useTestBackends,
+  SECRETS,
+  as,
+  body,
+  config,
+} from '../__testUtils__/backend';
 import { ALICE, BOB } from '../__testUtils__/fakes';
 
 describe('restore backend (no cluster): input, ownership, secrets', () => {
@@ -60,6 +66,41 @@ describe('restore backend (no cluster): input, ownership, secrets', () => {
     expect(res.body.error.message).toMatch(
       /source\.archiveTier: "Standard" is not allowed/,
     );
+  });
+
+  it('options.owner only within kubeRestore.ownership: 400 naming the key otherwise, nothing recorded', async () => {
+    const post = (server: Parameters<typeof request>[0], owner: object) =>
+      request(server)
+        .post('/api/restore/restores')
+        .set('Authorization', as(ALICE))
+        .send(body({ options: { owner } }));
+    const strict = await started();
+    const refused = await post(strict.server, { uid: 1500 });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toBe(
+      'options.owner.uid: not allowed by this deployment (kubeRestore.ownership.uid is not set)',
+    );
+    expect(
+      (await post(strict.server, { fileMode: '0640' })).body.error.message,
+    ).toBe(
+      'options.owner.fileMode: not allowed by this deployment (kubeRestore.ownership.modes is not true)',
+    );
+
+    const { server } = await started({
+      data: config({ ownership: { uid: { min: 1000, max: 1999 } } }),
+    });
+    const outside = await post(server, { uid: 5000 });
+    expect(outside.status).toBe(400);
+    expect(outside.body.error.message).toBe(
+      'options.owner.uid: 5000 is outside 1000-1999 (kubeRestore.ownership.uid)',
+    );
+    const inside = await post(server, { uid: 1500 });
+    expect(inside.status).toBe(202);
+    expect(inside.body.error).toBeUndefined();
+    const list = await request(server)
+      .get('/api/restore/restores?entityRef=component:default/shop')
+      .set('Authorization', as(ALICE));
+    expect(list.body.items).toHaveLength(1);
   });
 
   it('403 when the user does not own the entity, and nothing is recorded or created', async () => {
