@@ -93,7 +93,9 @@ function request(
   conflict: 'fail' | 'skip-existing' | 'overwrite',
   name?: string,
 ): RestoreRequestInput {
-  const req = h.request(source, { target: { mode: 'existing', conflict } });
+  const req = h.request(source, {
+    target: { namespace: 'team-a', pvc: 'data', mode: 'existing', conflict },
+  });
   return name ? { ...req, name } : req;
 }
 

@@ -5,6 +5,7 @@
  * kills a caller between two calls.
  */
 import { parseRestoreRequest } from '@kube-restore/common';
+import type { V1Job } from '@kubernetes/client-node';
 import { buildRestoreManifests } from './manifests';
 import {
   ANNOTATION_RESUME_BY,
@@ -50,8 +51,10 @@ function interrupted(
 
 describe('isAbandonedCreate', () => {
   const now = Date.parse('2026-12-05T12:00:00Z');
-  const job = (suspend: boolean | undefined, by?: string) => ({
-    metadata: { annotations: by ? { [ANNOTATION_RESUME_BY]: by } : {} },
+  const job = (suspend: boolean | undefined, by?: string): V1Job => ({
+    metadata: {
+      annotations: by ? { [ANNOTATION_RESUME_BY]: by } : {},
+    },
     spec: { suspend, template: {} },
   });
   it.each([
