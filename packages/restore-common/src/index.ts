@@ -16,3 +16,4 @@ export * from './filter';
 export * from './plan';
 // the rule of the tests' golden and generated files (pure; the caller reads and writes)
 export * from './generatedFile';
+export * from './versions';

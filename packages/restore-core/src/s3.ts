@@ -6,6 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import {
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   S3Client,
   S3ServiceException,
@@ -19,7 +20,9 @@ import {
   createKeyFilter,
   estimateThawCost,
   relativeKey,
+  versionsAsOf,
   type SourceSize,
+  type VersionEntry,
 } from '@kube-restore/common';
 import type { S3Keys } from './manifests';
 import { RestoreError } from './errors';
@@ -176,10 +179,104 @@ function diskBytesOf(size: number): number {
   return Math.ceil(size / BLOCK) * BLOCK + PER_FILE_OVERHEAD;
 }
 
+/** A tar archive whose unpacked size can only be estimated from its compressed size. */
+function isCompressedTar(source: RestoreSource): boolean {
+  return (
+    source.format === 'tar' &&
+    source.key !== undefined &&
+    /\.(t?gz|zst|zstd)$/i.test(source.key)
+  );
+}
+
+/** One listed object, from ListObjectsV2 or ListObjectVersions. */
+interface ListedObject {
+  key: string;
+  size: number;
+  storageClass?: string;
+  checksumAlgorithms?: string[];
+  checksumType?: string;
+  etag?: string;
+}
+
+/**
+ * The objects under `prefix`, page by page: the current ones, or with `asOf` the versions common's
+ * versionsAsOf picks (the newest at or before the instant; a delete marker there hides the key).
+ */
+async function* listPages(
+  client: S3Client,
+  source: RestoreSource,
+  prefix: string,
+  options: SizeOptions,
+): AsyncGenerator<ListedObject[]> {
+  const pageSize = options.pageSize ?? 1000;
+  if (!source.asOf) {
+    let token: string | undefined;
+    do {
+      const page = await client.send(
+        new ListObjectsV2Command({
+          Bucket: source.bucket,
+          Prefix: prefix || undefined,
+          ContinuationToken: token,
+          MaxKeys: pageSize,
+        }),
+        { abortSignal: options.signal },
+      );
+      yield (page.Contents ?? []).map(o => ({
+        key: o.Key ?? '',
+        size: o.Size ?? 0,
+        storageClass: o.StorageClass,
+        checksumAlgorithms: o.ChecksumAlgorithm,
+        checksumType: o.ChecksumType,
+        etag: o.ETag,
+      }));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return;
+  }
+  const pick = versionsAsOf<ListedObject>(new Date(source.asOf));
+  let keyMarker: string | undefined;
+  let versionMarker: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectVersionsCommand({
+        Bucket: source.bucket,
+        Prefix: prefix || undefined,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionMarker,
+        MaxKeys: pageSize,
+      }),
+      { abortSignal: options.signal },
+    );
+    const entries: VersionEntry<ListedObject>[] = [];
+    for (const v of page.Versions ?? []) {
+      if (v.Key === undefined || !v.LastModified) continue;
+      entries.push({
+        key: v.Key,
+        lastModified: v.LastModified,
+        version: {
+          key: v.Key,
+          size: v.Size ?? 0,
+          storageClass: v.StorageClass,
+          checksumAlgorithms: v.ChecksumAlgorithm,
+          checksumType: (v as { ChecksumType?: string }).ChecksumType,
+          etag: v.ETag,
+        },
+      });
+    }
+    for (const m of page.DeleteMarkers ?? []) {
+      if (m.Key === undefined || !m.LastModified) continue;
+      entries.push({ key: m.Key, lastModified: m.LastModified });
+    }
+    yield pick(entries);
+    keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+    versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+  } while (keyMarker);
+}
+
 /**
  * Sizes what a restore would write: object count, bytes, archived objects and the thaw cost per tier,
- * and the recommended PVC size. `asOf` is sized with the current versions (the difference is rarely
- * large; the job program reads the exact versions).
+ * and the recommended PVC size. With `asOf`, the versions the job will read (ListObjectVersions), not
+ * today's objects.
  */
 export async function sizeSource(
   source: RestoreSource,
@@ -210,7 +307,7 @@ export async function sizeSource(
   };
 
   try {
-    if (source.key !== undefined) {
+    if (source.key !== undefined && !source.asOf) {
       const head = await client.send(
         new HeadObjectCommand({
           Bucket: source.bucket,
@@ -252,46 +349,43 @@ export async function sizeSource(
         totals.objects++;
         totals.bytes += size;
       }
-      if (source.format === 'tar' && /\.(t?gz|zst|zstd)$/i.test(source.key)) {
+      if (isCompressedTar(source)) {
         estimated = true;
         diskBytes = Math.ceil(size * (options.compressionRatio ?? 3));
       } else {
         diskBytes = size;
       }
     } else {
-      const prefix = source.prefix ?? '';
-      const keep = createKeyFilter(source);
-      let token: string | undefined;
-      do {
-        const page = await client.send(
-          new ListObjectsV2Command({
-            Bucket: source.bucket,
-            Prefix: prefix || undefined,
-            ContinuationToken: token,
-            MaxKeys: options.pageSize ?? 1000,
-          }),
-          { abortSignal: options.signal },
-        );
-        for (const object of page.Contents ?? []) {
-          const key = object.Key ?? '';
-          if (key.endsWith('/')) continue; // folder markers hold no data
-          if (!keep(relativeKey(key, prefix))) continue;
-          const size = object.Size ?? 0;
+      // A prefix, or one key as of an instant: the listing (of the versions asOf picks) is what the job reads.
+      const prefix = source.key ?? source.prefix ?? '';
+      const filter = createKeyFilter(source);
+      const keep =
+        source.key !== undefined
+          ? (key: string) => key === source.key
+          : (key: string) => filter(relativeKey(key, prefix));
+      for await (const page of listPages(client, source, prefix, options)) {
+        for (const object of page) {
+          if (object.key.endsWith('/')) continue; // folder markers hold no data
+          if (!keep(object.key)) continue;
+          const size = object.size;
           objects++;
           bytes += size;
           diskBytes += diskBytesOf(size);
           if (size > largest) largest = size;
-          countArchived(object.StorageClass, size);
+          countArchived(object.storageClass, size);
           countVerification(
             verificationOf({
-              checksumAlgorithms: object.ChecksumAlgorithm,
-              checksumType: object.ChecksumType,
-              etag: object.ETag,
+              checksumAlgorithms: object.checksumAlgorithms,
+              checksumType: object.checksumType,
+              etag: object.etag,
             }),
           );
         }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      }
+      if (source.key !== undefined && isCompressedTar(source)) {
+        estimated = true;
+        diskBytes = Math.ceil(bytes * (options.compressionRatio ?? 3));
+      }
     }
   } catch (error) {
     throw translateS3Error(error, source, source.key);
