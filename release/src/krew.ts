@@ -72,7 +72,7 @@ export function renderManifest(
           os: ${platform.os}
           arch: ${platform.arch}
       uri: ${RELEASES_URL}/v${version}/${archiveName(version, platform)}
-      sha256: ${sha256}
+      sha256: '${sha256}'
       bin: kubectl-restore
       files:
         - from: kubectl-restore
