@@ -6,9 +6,10 @@
 //                                               its completion helper, LICENSE and Node's license
 //   restore.yaml                                the krew manifest with their sha256 (also written to deploy/krew/)
 //   restore-job-<V>.oci.tar                     the job image, tagged ghcr.io/kube-restore/restore-job:<V>
-//                                               (from `npm run image`, when the workspace has it)
+//                                               (from `npm run image`)
 //   kube-restore-<V>.yaml, kube-restore-opt-in-<V>.yaml, deploy/   the install manifests
-//   SHA256SUMS
+//   BUILD-INFO (version, commit, whether the checkout had changes), SHA256SUMS
+// Refuses a checkout with uncommitted changes unless --allow-dirty (a trial build).
 // Refuses to start when a copy of the version disagrees (release/src/versions.ts).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -112,6 +113,23 @@ async function main(): Promise<void> {
       'the version copies disagree: npm run set-version -- X.Y.Z, then try again',
     );
   }
+  // A release is built from a commit: a checkout with changes would ship what no commit holds.
+  const changes = execFileSync(
+    'git',
+    ['status', '--porcelain', '--untracked-files=no'],
+    {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    },
+  ).trim();
+  if (changes && !process.argv.includes('--allow-dirty'))
+    throw new Error(
+      `the checkout has uncommitted changes (git status); commit them, or pass --allow-dirty for a trial build:\n${changes}`,
+    );
+  const commit = execFileSync('git', ['rev-parse', 'HEAD'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  }).trim();
   const out = root('dist/release', version);
   const work = root('dist/release-work');
   fs.rmSync(out, { recursive: true, force: true });
@@ -175,22 +193,18 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(out, 'restore.yaml'), manifest);
   fs.writeFileSync(root('deploy/krew/restore.yaml'), manifest);
 
-  // 3. The job image, tagged with the version.
-  const scripts =
-    JSON.parse(fs.readFileSync(root('package.json'), 'utf8')).scripts ?? {};
-  if (scripts.image) {
-    run('npm', ['run', '-s', 'image']);
-    const image = root('job-image/dist/restore-job.oci.tar');
-    if (!fs.existsSync(image))
-      throw new Error(`npm run image wrote no ${image}`);
-    fs.copyFileSync(image, path.join(out, `restore-job-${version}.oci.tar`));
-  } else
-    log(
-      'TODO: no `npm run image` in the workspace yet: the job image archive is not in this release',
-    );
+  // 3. The job image, tagged with the version (job-image/image.mjs).
+  run('npm', ['run', '-s', 'image']);
+  const image = root('job-image/dist/restore-job.oci.tar');
+  if (!fs.existsSync(image)) throw new Error(`npm run image wrote no ${image}`);
+  fs.copyFileSync(image, path.join(out, `restore-job-${version}.oci.tar`));
 
   // 4. Install manifests.
   installManifests(version, out);
+  fs.writeFileSync(
+    path.join(out, 'BUILD-INFO'),
+    `version: ${version}\ncommit: ${commit}\nuncommitted-changes: ${changes ? 'yes (--allow-dirty)' : 'no'}\nnode: ${process.version}\n`,
+  );
 
   // 5. Checksums of every file, then the listing.
   const files: string[] = [];
