@@ -68,8 +68,10 @@ async function kubectl(...args: string[]) {
 }
 const ENTITIES = [
   component('shop', 'team-a', 'team-a'),
-  // team-a's entity, annotated by its authors with team-b's namespace
+  // team-a's entity, annotated by its authors with team-b's namespace (opted in for team-b only) and with
+  // team-c's (never opted in)
   component('intruder', 'team-a', 'team-b'),
+  component('stranger', 'team-a', 'team-c'),
 ];
 const FILES: Record<string, string> = {
   'a.txt': 'alpha\n',
@@ -413,6 +415,18 @@ describe('restore backend on a real cluster', () => {
         '/api/v1/namespaces/team-b/persistentvolumeclaims/intruder-data',
       ),
     ).rejects.toMatchObject({ statusCode: 404 });
+
+    // A namespace that never opted in: the operator cannot even read whether a binding exists there (403
+    // from the API server), and the answer is the same.
+    await kubectl('create', 'namespace', 'team-c');
+    const stranger = await request(s.server)
+      .post('/api/restore/plan')
+      .set('Authorization', as(ALICE))
+      .send({ ...body, entityRef: 'component:default/stranger' });
+    expect(stranger.status).toBe(403);
+    expect(stranger.body.error.message).toMatch(
+      /^namespace team-c on cluster local does not allow Backstage restores for group:default\/team-a: a namespace admin of team-c opts in/,
+    );
     const list = await request(s.server)
       .get('/api/restore/restores?entityRef=component:default/intruder')
       .set('Authorization', as(ALICE));
