@@ -17,7 +17,12 @@
  *   attempt 2 (inodes, so a path through a link or in another letter case names the same file).
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fsp, Stats } from 'node:fs';
+import {
+  constants as fsConstants,
+  Dirent,
+  promises as fsp,
+  Stats,
+} from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ConflictPolicy, MANIFEST_DIR } from '@kube-restore/common';
@@ -272,11 +277,22 @@ export function inUse(claim: Claim, staleMs: number): RestoreError {
   );
 }
 
-/** The inode numbers of every non-directory under `root` (lost+found and .kube-restore left out). */
+/**
+ * The inode numbers of every non-directory under `root` (lost+found and .kube-restore left out).
+ * A directory the job may not read (an application's private data, say 0700 of another uid) is
+ * left out too: the job can neither list nor write anything under it, so nothing there is at risk.
+ */
 export async function inodesUnder(root: string): Promise<number[]> {
   const out: number[] = [];
   const walk = async (dir: string, top: boolean) => {
-    const entries = await fsp.readdir(dir, { withFileTypes: true });
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!top && (code === 'EACCES' || code === 'EPERM')) return;
+      throw e;
+    }
     for (const e of entries) {
       if (top && (e.name === MANIFEST_DIR || e.name === LOST_AND_FOUND))
         continue;

@@ -1,0 +1,259 @@
+/*
+ * What only a real node can show: restores run by core on the harness's two real nodes (kubelet,
+ * containerd, runc), in containers of the job image, into volumes of the local-path provisioner.
+ *   - a new PVC: files written by uid 65532 under a read-only root, with the owners and modes asked;
+ *   - an existing PVC that holds an application's data: the kubelet changes no ownership, and
+ *     skip-existing leaves the application's directory and files as they were;
+ *   - the memory limit: a pod killed at it reads as OUT_OF_MEMORY, and is retried;
+ *   - shards into a ReadWriteOnce volume all run on the volume's node and finish.
+ * A missing prerequisite fails the suite; nothing is skipped.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  RestoreStatus,
+  isTerminalPhase,
+  parseRestoreRequest,
+} from '@kube-restore/common';
+import { KubeClients, createRestore, getRestore } from '@kube-restore/core';
+import {
+  Cluster,
+  jobManifest,
+  podsOfJob,
+  pvcManifest,
+  restrictedPodSpec,
+  waitForJobFinished,
+} from '@kube-restore/test-cluster';
+import {
+  REPO_ROOT,
+  clientsFrom,
+  eventually,
+  s3Keys,
+  seedBucket,
+  startClusterWithJobProgram,
+} from './__testUtils__/harness';
+
+jest.setTimeout(240_000);
+
+const BUCKET = 'node-e2e';
+const FILES: Record<string, string> = {
+  'data/a.txt': 'alpha\n',
+  'data/sub/b.txt': 'beta\n',
+  'data/keep.txt': 'from the backup\n',
+};
+
+let cluster: Cluster;
+let admin: KubeClients;
+
+beforeAll(async () => {
+  cluster = await startClusterWithJobProgram();
+  admin = clientsFrom(cluster.kubeconfig.admin);
+  const shards: Record<string, string> = {};
+  for (let i = 0; i < 8; i++) shards[`shards/f${i}.txt`] = `shard file ${i}\n`;
+  await seedBucket(cluster, BUCKET, { ...FILES, ...shards });
+}, 30 * 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 120_000);
+
+function request(
+  name: string,
+  target: Record<string, unknown>,
+  options: Record<string, unknown> = {},
+  prefix = 'data/',
+) {
+  return parseRestoreRequest({
+    name,
+    source: {
+      endpoint: cluster.s3!.endpoint,
+      region: cluster.s3!.region,
+      bucket: BUCKET,
+      prefix,
+    },
+    target: { namespace: 'team-a', ...target },
+    options,
+  });
+}
+
+async function finished(
+  name: string,
+  timeoutMs = 180_000,
+): Promise<RestoreStatus> {
+  return eventually(
+    `restore team-a/${name} to finish`,
+    async () => {
+      const s = await getRestore(admin, 'team-a', name);
+      return isTerminalPhase(s.phase) ? s : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+function stat(file: string) {
+  const st = fs.lstatSync(file);
+  return { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 };
+}
+
+it('writes a new PVC as uid 65532 under a read-only root, with the owners and modes asked for', async () => {
+  await createRestore(
+    admin,
+    request(
+      'owned',
+      { pvc: 'owned-data', size: '1Gi' },
+      { owner: { uid: 1000, gid: 1001, fileMode: '0640', dirMode: '0750' } },
+    ),
+    { credentials: s3Keys(cluster) },
+  );
+  const status = await finished('owned');
+  expect(status.error).toBeUndefined();
+  expect(status.phase).toBe('Succeeded');
+  const dir = await cluster.pvcPath('team-a', 'owned-data');
+  expect(fs.readFileSync(path.join(dir, 'sub', 'b.txt'), 'utf8')).toBe(
+    'beta\n',
+  );
+  expect(stat(path.join(dir, 'a.txt'))).toEqual({
+    uid: 1000,
+    gid: 1001,
+    mode: 0o640,
+  });
+  expect(stat(path.join(dir, 'sub'))).toEqual({
+    uid: 1000,
+    gid: 1001,
+    mode: 0o750,
+  });
+  // the pod ran as asked, with the volume given to its group by the kubelet (fsGroup on a new PVC)
+  const job = await admin.batch.readNamespacedJob({
+    namespace: 'team-a',
+    name: 'owned',
+  });
+  expect(job.spec?.template.spec?.securityContext).toMatchObject({
+    runAsUser: 1000,
+    runAsGroup: 1001,
+    fsGroup: 1001,
+  });
+  expect(
+    job.spec?.template.spec?.containers[0].securityContext
+      ?.readOnlyRootFilesystem,
+  ).toBe(true);
+});
+
+it("leaves an existing PVC's application data (owner 999, mode 0700) as it was with skip-existing", async () => {
+  // an application's PVC, bound by a first pod (WaitForFirstConsumer), then filled the way an
+  // application running as uid 999 would have filled it
+  await cluster.admin.post(
+    '/api/v1/namespaces/team-a/persistentvolumeclaims',
+    pvcManifest('app-data'),
+  );
+  await cluster.admin.post(
+    '/apis/batch/v1/namespaces/team-a/jobs',
+    jobManifest(
+      'app',
+      restrictedPodSpec({ pvc: 'app-data', stub: ['--print', 'bound'] }),
+    ),
+  );
+  expect((await waitForJobFinished(cluster.admin, 'team-a', 'app')).type).toBe(
+    'Complete',
+  );
+  const dir = await cluster.pvcPath('team-a', 'app-data');
+  const appDir = path.join(dir, 'db');
+  fs.mkdirSync(appDir);
+  fs.writeFileSync(path.join(appDir, 'table.dat'), 'rows');
+  fs.writeFileSync(path.join(dir, 'keep.txt'), 'the application wrote this\n');
+  for (const p of [
+    appDir,
+    path.join(appDir, 'table.dat'),
+    path.join(dir, 'keep.txt'),
+  ])
+    fs.chownSync(p, 999, 999);
+  fs.chmodSync(appDir, 0o700);
+  fs.chmodSync(path.join(appDir, 'table.dat'), 0o600);
+  fs.chmodSync(path.join(dir, 'keep.txt'), 0o644);
+  const before = {
+    db: stat(appDir),
+    table: stat(path.join(appDir, 'table.dat')),
+    keep: stat(path.join(dir, 'keep.txt')),
+  };
+
+  await createRestore(
+    admin,
+    request('into-app', {
+      pvc: 'app-data',
+      mode: 'existing',
+      conflict: 'skip-existing',
+    }),
+    { credentials: s3Keys(cluster) },
+  );
+  const status = await finished('into-app');
+  expect(status.error).toBeUndefined();
+  expect(status.phase).toBe('Succeeded');
+  // the restore's files are there, the application's are untouched: owner, group, mode, content
+  expect(fs.readFileSync(path.join(dir, 'a.txt'), 'utf8')).toBe('alpha\n');
+  expect(fs.readFileSync(path.join(dir, 'keep.txt'), 'utf8')).toBe(
+    'the application wrote this\n',
+  );
+  expect({
+    db: stat(appDir),
+    table: stat(path.join(appDir, 'table.dat')),
+    keep: stat(path.join(dir, 'keep.txt')),
+  }).toEqual(before);
+  expect(fs.readFileSync(path.join(appDir, 'table.dat'), 'utf8')).toBe('rows');
+  const job = await admin.batch.readNamespacedJob({
+    namespace: 'team-a',
+    name: 'into-app',
+  });
+  expect(job.spec?.template.spec?.securityContext?.fsGroup).toBeUndefined();
+});
+
+it('reads a pod killed at its memory limit as OUT_OF_MEMORY, and retries it', async () => {
+  await createRestore(
+    admin,
+    request('oom', { pvc: 'oom-data', size: '1Gi' }, { backoffLimit: 1 }),
+    {
+      credentials: s3Keys(cluster),
+      // below what Node needs to start: the kernel kills it at the cgroup's limit
+      resources: { requests: { memory: '16Mi' }, limits: { memory: '16Mi' } },
+    },
+  );
+  const status = await finished('oom');
+  expect(status.phase).toBe('Failed');
+  expect(status.error?.code).toBe('OUT_OF_MEMORY');
+  expect(status.error?.message).toMatch(
+    /killed at its memory limit \(OOMKilled\)/,
+  );
+  // retryable: the Job ran a second pod before giving up
+  const pods = await podsOfJob(cluster.admin, 'team-a', 'oom');
+  expect(pods).toHaveLength(2);
+  for (const p of pods)
+    expect(p.status.containerStatuses[0].state.terminated.reason).toBe(
+      'OOMKilled',
+    );
+});
+
+it('runs the shards of a restore into a ReadWriteOnce PVC on the one node that holds it', async () => {
+  expect(cluster.nodes).toHaveLength(2);
+  await createRestore(
+    admin,
+    request(
+      'sharded',
+      { pvc: 'sharded-data', size: '1Gi' },
+      { parallelism: 3 },
+      'shards/',
+    ),
+    { credentials: s3Keys(cluster) },
+  );
+  const status = await finished('sharded');
+  expect(status.error).toBeUndefined();
+  expect(status.phase).toBe('Succeeded');
+  const pods = await podsOfJob(cluster.admin, 'team-a', 'sharded');
+  const nodes = new Set(pods.map(p => p.spec.nodeName));
+  expect(nodes.size).toBe(1);
+  const dir = await cluster.pvcPath('team-a', 'sharded-data');
+  expect(
+    fs
+      .readdirSync(dir)
+      .filter(f => f.endsWith('.txt'))
+      .sort(),
+  ).toEqual(Array.from({ length: 8 }, (_, i) => `f${i}.txt`));
+});
