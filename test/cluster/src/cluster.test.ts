@@ -391,6 +391,25 @@ describe('Jobs on the real nodes', () => {
     const msg = pod.status.containerStatuses[0].state.terminated.message;
     expect(msg).toHaveLength(4096);
     expect(msg.endsWith('END')).toBe(true);
+
+    // a message at the cap goes through the kubelet intact
+    const exact = JSON.stringify({
+      phase: 'Succeeded',
+      pad: 'y'.repeat(4096 - 30),
+    });
+    expect(Buffer.byteLength(exact)).toBe(4096);
+    await createJob(
+      'team-a',
+      jobManifest(
+        'exactmsg',
+        restrictedPodSpec({ stub: ['--message', exact] }),
+      ),
+    );
+    await waitForJobFinished(admin, 'team-a', 'exactmsg');
+    const [atCap] = await podsOfJob(admin, 'team-a', 'exactmsg');
+    expect(atCap.status.containerStatuses[0].state.terminated.message).toBe(
+      exact,
+    );
   });
 
   it('deletes a finished Job and its pods after ttlSecondsAfterFinished', async () => {
@@ -713,6 +732,38 @@ describe('logs', () => {
     );
     expect(k.code).toBe(0);
     expect(k.stdout.trim()).toBe(lines[lines.length - 1]);
+  });
+});
+
+describe('exec', () => {
+  it('runs a command in a running container through the apiserver and the kubelet', async () => {
+    await admin.post('/api/v1/namespaces/team-a/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'exec-target' },
+      spec: restrictedPodSpec({
+        stub: ['--sleep', '600000'],
+        terminationGracePeriodSeconds: 0,
+      }),
+    });
+    await waitUntil('Running', async () => {
+      const p = await admin.get('/api/v1/namespaces/team-a/pods/exec-target');
+      return p.status.phase === 'Running';
+    });
+    const r = await kubectl(
+      cluster.kubeconfig.alice,
+      'exec',
+      '-n',
+      'team-a',
+      'exec-target',
+      '--',
+      '/nodejs/bin/node',
+      '-e',
+      'process.stdout.write(`${process.getuid()} ${require("os").hostname()}`)',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('65532 exec-target');
+    await admin.delete('/api/v1/namespaces/team-a/pods/exec-target');
   });
 });
 
