@@ -1,4 +1,4 @@
-// Runs a package's src/cli.ts on Node 20, which cannot run TypeScript: bundles it with esbuild (a root
+// Runs a package's src/cli.ts, whose extensionless TypeScript imports Node cannot load: bundles it with esbuild (a root
 // devDependency, ~100 ms) into the package's dist/ and calls its main(). Used by `npm run cluster:*`
 // and `npm run portal*`.
 'use strict';

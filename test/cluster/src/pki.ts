@@ -1,6 +1,6 @@
 /*
  * A throw-away PKI for one cluster: a CA and the certificates the servers and identities need,
- * made with the openssl CLI (Node 20 cannot create X.509 certificates). EC P-256 keys: fast.
+ * made with the openssl CLI (Node has no API to create X.509 certificates). EC P-256 keys: fast.
  */
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
