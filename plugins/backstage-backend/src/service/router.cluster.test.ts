@@ -6,6 +6,7 @@
  */
 import {
   CreateBucketCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -649,6 +650,113 @@ describe('restore backend on a real cluster', () => {
           .map(r => r.body.name)
           .sort(),
       );
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it('limits and approval count what a restore will write: the versions asOf reads, an archive unpacked', async () => {
+    const s3 = new S3Client({
+      endpoint: cluster.s3!.endpoint,
+      region: cluster.s3!.region,
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: cluster.s3!.accessKeyId,
+        secretAccessKey: cluster.s3!.secretAccessKey,
+      },
+    });
+    const put = (Key: string, size: number) =>
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'versioned',
+          Key,
+          Body: 'x'.repeat(size),
+        }),
+      );
+    await s3.send(new CreateBucketCommand({ Bucket: 'versioned' }));
+    await s3.send(
+      new PutBucketVersioningCommand({
+        Bucket: 'versioned',
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+    );
+    await put('team-a/shop/hist/data.bin', 10);
+    await new Promise(resolve => setTimeout(resolve, 1500));
+    const asOf = new Date().toISOString();
+    await new Promise(resolve => setTimeout(resolve, 1500));
+    await put('team-a/shop/hist/data.bin', 3000); // today's version: over the limit
+    await put('team-a/shop/db.tar.gz', 600); // unpacks to about 1800 (estimated)
+    s3.destroy();
+
+    const base = { ...(config().kubeRestore as JsonObject) };
+    delete base.exists; // its source is not configured here
+    const limited = await startBackend({
+      kubeRestore: {
+        ...base,
+        sources: [
+          {
+            name: 'versioned',
+            endpoint: cluster.s3!.endpoint,
+            region: cluster.s3!.region,
+            bucket: 'versioned',
+            prefix: '${namespace}/${entity}/',
+            credentials: {
+              accessKeyId: cluster.s3!.accessKeyId,
+              secretAccessKey: cluster.s3!.secretAccessKey,
+            },
+          },
+        ],
+        limits: { maxBytesPerRestore: '1Ki' },
+        approval: {
+          rules: [
+            {
+              name: 'large',
+              aboveBytes: '512',
+              approvers: ['group:default/sre'],
+            },
+          ],
+        },
+      } as JsonObject,
+    });
+    try {
+      const plan = async (source: object) =>
+        (
+          await request(limited.server)
+            .post('/api/restore/plan')
+            .set('Authorization', as(ALICE))
+            .send({
+              entityRef: 'component:default/shop',
+              source: { name: 'versioned', ...source },
+              target: { pvc: 'sized', size: 'auto' },
+            })
+        ).body;
+      const today = await plan({ path: 'hist/' });
+      expect(today.size).toMatchObject({ objects: 1, bytes: 3000 });
+      expect(today.quota.problems).toEqual([
+        expect.stringMatching(
+          /^it restores 2\.93 KiB, more than the limit of 1Ki/,
+        ),
+      ]);
+      expect(today.approval.required).toBe(true);
+
+      const then = await plan({ path: 'hist/', asOf });
+      expect(then.size).toMatchObject({ objects: 1, bytes: 10 });
+      expect(then.quota).toEqual({ ok: true, problems: [] });
+      expect(then.approval.required).toBe(false);
+
+      const archive = await plan({ path: 'db.tar.gz', format: 'tar' });
+      expect(archive.size).toMatchObject({ bytes: 600, estimated: true });
+      expect(archive.quota.problems).toEqual([
+        expect.stringMatching(
+          /unpacked \(estimated from a compressed archive of 600 B\), more than the limit of 1Ki/,
+        ),
+      ]);
+      expect(archive.approval.reasons).toEqual([
+        expect.objectContaining({
+          rule: 'large',
+          reason: expect.stringMatching(/unpacked \(estimated/),
+        }),
+      ]);
     } finally {
       await limited.stop();
     }
