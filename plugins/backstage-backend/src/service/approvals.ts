@@ -87,6 +87,12 @@ export class ApprovalService {
         },
       };
       const next: RecordPhase = state === 'approved' ? 'Pending' : 'Rejected';
+      // Restores of the namespace that ended since the last reconciliation free their slot first.
+      if (state === 'approved')
+        await recorder.reconcile({
+          cluster: record.cluster,
+          namespace: record.namespace,
+        });
       // An approved restore starts now: it must fit the namespace's limit, checked and taken as one step.
       const changed = await store.exclusive(async tx => {
         if (state === 'approved') {
