@@ -51,7 +51,10 @@ beforeAll(async () => {
   admin = clientsFrom(cluster.kubeconfig.admin);
   const shards: Record<string, string> = {};
   for (let i = 0; i < 8; i++) shards[`shards/f${i}.txt`] = `shard file ${i}\n`;
-  await seedBucket(cluster, BUCKET, { ...FILES, ...shards });
+  const slow: Record<string, Buffer> = {};
+  for (let i = 0; i < 4; i++)
+    slow[`slow/part-${i}.bin`] = Buffer.alloc(256 * 1024, String(i));
+  await seedBucket(cluster, BUCKET, { ...FILES, ...shards, ...slow });
 }, 30 * 60_000);
 
 afterAll(async () => {
@@ -229,6 +232,24 @@ it('reads a pod killed at its memory limit as OUT_OF_MEMORY, and retries it', as
     expect(p.status.containerStatuses[0].state.terminated.reason).toBe(
       'OOMKilled',
     );
+  // what a person sees
+  const kubectl = spawnSync(
+    process.execPath,
+    [
+      path.join(REPO_ROOT, 'kubectl-plugin', 'bin', 'kubectl-restore'),
+      'status',
+      'oom',
+      '-n',
+      'team-a',
+    ],
+    {
+      env: { ...process.env, KUBECONFIG: cluster.kubeconfig.admin },
+      encoding: 'utf8',
+    },
+  );
+  const said = `${kubectl.stdout}${kubectl.stderr}`;
+  expect(said).toMatch(/OUT_OF_MEMORY/);
+  expect(said).toMatch(/killed at its memory limit \(OOMKilled\)/);
 });
 
 it('runs the shards of a restore into a ReadWriteOnce PVC on the one node that holds it', async () => {
@@ -256,4 +277,42 @@ it('runs the shards of a restore into a ReadWriteOnce PVC on the one node that h
       .filter(f => f.endsWith('.txt'))
       .sort(),
   ).toEqual(Array.from({ length: 8 }, (_, i) => `f${i}.txt`));
+});
+
+it('retries a pod killed mid-restore, and the retry resumes without fetching what was verified', async () => {
+  await createRestore(
+    admin,
+    request(
+      'killed',
+      { pvc: 'killed-data', size: '1Gi' },
+      { bandwidth: '128Ki', concurrency: 1 },
+      'slow/',
+    ),
+    { credentials: s3Keys(cluster) },
+  );
+  // wait until the first pod has written at least one object, then delete that pod
+  const first = await eventually('a pod with an object done', async () => {
+    const s = await getRestore(admin, 'team-a', 'killed', { progress: true });
+    return (s.progress?.objectsDone ?? 0) >= 1 ? s.pods[0] : undefined;
+  });
+  await cluster.admin.delete(`/api/v1/namespaces/team-a/pods/${first}`);
+  const status = await finished('killed');
+  expect(status.error).toBeUndefined();
+  expect(status.phase).toBe('Succeeded');
+  // the second attempt says it resumed, and skipped what the first had verified
+  const pods = await podsOfJob(cluster.admin, 'team-a', 'killed');
+  // the deleted pod is gone; the one left is the Job's replacement
+  const second = pods.find((p: any) => p.metadata.name !== first);
+  expect(second).toBeDefined();
+  const log: string = await cluster.admin.get(
+    `/api/v1/namespaces/team-a/pods/${second.metadata.name}/log`,
+    { raw: true },
+  );
+  expect(log).toMatch(/resuming an earlier attempt/);
+  expect(status.result?.objectsSkipped ?? 0).toBeGreaterThanOrEqual(1);
+  const dir = await cluster.pvcPath('team-a', 'killed-data');
+  for (let i = 0; i < 4; i++)
+    expect(fs.readFileSync(path.join(dir, `part-${i}.bin`))).toEqual(
+      Buffer.alloc(256 * 1024, String(i)),
+    );
 });
