@@ -195,6 +195,18 @@ export function classifyError(error: unknown, entry?: string): RestoreError {
   return make('INTERNAL', message);
 }
 
+/** S3 and STS codes of credentials that expired (new ones from a refreshable source may work). */
+const EXPIRED_CREDENTIALS = new Set([
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'TokenRefreshRequired',
+]);
+
+export function isExpiredCredentials(error: unknown): boolean {
+  const e = (error ?? {}) as ErrorLike;
+  return EXPIRED_CREDENTIALS.has(String(e.Code ?? e.name));
+}
+
 export function isFatal(code: ErrorCode): boolean {
   return ERROR_CODES[code].fatal;
 }

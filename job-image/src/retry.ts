@@ -2,9 +2,16 @@
  * Bounded retries with full-jitter exponential backoff, for the errors a retry can fix. Throttling
  * (THROTTLED) goes through the restore's Throttle when the policy has one: it slows every request
  * down, honours Retry-After, and retries for as long as its budget allows instead of `attempts`.
+ * Expired credentials (ExpiredToken) are renewed and the call tried again when their source can
+ * renew them (`refreshCredentials`); from static keys the error stands (INVALID_CREDENTIALS).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { classifyError, isRetryableInProcess, RestoreError } from './errors';
+import {
+  classifyError,
+  isExpiredCredentials,
+  isRetryableInProcess,
+  RestoreError,
+} from './errors';
 import { retryAfterOf, Throttle } from './throttle';
 
 export interface RetryPolicy {
@@ -14,6 +21,11 @@ export interface RetryPolicy {
   maxMs: number;
   /** The restore's shared throttle (throttle.ts). */
   throttle?: Throttle;
+  /**
+   * After an ExpiredToken: fetch new credentials; true when the source is refreshable (then the
+   * call is tried again, as an attempt), false for static ones (the error stands).
+   */
+  refreshCredentials?: () => Promise<boolean>;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -77,6 +89,15 @@ export async function withRetry<T>(
           throttle.heldFor(),
           backoffDelay(Math.min(++throttled, 30), policy),
         );
+      } else if (
+        isExpiredCredentials(thrown) &&
+        policy.refreshCredentials &&
+        attempt + 1 < policy.attempts
+      ) {
+        // expired: new credentials at once, unless they cannot be renewed
+        if (!(await policy.refreshCredentials().catch(() => false)))
+          throw error;
+        delay = 0;
       } else {
         if (!isRetryableInProcess(error.code) || attempt + 1 >= policy.attempts)
           throw error;

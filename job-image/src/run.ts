@@ -420,7 +420,11 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       limiter: request.options.bandwidth
         ? new BandwidthLimiter(parseQuantity(request.options.bandwidth))
         : undefined,
-      retry: { ...retry, throttle },
+      retry: {
+        ...retry,
+        throttle,
+        refreshCredentials: () => s3!.refreshCredentials(),
+      },
       tuning,
       fileAttributes: {
         mode:

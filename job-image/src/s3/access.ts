@@ -13,6 +13,7 @@ import type { RestoreSource } from '@kube-restore/common';
 import { classifyError, RestoreError } from '../errors';
 import { retryAfterOf, Throttle } from '../throttle';
 import { HttpResponse, KeepAliveHttpClient } from './keepAliveHttp';
+import { CredentialCache, CredentialProvider } from './credentialCache';
 import { proxyConfigured, proxyFor } from './proxy';
 import { Credentials, SigV4Signer, uriEncode } from './sigv4';
 
@@ -73,6 +74,7 @@ export class S3Access {
   private readonly basePath: string;
   private readonly socketTimeoutMs: number;
   private readonly throttle: Throttle | undefined;
+  private readonly creds: CredentialCache;
 
   constructor(options: S3AccessOptions) {
     const { source } = options;
@@ -158,18 +160,25 @@ export class S3Access {
           }
         : {}),
     });
+    this.creds = new CredentialCache(
+      this.client.config.credentials as CredentialProvider,
+    );
   }
 
+  /** The credentials to sign with (cached, renewed before they expire). */
   credentials(): Promise<Credentials> {
-    return (
-      this.client.config.credentials as () => Promise<Credentials>
-    )().catch(error => {
+    return this.creds.get().catch(error => {
       throw new RestoreError(
         'INVALID_CREDENTIALS',
         `no usable credentials in the AWS SDK default chain (${(error as Error).name}: ${(error as Error).message})`,
         { cause: error },
       );
     });
+  }
+
+  /** After an ExpiredToken: new credentials now, if they come from a refreshable source. */
+  refreshCredentials(): Promise<boolean> {
+    return this.creds.refresh();
   }
 
   /**

@@ -70,6 +70,8 @@ export class SigV4Signer {
       path: string;
       query?: Record<string, string>;
       headers?: Record<string, string>;
+      /** SHA-256 (hex) of the body, for the rare signed request that has one (tests' STS calls). */
+      payloadHash?: string;
     },
     credentials: Credentials,
     now: Date = new Date(),
@@ -81,7 +83,8 @@ export class SigV4Signer {
       headers[name.toLowerCase()] = value;
     headers.host = request.host;
     headers['x-amz-date'] = amzDate;
-    headers['x-amz-content-sha256'] = EMPTY_SHA256;
+    const payloadHash = request.payloadHash ?? EMPTY_SHA256;
+    headers['x-amz-content-sha256'] = payloadHash;
     if (credentials.sessionToken)
       headers['x-amz-security-token'] = credentials.sessionToken;
 
@@ -101,7 +104,7 @@ export class SigV4Signer {
       query,
       canonicalHeaders,
       signedHeaders,
-      EMPTY_SHA256,
+      payloadHash,
     ].join('\n');
     const scope = `${date}/${this.region}/${this.service}/aws4_request`;
     const stringToSign = [
