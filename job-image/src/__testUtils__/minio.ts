@@ -136,7 +136,10 @@ async function waitReady(
   throw new Error(`minio did not become ready in 30s:\n${log()}`);
 }
 
-export async function startMinio(): Promise<MinioServer> {
+/** `domain`: MINIO_DOMAIN, so that MinIO also serves virtual-hosted requests (`bucket.domain`). */
+export async function startMinio(
+  options: { domain?: string } = {},
+): Promise<MinioServer> {
   const bin = findMinioBinary();
   const port = await freePort();
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-minio-'));
@@ -162,6 +165,7 @@ export async function startMinio(): Promise<MinioServer> {
         MINIO_ROOT_PASSWORD: secretKey,
         MINIO_BROWSER: 'off',
         MINIO_UPDATE: 'off',
+        ...(options.domain ? { MINIO_DOMAIN: options.domain } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -590,15 +590,18 @@ class Connection {
 
 /**
  * The request line and headers; a CR or LF in a name or value is refused. Through an HTTP proxy
- * (plain http), the absolute form: `GET http://host:port/path`, with the proxy's credentials.
+ * (plain http), the absolute form `GET http://<host header>/path` (the bucket's own host name with
+ * virtual-hosted addressing), with the proxy's credentials.
  */
 function requestHead(
   request: HttpRequest,
-  viaProxy?: { origin: string; authorization?: string },
+  viaProxy?: { authorization?: string },
 ): string {
   if (/[\s]/.test(request.path))
     throw new TypeError('the request path has white space');
-  const target = viaProxy ? `${viaProxy.origin}${request.path}` : request.path;
+  const target = viaProxy
+    ? `http://${request.headers.host}${request.path}`
+    : request.path;
   let head = `${request.method} ${target} HTTP/1.1\r\n`;
   const headers = viaProxy?.authorization
     ? { ...request.headers, 'proxy-authorization': viaProxy.authorization }
@@ -617,18 +620,11 @@ export class KeepAliveHttpClient {
   private readonly all = new Set<Connection>();
   private readonly waiting: Exchange[] = [];
   private destroyed = false;
-  private readonly viaProxy?: { origin: string; authorization?: string };
+  private readonly viaProxy?: { authorization?: string };
 
   constructor(private readonly options: KeepAliveHttpOptions) {
-    if (options.proxy && options.protocol === 'http:') {
-      const host = net.isIPv6(options.hostname)
-        ? `[${options.hostname}]`
-        : options.hostname;
-      this.viaProxy = {
-        origin: `http://${host}:${options.port}`,
-        authorization: proxyAuthorization(options.proxy),
-      };
-    }
+    if (options.proxy && options.protocol === 'http:')
+      this.viaProxy = { authorization: proxyAuthorization(options.proxy) };
   }
 
   /** Sends a bodiless request; resolves once the response head arrived (any status). */
