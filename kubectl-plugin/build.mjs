@@ -1,4 +1,4 @@
-// Bundles the plugin for Node 20 as two CommonJS files (client-node is ESM-only; esbuild turns it into CommonJS):
+// Bundles the plugin as two CommonJS files (client-node is ESM-only; esbuild turns it into CommonJS):
 //   dist/kubectl-restore.cjs           the yargs shell, help and `version`: small, so they start fast
 //   dist/kubectl-restore-commands.cjs  every command with core, the Kubernetes client and the AWS SDK,
 //                                      required by the shell only when a command runs
@@ -24,6 +24,9 @@ const common = {
   mainFields: ['module', 'main'],
   legalComments: 'linked',
   logLevel: 'info',
+  // A kubectl plugin does not pass its dependencies' deprecation warnings (punycode and url.parse
+  // from the Kubernetes client's HTTP stack, on Node 22 and later) on to the person at the terminal.
+  banner: { js: 'process.noDeprecation = true;' },
 };
 
 /** The shell's `import('./commands')` becomes a require of the second bundle. */
