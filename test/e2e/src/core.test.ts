@@ -175,7 +175,7 @@ describe('createRestore, getRestore and listRestores', () => {
     await create(admin, 'list-a1', 'team-a');
     await create(admin, 'list-a2', 'team-a');
     await create(admin, 'list-b1', 'team-b');
-    // A Job that is not a restore, in the same namespace (its image stays Pending on the local kubelet).
+    // A Job that is not a restore, in the same namespace (its image is not on the nodes: it never starts).
     await admin.batch.createNamespacedJob({
       namespace: 'team-a',
       body: jobManifest(

@@ -17,12 +17,6 @@ import { Cluster, startCluster } from '@kube-restore/test-cluster';
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const PLUGIN_DIR = path.join(REPO_ROOT, 'kubectl-plugin');
-const JOB_PROGRAM = path.join(
-  REPO_ROOT,
-  'job-image',
-  'dist',
-  'restore-job.cjs',
-);
 const BUCKET = 'backups';
 
 jest.setTimeout(180_000);
@@ -120,10 +114,6 @@ function listFiles(dir: string): string[] {
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(JOB_PROGRAM))
-    throw new Error(
-      `the job program ${JOB_PROGRAM} is missing: npm run build -w @kube-restore/job`,
-    );
   // Build the plugin bundle and install it as users do, into a throw-away global prefix.
   await execFileAsync(process.execPath, [path.join(PLUGIN_DIR, 'build.mjs')], {
     cwd: PLUGIN_DIR,
@@ -150,7 +140,7 @@ beforeAll(async () => {
       `npm install -g did not put kubectl-restore in ${prefix}/bin`,
     );
 
-  cluster = await startCluster({ jobCommand: [process.execPath, JOB_PROGRAM] });
+  cluster = await startCluster();
   const s3 = cluster.s3!;
   env = {
     PATH: `${path.join(prefix, 'bin')}:${process.env.PATH}`,

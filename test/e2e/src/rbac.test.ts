@@ -40,12 +40,6 @@ const run = promisify(execFile);
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const DEPLOY = path.join(REPO_ROOT, 'deploy');
 const OPT_IN = path.join(DEPLOY, 'rbac', 'opt-in');
-const JOB_PROGRAM = path.join(
-  REPO_ROOT,
-  'job-image',
-  'dist',
-  'restore-job.cjs',
-);
 
 // ------------------------------------------------------------------------------------ the matrix
 interface Cell {
@@ -271,14 +265,8 @@ describe('deploy/ on a real API server', () => {
   const VIEWER = 'victor';
 
   beforeAll(async () => {
-    // Prerequisites fail loudly: the job program is built by `npm run build -w @kube-restore/job`.
-    if (!fs.existsSync(JOB_PROGRAM))
-      throw new Error(
-        `the job program ${JOB_PROGRAM} is missing: build job-image first`,
-      );
-    cluster = await startCluster({
-      jobCommand: [process.execPath, JOB_PROGRAM],
-    });
+    // Prerequisites fail loudly: startCluster() refuses a missing or stale job image.
+    cluster = await startCluster();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-restore-rbac-'));
     kubectl = async (...args: string[]) =>
       (

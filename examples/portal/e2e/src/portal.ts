@@ -5,7 +5,7 @@
  * `npm run portal:screenshots` and the browser end-to-end test. LOCAL DEVELOPMENT ONLY: the portal signs
  * users in without a password.
  */
-import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -41,12 +41,6 @@ const BACKSTAGE_CLI = path.join(
   'backstage-cli',
 );
 const BUILD_STAMP = path.join(APP_DIR, 'dist', '.portal-build-inputs');
-const JOB_PROGRAM = path.join(
-  REPO_ROOT,
-  'job-image',
-  'dist',
-  'restore-job.cjs',
-);
 
 /** The catalog entity the portal is about, and its users (examples/portal/catalog.yaml). */
 export const ENTITY = { kind: 'component', namespace: 'default', name: 'shop' };
@@ -346,22 +340,6 @@ export async function devSignIn(url: string, user: string): Promise<string> {
 }
 
 /**
- * Fails unless the job program the cluster runs is the bundle a build just wrote from the sources as
- * they are now (job-image/build.mjs --check compares the hashes its build recorded), not only there.
- */
-export function checkJobProgram(): void {
-  const r = spawnSync(
-    process.execPath,
-    [path.join(REPO_ROOT, 'job-image', 'build.mjs'), '--check', JOB_PROGRAM],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0)
-    throw new Error(
-      r.stderr.trim() || `job-image/build.mjs --check failed (${r.status})`,
-    );
-}
-
-/**
  * Starts the portal backend and waits until it serves the app, signs the owner in and the catalog has
  * the entity.
  */
@@ -374,7 +352,6 @@ export async function startPortalBackend(options: {
   readyTimeoutMs?: number;
 }): Promise<RunningPortal> {
   const { access, log } = options;
-  checkJobProgram();
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const operator = readOperatorKubeconfig(access.operatorKubeconfig);

@@ -23,11 +23,46 @@ const jobImageVersion: string = JSON.parse(
 /** The reference the job image's archive carries (and core's default image names). */
 export const JOB_IMAGE = `ghcr.io/kube-restore/restore-job:${jobImageVersion}`;
 
-/** The job image's archive, which must have been built (`npm run image`; `npm test` does it first). */
+/** What the job image is built from: a change to any of these after the build makes it stale. */
+const JOB_IMAGE_INPUTS = [
+  path.join(REPO_ROOT, 'job-image', 'src'),
+  path.join(REPO_ROOT, 'job-image', 'bundle.json'),
+  path.join(REPO_ROOT, 'packages', 'restore-common', 'src'),
+];
+const isTest = (name: string) =>
+  /\.test\.tsx?$/.test(name) ||
+  name === '__testUtils__' ||
+  name === '__golden__';
+
+/** The most recently modified input file, tests left out. */
+function newestInput(): { file: string; mtimeMs: number } | undefined {
+  let newest: { file: string; mtimeMs: number } | undefined;
+  const visit = (p: string) => {
+    const st = fs.statSync(p);
+    if (st.isDirectory()) {
+      for (const e of fs.readdirSync(p)) if (!isTest(e)) visit(path.join(p, e));
+    } else if (!newest || st.mtimeMs > newest.mtimeMs) {
+      newest = { file: p, mtimeMs: st.mtimeMs };
+    }
+  };
+  JOB_IMAGE_INPUTS.forEach(visit);
+  return newest;
+}
+
+/**
+ * The job image's archive, which must have been built (`npm run image`; `npm test` and the demo do it
+ * first) after the last change to its sources: every restore the harness runs runs this image.
+ */
 export function jobImageArchive(): string {
   if (!fs.existsSync(JOB_IMAGE_ARCHIVE))
     throw new Error(
       `the job image is not built: ${JOB_IMAGE_ARCHIVE} is missing. Run \`npm run image\` (npm test and npm run demo run it for you).`,
+    );
+  const built = fs.statSync(JOB_IMAGE_ARCHIVE).mtimeMs;
+  const newest = newestInput();
+  if (newest && newest.mtimeMs > built)
+    throw new Error(
+      `the job image is stale: ${path.relative(REPO_ROOT, newest.file)} changed after ${path.relative(REPO_ROOT, JOB_IMAGE_ARCHIVE)} was built. Run \`npm run image\`.`,
     );
   return JOB_IMAGE_ARCHIVE;
 }

@@ -1,7 +1,6 @@
 /*
  * Helpers shared by the e2e suites that run core against the harness cluster (test/cluster).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
@@ -13,20 +12,12 @@ import {
 import { Cluster, startCluster } from '@kube-restore/test-cluster';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-export const JOB_PROGRAM = path.join(
-  REPO_ROOT,
-  'job-image',
-  'dist',
-  'restore-job.cjs',
-);
-
-/** A cluster whose local kubelet runs the built job program. A missing build fails; nothing skips. */
+/**
+ * A cluster whose nodes run the job image: startCluster() fails when the image is missing or older
+ * than its sources (run `npm run image`); nothing skips.
+ */
 export async function startClusterWithJobProgram(): Promise<Cluster> {
-  if (!fs.existsSync(JOB_PROGRAM))
-    throw new Error(
-      `the job program ${JOB_PROGRAM} is missing: run \`npm run build -w @kube-restore/job\` first`,
-    );
-  return startCluster({ jobCommand: [process.execPath, JOB_PROGRAM] });
+  return startCluster();
 }
 
 export function clientsFrom(kubeconfig: string): KubeClients {
