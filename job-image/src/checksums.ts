@@ -3,12 +3,15 @@
  * CRC32C, SHA-256, SHA-1), full-object or composite. A composite value (`<base64>-N`, multipart
  * uploads) is the checksum of the N parts' checksums, and a multipart ETag (`<hex>-N`) the MD5 of
  * the parts' MD5s: both need the part layout (parts.ts), then hash each part and the list.
- * Native where Node has it (MD5, SHA-*, CRC32 through zlib), CRC64NVME in WebAssembly
- * (crc64/crc64Wat.ts), CRC32C as a slicing-by-8 table.
+ * Native where Node has it (MD5, SHA-*, CRC32 through zlib), CRC64NVME and CRC32C in WebAssembly
+ * (crc64/crc64Wat.ts).
  */
 import { createHash, Hash } from 'node:crypto';
 import zlib from 'node:zlib';
-import { Crc64Nvme } from './crc64/crc64';
+import { Crc32cWasm, Crc64Nvme } from './crc64/crc64';
+
+/** CRC-32C (Castagnoli), in WebAssembly with CRC-64/NVME's code (crc64/crc64Wat.ts). */
+export { Crc32cWasm as Crc32c };
 
 export type ChecksumAlgorithm =
   'MD5' | 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA256' | 'SHA1';
@@ -64,7 +67,6 @@ function makeTables(poly: number): Int32Array[] {
 }
 
 const CRC32_TABLES = makeTables(0xedb88320);
-const CRC32C_TABLES = makeTables(0x82f63b78);
 
 /** CRC-32 (IEEE), native through zlib.crc32 (Node >= 20.15) with a table fallback. */
 export class Crc32 implements Hasher {
@@ -73,23 +75,6 @@ export class Crc32 implements Hasher {
     this.value = zlibCrc32
       ? zlibCrc32(chunk, this.value)
       : crcTable(chunk, this.value, CRC32_TABLES);
-  }
-  digest(): string {
-    return uint32Base64(this.value);
-  }
-  rawDigest(): Buffer {
-    return Buffer.from(this.digest(), 'base64');
-  }
-  get raw(): number {
-    return this.value >>> 0;
-  }
-}
-
-/** CRC-32C (Castagnoli), slicing-by-8. */
-export class Crc32c implements Hasher {
-  private value = 0;
-  update(chunk: Buffer): void {
-    this.value = crcTable(chunk, this.value, CRC32C_TABLES);
   }
   digest(): string {
     return uint32Base64(this.value);
@@ -164,7 +149,7 @@ function plainHasher(
     case 'CRC32':
       return new Crc32();
     case 'CRC32C':
-      return new Crc32c();
+      return new Crc32cWasm();
     case 'CRC64NVME':
       return new Crc64Nvme();
     default:

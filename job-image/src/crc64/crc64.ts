@@ -1,35 +1,45 @@
 /**
- * CRC-64/NVME over Buffers, in WebAssembly (crc64Wat.ts): one module instance for the process, fed
- * up to a MiB at a time. Single-threaded like the rest of the main thread's work, so no locking.
+ * CRC-64/NVME and CRC-32C over Buffers, in WebAssembly (crc64Wat.ts): one module instance per
+ * polynomial for the process, fed up to a MiB at a time. Single-threaded like the rest of the main
+ * thread's work, so no locking.
  */
 import { CRC64_WASM_BASE64 } from './crc64Wasm';
-import { INPUT_AT, INPUT_BYTES } from './crc64Wat';
+import { CRC32C_POLY, CRC64NVME_POLY, INPUT_AT, INPUT_BYTES } from './crc64Wat';
 
-interface Crc64Exports {
+interface CrcExports {
   memory: WebAssembly.Memory;
-  init(): void;
+  init(poly: bigint): void;
   update(crc: bigint, len: number): bigint;
 }
 
-let module: { exports: Crc64Exports; input: Uint8Array } | undefined;
+interface CrcInstance {
+  exports: CrcExports;
+  input: Uint8Array;
+}
 
-function instance(): { exports: Crc64Exports; input: Uint8Array } {
-  if (!module) {
-    const exports = new WebAssembly.Instance(
-      new WebAssembly.Module(Buffer.from(CRC64_WASM_BASE64, 'base64')),
-    ).exports as unknown as Crc64Exports;
-    exports.init();
-    module = {
+let compiled: WebAssembly.Module | undefined;
+const instances = new Map<bigint, CrcInstance>();
+
+function instance(poly: bigint): CrcInstance {
+  let found = instances.get(poly);
+  if (!found) {
+    compiled ??= new WebAssembly.Module(
+      Buffer.from(CRC64_WASM_BASE64, 'base64'),
+    );
+    const exports = new WebAssembly.Instance(compiled)
+      .exports as unknown as CrcExports;
+    exports.init(BigInt.asIntN(64, poly));
+    found = {
       exports,
       input: new Uint8Array(exports.memory.buffer, INPUT_AT, INPUT_BYTES),
     };
+    instances.set(poly, found);
   }
-  return module;
+  return found;
 }
 
-/** The CRC register (not inverted) after `data`, from `crc`. */
-export function crc64NvmeUpdate(crc: bigint, data: Uint8Array): bigint {
-  const { exports, input } = instance();
+function crcUpdate(poly: bigint, crc: bigint, data: Uint8Array): bigint {
+  const { exports, input } = instance(poly);
   let value = crc;
   for (let at = 0; at < data.length; at += INPUT_BYTES) {
     const piece = data.subarray(at, Math.min(data.length, at + INPUT_BYTES));
@@ -37,6 +47,30 @@ export function crc64NvmeUpdate(crc: bigint, data: Uint8Array): bigint {
     value = exports.update(value, piece.length);
   }
   return value;
+}
+
+/** The CRC-64/NVME register (not inverted) after `data`, from `crc`. */
+export function crc64NvmeUpdate(crc: bigint, data: Uint8Array): bigint {
+  return crcUpdate(CRC64NVME_POLY, crc, data);
+}
+
+/** CRC-32C, digest as S3 writes it: the 4 bytes big-endian, in base64. */
+export class Crc32cWasm {
+  private value = 0xffffffffn;
+  update(chunk: Uint8Array): void {
+    this.value = BigInt.asUintN(32, crcUpdate(CRC32C_POLY, this.value, chunk));
+  }
+  get raw(): number {
+    return Number(BigInt.asUintN(32, ~this.value));
+  }
+  rawDigest(): Buffer {
+    const out = Buffer.allocUnsafe(4);
+    out.writeUInt32BE(this.raw);
+    return out;
+  }
+  digest(): string {
+    return this.rawDigest().toString('base64');
+  }
 }
 
 /** CRC-64/NVME, digest as S3 writes it: the 8 bytes big-endian, in base64. */

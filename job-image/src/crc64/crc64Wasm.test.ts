@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import wabtInit from 'wabt';
-import { Crc64Nvme } from './crc64';
+import { Crc32cWasm, Crc64Nvme } from './crc64';
 import { CRC64_WASM_BASE64 } from './crc64Wasm';
 import { crc64Wat, INPUT_BYTES, LANE_BYTES, LANES } from './crc64Wat';
 
@@ -72,6 +72,60 @@ describe('the CRC-64/NVME WebAssembly module', () => {
       await fsp.writeFile(GENERATED, source);
     expect(await fsp.readFile(GENERATED, 'utf8')).toBe(source);
     expect(CRC64_WASM_BASE64).toBe(binary);
+  });
+});
+
+/** CRC-32C bit by bit from its definition (reflected 0x82f63b78, all-ones in and out). */
+function referenceCrc32c(data: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++)
+      crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return ~crc >>> 0;
+}
+
+describe('Crc32cWasm (the same module, the CRC-32C polynomial)', () => {
+  it('has the check value of CRC-32C and agrees with the definition around steps and blocks', () => {
+    const h = new Crc32cWasm();
+    h.update(Buffer.from('123456789'));
+    expect(h.raw).toBe(0xe3069283);
+    const block = LANES * LANE_BYTES;
+    for (const n of [
+      0,
+      1,
+      15,
+      16,
+      17,
+      block - 1,
+      block,
+      block + 17,
+      3 * block + 85,
+    ]) {
+      const data = randomBytes(n);
+      const c = new Crc32cWasm();
+      c.update(data.subarray(0, n >> 1));
+      c.update(data.subarray(n >> 1));
+      expect([n, c.raw]).toEqual([n, referenceCrc32c(data)]);
+    }
+  });
+
+  it('runs well ahead of the JavaScript table it replaces (0.24-0.4 GiB/s; best of 5 over 32 MiB)', () => {
+    const data = randomBytes(32 * 1024 * 1024);
+    // warm up: WebAssembly starts in the baseline compiler and tiers up as it runs
+    new Crc32cWasm().update(data);
+    let best = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const t = process.hrtime.bigint();
+      new Crc32cWasm().update(data);
+      best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e9);
+    }
+    const gibs = data.length / 2 ** 30 / best;
+    // eslint-disable-next-line no-console
+    console.log(`CRC-32C in WebAssembly: ${gibs.toFixed(2)} GiB/s`);
+    // the same code as CRC-64/NVME (1 GiB/s and more); a floor that holds on a loaded machine
+    expect(gibs).toBeGreaterThan(0.6);
   });
 });
 

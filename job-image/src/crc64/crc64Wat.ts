@@ -5,7 +5,7 @@
  * 256 64-bit entries (32 KiB, filled by `init` inside the module), sixteen bytes per step. The
  * JavaScript version in @aws-sdk/checksums (slicing-by-8 on pairs of 32-bit halves) runs at about
  * 0.28 GiB/s on the project's machine; this one at several times that (crc64Wasm.test.ts measures
- * it, and fails under 1 GiB/s).
+ * it, and fails under 1 GiB/s). `init` takes the polynomial: the same module computes CRC-32C.
  *
  * Generated text, compiled with wabt into crc64Wasm.ts (see crc64Wasm.test.ts): the sixteen
  * lookups of a step are written out by code rather than by hand.
@@ -17,8 +17,14 @@
  *   INPUT_AT..        the bytes `update` reads, up to INPUT_BYTES of them
  */
 
-/** Reflected CRC-64/NVME polynomial, as a signed 64-bit literal for the text format. */
-export const POLY = BigInt.asIntN(64, 0x9a6c9329ac4bc9b5n);
+/** Reflected CRC-64/NVME polynomial. */
+export const CRC64NVME_POLY = 0x9a6c9329ac4bc9b5n;
+/**
+ * Reflected CRC-32C (Castagnoli) polynomial. The same code computes it: a reflected CRC narrower
+ * than 64 bits lives in the low bits of the register (the high ones stay zero through every table
+ * and shift), so `init(CRC32C_POLY)` makes an instance that computes CRC-32C, register 0xffffffff.
+ */
+export const CRC32C_POLY = 0x82f63b78n;
 /** Where the input starts. */
 export const INPUT_AT = 65536;
 /** Bytes of input one call may read. */
@@ -51,13 +57,13 @@ function byteOf(name: string, j: number): string {
 }
 
 /**
- * `init`: table 0 bit by bit, then table k from table k - 1; then the shift tables, from the images
+ * `init(poly)`: table 0 bit by bit, then table k from table k - 1; then the shift tables, from the images
  * of the 64 single-bit registers over LANE_BYTES zero bytes (linearity: a register's image is the
  * xor of its bits' images).
  */
 function init(): string[] {
   return [
-    '(func $init (export "init")',
+    '(func $init (export "init") (param $poly i64)',
     '(local $n i32) (local $c i64) (local $bit i32) (local $k i32) (local $at i32)',
     '(local.set $n (i32.const 0))',
     '(block $t0done (loop $t0',
@@ -66,7 +72,7 @@ function init(): string[] {
     '(local.set $bit (i32.const 0))',
     '(block $bdone (loop $b',
     '(br_if $bdone (i32.ge_u (local.get $bit) (i32.const 8)))',
-    `(local.set $c (select (i64.xor (i64.shr_u (local.get $c) (i64.const 1)) (i64.const ${POLY})) (i64.shr_u (local.get $c) (i64.const 1)) (i32.wrap_i64 (i64.and (local.get $c) (i64.const 1)))))`,
+    `(local.set $c (select (i64.xor (i64.shr_u (local.get $c) (i64.const 1)) (local.get $poly)) (i64.shr_u (local.get $c) (i64.const 1)) (i32.wrap_i64 (i64.and (local.get $c) (i64.const 1)))))`,
     '(local.set $bit (i32.add (local.get $bit) (i32.const 1)))',
     '(br $b)))',
     '(i64.store (i32.shl (local.get $n) (i32.const 3)) (local.get $c))',
