@@ -106,6 +106,15 @@ describe('claimVolume', () => {
     expect(await readClaim(state)).toBeUndefined();
   });
 
+  it('fail: an empty directory is enough to refuse the volume, as before the record', async () => {
+    await fsp.mkdir(path.join(root, 'empty-dir'));
+    const error = await failure(claim('r', { conflict: 'fail' }));
+    expect(error).toMatchObject({
+      code: 'TARGET_NOT_EMPTY',
+      entry: 'empty-dir',
+    });
+  });
+
   it('a heartbeat that finds the claim taken reports the holder', async () => {
     await claim('first');
     const lost = new Promise(resolve => {

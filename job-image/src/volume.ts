@@ -426,23 +426,27 @@ export async function claimVolume(options: ClaimOptions): Promise<ClaimResult> {
   throw new RestoreError('INTERNAL', 'could not claim the volume');
 }
 
-/** `fail` needs an empty volume; `skip-existing` records what is there (overwrite needs neither). */
+/**
+ * `fail` needs an empty volume (nothing at its top but lost+found and .kube-restore, not even an
+ * empty directory); `skip-existing` records what is there (overwrite needs neither).
+ */
 async function firstAttemptChecks(
   options: ClaimOptions,
 ): Promise<number[] | undefined> {
   if (options.conflict === 'overwrite') return undefined;
-  const inodes = await inodesUnder(options.root);
-  if (options.conflict === 'fail' && inodes.length > 0) {
+  if (options.conflict === 'fail') {
     const names = (await fsp.readdir(options.root)).filter(
       n => n !== MANIFEST_DIR && n !== LOST_AND_FOUND,
     );
-    throw new RestoreError(
-      'TARGET_NOT_EMPTY',
-      `the volume already holds "${names[0]}" (and maybe more); empty it, or set target.conflict to skip-existing or overwrite`,
-      { entry: names[0] },
-    );
+    if (names.length > 0)
+      throw new RestoreError(
+        'TARGET_NOT_EMPTY',
+        `the volume already holds "${names[0]}" (and maybe more); empty it, or set target.conflict to skip-existing or overwrite`,
+        { entry: names[0] },
+      );
+    return [];
   }
-  return inodes;
+  return inodesUnder(options.root);
 }
 
 /**
