@@ -8,6 +8,7 @@ export * from './names';
 export * from './quantity';
 export * from './sourceUrl';
 export * from './request';
+export * from './restoreSource';
 export * from './termination';
 export * from './progress';
 export * from './glacier';
