@@ -19,3 +19,4 @@ export * from './prefixes';
 export * from './consent';
 export * from './interrupted';
 export * from './writers';
+export * from './populator';
