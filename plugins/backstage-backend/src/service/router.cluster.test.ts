@@ -2,6 +2,9 @@
  * The plugin on the real harness: kube-apiserver with RBAC and Pod Security, the Job controller, the local
  * kubelet running job-image/dist/restore-job.cjs, and MinIO. The backend acts as the restore-operator
  * ServiceAccount with the RBAC and admission policies of deploy/, team-a opted in with deploy/rbac/opt-in. A missing prerequisite fails this file; nothing is skipped.
+ * Backstage's parts are real too (__testUtils__/backstage.ts): the catalog backend reads the users, groups
+ * and components of __testUtils__/catalog.cluster.yaml, the permission backend decides with the example
+ * portal's owners policy, and the notifications backend delivers to the users of the recipient groups.
  * One file over 400 lines on purpose: every suite file would start its own harness (minutes each).
  */
 import {
@@ -24,17 +27,14 @@ import { promisify } from 'node:util';
 import request from 'supertest';
 import { restorePlugin } from '../plugin';
 import {
-  ALICE,
-  BOB,
-  CAROL,
-  component,
-  fakeCatalogPlugin,
-  fakeNotificationsPlugin,
-  ownerPolicyPermissions,
+  catalogReady,
+  notificationsOf,
+  realBackstage,
+} from '../__testUtils__/backstage';
+import {
   recordingAuditor,
   recordingLogger,
   sqliteFile,
-  userInfoFactory,
 } from '../__testUtils__/fakes';
 
 jest.setTimeout(180_000);
@@ -66,13 +66,18 @@ async function kubectl(...args: string[]) {
     );
   }
 }
-const ENTITIES = [
-  component('shop', 'team-a', 'team-a'),
-  // team-a's entity, annotated by its authors with team-b's namespace (opted in for team-b only) and with
-  // team-c's (never opted in)
-  component('intruder', 'team-a', 'team-b'),
-  component('stranger', 'team-a', 'team-c'),
-];
+// Users of catalog.cluster.yaml: alice is in team-a (which owns shop, intruder and stranger), bob in team-b,
+// carol in sre (the approvers), dave in team-a and sre.
+const ALICE = 'user:default/alice';
+const BOB = 'user:default/bob';
+const CAROL = 'user:default/carol';
+const DAVE = 'user:default/dave';
+const CATALOG = path.join(
+  __dirname,
+  '..',
+  '__testUtils__',
+  'catalog.cluster.yaml',
+);
 const FILES: Record<string, string> = {
   'a.txt': 'alpha\n',
   'sub/b.txt': 'bravo bravo\n',
@@ -200,32 +205,45 @@ function config(existsBucket = 'backups'): JsonObject {
 async function startBackend(data: JsonObject = config()) {
   const logs = recordingLogger();
   const audit = recordingAuditor();
-  const notifications = fakeNotificationsPlugin();
   const db = sqliteFile();
+  const backstage = realBackstage({
+    catalogFile: CATALOG,
+    restoreKnex: db.knex,
+  });
   const backend = await startTestBackend({
     features: [
       restorePlugin,
-      notifications.plugin,
-      fakeCatalogPlugin(ENTITIES),
-      mockServices.rootConfig.factory({ data }),
-      ownerPolicyPermissions(ENTITIES),
-      userInfoFactory,
+      ...backstage.features,
+      mockServices.rootConfig.factory({
+        data: { ...backstage.config, ...data },
+      }),
       logs.factory,
       audit.factory,
-      db.factory,
     ],
   });
+  await catalogReady(backend.server, [
+    ALICE,
+    BOB,
+    CAROL,
+    DAVE,
+    'group:default/sre',
+    'component:default/shop',
+    'component:default/intruder',
+    'component:default/stranger',
+  ]);
   return {
     backend,
-    /** Stops the backend and closes its database (see sqliteFile). */
+    /** Stops the backend and closes its databases (see sqliteFile). */
     stop: async () => {
       await backend.stop();
+      await backstage.destroy();
       await db.knex.destroy();
     },
     server: backend.server,
     logs: logs.lines,
     audit: audit.events,
-    notified: notifications.received,
+    /** What the notifications backend holds for `user`. */
+    notified: (user: string) => notificationsOf(backend.server, user),
   };
 }
 
@@ -239,6 +257,21 @@ const isMatch = (value: unknown, expected: unknown) => {
     return false;
   }
 };
+
+/** Polls `user`'s notifications until one matches `expected` (toEqual's matchers), for up to 10 s. */
+async function notification(
+  s: { notified: (user: string) => Promise<unknown[]> },
+  user: string,
+  expected: unknown,
+) {
+  let received: unknown[] = [];
+  for (let i = 0; i < 100; i++) {
+    received = await s.notified(user);
+    if (received.some(n => isMatch(n, expected))) break;
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+  return received;
+}
 
 function sseEvents(text: string): { event: string; data: any }[] {
   return text
@@ -324,21 +357,18 @@ describe('restore backend on a real cluster', () => {
     expect(
       await readTree(await cluster.pvcPath('team-a', 'shop-data')),
     ).toMatchObject(FILES);
-    // The recorder (following the Job since it created it, not the SSE request) notifies the requester.
-    const succeeded = {
-      recipients: { type: 'entity', entityRef: [ALICE] },
+    // The recorder (following the Job since it created it, not the SSE request) notifies the requester,
+    // through the notifications backend: alice finds it among her notifications, and nobody else does.
+    const succeeded = expect.objectContaining({
+      user: ALICE,
+      origin: 'plugin:restore',
       payload: expect.objectContaining({
         title: 'Restore into team-a/shop-data succeeded',
         description: expect.stringMatching(/2 objects/),
       }),
-    };
-    for (
-      let i = 0;
-      i < 100 && !s.notified.some(n => isMatch(n, succeeded));
-      i++
-    )
-      await new Promise(resolve => setTimeout(resolve, 100));
-    expect(s.notified).toContainEqual(succeeded);
+    });
+    expect(await notification(s, ALICE, succeeded)).toContainEqual(succeeded);
+    expect(await s.notified(DAVE)).not.toContainEqual(succeeded);
 
     const history = await request(s.server)
       .get(`/api/restore/restores?entityRef=component:default/shop`)
@@ -379,7 +409,7 @@ describe('restore backend on a real cluster', () => {
       cluster.admin.get(
         '/api/v1/namespaces/team-a/persistentvolumeclaims/bob-data',
       ),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({ statusCode: 404 });
   });
 
   it("an entity annotated with another team's namespace: 403 naming what its admin must do, plan says nothing, nothing created", async () => {
@@ -524,7 +554,31 @@ describe('restore backend on a real cluster', () => {
       cluster.admin.get(
         '/api/v1/namespaces/team-a/persistentvolumeclaims/approved-data',
       ),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({ statusCode: 404 });
+
+    // The approvers' group hears of it through the notifications backend, which finds sre's members in the
+    // catalog; the requester and other teams do not.
+    const needsApproval = expect.objectContaining({
+      payload: expect.objectContaining({
+        title: 'Restore into team-a/approved-data needs your approval',
+      }),
+    });
+    expect(await notification(s, CAROL, needsApproval)).toContainEqual(
+      needsApproval,
+    );
+    expect(await notification(s, DAVE, needsApproval)).toContainEqual(
+      needsApproval,
+    );
+    expect(await s.notified(ALICE)).not.toContainEqual(needsApproval);
+    expect(await s.notified(BOB)).not.toContainEqual(needsApproval);
+
+    // Not an approver (the portal's policy: restore.approve for members of a configured approver group).
+    const refused = await request(s.server)
+      .post(`/api/restore/restores/${created.body.id}/approve`)
+      .set('Authorization', as(BOB))
+      .send({});
+    expect(refused.status).toBe(403);
+    expect(await jobsIn('team-a')).toEqual(before);
 
     const approved = await request(s.server)
       .post(`/api/restore/restores/${created.body.id}/approve`)
@@ -544,6 +598,41 @@ describe('restore backend on a real cluster', () => {
     expect(s.audit.map(e => e.eventId)).toEqual(
       expect.arrayContaining(['restore-create', 'restore-approve']),
     );
+  });
+
+  it('a requester who is also an approver cannot approve their own restore', async () => {
+    // dave is in team-a (owns shop: may restore) and in sre (an approver): the policy lets him through,
+    // and the plugin's own rule refuses him.
+    const before = await jobsIn('team-a');
+    const created = await request(s.server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(DAVE))
+      .send({
+        entityRef: 'component:default/shop',
+        source: { name: 'nightly', path: 'data/', archiveTier: 'Expedited' },
+        target: { pvc: 'dave-data' },
+      });
+    expect(created.status).toBe(202);
+    const self = await request(s.server)
+      .post(`/api/restore/restores/${created.body.id}/approve`)
+      .set('Authorization', as(DAVE))
+      .send({});
+    expect(self.status).toBe(403);
+    expect(self.body.error.message).toBe(
+      'a restore cannot be approved or rejected by the person who asked for it',
+    );
+    expect(await jobsIn('team-a')).toEqual(before);
+    await expect(
+      cluster.admin.get(
+        '/api/v1/namespaces/team-a/persistentvolumeclaims/dave-data',
+      ),
+    ).rejects.toMatchObject({ statusCode: 404 });
+    const rejected = await request(s.server)
+      .post(`/api/restore/restores/${created.body.id}/reject`)
+      .set('Authorization', as(CAROL))
+      .send({});
+    expect(rejected.status).toBe(200);
+    expect(rejected.body.phase).toBe('Rejected');
   });
 
   it('a namespace restore makes one restore per folder, each a new PVC', async () => {
@@ -767,7 +856,7 @@ describe('restore backend on a real cluster', () => {
     });
     await expect(
       cluster.admin.get(`/apis/batch/v1/namespaces/team-a/jobs/${first.name}`),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({ statusCode: 404 });
     const pvc = await cluster.admin
       .get('/api/v1/namespaces/team-a/persistentvolumeclaims/shop-data')
       .catch(() => undefined);
