@@ -1,0 +1,351 @@
+/*
+ * The populator on the real harness cluster (test/cluster): real apiserver, PV binder, scheduler and
+ * kubelets, the `local` StorageClass (WaitForFirstConsumer) and MinIO. The populator runs in-process as
+ * the ServiceAccount kube-restore/restore-populator with exactly the RBAC of deploy/populator.
+ */
+import {
+  restrictedPodSpec,
+  startCluster,
+  Cluster,
+  waitUntil,
+} from '@kube-restore/test-cluster';
+import { Populator } from './controller';
+import {
+  installPopulator,
+  provisionerLeavesPopulatedClaims,
+  Kubectl,
+  kubectlAs,
+  seedBucket,
+  yamlDocs,
+} from './__testUtils__/cluster';
+
+const NS = 'team-a';
+jest.setTimeout(600_000);
+
+describe('the populator on real nodes', () => {
+  let cluster: Cluster;
+  let kubectl: Kubectl;
+  let populator: Populator;
+  let skippedClaims: () => number;
+  const log: string[] = [];
+
+  const getJson = async (...args: string[]) =>
+    JSON.parse(await kubectl(['get', ...args, '-o', 'json']));
+  const exists = async (...args: string[]) =>
+    (
+      await kubectl(['get', ...args, '--ignore-not-found', '-o', 'name'])
+    ).trim() !== '';
+  const pvcEvents = async (pvc: string) =>
+    (
+      await getJson(
+        'events',
+        '-n',
+        NS,
+        '--field-selector',
+        `involvedObject.name=${pvc},involvedObject.kind=PersistentVolumeClaim`,
+      )
+    ).items as { reason: string; message: string; type: string }[];
+
+  const restoreSource = (
+    name: string,
+    bucket: string,
+    options: object = {},
+  ) => ({
+    apiVersion: 'kube-restore.io/v1alpha1',
+    kind: 'RestoreSource',
+    metadata: { name, namespace: NS },
+    spec: {
+      source: { endpoint: cluster.s3!.endpoint, bucket, prefix: 'set/' },
+      credentials: { type: 'secret', secretName: 's3-keys' },
+      options: { backoffLimit: 0, ...options },
+    },
+  });
+  const pvc = (name: string, source: string) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace: NS },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'local',
+      resources: { requests: { storage: '1Gi' } },
+      dataSourceRef: {
+        apiGroup: 'kube-restore.io',
+        kind: 'RestoreSource',
+        name: source,
+      },
+    },
+  });
+  const readerPod = (name: string, claim: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: NS },
+    spec: restrictedPodSpec({ stub: ['--cat', 'hello.txt'], pvc: claim }),
+  });
+
+  beforeAll(async () => {
+    skippedClaims = provisionerLeavesPopulatedClaims();
+    cluster = await startCluster();
+    kubectl = kubectlAs(cluster, cluster.kubeconfig.admin);
+    const clients = await installPopulator(cluster, kubectl, NS);
+    await seedBucket(cluster, 'pop-data', {
+      'set/hello.txt': 'hello from s3\n',
+      'set/sub/more.txt': 'more',
+    });
+    await seedBucket(cluster, 'pop-slow', {
+      'set/hello.txt': 'slow\n',
+      'set/big.bin': Buffer.alloc(4 << 20, 7),
+    });
+    await kubectl([
+      'create',
+      'secret',
+      'generic',
+      's3-keys',
+      '-n',
+      NS,
+      `--from-literal=AWS_ACCESS_KEY_ID=${cluster.s3!.accessKeyId}`,
+      `--from-literal=AWS_SECRET_ACCESS_KEY=${cluster.s3!.secretAccessKey}`,
+    ]);
+    populator = new Populator({
+      clients,
+      resyncMs: 1000,
+      backoff: { initialMs: 2000, maxMs: 4000 },
+      log: m => log.push(m),
+    });
+    populator.start();
+  });
+
+  afterAll(async () => {
+    await populator?.stop();
+    // KUBE_RESTORE_POPULATOR_LOG=1: what the populator did, for a failing run
+    if (process.env.KUBE_RESTORE_POPULATOR_LOG === '1')
+      process.stderr.write(`${log.join('\n')}\n`);
+    await cluster?.stop();
+  });
+
+  it('RBAC: cluster-wide only PVC watch/patch and PV get/patch; restores only where a namespace opted in', async () => {
+    const sa = 'system:serviceaccount:kube-restore:restore-populator';
+    const can = async (...args: string[]) =>
+      (
+        await kubectl(['auth', 'can-i', '--as', sa, ...args]).catch(e =>
+          String(e),
+        )
+      )
+        .trim()
+        .endsWith('yes');
+    expect(
+      await can('watch', 'persistentvolumeclaims', '--all-namespaces'),
+    ).toBe(true);
+    expect(await can('patch', 'persistentvolumeclaims', '-n', 'team-b')).toBe(
+      true,
+    );
+    expect(await can('patch', 'persistentvolumes')).toBe(true);
+    expect(await can('delete', 'persistentvolumes')).toBe(false);
+    expect(await can('create', 'persistentvolumeclaims', '-n', 'team-b')).toBe(
+      false,
+    );
+    for (const verb of ['create', 'delete']) {
+      expect(await can(verb, 'jobs.batch', '-n', NS)).toBe(true);
+      expect(await can(verb, 'jobs.batch', '-n', 'team-b')).toBe(false);
+    }
+    expect(
+      await can('get', 'restoresources.kube-restore.io', '-n', 'team-b'),
+    ).toBe(false);
+    expect(
+      await can(
+        'patch',
+        'restoresources.kube-restore.io',
+        '--subresource=status',
+        '-n',
+        NS,
+      ),
+    ).toBe(true);
+    expect(await can('get', 'secrets', '-n', NS)).toBe(false);
+  });
+
+  it('a PVC naming a RestoreSource comes up holding the data: the pod that mounts it reads it', async () => {
+    await kubectl(
+      ['apply', '-f', '-'],
+      yamlDocs(
+        restoreSource('seed', 'pop-data'),
+        pvc('data', 'seed'),
+        readerPod('reader', 'data'),
+      ),
+    );
+    const pod = await waitUntil(
+      'the reader pod to end',
+      async () => {
+        const p = await getJson('pod', 'reader', '-n', NS);
+        return ['Succeeded', 'Failed'].includes(p.status.phase) ? p : undefined;
+      },
+      240_000,
+      1000,
+    );
+    expect(await kubectl(['logs', 'reader', '-n', NS])).toContain(
+      'hello from s3',
+    );
+    expect(pod.status.phase).toBe('Succeeded');
+
+    // the provisioner left the user's claim alone; its volume is the prime PVC's, moved over
+    expect(skippedClaims()).toBeGreaterThan(0);
+    const claim = await getJson('pvc', 'data', '-n', NS);
+    expect(claim.status.phase).toBe('Bound');
+    const pv = await getJson('pv', claim.spec.volumeName);
+    expect(pv.spec.claimRef).toMatchObject({
+      namespace: NS,
+      name: 'data',
+      uid: claim.metadata.uid,
+    });
+    expect(pv.metadata.annotations['kube-restore.io/populated-from']).toBe(
+      `${NS}/seed`,
+    );
+    // Retain only while the PV moved: the class's policy is back
+    await waitUntil(
+      'the reclaim policy back to Delete',
+      async () =>
+        (await getJson('pv', claim.spec.volumeName)).spec
+          .persistentVolumeReclaimPolicy === 'Delete',
+    );
+
+    const prime = `prime-${claim.metadata.uid}`;
+    await waitUntil(
+      'the prime PVC and the Job gone',
+      async () =>
+        !(await exists('pvc', prime, '-n', NS)) &&
+        !(await exists('job', prime, '-n', NS)),
+    );
+    const reasons = (await pvcEvents('data')).map(e => e.reason);
+    expect(reasons).toEqual(
+      expect.arrayContaining(['RestoreStarted', 'RestoreFinished']),
+    );
+    const source = await getJson('restoresource', 'seed', '-n', NS);
+    expect(source.status.pvcs).toEqual([
+      expect.objectContaining({
+        pvc: 'data',
+        state: 'Succeeded',
+        restore: prime,
+      }),
+    ]);
+  });
+
+  it('a bucket that does not exist: an event on the PVC with the code, and a retry once the source is fixed', async () => {
+    await kubectl(
+      ['apply', '-f', '-'],
+      yamlDocs(
+        restoreSource('broken', 'no-such-bucket'),
+        pvc('bad', 'broken'),
+        readerPod('bad-reader', 'bad'),
+      ),
+    );
+    const failed = await waitUntil(
+      'a RestoreFailed event',
+      async () =>
+        (await pvcEvents('bad')).find(e => e.reason === 'RestoreFailed'),
+      180_000,
+      1000,
+    );
+    expect(failed.type).toBe('Warning');
+    expect(failed.message).toMatch(/^NO_SUCH_BUCKET: /);
+    const source = await getJson('restoresource', 'broken', '-n', NS);
+    expect(source.status.pvcs[0]).toMatchObject({
+      pvc: 'bad',
+      state: 'Failed',
+      code: 'NO_SUCH_BUCKET',
+    });
+    expect((await getJson('pvc', 'bad', '-n', NS)).status.phase).toBe(
+      'Pending',
+    );
+
+    await kubectl([
+      'patch',
+      'restoresource',
+      'broken',
+      '-n',
+      NS,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { source: { bucket: 'pop-data' } } }),
+    ]);
+    await waitUntil(
+      'the reader pod to succeed after the fix',
+      async () =>
+        (await getJson('pod', 'bad-reader', '-n', NS)).status.phase ===
+        'Succeeded',
+      240_000,
+      1000,
+    );
+    expect(await kubectl(['logs', 'bad-reader', '-n', NS])).toContain(
+      'hello from s3',
+    );
+  });
+
+  it('the PVC deleted midway: its prime PVC, restore Job and pods go too', async () => {
+    await kubectl(
+      ['apply', '-f', '-'],
+      yamlDocs(
+        restoreSource('slow', 'pop-slow', { bandwidth: '64Ki' }),
+        pvc('gone', 'slow'),
+        readerPod('gone-reader', 'gone'),
+      ),
+    );
+    const uid = await waitUntil(
+      'the user PVC',
+      async () =>
+        (await getJson('pvc', 'gone', '-n', NS)).metadata.uid as string,
+    );
+    const prime = `prime-${uid}`;
+    await waitUntil(
+      'the restore pod running',
+      async () => {
+        const pods = await getJson(
+          'pods',
+          '-n',
+          NS,
+          '-l',
+          `kube-restore.io/restore=${prime}`,
+        );
+        return pods.items.some((p: any) => p.status.phase === 'Running');
+      },
+      180_000,
+      500,
+    );
+    expect(await exists('pvc', prime, '-n', NS)).toBe(true);
+
+    await kubectl([
+      'delete',
+      'pod',
+      'gone-reader',
+      '-n',
+      NS,
+      '--grace-period=0',
+      '--force',
+    ]);
+    await kubectl(['delete', 'pvc', 'gone', '-n', NS, '--wait=false']);
+    await waitUntil(
+      'prime PVC, Job and pods gone',
+      async () =>
+        !(await exists('pvc', prime, '-n', NS)) &&
+        !(await exists('job', prime, '-n', NS)) &&
+        !(await exists(
+          'pods',
+          '-n',
+          NS,
+          '-l',
+          `kube-restore.io/restore=${prime}`,
+        )) &&
+        !(await exists('pvc', 'gone', '-n', NS)),
+      120_000,
+      1000,
+    );
+    // nothing kube-restore made is left behind; the user's own credentials Secret stays
+    expect(
+      await exists(
+        'secrets',
+        '-n',
+        NS,
+        '-l',
+        'app.kubernetes.io/managed-by=kube-restore',
+      ),
+    ).toBe(false);
+    expect(await exists('secret', 's3-keys', '-n', NS)).toBe(true);
+  });
+});

@@ -1,0 +1,307 @@
+/** One PVC's step of the populator: wait, restore into the prime PVC, rebind, clean up. */
+import {
+  PopulationState,
+  RestoreRequestError,
+  RestoreStatus,
+  requestFromRestoreSource,
+} from '@kube-restore/common';
+import {
+  ANNOTATION_PRIME_FOR,
+  ANNOTATION_RECLAIM_POLICY,
+  ANNOTATION_SELECTED_NODE,
+  KubeClients,
+  createRestore,
+  deletePvcIfPresent,
+  deleteRestore,
+  ensurePrimePvc,
+  getRestore,
+  getRestoreSource,
+  isNotFound,
+  primePvcName,
+  readPv,
+  rebindPv,
+  recordPvcEvent,
+  restoreReclaimPolicy,
+  restoreSourceOf,
+  setPopulationStatus,
+  waitsForFirstConsumer,
+} from '@kube-restore/core';
+
+/** A PVC as the watch delivers it (client-node's V1PersistentVolumeClaim). */
+export type PvcLike = Parameters<typeof restoreSourceOf>[0];
+
+export interface ReconcileContext {
+  clients: KubeClients;
+  image?: string;
+  backoff: { initialMs: number; maxMs: number };
+  log: (message: string) => void;
+  /** per user PVC uid: failed attempts so far and when the next may start */
+  attempts: Map<string, { failures: number; notBefore: number }>;
+  /** what was already reported once (events are not repeated on every resync) */
+  reported: Set<string>;
+  isKnownUid: (uid: string) => boolean;
+}
+
+export const REASON_STARTED = 'RestoreStarted';
+export const REASON_FAILED = 'RestoreFailed';
+export const REASON_FINISHED = 'RestoreFinished';
+export const REASON_INVALID = 'InvalidRestoreSource';
+
+export async function reconcilePvc(
+  ctx: ReconcileContext,
+  pvc: PvcLike,
+  synced: boolean,
+): Promise<void> {
+  const primeFor = pvc.metadata?.annotations?.[ANNOTATION_PRIME_FOR];
+  if (primeFor !== undefined) {
+    // a prime PVC whose user PVC is gone (deleted while this process was away): remove it
+    const uid = primeFor.split('/')[2] ?? '';
+    if (synced && !ctx.isKnownUid(uid)) {
+      const namespace = pvc.metadata!.namespace!;
+      await removeRestore(ctx, namespace, pvc.metadata!.name!);
+      await deletePvcIfPresent(ctx.clients, namespace, pvc.metadata!.name!);
+    }
+    return;
+  }
+  const source = restoreSourceOf(pvc);
+  if (!source) return;
+  if (pvc.metadata?.deletionTimestamp) {
+    await cleanUp(ctx, pvc);
+    return;
+  }
+  if (pvc.spec?.volumeName) {
+    await finish(ctx, pvc, source);
+    return;
+  }
+  await populate(ctx, pvc, source);
+}
+
+/** The user's PVC went away: its prime PVC and restore Job (and the Job's pods and Secret) go too. */
+export async function cleanUp(ctx: ReconcileContext, pvc: PvcLike) {
+  const namespace = pvc.metadata!.namespace!;
+  const prime = primePvcName(pvc);
+  await removeRestore(ctx, namespace, prime);
+  await deletePvcIfPresent(ctx.clients, namespace, prime);
+  ctx.attempts.delete(pvc.metadata!.uid!);
+}
+
+async function removeRestore(
+  ctx: ReconcileContext,
+  namespace: string,
+  name: string,
+) {
+  try {
+    await deleteRestore(ctx.clients, namespace, name);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
+  const namespace = pvc.metadata!.namespace!;
+  const uid = pvc.metadata!.uid!;
+  const prime = primePvcName(pvc);
+  const wffc = await waitsForFirstConsumer(
+    ctx.clients,
+    pvc.spec?.storageClassName,
+  );
+  if (wffc && !pvc.metadata?.annotations?.[ANNOTATION_SELECTED_NODE]) {
+    await status(ctx, pvc, source, 'Waiting', {
+      message: 'waiting for a pod to use the PVC (WaitForFirstConsumer)',
+    });
+    return;
+  }
+  const attempt = ctx.attempts.get(uid);
+  if (attempt && Date.now() < attempt.notBefore) return;
+
+  const restoreSource = await getRestoreSource(ctx.clients, namespace, source);
+  if (!restoreSource) {
+    await fail(
+      ctx,
+      pvc,
+      source,
+      'SOURCE_NOT_FOUND',
+      `RestoreSource "${source}" not found in ${namespace}`,
+    );
+    return;
+  }
+  let request;
+  try {
+    request = requestFromRestoreSource(restoreSource.spec, {
+      namespace,
+      pvc: prime,
+      name: prime,
+    });
+  } catch (e) {
+    if (!(e instanceof RestoreRequestError)) throw e;
+    await fail(ctx, pvc, source, 'INVALID_SOURCE', e.message, REASON_INVALID);
+    return;
+  }
+
+  const primePvc = await ensurePrimePvc(ctx.clients, pvc);
+  const restore = await currentRestore(ctx, namespace, prime);
+  if (restore?.phase === 'Failed') {
+    if (attempt && attempt.failures > 0 && reportedFailure(ctx, uid, restore)) {
+      // the backoff has passed: the next attempt starts from a fresh Job
+      // (deleted in the background: the next pass creates it once it is gone)
+      await removeRestore(ctx, namespace, prime);
+      return;
+    }
+    const code = restore.error?.code ?? 'UNKNOWN';
+    await fail(
+      ctx,
+      pvc,
+      source,
+      code,
+      restore.error?.message ?? 'the restore failed',
+      REASON_FAILED,
+      restore,
+    );
+    return;
+  }
+  if (!restore) {
+    const created = await createRestore(ctx.clients, request, {
+      ...(ctx.image ? { image: ctx.image } : {}),
+      requester: `populator for ${namespace}/${pvc.metadata!.name}`,
+    });
+    await event(
+      ctx,
+      pvc,
+      `started:${uid}:${attempt?.failures ?? 0}`,
+      'Normal',
+      REASON_STARTED,
+      `restoring ${created.status.source} into prime PVC ${prime} (restore ${prime})`,
+    );
+    await status(ctx, pvc, source, 'Restoring', { restore: prime });
+    return;
+  }
+  if (restore.phase !== 'Succeeded') {
+    await status(ctx, pvc, source, 'Restoring', { restore: prime });
+    return;
+  }
+  const pvName = primePvc.spec?.volumeName;
+  if (!pvName) return; // the prime PVC binds as the restore's pod starts; seen on the next pass
+  await rebindPv(ctx.clients, pvName, pvc, source);
+  await status(ctx, pvc, source, 'Binding', { restore: prime });
+}
+
+/** The user's PVC is bound: if it was through a rebind, finish (policy back, prime PVC and Job gone). */
+async function finish(ctx: ReconcileContext, pvc: PvcLike, source: string) {
+  if (pvc.status?.phase !== 'Bound') return;
+  const pv = await readPv(ctx.clients, pvc.spec!.volumeName!);
+  if (!pv?.metadata?.annotations?.['kube-restore.io/populated-from']) return;
+  const namespace = pvc.metadata!.namespace!;
+  const prime = primePvcName(pvc);
+  const done = !pv.metadata.annotations[ANNOTATION_RECLAIM_POLICY];
+  if (done && ctx.reported.has(`finished:${pvc.metadata!.uid}`)) return;
+  const restore = await currentRestore(ctx, namespace, prime);
+  await removeRestore(ctx, namespace, prime);
+  await deletePvcIfPresent(ctx.clients, namespace, prime);
+  await restoreReclaimPolicy(ctx.clients, pv.metadata.name!);
+  const result = restore?.result;
+  await event(
+    ctx,
+    pvc,
+    `finished:${pvc.metadata!.uid}`,
+    'Normal',
+    REASON_FINISHED,
+    `populated from RestoreSource ${source}${result ? `: ${JSON.stringify(result).slice(0, 300)}` : ''}`,
+  );
+  await status(ctx, pvc, source, 'Succeeded', { restore: prime });
+  ctx.attempts.delete(pvc.metadata!.uid!);
+}
+
+async function currentRestore(
+  ctx: ReconcileContext,
+  namespace: string,
+  name: string,
+): Promise<RestoreStatus | undefined> {
+  try {
+    return await getRestore(ctx.clients, namespace, name);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+function reportedFailure(
+  ctx: ReconcileContext,
+  uid: string,
+  restore: RestoreStatus,
+) {
+  return ctx.reported.has(`failed:${uid}:${restore.createdAt}`);
+}
+
+/** A failed attempt: one event with the code, the status, and the next attempt after a backoff. */
+async function fail(
+  ctx: ReconcileContext,
+  pvc: PvcLike,
+  source: string,
+  code: string,
+  message: string,
+  reason = REASON_FAILED,
+  restore?: RestoreStatus,
+) {
+  const uid = pvc.metadata!.uid!;
+  const key = `failed:${uid}:${restore?.createdAt ?? `${code}:${message}`}`;
+  if (ctx.reported.has(key)) return;
+  const failures = (ctx.attempts.get(uid)?.failures ?? 0) + 1;
+  const wait = Math.min(
+    ctx.backoff.maxMs,
+    ctx.backoff.initialMs * 2 ** (failures - 1),
+  );
+  ctx.attempts.set(uid, { failures, notBefore: Date.now() + wait });
+  await event(
+    ctx,
+    pvc,
+    key,
+    'Warning',
+    reason,
+    `${code}: ${message} (attempt ${failures}; next in ${Math.round(wait / 1000)}s)`,
+  );
+  await status(ctx, pvc, source, 'Failed', {
+    code,
+    message,
+    attempts: failures,
+  });
+  if (!restore) setTimeout(() => ctx.reported.delete(key), wait).unref();
+}
+
+async function event(
+  ctx: ReconcileContext,
+  pvc: PvcLike,
+  key: string,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+) {
+  if (ctx.reported.has(key)) return;
+  await recordPvcEvent(ctx.clients, pvc, type, reason, message);
+  ctx.reported.add(key);
+  ctx.log(
+    `${pvc.metadata!.namespace}/${pvc.metadata!.name}: ${reason}: ${message}`,
+  );
+}
+
+async function status(
+  ctx: ReconcileContext,
+  pvc: PvcLike,
+  source: string,
+  state: PopulationState,
+  extra: {
+    code?: string;
+    message?: string;
+    restore?: string;
+    attempts?: number;
+  },
+) {
+  const key = `status:${pvc.metadata!.uid}:${state}:${extra.code ?? ''}:${extra.attempts ?? ''}`;
+  if (ctx.reported.has(key)) return;
+  await setPopulationStatus(ctx.clients, pvc.metadata!.namespace!, source, {
+    pvc: pvc.metadata!.name!,
+    state,
+    ...extra,
+    lastTransitionTime: new Date().toISOString(),
+  });
+  ctx.reported.add(key);
+}
