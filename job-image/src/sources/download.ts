@@ -28,7 +28,7 @@ import {
   writeFileAtomically,
 } from '../writeFileAtomically';
 
-import type { RestoreContext } from './types';
+import type { ObjectRef, RestoreContext } from './types';
 
 /** Splits checks into those a worker hashes from the file and those hashed in line (the CRCs). */
 function splitChecks(
@@ -63,14 +63,6 @@ function fileHasherFor(
     })),
     { lanes: largeInFlight > 1 },
   );
-}
-
-export interface ObjectRef {
-  key: string;
-  versionId?: string;
-  size: number;
-  etag?: string;
-  lastModified?: Date;
 }
 
 export interface Downloaded {

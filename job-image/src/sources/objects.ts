@@ -20,10 +20,10 @@ import {
   PathRegistry,
 } from '../paths';
 import { inShard } from '../shard';
-import { downloadObject, ObjectRef } from './download';
+import { downloadObject } from './download';
 import { findArchived, thawObjects } from './thaw';
 import { controlCall, forEachLimited } from './util';
-import type { RestoreContext, Source, SourceTotals } from './types';
+import type { ObjectRef, RestoreContext, Source, SourceTotals } from './types';
 
 export interface ListedObject extends ObjectRef {
   storageClass?: string;

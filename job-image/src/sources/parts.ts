@@ -9,8 +9,7 @@ import { GetObjectAttributesCommand } from '@aws-sdk/client-s3';
 import type { ExpectedChecksum } from '../checksums';
 import { classifyError } from '../errors';
 import { withRetry } from '../retry';
-import type { ObjectRef } from './download';
-import type { RestoreContext } from './types';
+import type { ObjectRef, RestoreContext } from './types';
 import { forEachLimited } from './util';
 
 /** HEADs of parts in flight for one object. */

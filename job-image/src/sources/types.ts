@@ -76,3 +76,12 @@ export interface Source {
   /** Totals for the termination message: objects written, skipped, bytes written. */
   totals(): SourceTotals;
 }
+
+/** One object of the source as the listing gave it. */
+export interface ObjectRef {
+  key: string;
+  versionId?: string;
+  size: number;
+  etag?: string;
+  lastModified?: Date;
+}

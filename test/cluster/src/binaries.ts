@@ -1,25 +1,13 @@
 /*
- * Where the harness's files and the servers' binaries are.
+ * The servers' binaries: built by scripts/build-servers.sh, found in the cache.
  */
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PACKAGE_DIR, REPO_ROOT } from './paths';
 import { cacheDir } from './run';
 
-/** test/cluster, found from this file's location (source, or an esbuild bundle somewhere below it) */
-export const PACKAGE_DIR = (() => {
-  // eslint-disable-next-line no-restricted-syntax -- the harness runs from source and from bundles alike
-  let d = __dirname;
-  for (let i = 0; i < 8; i++) {
-    if (fs.existsSync(path.join(d, 'scripts', 'build-servers.sh'))) return d;
-    d = path.dirname(d);
-  }
-  throw new Error(
-    // eslint-disable-next-line no-restricted-syntax
-    `@kube-restore/test-cluster: cannot find scripts/build-servers.sh above ${__dirname}`,
-  );
-})();
-export const REPO_ROOT = path.resolve(PACKAGE_DIR, '..', '..');
+export { PACKAGE_DIR, REPO_ROOT };
+
 export const BUILD_SCRIPT = path.join(
   PACKAGE_DIR,
   'scripts',

@@ -3,7 +3,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PACKAGE_DIR } from './binaries';
+import { PACKAGE_DIR } from './paths';
 import { KubeApiError, KubeClient } from './kube';
 import { JOB_IMAGE } from './node/images';
 

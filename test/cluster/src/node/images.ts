@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeOciArchive } from '@kube-restore/job/src/image/oci';
-import { REPO_ROOT } from '../binaries';
+import { REPO_ROOT } from '../paths';
 import { PAUSE_IMAGE } from './containerd';
 
 export const JOB_IMAGE_ARCHIVE = path.join(

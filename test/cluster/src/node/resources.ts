@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PACKAGE_DIR } from '../binaries';
+import { PACKAGE_DIR } from '../paths';
 
 export const NODE_CLEANUP_SCRIPT = path.join(
   PACKAGE_DIR,
