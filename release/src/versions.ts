@@ -173,6 +173,18 @@ const TEXT_PLACES: Array<{ files: () => string[]; rules: TextRule[] }> = [
     ],
   },
   {
+    files: () => ['deploy/populator/deployment.yaml'],
+    rules: [
+      {
+        what: 'the populator image tag',
+        pattern: new RegExp(
+          `ghcr\\.io/kube-restore/populator:(?<v>${V})$`,
+          'gm',
+        ),
+      },
+    ],
+  },
+  {
     files: () => ['deploy/krew/restore.yaml'],
     rules: [
       {
