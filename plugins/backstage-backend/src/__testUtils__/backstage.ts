@@ -38,6 +38,7 @@ import { CatalogClient } from '@backstage/catalog-client';
 import { JsonObject } from '@backstage/types';
 import Knex from 'knex';
 import { Server } from 'node:http';
+import path from 'node:path';
 import request from 'supertest';
 // eslint-disable-next-line @backstage/no-relative-monorepo-imports -- the portal's policy, not a copy of it
 import { ownersRestorePolicyModule } from '../../../../examples/portal/backend/src/ownersRestorePolicy';
@@ -171,12 +172,12 @@ function sqlitePerPlugin(restoreKnex: Knex.Knex) {
 }
 
 /**
- * Features and config for startTestBackend: the real catalog (entities from `catalogFile`), permission
+ * Features and config for startTestBackend: the real catalog (entities from `catalogFiles`), permission
  * backend with the portal's policy, and notifications backend. `config` goes into the backend's root config
  * beside kubeRestore; call `ready` before the first request and `destroy` after `backend.stop()`.
  */
 export function realBackstage(options: {
-  catalogFile: string;
+  catalogFiles: string[];
   restoreKnex: Knex.Knex;
 }) {
   const databases = sqlitePerPlugin(options.restoreKnex);
@@ -185,7 +186,7 @@ export function realBackstage(options: {
     permission: { enabled: true },
     catalog: {
       rules: [{ allow: ['Component', 'User', 'Group', 'Location'] }],
-      locations: [{ type: 'file', target: options.catalogFile }],
+      locations: options.catalogFiles.map(target => ({ type: 'file', target })),
       processingInterval: { seconds: 1 },
     },
   };
@@ -224,6 +225,14 @@ export async function catalogReady(server: Server, refs: string[]) {
     await new Promise(resolve => setTimeout(resolve, 250));
   }
 }
+
+/** The users of catalog.people.yaml. */
+export const ALICE = 'user:default/alice'; // team-a, which owns the components
+export const BOB = 'user:default/bob'; // team-b: owns nothing here
+export const CAROL = 'user:default/carol'; // sre: approves
+export const DAVE = 'user:default/dave'; // team-a and sre: may restore and approve
+export const PEOPLE = [ALICE, BOB, CAROL, DAVE];
+export const PEOPLE_FILE = path.join(__dirname, 'catalog.people.yaml');
 
 export interface ReceivedNotification {
   user: string;

@@ -2,8 +2,8 @@
  * The plugin on the real harness: kube-apiserver with RBAC and Pod Security, the Job controller, the local
  * kubelet running job-image/dist/restore-job.cjs, and MinIO. The backend acts as the restore-operator
  * ServiceAccount with the RBAC and admission policies of deploy/, team-a opted in with deploy/rbac/opt-in. A missing prerequisite fails this file; nothing is skipped.
- * Backstage's parts are real too (__testUtils__/backstage.ts): the catalog backend reads the users, groups
- * and components of __testUtils__/catalog.cluster.yaml, the permission backend decides with the example
+ * Backstage's parts are real too (__testUtils__/backstage.ts): the catalog backend reads the users and groups
+ * of __testUtils__/catalog.people.yaml and the components of catalog.cluster.yaml, the permission backend decides with the example
  * portal's owners policy, and the notifications backend delivers to the users of the recipient groups.
  * One file over 400 lines on purpose: every suite file would start its own harness (minutes each).
  */
@@ -27,6 +27,11 @@ import { promisify } from 'node:util';
 import request from 'supertest';
 import { restorePlugin } from '../plugin';
 import {
+  ALICE,
+  BOB,
+  CAROL,
+  DAVE,
+  PEOPLE_FILE,
   catalogReady,
   notificationsOf,
   realBackstage,
@@ -66,18 +71,10 @@ async function kubectl(...args: string[]) {
     );
   }
 }
-// Users of catalog.cluster.yaml: alice is in team-a (which owns shop, intruder and stranger), bob in team-b,
-// carol in sre (the approvers), dave in team-a and sre.
-const ALICE = 'user:default/alice';
-const BOB = 'user:default/bob';
-const CAROL = 'user:default/carol';
-const DAVE = 'user:default/dave';
-const CATALOG = path.join(
-  __dirname,
-  '..',
-  '__testUtils__',
-  'catalog.cluster.yaml',
-);
+const CATALOG = [
+  PEOPLE_FILE,
+  path.join(__dirname, '..', '__testUtils__', 'catalog.cluster.yaml'),
+];
 const FILES: Record<string, string> = {
   'a.txt': 'alpha\n',
   'sub/b.txt': 'bravo bravo\n',
@@ -207,7 +204,7 @@ async function startBackend(data: JsonObject = config()) {
   const audit = recordingAuditor();
   const db = sqliteFile();
   const backstage = realBackstage({
-    catalogFile: CATALOG,
+    catalogFiles: CATALOG,
     restoreKnex: db.knex,
   });
   const backend = await startTestBackend({
