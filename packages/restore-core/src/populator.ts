@@ -221,6 +221,38 @@ export async function deletePvcIfPresent(
   );
 }
 
+/** On a user's PVC the populator cannot serve: why (a namespace that has not opted in). */
+export const ANNOTATION_POPULATOR_PROBLEM = 'kube-restore.io/populator-problem';
+
+/**
+ * Sets (or, with undefined, removes) ANNOTATION_POPULATOR_PROBLEM on a user's PVC: the one thing the
+ * populator writes where a namespace has not opted in (no events there: it has no rights there).
+ */
+export async function setPopulatorProblem(
+  clients: KubeClients,
+  pvc: V1PersistentVolumeClaim,
+  problem: string | undefined,
+): Promise<void> {
+  const namespace = pvc.metadata!.namespace!;
+  const name = pvc.metadata!.name!;
+  await callApi(
+    { verb: 'patch', resource: 'persistentvolumeclaims', namespace, name },
+    () =>
+      clients.core.patchNamespacedPersistentVolumeClaim(
+        {
+          name,
+          namespace,
+          body: {
+            metadata: {
+              annotations: { [ANNOTATION_POPULATOR_PROBLEM]: problem ?? null },
+            },
+          },
+        },
+        mergePatch,
+      ),
+  );
+}
+
 /** An event on the user's PVC, as `kubectl describe pvc` shows it. */
 export async function recordPvcEvent(
   clients: KubeClients,

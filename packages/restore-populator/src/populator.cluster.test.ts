@@ -9,9 +9,14 @@ import {
   Cluster,
   waitUntil,
 } from '@kube-restore/test-cluster';
+import * as path from 'node:path';
 import { Populator } from './controller';
+import { NOT_OPTED_IN } from './reconcile';
 import {
   installPopulator,
+  populatedPvc,
+  restoreSourceManifest,
+  POPULATOR_DEPLOY,
   provisionerLeavesPopulatedClaims,
   Kubectl,
   kubectlAs,
@@ -35,46 +40,25 @@ describe('the populator on real nodes', () => {
     (
       await kubectl(['get', ...args, '--ignore-not-found', '-o', 'name'])
     ).trim() !== '';
-  const pvcEvents = async (pvc: string) =>
+  const pvcEvents = async (pvc: string, namespace = NS) =>
     (
       await getJson(
         'events',
         '-n',
-        NS,
+        namespace,
         '--field-selector',
         `involvedObject.name=${pvc},involvedObject.kind=PersistentVolumeClaim`,
       )
-    ).items as { reason: string; message: string; type: string }[];
+    ).items as {
+      reason: string;
+      message: string;
+      type: string;
+      reportingComponent?: string;
+    }[];
 
-  const restoreSource = (
-    name: string,
-    bucket: string,
-    options: object = {},
-  ) => ({
-    apiVersion: 'kube-restore.io/v1alpha1',
-    kind: 'RestoreSource',
-    metadata: { name, namespace: NS },
-    spec: {
-      source: { endpoint: cluster.s3!.endpoint, bucket, prefix: 'set/' },
-      credentials: { type: 'secret', secretName: 's3-keys' },
-      options: { backoffLimit: 0, ...options },
-    },
-  });
-  const pvc = (name: string, source: string) => ({
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: { name, namespace: NS },
-    spec: {
-      accessModes: ['ReadWriteOnce'],
-      storageClassName: 'local',
-      resources: { requests: { storage: '1Gi' } },
-      dataSourceRef: {
-        apiGroup: 'kube-restore.io',
-        kind: 'RestoreSource',
-        name: source,
-      },
-    },
-  });
+  const restoreSource = (name: string, bucket: string, options = {}) =>
+    restoreSourceManifest(NS, name, cluster.s3!.endpoint, bucket, options);
+  const pvc = (name: string, source: string) => populatedPvc(NS, name, source);
   const readerPod = (name: string, claim: string) => ({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -347,5 +331,61 @@ describe('the populator on real nodes', () => {
       ),
     ).toBe(false);
     expect(await exists('secret', 's3-keys', '-n', NS)).toBe(true);
+  });
+
+  it('a namespace that has not opted in: only an annotation on the PVC says so, until it opts in', async () => {
+    const other = 'team-b';
+    const source = {
+      ...restoreSource('seed', 'pop-data'),
+      metadata: { name: 'seed', namespace: other },
+    };
+    const claim = pvc('elsewhere', 'seed');
+    claim.metadata.namespace = other;
+    await kubectl(['apply', '-f', '-'], yamlDocs(source, claim));
+    const problem = await waitUntil(
+      'the populator-problem annotation',
+      async () =>
+        (await getJson('pvc', 'elsewhere', '-n', other)).metadata.annotations?.[
+          'kube-restore.io/populator-problem'
+        ] as string | undefined,
+      60_000,
+      500,
+    );
+    expect(problem).toBe(NOT_OPTED_IN(other));
+    expect(
+      await exists(
+        'pvc',
+        '-n',
+        other,
+        '-l',
+        'app.kubernetes.io/component=populator',
+      ),
+    ).toBe(false);
+    // (the PV controller's own WaitForFirstConsumer event is there; none of ours)
+    const ours = (await pvcEvents('elsewhere', other)).filter(
+      e => e.reportingComponent === 'kube-restore-populator',
+    );
+    expect(ours).toEqual([]);
+
+    await kubectl([
+      'apply',
+      '-k',
+      path.join(POPULATOR_DEPLOY, 'opt-in'),
+      '-n',
+      other,
+    ]);
+    const status = await waitUntil(
+      'the RestoreSource status once team-b opted in',
+      async () =>
+        (await getJson('restoresource', 'seed', '-n', other)).status?.pvcs?.[0],
+      60_000,
+      500,
+    );
+    expect(status).toMatchObject({ pvc: 'elsewhere', state: 'Waiting' });
+    expect(
+      (await getJson('pvc', 'elsewhere', '-n', other)).metadata.annotations?.[
+        'kube-restore.io/populator-problem'
+      ],
+    ).toBeUndefined();
   });
 });

@@ -23,7 +23,10 @@ import {
   recordPvcEvent,
   restoreReclaimPolicy,
   restoreSourceOf,
+  RestoreError,
   setPopulationStatus,
+  setPopulatorProblem,
+  ANNOTATION_POPULATOR_PROBLEM,
   waitsForFirstConsumer,
 } from '@kube-restore/core';
 
@@ -46,6 +49,8 @@ export const REASON_STARTED = 'RestoreStarted';
 export const REASON_FAILED = 'RestoreFailed';
 export const REASON_FINISHED = 'RestoreFinished';
 export const REASON_INVALID = 'InvalidRestoreSource';
+export const NOT_OPTED_IN = (namespace: string) =>
+  `namespace ${namespace} has not opted in to declarative restores: its admin runs kubectl apply -k deploy/populator/opt-in -n ${namespace}`;
 
 export async function reconcilePvc(
   ctx: ReconcileContext,
@@ -101,6 +106,21 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
   const namespace = pvc.metadata!.namespace!;
   const uid = pvc.metadata!.uid!;
   const prime = primePvcName(pvc);
+  let restoreSource;
+  try {
+    restoreSource = await getRestoreSource(ctx.clients, namespace, source);
+  } catch (e) {
+    if (!(e instanceof RestoreError && e.kind === 'Forbidden')) throw e;
+    // no rights here: the namespace has not opted in; say so on the PVC, the one thing we may write
+    if (
+      pvc.metadata?.annotations?.[ANNOTATION_POPULATOR_PROBLEM] !==
+      NOT_OPTED_IN(namespace)
+    )
+      await setPopulatorProblem(ctx.clients, pvc, NOT_OPTED_IN(namespace));
+    return;
+  }
+  if (pvc.metadata?.annotations?.[ANNOTATION_POPULATOR_PROBLEM] !== undefined)
+    await setPopulatorProblem(ctx.clients, pvc, undefined);
   const wffc = await waitsForFirstConsumer(
     ctx.clients,
     pvc.spec?.storageClassName,
@@ -114,7 +134,6 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
   const attempt = ctx.attempts.get(uid);
   if (attempt && Date.now() < attempt.notBefore) return;
 
-  const restoreSource = await getRestoreSource(ctx.clients, namespace, source);
   if (!restoreSource) {
     await fail(
       ctx,

@@ -165,3 +165,42 @@ export function provisionerLeavesPopulatedClaims(): () => number {
   proto.provision = aware;
   return () => skipped;
 }
+
+/** A RestoreSource over `<bucket>/set/` of the harness MinIO, keys from the Secret s3-keys. */
+export function restoreSourceManifest(
+  namespace: string,
+  name: string,
+  endpoint: string,
+  bucket: string,
+  options: object = {},
+) {
+  return {
+    apiVersion: 'kube-restore.io/v1alpha1',
+    kind: 'RestoreSource',
+    metadata: { name, namespace },
+    spec: {
+      source: { endpoint, bucket, prefix: 'set/' },
+      credentials: { type: 'secret', secretName: 's3-keys' },
+      options: { backoffLimit: 0, ...options },
+    },
+  };
+}
+
+/** A PVC of the harness's `local` class (WaitForFirstConsumer) naming RestoreSource `source`. */
+export function populatedPvc(namespace: string, name: string, source: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'local',
+      resources: { requests: { storage: '1Gi' } },
+      dataSourceRef: {
+        apiGroup: 'kube-restore.io',
+        kind: 'RestoreSource',
+        name: source,
+      },
+    },
+  };
+}
