@@ -168,7 +168,8 @@ export async function rebindPv(
   const ref = pv.spec?.claimRef;
   if (ref?.uid === userPvc.metadata!.uid) return;
   const policy = pv.spec?.persistentVolumeReclaimPolicy ?? 'Delete';
-  if (policy !== 'Retain') {
+  // the annotation also marks the rebind as not finished yet (restoreReclaimPolicy removes it)
+  if (pv.metadata?.annotations?.[ANNOTATION_RECLAIM_POLICY] === undefined) {
     await patchPv(clients, pvName, {
       metadata: { annotations: { [ANNOTATION_RECLAIM_POLICY]: policy } },
       spec: { persistentVolumeReclaimPolicy: 'Retain' },

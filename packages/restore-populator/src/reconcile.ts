@@ -87,7 +87,14 @@ export async function cleanUp(ctx: ReconcileContext, pvc: PvcLike) {
   const prime = primePvcName(pvc);
   await removeRestore(ctx, namespace, prime);
   await deletePvcIfPresent(ctx.clients, namespace, prime);
-  ctx.attempts.delete(pvc.metadata!.uid!);
+  forget(ctx, pvc.metadata!.uid!);
+}
+
+/** Drops what was remembered about a PVC (its attempts and what was reported). */
+function forget(ctx: ReconcileContext, uid: string) {
+  ctx.attempts.delete(uid);
+  for (const key of ctx.reported)
+    if (key.includes(uid)) ctx.reported.delete(key);
 }
 
 async function removeRestore(
@@ -211,8 +218,8 @@ async function finish(ctx: ReconcileContext, pvc: PvcLike, source: string) {
   if (!pv?.metadata?.annotations?.['kube-restore.io/populated-from']) return;
   const namespace = pvc.metadata!.namespace!;
   const prime = primePvcName(pvc);
-  const done = !pv.metadata.annotations[ANNOTATION_RECLAIM_POLICY];
-  if (done && ctx.reported.has(`finished:${pvc.metadata!.uid}`)) return;
+  // the reclaim-policy annotation goes last: without it, this PVC was finished before
+  if (pv.metadata.annotations[ANNOTATION_RECLAIM_POLICY] === undefined) return;
   const restore = await currentRestore(ctx, namespace, prime);
   await removeRestore(ctx, namespace, prime);
   await deletePvcIfPresent(ctx.clients, namespace, prime);
@@ -227,7 +234,7 @@ async function finish(ctx: ReconcileContext, pvc: PvcLike, source: string) {
     `populated from RestoreSource ${source}${result ? `: ${JSON.stringify(result).slice(0, 300)}` : ''}`,
   );
   await status(ctx, pvc, source, 'Succeeded', { restore: prime });
-  ctx.attempts.delete(pvc.metadata!.uid!);
+  forget(ctx, pvc.metadata!.uid!);
 }
 
 async function currentRestore(
