@@ -127,45 +127,6 @@ export function yamlDocs(...docs: object[]): string {
   return docs.map(d => JSON.stringify(d)).join('\n---\n');
 }
 
-/**
- * The harness's provisioner (test/cluster/src/node/provisioner.ts) provisions every claim of its class,
- * also one whose dataSourceRef names a populator's kind; a real dynamic provisioner (the CSI
- * external-provisioner) leaves such a claim to its populator, and only its prime PVC gets a volume.
- * Until the harness does the same (asked for; test/cluster is not ours to edit), the tests make the
- * in-process provisioner skip them. Called before startCluster(); returns how many claims it skipped,
- * so a test can prove the skip was what happened.
- */
-export function provisionerLeavesPopulatedClaims(): () => number {
-  const {
-    LocalPathProvisioner,
-  } = require('@kube-restore/test-cluster/src/node/provisioner');
-  const proto = LocalPathProvisioner.prototype as {
-    provision(pvc: any): Promise<void>;
-  };
-  const provision = proto.provision;
-  if ((provision as { populatorAware?: boolean }).populatorAware)
-    return () => 0;
-  let skipped = 0;
-  const aware = async function populatorAwareProvision(
-    this: unknown,
-    pvc: any,
-  ) {
-    const ref = pvc.spec?.dataSourceRef;
-    const core = !ref?.apiGroup && ref?.kind === 'PersistentVolumeClaim';
-    const snapshot =
-      ref?.apiGroup === 'snapshot.storage.k8s.io' &&
-      ref?.kind === 'VolumeSnapshot';
-    if (ref && !core && !snapshot) {
-      skipped++;
-      return undefined;
-    }
-    return provision.call(this, pvc);
-  };
-  (aware as { populatorAware?: boolean }).populatorAware = true;
-  proto.provision = aware;
-  return () => skipped;
-}
-
 /** A RestoreSource over `<bucket>/set/` of the harness MinIO, keys from the Secret s3-keys. */
 export function restoreSourceManifest(
   namespace: string,

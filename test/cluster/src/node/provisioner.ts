@@ -16,6 +16,14 @@ import * as path from 'node:path';
 import { Informer, KubeApiError, KubeClient } from '../kube';
 
 export const PROVISIONER = 'kube-restore.io/local-path';
+
+function isCloneOrSnapshot(ref: { apiGroup?: string; kind?: string }): boolean {
+  return (
+    (!ref.apiGroup && ref.kind === 'PersistentVolumeClaim') ||
+    (ref.apiGroup === 'snapshot.storage.k8s.io' &&
+      ref.kind === 'VolumeSnapshot')
+  );
+}
 const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 const STORAGE_PROVISIONER = 'volume.kubernetes.io/storage-provisioner';
 
@@ -119,6 +127,11 @@ export class LocalPathProvisioner {
     const ann = pvc.metadata.annotations ?? {};
     if (pvc.spec.volumeName || pvc.metadata.deletionTimestamp) return;
     if (ann[STORAGE_PROVISIONER] !== PROVISIONER) return;
+    // A claim whose data comes from a volume populator is the populator's to fill (it provisions a
+    // prime claim and moves the PV over), as CSI provisioners leave it: only a PVC or a snapshot as
+    // the data source is a provisioner's business, and this one clones neither.
+    if (pvc.spec.dataSourceRef && !isCloneOrSnapshot(pvc.spec.dataSourceRef))
+      return;
     const node = ann[SELECTED_NODE];
     if (!node) return;
     const base = this.o.volumeDirs[node];
