@@ -112,13 +112,24 @@ export interface Config {
 
     /**
      * What service tokens (backend.auth.externalAccess, other plugins) may do. `GET /exists` always accepts
-     * them; everything else needs a user unless allowed here, and the permission framework still decides.
+     * them; everything else needs a user unless allowed here. Backstage's permission framework allows a
+     * service principal (without access restrictions) everything and never asks the policy, so what is said
+     * here is all that limits a service.
      */
     serviceAccess?: {
-      /** Service tokens may call the read-only routes: sources, plan, list, get, events, logs. Default false. */
+      /** Every service token may call the read-only routes (sources, plan, list, get, events, logs) for every entity. Default false. */
       read?: boolean;
-      /** Service subjects (e.g. `external:release-bot`, `plugin:scaffolder`) that may also create, delete and approve. */
-      write?: string[];
+      /**
+       * Services that may create and delete restores, each only for entities whose `spec.owner` is one of its
+       * `owners` (without `read`, they also read and plan only for those). Services never approve or reject.
+       * The old form, a plain subject string, is refused at start-up.
+       */
+      write?: Array<{
+        /** `external:<subject>` (backend.auth.externalAccess) or `plugin:<id>`, e.g. `external:release-bot`. */
+        subject: string;
+        /** Owner entity refs as in `spec.owner`, e.g. `group:default/team-a`; at least one. */
+        owners: string[];
+      }>;
     };
 
     /** Notify requesters (success, failure, rejection) and approvers (approval needed) through Backstage's notifications backend. */

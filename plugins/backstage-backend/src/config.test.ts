@@ -94,12 +94,79 @@ describe('fillTemplate', () => {
     );
   });
 
-  it('serviceAccess: defaults to nothing; a write subject must be a service subject', () => {
+  it('serviceAccess: defaults to nothing; a writer is a service subject with the owners it acts for', () => {
     expect(read(valid)().serviceAccess).toEqual({ read: false, write: [] });
     expect(
-      read({ ...valid, serviceAccess: { write: ['user:default/alice'] } }),
+      read({
+        ...valid,
+        serviceAccess: {
+          write: [
+            { subject: 'external:ci-bot', owners: ['Group:default/Team-A'] },
+          ],
+        },
+      })().serviceAccess.write,
+    ).toEqual([
+      { subject: 'external:ci-bot', owners: ['group:default/team-a'] },
+    ]);
+    expect(
+      read({
+        ...valid,
+        serviceAccess: {
+          write: [
+            { subject: 'user:default/alice', owners: ['group:default/a'] },
+          ],
+        },
+      }),
     ).toThrow(
-      'kubeRestore.serviceAccess.write[0]: must be a service subject such as external:release-bot or plugin:scaffolder',
+      'kubeRestore.serviceAccess.write[0].subject: must be a service subject such as external:release-bot or plugin:scaffolder',
+    );
+  });
+
+  it('serviceAccess.write: the old plain-subject form is refused, showing the new one', () => {
+    expect(
+      read({ ...valid, serviceAccess: { write: ['external:release-bot'] } }),
+    ).toThrow(
+      "kubeRestore.serviceAccess.write[0]: a plain subject is no longer accepted (it let the service act for every entity): name the catalog owners it acts for, e.g. { subject: 'external:release-bot', owners: ['group:default/team-a'] }",
+    );
+  });
+
+  it('serviceAccess.write: owners are required, are owner refs, and a subject is listed once', () => {
+    expect(
+      read({
+        ...valid,
+        serviceAccess: { write: [{ subject: 'external:ci-bot' }] },
+      }),
+    ).toThrow('kubeRestore.serviceAccess.write[0].owners: is required');
+    expect(
+      read({
+        ...valid,
+        serviceAccess: { write: [{ subject: 'external:ci-bot', owners: [] }] },
+      }),
+    ).toThrow(
+      'kubeRestore.serviceAccess.write[0].owners: name at least one owner',
+    );
+    expect(
+      read({
+        ...valid,
+        serviceAccess: {
+          write: [{ subject: 'external:ci-bot', owners: ['team-a'] }],
+        },
+      }),
+    ).toThrow(
+      'kubeRestore.serviceAccess.write[0].owners[0]: must be an owner entity ref such as group:default/team-a',
+    );
+    expect(
+      read({
+        ...valid,
+        serviceAccess: {
+          write: [
+            { subject: 'external:ci-bot', owners: ['group:default/a'] },
+            { subject: 'external:ci-bot', owners: ['group:default/b'] },
+          ],
+        },
+      }),
+    ).toThrow(
+      'kubeRestore.serviceAccess.write[1].subject: "external:ci-bot" is listed twice',
     );
   });
 

@@ -156,6 +156,50 @@ const idRange = z
   .strict()
   .refine(r => r.min <= r.max, 'min must not be above max');
 
+const SERVICE_SUBJECT = /^(external|plugin):[^\s:]+$/;
+
+/**
+ * A service subject allowed to write, and the catalog owners it acts for: the permission framework allows
+ * a service principal everything without asking the policy, so these owners are all that scope it. The
+ * old plain-string form (a subject acting for any entity) is refused, with the new form in the message.
+ */
+const serviceWriter = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (typeof value === 'string')
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `a plain subject is no longer accepted (it let the service act for every entity): name the catalog owners it acts for, e.g. { subject: '${SERVICE_SUBJECT.test(value) ? value : 'external:release-bot'}', owners: ['group:default/team-a'] }`,
+      });
+  })
+  .pipe(
+    z
+      .object({
+        subject: z
+          .string()
+          .regex(
+            SERVICE_SUBJECT,
+            'must be a service subject such as external:release-bot or plugin:scaffolder',
+          ),
+        /** Entity refs as in `spec.owner`, e.g. `group:default/team-a`; compared case-insensitively. */
+        owners: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(group|user):[^\s/:]+\/[^\s/:]+$/i,
+                'must be an owner entity ref such as group:default/team-a',
+              )
+              .transform(ref => ref.toLocaleLowerCase('en-US')),
+          )
+          .min(
+            1,
+            'name at least one owner (group:default/team-a): the service may create and delete restores only for entities they own',
+          ),
+      })
+      .strict(),
+  );
+
 const configSchema = z
   .object({
     clusters: z.array(clusterSchema).min(1, 'configure at least one cluster'),
@@ -199,17 +243,11 @@ const configSchema = z
       .object({
         /** Service tokens may call the read-only routes (sources, plan, list, get, events, logs). */
         read: z.boolean().default(false),
-        /** Service subjects (`external:release-bot`, `plugin:scaffolder`) that may also create, delete and approve. */
-        write: z
-          .array(
-            z
-              .string()
-              .regex(
-                /^(external|plugin):[^\s:]+$/,
-                'must be a service subject such as external:release-bot or plugin:scaffolder',
-              ),
-          )
-          .default([]),
+        /**
+         * Service subjects that may also create and delete restores, each only for entities whose `spec.owner`
+         * is one of its `owners` (the permission framework allows services everything, so this is the scope).
+         */
+        write: z.array(serviceWriter).default([]),
       })
       .strict()
       .default({}),
@@ -271,6 +309,15 @@ const configSchema = z
           code: z.ZodIssueCode.custom,
           path: ['clusters', i, 'name'],
           message: `"${s.name}" is used twice`,
+        });
+    });
+    const writers = c.serviceAccess.write.map(w => w.subject);
+    writers.forEach((subject, i) => {
+      if (writers.indexOf(subject) !== i)
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['serviceAccess', 'write', i, 'subject'],
+          message: `"${subject}" is listed twice: give it one entry with all its owners`,
         });
     });
     if (c.exists && !sources.includes(c.exists.source)) {

@@ -68,7 +68,11 @@ export const restorePlugin = createBackendPlugin({
           : undefined;
         // plugin.ts composes; the services decide (service/*), the router translates.
         const clusters = new ClusterRegistry(restoreConfig);
-        const access = new RestoreAccess(permissions, store);
+        const access = new RestoreAccess(
+          permissions,
+          store,
+          restoreConfig.serviceAccess,
+        );
         const consent = new NamespaceConsentPolicy(c => clusters.clientsFor(c));
         const policy = new RestorePolicy(restoreConfig, userInfo);
         const recorder = new RestoreRecorder({
@@ -137,6 +141,10 @@ export const restorePlugin = createBackendPlugin({
         logger.info(
           `kube-restore: ${restoreConfig.clusters.length} cluster(s), sources ${restoreConfig.sources.map(s => s.name).join(', ')}`,
         );
+        for (const { subject, owners } of restoreConfig.serviceAccess.write)
+          logger.info(
+            `kube-restore: service ${subject} may create and delete restores for entities owned by ${owners.join(', ')} (never approve or reject)`,
+          );
       },
     });
   },

@@ -73,7 +73,7 @@ export class RestoreService {
     );
     await this.options.access.authorize(
       restoreCreatePermission,
-      target.entityRef,
+      target,
       caller.credentials,
       'create restores for',
     );
@@ -228,7 +228,7 @@ export class RestoreService {
     );
     await this.options.access.authorize(
       restoreCreatePermission,
-      target.entityRef,
+      target,
       caller.credentials,
       'create restores for',
     );

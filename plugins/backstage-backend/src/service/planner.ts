@@ -39,9 +39,10 @@ export class RestorePlanner {
     );
     await this.options.access.authorize(
       restoreCreatePermission,
-      target.entityRef,
+      target,
       caller.credentials,
       'plan restores for',
+      'read', // a plan writes nothing: a service plans as it reads (access.ts)
     );
     // Before anything is read from the namespace or the source: a refusal reveals nothing about them.
     await this.options.consent.require(target);

@@ -46,7 +46,10 @@ export class RestoreReads {
     },
     caller: Caller,
   ): Promise<RestoreView[]> {
-    const records = await this.options.store.list(filter);
+    // A service without serviceAccess.read sees only the restores of the owners it acts for.
+    const records = (await this.options.store.list(filter)).filter(r =>
+      this.options.access.mayRead(r, caller.credentials),
+    );
     const refs = [...new Set(records.map(r => r.entityRef))];
     const allowed = await this.options.access.allowed(
       restoreReadPermission,

@@ -44,7 +44,7 @@ describe('restore backend (no cluster): credentials and service tokens', () => {
       expect([route, res.status, res.body.error?.message]).toEqual([
         route,
         403,
-        'service external:pvc-plumber may not create, delete, approve or reject restores: only users, or services named in kubeRestore.serviceAccess.write',
+        'service external:pvc-plumber may not create, delete, approve or reject restores: only users, or services named in kubeRestore.serviceAccess.write with the owners they act for',
       ]);
     }
     for (const route of [
@@ -73,10 +73,24 @@ describe('restore backend (no cluster): credentials and service tokens', () => {
     expect(audit.map(e => e.eventId)).toEqual(['restore-create']);
   });
 
-  it('services config allows: reads for any service token; writes for a named subject, and then the permission policy decides', async () => {
-    const { server } = await started({
+  it('services config allows reads for any service token; a write subject creates and deletes only for the owners listed for it, and never approves', async () => {
+    // The test backend's permission service allows services everything, as Backstage's does: only the
+    // plugin's own scope (kubeRestore.serviceAccess.write owners) stands between a bot and an entity.
+    const { server, audit } = await started({
       data: config({
-        serviceAccess: { read: true, write: ['external:release-bot'] },
+        serviceAccess: {
+          read: true,
+          write: [
+            {
+              subject: 'external:release-bot',
+              owners: ['group:default/team-a'],
+            },
+            {
+              subject: 'external:other-bot',
+              owners: ['group:default/team-b'],
+            },
+          ],
+        },
       }),
     });
     const reader = asService('external:dashboard');
@@ -95,14 +109,150 @@ describe('restore backend (no cluster): credentials and service tokens', () => {
     expect(write.body.error.message).toMatch(
       /kubeRestore\.serviceAccess\.write/,
     );
-    // past the gate, the permission policy (owners only) refuses the bot: it owns nothing
-    const bot = await request(server)
+
+    // the bot listed for team-a restores team-a's entity (held for approval by the Expedited rule)
+    const bot = asService('external:release-bot');
+    const created = await request(server)
       .post('/api/restore/restores')
-      .set('Authorization', asService('external:release-bot'))
+      .set('Authorization', bot)
       .send(body());
-    expect(bot.status).toBe(403);
-    expect(bot.body.error.message).toBe(
-      'you may not create restores for component:default/shop',
+    expect(created.status).toBe(202);
+    expect(created.body).toMatchObject({
+      entityRef: 'component:default/shop',
+      requester: 'service:external:release-bot',
+      phase: 'PendingApproval',
+    });
+
+    // the bot listed for team-b only: refused for team-a's entity, naming what config must say; nothing recorded
+    const other = asService('external:other-bot');
+    const refused = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', other)
+      .send(body({ target: { pvc: 'other-data', size: '1Gi' } }));
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toBe(
+      "service external:other-bot may not create restores for component:default/shop: its owner group:default/team-a is not among the owners kubeRestore.serviceAccess.write lists for external:other-bot; to let it act for that owner, config must say { subject: 'external:other-bot', owners: ['group:default/team-b', 'group:default/team-a'] }",
+    );
+    const namespaceRestore = await request(server)
+      .post('/api/restore/restores/namespace')
+      .set('Authorization', other)
+      .send({
+        entityRef: 'component:default/shop',
+        source: { name: 'nightly' },
+      });
+    expect(namespaceRestore.status).toBe(403);
+    const history = await request(server)
+      .get('/api/restore/restores?entityRef=component:default/shop')
+      .set('Authorization', as(ALICE));
+    expect(history.body.items.map((r: { id: string }) => r.id)).toEqual([
+      created.body.id,
+    ]);
+
+    // services never approve or reject, not even a listed owner's bot; nor delete for another owner
+    const id = created.body.id;
+    for (const [who, route] of [
+      [bot, 'approve'],
+      [bot, 'reject'],
+      [other, 'approve'],
+    ]) {
+      const res = await request(server)
+        .post(`/api/restore/restores/${id}/${route}`)
+        .set('Authorization', who)
+        .send({});
+      expect([route, res.status, res.body.error?.message]).toEqual([
+        route,
+        403,
+        expect.stringMatching(
+          /^service external:(release|other)-bot may not approve or reject restores: approvals are made by people/,
+        ),
+      ]);
+    }
+    const deleteByOther = await request(server)
+      .delete(`/api/restore/restores/${id}`)
+      .set('Authorization', other);
+    expect(deleteByOther.status).toBe(403);
+    expect(deleteByOther.body.error.message).toMatch(
+      /^service external:other-bot may not delete restores of component:default\/shop: its owner group:default\/team-a/,
+    );
+    const still = await request(server)
+      .get(`/api/restore/restores/${id}`)
+      .set('Authorization', as(ALICE));
+    expect(still.body).toMatchObject({ phase: 'PendingApproval' });
+    expect(still.body.deletedAt).toBeUndefined();
+
+    // an unknown id is 404 before any refusal, for a bot as for a person
+    const missing = await request(server)
+      .post('/api/restore/restores/no-such-id/approve')
+      .set('Authorization', bot)
+      .send({});
+    expect(missing.status).toBe(404);
+
+    // the listed bot deletes (withdraws) its team's pending restore
+    const deleted = await request(server)
+      .delete(`/api/restore/restores/${id}`)
+      .set('Authorization', bot);
+    expect(deleted.status).toBe(200);
+    expect(deleted.body).toMatchObject({ phase: 'Rejected' });
+    expect(audit.map(e => [e.eventId, e.outcome])).toEqual([
+      ['restore-create', 'success'],
+      ['restore-delete', 'success'],
+    ]);
+  });
+
+  it('without serviceAccess.read, a write subject reads and plans only for the owners listed for it', async () => {
+    const { server } = await started({
+      data: config({
+        serviceAccess: {
+          write: [
+            {
+              subject: 'external:release-bot',
+              owners: ['group:default/team-a'],
+            },
+            {
+              subject: 'external:other-bot',
+              owners: ['group:default/team-b'],
+            },
+          ],
+        },
+      }),
+    });
+    const pending = await request(server)
+      .post('/api/restore/restores')
+      .set('Authorization', as(ALICE))
+      .send(body());
+    expect(pending.status).toBe(202);
+    const id = pending.body.id;
+    const bot = asService('external:release-bot');
+    const other = asService('external:other-bot');
+    expect(
+      (
+        await request(server)
+          .get(`/api/restore/restores/${id}`)
+          .set('Authorization', bot)
+      ).status,
+    ).toBe(200);
+    const get = await request(server)
+      .get(`/api/restore/restores/${id}`)
+      .set('Authorization', other);
+    expect(get.status).toBe(403);
+    expect(get.body.error.message).toMatch(
+      /^service external:other-bot may not read restores of component:default\/shop: its owner group:default\/team-a .*kubeRestore\.serviceAccess\.read: true/,
+    );
+    const listed = async (who: string) =>
+      (
+        await request(server)
+          .get('/api/restore/restores')
+          .set('Authorization', who)
+      ).body.items.map((r: { id: string }) => r.id);
+    expect(await listed(bot)).toEqual([id]);
+    expect(await listed(other)).toEqual([]);
+    const plan = await request(server)
+      .post('/api/restore/plan')
+      .set('Authorization', other)
+      .send(body());
+    expect(plan.status).toBe(403);
+    expect(plan.body.error.message).toMatch(
+      /^service external:other-bot may not plan restores for component:default\/shop/,
     );
   });
 

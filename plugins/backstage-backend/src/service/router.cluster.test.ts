@@ -409,6 +409,62 @@ describe('restore backend on a real cluster', () => {
     ).rejects.toMatchObject({ statusCode: 404 });
   });
 
+  it("on Backstage's permission framework (which allows services everything), a bot creates only for the owners config lists for it", async () => {
+    const scoped = await startBackend({
+      kubeRestore: {
+        ...(config().kubeRestore as JsonObject),
+        serviceAccess: {
+          write: [
+            { subject: 'external:ci-bot', owners: ['group:default/team-a'] },
+            { subject: 'external:other-bot', owners: ['group:default/team-b'] },
+          ],
+        },
+      },
+    });
+    const asBot = (subject: string) =>
+      mockCredentials.service.header({
+        onBehalfOf: mockCredentials.service(subject),
+        targetPluginId: 'restore',
+      });
+    const body = (pvc: string) => ({
+      entityRef: 'component:default/shop',
+      source: { name: 'nightly', path: 'data/' },
+      target: { pvc },
+    });
+    try {
+      const before = await jobsIn('team-a');
+      const refused = await request(scoped.server)
+        .post('/api/restore/restores')
+        .set('Authorization', asBot('external:other-bot'))
+        .send(body('other-bot-data'));
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toMatch(
+        /^service external:other-bot may not create restores for component:default\/shop: its owner group:default\/team-a is not among the owners kubeRestore\.serviceAccess\.write lists/,
+      );
+      expect(await jobsIn('team-a')).toEqual(before);
+
+      const created = await request(scoped.server)
+        .post('/api/restore/restores')
+        .set('Authorization', asBot('external:ci-bot'))
+        .send(body('ci-bot-data'));
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        requester: 'service:external:ci-bot',
+      });
+      expect((await jobsIn('team-a')).filter(j => !before.includes(j))).toEqual(
+        [created.body.name],
+      );
+      const history = await request(scoped.server)
+        .get('/api/restore/restores?entityRef=component:default/shop')
+        .set('Authorization', as(ALICE));
+      expect(history.body.items.map((r: { id: string }) => r.id)).toEqual([
+        created.body.id,
+      ]);
+    } finally {
+      await scoped.stop();
+    }
+  });
+
   it("an entity annotated with another team's namespace: 403 naming what its admin must do, plan says nothing, nothing created", async () => {
     const body = {
       entityRef: 'component:default/intruder',
