@@ -851,7 +851,15 @@ backend.start();
             },
           },
         ],
-        serviceAccess: { read: true, write: ['external:release-test'] },
+        serviceAccess: {
+          read: true,
+          write: [
+            {
+              subject: 'external:release-test',
+              owners: ['group:default/release-team'],
+            },
+          ],
+        },
       },
     }),
   );
