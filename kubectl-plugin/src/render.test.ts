@@ -1,4 +1,10 @@
-import { NOW, failed, pending, restoring, succeeded } from './__testUtils__/fixtures';
+import {
+  NOW,
+  failed,
+  pending,
+  restoring,
+  succeeded,
+} from './__testUtils__/fixtures';
 import { expectGolden } from './__testUtils__/golden';
 import {
   formatDescribe,
