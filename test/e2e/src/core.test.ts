@@ -38,6 +38,7 @@ import {
 import {
   clientsFrom,
   eventually,
+  restoreEnd,
   s3Keys,
   seedBucket,
   startClusterWithJobProgram,
@@ -87,19 +88,8 @@ const create = (clients: KubeClients, ...args: Parameters<typeof request>) =>
     requester: 'core-e2e',
   });
 
-async function finished(
-  namespace: string,
-  name: string,
-): Promise<RestoreStatus> {
-  return eventually(
-    `restore ${namespace}/${name} to finish`,
-    async () => {
-      const s = await getRestore(admin, namespace, name);
-      return isTerminalPhase(s.phase) ? s : undefined;
-    },
-    120_000,
-  );
-}
+const finished = (namespace: string, name: string) =>
+  restoreEnd(admin, namespace, name, 120_000);
 
 async function failure(promise: Promise<unknown>): Promise<RestoreError> {
   const error = await promise.then(

@@ -11,11 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  RestoreStatus,
-  isTerminalPhase,
-  parseRestoreRequest,
-} from '@kube-restore/common';
+import { parseRestoreRequest } from '@kube-restore/common';
 import { KubeClients, createRestore, getRestore } from '@kube-restore/core';
 import {
   Cluster,
@@ -29,6 +25,7 @@ import {
   REPO_ROOT,
   clientsFrom,
   eventually,
+  restoreEnd,
   s3Keys,
   seedBucket,
   startClusterWithJobProgram,
@@ -80,19 +77,7 @@ function request(
   });
 }
 
-async function finished(
-  name: string,
-  timeoutMs = 180_000,
-): Promise<RestoreStatus> {
-  return eventually(
-    `restore team-a/${name} to finish`,
-    async () => {
-      const s = await getRestore(admin, 'team-a', name);
-      return isTerminalPhase(s.phase) ? s : undefined;
-    },
-    timeoutMs,
-  );
-}
+const finished = (name: string) => restoreEnd(admin, 'team-a', name);
 
 function stat(file: string) {
   const st = fs.lstatSync(file);

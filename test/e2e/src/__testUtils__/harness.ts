@@ -3,10 +3,12 @@
  */
 import * as path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { RestoreStatus, isTerminalPhase } from '@kube-restore/common';
 import {
   KubeClients,
   createKubeClients,
   createS3Client,
+  getRestore,
   loadKubeConfig,
 } from '@kube-restore/core';
 import { Cluster, startCluster } from '@kube-restore/test-cluster';
@@ -78,4 +80,21 @@ export async function seedBucket(
   } finally {
     s3.destroy();
   }
+}
+
+/** The restore's status once it has Succeeded or Failed. */
+export function restoreEnd(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  timeoutMs = 180_000,
+): Promise<RestoreStatus> {
+  return eventually(
+    `restore ${namespace}/${name} to finish`,
+    async () => {
+      const s = await getRestore(clients, namespace, name);
+      return isTerminalPhase(s.phase) ? s : undefined;
+    },
+    timeoutMs,
+  );
 }
