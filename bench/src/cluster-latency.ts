@@ -1,7 +1,8 @@
 /**
- * Create-to-Succeeded latency on the harness (a real kube-apiserver, Job controller, local kubelet
- * running the job bundle, and MinIO): one small restore, then N restores created at once, each
- * through core's createRestore and followed with watchRestore until it is terminal.
+ * Create-to-Succeeded latency on the harness (a real kube-apiserver, Job controller and scheduler,
+ * two real nodes running the job image in containers, and MinIO): one small restore, then N restores
+ * created at once, each through core's createRestore and followed with watchRestore until it is
+ * terminal.
  */
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { isTerminalPhase, parseRestoreRequest } from '@kube-restore/common';
@@ -17,13 +18,11 @@ import { startCluster } from '@kube-restore/test-cluster';
 import { median } from './stats';
 
 export async function measureClusterLatency(opts: {
-  jobBundle: string;
   concurrent: number;
   log: (m: string) => void;
 }): Promise<string> {
   const { log } = opts;
   const t0 = Date.now();
-  // the job runs from the image (built from the same bundle) in containers on the harness's nodes
   const cluster = await startCluster();
   const startS = (Date.now() - t0) / 1000;
   log(`cluster up in ${startS.toFixed(1)} s`);
@@ -107,7 +106,7 @@ export async function measureClusterLatency(opts: {
     return [
       `## Create-to-Succeeded latency on the harness (${cluster.kubernetesVersion})`,
       '',
-      `Cluster start: ${startS.toFixed(1)} s. Restore of 2 small objects, createRestore then watchRestore until Succeeded (the local kubelet runs the job bundle as a process).`,
+      `Cluster start: ${startS.toFixed(1)} s. Restore of 2 small objects, createRestore then watchRestore until Succeeded (the job image in a container on one of two real nodes; the cluster refuses an image older than its sources).`,
       '',
       '| case | median s | p90 s | max s |',
       '|---|---:|---:|---:|',

@@ -688,7 +688,6 @@ async function main() {
     if (args.only.has('cluster')) {
       extraSections.push(
         await measureClusterLatency({
-          jobBundle: bins.jobBundle,
           concurrent: args.quick ? 10 : 50,
           log,
         }),
