@@ -28,7 +28,6 @@ export interface NodeHandle {
   volumesDir: string;
   containerd: Containerd;
   kubelet: ManagedProcess;
-  procs(): ManagedProcess[];
 }
 
 export interface StartNodeOptions {
@@ -138,7 +137,6 @@ export async function startNode(o: StartNodeOptions): Promise<NodeHandle> {
     volumesDir: d('volumes'),
     containerd,
     kubelet,
-    procs: () => [containerd.proc, kubelet],
   };
 }
 
