@@ -413,14 +413,19 @@ describe('Jobs on the real nodes', () => {
   });
 
   it('deletes a finished Job and its pods after ttlSecondsAfterFinished', async () => {
+    // The TTL is set once the Job has finished (the field is mutable): with a TTL from the start, a
+    // busy machine could see the Job deleted before it ever saw it finished.
     await createJob(
       'team-a',
-      jobManifest('ttl', restrictedPodSpec({ stub: ['--print', 'bye'] }), {
-        ttlSecondsAfterFinished: 1,
-      }),
+      jobManifest('ttl', restrictedPodSpec({ stub: ['--print', 'bye'] })),
     );
     await waitForJobFinished(admin, 'team-a', 'ttl');
     expect(await podsOfJob(admin, 'team-a', 'ttl')).toHaveLength(1);
+    await admin.patch(
+      '/apis/batch/v1/namespaces/team-a/jobs/ttl',
+      { spec: { ttlSecondsAfterFinished: 1 } },
+      'merge',
+    );
     await waitUntil(
       'the TTL controller to delete the Job',
       async () =>
