@@ -1,14 +1,9 @@
 /**
- * S3ObjectsSource: every object under a prefix (ListObjectsV2, or ListObjectVersions for `asOf`),
- * or one key, each to its own file.
+ * S3ObjectsSource: every object under a prefix, or one key (listed by ./listing), each to its
+ * own file.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import {
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-} from '@aws-sdk/client-s3';
 import { createKeyFilter } from '@kube-restore/common';
 import { classifyError, RestoreError } from '../errors';
 import { existingPathAction } from '../volume';
@@ -21,28 +16,15 @@ import {
 } from '../paths';
 import { inShard } from '../shard';
 import { downloadObject } from './download';
+import { listObjects, type ListedObject } from './listing';
 import { findArchived, thawObjects } from './thaw';
-import { controlCall, forEachLimited } from './util';
-import type { ObjectRef, RestoreContext, Source, SourceTotals } from './types';
-
-export interface ListedObject extends ObjectRef {
-  storageClass?: string;
-}
+import { forEachLimited } from './util';
+import type { RestoreContext, Source, SourceTotals } from './types';
 
 interface PlannedObject extends ListedObject {
   path: string;
   /** Waiting for a thaw. */
   archived?: boolean;
-}
-
-/** A version or a delete marker of one key, as ListObjectVersions returns them. */
-type Candidate = { key: string; at: Date; marker: boolean; obj?: ListedObject };
-
-/** By key, then newest first within a key. */
-function newestFirstPerKey(a: Candidate, b: Candidate): number {
-  if (a.key < b.key) return -1;
-  if (a.key > b.key) return 1;
-  return b.at.getTime() - a.at.getTime();
 }
 
 export class S3ObjectsSource implements Source {
@@ -64,146 +46,6 @@ export class S3ObjectsSource implements Source {
     };
   }
 
-  private control<T>(
-    entry: string | undefined,
-    fn: () => Promise<T>,
-  ): Promise<T> {
-    return controlCall(this.ctx, entry, fn);
-  }
-
-  /** Every object of the source, page by page. */
-  async *list(): AsyncGenerator<ListedObject> {
-    const { source } = this.ctx.request;
-    const { client, bucket } = this.ctx.s3;
-    if (source.key !== undefined) {
-      const key = source.key;
-      const head = await this.control(key, () =>
-        client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), {
-          abortSignal: this.ctx.signal,
-        }),
-      );
-      yield {
-        key,
-        size: head.ContentLength ?? 0,
-        etag: head.ETag,
-        lastModified: head.LastModified,
-        storageClass:
-          head.StorageClass ??
-          (head.ArchiveStatus ? 'INTELLIGENT_TIERING' : undefined),
-        versionId: undefined,
-      };
-      return;
-    }
-    const prefix = source.prefix ?? '';
-    if (source.asOf) {
-      yield* this.listAsOf(prefix, new Date(source.asOf));
-      return;
-    }
-    let token: string | undefined;
-    do {
-      const page = await this.listPage(prefix, token);
-      for (const o of page.Contents ?? []) {
-        if (o.Key === undefined) continue;
-        yield {
-          key: o.Key,
-          size: o.Size ?? 0,
-          etag: o.ETag,
-          lastModified: o.LastModified,
-          storageClass: o.StorageClass,
-        };
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-  }
-
-  /** One page of ListObjectsV2 after `token`. */
-  private listPage(prefix: string, token: string | undefined) {
-    const { client, bucket } = this.ctx.s3;
-    return this.control(prefix || undefined, () =>
-      client.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix || undefined,
-          ContinuationToken: token,
-          MaxKeys: 1000,
-        }),
-        {
-          abortSignal: this.ctx.signal,
-        },
-      ),
-    );
-  }
-
-  /** One page of ListObjectVersions after the key and version markers. */
-  private listVersionsPage(
-    prefix: string,
-    keyMarker: string | undefined,
-    versionMarker: string | undefined,
-  ) {
-    const { client, bucket } = this.ctx.s3;
-    return this.control(prefix || undefined, () =>
-      client.send(
-        new ListObjectVersionsCommand({
-          Bucket: bucket,
-          Prefix: prefix || undefined,
-          KeyMarker: keyMarker,
-          VersionIdMarker: versionMarker,
-          MaxKeys: 1000,
-        }),
-        { abortSignal: this.ctx.signal },
-      ),
-    );
-  }
-
-  /** The newest version of each key at or before `asOf`; a delete marker there hides the key. */
-  private async *listAsOf(
-    prefix: string,
-    asOf: Date,
-  ): AsyncGenerator<ListedObject> {
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    let decidedKey: string | undefined;
-    do {
-      const page = await this.listVersionsPage(
-        prefix,
-        keyMarker,
-        versionMarker,
-      );
-      const candidates: Candidate[] = [];
-      for (const v of page.Versions ?? []) {
-        if (v.Key === undefined || !v.LastModified) continue;
-        candidates.push({
-          key: v.Key,
-          at: v.LastModified,
-          marker: false,
-          obj: {
-            key: v.Key,
-            versionId:
-              v.VersionId && v.VersionId !== 'null' ? v.VersionId : undefined,
-            size: v.Size ?? 0,
-            etag: v.ETag,
-            lastModified: v.LastModified,
-            storageClass: v.StorageClass,
-          },
-        });
-      }
-      for (const m of page.DeleteMarkers ?? []) {
-        if (m.Key === undefined || !m.LastModified) continue;
-        candidates.push({ key: m.Key, at: m.LastModified, marker: true });
-      }
-      // Versions and markers arrive in two lists; per key, newest first.
-      candidates.sort(newestFirstPerKey);
-      for (const c of candidates) {
-        if (c.key === decidedKey) continue;
-        if (c.at.getTime() > asOf.getTime()) continue;
-        decidedKey = c.key;
-        if (!c.marker && c.obj) yield c.obj;
-      }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-    } while (keyMarker);
-  }
-
   async plan(): Promise<'Thawing' | 'Restoring'> {
     const { request, reporter, shard } = this.ctx;
     const { source } = request;
@@ -214,7 +56,7 @@ export class S3ObjectsSource implements Source {
     });
     let matched = 0;
     let ignored = 0;
-    for await (const o of this.list()) {
+    for await (const o of listObjects(this.ctx)) {
       const relative =
         source.key !== undefined ? baseOf(o.key) : o.key.slice(prefix.length);
       if (relative === '') continue;

@@ -1,0 +1,162 @@
+/**
+ * The listing of an objects source: every object under a prefix (ListObjectsV2, or
+ * ListObjectVersions for `asOf`), or one key (HeadObject), page by page.
+ */
+import {
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+} from '@aws-sdk/client-s3';
+import { controlCall } from './util';
+import type { ObjectRef, RestoreContext } from './types';
+
+export interface ListedObject extends ObjectRef {
+  storageClass?: string;
+}
+
+/** A version or a delete marker of one key, as ListObjectVersions returns them. */
+type Candidate = { key: string; at: Date; marker: boolean; obj?: ListedObject };
+
+/** By key, then newest first within a key. */
+function newestFirstPerKey(a: Candidate, b: Candidate): number {
+  if (a.key < b.key) return -1;
+  if (a.key > b.key) return 1;
+  return b.at.getTime() - a.at.getTime();
+}
+
+/** Every object of the request's source, page by page. */
+export async function* listObjects(
+  ctx: RestoreContext,
+): AsyncGenerator<ListedObject> {
+  const { source } = ctx.request;
+  const { client, bucket } = ctx.s3;
+  if (source.key !== undefined) {
+    const key = source.key;
+    const head = await controlCall(ctx, key, () =>
+      client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), {
+        abortSignal: ctx.signal,
+      }),
+    );
+    yield {
+      key,
+      size: head.ContentLength ?? 0,
+      etag: head.ETag,
+      lastModified: head.LastModified,
+      storageClass:
+        head.StorageClass ??
+        (head.ArchiveStatus ? 'INTELLIGENT_TIERING' : undefined),
+      versionId: undefined,
+    };
+    return;
+  }
+  const prefix = source.prefix ?? '';
+  if (source.asOf) {
+    yield* listAsOf(ctx, prefix, new Date(source.asOf));
+    return;
+  }
+  let token: string | undefined;
+  do {
+    const page = await listPage(ctx, prefix, token);
+    for (const o of page.Contents ?? []) {
+      if (o.Key === undefined) continue;
+      yield {
+        key: o.Key,
+        size: o.Size ?? 0,
+        etag: o.ETag,
+        lastModified: o.LastModified,
+        storageClass: o.StorageClass,
+      };
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/** One page of ListObjectsV2 after `token`. */
+function listPage(
+  ctx: RestoreContext,
+  prefix: string,
+  token: string | undefined,
+) {
+  const { client, bucket } = ctx.s3;
+  return controlCall(ctx, prefix || undefined, () =>
+    client.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix || undefined,
+        ContinuationToken: token,
+        MaxKeys: 1000,
+      }),
+      {
+        abortSignal: ctx.signal,
+      },
+    ),
+  );
+}
+
+/** One page of ListObjectVersions after the key and version markers. */
+function listVersionsPage(
+  ctx: RestoreContext,
+  prefix: string,
+  keyMarker: string | undefined,
+  versionMarker: string | undefined,
+) {
+  const { client, bucket } = ctx.s3;
+  return controlCall(ctx, prefix || undefined, () =>
+    client.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: prefix || undefined,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionMarker,
+        MaxKeys: 1000,
+      }),
+      { abortSignal: ctx.signal },
+    ),
+  );
+}
+
+/** The newest version of each key at or before `asOf`; a delete marker there hides the key. */
+async function* listAsOf(
+  ctx: RestoreContext,
+  prefix: string,
+  asOf: Date,
+): AsyncGenerator<ListedObject> {
+  let keyMarker: string | undefined;
+  let versionMarker: string | undefined;
+  let decidedKey: string | undefined;
+  do {
+    const page = await listVersionsPage(ctx, prefix, keyMarker, versionMarker);
+    const candidates: Candidate[] = [];
+    for (const v of page.Versions ?? []) {
+      if (v.Key === undefined || !v.LastModified) continue;
+      candidates.push({
+        key: v.Key,
+        at: v.LastModified,
+        marker: false,
+        obj: {
+          key: v.Key,
+          versionId:
+            v.VersionId && v.VersionId !== 'null' ? v.VersionId : undefined,
+          size: v.Size ?? 0,
+          etag: v.ETag,
+          lastModified: v.LastModified,
+          storageClass: v.StorageClass,
+        },
+      });
+    }
+    for (const m of page.DeleteMarkers ?? []) {
+      if (m.Key === undefined || !m.LastModified) continue;
+      candidates.push({ key: m.Key, at: m.LastModified, marker: true });
+    }
+    // Versions and markers arrive in two lists; per key, newest first.
+    candidates.sort(newestFirstPerKey);
+    for (const c of candidates) {
+      if (c.key === decidedKey) continue;
+      if (c.at.getTime() > asOf.getTime()) continue;
+      decidedKey = c.key;
+      if (!c.marker && c.obj) yield c.obj;
+    }
+    keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+    versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+  } while (keyMarker);
+}
