@@ -342,6 +342,66 @@ export const optionsSchema = z
   })
   .strict();
 
+/**
+ * Where the shards of an Indexed Job split the key space, chosen when the restore is created (core
+ * lists the source once): shard i restores the keys in (bounds[i-1], bounds[i]], the first shard
+ * everything up to bounds[0], the last everything after the last bound. Keys are compared as S3
+ * orders them, by their UTF-8 bytes. Without it, every shard lists the whole prefix and keeps the
+ * keys whose hash falls in its shard.
+ */
+export const shardsSchema = z
+  .object({
+    bounds: z.array(s3Path).min(1).max(63),
+  })
+  .strict();
+
+/** S3's key order: by UTF-8 bytes (JavaScript's `<` compares UTF-16 code units, which differs). */
+export function compareKeys(a: string, b: string): number {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+/** What is wrong with `shards` for this request, as [path, message] pairs. */
+function shardsProblems(request: {
+  source: { prefix?: string; key?: string };
+  options: { parallelism: number };
+  shards?: { bounds: string[] };
+}): Array<[Array<string | number>, string]> {
+  const { shards, options, source } = request;
+  if (!shards) return [];
+  if (source.key !== undefined || options.parallelism <= 1)
+    return [
+      [
+        ['shards'],
+        'shard bounds need a prefix and options.parallelism above 1',
+      ],
+    ];
+  const problems: Array<[Array<string | number>, string]> = [];
+  const { bounds } = shards;
+  if (bounds.length !== options.parallelism - 1)
+    problems.push([
+      ['shards', 'bounds'],
+      `must hold options.parallelism - 1 = ${options.parallelism - 1} keys (got ${bounds.length})`,
+    ]);
+  const prefix = source.prefix ?? '';
+  bounds.forEach((bound, i) => {
+    if (!bound.startsWith(prefix))
+      problems.push([
+        ['shards', 'bounds', i],
+        `"${bound}" is not under the prefix "${prefix}"`,
+      ]);
+    if (i > 0 && compareKeys(bounds[i - 1], bound) >= 0)
+      problems.push([
+        ['shards', 'bounds', i],
+        `"${bound}" must sort after "${bounds[i - 1]}" (bounds ascend strictly, in S3's key order)`,
+      ]);
+  });
+  return problems;
+}
+
 export const restoreRequestSchema = z
   .object({
     apiVersion: z.literal(REQUEST_API_VERSION).default(REQUEST_API_VERSION),
@@ -350,9 +410,13 @@ export const restoreRequestSchema = z
     target: targetSchema,
     credentials: credentialsSchema.default({ type: 'none' }),
     options: optionsSchema.default({}),
+    /** Set by core when it creates a sharded restore; see shardsSchema. */
+    shards: shardsSchema.optional(),
   })
   .strict()
   .superRefine((request, ctx) => {
+    for (const [path, message] of shardsProblems(request))
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
     if (request.options.parallelism > 1 && request.source.key !== undefined) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
@@ -443,7 +507,8 @@ export function safeParseRestoreRequest(
 /** The name the restore gets: the request's own, or one derived deterministically from it. */
 export function restoreNameOf(request: RestoreRequest): string {
   if (request.name) return request.name;
-  const { name: _name, ...rest } = request;
+  // Shard bounds come from listing the source when the restore is created: not part of what it is.
+  const { name: _name, shards: _shards, ...rest } = request;
   return deriveRestoreName(request.target.pvc, rest);
 }
 
