@@ -2,6 +2,7 @@
 import {
   AuthorizationV1Api,
   BatchV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
   RbacAuthorizationV1Api,
@@ -11,6 +12,8 @@ export interface KubeClients {
   kc: KubeConfig;
   core: CoreV1Api;
   batch: BatchV1Api;
+  /** Leases: one writer per PVC (pvcLease.ts). */
+  coordination: CoordinationV1Api;
   authz: AuthorizationV1Api;
   rbac: RbacAuthorizationV1Api;
 }
@@ -20,6 +23,7 @@ export function createKubeClients(kc: KubeConfig): KubeClients {
     kc,
     core: kc.makeApiClient(CoreV1Api),
     batch: kc.makeApiClient(BatchV1Api),
+    coordination: kc.makeApiClient(CoordinationV1Api),
     authz: kc.makeApiClient(AuthorizationV1Api),
     rbac: kc.makeApiClient(RbacAuthorizationV1Api),
   };

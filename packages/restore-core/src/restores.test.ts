@@ -70,8 +70,11 @@ describe('createRestore', () => {
       `readJob team-a/${NAME}`,
       'readPvc team-a/train-data',
       'listJobs', // no other live restore targets the PVC (writers.test.ts)
+      'readLease team-a/kube-restore-pvc-train-data', // one writer per PVC (pvcLease.test.ts)
+      'createLease team-a/kube-restore-pvc-train-data',
       'createPvc team-a/train-data',
       `createJob team-a/${NAME}`,
+      'replaceLease team-a/kube-restore-pvc-train-data', // bound to the Job
       `readJob team-a/${NAME}`,
       'listPods',
     ]);
@@ -87,10 +90,13 @@ describe('createRestore', () => {
   it('with keys: a suspended Job, then the Secret owned by that Job (its uid), then the Job resumed', async () => {
     await createRestore(cluster.clients(), request, { credentials: keys });
     const names = cluster.callNames();
-    expect(names.slice(2, 7)).toEqual([
+    expect(names.slice(2, 10)).toEqual([
       'listJobs', // abandoned creates end, one writer per PVC (interrupted, writers)
+      'readLease team-a/kube-restore-pvc-train-data',
+      'createLease team-a/kube-restore-pvc-train-data',
       'createPvc team-a/train-data',
       `createJob team-a/${NAME}`,
+      'replaceLease team-a/kube-restore-pvc-train-data',
       `createSecret team-a/${NAME}-credentials`,
       `patchJob team-a/${NAME}`,
     ]);
@@ -169,6 +175,9 @@ describe('createRestore', () => {
     });
     expect(result.created).toBe(true);
     expect(cluster.callNames().filter(n => !n.startsWith('read'))).toEqual([
+      // the failed create gave the PVC's Lease back; this one takes it and binds it to the Job
+      'replaceLease team-a/kube-restore-pvc-train-data',
+      'replaceLease team-a/kube-restore-pvc-train-data',
       `createSecret team-a/${NAME}-credentials`,
       `patchJob team-a/${NAME}`,
       'listPods',
@@ -189,10 +198,15 @@ describe('createRestore', () => {
     expect(error.message).toMatch(
       /^forbidden: this identity may not create secrets in namespace team-a; /,
     );
-    expect(cluster.callNames().slice(-2)).toEqual([
+    expect(cluster.callNames().slice(-3)).toEqual([
       `deleteJob team-a/${NAME}`,
       'deletePvc team-a/train-data',
+      'replaceLease team-a/kube-restore-pvc-train-data', // the PVC's Lease given back
     ]);
+    expect(
+      cluster.get('leases', 'team-a', 'kube-restore-pvc-train-data').spec
+        .holderIdentity,
+    ).toBeUndefined();
     expect(cluster.calls.find(c => c.method === 'deleteJob')!.body).toEqual({
       propagationPolicy: 'Background',
     });

@@ -38,6 +38,7 @@ import {
 } from './interrupted';
 import { deriveRestoreStatus, requestOfJob } from './status';
 import { liveWriterOf, pvcInUse, restoreJobsIn } from './writers';
+import { acquirePvcLease, type PvcLease } from './pvcLease';
 
 export interface CreateRestoreOptions extends BuildOptions {
   /** `server`: send every object with dryRun=All; nothing is persisted. */
@@ -135,8 +136,16 @@ export async function createRestore(
     const writer = liveWriterOf(jobs, pvcName, name);
     if (writer) throw pvcInUse(namespace, pvcName, writer);
   }
+  // The atomic half of one writer per PVC: the PVC's Lease, taken before anything is created.
+  const lease: PvcLease | undefined = await acquirePvcLease(
+    clients,
+    { namespace, pvc: pvcName, restore: name },
+    { dryRun: dryRun !== undefined },
+  );
 
   const undo: (() => Promise<unknown>)[] = [];
+  // A create that finishes an interrupted one keeps the Lease for the Job that is still there.
+  if (lease && !existingJob) undo.push(() => lease.release());
   try {
     if (manifests.pvc && !existingPvc) {
       const body = manifests.pvc;
@@ -193,6 +202,9 @@ export async function createRestore(
         );
       }
     }
+
+    // From here the Lease goes with the Job (garbage collection) and is free once the Job ends.
+    if (lease && job) await lease.bindToJob(job);
 
     if (manifests.secret) {
       const owner: V1OwnerReference = {
@@ -551,6 +563,10 @@ export function requiredAccess(
     { verb: 'list', resource: 'pods', group: '' },
     { verb: 'get', resource: 'pods', group: '', subresource: 'log' },
     { verb: 'get', resource: 'persistentvolumeclaims', group: '' },
+    // The PVC's Lease (pvcLease.ts): one writer per volume.
+    { verb: 'get', resource: 'leases', group: 'coordination.k8s.io' },
+    { verb: 'create', resource: 'leases', group: 'coordination.k8s.io' },
+    { verb: 'update', resource: 'leases', group: 'coordination.k8s.io' },
   ];
   if (request.target.mode === 'new')
     needs.push({

@@ -86,6 +86,7 @@ const NAMESPACED: Cell[] = [
   ...cells('', 'persistentvolumeclaims', ALL_VERBS),
   ...cells('', 'secrets', ALL_VERBS),
   ...cells('', 'events', ['get', 'list', 'watch', 'create']),
+  ...cells('coordination.k8s.io', 'leases', ALL_VERBS),
   ...cells('', 'configmaps', ['get', 'list', 'create']),
   ...cells('', 'serviceaccounts', ['get', 'create']),
   ...cells('', 'serviceaccounts', ['create'], 'token'),
@@ -113,6 +114,14 @@ const CLUSTER: Cell[] = [
 const cellKey = (scope: string, c: Cell) =>
   `${scope.padEnd(12)} ${c.verb.padEnd(16)} ${c.resource}${c.subresource ? `/${c.subresource}` : ''}${c.group ? `.${c.group}` : ''}`;
 
+/** One writer per PVC: the PVC's Lease (packages/restore-core/src/pvcLease.ts). */
+const LEASE_NEEDS = cells('coordination.k8s.io', 'leases', [
+  'get',
+  'create',
+  'update',
+]);
+const isLeaseNeed = (c: Cell) =>
+  LEASE_NEEDS.some(n => cellKey('', n) === cellKey('', c));
 /** Everything core calls (packages/restore-core/src/restores.ts, watch.ts): what the operator gets in an opted-in namespace. */
 const CORE_NEEDS = new Set(
   [
@@ -129,6 +138,7 @@ const CORE_NEEDS = new Set(
     ...cells('', 'persistentvolumeclaims', ['get', 'create', 'delete']),
     ...cells('', 'secrets', ['create']),
     ...cells('', 'events', ['list']),
+    ...LEASE_NEEDS,
   ].map(c => cellKey('', c)),
 );
 /** What reading restores needs (status, list, watch, logs, describe). */
@@ -447,17 +457,23 @@ describe('deploy/ on a real API server', () => {
       },
     );
 
-    it('alice (edit in team-a): already had every right core needs in team-a; installing changed nothing for her', async () => {
+    it("alice (edit in team-a): already had every right core needs in team-a but the PVC Lease's; installing added exactly those", async () => {
       const actual = await matrixOf(
         selfReview(clientsFrom(cluster.kubeconfig.alice)),
       );
-      // `edit` lacks nothing kube-restore needs, so kube-restore-edit widens no one's rights.
+      // `edit` lacks nothing kube-restore needs but get/create/update on Leases (one writer per
+      // PVC), so kube-restore-edit widens `edit` by those three cells in team-a and nothing else.
       for (const c of NAMESPACED.filter(isCoreNeed))
         expect([
           cellKey('team-a', c),
           before.alice[cellKey('team-a', c)],
-        ]).toEqual([cellKey('team-a', c), true]);
-      expect(actual).toEqual(before.alice);
+        ]).toEqual([cellKey('team-a', c), !isLeaseNeed(c)]);
+      expect(actual).toEqual({
+        ...before.alice,
+        ...Object.fromEntries(
+          LEASE_NEEDS.map(c => [cellKey('team-a', c), true]),
+        ),
+      });
       // ...and nothing outside team-a.
       expect(
         Object.entries(actual).filter(
@@ -602,9 +618,9 @@ describe('deploy/ on a real API server', () => {
         }),
       ).toEqual({ job: 'rbac-e2e', pvc: 'rbac-e2e-data' });
       await eventually(
-        'the Job, its pods and its Secret to be garbage-collected',
+        "the Job, its pods, its Secret and the PVC's Lease to be garbage-collected",
         async () => {
-          const [jobs, pods, secrets] = await Promise.all([
+          const [jobs, pods, secrets, leases] = await Promise.all([
             admin.batch.listNamespacedJob({
               namespace: 'team-a',
               labelSelector: 'kube-restore.io/restore=rbac-e2e',
@@ -617,16 +633,148 @@ describe('deploy/ on a real API server', () => {
               namespace: 'team-a',
               fieldSelector: `metadata.name=${secretName}`,
             }),
+            admin.coordination.listNamespacedLease({
+              namespace: 'team-a',
+              labelSelector: 'kube-restore.io/restore=rbac-e2e',
+            }),
           ]);
           return jobs.items.length +
             pods.items.length +
-            secrets.items.length ===
+            secrets.items.length +
+            leases.items.length ===
             0
             ? true
             : undefined;
         },
       );
     }, 180_000);
+
+    it("two creates into one PVC at once (Promise.all): exactly one wins, the other is refused naming it; the Lease goes with the winner's Job", async () => {
+      const pvc = 'race-data';
+      await admin.core.createNamespacedPersistentVolumeClaim({
+        namespace: 'team-a',
+        body: {
+          metadata: { name: pvc },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: '1Gi' } },
+          },
+        },
+      });
+      const racer = (name: string) =>
+        parseRestoreRequest({
+          ...input('team-a'),
+          name,
+          target: { namespace: 'team-a', pvc, mode: 'existing' },
+        });
+      const results = await Promise.allSettled(
+        ['race-a', 'race-b'].map(name =>
+          createRestore(operator, racer(name), { credentials: keys() }),
+        ),
+      );
+      const won = results.flatMap((r, i) =>
+        r.status === 'fulfilled' ? [['race-a', 'race-b'][i]] : [],
+      );
+      expect(won).toHaveLength(1);
+      const [winner] = won;
+      const loser = winner === 'race-a' ? 'race-b' : 'race-a';
+      const refusal = results.find(
+        (r): r is PromiseRejectedResult => r.status === 'rejected',
+      )!.reason;
+      expect(refusal).toBeInstanceOf(RestoreError);
+      expect(refusal.kind).toBe('Conflict');
+      expect(refusal.message).toContain(
+        `PVC "${pvc}" in namespace team-a is being restored by restore "${winner}"`,
+      );
+      const jobs = await admin.batch.listNamespacedJob({
+        namespace: 'team-a',
+        labelSelector: 'app.kubernetes.io/managed-by=kube-restore',
+      });
+      expect(
+        jobs.items
+          .map(j => j.metadata?.name)
+          .filter(n => n?.startsWith('race-')),
+      ).toEqual([winner]);
+      const lease = await admin.coordination.readNamespacedLease({
+        name: `kube-restore-pvc-${pvc}`,
+        namespace: 'team-a',
+      });
+      expect(lease.spec?.holderIdentity).toBe(winner);
+      expect(lease.metadata?.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'Job', name: winner }),
+      ]);
+      // Still held while the winner lives: a later create is refused too.
+      await expect(
+        createRestore(operator, racer(loser), { credentials: keys() }),
+      ).rejects.toThrow(`restore "${winner}"`);
+      // The winner deleted: its Lease goes by garbage collection, and the PVC is free again.
+      await deleteRestore(operator, 'team-a', winner);
+      const second = await eventually('the PVC to be free again', async () =>
+        createRestore(operator, racer(loser), { credentials: keys() }),
+      );
+      expect(second.created).toBe(true);
+      await deleteRestore(operator, 'team-a', loser);
+    }, 120_000);
+
+    it("the operator writes no Lease but a PVC's: the namespace's leader-election Leases are out of its reach", async () => {
+      const lease = (name: string, labels: Record<string, string> = {}) => ({
+        metadata: { name, labels },
+        spec: { holderIdentity: 'x', leaseDurationSeconds: 15 },
+      });
+      const refused = (body: ReturnType<typeof lease>) =>
+        operator.coordination
+          .createNamespacedLease({ namespace: 'team-a', body, dryRun: 'All' })
+          .then(
+            () => 'allowed',
+            e => `${e.code}: ${apiStatusMessage(e)}`,
+          );
+      expect(await refused(lease('app-leader'))).toMatch(
+        /^403: .*kube-restore-operator-leases/,
+      );
+      expect(
+        await refused(
+          lease('app-leader', {
+            'app.kubernetes.io/managed-by': 'kube-restore',
+          }),
+        ),
+      ).toMatch(/^403: .*only writes Leases named kube-restore-pvc-/);
+      expect(
+        await refused(
+          lease('kube-restore-pvc-x', {
+            'app.kubernetes.io/managed-by': 'kube-restore',
+          }),
+        ),
+      ).toBe('allowed');
+      // An app's own Lease: the operator may not take it over.
+      await admin.coordination.createNamespacedLease({
+        namespace: 'team-a',
+        body: lease('kube-restore-pvc-app'),
+      });
+      const app = await operator.coordination.readNamespacedLease({
+        name: 'kube-restore-pvc-app',
+        namespace: 'team-a',
+      });
+      const takeover = await operator.coordination
+        .replaceNamespacedLease({
+          name: 'kube-restore-pvc-app',
+          namespace: 'team-a',
+          body: {
+            ...app,
+            metadata: {
+              ...app.metadata,
+              labels: { 'app.kubernetes.io/managed-by': 'kube-restore' },
+            },
+            spec: { ...app.spec, holderIdentity: 'operator' },
+          },
+        })
+        .then(
+          () => 'allowed',
+          e => `${e.code}: ${apiStatusMessage(e)}`,
+        );
+      expect(takeover).toMatch(
+        /^403: .*only updates Leases that kube-restore made/,
+      );
+    });
 
     it('a server-side dry run passes RBAC and the admission policies, and leaves nothing behind', async () => {
       const request = parseRestoreRequest({

@@ -14,7 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import type { KubeClients } from '../clients';
 
-type Kind = 'jobs' | 'pvcs' | 'secrets';
+type Kind = 'jobs' | 'pvcs' | 'secrets' | 'leases';
 
 export interface Call {
   method: string;
@@ -36,6 +36,7 @@ export class FakeCluster {
     jobs: new Map(),
     pvcs: new Map(),
     secrets: new Map(),
+    leases: new Map(),
   };
   pods: V1Pod[] = [];
   events: CoreV1Event[] = [];
@@ -48,6 +49,7 @@ export class FakeCluster {
   onCall?: (call: Call) => void;
   private readonly failures = new Map<string, unknown>();
   private uids = 0;
+  private versions = 0;
 
   /** The next call of `method` throws `error` (once). */
   failNext(method: string, error: unknown): void {
@@ -93,6 +95,7 @@ export class FakeCluster {
       throw apiError(409, `${kind} "${body.metadata.name}" already exists`);
     const created = clone(body);
     created.metadata.uid = dryRun ? undefined : `uid-${++this.uids}`;
+    created.metadata.resourceVersion = String(++this.versions);
     if (!dryRun) this.objects[kind].set(key, created);
     return clone(created);
   }
@@ -251,6 +254,45 @@ export class FakeCluster {
         };
       },
     };
-    return { kc: {}, core, batch, authz, rbac: {} } as unknown as KubeClients;
+    const coordination = {
+      readNamespacedLease: async ({ name, namespace }: any) => {
+        this.record({ method: 'readLease', namespace, name });
+        return this.read('leases', namespace, name);
+      },
+      createNamespacedLease: async ({ namespace, body }: any) => {
+        this.record({
+          method: 'createLease',
+          namespace,
+          name: body.metadata.name,
+          body: clone(body),
+        });
+        return this.create('leases', namespace, body);
+      },
+      // A replace with a stale resourceVersion is a 409, as on the API server.
+      replaceNamespacedLease: async ({ name, namespace, body }: any) => {
+        this.record({
+          method: 'replaceLease',
+          namespace,
+          name,
+          body: clone(body),
+        });
+        const current = this.read('leases', namespace, name);
+        if (body.metadata.resourceVersion !== current.metadata.resourceVersion)
+          throw apiError(409, `leases "${name}": the object has been modified`);
+        const next = clone(body);
+        next.metadata.uid = current.metadata.uid;
+        next.metadata.resourceVersion = String(++this.versions);
+        this.put('leases', next);
+        return clone(next);
+      },
+    };
+    return {
+      kc: {},
+      core,
+      batch,
+      coordination,
+      authz,
+      rbac: {},
+    } as unknown as KubeClients;
   }
 }
