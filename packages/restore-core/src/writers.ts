@@ -1,9 +1,8 @@
 /**
  * One writer per PVC, as core sees it: a restore into a PVC that another live restore (a Job not yet
- * Complete or Failed) targets is refused with a message naming it, before anything is created. The
- * check reads the namespace's restore Jobs; it is not atomic with the create (two creates in the same
- * instant both pass it), and the job program's claim on the volume (.kube-restore/restore-id, refused
- * with TARGET_IN_USE) is what holds in that case.
+ * Complete or Failed) targets is refused with a message naming it, before anything is created. This
+ * check reads the namespace's restore Jobs (it also covers restores made before the PVC Lease); two
+ * creates in the same instant both pass it, and the PVC's Lease (pvcLease.ts) decides between them.
  */
 import type { V1Job } from '@kubernetes/client-node';
 import type { KubeClients } from './clients';
