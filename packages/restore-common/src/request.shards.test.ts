@@ -73,6 +73,25 @@ describe('shards.bounds', () => {
     expect('\uff21' < '\u{1f600}').toBe(false);
     expect(compareKeys('a', 'ab')).toBeLessThan(0);
     expect(compareKeys('b', 'b')).toBe(0);
+    const alphabet = [
+      'a',
+      'z',
+      '/',
+      '\u00e9',
+      '\uff21',
+      '\ue000',
+      '\u{1f600}',
+      '\u{10ffff}',
+    ];
+    let seed = 7;
+    const pick = () =>
+      alphabet[(seed = (seed * 48271) % 2147483647) % alphabet.length];
+    for (let i = 0; i < 2000; i++) {
+      const a = Array.from({ length: 1 + (i % 4) }, pick).join('');
+      const b = Array.from({ length: 1 + ((i >> 2) % 4) }, pick).join('');
+      const bytes = Buffer.compare(Buffer.from(a), Buffer.from(b));
+      expect([a, b, Math.sign(compareKeys(a, b))]).toEqual([a, b, bytes]);
+    }
     expect(() =>
       parseRestoreRequest(sharded(['p/\uff21', 'p/\u{1f600}', 'p/\u{1f601}'])),
     ).not.toThrow();

@@ -355,13 +355,21 @@ export const shardsSchema = z
   })
   .strict();
 
-/** S3's key order: by UTF-8 bytes (JavaScript's `<` compares UTF-16 code units, which differs). */
+/** S3's key order: by UTF-8 bytes, i.e. by code points (JavaScript's `<` compares UTF-16 units). */
 export function compareKeys(a: string, b: string): number {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  const n = Math.min(x.length, y.length);
-  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
-  return x.length - y.length;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** Surrogates (code points above U+FFFF) rank above U+E000-U+FFFF, as in UTF-8. */
+function codePointRank(unit: number): number {
+  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
+  return unit >= 0xe000 ? unit - 0x800 : unit;
 }
 
 /** What is wrong with `shards` for this request, as [path, message] pairs. */

@@ -170,6 +170,8 @@ export interface SizeOptions extends S3Access {
   /** Items per ListObjectsV2 page (at most 1000). */
   pageSize?: number;
   signal?: AbortSignal;
+  /** Sees every object the restore would write, in key order (shardBounds.ts samples them). */
+  sampler?: { add(key: string, size: number): void };
 }
 
 const BLOCK = 4096;
@@ -368,6 +370,7 @@ export async function sizeSource(
           if (object.key.endsWith('/')) continue; // folder markers hold no data
           if (!keep(object.key)) continue;
           const size = object.size;
+          options.sampler?.add(object.key, size);
           objects++;
           bytes += size;
           diskBytes += diskBytesOf(size);

@@ -1,0 +1,164 @@
+/**
+ * Where the shards of a sharded restore split the key space, chosen while core lists the source
+ * (`sizeSource`), so that each shard of the Job lists only its own range (request.shards.bounds).
+ *
+ * The listing comes in key order. ShardBoundsSampler keeps a bounded, deterministic sample of it:
+ * each key carries a weight (its bytes plus a fixed per-object cost), and a key is kept when the
+ * running total of weights crosses a multiple of `step`. When more than `capacity` keys are kept,
+ * `step` doubles and the keys that no longer cross a multiple are dropped (every other one, for
+ * even weights). The sample therefore never holds more than `capacity` keys whatever the object
+ * count, and the cut points it gives are within 2 x total / capacity of the ideal ones.
+ */
+import {
+  compareKeys,
+  type RestoreRequest,
+  type RestoreSource,
+} from '@kube-restore/common';
+import {
+  buildRestoreManifests,
+  type BuildOptions,
+  type RestoreManifests,
+} from './manifests';
+import { sizeSource, type S3Access } from './s3';
+
+/**
+ * What one object costs beyond its bytes (a GET's round trip, a file's creation), in bytes: about
+ * what a transfer moves in the time one small object takes, so that shards of many small objects
+ * and shards of a few large ones take about as long.
+ */
+export const PER_OBJECT_COST = 256 * 1024;
+
+/** Keys kept at most; 2048 keys of at most 1024 bytes are at most 2 MiB. */
+export const DEFAULT_SAMPLE_CAPACITY = 2048;
+
+/** S3 keys are at most 1024 bytes (and so are the request's bounds). */
+const MAX_KEY_BYTES = 1024;
+
+interface Sample {
+  key: string;
+  /** Running total of weights before and after this key. */
+  before: number;
+  after: number;
+}
+
+export class ShardBoundsSampler {
+  private step = PER_OBJECT_COST;
+  private total = 0;
+  private samples: Sample[] = [];
+  private last: string | undefined;
+  /** A key came out of S3's order: no range split can be trusted then. */
+  private unordered = false;
+
+  constructor(
+    readonly shards: number,
+    private readonly capacity = DEFAULT_SAMPLE_CAPACITY,
+  ) {
+    if (!Number.isInteger(shards) || shards < 1)
+      throw new RangeError(`shards must be a positive integer (got ${shards})`);
+    if (!Number.isInteger(capacity) || capacity < 2)
+      throw new RangeError(`capacity must be at least 2 (got ${capacity})`);
+  }
+
+  /** The next object of the listing, in S3's key order (otherwise bounds() gives none). */
+  add(key: string, size: number): void {
+    if (this.last !== undefined && compareKeys(this.last, key) >= 0)
+      this.unordered = true;
+    this.last = key;
+    const before = this.total;
+    this.total += Math.max(0, size) + PER_OBJECT_COST;
+    if (!this.crosses(before, this.total)) return;
+    this.samples.push({ key, before, after: this.total });
+    while (this.samples.length > this.capacity) {
+      this.step *= 2;
+      this.samples = this.samples.filter(s => this.crosses(s.before, s.after));
+    }
+  }
+
+  /** Does the running total pass a multiple of `step` between `before` and `after`? */
+  private crosses(before: number, after: number): boolean {
+    return Math.floor(after / this.step) > Math.floor(before / this.step);
+  }
+
+  /** How many keys the sample holds (for tests: it stays bounded). */
+  get size(): number {
+    return this.samples.length;
+  }
+
+  /**
+   * shards - 1 keys, strictly ascending: shard i takes (bounds[i-1], bounds[i]]. Undefined for one
+   * shard, nothing listed, or keys that came out of order. When there are fewer distinct keys than shards, the last shards get
+   * bounds just after the last key (ranges that hold nothing); undefined if such a bound would be
+   * longer than a key may be.
+   */
+  bounds(): string[] | undefined {
+    const { samples, shards, total } = this;
+    if (shards <= 1 || samples.length === 0 || this.unordered) return undefined;
+    const out: string[] = [];
+    let j = 0;
+    for (let i = 1; i < shards; i++) {
+      const target = (total * i) / shards;
+      while (j < samples.length && samples[j].after < target) j++;
+      // The nearer of the last sample short of the target and the first one reaching it.
+      let pick = Math.min(j, samples.length - 1);
+      if (
+        pick > 0 &&
+        target - samples[pick - 1].after < samples[pick].after - target
+      )
+        pick--;
+      const previous = out.at(-1);
+      while (
+        previous !== undefined &&
+        pick < samples.length &&
+        compareKeys(samples[pick].key, previous) <= 0
+      )
+        pick++;
+      if (pick < samples.length) {
+        out.push(samples[pick].key);
+        continue;
+      }
+      // Nothing left to split: a bound just after the previous one, which no real key falls in.
+      const after = `${previous ?? samples[samples.length - 1].key}\u0001`;
+      if (new TextEncoder().encode(after).length > MAX_KEY_BYTES)
+        return undefined;
+      out.push(after);
+    }
+    return out;
+  }
+}
+
+/** Can this request's shards list by range? A prefix and more than one shard. */
+export function shardable(request: RestoreRequest): boolean {
+  return request.options.parallelism > 1 && request.source.key === undefined;
+}
+
+/** Lists the source once (as sizeSource does) and returns where its shards split it. */
+export async function listShardBounds(
+  source: RestoreSource,
+  shards: number,
+  access: S3Access & { signal?: AbortSignal } = {},
+): Promise<string[] | undefined> {
+  const sampler = new ShardBoundsSampler(shards);
+  await sizeSource(source, { ...access, sampler });
+  return sampler.bounds();
+}
+
+/**
+ * The manifests of a sharded request that carries no bounds yet, rebuilt with bounds from one
+ * listing of the source (with the caller's keys, or the SDK's default credentials, as `--size auto`
+ * reads it). When the source cannot be listed from here (credentials only the pod has), the
+ * manifests stay as they are: the Job's shards then list the whole prefix and split it by hash.
+ */
+export async function withShardBounds(
+  request: RestoreRequest,
+  manifests: RestoreManifests,
+  options: BuildOptions,
+): Promise<RestoreManifests> {
+  if (!shardable(request) || request.shards) return manifests;
+  const bounds = await listShardBounds(
+    request.source,
+    request.options.parallelism,
+    { credentials: options.credentials },
+  ).catch(() => undefined);
+  if (!bounds) return manifests;
+  return buildRestoreManifests({ ...request, shards: { bounds } }, options);
+}
