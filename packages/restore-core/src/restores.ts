@@ -38,6 +38,7 @@ import {
 } from './interrupted';
 import { deriveRestoreStatus, requestOfJob } from './status';
 import { liveWriterOf, pvcInUse, restoreJobsIn } from './writers';
+import { withShardBounds, withoutShards } from './shardBounds';
 import { acquirePvcLease, type PvcLease } from './pvcLease';
 
 export interface CreateRestoreOptions extends BuildOptions {
@@ -81,7 +82,9 @@ export async function readPvc(
 function sameRequest(job: V1Job, request: RestoreRequest): boolean {
   const existing = requestOfJob(job);
   return (
-    existing !== undefined && canonicalJson(existing) === canonicalJson(request)
+    existing !== undefined &&
+    canonicalJson(withoutShards(existing)) ===
+      canonicalJson(withoutShards(request))
   );
 }
 
@@ -96,7 +99,7 @@ export async function createRestore(
   request: RestoreRequest,
   options: CreateRestoreOptions = {},
 ): Promise<CreateRestoreResult> {
-  const manifests = buildRestoreManifests(request, options);
+  let manifests = buildRestoreManifests(request, options);
   const { name, namespace } = manifests;
   const dryRun = options.dryRun === 'server' ? 'All' : undefined;
 
@@ -135,6 +138,8 @@ export async function createRestore(
     }
     const writer = liveWriterOf(jobs, pvcName, name);
     if (writer) throw pvcInUse(namespace, pvcName, writer);
+    // A sharded restore lists its source once here, so that each shard lists only its range.
+    manifests = await withShardBounds(request, manifests, options);
   }
   // The atomic half of one writer per PVC: the PVC's Lease, taken before anything is created.
   const lease: PvcLease | undefined = await acquirePvcLease(

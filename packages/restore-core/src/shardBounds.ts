@@ -162,3 +162,12 @@ export async function withShardBounds(
   if (!bounds) return manifests;
   return buildRestoreManifests({ ...request, shards: { bounds } }, options);
 }
+
+/**
+ * The request without its shard bounds, to compare requests: the bounds come from a listing when
+ * the restore is created, and the same request created again may list something else.
+ */
+export function withoutShards(request: RestoreRequest): RestoreRequest {
+  const { shards: _shards, ...rest } = request;
+  return rest;
+}
