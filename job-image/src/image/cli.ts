@@ -1,10 +1,13 @@
 /**
- * `npm run image`: writes job-image/dist/restore-job.oci.tar and prints its path and the image's
+ * `npm run image`: writes the job image (job-image/dist/restore-job.oci.tar) and the populator image
+ * (packages/restore-populator/dist/populator.oci.tar) and prints, for each, its path and the image's
  * digest on stdout (progress on stderr).
  * `npm run image -- --pin-debian-packages`: pins the Debian packages to this machine's apt candidates.
  */
 import { pinDebianPackages } from './debs';
-import { buildJobImage, DEBIAN_PACKAGES } from './jobImage';
+import { buildJobImage } from './jobImage';
+import { DEBIAN_PACKAGES, NodeImage } from './nodeImage';
+import { buildPopulatorImage } from './populatorImage';
 import { imageInputsDir } from './paths';
 
 export async function main(
@@ -27,12 +30,18 @@ export async function main(
       throw new Error(
         `unknown arguments: ${argv.join(' ')} (only --pin-debian-packages)`,
       );
-    const started = Date.now();
-    const image = await buildJobImage({ log });
-    log(
-      `${image.reference}: ${image.size} bytes in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-    );
-    process.stdout.write(`${image.path}\n${image.digest}\n`);
+    const builders: Array<() => Promise<NodeImage>> = [
+      () => buildJobImage({ log }),
+      () => buildPopulatorImage({ log }),
+    ];
+    for (const build of builders) {
+      const started = Date.now();
+      const image = await build();
+      log(
+        `${image.reference}: ${image.size} bytes in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+      process.stdout.write(`${image.path}\n${image.digest}\n`);
+    }
   } catch (error) {
     log(`ERROR: ${(error as Error).message}`);
     process.exitCode = 1;

@@ -1,30 +1,28 @@
 /**
- * The job image, `ghcr.io/kube-restore/restore-job:<version>`, built without Docker: what
- * job-image/Dockerfile would build on gcr.io/distroless/nodejs24-debian12:nonroot, assembled here
- * from registry packages only. Three layers, bottom first:
- *   1. Debian's libc6, libgcc-s1, libstdc++6 (the libraries Node links) and the CA bundle made from
- *      ca-certificates; /etc/passwd and /etc/group with root and nonroot (65532); /tmp; package records.
- *   2. Node.js from the npm registry's node-linux-<arch> at /nodejs/bin/node (distroless' layout).
- *   3. The bundle at /app, built with bundle.json's options as the Dockerfile builds it.
- * No shell and no package manager. src/image/dockerfile.test.ts checks that JOB_IMAGE_CONFIG and
- * the Dockerfile agree.
+ * The job image, `ghcr.io/kube-restore/restore-job:<version>`, built without Docker by the shared
+ * Node image builder (nodeImage.ts): what job-image/Dockerfile would build on
+ * gcr.io/distroless/nodejs24-debian12:nonroot, with the restore-job bundle at /app.
+ * src/image/dockerfile.test.ts checks that JOB_IMAGE_CONFIG and the Dockerfile agree.
  */
-// eslint-disable-next-line @backstage/no-undeclared-imports -- build tooling, never in the job's bundle
-import { build } from 'esbuild';
-import { promises as fsp, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  debianArch,
-  fetchDeb,
-  pinnedPackages,
-  readDeb,
-  DebContents,
-  DebianPackage,
-} from './debs';
-import { thirdPartyLicenses } from './licenses';
-import { fetchNodeRuntime, nodeVersion } from './nodeRuntime';
-import { ImageRunConfig, LayerEntry, OciArchive, writeOciArchive } from './oci';
-import { imageInputsDir, JOB_DIR } from './paths';
+  buildNodeImage,
+  bundleApp,
+  DISTROLESS_ENV,
+  ImagePackage,
+  NodeImage,
+} from './nodeImage';
+import { ImageRunConfig } from './oci';
+import { JOB_DIR } from './paths';
+
+export {
+  DEBIAN_PACKAGES,
+  DISTROLESS_ENV,
+  NONROOT,
+  PACKAGES_FILE,
+} from './nodeImage';
+export type { ImagePackage };
 
 const version: string = JSON.parse(
   readFileSync(path.join(JOB_DIR, 'package.json'), 'utf8'),
@@ -39,12 +37,6 @@ export const JOB_IMAGE_ARCHIVE = path.join(
   'dist',
   'restore-job.oci.tar',
 );
-
-/** What the distroless base sets; the Dockerfile's image inherits it. */
-export const DISTROLESS_ENV = [
-  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-  'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt',
-];
 
 /** The Dockerfile's runtime stage: USER, WORKDIR, ENV (after the base's) and ENTRYPOINT. */
 export const JOB_IMAGE_CONFIG: ImageRunConfig = {
@@ -64,19 +56,6 @@ export const JOB_IMAGE_CONFIG: ImageRunConfig = {
   ],
 };
 
-export const NONROOT = 65532;
-
-/** The Debian packages in the image: what `node` links, and the CA certificates. Pinned in debian-packages.json. */
-export const DEBIAN_PACKAGES = [
-  'libc6',
-  'libgcc-s1',
-  'libstdc++6',
-  'ca-certificates',
-] as const;
-
-/** Where the image lists its packages and versions (also /var/lib/dpkg/status.d for scanners). */
-export const PACKAGES_FILE = '/usr/share/kube-restore/packages.json';
-
 export interface BuildJobImageOptions {
   /** Default JOB_IMAGE_ARCHIVE. */
   path?: string;
@@ -88,94 +67,22 @@ export interface BuildJobImageOptions {
   log?: (line: string) => void;
 }
 
-export interface JobImage extends OciArchive {
-  /** What the image holds, as PACKAGES_FILE records it. */
-  packages: ImagePackage[];
-}
+export type JobImage = NodeImage;
 
-export interface ImagePackage {
-  name: string;
-  version: string;
-  from: 'npm' | 'debian';
-}
-
-/** Builds the job image archive; see the module's comment. Quick when its inputs are cached. */
+/** Builds the job image archive; quick when its inputs are cached. */
 export async function buildJobImage(
   options: BuildJobImageOptions = {},
 ): Promise<JobImage> {
-  const cacheDir = options.cacheDir ?? imageInputsDir();
-  const log = options.log ?? (() => {});
-  const out = options.path ?? JOB_IMAGE_ARCHIVE;
-  await fsp.mkdir(path.dirname(out), { recursive: true });
-
-  log(`Node ${nodeVersion()} and Debian packages into ${cacheDir}`);
-  const runtime = await fetchNodeRuntime(
-    nodeVersion(),
-    path.join(cacheDir, 'npm'),
-  );
-  const debs: Array<DebianPackage & DebContents> = [];
-  for (const pkg of pinnedPackages(DEBIAN_PACKAGES, debianArch())) {
-    debs.push({
-      ...pkg,
-      ...(await readDeb(await fetchDeb(pkg, path.join(cacheDir, 'debian')))),
-    });
-  }
-  const packages: ImagePackage[] = [
-    ...debs.map(d => ({
-      name: d.name,
-      version: d.version,
-      from: 'debian' as const,
-    })),
-    { name: runtime.packageName, version: runtime.version, from: 'npm' },
-  ];
-
-  // A directory of its own: tests rebuild dist/restore-job.cjs (with a source map) at any time.
-  const bundleDir = await fsp.mkdtemp(
-    path.join(path.dirname(out), 'image-bundle-'),
-  );
-  try {
-    log('bundling restore-job');
-    const bundle = options.appFiles ?? (await bundleForImage(bundleDir));
-    log(`writing ${out}`);
-    const image = await writeOciArchive({
-      path: out,
-      reference: JOB_IMAGE_REFERENCE,
-      config: JOB_IMAGE_CONFIG,
-      cacheDir: path.join(cacheDir, 'layers'),
-      layers: [
-        {
-          name: `base: ${packages
-            .filter(p => p.from === 'debian')
-            .map(p => `${p.name} ${p.version}`)
-            .join(', ')}`,
-          entries: baseEntries(debs, packages),
-        },
-        {
-          name: `node: ${runtime.packageName} ${runtime.version}`,
-          entries: [
-            {
-              path: '/nodejs/bin/node',
-              type: 'file',
-              source: runtime.node,
-              mode: 0o755,
-            },
-            { path: '/nodejs/LICENSE', type: 'file', source: runtime.license },
-          ],
-        },
-        {
-          name: `app: restore-job ${version}`,
-          entries: bundle.map(file => ({
-            path: `/app/${path.basename(file)}`,
-            type: 'file' as const,
-            source: file,
-          })),
-        },
-      ],
-    });
-    return { ...image, packages };
-  } finally {
-    await fsp.rm(bundleDir, { recursive: true, force: true });
-  }
+  const appFiles = options.appFiles;
+  return buildNodeImage({
+    path: options.path ?? JOB_IMAGE_ARCHIVE,
+    reference: JOB_IMAGE_REFERENCE,
+    config: JOB_IMAGE_CONFIG,
+    app: `restore-job ${version}`,
+    appFiles: async dir => appFiles ?? bundleForImage(dir),
+    cacheDir: options.cacheDir,
+    log: options.log,
+  });
 }
 
 /**
@@ -184,142 +91,12 @@ export async function buildJobImage(
  * Also THIRD-PARTY-LICENSES.txt: the licences of the npm packages in the bundle.
  */
 export async function bundleForImage(dir: string): Promise<string[]> {
-  const options = JSON.parse(
-    readFileSync(path.join(JOB_DIR, 'bundle.json'), 'utf8'),
-  );
-  const result = await build({
-    ...options,
-    entryPoints: [path.join(JOB_DIR, 'src', 'cli.ts')],
-    outfile: path.join(dir, 'restore-job.cjs'),
-    legalComments: 'linked',
-    // The bundle names its modules relative to this: fixed, so it does not depend on the caller's cwd.
-    absWorkingDir: JOB_DIR,
-    metafile: true,
-    logLevel: 'error',
+  return bundleApp(dir, {
+    entry: path.join(JOB_DIR, 'src', 'cli.ts'),
+    outName: 'restore-job.cjs',
+    workingDir: JOB_DIR,
+    options: JSON.parse(
+      readFileSync(path.join(JOB_DIR, 'bundle.json'), 'utf8'),
+    ),
   });
-  await fsp.writeFile(
-    path.join(dir, 'THIRD-PARTY-LICENSES.txt'),
-    thirdPartyLicenses(result.metafile!, JOB_DIR),
-  );
-  return (await fsp.readdir(dir)).sort().map(file => path.join(dir, file));
-}
-
-/** Parts of a package that a container never reads; each package's copyright file stays. */
-const DROPPED =
-  /^\/usr\/share\/(man|info|lintian|locale|gcc|gdb)(\/|$)|^\/usr\/share\/doc\/[^/]+\/(?!copyright$)/;
-
-/** Layer 1: the Debian packages' files, the CA bundle, users and groups, the package records. */
-function baseEntries(
-  debs: Array<DebianPackage & DebContents>,
-  packages: ImagePackage[],
-): LayerEntry[] {
-  const entries = new Map<string, LayerEntry>();
-  const add = (entry: LayerEntry, from: string) => {
-    const before = entries.get(entry.path);
-    if (before?.type === 'directory' && entry.type === 'directory') return;
-    if (before)
-      throw new Error(
-        `${entry.path} comes from two places (the second: ${from})`,
-      );
-    entries.set(entry.path, entry);
-  };
-  for (const deb of debs) {
-    for (const entry of deb.entries) {
-      if (DROPPED.test(entry.path)) continue;
-      // ca-certificates' postinst would build the bundle (no script runs here): only its copyright is kept.
-      if (
-        deb.name === 'ca-certificates' &&
-        entry.path !== '/usr/share/doc/ca-certificates/copyright'
-      )
-        continue;
-      add(entry, deb.name);
-    }
-    add(
-      {
-        path: `/var/lib/dpkg/status.d/${deb.name}`,
-        type: 'file',
-        content: deb.control,
-      },
-      deb.name,
-    );
-  }
-  const certificates = debs.find(d => d.name === 'ca-certificates');
-  if (!certificates)
-    throw new Error('the image needs the ca-certificates package');
-  add(
-    {
-      path: '/etc/ssl/certs/ca-certificates.crt',
-      type: 'file',
-      content: caBundle(certificates),
-    },
-    'ca-certificates',
-  );
-
-  const files: LayerEntry[] = [
-    {
-      path: '/etc/passwd',
-      type: 'file',
-      content: [
-        'root:x:0:0:root:/root:/sbin/nologin',
-        'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin',
-        `nonroot:x:${NONROOT}:${NONROOT}:nonroot:/home/nonroot:/sbin/nologin`,
-        '',
-      ].join('\n'),
-    },
-    {
-      path: '/etc/group',
-      type: 'file',
-      content: [
-        'root:x:0:',
-        'nobody:x:65534:',
-        `nonroot:x:${NONROOT}:`,
-        '',
-      ].join('\n'),
-    },
-    {
-      path: '/etc/nsswitch.conf',
-      type: 'file',
-      content: [
-        'passwd: files',
-        'group: files',
-        'shadow: files',
-        'hosts: files dns',
-        'networks: files',
-        'protocols: files',
-        'services: files',
-        '',
-      ].join('\n'),
-    },
-    { path: '/tmp', type: 'directory', mode: 0o1777 },
-    { path: '/root', type: 'directory', mode: 0o700 },
-    {
-      path: '/home/nonroot',
-      type: 'directory',
-      mode: 0o700,
-      uid: NONROOT,
-      gid: NONROOT,
-    },
-    {
-      path: PACKAGES_FILE,
-      type: 'file',
-      content: `${JSON.stringify(packages, null, 2)}\n`,
-    },
-  ];
-  for (const file of files) add(file, 'the image');
-  return [...entries.values()];
-}
-
-/** What update-ca-certificates makes of the package's Mozilla certificates: all of them, one after another. */
-function caBundle(certificates: DebContents): string {
-  const pems = certificates.entries
-    .filter(
-      e =>
-        e.type === 'file' &&
-        /^\/usr\/share\/ca-certificates\/mozilla\/[^/]+\.crt$/.test(e.path),
-    )
-    .sort((a, b) => (a.path < b.path ? -1 : 1))
-    .map(e => String((e as { content: Buffer }).content).trimEnd());
-  if (pems.length === 0)
-    throw new Error('ca-certificates holds no Mozilla certificates');
-  return `${pems.join('\n')}\n`;
 }
