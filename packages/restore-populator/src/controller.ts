@@ -4,6 +4,9 @@
  * PV is handed to the user's PVC (claimRef, as kubernetes-csi/lib-volume-populator does), and the prime
  * PVC and Job are removed. One worker reconciles one PVC at a time; nothing waits inside a reconcile
  * (a running restore is looked at again on its next event or resync).
+ *
+ * With leader election (main.ts), every replica watches (a standby's view is warm) and only the
+ * leader's worker reconciles: setLeading(true) starts it, and a replica that stops leading exits.
  */
 import {
   KubeClients,
@@ -12,7 +15,13 @@ import {
   watchPvcs,
   ANNOTATION_PRIME_FOR,
 } from '@kube-restore/core';
-import { reconcilePvc, cleanUp, PvcLike, ReconcileContext } from './reconcile';
+import {
+  reconcilePvc,
+  cleanUp,
+  PopulatorObserver,
+  PvcLike,
+  ReconcileContext,
+} from './reconcile';
 
 export interface PopulatorOptions {
   clients: KubeClients;
@@ -23,6 +32,10 @@ export interface PopulatorOptions {
   /** first and longest wait before a failed restore is tried again */
   backoff?: { initialMs: number; maxMs: number };
   log?: (message: string) => void;
+  /** told what happens (metrics) */
+  observe?: PopulatorObserver;
+  /** whether the worker reconciles from the start; default true (false: wait for setLeading) */
+  leading?: boolean;
 }
 
 export class Populator {
@@ -35,6 +48,8 @@ export class Populator {
   private watcher?: Promise<void>;
   private resync?: NodeJS.Timeout;
   private synced = false;
+  private leading: boolean;
+  private watchFailed = false;
 
   constructor(private readonly options: PopulatorOptions) {
     this.ctx = {
@@ -42,11 +57,24 @@ export class Populator {
       image: options.image,
       backoff: options.backoff ?? { initialMs: 10_000, maxMs: 300_000 },
       log: options.log ?? (() => {}),
+      observe: options.observe,
       attempts: new Map(),
       reported: new Set(),
       isKnownUid: uid =>
         [...this.known.values()].some(p => p.metadata?.uid === uid),
     };
+    this.leading = options.leading ?? true;
+  }
+
+  /** Whether the PVC watch has listed once and has not ended with an error. */
+  get watching(): boolean {
+    return this.synced && !this.watchFailed;
+  }
+
+  /** Starts (true) or pauses (false) reconciling; the watch goes on either way. */
+  setLeading(leading: boolean): void {
+    this.leading = leading;
+    if (leading) this.wake?.();
   }
 
   start(): void {
@@ -54,7 +82,10 @@ export class Populator {
       this.options.clients,
       (type, pvc) => this.onEvent(type, pvc),
       this.abort.signal,
-    );
+    ).catch(e => {
+      this.watchFailed = true;
+      this.ctx.log(`the PVC watch ended: ${(e as Error).message}`);
+    });
     this.worker = this.work();
     this.resync = setInterval(() => {
       for (const key of this.known.keys()) this.enqueue(key);
@@ -99,7 +130,7 @@ export class Populator {
 
   private async work(): Promise<void> {
     while (!this.abort.signal.aborted) {
-      const key = this.queue.values().next().value;
+      const key = this.leading ? this.queue.values().next().value : undefined;
       if (key === undefined) {
         await new Promise<void>(resolve => (this.wake = resolve));
         this.wake = undefined;
@@ -110,7 +141,9 @@ export class Populator {
       if (!pvc) continue;
       try {
         await reconcilePvc(this.ctx, pvc, this.synced);
+        this.ctx.observe?.reconciled(true);
       } catch (e) {
+        this.ctx.observe?.reconciled(false);
         this.ctx.log(`${key}: ${(e as Error).message}`);
       }
     }

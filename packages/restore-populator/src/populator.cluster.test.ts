@@ -140,7 +140,10 @@ describe('the populator on real nodes', () => {
         NS,
       ),
     ).toBe(true);
-    expect(await can('get', 'secrets', '-n', NS)).toBe(false);
+    // the credentials Secret a RestoreSource names is read to size the source, only where opted in
+    expect(await can('get', 'secrets', '-n', NS)).toBe(true);
+    expect(await can('get', 'secrets', '-n', 'team-b')).toBe(false);
+    expect(await can('list', 'secrets', '-n', NS)).toBe(false);
   });
 
   it('a PVC naming a RestoreSource comes up holding the data: the pod that mounts it reads it', async () => {

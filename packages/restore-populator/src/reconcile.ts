@@ -29,6 +29,7 @@ import {
   ANNOTATION_POPULATOR_PROBLEM,
   waitsForFirstConsumer,
 } from '@kube-restore/core';
+import { CODE_TOO_BIG, sourceFits } from './fits';
 
 /** A PVC as the watch delivers it (client-node's V1PersistentVolumeClaim). */
 export type PvcLike = Parameters<typeof restoreSourceOf>[0];
@@ -43,12 +44,25 @@ export interface ReconcileContext {
   /** what was already reported once (events are not repeated on every resync) */
   reported: Set<string>;
   isKnownUid: (uid: string) => boolean;
+  /** told what happens (metrics.ts counts it) */
+  observe?: PopulatorObserver;
+}
+
+/** What a reconcile reports as it goes, per user PVC uid. */
+export interface PopulatorObserver {
+  reconciled(ok: boolean): void;
+  started(uid: string): void;
+  succeeded(uid: string): void;
+  failed(uid: string, code: string): void;
+  /** the PVC went away */
+  gone(uid: string): void;
 }
 
 export const REASON_STARTED = 'RestoreStarted';
 export const REASON_FAILED = 'RestoreFailed';
 export const REASON_FINISHED = 'RestoreFinished';
 export const REASON_INVALID = 'InvalidRestoreSource';
+export const REASON_TOO_BIG = 'SourceTooBig';
 export const NOT_OPTED_IN = (namespace: string) =>
   `namespace ${namespace} has not opted in to declarative restores: its admin runs kubectl apply -k deploy/populator/opt-in -n ${namespace}`;
 
@@ -87,6 +101,7 @@ export async function cleanUp(ctx: ReconcileContext, pvc: PvcLike) {
   const prime = primePvcName(pvc);
   await removeRestore(ctx, namespace, prime);
   await deletePvcIfPresent(ctx.clients, namespace, prime);
+  ctx.observe?.gone(pvc.metadata!.uid!);
   forget(ctx, pvc.metadata!.uid!);
 }
 
@@ -164,8 +179,22 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
     return;
   }
 
-  const primePvc = await ensurePrimePvc(ctx.clients, pvc);
   const restore = await currentRestore(ctx, namespace, prime);
+  if (!restore) {
+    // sized before anything is made for it: a source too big for the PVC gets no prime PVC
+    const fit = await sourceFits(ctx.clients, request, {
+      name: pvc.metadata!.name!,
+      storage: pvc.spec?.resources?.requests?.storage,
+    }).catch((e: Error) => ({ fits: undefined, why: e.message }));
+    if (fit.fits === false) {
+      await fail(ctx, pvc, source, CODE_TOO_BIG, fit.message, REASON_TOO_BIG);
+      return;
+    }
+    // not sized (credentials that are the Job's, S3 not reachable from here): the Job finds out
+    if (fit.fits === undefined)
+      ctx.log(`${namespace}/${pvc.metadata!.name}: not sized: ${fit.why}`);
+  }
+  const primePvc = await ensurePrimePvc(ctx.clients, pvc);
   if (restore?.phase === 'Failed') {
     if (attempt && attempt.failures > 0 && reportedFailure(ctx, uid, restore)) {
       // the backoff has passed: the next attempt starts from a fresh Job
@@ -198,6 +227,7 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
       REASON_STARTED,
       `restoring ${created.status.source} into prime PVC ${prime} (restore ${prime})`,
     );
+    ctx.observe?.started(uid);
     await status(ctx, pvc, source, 'Restoring', { restore: prime });
     return;
   }
@@ -234,6 +264,7 @@ async function finish(ctx: ReconcileContext, pvc: PvcLike, source: string) {
     `populated from RestoreSource ${source}${result ? `: ${JSON.stringify(result).slice(0, 300)}` : ''}`,
   );
   await status(ctx, pvc, source, 'Succeeded', { restore: prime });
+  ctx.observe?.succeeded(pvc.metadata!.uid!);
   forget(ctx, pvc.metadata!.uid!);
 }
 
@@ -277,6 +308,7 @@ async function fail(
     ctx.backoff.initialMs * 2 ** (failures - 1),
   );
   ctx.attempts.set(uid, { failures, notBefore: Date.now() + wait });
+  ctx.observe?.failed(uid, code);
   await event(
     ctx,
     pvc,
