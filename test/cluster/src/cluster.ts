@@ -15,7 +15,11 @@ import {
   preparePodNetworks,
   startNodes,
 } from './node';
-import { jobImageArchive, pauseImageArchive } from './node/images';
+import {
+  jobImageArchive,
+  pauseImageArchive,
+  populatorImageArchive,
+} from './node/images';
 import { createIdentities, kubeconfigYaml } from './identities';
 import { checkOpenssl } from './pki';
 import {
@@ -130,6 +134,7 @@ export async function startCluster(
     const names = nodeNames(options.nodes ?? 2);
     const images = [
       jobImageArchive(),
+      populatorImageArchive(),
       await pauseImageArchive(cache, bins.pause),
       ...(options.images ?? []),
     ];

@@ -28,7 +28,12 @@ export type {
   S3Info,
   ClusterBinaries,
 } from './cluster';
-export { JOB_IMAGE_ARCHIVE, pauseImageArchive } from './node/images';
+export {
+  JOB_IMAGE_ARCHIVE,
+  POPULATOR_IMAGE,
+  POPULATOR_IMAGE_ARCHIVE,
+  pauseImageArchive,
+} from './node/images';
 export { PAUSE_IMAGE } from './node';
 export { startS3Server, launchS3 } from './s3';
 export type { S3Server, S3ServerKind } from './s3';
