@@ -393,6 +393,11 @@ export async function isEffectivelyEmpty(
   return { empty: first === undefined, first };
 }
 
+/** The volume root files are confined to, once SafeRoot.open set it (dirOps.ts checks against it). */
+export function confinedRootPath(): string | undefined {
+  return confinedRoot;
+}
+
 /**
  * Checks on the opened descriptor that a file just created (a temporary) is inside the volume: the
  * path it was opened by was resolved beneath the root earlier, and a concurrent writer may have

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import fs, { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { renameInDirectory, renameInDirectorySync } from './dirOps';
 import { assertOpenedInside, TEMP_OPEN_FLAGS, TEMP_PREFIX } from './paths';
 
 export const WRITE_BATCH_BYTES = 1024 * 1024;
@@ -168,7 +169,8 @@ export class TempFile {
     if (options.fsync) await this.handle.datasync();
     this.closed = true;
     await this.handle.close();
-    await fsp.rename(this.path, this.finalPath);
+    // In the directory as held by its descriptor: a path swapped meanwhile cannot move it (dirOps).
+    await renameInDirectory(this.path, this.finalPath);
     liveTemps.delete(this.path);
   }
 
@@ -271,7 +273,7 @@ function writeSmallSync(
     const closing = fd;
     fd = undefined;
     fs.closeSync(closing);
-    fs.renameSync(tmp, finalPath);
+    renameInDirectorySync(tmp, finalPath);
   } catch (error) {
     if (fd !== undefined) {
       try {

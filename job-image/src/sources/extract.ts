@@ -21,6 +21,7 @@ import {
   unsafe,
 } from '../paths';
 import { existingPathAction, Preexisting } from '../volume';
+import { inDirectory, replaceInDirectory } from '../dirOps';
 import { temporaryNameIn, writeFileAtomically } from '../writeFileAtomically';
 
 export const GUNZIP_CHUNK_BYTES = 128 * 1024;
@@ -440,7 +441,7 @@ export async function extractTar(
           name,
           `is a hardlink to "${header.linkname}", which is not a restored regular file`,
         );
-      await replaceWith(finalPath, tmp => fsp.link(targetAbs, tmp));
+      await replaceWith(finalPath, name, tmp => fsp.link(targetAbs, tmp));
       result.files++;
       options.onEntry?.({
         type: 'entry',
@@ -592,11 +593,17 @@ async function makeSymlinks(
       if (options.signal?.aborted)
         throw new RestoreError('CANCELLED', 'the restore was stopped');
       await options.root.checkSymlinkTarget(link.rel, link.target, link.entry);
-      await replaceWith(link.finalPath, tmp => fsp.symlink(link.target, tmp));
-      made.push(link);
       const { uid, gid } = link.owner;
-      if (uid !== undefined || gid !== undefined)
-        await fsp.lchown(link.finalPath, uid ?? -1, gid ?? -1);
+      await replaceWith(
+        link.finalPath,
+        link.entry,
+        tmp => fsp.symlink(link.target, tmp),
+        async at => {
+          made.push(link);
+          if (uid !== undefined || gid !== undefined)
+            await fsp.lchown(at, uid ?? -1, gid ?? -1);
+        },
+      );
     }
     for (const link of made)
       await options.root.checkSymlinkTarget(link.rel, link.target, link.entry);
@@ -644,25 +651,28 @@ export async function checkRecordedSymlinks(
 /** Removes links this extraction made (only if what is there is still a link). */
 async function removeSymlinks(links: PendingSymlink[]): Promise<void> {
   for (const link of links) {
-    const st = await fsp.lstat(link.finalPath).catch(() => undefined);
-    if (st?.isSymbolicLink())
-      await fsp.rm(link.finalPath, { force: true }).catch(() => undefined);
+    // In its directory as held (dirOps.ts), never through a link put in its path meanwhile.
+    await inDirectory(path.dirname(link.finalPath), link.entry, async at => {
+      const name = at(path.basename(link.finalPath));
+      const st = await fsp.lstat(name).catch(() => undefined);
+      if (st?.isSymbolicLink()) await fsp.rm(name, { force: true });
+    }).catch(() => undefined);
   }
 }
 
-/** Creates something at a temporary name next to `finalPath` and renames it over `finalPath`. */
+/**
+ * Creates something at a temporary name next to `finalPath` and renames it over `finalPath`, both
+ * in the final directory as held by its descriptor (dirOps.ts: a directory of the path swapped for
+ * a link meanwhile cannot make the link land elsewhere); `after` runs on the final name there.
+ */
 async function replaceWith(
   finalPath: string,
+  entry: string,
   create: (tmp: string) => Promise<void>,
+  after?: (finalAt: string) => Promise<void>,
 ): Promise<void> {
   const tmp = temporaryNameIn(path.dirname(finalPath));
-  await create(tmp);
-  try {
-    await fsp.rename(tmp, finalPath);
-  } catch (error) {
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw error;
-  }
+  await replaceInDirectory(tmp, finalPath, entry, create, after);
 }
 
 function translateTarError(error: unknown, archive: string): RestoreError {

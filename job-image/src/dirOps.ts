@@ -1,0 +1,208 @@
+/**
+ * The last step of every write under the volume (a file's rename over its final name, a link's
+ * creation and rename) done inside a directory held by its descriptor, not by path: Node has no
+ * renameat/symlinkat, but on Linux `/proc/self/fd/N/name` reaches the directory that descriptor N
+ * holds without walking its path again. The directory is opened (O_DIRECTORY|O_NOFOLLOW) right
+ * before the step and must be the very directory that was resolved beneath the root (its real path,
+ * read from /proc/self/fd); a concurrent writer that swapped a directory of the path for a link
+ * before that makes the step fail with UNSAFE_PATH, and a swap after it cannot move the step: it
+ * happens in the directory held. After the step, a directory moved meanwhile is reported as well.
+ * Where /proc is not mounted, the step is done by path (the checks on each descriptor in paths.ts
+ * still hold).
+ */
+import fs, {
+  constants as fsConstants,
+  existsSync,
+  promises as fsp,
+} from 'node:fs';
+import path from 'node:path';
+import { confinedRootPath, PATH_MAX, unsafe } from './paths';
+
+const DIR_FLAGS =
+  fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW;
+const PROC_FD = '/proc/self/fd';
+const byDescriptor = existsSync(PROC_FD);
+
+type Hook = (finalPath: string) => void;
+let beforeStep: Hook | undefined;
+
+/**
+ * Test seam: runs (synchronously) before each final step, after the data is written, e.g. to swap
+ * a directory of the path for a link.
+ */
+export function setBeforeFinalStepHook(hook: Hook | undefined): void {
+  beforeStep = hook;
+}
+
+/** The real path of what descriptor `fd` holds, or undefined when /proc cannot say. */
+async function realOf(fd: number): Promise<string | undefined> {
+  return fsp.readlink(`${PROC_FD}/${fd}`).catch(() => undefined);
+}
+
+/** O_DIRECTORY|O_NOFOLLOW on what is no longer a directory: ELOOP, or ENOTDIR on Linux. */
+const isReplaced = (error: unknown) =>
+  ['ELOOP', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '');
+
+function redirected(entry: string, why: string) {
+  return unsafe(
+    entry,
+    `was redirected: ${why} (a directory of its path was replaced while it was written)`,
+  );
+}
+
+/**
+ * Runs `step` with the paths of `names` inside the directory `dir` (the final name's directory),
+ * as held by a descriptor when /proc allows. Throws UNSAFE_PATH when the directory opened is not
+ * `dir` as it was resolved (only checked below the volume root, where paths are real).
+ */
+export async function inDirectory<T>(
+  dir: string,
+  entry: string,
+  step: (at: (name: string) => string) => Promise<T>,
+  onMoved?: (at: (name: string) => string) => Promise<void>,
+): Promise<T> {
+  const expected = heldByDescriptor(dir);
+  if (expected === undefined) return step(name => path.join(dir, name));
+  const handle = await fsp.open(expected, DIR_FLAGS).catch(error => {
+    if (isReplaced(error))
+      throw redirected(
+        entry,
+        `"${expected}" is no longer a directory (a symlink?)`,
+      );
+    throw error;
+  });
+  try {
+    const before = await realOf(handle.fd);
+    if (before !== undefined && before !== expected)
+      throw redirected(entry, `"${expected}" now leads to "${before}"`);
+    const at = (name: string) => `${PROC_FD}/${handle.fd}/${name}`;
+    const result = await step(at);
+    const after = await realOf(handle.fd);
+    if (after !== undefined && after !== expected) {
+      await onMoved?.(at);
+      throw redirected(entry, `its directory moved to "${after}"`);
+    }
+    return result;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A final name the file system could not reach by path is refused as the path-based call would
+ * refuse it (ENAMETOOLONG, which the callers classify), although /proc/self/fd/N/name is short.
+ */
+function assertReachable(finalPath: string): void {
+  if (Buffer.byteLength(finalPath) <= PATH_MAX - 1) return;
+  throw Object.assign(
+    new Error(`ENAMETOOLONG: name too long, rename '${finalPath}'`),
+    { code: 'ENAMETOOLONG', path: finalPath },
+  );
+}
+
+/** Whether `dir` is checked and used by descriptor (below the volume root, with /proc). */
+function heldByDescriptor(dir: string): string | undefined {
+  const root = confinedRootPath();
+  const expected = path.resolve(dir);
+  return byDescriptor &&
+    root !== undefined &&
+    (expected === root || expected.startsWith(`${root}/`))
+    ? expected
+    : undefined;
+}
+
+/** renameInDirectory with synchronous calls (for bodies written in one go). */
+export function renameInDirectorySync(
+  tmp: string,
+  finalPath: string,
+  entry: string = finalPath,
+): void {
+  assertReachable(finalPath);
+  beforeStep?.(finalPath);
+  const expected = heldByDescriptor(path.dirname(finalPath));
+  if (expected === undefined) {
+    fs.renameSync(tmp, finalPath);
+    return;
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(expected, DIR_FLAGS);
+  } catch (error) {
+    if (isReplaced(error))
+      throw redirected(
+        entry,
+        `"${expected}" is no longer a directory (a symlink?)`,
+      );
+    throw error;
+  }
+  try {
+    const realSync = () => {
+      try {
+        return fs.readlinkSync(`${PROC_FD}/${fd}`);
+      } catch {
+        return undefined;
+      }
+    };
+    const before = realSync();
+    if (before !== undefined && before !== expected)
+      throw redirected(entry, `"${expected}" now leads to "${before}"`);
+    fs.renameSync(
+      `${PROC_FD}/${fd}/${path.basename(tmp)}`,
+      `${PROC_FD}/${fd}/${path.basename(finalPath)}`,
+    );
+    const after = realSync();
+    if (after !== undefined && after !== expected)
+      throw redirected(entry, `its directory moved to "${after}"`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Renames `tmp` over `finalPath` (both in one directory) inside that directory as held. */
+export async function renameInDirectory(
+  tmp: string,
+  finalPath: string,
+  entry: string = finalPath,
+): Promise<void> {
+  assertReachable(finalPath);
+  beforeStep?.(finalPath);
+  const dir = path.dirname(finalPath);
+  await inDirectory(dir, entry, at =>
+    fsp.rename(at(path.basename(tmp)), at(path.basename(finalPath))),
+  );
+}
+
+/**
+ * Creates something at the temporary name `tmp` with `create` and renames it over `finalPath`,
+ * both inside the final name's directory as held; `after` then runs on the final name there (an
+ * lchown). The temporary is removed when anything fails.
+ */
+export async function replaceInDirectory(
+  tmp: string,
+  finalPath: string,
+  entry: string,
+  create: (tmpAt: string) => Promise<void>,
+  after?: (finalAt: string) => Promise<void>,
+): Promise<void> {
+  assertReachable(finalPath);
+  beforeStep?.(finalPath);
+  await inDirectory(
+    path.dirname(finalPath),
+    entry,
+    async at => {
+      const tmpAt = at(path.basename(tmp));
+      const finalAt = at(path.basename(finalPath));
+      await create(tmpAt);
+      try {
+        await fsp.rename(tmpAt, finalAt);
+      } catch (error) {
+        await fsp.rm(tmpAt, { force: true }).catch(() => undefined);
+        throw error;
+      }
+      await after?.(finalAt);
+    },
+    // What was made in a directory that moved meanwhile is taken back: a relative link checked for
+    // the path it was meant to have may lead elsewhere from where its directory went.
+    at => fsp.rm(at(path.basename(finalPath)), { force: true }),
+  );
+}
