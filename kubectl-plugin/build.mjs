@@ -29,11 +29,14 @@ const common = {
   banner: { js: 'process.noDeprecation = true;' },
 };
 
-/** The shell's `import('./commands')` becomes a require of the second bundle. */
+/**
+ * The shell's requires of `./commands` (cli.ts) and `./yaml` (output.ts) become requires of the
+ * second bundle, which exports both (src/commands/index.ts re-exports stringifyYaml).
+ */
 const commandsBundle = {
   name: 'commands-bundle',
   setup(b) {
-    b.onResolve({ filter: /^\.\/commands$/ }, args =>
+    b.onResolve({ filter: /^\.\/(commands|yaml)$/ }, args =>
       args.importer.startsWith(path.join(here, 'src'))
         ? { path: './kubectl-restore-commands.cjs', external: true }
         : undefined,

@@ -34,10 +34,10 @@ export function printData(
 ): void {
   if (format === 'json') stream.write(`${JSON.stringify(value, null, 2)}\n`);
   else {
-    // From the commands bundle: the shell that serves `--help` and `version` stays small.
+    // Loaded here, not above: in the shell's bundle this require is the commands bundle (build.mjs),
+    // so the shell that serves `--help` and `version` stays small.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { stringifyYaml } =
-      require('./commands') as typeof import('./commands');
+    const { stringifyYaml } = require('./yaml') as typeof import('./yaml');
     stream.write(stringifyYaml(value, { lineWidth: 0 }));
   }
 }

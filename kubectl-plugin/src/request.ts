@@ -12,82 +12,17 @@ import {
 } from '@kube-restore/common';
 import type { S3Keys } from '@kube-restore/core';
 import { CliError, EXIT, invalid } from './errors';
+import { fieldFlags } from './flagTable';
+import { REQUEST_FLAGS, RequestFlags, SourceFlags } from './flags';
 import { parseDuration } from './session';
 
-export interface SourceFlags {
-  from?: string;
-  endpoint?: string;
-  region?: string;
-  pathStyle?: boolean;
-  format?: string;
-  include?: string[];
-  exclude?: string[];
-  stripPrefix?: string;
-  asOf?: string;
-  archiveTier?: string;
-}
-
-export interface RequestFlags extends SourceFlags {
-  /** Restore name (positional NAME). */
-  name?: string;
-  /** `pvc/NAME` or `NAME`. */
-  to?: string;
-  size?: string;
-  storageClass?: string;
-  accessMode?: string[];
-  existingPvc?: boolean;
-  conflict?: string;
-  secret?: string;
-  credentialsFromEnv?: boolean;
-  serviceAccount?: string;
-  uid?: string | number;
-  gid?: string | number;
-  fsGroup?: string | number;
-  fileMode?: string;
-  dirMode?: string;
-  ttl?: string;
-  deadline?: string;
-  bandwidth?: string;
-  parallelism?: string | number;
-  concurrency?: string | number;
-  backoffLimit?: string | number;
-  verify?: boolean;
-  allowEmpty?: boolean;
-}
+export type { RequestFlags, SourceFlags };
 
 /** Request fields -> the flag that sets them, so schema errors name the flag. */
 const FIELD_FLAGS: [string, string][] = [
   ['name', 'NAME'],
-  ['source.bucket', '--from'],
-  ['source.prefix', '--from'],
-  ['source.key', '--from'],
-  ['source.format', '--format'],
-  ['source.endpoint', '--endpoint'],
-  ['source.region', '--region'],
-  ['source.include', '--include'],
-  ['source.exclude', '--exclude'],
-  ['source.stripPrefix', '--strip-prefix'],
-  ['source.asOf', '--as-of'],
-  ['source.archive.tier', '--archive-tier'],
   ['target.namespace', '--namespace'],
-  ['target.pvc', '--to'],
-  ['target.size', '--size'],
-  ['target.storageClassName', '--storage-class'],
-  ['target.accessModes', '--access-mode'],
-  ['target.conflict', '--conflict'],
-  ['credentials.secretName', '--secret'],
-  ['credentials.serviceAccountName', '--service-account'],
-  ['options.parallelism', '--parallelism'],
-  ['options.concurrency', '--concurrency'],
-  ['options.backoffLimit', '--backoff-limit'],
-  ['options.owner.uid', '--uid'],
-  ['options.owner.gid', '--gid'],
-  ['options.owner.fsGroup', '--fs-group'],
-  ['options.owner.fileMode', '--file-mode'],
-  ['options.owner.dirMode', '--dir-mode'],
-  ['options.ttlSecondsAfterFinished', '--ttl'],
-  ['options.activeDeadlineSeconds', '--deadline'],
-  ['options.bandwidth', '--bandwidth'],
+  ...fieldFlags(REQUEST_FLAGS),
 ];
 
 function flagOf(path: string): string | undefined {

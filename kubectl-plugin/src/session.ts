@@ -1,6 +1,6 @@
 /**
- * kubectl's global flags and the connection they describe. Core (and with it the Kubernetes client) is
- * loaded only when a command first needs the cluster, so validation and `--help` stay fast.
+ * kubectl's global flags and the connection they describe (opened by commands/connect.ts), durations
+ * and restore names as the commands read them. Free of core, so validation and `--help` stay fast.
  */
 import {
   MAX_RESTORE_NAME_LENGTH,
@@ -30,21 +30,6 @@ export interface Session {
 
 /** Opens the connection on first use; commands call it only after validating their input. */
 export type SessionFactory = () => Promise<Session>;
-
-export function sessionFactory(globals: GlobalOptions): SessionFactory {
-  let session: Promise<Session> | undefined;
-  return () => {
-    session ??= (async () => {
-      const timeoutMs = globals.requestTimeout
-        ? parseDuration(globals.requestTimeout, '--request-timeout') * 1000
-        : 0;
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      const { connect } = require('./commands') as typeof import('./commands');
-      return connect(globals, timeoutMs);
-    })();
-    return session;
-  };
-}
 
 const UNITS: Record<string, number> = {
   ms: 0.001,

@@ -6,7 +6,12 @@ import {
   loadKubeConfig,
   resolveNamespace,
 } from '@kube-restore/core';
-import type { GlobalOptions, Session } from '../session';
+import {
+  GlobalOptions,
+  Session,
+  SessionFactory,
+  parseDuration,
+} from '../session';
 
 export function connect(globals: GlobalOptions, timeoutMs: number): Session {
   const kc = loadKubeConfig({
@@ -18,5 +23,19 @@ export function connect(globals: GlobalOptions, timeoutMs: number): Session {
     clients: createKubeClients(kc),
     namespace: resolveNamespace(kc, globals.namespace),
     user: currentUserName(kc),
+  };
+}
+
+/** Opens the connection on first use; commands call it only after validating their input. */
+export function sessionFactory(globals: GlobalOptions): SessionFactory {
+  let session: Promise<Session> | undefined;
+  return () => {
+    session ??= (async () => {
+      const timeoutMs = globals.requestTimeout
+        ? parseDuration(globals.requestTimeout, '--request-timeout') * 1000
+        : 0;
+      return connect(globals, timeoutMs);
+    })();
+    return session;
   };
 }

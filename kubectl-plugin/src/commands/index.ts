@@ -10,5 +10,5 @@ export { deleteCommand } from './delete';
 export { existsCommand } from './exists';
 export { versionCommand } from './version';
 export { completeCommand, COMPLETION_SCRIPT } from './complete';
-export { connect } from './connect';
-export { stringify as stringifyYaml } from 'yaml';
+export { connect, sessionFactory } from './connect';
+export { stringifyYaml } from '../yaml';
