@@ -20,3 +20,4 @@ export * from './consent';
 export * from './interrupted';
 export * from './writers';
 export * from './populator';
+export * from './populatorManifests';
