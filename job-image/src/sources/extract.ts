@@ -21,6 +21,7 @@ import {
   unsafe,
 } from '../paths';
 import { existingPathAction, Preexisting } from '../volume';
+import { DirectoryEntryLimit } from '../dirEntries';
 import { inDirectory, replaceInDirectory } from '../dirOps';
 import { temporaryNameIn, writeFileAtomically } from '../writeFileAtomically';
 
@@ -197,6 +198,8 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** Skip entries of unsupported types (GNU sparse, ...) instead of failing; they are reported. */
   skipUnsupported?: boolean;
+  /** Entries one directory may hold (dirEntries.ts); default DEFAULT_MAX_ENTRIES_PER_DIRECTORY. */
+  maxEntriesPerDirectory?: number;
   /** Check free space before each file larger than this (a decompression bomb ends before it writes). */
   freeSpaceCheckBytes?: number;
   onEntry?: (line: ManifestEntry) => void;
@@ -262,6 +265,13 @@ export async function extractTar(
   const registry = new PathRegistry({
     foldCase: options.root.caseInsensitive,
   });
+  const entriesPerDir = new DirectoryEntryLimit(
+    options.maxEntriesPerDirectory,
+    {
+      foldCase: options.root.caseInsensitive,
+      source: `archive "${options.archive}"`,
+    },
+  );
   const preexisting = options.preexisting ?? new Preexisting('unknown');
   /** Final paths this extraction wrote: a second entry that reaches one (through a link) is refused. */
   const writtenHere = new Set<string>();
@@ -347,6 +357,7 @@ export async function extractTar(
       if (type !== 'directory')
         throw unsafe(name, 'is a file whose name ends with "/"');
       registry.claimDir(rel, name);
+      entriesPerDir.add(rel, name, true);
       const abs = await options.root.ensureDir(rel, name);
       if (rel !== '')
         dirs.push({
@@ -365,6 +376,7 @@ export async function extractTar(
       return;
     }
     registry.claimFile(rel, name);
+    entriesPerDir.add(rel, name, false);
     const finalPath = await options.root.filePath(rel, name);
     // In a directory this extraction made, nothing is there but what it wrote under that name, and
     // the registry refuses a second entry on one path (or a path through a link the archive made):

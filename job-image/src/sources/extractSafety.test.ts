@@ -275,6 +275,53 @@ describe('extractTar: safety', () => {
     });
   });
 
+  describe('entries in one directory (source.maxEntriesPerDirectory)', () => {
+    const files = (dir: string, n: number): Entry[] =>
+      Array.from({ length: n }, (_, i) => ({ name: `${dir}f${i}`, body: 'x' }));
+
+    it('one more file than allowed: INVALID_ARCHIVE naming the entry and the directory, before it is written', async () => {
+      const error = await failure(await pack(files('d/', 4)), {
+        maxEntriesPerDirectory: 3,
+      });
+      expect(error.code).toBe('INVALID_ARCHIVE');
+      expect(error.entry).toBe('d/f3');
+      expect(error.message).toContain(
+        'directory "d" would hold more than 3 entries',
+      );
+      expect(await exists('d/f2')).toBe(true);
+      expect(await exists('d/f3')).toBe(false);
+    });
+
+    it('directories count where they appear, also when only implied by a path; links count too', async () => {
+      const error = await failure(
+        await pack([
+          { name: 'x/a/1', body: '1' },
+          { name: 'x/b/', type: 'directory' },
+          { name: 'x/b/2', body: '2' },
+          { name: 'x/l', type: 'symlink', linkname: 'a/1' },
+          { name: 'x/c/d/3', body: '3' },
+        ]),
+        { maxEntriesPerDirectory: 3 },
+      );
+      expect(error.code).toBe('INVALID_ARCHIVE');
+      expect(error.entry).toBe('x/c/d/3');
+      expect(error.message).toContain('directory "x" would hold more than 3');
+    });
+
+    it('the root counts like any directory; at the bound everything is restored', async () => {
+      const atBound = await extract(await pack(files('', 3)), {
+        maxEntriesPerDirectory: 3,
+      });
+      expect(atBound.files).toBe(3);
+      await fsp.rm(rootDir, { recursive: true });
+      await fsp.mkdir(rootDir);
+      const error = await failure(await pack(files('', 4)), {
+        maxEntriesPerDirectory: 3,
+      });
+      expect(error.message).toContain('the volume root would hold more than 3');
+    });
+  });
+
   describe('a case-insensitive volume', () => {
     it('two entries that differ only in case are one path: PATH_CONFLICT', async () => {
       const root = await SafeRoot.open(rootDir);

@@ -211,6 +211,7 @@ export class TarArchiveSource implements Source {
         gid: fileAttributes.gid,
         canChown: this.ctx.canChown,
         skipUnsupported: request.source.skipUnsupportedEntries ?? false,
+        maxEntriesPerDirectory: request.source.maxEntriesPerDirectory,
         signal,
         freeSpaceCheckBytes: FREE_SPACE_CHECK_BYTES,
         onEntry: line => this.ctx.manifest.append(line),

@@ -49,6 +49,15 @@ const quantity = () =>
     }
   });
 
+/**
+ * Entries one directory may hold unless the request says otherwise (source.maxEntriesPerDirectory):
+ * above the largest flat datasets in common use (COCO's train2017 has 118,287 images in one
+ * directory), far below what makes a directory unusable.
+ */
+export const DEFAULT_MAX_ENTRIES_PER_DIRECTORY = 1_000_000;
+/** The most source.maxEntriesPerDirectory may say. */
+export const MAX_ENTRIES_PER_DIRECTORY_LIMIT = 100_000_000;
+
 /** A glob on keys relative to the prefix (picomatch syntax); refuses what can only be a mistake. */
 const glob = z
   .string()
@@ -163,6 +172,16 @@ export const sourceSchema = z
      * of failing; the job's summary names them. Devices and fifos are refused either way.
      */
     skipUnsupportedEntries: z.boolean().optional(),
+    /**
+     * At most this many entries (files, links, directories) in one directory of the volume; more is
+     * INVALID_ARCHIVE, before the entry is written. Default DEFAULT_MAX_ENTRIES_PER_DIRECTORY.
+     */
+    maxEntriesPerDirectory: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_ENTRIES_PER_DIRECTORY_LIMIT)
+      .optional(),
     /** A ConfigMap in the target namespace holding a PEM CA bundle for the endpoint. */
     caBundle: z
       .object({
