@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as http from 'node:http';
+import * as https from 'node:https';
 
 export interface BenchS3 {
   endpoint: string;
@@ -34,9 +35,9 @@ function freePort(): Promise<number> {
   });
 }
 
-function ready(url: string): Promise<boolean> {
+function ready(url: string, ca?: Buffer): Promise<boolean> {
   return new Promise(resolve => {
-    const req = http.get(url, res => {
+    const req = (ca ? https : http).get(url, ca ? { ca } : {}, res => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -86,10 +87,12 @@ function credentialsFor(dataDir: string): {
   }
 }
 
+/** MinIO on `dataDir`; over HTTPS with `tls` (its --certs-dir, and the CA that signed it). */
 export async function startMinio(
   binary: string,
   dataDir: string,
   logFile: string,
+  tls?: { certsDir: string; caFile: string },
 ): Promise<BenchS3> {
   fs.mkdirSync(dataDir, { recursive: true });
   const creds = credentialsFor(dataDir);
@@ -106,6 +109,7 @@ export async function startMinio(
       '--console-address',
       `127.0.0.1:${consolePort}`,
       '--quiet',
+      ...(tls ? ['--certs-dir', tls.certsDir] : []),
     ],
     {
       env: {
@@ -126,12 +130,13 @@ export async function startMinio(
   const exited = new Promise<void>(resolve =>
     child.on('exit', () => resolve()),
   );
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const ca = tls ? fs.readFileSync(tls.caFile) : undefined;
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null)
       throw new Error(`minio exited ${child.exitCode}; see ${logFile}`);
-    if (await ready(`${endpoint}/minio/health/ready`)) break;
+    if (await ready(`${endpoint}/minio/health/ready`, ca)) break;
     if (Date.now() > deadline)
       throw new Error(`minio not ready after 120 s; see ${logFile}`);
     await new Promise(r => setTimeout(r, 200));
@@ -141,6 +146,91 @@ export async function startMinio(
     port,
     region,
     dataDir,
+    pid: child.pid!,
+    ...creds,
+    async stop() {
+      if (child.exitCode === null) {
+        process.kill(-child.pid!, 'SIGTERM');
+        const timer = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }, 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      live.delete(child);
+    },
+  };
+}
+
+/**
+ * versitygw's posix backend on `root` (buckets are its subdirectories, objects plain files; an
+ * object's ETag is its file's user.etag attribute), over plain HTTP on loopback, with credentials
+ * kept beside `root` like MinIO's.
+ */
+export async function startVersitygw(
+  binary: string,
+  root: string,
+  logFile: string,
+): Promise<BenchS3> {
+  const creds = credentialsFor(root);
+  const port = await freePort();
+  const region = 'us-east-1';
+  const log = fs.openSync(logFile, 'a');
+  // the secret goes in the environment (ROOT_SECRET_ACCESS_KEY), not in argv
+  const child = spawn(
+    binary,
+    [
+      '--port',
+      `127.0.0.1:${port}`,
+      '--region',
+      region,
+      '--quiet',
+      'posix',
+      root,
+    ],
+    {
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        ROOT_ACCESS_KEY_ID: creds.accessKeyId,
+        ROOT_SECRET_ACCESS_KEY: creds.secretAccessKey,
+      },
+      stdio: ['ignore', log, log],
+      detached: true,
+    },
+  );
+  fs.closeSync(log);
+  live.add(child);
+  const exited = new Promise<void>(resolve =>
+    child.on('exit', () => resolve()),
+  );
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  // any HTTP answer (403 for an anonymous request) means it is serving
+  const answers = () =>
+    new Promise<boolean>(resolve => {
+      const req = http.get(`${endpoint}/`, res => {
+        res.resume();
+        resolve(true);
+      });
+      req.on('error', () => resolve(false));
+    });
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`versitygw exited ${child.exitCode}; see ${logFile}`);
+    if (await answers()) break;
+    if (Date.now() > deadline)
+      throw new Error(`versitygw not ready after 60 s; see ${logFile}`);
+    await new Promise(r => setTimeout(r, 200));
+  }
+  return {
+    endpoint,
+    port,
+    region,
+    dataDir: root,
     pid: child.pid!,
     ...creds,
     async stop() {

@@ -37,13 +37,13 @@ export interface ToolCommand {
   display: string;
 }
 
-const BASE_ENV = () => ({
+export const BASE_ENV = () => ({
   PATH: process.env.PATH ?? '/usr/bin:/bin',
   HOME: process.env.HOME ?? '/root',
   LANG: 'C.UTF-8',
 });
 
-function awsEnv(s: ServerRef): Record<string, string> {
+export function awsEnv(s: ServerRef): Record<string, string> {
   return {
     AWS_ACCESS_KEY_ID: s.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s.secretAccessKey,
@@ -74,10 +74,13 @@ export interface JobRequestInput {
   prefix?: string;
   key?: string;
   format?: 'objects' | 'tar';
-  concurrency: number;
+  /** Undefined: the job's default. */
+  concurrency?: number;
   include?: string[];
   allowEmpty?: boolean;
   verify?: boolean;
+  /** Pods of an Indexed Job (each process then needs JOB_COMPLETION_INDEX). */
+  parallelism?: number;
 }
 
 /** The RestoreRequest the job gets in KUBE_RESTORE_REQUEST (as the Job's pod would). */
@@ -96,8 +99,11 @@ export function jobRequest(input: JobRequestInput): Record<string, unknown> {
     },
     target: { namespace: 'bench', pvc: 'bench' },
     options: {
-      concurrency: input.concurrency,
+      ...(input.concurrency !== undefined
+        ? { concurrency: input.concurrency }
+        : {}),
       ...(input.allowEmpty ? { allowEmpty: true } : {}),
+      ...(input.parallelism ? { parallelism: input.parallelism } : {}),
       ...(input.verify === false ? { verify: false } : {}),
     },
   };
@@ -111,6 +117,10 @@ export interface Context {
   confDir: string;
   /** Shortening of paths in displayed command lines. */
   replacements: Array<[string, string]>;
+  /** The CA that signed an HTTPS server's certificate, given to every tool its own way. */
+  caFile?: string;
+  /** The job runs at its default concurrency instead of the budget. */
+  jobDefaults?: boolean;
 }
 
 /**
@@ -123,7 +133,12 @@ export const JOB_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 /** The job program exactly as in a pod: its bundle, the request and the target in the environment. */
 export function jobCommand(
   ctx: Context,
-  source: { prefix?: string; key?: string; format?: 'objects' | 'tar' },
+  source: {
+    prefix?: string;
+    key?: string;
+    format?: 'objects' | 'tar';
+    parallelism?: number;
+  },
   target: string,
   extraNodeArgs: string[] = [],
   verify = true,
@@ -131,7 +146,7 @@ export function jobCommand(
   const req = jobRequest({
     endpoint: ctx.server.endpoint,
     bucket: ctx.server.bucket,
-    concurrency: ctx.concurrency,
+    concurrency: ctx.jobDefaults ? undefined : ctx.concurrency,
     verify,
     ...source,
   });
@@ -151,14 +166,37 @@ export function jobCommand(
       KUBE_RESTORE_REQUEST: JSON.stringify(req),
       KUBE_RESTORE_TARGET: target,
       TERMINATION_MESSAGE_PATH: path.join(ctx.confDir, 'job.termination'),
+      // what core sets from the request's source.caBundle ConfigMap
+      ...(ctx.caFile ? { AWS_CA_BUNDLE: ctx.caFile } : {}),
     },
-    display: `KUBE_RESTORE_REQUEST='${JSON.stringify({ ...req, source: { ...(req.source as object), endpoint: 'http://127.0.0.1:PORT' } })}' KUBE_RESTORE_TARGET=TARGET ${displayCommand(argv, ctx.replacements)}`,
+    display: `KUBE_RESTORE_REQUEST='${JSON.stringify({ ...req, source: { ...(req.source as object), endpoint: displayCommand([ctx.server.endpoint], ctx.replacements) } })}' KUBE_RESTORE_TARGET=TARGET${ctx.caFile ? ' AWS_CA_BUNDLE=CA.crt' : ''} ${displayCommand(argv, ctx.replacements)}`,
   };
 }
 
-function peerEnv(ctx: Context, tool: ToolName): Record<string, string> {
+/** The aws cli's config file for a concurrency (the budget's by default). */
+export function awsConfigFile(ctx: Context, concurrency?: number): string {
+  return path.join(
+    ctx.confDir,
+    concurrency === undefined ? 'aws.config' : `aws-${concurrency}.config`,
+  );
+}
+
+/** Where mc looks for extra CAs under its --config-dir. */
+export function mcCaFile(ctx: Context): string {
+  return path.join(ctx.confDir, 'mc', 'certs', 'CAs', 'ca.crt');
+}
+
+export function peerEnv(
+  ctx: Context,
+  tool: ToolName,
+  workers?: number,
+): Record<string, string> {
   const s = ctx.server;
   const env: Record<string, string> = { ...BASE_ENV(), ...awsEnv(s) };
+  // s5cmd (aws-sdk-go) and the aws cli read the CA bundle from AWS_CA_BUNDLE; rclone takes
+  // --ca-cert and mc its config directory's certs/CAs (see peerCopy and mcCaFile)
+  if (ctx.caFile && (tool === 's5cmd' || tool === 'aws'))
+    env.AWS_CA_BUNDLE = ctx.caFile;
   if (tool === 'mc') {
     const u = new URL(s.endpoint);
     env.MC_HOST_bench = `${u.protocol}//${encodeURIComponent(s.accessKeyId)}:${encodeURIComponent(s.secretAccessKey)}@${u.host}`;
@@ -176,7 +214,7 @@ function peerEnv(ctx: Context, tool: ToolName): Record<string, string> {
   }
   if (tool === 'aws') {
     Object.assign(env, {
-      AWS_CONFIG_FILE: path.join(ctx.confDir, 'aws.config'),
+      AWS_CONFIG_FILE: awsConfigFile(ctx, workers),
       AWS_SHARED_CREDENTIALS_FILE: path.join(ctx.confDir, 'aws.credentials'),
       AWS_PAGER: '',
     });
@@ -203,14 +241,20 @@ export function awsConfig(concurrency: number, region: string): string {
   return `[default]\nregion = ${region}\ns3 =\n  max_concurrent_requests = ${concurrency}\n`;
 }
 
-/** Every object under `prefix` to `target` (keeping the relative paths). */
+/**
+ * Every object under `prefix` to `target` (keeping the relative paths), with the concurrency budget,
+ * or with `workers` as the tool's own concurrency setting (the region run's sweep; the aws cli's
+ * config file for it is written by the caller, awsConfigFile).
+ */
 export function peerCopy(
   ctx: Context,
   tool: ToolName,
   prefix: string,
   target: string,
+  workers?: number,
 ): ToolCommand {
-  const { bins, concurrency: c, server: s } = ctx;
+  const { bins, server: s } = ctx;
+  const c = workers ?? ctx.concurrency;
   let argv: string[];
   switch (tool) {
     case 's5cmd':
@@ -238,6 +282,7 @@ export function peerCopy(
         '--no-check-dest',
         '--log-level',
         'ERROR',
+        ...(ctx.caFile ? ['--ca-cert', ctx.caFile] : []),
       ];
       break;
     case 'mc':
@@ -268,128 +313,17 @@ export function peerCopy(
     default:
       throw new Error(`peerCopy: ${tool} is not a peer`);
   }
+  const sweep: Partial<Record<ToolName, string>> = {
+    s5cmd: `--numworkers ${c}`,
+    rclone: `--transfers ${c}`,
+    aws: `max_concurrent_requests ${c}`,
+  };
   return {
-    label: tool,
+    label:
+      workers !== undefined && sweep[tool] ? `${tool} ${sweep[tool]}` : tool,
     tool,
     argv,
-    env: peerEnv(ctx, tool),
+    env: peerEnv(ctx, tool, workers),
     display: displayCommand(argv, ctx.replacements),
-  };
-}
-
-/** curl's config file holding `user = "KEY:SECRET"` (mode 0600, written by the runner). */
-export function curlAuthFile(ctx: Context): string {
-  return path.join(ctx.confDir, 'curl-auth.conf');
-}
-
-/** One object streamed to stdout by `tool` (or curl), piped into GNU tar: `... | tar xzf - -C target`. */
-export function streamToTar(
-  ctx: Context,
-  tool: ToolName | 'curl',
-  key: string,
-  target: string,
-): ToolCommand {
-  const { bins, server: s } = ctx;
-  let producer: string[];
-  let env: Record<string, string>;
-  switch (tool) {
-    case 'curl':
-      producer = [
-        bins.curl,
-        '-sSf',
-        '--aws-sigv4',
-        `aws:amz:${s.region}:s3`,
-        '-K',
-        curlAuthFile(ctx),
-        `${s.endpoint}/${s.bucket}/${key}`,
-      ];
-      env = { ...BASE_ENV(), ...awsEnv(s) };
-      break;
-    case 's5cmd':
-      producer = [
-        bins.s5cmd,
-        '--endpoint-url',
-        s.endpoint,
-        'cat',
-        `s3://${s.bucket}/${key}`,
-      ];
-      env = peerEnv(ctx, tool);
-      break;
-    case 'rclone':
-      producer = [bins.rclone, 'cat', `bench:${s.bucket}/${key}`];
-      env = peerEnv(ctx, tool);
-      break;
-    case 'mc':
-      producer = [
-        bins.mc,
-        '--config-dir',
-        path.join(ctx.confDir, 'mc'),
-        'cat',
-        `bench/${s.bucket}/${key}`,
-      ];
-      env = peerEnv(ctx, tool);
-      break;
-    case 'aws':
-      producer = [
-        bins.aws,
-        '--endpoint-url',
-        s.endpoint,
-        's3',
-        'cp',
-        `s3://${s.bucket}/${key}`,
-        '-',
-      ];
-      env = peerEnv(ctx, tool);
-      break;
-    default:
-      throw new Error(`streamToTar: ${tool}`);
-  }
-  const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  const script = `set -o pipefail; ${producer.map(q).join(' ')} | ${q(bins.tar)} xzf - -C ${q(target)}`;
-  const shown = `${displayCommand(producer, ctx.replacements)} | tar xzf - -C TARGET`;
-  return {
-    label: tool === 'curl' ? 'curl | tar xz' : `${tool} | tar xz`,
-    tool: tool === 'curl' ? 'limit' : tool,
-    argv: ['bash', '-c', script],
-    env,
-    display: shown,
-  };
-}
-
-/** curl fetching every given key in parallel to /dev/null: the read limit (no disk). */
-export function curlToNull(
-  ctx: Context,
-  keys: string[],
-  configFile: string,
-): { command: ToolCommand; config: string } {
-  const s = ctx.server;
-  const config = keys
-    .map(k => `url = "${s.endpoint}/${s.bucket}/${k}"\noutput = "/dev/null"\n`)
-    .join('');
-  const argv = [
-    ctx.bins.curl,
-    '-sSf',
-    '-Z',
-    '--parallel-max',
-    String(ctx.concurrency),
-    '--aws-sigv4',
-    `aws:amz:${s.region}:s3`,
-    '-K',
-    curlAuthFile(ctx),
-    '-K',
-    configFile,
-  ];
-  return {
-    config,
-    command: {
-      label: 'curl -Z > /dev/null (read limit)',
-      tool: 'limit',
-      argv,
-      env: BASE_ENV(),
-      display: displayCommand(argv, [
-        ...ctx.replacements,
-        [configFile, 'URLS.conf'],
-      ]),
-    },
   };
 }

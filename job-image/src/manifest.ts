@@ -1,16 +1,19 @@
 /**
  * The integrity manifest in the volume (`.kube-restore/manifest.jsonl`, one per shard when sharded):
  * one JSON line per object written and verified. A retried pod reads it back and skips objects it
- * records with the same ETag, version and size whose file is still there with that size.
+ * records with the same ETag, version and size whose file is still there with that size. The
+ * manifest is read back as a stream, its objects into an on-disk table (resumeRecords.ts).
  */
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { MANIFEST_DIR, MANIFEST_FILE } from '@kube-restore/common';
+import { ResumeLookup, ResumeRecords } from './resumeRecords';
+import { readLines } from './scratch';
 import type { Shard } from './shard';
 
 export const MANIFEST_VERSION = 1;
-const { O_RDONLY, O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fsConstants;
+const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fsConstants;
 
 export interface ManifestObject {
   type: 'object';
@@ -65,49 +68,56 @@ export function manifestPathFor(shard: Shard | undefined): string {
 }
 
 export interface LoadedManifest {
-  objects: Map<string, ManifestObject>;
+  /** Verified objects by key (on disk when loaded by loadManifest). */
+  objects: ResumeLookup;
   archives: Map<string, ManifestArchive>;
   lines: number;
   /** Paths of symlinks an earlier attempt made or was about to make (recorded before it made them). */
   symlinks?: string[];
+  /** Closes the on-disk table. */
+  close?: () => void;
 }
 
-/** Reads a manifest; a missing file is empty, a torn last line (killed mid-write) is ignored. */
-export async function loadManifest(file: string): Promise<LoadedManifest> {
+/**
+ * Reads a manifest line by line; a missing file is empty, a torn last line (killed mid-write) is
+ * ignored. Objects go to an SQLite table at `table` (a fresh file in the scratch directory;
+ * `:memory:` by default, for tests).
+ */
+export async function loadManifest(
+  file: string,
+  table = ':memory:',
+): Promise<LoadedManifest> {
+  const objects = new ResumeRecords(table);
   const loaded: LoadedManifest = {
-    objects: new Map(),
+    objects,
     archives: new Map(),
     lines: 0,
+    close: () => objects.close(),
   };
-  let text: string;
   try {
-    // A link in kube-restore's own directory is never followed.
-    const fh = await fsp.open(file, O_RDONLY | O_NOFOLLOW);
-    try {
-      text = await fh.readFile('utf8');
-    } finally {
-      await fh.close();
+    // A link in kube-restore's own directory is never followed (readLines opens O_NOFOLLOW).
+    for await (const raw of readLines(file)) {
+      if (!raw) continue;
+      let line: ManifestLine;
+      try {
+        line = JSON.parse(raw) as ManifestLine;
+      } catch {
+        continue;
+      }
+      loaded.lines++;
+      if (line.type === 'entry' && line.kind === 'symlink')
+        (loaded.symlinks ??= []).push(line.path);
+      else if (line.type === 'object' && line.verified) objects.add(line);
+      else if (line.type === 'archive' && line.verified)
+        loaded.archives.set(line.key, line);
     }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return loaded;
-    throw error;
-  }
-  for (const raw of text.split('\n')) {
-    if (!raw) continue;
-    let line: ManifestLine;
-    try {
-      line = JSON.parse(raw) as ManifestLine;
-    } catch {
-      continue;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      objects.close();
+      throw error;
     }
-    loaded.lines++;
-    if (line.type === 'entry' && line.kind === 'symlink')
-      (loaded.symlinks ??= []).push(line.path);
-    else if (line.type === 'object' && line.verified)
-      loaded.objects.set(line.key, line);
-    else if (line.type === 'archive' && line.verified)
-      loaded.archives.set(line.key, line);
   }
+  objects.seal();
   return loaded;
 }
 

@@ -175,7 +175,16 @@ describe('loadManifest', () => {
       ].join('\n'),
     );
     const m = await loadManifest(file);
-    expect([...m.objects.keys()]).toEqual(['a']);
+    expect(m.objects.size).toBe(1);
+    expect(m.objects.get('a')).toEqual({
+      key: 'a',
+      path: 'a',
+      size: 1,
+      etag: 'e',
+      version: undefined,
+    });
+    expect(m.objects.get('b')).toBeUndefined();
+    m.close?.();
     expect((await loadManifest(path.join(dir, 'missing'))).objects.size).toBe(
       0,
     );

@@ -20,6 +20,8 @@ const NAME_MAX = 255;
 /** Linux's PATH_MAX, counting the terminating NUL: a relative path in the volume is shorter still. */
 export const PATH_MAX = 4096;
 const MAX_SYMLINK_HOPS = 40;
+/** Directories a SafeRoot remembers at most; past that it forgets them all and looks again. */
+const DIR_CACHE_MAX = 8192;
 export const LOST_AND_FOUND = 'lost+found';
 /** Temporary files are named `.kr-tmp-<random>` in the directory of their final name. */
 export const TEMP_PREFIX = '.kr-tmp-';
@@ -108,7 +110,8 @@ export function conflict(entry: string, why: string): RestoreError {
 
 /**
  * Claims of files and directories in one restore, to find two entries that land on one path and a
- * file where a directory must go before anything is written. Memory: one string per path.
+ * file where a directory must go before anything is written. Memory: one string per path (the
+ * objects source, whose listings can be of millions of keys, uses pathClaims.ts instead).
  */
 export class PathRegistry {
   private readonly files = new Map<string, string>();
@@ -314,6 +317,12 @@ export class SafeRoot {
       } else if (!st.isDirectory()) {
         throw conflict(entry, `"${rel}" exists and is not a directory`);
       }
+    }
+    if (this.dirCache.size >= DIR_CACHE_MAX) {
+      // Memory stays bounded in a tree of millions of directories; forgetting only costs lookups.
+      this.dirCache.clear();
+      this.dirCache.set('', this.real);
+      this.created.clear();
     }
     this.dirCache.set(rel, abs);
     return abs;

@@ -17,6 +17,8 @@ export interface ProgressCounters {
   objectsSkipped: number;
   bytesDone: number;
   bytesTotal?: number;
+  /** The listing is still going: objectsTotal and bytesTotal still grow. */
+  listing?: boolean;
   thaw?: { waiting: number; ready: number };
 }
 
@@ -109,7 +111,10 @@ export class Reporter {
         ? Math.max(0, c.bytesTotal - c.bytesDone)
         : undefined;
     const eta =
-      this.phase === 'Restoring' && remaining !== undefined && rate > 0
+      this.phase === 'Restoring' &&
+      !c.listing &&
+      remaining !== undefined &&
+      rate > 0
         ? Math.ceil(remaining / rate)
         : undefined;
     this.write(
@@ -121,6 +126,7 @@ export class Reporter {
           objectsSkipped: c.objectsSkipped,
           bytesDone: c.bytesDone,
           bytesTotal: c.bytesTotal,
+          listing: c.listing,
           bytesPerSecond: Math.round(rate),
           etaSeconds: eta,
           thaw: c.thaw,

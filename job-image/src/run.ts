@@ -24,6 +24,7 @@ import {
   manifestPathFor,
 } from './manifest';
 import { SafeRoot, TEMP_PREFIX } from './paths';
+import { Scratch } from './scratch';
 import { Reporter } from './reporter';
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry';
 import { S3Access } from './s3/access';
@@ -233,6 +234,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
   ]);
   setMaxListeners(0, signal);
   let state: StateDir | undefined;
+  let scratch: Scratch | undefined;
   let claimed = false;
   let claimLost: RestoreError | undefined;
   let stopHeartbeat = () => {};
@@ -342,13 +344,17 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       },
     );
     const manifestAbs = state.path(path.basename(manifestRel));
+    scratch = await Scratch.open(
+      state.path(shard ? `scratch-${shard.index}` : 'scratch'),
+    );
     let resume: LoadedManifest = {
       objects: new Map(),
       archives: new Map(),
       lines: 0,
     };
     if (resuming) {
-      resume = await loadManifest(manifestAbs);
+      resume = await loadManifest(manifestAbs, scratch.file('resume'));
+      scratch.onRemove(resume.close);
       const tag = shard ? `s${shard.index}-` : '';
       const stale = await removeStaleTemporaries(
         root.real,
@@ -412,6 +418,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       reporter,
       manifest,
       resume,
+      scratch,
       resuming,
       preexisting: claim.preexisting,
       conflict: request.target.conflict,
@@ -514,6 +521,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     return result;
   } finally {
     stopHeartbeat();
+    await scratch?.remove().catch(() => undefined);
     await state?.close();
     if (!claimed) await state?.removeIfUnused();
     reporter.stop();

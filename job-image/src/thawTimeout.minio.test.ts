@@ -34,7 +34,7 @@ afterAll(async () => {
   if (base) await fsp.rm(base, { recursive: true, force: true });
 });
 
-it('gives up after waitSeconds with THAW_TIMEOUT (fatal), naming an object, with nothing written', async () => {
+it('gives up after waitSeconds with THAW_TIMEOUT (fatal), naming an object, archived objects not written', async () => {
   proxy.archive('cold/a.dat', 'GLACIER', Number.MAX_SAFE_INTEGER);
   proxy.archive('cold/b.dat', 'DEEP_ARCHIVE', Number.MAX_SAFE_INTEGER);
   const target = path.join(base, 'target');
@@ -88,5 +88,6 @@ it('gives up after waitSeconds with THAW_TIMEOUT (fatal), naming an object, with
   // The last progress line before the end still shows both waiting.
   const thawing = run.progress.filter(p => p.phase === 'Thawing');
   expect(thawing.at(-1)?.thaw).toEqual({ waiting: 2, ready: 0 });
-  expect((await readTree(target)).size).toBe(0);
+  // The thaw comes after the listing: the readable object was written before it, the others not.
+  expect([...(await readTree(target)).keys()]).toEqual(['c.dat']);
 });

@@ -1,39 +1,68 @@
 /**
  * S3ObjectsSource: every object under a prefix, or one key (listed by ./listing), each to its
- * own file.
+ * own file, in a stream: transfers start with the first listing page, and what the source holds in
+ * memory is a bounded window of objects whatever their number.
+ *
+ * - plan(): starts the listing and reads it until the first window is full (or the listing ended),
+ *   then checks that window against the volume and for archived objects, before a byte is written;
+ * - transfer(): workers drain the window while the listing goes on (it waits while the window is
+ *   full). Paths are claimed as they are listed (pathClaims.ts), the resume records are looked up
+ *   on disk (resumeRecords.ts), archived objects are spooled to the scratch directory;
+ * - thaw() after the listing, then transfer() again for the spooled objects.
+ *
+ * A conflict or an archived object (tier `fail`) found after the first window fails the restore
+ * with some files already written, as an archive extraction does; a retry resumes it.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { createKeyFilter } from '@kube-restore/common';
 import { classifyError, RestoreError } from '../errors';
-import { existingPathAction } from '../volume';
+import { PathClaims } from '../pathClaims';
 import {
   applyStripPrefix,
   baseOf,
   conflict as conflict_,
   normalizeEntryPath,
-  PathRegistry,
 } from '../paths';
+import { Spool } from '../scratch';
 import { inShard } from '../shard';
+import { existingPathAction } from '../volume';
 import { downloadObject } from './download';
 import { listObjects, type ListedObject } from './listing';
-import { findArchived, thawObjects } from './thaw';
+import { needsThaw, thawObjects } from './thaw';
 import { forEachLimited } from './util';
+import { forEachStreamed, Pipeline } from './window';
 import type { RestoreContext, Source, SourceTotals } from './types';
+
+/** Objects listed but not yet taken by a worker: about one listing page. */
+export const WINDOW_OBJECTS = 1000;
 
 interface PlannedObject extends ListedObject {
   path: string;
-  /** Waiting for a thaw. */
-  archived?: boolean;
+  /** Set when plan() checked the object already. */
+  decided?: Decision;
+}
+
+type Decision = 'write' | 'skip' | 'archived';
+
+/** An object read back from a spool (JSON): its date is a Date again. */
+function revived(item: PlannedObject): PlannedObject {
+  return item.lastModified === undefined
+    ? item
+    : { ...item, lastModified: new Date(item.lastModified) };
 }
 
 export class S3ObjectsSource implements Source {
-  private items: PlannedObject[] = [];
-  private readonly dirs: string[] = [];
   private objectsWritten = 0;
   private objectsSkipped = 0;
   private bytesWritten = 0;
   private readonly verifiedBy: Record<string, number> = {};
+  private pipeline?: Pipeline<PlannedObject>;
+  private archived?: Spool<PlannedObject>;
+  private thawed = false;
+  /** Folder markers listed before the first file (made only once a file matched). */
+  private earlyDirs?: Spool<string>;
+  private matched = 0;
 
   constructor(private readonly ctx: RestoreContext) {}
 
@@ -46,98 +75,149 @@ export class S3ObjectsSource implements Source {
     };
   }
 
-  async plan(): Promise<'Thawing' | 'Restoring'> {
-    const { request, reporter, shard } = this.ctx;
+  async plan(): Promise<'Restoring'> {
+    const { reporter, scratch } = this.ctx;
+    const c = reporter.counters;
+    c.objectsTotal = 0;
+    c.bytesTotal = 0;
+    c.listing = true;
+    this.archived = await Spool.create(scratch.file('archived'));
+    const pipeline = new Pipeline<PlannedObject>(
+      this.ctx.signal,
+      WINDOW_OBJECTS,
+    );
+    this.pipeline = pipeline;
+    pipeline.start((put, signal) => this.list(put, signal));
+    // The first window is checked before anything is written: a small restore is checked whole.
+    await pipeline.window.whenFull();
+    pipeline.check();
+    try {
+      await forEachLimited(
+        pipeline.window.peek().slice(),
+        this.ctx.tuning.concurrency,
+        pipeline.signal,
+        async (item, signal) => {
+          item.decided = await this.decide(item, signal);
+        },
+      );
+    } catch (error) {
+      await pipeline.abandon(error);
+    }
+    return 'Restoring';
+  }
+
+  /** Lists, filters, maps and claims every key, and puts this shard's objects in the window. */
+  private async list(
+    put: (item: PlannedObject) => Promise<boolean>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { request, reporter, shard, root, scratch } = this.ctx;
     const { source } = request;
     const prefix = source.prefix ?? '';
     const keep = createKeyFilter(source);
-    const registry = new PathRegistry({
-      foldCase: this.ctx.root.caseInsensitive,
+    const c = reporter.counters;
+    const claims = new PathClaims({
+      file: scratch.file('claims'),
+      foldCase: root.caseInsensitive,
     });
-    let matched = 0;
     let ignored = 0;
-    for await (const o of listObjects(this.ctx)) {
-      const relative =
-        source.key !== undefined ? baseOf(o.key) : o.key.slice(prefix.length);
-      if (relative === '') continue;
-      if (source.key === undefined) {
-        if (!keep(relative)) continue;
+    try {
+      for await (const o of listObjects({ ...this.ctx, signal })) {
+        const relative =
+          source.key !== undefined ? baseOf(o.key) : o.key.slice(prefix.length);
+        if (relative === '') continue;
+        if (source.key === undefined && !keep(relative)) continue;
+        const stripped =
+          source.key !== undefined
+            ? relative
+            : applyStripPrefix(relative, source.stripPrefix);
+        if (stripped === undefined) {
+          ignored++;
+          continue;
+        }
+        const normalized = normalizeEntryPath(stripped, o.key);
+        if (normalized.kind === 'skip') {
+          reporter.log('warn', 'key not restored', {
+            key: o.key,
+            reason: normalized.reason,
+          });
+          ignored++;
+          continue;
+        }
+        if (normalized.kind === 'dir') {
+          claims.claimDir(normalized.path, o.key);
+          if (normalized.path !== '' && inShard(o.key, shard))
+            await this.folder(normalized.path);
+          continue;
+        }
+        claims.claimFile(normalized.path, o.key);
+        if (++this.matched === 1) await this.makeEarlyDirs();
+        if (!inShard(o.key, shard)) continue;
+        c.objectsTotal! += 1;
+        c.bytesTotal! += o.size;
+        if (!(await put({ ...o, path: normalized.path }))) return;
       }
-      const stripped =
-        source.key !== undefined
-          ? relative
-          : applyStripPrefix(relative, source.stripPrefix);
-      if (stripped === undefined) {
-        ignored++;
-        continue;
-      }
-      const normalized = normalizeEntryPath(stripped, o.key);
-      if (normalized.kind === 'skip') {
-        reporter.log('warn', 'key not restored', {
-          key: o.key,
-          reason: normalized.reason,
-        });
-        ignored++;
-        continue;
-      }
-      if (normalized.kind === 'dir') {
-        registry.claimDir(normalized.path, o.key);
-        if (normalized.path !== '' && inShard(o.key, shard))
-          this.dirs.push(normalized.path);
-        continue;
-      }
-      registry.claimFile(normalized.path, o.key);
-      matched++;
-      if (inShard(o.key, shard))
-        this.items.push({ ...o, path: normalized.path });
+    } finally {
+      claims.close();
     }
+    c.listing = undefined;
     if (ignored > 0)
       reporter.log(
         'info',
         'keys outside stripPrefix or reserved were not restored',
         { count: ignored },
       );
-    if (matched === 0 && !request.options.allowEmpty) {
+    if (this.matched === 0 && !request.options.allowEmpty) {
       throw new RestoreError(
         'NO_OBJECTS',
         `no object matched s3://${source.bucket}/${source.key ?? prefix}${source.include.length || source.exclude.length ? ' and the include/exclude globs' : ''}`,
       );
     }
-
-    await this.dropDone();
-    const archived = await findArchived(this.ctx, this.items);
-    const c = reporter.counters;
-    c.objectsTotal = this.items.length + this.objectsSkipped;
-    c.objectsDone = this.objectsSkipped;
-    c.objectsSkipped = this.objectsSkipped;
-    c.bytesTotal = this.items.reduce((sum, o) => sum + o.size, 0);
+    if (this.matched === 0) await this.makeEarlyDirs();
     reporter.log('info', 'planned', {
-      objects: this.items.length,
-      skipped: this.objectsSkipped,
+      objects: c.objectsTotal,
       bytes: c.bytesTotal,
-      archived: archived.length,
+      skippedSoFar: this.objectsSkipped,
+      archivedSoFar: this.archived!.size,
+      pathCheck: claims.inOrder ? 'in order' : 'on disk',
     });
-    if (archived.length === 0) return 'Restoring';
-    if (source.archive.tier === 'fail') {
-      throw new RestoreError(
-        'ARCHIVED_OBJECT',
-        `${archived.length} object(s) are archived (e.g. "${archived[0].key}", ${archived[0].storageClass}); set source.archive.tier to thaw them`,
-        { entry: archived[0].key },
-      );
+  }
+
+  /** A folder marker of this shard: made now, or once a file matched (NO_OBJECTS writes nothing). */
+  private async folder(rel: string): Promise<void> {
+    if (this.matched > 0 || this.ctx.request.options.allowEmpty) {
+      await this.makeDir(rel);
+      return;
     }
-    c.thaw = { waiting: archived.length, ready: 0 };
-    return 'Thawing';
+    this.earlyDirs ??= await Spool.create(this.ctx.scratch.file('dirs'));
+    await this.earlyDirs.append(rel);
+  }
+
+  private async makeEarlyDirs(): Promise<void> {
+    const early = this.earlyDirs;
+    if (!early) return;
+    this.earlyDirs = undefined;
+    for await (const rel of early.read()) await this.makeDir(rel);
+    await early.remove();
+  }
+
+  private async makeDir(rel: string): Promise<void> {
+    const { root, dirMode } = this.ctx;
+    const abs = await root.ensureDir(rel, rel);
+    if (dirMode !== undefined) await fsp.chmod(abs, dirMode);
   }
 
   /**
    * Skips what an earlier attempt verified; what the volume held before the first attempt follows
    * the conflict policy (skip-existing skips it, fail refuses it); anything else is replaced.
+   * Then, for what is written, whether it waits for a thaw.
    */
-  private async dropDone(): Promise<void> {
+  private async decide(
+    item: PlannedObject,
+    signal: AbortSignal,
+  ): Promise<Decision> {
     const { resume, conflict, root, preexisting } = this.ctx;
-    if (resume.objects.size === 0 && conflict === 'overwrite') return;
-    const keep: PlannedObject[] = [];
-    await forEachLimited(this.items, 32, this.ctx.signal, async item => {
+    if (resume.objects.size > 0 || conflict !== 'overwrite') {
       const abs = path.join(root.real, item.path);
       const st = await fsp.lstat(abs).catch(() => undefined);
       const record = resume.objects.get(item.key);
@@ -158,68 +238,85 @@ export class S3ObjectsSource implements Source {
           item.key,
           `"${item.path}" already exists in the volume`,
         );
-      if (resumed || action === 'skip') {
-        this.objectsSkipped++;
-      } else {
-        keep.push(item);
-      }
-    });
-    this.items = keep;
+      if (resumed || action === 'skip') return 'skip';
+    }
+    if (!(await needsThaw(this.ctx, item, signal))) return 'write';
+    if (this.ctx.request.source.archive.tier === 'fail')
+      throw new RestoreError(
+        'ARCHIVED_OBJECT',
+        `"${item.key}" is archived (${item.storageClass}); set source.archive.tier to thaw it`,
+        { entry: item.key },
+      );
+    return 'archived';
   }
 
   async thaw(): Promise<'Restoring'> {
-    await thawObjects(
-      this.ctx,
-      this.items.filter(o => o.archived),
-    );
+    await thawObjects(this.ctx, this.archived!.read());
+    this.thawed = true;
     return 'Restoring';
   }
 
-  async transfer(): Promise<'Verifying'> {
-    const { root, reporter, manifest, tuning, dirMode } = this.ctx;
-    for (const dir of this.dirs) {
-      await root.ensureDir(dir, dir);
-      if (dirMode !== undefined)
-        await fsp.chmod(await root.ensureDir(dir, dir), dirMode);
+  async transfer(): Promise<'Thawing' | 'Verifying'> {
+    const { reporter, tuning } = this.ctx;
+    if (this.thawed) {
+      await forEachStreamed(
+        this.ctx.signal,
+        this.archived!.read(),
+        tuning.concurrency,
+        (item, signal) => this.write(revived(item), signal),
+      );
+      await this.archived!.remove();
+      return 'Verifying';
     }
-    // Large objects first: the tail of the transfer is then many small objects, not one big one.
-    const order = [...this.items].sort((a, b) => b.size - a.size);
-    await forEachLimited(
-      order,
-      tuning.concurrency,
-      this.ctx.signal,
-      async (item, signal) => {
-        const ctx =
-          signal === this.ctx.signal ? this.ctx : { ...this.ctx, signal };
-        const finalPath = await root.filePath(item.path, item.key);
-        try {
-          const done = await downloadObject(
-            ctx,
-            item,
-            finalPath,
-            this.ctx.fileAttributes,
-          );
-          manifest.append({
-            type: 'object',
-            key: item.key,
-            version: item.versionId,
-            path: item.path,
-            size: done.bytes,
-            etag: done.etag,
-            checksum: done.checksum,
-            verified: true,
-          });
-          this.objectsWritten++;
-          this.bytesWritten += done.bytes;
-          this.verifiedBy[done.verifiedBy] =
-            (this.verifiedBy[done.verifiedBy] ?? 0) + 1;
-          reporter.counters.objectsDone++;
-        } catch (error) {
-          throw classifyError(error, item.key);
-        }
-      },
-    );
-    return 'Verifying';
+    await this.pipeline!.run(tuning.concurrency, async (item, signal) => {
+      const decision = item.decided ?? (await this.decide(item, signal));
+      if (decision === 'skip') {
+        this.objectsSkipped++;
+        reporter.counters.objectsSkipped++;
+        reporter.counters.objectsDone++;
+      } else if (decision === 'archived') {
+        await this.archived!.append({ ...item, decided: undefined });
+      } else {
+        await this.write(item, signal);
+      }
+    });
+    this.pipeline = undefined;
+    await this.archived!.finish();
+    if (this.archived!.size === 0) return 'Verifying';
+    reporter.counters.thaw = { waiting: this.archived!.size, ready: 0 };
+    return 'Thawing';
+  }
+
+  /** Downloads one object to its path and records it in the manifest. */
+  private async write(item: PlannedObject, signal: AbortSignal): Promise<void> {
+    const { root, reporter, manifest } = this.ctx;
+    const ctx = signal === this.ctx.signal ? this.ctx : { ...this.ctx, signal };
+    const finalPath = await root.filePath(item.path, item.key);
+    try {
+      const done = await downloadObject(
+        ctx,
+        item,
+        finalPath,
+        this.ctx.fileAttributes,
+      );
+      manifest.append({
+        type: 'object',
+        key: item.key,
+        version: item.versionId,
+        path: item.path,
+        size: done.bytes,
+        etag: done.etag,
+        checksum: done.checksum,
+        verified: true,
+      });
+      this.objectsWritten++;
+      this.bytesWritten += done.bytes;
+      this.verifiedBy[done.verifiedBy] =
+        (this.verifiedBy[done.verifiedBy] ?? 0) + 1;
+      reporter.counters.objectsDone++;
+    } catch (error) {
+      throw classifyError(error, item.key);
+    }
   }
 
   async verify(): Promise<'Succeeded'> {

@@ -1,7 +1,8 @@
 /**
  * Archived objects (GLACIER, DEEP_ARCHIVE, Intelligent-Tiering archive tiers): find them with HEAD,
  * RestoreObject with the requested tier and days, then poll HEAD's x-amz-restore with backoff until
- * every copy is readable or `waitSeconds` ran out (THAW_TIMEOUT).
+ * every copy is readable or `waitSeconds` ran out (THAW_TIMEOUT). What waits is spooled to the
+ * scratch directory, not held in memory.
  */
 import {
   HeadObjectCommand,
@@ -14,7 +15,9 @@ import {
   ArchiveTier,
 } from '@kube-restore/common';
 import { RestoreError } from '../errors';
+import { Spool } from '../scratch';
 import { controlCall, forEachLimited } from './util';
+import { forEachStreamed } from './window';
 import type { RestoreContext } from './types';
 
 export interface ThawItem {
@@ -61,34 +64,43 @@ function mayBeArchived(storageClass: string | undefined): boolean {
   );
 }
 
+/** HEADs `item` if its storage class may be archived; true (its class updated) when it needs a thaw. */
+export async function needsThaw(
+  ctx: RestoreContext,
+  item: ThawItem,
+  signal: AbortSignal = ctx.signal,
+): Promise<boolean> {
+  if (!mayBeArchived(item.storageClass)) return false;
+  const { client, bucket } = ctx.s3;
+  const head = await controlCall(ctx, item.key, () =>
+    client.send(
+      new HeadObjectCommand({
+        Bucket: bucket,
+        Key: item.key,
+        VersionId: item.versionId,
+      }),
+      { abortSignal: signal },
+    ),
+  );
+  if (!isArchived(head)) return false;
+  item.archived = true;
+  item.storageClass =
+    head.ArchiveStatus ?? head.StorageClass ?? item.storageClass;
+  return true;
+}
+
 /** HEADs the items whose storage class may be archived; marks and returns those that need a thaw. */
 export async function findArchived<T extends ThawItem>(
   ctx: RestoreContext,
   items: T[],
 ): Promise<T[]> {
   const archived: T[] = [];
-  const { client, bucket } = ctx.s3;
   await forEachLimited(
     items.filter(o => mayBeArchived(o.storageClass)),
     ctx.tuning.concurrency,
     ctx.signal,
     async item => {
-      const head = await controlCall(ctx, item.key, () =>
-        client.send(
-          new HeadObjectCommand({
-            Bucket: bucket,
-            Key: item.key,
-            VersionId: item.versionId,
-          }),
-          { abortSignal: ctx.signal },
-        ),
-      );
-      if (isArchived(head)) {
-        item.archived = true;
-        item.storageClass =
-          head.ArchiveStatus ?? head.StorageClass ?? item.storageClass;
-        archived.push(item);
-      }
+      if (await needsThaw(ctx, item)) archived.push(item);
     },
   );
   return archived;
@@ -112,45 +124,56 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Requests a thaw of every item and waits until all are readable. */
+/**
+ * Requests a thaw of every item and waits until all are readable. The items come as a stream and
+ * the ones still waiting are kept in a spool in the scratch directory, rewritten at each poll: the
+ * memory used does not grow with the number of archived objects.
+ */
 export async function thawObjects(
   ctx: RestoreContext,
-  items: ThawItem[],
+  items: Iterable<ThawItem> | AsyncIterable<ThawItem>,
 ): Promise<void> {
-  const { request, reporter, s3, tuning } = ctx;
+  const { request, reporter, s3, tuning, scratch } = ctx;
   const { archive } = request.source;
-  const waiting = new Set(items);
-  const total = waiting.size;
   const c = reporter.counters;
+  let waiting = await Spool.create<ThawItem>(scratch.file('thaw'));
+  await forEachStreamed(
+    ctx.signal,
+    items,
+    tuning.concurrency,
+    async (item, signal) => {
+      let tier = archive.tier as ArchiveTier;
+      if (tier === 'Expedited' && item.storageClass === 'DEEP_ARCHIVE')
+        tier = 'Standard';
+      const intelligentTiering =
+        item.storageClass === 'ARCHIVE_ACCESS' ||
+        item.storageClass === 'DEEP_ARCHIVE_ACCESS';
+      try {
+        await controlCall(ctx, item.key, () =>
+          s3.client.send(
+            new RestoreObjectCommand({
+              Bucket: s3.bucket,
+              Key: item.key,
+              VersionId: item.versionId,
+              // Intelligent-Tiering archive tiers take no Days (the object moves back to a frequent tier).
+              RestoreRequest: intelligentTiering
+                ? {}
+                : { Days: archive.days, GlacierJobParameters: { Tier: tier } },
+            }),
+            { abortSignal: signal },
+          ),
+        );
+      } catch (error) {
+        const cause = (error as RestoreError).cause as
+          { name?: string } | undefined;
+        if (cause?.name !== 'RestoreAlreadyInProgress') throw error;
+      }
+      await waiting.append(item);
+    },
+  );
+  await waiting.finish();
+  const total = waiting.size;
   c.thaw = { waiting: total, ready: 0 };
-  await forEachLimited(items, tuning.concurrency, ctx.signal, async item => {
-    let tier = archive.tier as ArchiveTier;
-    if (tier === 'Expedited' && item.storageClass === 'DEEP_ARCHIVE')
-      tier = 'Standard';
-    const intelligentTiering =
-      item.storageClass === 'ARCHIVE_ACCESS' ||
-      item.storageClass === 'DEEP_ARCHIVE_ACCESS';
-    try {
-      await controlCall(ctx, item.key, () =>
-        s3.client.send(
-          new RestoreObjectCommand({
-            Bucket: s3.bucket,
-            Key: item.key,
-            VersionId: item.versionId,
-            // Intelligent-Tiering archive tiers take no Days (the object moves back to a frequent tier).
-            RestoreRequest: intelligentTiering
-              ? {}
-              : { Days: archive.days, GlacierJobParameters: { Tier: tier } },
-          }),
-          { abortSignal: ctx.signal },
-        ),
-      );
-    } catch (error) {
-      const cause = (error as RestoreError).cause as
-        { name?: string } | undefined;
-      if (cause?.name !== 'RestoreAlreadyInProgress') throw error;
-    }
-  });
   reporter.log('info', 'thaw requested', {
     objects: total,
     tier: archive.tier,
@@ -161,13 +184,11 @@ export async function thawObjects(
   let interval = tuning.thawPollMs;
   while (waiting.size > 0) {
     if (Date.now() >= deadline) {
-      const first = waiting.values().next().value as ThawItem;
+      const first = await firstOf(waiting.read());
       throw new RestoreError(
         'THAW_TIMEOUT',
         `${waiting.size} archived object(s) were not restored within ${archive.waitSeconds}s`,
-        {
-          entry: first.key,
-        },
+        { entry: first?.key },
       );
     }
     await sleep(
@@ -175,11 +196,12 @@ export async function thawObjects(
       ctx.signal,
     );
     interval = Math.min(tuning.thawPollMaxMs, Math.ceil(interval * 1.5));
-    await forEachLimited(
-      [...waiting],
-      tuning.concurrency,
+    const still = await Spool.create<ThawItem>(scratch.file('thaw'));
+    await forEachStreamed(
       ctx.signal,
-      async item => {
+      waiting.read(),
+      tuning.concurrency,
+      async (item, signal) => {
         const head = await controlCall(ctx, item.key, () =>
           s3.client.send(
             new HeadObjectCommand({
@@ -187,20 +209,24 @@ export async function thawObjects(
               Key: item.key,
               VersionId: item.versionId,
             }),
-            {
-              abortSignal: ctx.signal,
-            },
+            { abortSignal: signal },
           ),
         );
-        if (!isArchived(head)) {
-          waiting.delete(item);
-          item.archived = false;
-        }
+        if (isArchived(head)) await still.append(item);
       },
     );
+    await still.finish();
+    await waiting.remove();
+    waiting = still;
     c.thaw = { waiting: waiting.size, ready: total - waiting.size };
     reporter.maybeEmit();
   }
+  await waiting.remove();
   reporter.log('info', 'thaw complete', { objects: total });
   c.thaw = undefined;
+}
+
+async function firstOf<T>(items: AsyncIterable<T>): Promise<T | undefined> {
+  for await (const item of items) return item;
+  return undefined;
 }

@@ -13,6 +13,7 @@ import type { BandwidthLimiter } from '../bandwidth';
 import type { LoadedManifest, ManifestWriter } from '../manifest';
 import type { SafeRoot } from '../paths';
 import type { Reporter } from '../reporter';
+import type { Scratch } from '../scratch';
 import type { RetryPolicy } from '../retry';
 import type { S3Access } from '../s3/access';
 import type { Shard } from '../shard';
@@ -27,6 +28,8 @@ export interface RestoreContext {
   manifest: ManifestWriter;
   /** What an earlier attempt of this restore recorded as written and verified. */
   resume: LoadedManifest;
+  /** On-disk working state of this attempt (path claims, spools), removed when it ends. */
+  scratch: Scratch;
   /** The volume was claimed by this restore already (an earlier attempt or another shard). */
   resuming: boolean;
   /** What the volume held before the restore's first attempt: the conflict policy applies to it. */
@@ -71,7 +74,8 @@ export interface Source {
   /** Lists, filters, maps and checks every path; fails before writing anything. */
   plan(): Promise<Extract<JobPhase, 'Thawing' | 'Restoring'>>;
   thaw(): Promise<'Restoring'>;
-  transfer(): Promise<'Verifying'>;
+  /** 'Thawing' when objects found archived on the way wait for a thaw (then transfer again). */
+  transfer(): Promise<'Thawing' | 'Verifying'>;
   verify(): Promise<'Succeeded'>;
   /** Totals for the termination message: objects written, skipped, bytes written. */
   totals(): SourceTotals;

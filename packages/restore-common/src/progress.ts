@@ -17,6 +17,8 @@ export const progressLineSchema = z
     objectsSkipped: count.default(0),
     bytesDone: count,
     bytesTotal: count.optional(),
+    /** The listing is still going: objectsTotal and bytesTotal are what was listed so far. */
+    listing: z.boolean().optional(),
     bytesPerSecond: count.default(0),
     etaSeconds: count.optional(),
     /** While Thawing: archived objects waiting and ready. */
