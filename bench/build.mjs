@@ -1,5 +1,5 @@
-// Bundles the benchmark (bench/src/main.ts) and its child-process probe into dist/:
-//   node build.mjs   ->   dist/bench.cjs, dist/size-probe.cjs
+// Bundles the benchmark (bench/src/main.ts) and its child-process probes into dist/:
+//   node build.mjs   ->   dist/bench.cjs, dist/size-probe.cjs, dist/heap-probe.cjs
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,7 @@ await build({
   entryPoints: {
     bench: path.join(here, 'src/main.ts'),
     'size-probe': path.join(here, 'src/size-probe.ts'),
+    'heap-probe': path.join(here, 'src/heap-probe.ts'),
   },
   outdir: path.join(here, 'dist'),
   outExtension: { '.js': '.cjs' },
