@@ -288,6 +288,9 @@ export async function startCluster(
         `--cert-dir=${path.join(runDir, 'kcm-certs')}`,
         `--controllers=${[
           'job-controller',
+          // the populator's Deployment (deploy/populator)
+          'deployment-controller',
+          'replicaset-controller',
           'ttl-after-finished-controller',
           'garbage-collector-controller',
           'serviceaccount-controller',

@@ -44,8 +44,9 @@ export function kubectlAs(cluster: Cluster, kubeconfig: string): Kubectl {
 }
 
 /**
- * Installs what `kubectl apply -k deploy/populator` installs, except the Deployment (its image is not
- * built yet: the test runs the populator in-process as the same ServiceAccount), and opts `namespace` in.
+ * Installs what `kubectl apply -k deploy/populator` installs, except the Deployment (these tests run
+ * the populator in-process as the same ServiceAccount, with short backoffs; deployment.cluster.test.ts
+ * runs the Deployment itself), and opts `namespace` in.
  * Returns API clients acting as kube-restore/restore-populator with a TokenRequest token.
  */
 export async function installPopulator(
