@@ -45,7 +45,17 @@ function firstConflict(
 
 describe('compareUtf8', () => {
   it('orders strings as their UTF-8 bytes do (S3 key order), surrogate pairs included', () => {
-    const alphabet = ['a', 'B', '/', '-', '0', 'é', '\uffee', '😀', '\u{10400}'];
+    const alphabet = [
+      'a',
+      'B',
+      '/',
+      '-',
+      '0',
+      'é',
+      '\uffee',
+      '😀',
+      '\u{10400}',
+    ];
     const strings: string[] = [];
     for (let i = 0; i < 400; i++) {
       let s = '';
@@ -181,7 +191,7 @@ describe('PathClaims agrees with the in-memory PathRegistry', () => {
         const checker = new PathClaims({ file: ':memory:' });
         expect(firstConflict(claims, checker)).toBe(expected);
         // A sorted stream is checked without reading the table back.
-        if (claims === sorted) expect(checker.inOrder).toBe(true);
+        expect(checker.inOrder || claims !== sorted).toBe(true);
         if (expected >= 0) conflicts++;
       }
     }

@@ -83,16 +83,14 @@ export class Spool<T> {
     if (!this.stream.write(`${JSON.stringify(record)}\n`)) {
       const stream = this.stream;
       await new Promise<void>((resolve, reject) => {
-        const onError = (error: Error) => {
-          stream.off('drain', onDrain);
-          reject(error);
+        const done = (error?: Error) => {
+          stream.off('drain', done);
+          stream.off('error', done);
+          if (error) reject(error);
+          else resolve();
         };
-        const onDrain = () => {
-          stream.off('error', onError);
-          resolve();
-        };
-        stream.once('drain', onDrain);
-        stream.once('error', onError);
+        stream.once('drain', done);
+        stream.once('error', done);
       });
     }
   }

@@ -159,10 +159,7 @@ export class Pipeline<T extends Sized> {
       signal: AbortSignal,
     ) => Promise<void>,
   ): void {
-    this.producing = produce(
-      item => this.window.put(item),
-      this.signal,
-    ).then(
+    this.producing = produce(item => this.window.put(item), this.signal).then(
       () => this.window.end(),
       error => this.fail(error),
     );
