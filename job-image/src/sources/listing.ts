@@ -1,12 +1,17 @@
 /**
  * The listing of an objects source: every object under a prefix (ListObjectsV2, or
- * ListObjectVersions for `asOf`), or one key (HeadObject), page by page.
+ * ListObjectVersions for `asOf`), or one key (HeadObject), page by page. A shard of a request with
+ * shard bounds lists only its own key range: it starts after the range's first bound (StartAfter,
+ * or KeyMarker for versions) and stops at its last key, so that all shards together list the
+ * prefix about once. Without bounds, every shard lists the whole prefix (hash sharding).
  */
 import {
   HeadObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3';
+import { compareKeys } from '@kube-restore/common';
+import { rangeOf, type KeyRange } from '../shard';
 import { controlCall } from './util';
 import type { ObjectRef, RestoreContext } from './types';
 
@@ -50,15 +55,17 @@ export async function* listObjects(
     return;
   }
   const prefix = source.prefix ?? '';
+  const range = shardRange(ctx);
   if (source.asOf) {
-    yield* listAsOf(ctx, prefix, new Date(source.asOf));
+    yield* listAsOf(ctx, prefix, new Date(source.asOf), range);
     return;
   }
   let token: string | undefined;
   do {
-    const page = await listPage(ctx, prefix, token);
+    const page = await listPage(ctx, prefix, token, range.after);
     for (const o of page.Contents ?? []) {
       if (o.Key === undefined) continue;
+      if (beyond(o.Key, range)) return;
       yield {
         key: o.Key,
         size: o.Size ?? 0,
@@ -67,8 +74,40 @@ export async function* listObjects(
         storageClass: o.StorageClass,
       };
     }
+    // A page that ends at the range's last key needs no next page.
+    const lastKey = page.Contents?.at(-1)?.Key;
+    if (
+      lastKey !== undefined &&
+      range.last !== undefined &&
+      lastKey === range.last
+    )
+      return;
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
+}
+
+/** This shard's key range (everything for one pod or hash sharding); says which it lists. */
+function shardRange(ctx: RestoreContext): KeyRange {
+  const { shard, request, reporter } = ctx;
+  if (!shard) return {};
+  const range = rangeOf(shard, request.shards);
+  if (range) {
+    reporter.log('info', "listing this shard's key range", {
+      after: range.after,
+      last: range.last,
+    });
+    return range;
+  }
+  reporter.log(
+    'info',
+    'the request carries no shard bounds: every shard lists the whole prefix and keeps the keys that hash to it',
+  );
+  return {};
+}
+
+/** Is `key` past the range's last key? The listing is in key order, so nothing after it is ours. */
+function beyond(key: string, range: KeyRange): boolean {
+  return range.last !== undefined && compareKeys(key, range.last) > 0;
 }
 
 /** One page of ListObjectsV2 after `token`. */
@@ -76,6 +115,7 @@ function listPage(
   ctx: RestoreContext,
   prefix: string,
   token: string | undefined,
+  startAfter: string | undefined,
 ) {
   const { client, bucket } = ctx.s3;
   return controlCall(ctx, prefix || undefined, () =>
@@ -84,6 +124,8 @@ function listPage(
         Bucket: bucket,
         Prefix: prefix || undefined,
         ContinuationToken: token,
+        // Only the first page: S3 ignores StartAfter once a continuation token is given.
+        StartAfter: token ? undefined : startAfter,
         MaxKeys: 1000,
       }),
       {
@@ -93,7 +135,7 @@ function listPage(
   );
 }
 
-/** One page of ListObjectVersions after the key and version markers. */
+/** One page of ListObjectVersions after the markers (a key marker alone: after all its versions). */
 function listVersionsPage(
   ctx: RestoreContext,
   prefix: string,
@@ -120,8 +162,9 @@ async function* listAsOf(
   ctx: RestoreContext,
   prefix: string,
   asOf: Date,
+  range: KeyRange,
 ): AsyncGenerator<ListedObject> {
-  let keyMarker: string | undefined;
+  let keyMarker: string | undefined = range.after;
   let versionMarker: string | undefined;
   let decidedKey: string | undefined;
   do {
@@ -150,12 +193,19 @@ async function* listAsOf(
     }
     // Versions and markers arrive in two lists; per key, newest first.
     candidates.sort(newestFirstPerKey);
+    // Versions of the range's last key may go on in the next page: only a later key ends it.
+    let ended = false;
     for (const c of candidates) {
+      if (beyond(c.key, range)) {
+        ended = true;
+        continue;
+      }
       if (c.key === decidedKey) continue;
       if (c.at.getTime() > asOf.getTime()) continue;
       decidedKey = c.key;
       if (!c.marker && c.obj) yield c.obj;
     }
+    if (ended) return;
     keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
     versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
   } while (keyMarker);

@@ -146,13 +146,13 @@ export class S3ObjectsSource implements Source {
         }
         if (normalized.kind === 'dir') {
           claims.claimDir(normalized.path, o.key);
-          if (normalized.path !== '' && inShard(o.key, shard))
+          if (normalized.path !== '' && inShard(o.key, shard, request.shards))
             await this.folder(normalized.path);
           continue;
         }
         claims.claimFile(normalized.path, o.key);
         if (++this.matched === 1) await this.makeEarlyDirs();
-        if (!inShard(o.key, shard)) continue;
+        if (!inShard(o.key, shard, request.shards)) continue;
         c.objectsTotal! += 1;
         c.bytesTotal! += o.size;
         if (!(await put({ ...o, path: normalized.path }))) return;
