@@ -18,6 +18,7 @@ import { RestoreRecorder } from './service/recorder';
 import { RestoreService } from './service/RestoreService';
 import { RestoreStore } from './service/RestoreStore';
 import { createRouter } from './service/router';
+import { pvcPlumberRouter } from './service/pvcPlumber';
 
 /** The kube-restore backend plugin (id `restore`): `backend.add(import('@kube-restore/backstage-plugin-restore-backend'))`. */
 export const restorePlugin = createBackendPlugin({
@@ -125,6 +126,8 @@ export const restorePlugin = createBackendPlugin({
             if (ended) logger.info(`${ended} restore(s) ended`);
           },
         });
+        const exists = (namespace: string, pvc: string) =>
+          existsDecision(restoreConfig, clusters, namespace, pvc);
         httpRouter.use(
           await createRouter({
             httpAuth,
@@ -132,11 +135,12 @@ export const restorePlugin = createBackendPlugin({
             planner,
             reads,
             approvals,
-            exists: (namespace, pvc) =>
-              existsDecision(restoreConfig, clusters, namespace, pvc),
+            exists,
             serviceAccess: restoreConfig.serviceAccess,
           }),
         );
+        // pvc-plumber's contract (fail-open, {exists, keyCount}) for policies written for it.
+        httpRouter.use(pvcPlumberRouter({ httpAuth, exists }));
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
         logger.info(
           `kube-restore: ${restoreConfig.clusters.length} cluster(s), sources ${restoreConfig.sources.map(s => s.name).join(', ')}`,

@@ -5,6 +5,7 @@
  * Inputs are checked the way the scaffolder's runner checks them: the action's JSON schema, with jsonschema.
  * A real restore into a new PVC is in actions.cluster.test.ts.
  */
+import { JsonObject } from '@backstage/types';
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import { validate } from 'jsonschema';
@@ -42,7 +43,7 @@ function actionsFor(server: { port(): number }) {
  * A mock action context for `user`'s task. createMockActionContext always answers one mock user from
  * getInitiatorCredentials (it drops that option), so the context's credentials are set after it.
  */
-function contextAs(user: string, input: Record<string, unknown>) {
+function contextAs(user: string, input: JsonObject) {
   return {
     ...createMockActionContext({ input }),
     getInitiatorCredentials: async () => mockCredentials.user(user),

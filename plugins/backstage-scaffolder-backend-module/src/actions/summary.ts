@@ -4,12 +4,18 @@ import { formatBytes } from '@kube-restore/common';
 
 export function summaryOf(view: RestoreView): string {
   const where = `restore ${view.name} into PVC ${view.pvc} in ${view.cluster}/${view.namespace}`;
-  const result = view.status?.result;
   switch (view.phase) {
-    case 'Succeeded':
-      return result
-        ? `${where}: Succeeded, ${result.objects} object(s), ${formatBytes(result.bytes)} in ${(result.durationMs / 1000).toFixed(1)} s`
-        : `${where}: Succeeded`;
+    case 'Succeeded': {
+      const objects = view.status?.result?.objects;
+      const parts = [
+        objects === undefined ? undefined : `${objects} object(s)`,
+        view.bytes === undefined ? undefined : formatBytes(view.bytes),
+        view.durationMs === undefined
+          ? undefined
+          : `in ${(view.durationMs / 1000).toFixed(1)} s`,
+      ].filter(Boolean);
+      return `${where}: Succeeded${parts.length ? `, ${parts.join(' ')}` : ''}`;
+    }
     case 'Failed':
       return `${where}: Failed, ${errorOf(view)}`;
     case 'PendingApproval':

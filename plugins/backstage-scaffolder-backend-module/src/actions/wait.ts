@@ -68,7 +68,6 @@ export function waitRestoreAction(options: { client: RestoreBackendClient }) {
         pvc: z => z.string(),
         phase: z =>
           z.string().describe('Succeeded (a step that did not succeed fails)'),
-        objects: z => z.number().optional(),
         bytes: z => z.number().optional(),
         durationMs: z => z.number().optional(),
         summary: z => z.string(),
@@ -104,12 +103,9 @@ export function waitRestoreAction(options: { client: RestoreBackendClient }) {
         throw new Error(`restore ${view.name} failed: ${errorOf(view)}`);
       if (view.phase === 'Rejected')
         throw new Error(`restore ${view.name} was rejected: ${said}`);
-      const result = view.status?.result;
-      if (result) {
-        ctx.output('objects', result.objects);
-        ctx.output('bytes', result.bytes);
-        ctx.output('durationMs', result.durationMs);
-      }
+      if (view.bytes !== undefined) ctx.output('bytes', view.bytes);
+      if (view.durationMs !== undefined)
+        ctx.output('durationMs', view.durationMs);
     },
   });
 }
