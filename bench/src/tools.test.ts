@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { jobCommand, JOB_NODE_FLAGS } from './tools';
+import {
+  awsConfigFile,
+  jobCommand,
+  JOB_NODE_FLAGS,
+  mcCaFile,
+  peerCopy,
+} from './tools';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
@@ -38,5 +44,62 @@ describe('jobCommand', () => {
       '--cpu-prof',
       '/b/restore-job.cjs',
     ]);
+  });
+});
+
+describe('peerCopy and jobCommand over HTTPS, with a concurrency sweep', () => {
+  const ctx = {
+    server: {
+      endpoint: 'https://127.0.0.1:9443',
+      region: 'us-east-1',
+      accessKeyId: 'k',
+      secretAccessKey: 's',
+      bucket: 'bench',
+    },
+    bins: {
+      node: '/usr/bin/node',
+      jobBundle: '/b/restore-job.cjs',
+      s5cmd: '/bin/s5cmd',
+      rclone: '/bin/rclone',
+      mc: '/bin/mc',
+      aws: '/usr/bin/aws',
+    },
+    concurrency: 16,
+    confDir: '/conf',
+    replacements: [],
+    caFile: '/pki/ca.crt',
+    jobDefaults: true,
+  } as unknown as Parameters<typeof jobCommand>[0];
+
+  it('gives every tool the CA its own way', () => {
+    expect(jobCommand(ctx, { prefix: 'b/' }, '/t').env.AWS_CA_BUNDLE).toBe(
+      '/pki/ca.crt',
+    );
+    expect(peerCopy(ctx, 's5cmd', 'b/', '/t').env.AWS_CA_BUNDLE).toBe(
+      '/pki/ca.crt',
+    );
+    expect(peerCopy(ctx, 'aws', 'b/', '/t').env.AWS_CA_BUNDLE).toBe(
+      '/pki/ca.crt',
+    );
+    const rclone = peerCopy(ctx, 'rclone', 'b/', '/t').argv;
+    expect(rclone.slice(rclone.indexOf('--ca-cert'))).toEqual([
+      '--ca-cert',
+      '/pki/ca.crt',
+    ]);
+    expect(mcCaFile(ctx)).toBe('/conf/mc/certs/CAs/ca.crt');
+  });
+
+  it('runs the job at its default concurrency and each peer at the swept one', () => {
+    const req = JSON.parse(
+      jobCommand(ctx, { prefix: 'b/' }, '/t').env.KUBE_RESTORE_REQUEST,
+    );
+    expect(req.options.concurrency).toBeUndefined();
+    const s5 = peerCopy(ctx, 's5cmd', 'b/', '/t', 256);
+    expect(s5.label).toBe('s5cmd --numworkers 256');
+    expect(s5.argv).toContain('256');
+    const aws = peerCopy(ctx, 'aws', 'b/', '/t', 64);
+    expect(aws.label).toBe('aws max_concurrent_requests 64');
+    expect(aws.env.AWS_CONFIG_FILE).toBe(awsConfigFile(ctx, 64));
+    expect(peerCopy(ctx, 'mc', 'b/', '/t').label).toBe('mc');
   });
 });
