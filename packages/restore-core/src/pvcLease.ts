@@ -118,10 +118,18 @@ export async function holderEnded(
   return renewed + seconds * 1000 < now;
 }
 
+/**
+ * A MicroTime as the API server parses it (six fraction digits): client-node would send a Date
+ * with milliseconds, which the API server refuses for a Lease's times.
+ */
+function microTime(ms: number): Date {
+  return new Date(ms).toISOString().replace(/Z$/, '000Z') as unknown as Date;
+}
+
 function leaseBody(
   target: PvcLeaseTarget,
   name: string,
-  now: Date,
+  now: number,
   previous?: V1Lease,
 ): V1Lease {
   return {
@@ -141,8 +149,8 @@ function leaseBody(
     spec: {
       holderIdentity: target.restore,
       leaseDurationSeconds: LEASE_PENDING_SECONDS,
-      acquireTime: now,
-      renewTime: now,
+      acquireTime: microTime(now),
+      renewTime: microTime(now),
       leaseTransitions: (previous?.spec?.leaseTransitions ?? -1) + 1,
     },
   };
@@ -170,7 +178,7 @@ export async function acquirePvcLease(
     if (options.dryRun) return undefined;
     if (lease && holder === restore) return held(clients, target, lease);
     try {
-      const body = leaseBody(target, name, new Date(now()), lease);
+      const body = leaseBody(target, name, now(), lease);
       const taken = lease
         ? await callApi(ctx('update', namespace, name), () =>
             clients.coordination.replaceNamespacedLease({
@@ -243,7 +251,7 @@ function held(
             },
           ],
         },
-        spec: { ...l.spec, renewTime: new Date() },
+        spec: { ...l.spec, renewTime: microTime(Date.now()) },
       })),
     release: () =>
       rewrite(l => ({
