@@ -63,6 +63,12 @@ export interface Config {
       };
       /** Archive tiers users may pick for Glacier objects; default none (archived objects fail the restore). */
       archiveTiers?: Array<'Expedited' | 'Standard' | 'Bulk'>;
+      /**
+       * Catalog owners (`group:default/sre`, `user:default/alice`) who see where the source is (its
+       * endpoint and bucket) in `GET /sources`; everyone else sees its name, title, region and prefix.
+       * Default: nobody.
+       */
+      visibleTo?: string[];
     }>;
 
     /**

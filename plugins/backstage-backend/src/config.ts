@@ -118,6 +118,22 @@ const sourceSchema = z
     credentials: credentialsSchema.optional(),
     archiveTiers: z.array(z.enum(ARCHIVE_TIERS)).default([]),
     shared: z.boolean().default(false),
+    /**
+     * Who sees where the source is (its endpoint and bucket) in `GET /sources`: catalog owner refs
+     * (`group:default/sre`, `user:default/alice`) matched against the caller's ownership refs.
+     * Everyone else, services included, sees its name, title, region, prefix and tiers only.
+     */
+    visibleTo: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(group|user):[^\s/:]+\/[^\s/:]+$/i,
+            'must be an owner entity ref such as group:default/sre',
+          )
+          .transform(ref => ref.toLocaleLowerCase('en-US')),
+      )
+      .default([]),
   })
   .strict()
   .superRefine((s, ctx) => {

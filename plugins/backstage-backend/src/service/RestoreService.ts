@@ -57,9 +57,11 @@ export class RestoreService {
     this.policy = options.policy;
   }
 
-  /** Sources users may pick (no credentials, no secret names). */
-  listSources() {
-    return this.clusters.listSources();
+  /** Sources users may pick (no credentials, no secret names); where they are only for their `visibleTo`. */
+  async listSources(caller: Caller) {
+    return this.clusters.listSources(
+      await this.policy.ownershipOf(caller.credentials),
+    );
   }
 
   /** Creates a restore, or records it as PendingApproval. Returns the view and whether it waits for approval. */

@@ -61,16 +61,25 @@ export class ClusterRegistry {
       : undefined;
   }
 
-  /** Sources users may pick (no credentials, no secret names). */
-  listSources() {
-    return this.config.sources.map(s => ({
-      name: s.name,
-      title: s.title ?? s.name,
-      endpoint: s.endpoint,
-      region: s.region,
-      bucket: s.bucket,
-      prefix: s.prefix,
-      archiveTiers: s.archiveTiers,
-    }));
+  /**
+   * Sources users may pick (no credentials, no secret names). Where a source is (endpoint, bucket)
+   * only for callers whose ownership refs include one of its `visibleTo`; for others it is left out
+   * and `locationHidden` is set.
+   */
+  listSources(ownershipRefs: readonly string[]) {
+    const mine = new Set(ownershipRefs.map(r => r.toLocaleLowerCase('en-US')));
+    return this.config.sources.map(s => {
+      const visible = s.visibleTo.some(ref => mine.has(ref));
+      return {
+        name: s.name,
+        title: s.title ?? s.name,
+        ...(visible
+          ? { endpoint: s.endpoint, bucket: s.bucket }
+          : { locationHidden: true }),
+        region: s.region,
+        prefix: s.prefix,
+        archiveTiers: s.archiveTiers,
+      };
+    });
   }
 }

@@ -224,6 +224,12 @@ export class RestorePolicy {
     return problems;
   }
 
+  /** The caller's ownership entity refs (the user and their groups); none for a service. */
+  async ownershipOf(credentials: BackstageCredentials): Promise<string[]> {
+    if ((credentials.principal as { type: string }).type !== 'user') return [];
+    return (await this.userInfo.getUserInfo(credentials)).ownershipEntityRefs;
+  }
+
   /** Approving needs a person in an approver group of every matched rule (not the requester: see decide). */
   async checkApprover(
     record: RestoreRecord,

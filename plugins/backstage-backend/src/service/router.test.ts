@@ -44,6 +44,68 @@ describe('restore backend (no cluster): input, ownership, secrets', () => {
     expect(list.body.items).toEqual([]);
   });
 
+  it('GET /sources shows where a source is (endpoint, bucket) only to its visibleTo; others get its name and prefix', async () => {
+    const { server } = await started({
+      data: config({
+        sources: [
+          {
+            name: 'nightly',
+            title: 'Nightly backups',
+            endpoint: 'http://127.0.0.1:1',
+            bucket: 'nightly-store',
+            prefix: '${namespace}/${entity}/',
+            visibleTo: ['group:default/team-a'],
+          },
+          {
+            name: 'vault',
+            endpoint: 'https://s3.internal.example:9000',
+            bucket: 'crown-jewels',
+            prefix: '${namespace}/',
+          },
+        ],
+      }),
+    });
+    const sources = async (user: string) =>
+      (
+        await request(server)
+          .get('/api/restore/sources')
+          .set('Authorization', as(user))
+      ).body.items;
+    expect(await sources(ALICE)).toEqual([
+      {
+        name: 'nightly',
+        title: 'Nightly backups',
+        endpoint: 'http://127.0.0.1:1',
+        bucket: 'nightly-store',
+        region: 'us-east-1',
+        prefix: '${namespace}/${entity}/',
+        archiveTiers: [],
+      },
+      {
+        name: 'vault',
+        title: 'vault',
+        locationHidden: true,
+        region: 'us-east-1',
+        prefix: '${namespace}/',
+        archiveTiers: [],
+      },
+    ]);
+    const forBob = await sources(BOB);
+    expect(forBob.map((s: { name: string }) => s.name)).toEqual([
+      'nightly',
+      'vault',
+    ]);
+    expect(forBob.every((s: object) => 'locationHidden' in s)).toBe(true);
+    const text = JSON.stringify(forBob);
+    for (const hidden of [
+      '127.0.0.1',
+      'nightly-store',
+      's3.internal',
+      'crown-jewels',
+    ])
+      expect(text).not.toContain(hidden);
+  });
+
   it('400 when the entity has no namespace annotation, naming it', async () => {
     const { server } = await started();
     const res = await request(server)

@@ -76,8 +76,7 @@ export async function createRouter(options: {
   });
 
   router.get('/sources', async (req, res) => {
-    await caller(req, 'read');
-    res.json({ items: restores.listSources() });
+    res.json({ items: await restores.listSources(await caller(req, 'read')) });
   });
 
   router.post('/plan', async (req, res) => {

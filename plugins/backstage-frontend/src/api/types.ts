@@ -22,9 +22,12 @@ export type RestorePlan = PlanResult;
 export interface RestoreSourceInfo {
   name: string;
   title: string;
+  /** Where the source is: only for users its config lists in `visibleTo`. */
   endpoint?: string;
   region: string;
-  bucket: string;
+  bucket?: string;
+  /** Set when the backend left the endpoint and bucket out for this user. */
+  locationHidden?: boolean;
   /** Template with ${namespace}, ${entity}, ${kind}, ${entityNamespace}, ${cluster}. */
   prefix: string;
   /** Glacier thaw tiers users may pick; empty when archived objects must fail the restore. */

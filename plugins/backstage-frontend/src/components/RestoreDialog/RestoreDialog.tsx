@@ -196,7 +196,9 @@ export function RestoreDialog(props: RestoreDialogProps) {
             helperText={
               shown('source') ??
               (source
-                ? `${source.endpoint ?? 's3:/'}/${source.bucket}/${source.prefix}`
+                ? source.locationHidden
+                  ? source.prefix
+                  : `${source.endpoint ?? 's3:/'}/${source.bucket}/${source.prefix}`
                 : 'Where the backups are')
             }
             disabled={!sources}
