@@ -278,6 +278,18 @@ describe('deploy/populator on real nodes', () => {
     expect(metric(text, 'kube_restore_populator_restores_in_flight')).toBe(0);
     // prom-client's process metrics come along
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    // the standby watches but has reconciled nothing: one replica reconciles at a time
+    const standby = (await populatorPods()).find(
+      p => p.metadata.name !== leader,
+    ).metadata.name;
+    const idle = await scrape(standby);
+    expect(metric(idle, 'kube_restore_populator_leader')).toBe(0);
+    expect(
+      metric(idle, 'kube_restore_populator_reconciles_total{result="ok"}'),
+    ).toBe(0);
+    expect(metric(idle, 'kube_restore_populator_restores_started_total')).toBe(
+      0,
+    );
   });
 
   it("the leader's pod deleted: the standby takes the Lease over and populates the next PVC", async () => {

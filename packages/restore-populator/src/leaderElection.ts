@@ -118,7 +118,13 @@ export class LeaderElector {
     while (!signal.aborted && this.leading) {
       await sleep(this.retryMs, signal);
       if (signal.aborted) break;
-      if (await this.tryAcquireOrRenew()) renewed = Date.now();
+      // a renewal that hangs counts as failed once the deadline has passed (the request is not waited for)
+      const left = this.deadlineMs - (Date.now() - renewed);
+      const ok = await Promise.race([
+        this.tryAcquireOrRenew(),
+        sleep(Math.max(0, left), signal).then(() => false),
+      ]);
+      if (ok) renewed = Date.now();
       else if (Date.now() - renewed >= this.deadlineMs) {
         this.leading = false;
         log(`lost the Lease: no renewal for ${this.deadlineMs} ms`);
