@@ -140,6 +140,42 @@ describe('create', () => {
     expectGolden('create.txt', r.stdout);
   });
 
+  it('hands over $AWS_CREDENTIAL_EXPIRATION with a session token, and refuses one that is not a time', async () => {
+    mocked.createRestore.mockImplementation(async (_c, request, options) => {
+      const manifests = jest
+        .requireActual('@kube-restore/core')
+        .buildRestoreManifests(request, options);
+      return {
+        manifests,
+        created: true,
+        status: { ...restoring, name: manifests.name },
+      };
+    });
+    const keys = {
+      AWS_ACCESS_KEY_ID: 'AKIA1',
+      AWS_SECRET_ACCESS_KEY: 's3cr3t',
+      AWS_SESSION_TOKEN: 'tok',
+    };
+    const ok = await run([...base, '--credentials-from-env'], {
+      ...keys,
+      AWS_CREDENTIAL_EXPIRATION: '2026-12-06T14:00:00+00:00',
+    });
+    expect(ok.code).toBe(0);
+    expect(mocked.createRestore.mock.calls[0][2]).toMatchObject({
+      credentials: { expiresAt: '2026-12-06T14:00:00.000Z' },
+    });
+    mocked.createRestore.mockClear();
+    const bad = await run([...base, '--credentials-from-env'], {
+      ...keys,
+      AWS_CREDENTIAL_EXPIRATION: 'in an hour',
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(
+      '--credentials-from-env: $AWS_CREDENTIAL_EXPIRATION is "in an hour": it must be an ISO 8601 time with a zone',
+    );
+    expect(mocked.createRestore).not.toHaveBeenCalled();
+  });
+
   it('sizes the source for --size auto and passes the recommended size', async () => {
     mocked.sizeSource.mockResolvedValue({
       objects: 3,

@@ -10,7 +10,7 @@ import {
   parseRestoreRequest,
   sourceFromUrl,
 } from '@kube-restore/common';
-import type { S3Keys } from '@kube-restore/core';
+import { parseExpiration, type S3Keys } from '@kube-restore/core';
 import { CliError, EXIT, invalid } from './errors';
 import { fieldFlags } from './flagTable';
 import { REQUEST_FLAGS, RequestFlags, SourceFlags } from './flags';
@@ -223,7 +223,10 @@ export function parseRequestFlags(
   }
 }
 
-/** `--credentials-from-env`: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (optional). */
+/**
+ * `--credentials-from-env`: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, and optionally AWS_SESSION_TOKEN
+ * with AWS_CREDENTIAL_EXPIRATION (as `aws configure export-credentials --format env` prints them).
+ */
 export function credentialsFromEnv(
   env: Record<string, string | undefined>,
 ): S3Keys {
@@ -241,5 +244,17 @@ export function credentialsFromEnv(
     accessKeyId: accessKeyId!,
     secretAccessKey: secretAccessKey!,
     ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    ...(env.AWS_SESSION_TOKEN && env.AWS_CREDENTIAL_EXPIRATION
+      ? { expiresAt: expirationFromEnv(env.AWS_CREDENTIAL_EXPIRATION) }
+      : {}),
   };
+}
+
+/** $AWS_CREDENTIAL_EXPIRATION, checked before it is stored beside the keys. */
+function expirationFromEnv(value: string): string {
+  try {
+    return parseExpiration(value, '$AWS_CREDENTIAL_EXPIRATION').toISOString();
+  } catch (error) {
+    throw invalid(`--credentials-from-env: ${(error as Error).message}`);
+  }
 }

@@ -21,3 +21,5 @@ export * from './interrupted';
 export * from './writers';
 export * from './populator';
 export * from './populatorManifests';
+export * from './shardBounds';
+export * from './credentialExpiry';

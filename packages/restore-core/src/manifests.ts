@@ -38,6 +38,8 @@ export interface S3Keys {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+  /** When a session token expires (ISO 8601), as `aws configure export-credentials` gives it. */
+  expiresAt?: string;
 }
 
 export interface BuildOptions {
@@ -129,7 +131,8 @@ export function buildRestoreManifests(
         'credentials: give keys to store or a credentials reference in the request, not both',
       );
     }
-    const { accessKeyId, secretAccessKey, sessionToken } = options.credentials;
+    const { accessKeyId, secretAccessKey, sessionToken, expiresAt } =
+      options.credentials;
     if (!accessKeyId || !secretAccessKey) {
       throw new ManifestError(
         'credentials: both an access key id and a secret access key are needed',
@@ -156,6 +159,10 @@ export function buildRestoreManifests(
         AWS_ACCESS_KEY_ID: accessKeyId,
         AWS_SECRET_ACCESS_KEY: secretAccessKey,
         ...(sessionToken ? { AWS_SESSION_TOKEN: sessionToken } : {}),
+        // Not read by the job: it tells a later plan when the session ends (credentialExpiry.ts).
+        ...(sessionToken && expiresAt
+          ? { AWS_CREDENTIAL_EXPIRATION: expiresAt }
+          : {}),
       },
     };
   }

@@ -13,6 +13,12 @@ import { KubeClients } from './clients';
 import { readPvc } from './restores';
 import { AccessCheck, checkAccess } from './restores';
 import { SizeOptions, SourceSize, sizeSource } from './s3';
+import {
+  CredentialExpiry,
+  estimateRestoreSeconds,
+  judgeExpiry,
+  sessionExpiry,
+} from './credentialExpiry';
 
 export type { TargetPvcInfo };
 
@@ -30,6 +36,8 @@ export interface RestorePlan {
   access: AccessCheck[];
   /** Set when the access checks could not be made (then `access` is empty and a problem says so). */
   accessError?: string;
+  /** When static session credentials expire, if they say (credentialExpiry.ts). */
+  credentialExpiry?: CredentialExpiry;
   /** What would make `create` fail, in words; empty when it should succeed. */
   problems: string[];
 }
@@ -125,6 +133,21 @@ export async function planRestore(
         `PVC "${pvcName}" (${pvc.capacity}) is smaller than the data (about ${size.diskBytes} bytes on disk)`,
       );
   }
+  let credentialExpiry: CredentialExpiry | undefined;
+  try {
+    const session = await sessionExpiry(clients, request, options.credentials);
+    if (session) {
+      const verdict = judgeExpiry(
+        session,
+        size ? estimateRestoreSeconds(request, size) : undefined,
+        new Date(),
+      );
+      credentialExpiry = verdict.expiry;
+      if (verdict.problem) problems.push(verdict.problem);
+    }
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
   const denied = access.filter(a => !a.allowed);
   if (denied.length) {
     const what = denied
@@ -145,6 +168,7 @@ export async function planRestore(
     fits,
     access,
     ...(checked.error ? { accessError: checked.error } : {}),
+    ...(credentialExpiry ? { credentialExpiry } : {}),
     problems,
   };
 }

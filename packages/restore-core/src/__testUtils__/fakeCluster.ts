@@ -184,6 +184,10 @@ export class FakeCluster {
         this.record({ method: 'deletePvc', namespace, name });
         return this.remove('pvcs', namespace, name);
       },
+      readNamespacedSecret: async ({ name, namespace }: any) => {
+        this.record({ method: 'readSecret', namespace, name });
+        return this.read('secrets', namespace, name);
+      },
       createNamespacedSecret: async ({
         namespace,
         body,
