@@ -11,6 +11,7 @@ import {
   PER_OBJECT_COST,
   ShardBoundsSampler,
   listShardBounds,
+  sizeRequest,
   withShardBounds,
 } from './shardBounds';
 
@@ -177,6 +178,27 @@ describe('withShardBounds', () => {
     const counts = [0, 0, 0];
     for (const k of keys.slice(0, 3000)) counts[shardOfKey(k, bounds!)]++;
     for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(10);
+  });
+
+  it('sizes and samples in one listing for --size auto', async () => {
+    const keys = Array.from({ length: 2500 }, (_, i) => keyOf(i));
+    const s3 = pagedS3(keys);
+    const sized = await sizeRequest(request(2), { client: s3.client });
+    expect(s3.lists()).toBe(3);
+    expect(sized.size.objects).toBe(2500);
+    expect(sized.request.shards?.bounds).toHaveLength(1);
+    // createRestore then has nothing to list.
+    const manifests = buildRestoreManifests(sized.request);
+    expect(await withShardBounds(sized.request, manifests, {})).toBe(manifests);
+    expect(manifests.job.metadata?.annotations).toBeDefined();
+    expect(
+      JSON.parse(
+        manifests.job.metadata!.annotations!['kube-restore.io/request'],
+      ).shards.bounds,
+    ).toEqual(sized.request.shards!.bounds);
+    // One shard: sized, no bounds.
+    const single = await sizeRequest(request(1), { client: s3.client });
+    expect(single.request.shards).toBeUndefined();
   });
 
   it('leaves a request without shards, with bounds, or whose source cannot be listed as it is', async () => {

@@ -19,7 +19,12 @@ import {
   type BuildOptions,
   type RestoreManifests,
 } from './manifests';
-import { sizeSource, type S3Access } from './s3';
+import {
+  sizeSource,
+  type S3Access,
+  type SizeOptions,
+  type SourceSize,
+} from './s3';
 
 /**
  * What one object costs beyond its bytes (a GET's round trip, a file's creation), in bytes: about
@@ -140,6 +145,26 @@ export async function listShardBounds(
   const sampler = new ShardBoundsSampler(shards);
   await sizeSource(source, { ...access, sampler });
   return sampler.bounds();
+}
+
+/**
+ * sizeSource for a request about to be created (`--size auto`): the same listing gives a sharded
+ * request its bounds, so createRestore need not list the source again.
+ */
+export async function sizeRequest(
+  request: RestoreRequest,
+  options: SizeOptions = {},
+): Promise<{ size: SourceSize; request: RestoreRequest }> {
+  const sampler =
+    shardable(request) && !request.shards
+      ? new ShardBoundsSampler(request.options.parallelism)
+      : undefined;
+  const size = await sizeSource(request.source, { ...options, sampler });
+  const bounds = sampler?.bounds();
+  return {
+    size,
+    request: bounds ? { ...request, shards: { bounds } } : request,
+  };
 }
 
 /**
