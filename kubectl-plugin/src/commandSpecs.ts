@@ -55,6 +55,10 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
         'kubectl restore create --from s3://b/p/ --to pvc/data --size 10Gi --dry-run=client -o yaml',
         'print the manifests',
       ],
+      [
+        'kubectl restore create seed --from s3://b/p/ --to pvc/data --size 10Gi --secret s3-creds --declarative -o yaml',
+        'print a RestoreSource and its PVC to commit to Git',
+      ],
     ],
   },
   {

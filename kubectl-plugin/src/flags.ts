@@ -247,6 +247,16 @@ export const CREATE_FLAGS = {
     describe: 'Always | IfNotPresent | Never',
     values: ['Always', 'IfNotPresent', 'Never'],
   },
+  declarative: {
+    type: 'boolean',
+    describe:
+      'create nothing: print a RestoreSource and the PVC naming it, for kubectl apply or Git',
+  },
+  'print-secret': {
+    type: 'boolean',
+    describe:
+      'with --declarative --credentials-from-env: print the keys in a Secret the RestoreSource names',
+  },
 } as const satisfies FlagTable;
 
 export const LIST_FLAGS = {

@@ -41,3 +41,20 @@ export function printData(
     stream.write(stringifyYaml(value, { lineWidth: 0 }));
   }
 }
+
+/**
+ * Manifests to apply: YAML documents separated by `---` (as they are kept in Git), or in JSON one
+ * `kind: List`; `kubectl apply -f` takes either.
+ */
+export function printDocuments(
+  stream: OutputStream,
+  format: 'json' | 'yaml',
+  items: unknown[],
+): void {
+  if (format === 'json') printData(stream, format, asList(items));
+  else
+    items.forEach((item, i) => {
+      if (i > 0) stream.write('---\n');
+      printData(stream, format, item);
+    });
+}

@@ -1,35 +1,19 @@
 /** `kubectl restore create`: flags -> request -> (size) -> manifests -> create, print, and optionally wait. */
-import { RestoreRequest, formatBytes } from '@kube-restore/common';
 import {
-  BuildOptions,
-  DEFAULT_JOB_IMAGE,
   RestoreManifests,
-  S3Keys,
   buildRestoreManifests,
   createRestore,
-  sizeSource,
 } from '@kube-restore/core';
-import { CliError, EXIT, exitCodeOf, invalid } from '../errors';
+import { EXIT, invalid } from '../errors';
 import { CommandIo } from '../io';
 import { asList, outputFormat, printData } from '../output';
-import {
-  RequestFlags,
-  credentialsFromEnv,
-  parseRequestFlags,
-} from '../request';
+import { parseRequestFlags } from '../request';
 import { SessionFactory, parseDuration } from '../session';
-import { WaitOptions, formatOutcome, waitForRestore } from '../waiter';
+import { formatOutcome, waitForRestore } from '../waiter';
+import { declarativeCommand } from './declarative';
+import { CreateOptions, prepareCreate } from './prepare';
 
-export interface CreateOptions extends RequestFlags {
-  image?: string;
-  imagePullPolicy?: string;
-  dryRun?: string;
-  output?: string;
-  wait?: boolean;
-  timeout?: string;
-  /** Passed to the waiter (tests). */
-  waitOptions?: WaitOptions;
-}
+export type { CreateOptions } from './prepare';
 
 export const DRY_RUN_MODES = ['none', 'client', 'server'] as const;
 
@@ -61,66 +45,12 @@ function manifestObjects(
   return out;
 }
 
-/** What create sends, without the cluster: validated request, credentials and build options. */
-export interface PreparedCreate {
-  request: RestoreRequest;
-  credentials?: S3Keys;
-  build: BuildOptions;
-}
-
-export async function prepareCreate(
-  options: CreateOptions,
-  namespace: string,
-  io: CommandIo,
-  requester?: string,
-): Promise<PreparedCreate> {
-  const request = parseRequestFlags(options, namespace);
-  const credentials = options.credentialsFromEnv
-    ? credentialsFromEnv(io.env ?? process.env)
-    : undefined;
-  const pullPolicies = ['Always', 'IfNotPresent', 'Never'];
-  if (
-    options.imagePullPolicy &&
-    !pullPolicies.includes(options.imagePullPolicy)
-  ) {
-    throw invalid(
-      `invalid --image-pull-policy "${options.imagePullPolicy}": must be one of ${pullPolicies.join(', ')}`,
-    );
-  }
-  const build: BuildOptions = {
-    image: options.image || DEFAULT_JOB_IMAGE,
-    ...(options.imagePullPolicy
-      ? { imagePullPolicy: options.imagePullPolicy as 'Always' }
-      : {}),
-    ...(credentials ? { credentials } : {}),
-    ...(requester ? { requester } : {}),
-  };
-  if (request.target.mode === 'new' && request.target.size === 'auto') {
-    try {
-      const size = await sizeSource(request.source, { credentials });
-      build.resolvedSize = size.recommendedSize;
-      io.stderr.write(
-        `sized ${request.source.key ?? request.source.prefix ?? ''}: ${size.objects} objects, ${formatBytes(size.bytes)}` +
-          `${size.estimated ? ' (estimated unpacked size)' : ''}; new PVC ${build.resolvedSize}\n`,
-      );
-    } catch (error) {
-      throw new CliError(
-        `--size auto: cannot size the source: ${(error as Error).message}; give --size QUANTITY`,
-        exitCodeOf(error),
-        {
-          cause: error,
-        },
-      );
-    }
-  }
-  return { request, credentials, build };
-}
-
 export async function createCommand(
   options: CreateOptions,
   io: CommandIo,
   session: SessionFactory,
 ): Promise<number> {
+  if (options.declarative) return declarativeCommand(options, io, session);
   const dryRun = options.dryRun ?? 'none';
   if (!(DRY_RUN_MODES as readonly string[]).includes(dryRun)) {
     throw invalid(

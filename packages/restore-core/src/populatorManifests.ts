@@ -168,11 +168,11 @@ function restoreSourceSpec(full: {
     Record<string, unknown> | undefined
   >;
   const spec = {
-    ...pruned,
     source: { ...source, ...pruned.source },
     ...(c.type === 'none'
       ? {}
       : { credentials: { ...credentials, ...pruned.credentials } }),
+    ...(pruned.options ? { options: pruned.options } : {}),
   } as RestoreSourceSpecInput;
   const same =
     JSON.stringify(restoreSourceSpecSchema.parse(spec)) ===
