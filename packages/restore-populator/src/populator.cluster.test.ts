@@ -144,6 +144,18 @@ describe('the populator on real nodes', () => {
     expect(await can('get', 'secrets', '-n', NS)).toBe(true);
     expect(await can('get', 'secrets', '-n', 'team-b')).toBe(false);
     expect(await can('list', 'secrets', '-n', NS)).toBe(false);
+    // leader election: its own Lease in its own namespace, nothing more
+    const lease = 'leases.coordination.k8s.io';
+    const own = '-n=kube-restore';
+    expect(await can('create', lease, own)).toBe(true);
+    expect(await can('update', `${lease}/kube-restore-populator`, own)).toBe(
+      true,
+    );
+    expect(await can('update', `${lease}/another`, own)).toBe(false);
+    expect(await can('delete', `${lease}/kube-restore-populator`, own)).toBe(
+      false,
+    );
+    expect(await can('create', lease, '-n', 'team-b')).toBe(false);
   });
 
   it('a PVC naming a RestoreSource comes up holding the data: the pod that mounts it reads it', async () => {

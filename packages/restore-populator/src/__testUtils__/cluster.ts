@@ -73,6 +73,7 @@ export async function installPopulator(
     'volumepopulator.yaml',
     'serviceaccount.yaml',
     'clusterrole.yaml',
+    'role.yaml',
   ])
     await kubectl(['apply', '-f', file(f)]);
   await kubectl(['apply', '-k', file('opt-in'), '-n', namespace]);
