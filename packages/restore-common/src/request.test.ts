@@ -347,6 +347,81 @@ describe('RestoreRequest schema', () => {
   });
 });
 
+describe('tuning options (parts, retry, archive.pollSeconds)', () => {
+  it('are absent unless given, so that a request without them keeps its name', () => {
+    const request = parseRestoreRequest(minimal);
+    expect(request.options.parts).toBeUndefined();
+    expect(request.options.retry).toBeUndefined();
+    expect(request.source.archive.pollSeconds).toBeUndefined();
+  });
+
+  it('take valid values', () => {
+    const request = parseRestoreRequest({
+      ...minimal,
+      source: {
+        ...minimal.source,
+        archive: { tier: 'Expedited', pollSeconds: 10 },
+      },
+      options: {
+        parts: { minObjectSize: '32Mi', size: '16Mi', concurrency: 8 },
+        retry: {
+          attempts: 12,
+          baseDelayMs: 100,
+          maxDelayMs: 60_000,
+          throttleBudgetSeconds: 3600,
+        },
+      },
+    });
+    expect(request.options.parts).toEqual({
+      minObjectSize: '32Mi',
+      size: '16Mi',
+      concurrency: 8,
+    });
+    expect(request.options.retry?.attempts).toBe(12);
+    expect(request.source.archive.pollSeconds).toBe(10);
+  });
+
+  it('name what is wrong', () => {
+    expect(
+      problemsOf({
+        ...minimal,
+        source: { ...minimal.source, archive: { pollSeconds: 0 } },
+        options: {
+          parts: { minObjectSize: '1Ki', size: '4Mi', concurrency: 0, x: 1 },
+          retry: { attempts: 0, baseDelayMs: 500, maxDelayMs: 100 },
+        },
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'source.archive.pollSeconds' }),
+        {
+          path: 'options.parts.minObjectSize',
+          message: 'must be at least 1Mi (got "1Ki")',
+        },
+        {
+          path: 'options.parts.size',
+          message: 'must be at least 5Mi (got "4Mi")',
+        },
+        expect.objectContaining({ path: 'options.parts.concurrency' }),
+        expect.objectContaining({ path: 'options.parts' }),
+        expect.objectContaining({ path: 'options.retry.attempts' }),
+        {
+          path: 'options.retry.maxDelayMs',
+          message: 'must not be less than baseDelayMs',
+        },
+      ]),
+    );
+    expect(
+      problemsOf({ ...minimal, options: { parts: { size: '6Gi' } } }),
+    ).toEqual([
+      {
+        path: 'options.parts.size',
+        message: 'must be at most 5Gi (got "6Gi")',
+      },
+    ]);
+  });
+});
+
 describe('credentials', () => {
   it('names the node identity explicitly; none stays the default', () => {
     expect(

@@ -18,6 +18,7 @@ import {
   parseSourceUrl,
   SourceUrlError,
 } from './sourceUrl';
+import { partsSchema, retrySchema } from './tuningOptions';
 
 export const REQUEST_API_VERSION = 'kube-restore.io/v1';
 
@@ -163,6 +164,16 @@ export const sourceSchema = z
           .min(60)
           .max(7 * 24 * 3600)
           .default(48 * 3600),
+        pollSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .optional()
+          .describe(
+            'Seconds between checks whether thawed objects are readable. Default: 60 s, growing to 15 min. ' +
+              'Set it lower for the Expedited tier (ready in 1-5 minutes), so the restore starts soon after the thaw ends.',
+          ),
       })
       .strict()
       .default({}),
@@ -358,6 +369,8 @@ export const optionsSchema = z
     bandwidth: quantity().optional(),
     /** Restoring zero objects is an error unless this is set. */
     allowEmpty: z.boolean().default(false),
+    parts: partsSchema.optional(),
+    retry: retrySchema.optional(),
   })
   .strict();
 
