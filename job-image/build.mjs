@@ -1,7 +1,9 @@
-// Bundles restore-job into one CommonJS file that runs standalone on Node:
-//   node build.mjs                   ->   dist/restore-job.cjs
-//   node build.mjs --outfile <file>  ->   <file> (the job's tests: each test file builds its own)
-// Each build writes <file>.stamp.json: the SHA-256 of the bundle and of every input esbuild read.
+// Bundles restore-job into CommonJS files that run standalone on Node: the program, and beside it
+// the hash worker it starts (src/hashWorker.ts, run on worker threads; see src/fileHasher.ts):
+//   node build.mjs                   ->   dist/restore-job.cjs, dist/hash-worker.cjs
+//   node build.mjs --outfile <file>  ->   <file> and hash-worker.cjs in its directory (the job's
+//                                         tests: each test file builds its own)
+// Each build writes <file>.stamp.json: the SHA-256 of both outputs and of every input esbuild read.
 //   node build.mjs --check [<file>]  exits 1, naming what changed, unless <file> is the bundle that
 //                                    build wrote and no input changed since (suites that run the
 //                                    bundle check they run the one just built, not a stale one)
@@ -22,6 +24,9 @@ const options = JSON.parse(
 );
 
 const DEFAULT_OUTFILE = path.join(here, 'dist/restore-job.cjs');
+/** The worker's bundle, beside the program's (src/fileHasher.ts HASH_WORKER_FILE). */
+const WORKER_FILE = 'hash-worker.cjs';
+const workerOf = file => path.join(path.dirname(file), WORKER_FILE);
 const sha256 = file =>
   createHash('sha256').update(readFileSync(file)).digest('hex');
 const stampOf = file => `${file}.stamp.json`;
@@ -34,6 +39,9 @@ function staleness(file) {
   const stamp = JSON.parse(readFileSync(stampOf(file), 'utf8'));
   if (sha256(file) !== stamp.output)
     return [`${file} changed after its build (another build wrote it?)`];
+  const worker = workerOf(file);
+  if (!existsSync(worker) || sha256(worker) !== stamp.worker)
+    return [`${worker} is missing or changed after its build`];
   return Object.entries(stamp.inputs)
     .filter(([input, hash]) => {
       const abs = path.resolve(here, input);
@@ -65,8 +73,12 @@ const outfile = at >= 0 ? path.resolve(process.argv[at + 1]) : DEFAULT_OUTFILE;
 const result = await build({
   ...options,
   absWorkingDir: here,
-  entryPoints: [path.join(here, 'src/cli.ts')],
-  outfile,
+  entryPoints: {
+    [path.basename(outfile, '.cjs')]: path.join(here, 'src/cli.ts'),
+    [path.basename(WORKER_FILE, '.cjs')]: path.join(here, 'src/hashWorker.ts'),
+  },
+  outdir: path.dirname(outfile),
+  outExtension: { '.js': '.cjs' },
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'info',
@@ -82,6 +94,7 @@ writeFileSync(
   `${JSON.stringify(
     {
       output: sha256(outfile),
+      worker: sha256(workerOf(outfile)),
       inputs: Object.fromEntries(
         inputs.map(input => [input, sha256(path.resolve(here, input))]),
       ),

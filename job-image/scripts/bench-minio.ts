@@ -130,8 +130,9 @@ async function main() {
   run(
     'huge-1GiB-single',
     { prefix: 'huge/' },
-    { concurrency: 4 },
-    { ...extra, KUBE_RESTORE_RANGE_THRESHOLD: String(2 ** 40) },
+    // one stream: only objects of 1 TiB and more would be ranged
+    { concurrency: 4, parts: { minObjectSize: '1Ti' } },
+    extra,
   );
   run(
     'huge-1GiB-ranged-4x64MiB',

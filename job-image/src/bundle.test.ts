@@ -70,6 +70,8 @@ describe('build.mjs --check', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kr-stamp-'));
     const copy = path.join(dir, 'restore-job.cjs');
     copyFileSync(bundle, copy);
+    const worker = path.join(path.dirname(bundle), 'hash-worker.cjs');
+    copyFileSync(worker, path.join(dir, 'hash-worker.cjs'));
     const stamp = JSON.parse(readFileSync(`${bundle}.stamp.json`, 'utf8'));
     expect(Object.keys(stamp.inputs)).toEqual(
       expect.arrayContaining(['bundle.json', 'src/cli.ts', 'src/main.ts']),
@@ -87,6 +89,13 @@ describe('build.mjs --check', () => {
       readFileSync(`${bundle}.stamp.json`, 'utf8'),
     ).inputs['src/cli.ts'];
     writeFileSync(`${copy}.stamp.json`, JSON.stringify(stamp));
+    expect(check(copy).status).toBe(0);
+    // the worker beside it missing, or not the one built with it
+    writeFileSync(path.join(dir, 'hash-worker.cjs'), '// not the worker\n');
+    expect(check(copy).stderr).toContain(
+      `${path.join(dir, 'hash-worker.cjs')} is missing or changed after its build`,
+    );
+    copyFileSync(worker, path.join(dir, 'hash-worker.cjs'));
     expect(check(copy).status).toBe(0);
     writeFileSync(copy, '// not the bundle\n');
     expect(check(copy).stderr).toContain(

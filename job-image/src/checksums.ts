@@ -374,17 +374,8 @@ export function verificationKind(checks: ExpectedChecksum[]): string {
     : `${first.algorithm} (composite)`;
 }
 
-let offloadMinBytes = 8 * 1024 * 1024;
-
 /**
  * Bodies at least this large have their MD5/SHA-* computed on a worker thread (fileHasher.ts);
  * smaller ones in line, where a worker costs more than it saves.
  */
-export function offloadHashMinBytes(): number {
-  return offloadMinBytes;
-}
-
-/** Benchmarks and tests: Infinity hashes everything in line. */
-export function setOffloadHashMinBytes(bytes: number): void {
-  offloadMinBytes = bytes;
-}
+export const OFFLOAD_HASH_MIN_BYTES = 8 * 1024 * 1024;

@@ -112,10 +112,7 @@ describe('connection resets and 503s are retried with backoff', () => {
       { prefix: 'small/' },
       // throttled requests are retried beyond the attempts, for as long as the budget lasts
       {
-        env: {
-          KUBE_RESTORE_RETRY_ATTEMPTS: '3',
-          KUBE_RESTORE_THROTTLE_BUDGET_MS: '2000',
-        },
+        options: { retry: { attempts: 3, throttleBudgetSeconds: 2 } },
       },
     );
     expect(run.termination).toMatchObject({
@@ -210,13 +207,10 @@ describe('corrupted bytes', () => {
 });
 
 describe('large objects as parallel ranged GETs', () => {
-  const env = {
-    KUBE_RESTORE_RANGE_THRESHOLD: String(6 * 1024 * 1024),
-    KUBE_RESTORE_PART_SIZE: String(5 * 1024 * 1024),
-  };
+  const options = { parts: { minObjectSize: '6Mi', size: '5Mi' } };
 
   it('fetches parts in parallel and writes them in place', async () => {
-    const { run, target } = await restore({ prefix: 'large/' }, { env });
+    const { run, target } = await restore({ prefix: 'large/' }, { options });
     expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 1 });
     const ranged = h.proxy.log.filter(
       r => r.method === 'GET' && r.key === 'large/twelve.bin',
@@ -236,7 +230,7 @@ describe('large objects as parallel ranged GETs', () => {
       action: { type: 'corrupt', atByte: 77 },
       times: 1,
     });
-    const { run, target } = await restore({ prefix: 'large/' }, { env });
+    const { run, target } = await restore({ prefix: 'large/' }, { options });
     expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 1 });
     expect(
       run.lines.some(

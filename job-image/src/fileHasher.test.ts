@@ -2,14 +2,20 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileHasher, stopHashWorkers } from './fileHasher';
+import { ensureBundle } from './__testUtils__/job';
+import { HASH_WORKER_FILE, HashWorkerPool } from './fileHasher';
 
 let dir: string;
+let pool: HashWorkerPool;
 beforeAll(async () => {
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-filehasher-'));
+  // The worker as it ships: hash-worker.cjs, built by build.mjs beside the job's bundle.
+  pool = new HashWorkerPool({
+    workerFile: path.join(path.dirname(ensureBundle()), HASH_WORKER_FILE),
+  });
 });
 afterAll(async () => {
-  await stopHashWorkers();
+  await pool.close();
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
@@ -22,7 +28,7 @@ describe('FileHasher', () => {
     const data = randomBytes(3 * 1024 * 1024 + 17);
     const file = path.join(dir, 'growing');
     const handle = await fsp.open(file, 'w');
-    const hasher = new FileHasher(file, [
+    const hasher = pool.hash(file, [
       { name: 'md5', encoding: 'hex' },
       { name: 'sha256', encoding: 'base64' },
     ]);
@@ -50,7 +56,7 @@ describe('FileHasher', () => {
     );
     const digests = await Promise.all(
       files.map(({ file, data }) =>
-        new FileHasher(file, [{ name: 'md5', encoding: 'hex' }]).digests(
+        pool.hash(file, [{ name: 'md5', encoding: 'hex' }]).digests(
           data.length,
         ),
       ),
@@ -62,10 +68,10 @@ describe('FileHasher', () => {
     const file = path.join(dir, 'short');
     await fsp.writeFile(file, 'abc');
     await expect(
-      new FileHasher(file, [{ name: 'md5', encoding: 'hex' }]).digests(10),
+      pool.hash(file, [{ name: 'md5', encoding: 'hex' }]).digests(10),
     ).rejects.toThrow('hashing failed: the file ended at 3 before 10');
     await expect(
-      new FileHasher(path.join(dir, 'missing'), [
+      pool.hash(path.join(dir, 'missing'), [
         { name: 'md5', encoding: 'hex' },
       ]).digests(1),
     ).rejects.toThrow(/hashing failed: ENOENT/);
@@ -74,13 +80,13 @@ describe('FileHasher', () => {
   it('an aborted hasher asks for nothing more, and digests() after the end throws', async () => {
     const file = path.join(dir, 'aborted');
     await fsp.writeFile(file, 'abc');
-    const h = new FileHasher(file, [{ name: 'md5', encoding: 'hex' }]);
+    const h = pool.hash(file, [{ name: 'md5', encoding: 'hex' }]);
     h.advance(3);
     h.abort();
     await expect(h.digests(3)).rejects.toThrow('digests() after the end');
     // the pool still works afterwards
     expect(
-      await new FileHasher(file, [{ name: 'md5', encoding: 'hex' }]).digests(3),
+      await pool.hash(file, [{ name: 'md5', encoding: 'hex' }]).digests(3),
     ).toEqual([md5(Buffer.from('abc'))]);
   });
   describe('MD5 in shared SIMD lanes', () => {
@@ -108,7 +114,7 @@ describe('FileHasher', () => {
           const data = randomBytes(n);
           const file = path.join(dir, `lanes-${i}`);
           const handle = await fsp.open(file, 'w');
-          const hasher = new FileHasher(
+          const hasher = pool.hash(
             file,
             i % 3 === 0
               ? [
@@ -155,12 +161,12 @@ describe('FileHasher', () => {
       const data = randomBytes(2 * 1024 * 1024 + 100);
       const file = path.join(dir, 'alone');
       await fsp.writeFile(file, data);
-      const inLanes = new FileHasher(
+      const inLanes = pool.hash(
         file,
         [{ name: 'md5', encoding: 'hex' }],
         lanes,
       );
-      const plain = new FileHasher(file, [{ name: 'md5', encoding: 'hex' }]);
+      const plain = pool.hash(file, [{ name: 'md5', encoding: 'hex' }]);
       expect(
         await Promise.all([
           inLanes.digests(data.length),
@@ -175,12 +181,12 @@ describe('FileHasher', () => {
       const shortFile = path.join(dir, 'lanes-short');
       await fsp.writeFile(goodFile, good);
       await fsp.writeFile(shortFile, good.subarray(0, 70_000));
-      const short = new FileHasher(
+      const short = pool.hash(
         shortFile,
         [{ name: 'md5', encoding: 'hex' }],
         lanes,
       );
-      const fine = new FileHasher(
+      const fine = pool.hash(
         goodFile,
         [{ name: 'md5', encoding: 'hex' }],
         lanes,

@@ -82,9 +82,7 @@ export async function main(
   const terminationPath =
     env[ENV_TERMINATION_MESSAGE_PATH] || DEFAULT_TERMINATION_MESSAGE_PATH;
   const target = env[ENV_TARGET] || DEFAULT_TARGET;
-  const reporter = new Reporter({
-    level: env.KUBE_RESTORE_LOG_LEVEL === 'debug' ? 'debug' : 'info',
-  });
+  const reporter = new Reporter();
   const started = Date.now();
 
   let request: RestoreRequest;

@@ -30,8 +30,7 @@ const large = body(3, 7 * MiB);
 
 /** Large objects as parallel ranged GETs too. */
 const RANGED = {
-  KUBE_RESTORE_RANGE_THRESHOLD: String(6 * MiB),
-  KUBE_RESTORE_PART_SIZE: String(5 * MiB),
+  parts: { minObjectSize: '6Mi', size: '5Mi' },
 };
 
 beforeAll(async () => {
@@ -78,7 +77,8 @@ async function restore(endpoint: string, env: Record<string, string>) {
       accessKeyId: minio.accessKey,
       secretAccessKey: minio.secretKey,
     },
-    env: { ...RANGED, ...env },
+    env,
+    options: RANGED,
   });
   return { run, target };
 }

@@ -27,7 +27,7 @@ export interface ReporterOptions {
   shard?: Shard;
   intervalMs?: number;
   now?: () => number;
-  /** Minimum level written (default info; KUBE_RESTORE_LOG_LEVEL=debug for more). */
+  /** Minimum level written (default info). */
   level?: LogLevel;
 }
 

@@ -189,12 +189,8 @@ describe('archived (Glacier) objects, through the fault proxy', () => {
   it('a thaw tier: RestoreObject, Thawing with counts, poll, then restore', async () => {
     const target = await h.newTarget();
     const run = await h.run({
-      request: thaw({ tier: 'Bulk', days: 2 }),
+      request: thaw({ tier: 'Bulk', days: 2, pollSeconds: 1 }),
       target,
-      env: {
-        KUBE_RESTORE_THAW_POLL_MS: '100',
-        KUBE_RESTORE_THAW_POLL_MAX_MS: '200',
-      },
     });
     expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 40 });
     const thawing = run.progress.filter(p => p.phase === 'Thawing');
@@ -215,9 +211,8 @@ describe('archived (Glacier) objects, through the fault proxy', () => {
     h.proxy.archive('data/many/005.dat', 'GLACIER', 1_000_000);
     const target = await h.newTarget();
     const run = await h.run({
-      request: thaw({ tier: 'Standard', waitSeconds: 60 }),
+      request: thaw({ tier: 'Standard', waitSeconds: 60, pollSeconds: 20 }),
       target,
-      env: { KUBE_RESTORE_THAW_POLL_MS: '20000' },
       sigtermWhen: l => l.type === 'progress' && l.phase === 'Thawing',
     });
     // Stopped while thawing: CANCELLED (retryable). The thaw comes after the listing, so the

@@ -14,9 +14,8 @@ import {
   restoreNameOf,
 } from '@kube-restore/common';
 import { BandwidthLimiter } from './bandwidth';
-import { setOffloadHashMinBytes } from './checksums';
 import { classifyError, isFatal, RestoreError } from './errors';
-import { stopHashWorkers } from './fileHasher';
+import { HashWorkerPool, HashWorkerPoolOptions } from './fileHasher';
 import {
   LoadedManifest,
   loadManifest,
@@ -26,19 +25,14 @@ import {
 import { SafeRoot, TEMP_PREFIX } from './paths';
 import { Scratch } from './scratch';
 import { Reporter } from './reporter';
-import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry';
 import { S3Access } from './s3/access';
 import { Throttle } from './throttle';
 import { Shard, shardFromEnv } from './shard';
 import { decompressed } from './sources/extract';
 import { S3ObjectsSource } from './sources/objects';
 import { TarArchiveSource } from './sources/tar';
-import type {
-  RestoreContext,
-  Source,
-  SourceTotals,
-  Tuning,
-} from './sources/types';
+import type { RestoreContext, Source, SourceTotals } from './sources/types';
+import { retryFrom, tuningFrom } from './tuning';
 import {
   claimVolume,
   DEFAULT_CLAIM_STALE_MS,
@@ -49,7 +43,6 @@ import {
   StateDir,
   startHeartbeat,
 } from './volume';
-import { setFsyncMinBytes, setTempTag } from './writeFileAtomically';
 
 export interface RunOptions {
   request: RestoreRequest;
@@ -58,6 +51,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   reporter?: Reporter;
+  /** Tests that run in-process: where the hash worker's bundle is, and how many workers at most. */
+  hashWorkers?: HashWorkerPoolOptions;
 }
 
 export interface RunOutcome {
@@ -74,70 +69,6 @@ export interface RunOutcome {
   durationMs: number;
   manifest?: string;
   shard?: Shard;
-}
-
-function envNumber(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number,
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0)
-    throw new RestoreError(
-      'INVALID_REQUEST',
-      `${name} must be a non-negative number`,
-    );
-  return value;
-}
-
-/** Tuning knobs: the request's concurrency, plus env overrides for benchmarks and tests. */
-export function tuningFrom(
-  request: RestoreRequest,
-  env: NodeJS.ProcessEnv,
-): Tuning {
-  return {
-    concurrency: request.options.concurrency,
-    rangeThreshold: envNumber(
-      env,
-      'KUBE_RESTORE_RANGE_THRESHOLD',
-      256 * 1024 * 1024,
-    ),
-    partSize: Math.max(
-      5 * 1024 * 1024,
-      envNumber(env, 'KUBE_RESTORE_PART_SIZE', 64 * 1024 * 1024),
-    ),
-    partConcurrency: Math.max(
-      1,
-      envNumber(env, 'KUBE_RESTORE_PART_CONCURRENCY', 2),
-    ),
-    thawPollMs: envNumber(env, 'KUBE_RESTORE_THAW_POLL_MS', 60_000),
-    thawPollMaxMs: envNumber(env, 'KUBE_RESTORE_THAW_POLL_MAX_MS', 15 * 60_000),
-  };
-}
-
-function retryFrom(env: NodeJS.ProcessEnv): RetryPolicy {
-  return {
-    attempts: Math.max(
-      1,
-      envNumber(
-        env,
-        'KUBE_RESTORE_RETRY_ATTEMPTS',
-        DEFAULT_RETRY_POLICY.attempts,
-      ),
-    ),
-    baseMs: envNumber(
-      env,
-      'KUBE_RESTORE_RETRY_BASE_MS',
-      DEFAULT_RETRY_POLICY.baseMs,
-    ),
-    maxMs: envNumber(
-      env,
-      'KUBE_RESTORE_RETRY_MAX_MS',
-      DEFAULT_RETRY_POLICY.maxMs,
-    ),
-  };
 }
 
 /** `; verified by CRC64NVME: 3, MD5: 1, size only: 2` (most first), or nothing. */
@@ -253,12 +184,8 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       durationMs: Date.now() - started,
     };
   }
-  const reporter =
-    options.reporter ??
-    new Reporter({
-      shard,
-      level: env.KUBE_RESTORE_LOG_LEVEL === 'debug' ? 'debug' : 'info',
-    });
+  const reporter = options.reporter ?? new Reporter({ shard });
+  const hashWorkers = new HashWorkerPool(options.hashWorkers);
   const manifestRel = manifestPathFor(shard);
   let source: Source | undefined;
   let s3: S3Access | undefined;
@@ -294,25 +221,12 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       owner.dirMode !== undefined ? parseInt(owner.dirMode, 8) : undefined;
     const root = await SafeRoot.open(options.target, { dirMode });
     const restoreId = restoreNameOf(request);
-    setTempTag(shard ? `s${shard.index}-` : '');
-    if (env.KUBE_RESTORE_OFFLOAD_HASH_MIN_BYTES)
-      setOffloadHashMinBytes(
-        envNumber(env, 'KUBE_RESTORE_OFFLOAD_HASH_MIN_BYTES', 0) || Infinity,
-      );
-    if (env.KUBE_RESTORE_FSYNC_MIN_BYTES)
-      setFsyncMinBytes(
-        envNumber(env, 'KUBE_RESTORE_FSYNC_MIN_BYTES', 0) || Infinity,
-      );
+    const tempTag = shard ? `s${shard.index}-` : '';
 
     // Whose volume is this? An earlier attempt of this restore (or another shard) may have begun
     // it; another restore may hold it (refused while it is live).
     state = await StateDir.open(root.real);
-    const staleMs =
-      envNumber(
-        env,
-        'KUBE_RESTORE_CLAIM_STALE_SECONDS',
-        DEFAULT_CLAIM_STALE_MS / 1000,
-      ) * 1000;
+    const staleMs = DEFAULT_CLAIM_STALE_MS;
     const claim = await claimVolume({
       state,
       root: root.real,
@@ -333,7 +247,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     stopHeartbeat = startHeartbeat(
       state,
       restoreId,
-      envNumber(env, 'KUBE_RESTORE_HEARTBEAT_MS', HEARTBEAT_MS),
+      HEARTBEAT_MS,
       holder => {
         claimLost = holder ? inUse(holder, staleMs) : undefined;
         claimLost ??= new RestoreError(
@@ -355,10 +269,11 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     if (resuming) {
       resume = await loadManifest(manifestAbs, scratch.file('resume'));
       scratch.onRemove(resume.close);
-      const tag = shard ? `s${shard.index}-` : '';
       const stale = await removeStaleTemporaries(
         root.real,
-        new RegExp(`^${TEMP_PREFIX.replace(/[.]/g, '\\.')}${tag}[0-9a-f]{12}$`),
+        new RegExp(
+          `^${TEMP_PREFIX.replace(/[.]/g, '\\.')}${tempTag}[0-9a-f]{12}$`,
+        ),
       );
       reporter.log('info', 'resuming an earlier attempt', {
         recorded: resume.objects.size + resume.archives.size,
@@ -389,12 +304,12 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
         {},
       );
     }
-    const tuning = tuningFrom(request, env);
-    const retry = retryFrom(env);
+    const tuning = tuningFrom(request);
+    const { policy: retry, throttleBudgetMs } = retryFrom(request);
     const throttle = new Throttle({
       backoff: retry,
       max: tuning.concurrency * tuning.partConcurrency,
-      budgetMs: envNumber(env, 'KUBE_RESTORE_THROTTLE_BUDGET_MS', 15 * 60_000),
+      budgetMs: throttleBudgetMs,
       onChange: e =>
         reporter.log(
           e.kind === 'slowed' ? 'warn' : 'info',
@@ -409,6 +324,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       maxSockets: request.options.concurrency * 4 + 4,
       env,
       throttle,
+      signal,
       anonymous: request.credentials.type === 'anonymous',
     });
     const ctx: RestoreContext = {
@@ -443,6 +359,8 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       },
       dirMode,
       canChown,
+      hashWorkers,
+      tempTag,
     };
     reporter.log('info', 'restore starting', {
       restore: restoreId,
@@ -526,6 +444,6 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     if (!claimed) await state?.removeIfUnused();
     reporter.stop();
     s3?.destroy();
-    await stopHashWorkers();
+    await hashWorkers.close();
   }
 }

@@ -111,7 +111,7 @@ describe('never overwrite across retries: decisions come from what the volume he
     const first = await h.run({
       request: req,
       target,
-      env: { KUBE_RESTORE_RETRY_ATTEMPTS: '1' },
+      options: { retry: { attempts: 1 } },
     });
     expect(first.code).toBe(EXIT_CODE_RETRYABLE);
     expect(first.termination?.phase).toBe('Failed');
@@ -139,7 +139,7 @@ describe('never overwrite across retries: decisions come from what the volume he
     const first = await h.run({
       request: req,
       target,
-      env: { KUBE_RESTORE_RETRY_ATTEMPTS: '1' },
+      options: { retry: { attempts: 1 } },
     });
     expect(first.code).toBe(EXIT_CODE_RETRYABLE);
     h.proxy.clear();
@@ -160,7 +160,7 @@ describe('never overwrite across retries: decisions come from what the volume he
     const first = await h.run({
       request: req,
       target,
-      env: { KUBE_RESTORE_RETRY_ATTEMPTS: '1' },
+      options: { retry: { attempts: 1 } },
     });
     expect(first.code).toBe(EXIT_CODE_RETRYABLE);
     h.proxy.clear();
@@ -206,7 +206,7 @@ it('tar: links an attempt killed while making them had not checked are checked b
   const run = await h.run({
     request: req,
     target,
-    env: { KUBE_RESTORE_RETRY_ATTEMPTS: '1' },
+    options: { retry: { attempts: 1 } },
   });
   expect(run.termination?.phase).toBe('Failed');
   await expect(fsp.lstat(path.join(target, 'a'))).rejects.toMatchObject({
@@ -226,7 +226,7 @@ describe('one writer per volume', () => {
     const failed = await h.run({
       request: first,
       target,
-      env: { KUBE_RESTORE_RETRY_ATTEMPTS: '1' },
+      options: { retry: { attempts: 1 } },
     });
     expect(failed.code).toBe(EXIT_CODE_RETRYABLE);
     h.proxy.clear();
@@ -280,7 +280,6 @@ describe('one writer per volume', () => {
     const run = await h.run({
       request: request({ prefix: 'objs/' }, 'overwrite'),
       target,
-      env: { KUBE_RESTORE_CLAIM_STALE_SECONDS: '600' },
     });
     expect(run.termination).toMatchObject({ phase: 'Succeeded' });
   });

@@ -47,7 +47,8 @@ it('gives up after waitSeconds with THAW_TIMEOUT (fatal), naming an object, arch
         endpoint: proxy.endpoint,
         bucket: 'src',
         prefix: 'cold/',
-        archive: { tier: 'Bulk', waitSeconds: 60 },
+        // Polled every 10 s: a handful of HEAD rounds in the minute.
+        archive: { tier: 'Bulk', waitSeconds: 60, pollSeconds: 10 },
       },
       target: { namespace: 'team-a', pvc: 'data' },
     },
@@ -55,11 +56,6 @@ it('gives up after waitSeconds with THAW_TIMEOUT (fatal), naming an object, arch
     credentials: {
       accessKeyId: minio.accessKey,
       secretAccessKey: minio.secretKey,
-    },
-    // Poll every 10-15 s: a handful of HEAD rounds in the minute.
-    env: {
-      KUBE_RESTORE_THAW_POLL_MS: '10000',
-      KUBE_RESTORE_THAW_POLL_MAX_MS: '15000',
     },
     timeoutMs: 150_000,
   });

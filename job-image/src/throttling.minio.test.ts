@@ -47,15 +47,15 @@ function slowDownFor(ms: number, headers?: Record<string, string>) {
   return throttledAt;
 }
 
-async function restoreAll(
-  concurrency: number,
-  env: Record<string, string> = {},
-) {
+async function restoreAll(concurrency: number, maxDelayMs?: number) {
   const target = await h.newTarget();
   const run = await h.run({
     request: h.request({ prefix: 'many/' }, { options: { concurrency } }),
     target,
-    env: { KUBE_RESTORE_PART_CONCURRENCY: '2', ...env },
+    options: {
+      parts: { concurrency: 2 },
+      ...(maxDelayMs ? { retry: { maxDelayMs } } : {}),
+    },
     timeoutMs: SLOWDOWN_MS + 100_000,
   });
   expect(run.termination).toMatchObject({
@@ -110,11 +110,60 @@ it(`${SLOWDOWN_MS / 1000} s of SlowDown with Retry-After: 1: the restore succeed
 it('10 s of SlowDown without Retry-After: a shared, growing hold keeps the requests few', async () => {
   const throttledAt = slowDownFor(10_000);
   // 16 objects at once; backoff up to 2 s (the harness's default is 0.2 s)
-  const run = await restoreAll(16, { KUBE_RESTORE_RETRY_MAX_MS: '2000' });
+  const run = await restoreAll(16, 2000);
   // After the first burst, `limit` requests per shared hold (20 ms doubling to 1-2 s) while the
   // limit halves each second: about 50 measured. Each of the 16 workers backing off on its own
   // (no shared hold) sent 237.
   expect(throttledAt.length).toBeLessThanOrEqual(80);
+  const slowed = run.lines.filter(
+    l => l.msg === 'S3 is throttling: fewer requests at once',
+  );
+  expect(slowed.map(l => l.limit)).toContain(1);
+});
+
+it('SlowDown on the control calls (HeadObject while thawing): they wait for the shared throttle too', async () => {
+  // 32 archived objects, polled 16 at a time while they thaw; every HEAD throttled for 10 s
+  const archived = [...objects.keys()].slice(0, 32);
+  for (const key of archived) h.proxy.archive(key, 'GLACIER', 1);
+  let until: number | undefined;
+  const throttledAt: number[] = [];
+  h.proxy.add({
+    match: r => {
+      if (r.method !== 'HEAD' || !archived.includes(r.key ?? '')) return false;
+      until ??= Date.now() + 10_000;
+      if (Date.now() >= until) return false;
+      throttledAt.push(Date.now());
+      return true;
+    },
+    action: {
+      type: 'status',
+      status: 503,
+      code: 'SlowDown',
+      headers: { 'retry-after': '1' },
+    },
+  });
+  const target = await h.newTarget();
+  const run = await h.run({
+    request: h.request({
+      prefix: 'many/',
+      archive: { tier: 'Bulk', pollSeconds: 1 },
+    }),
+    target,
+    options: { concurrency: 16, parts: { concurrency: 1 } },
+    timeoutMs: 100_000,
+  });
+  if (!run.termination) console.log(run.terminationRaw);
+  expect(run.termination).toMatchObject({
+    phase: 'Succeeded',
+    objects: OBJECTS,
+  });
+  // eslint-disable-next-line no-console
+  console.log(`throttled HEADs in 10 s: ${throttledAt.length}`);
+  // The limit halves each second from 16 to 1 while Retry-After holds every request: about 16 +
+  // 8 + 4 + 2 + 1 a second after that. HEADs that did not wait for the throttle (only for the
+  // hold) came 16 at a time every second.
+  expect(throttledAt.length).toBeGreaterThanOrEqual(16);
+  expect(throttledAt.length).toBeLessThanOrEqual(60);
   const slowed = run.lines.filter(
     l => l.msg === 'S3 is throttling: fewer requests at once',
   );

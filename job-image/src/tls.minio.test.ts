@@ -48,8 +48,7 @@ const credentials = () => ({
 
 /** Large objects as parallel ranged GETs too (the lean GET path), not only the SDK's calls. */
 const RANGED = {
-  KUBE_RESTORE_RANGE_THRESHOLD: String(6 * MiB),
-  KUBE_RESTORE_PART_SIZE: String(5 * MiB),
+  parts: { minObjectSize: '6Mi', size: '5Mi' },
 };
 
 beforeAll(async () => {
@@ -119,7 +118,8 @@ it('with the CA bundle in AWS_CA_BUNDLE: lists, GETs and ranged GETs over TLS, a
     request: request(),
     target,
     credentials: credentials(),
-    env: { AWS_CA_BUNDLE: pki.caFile, ...RANGED },
+    env: { AWS_CA_BUNDLE: pki.caFile },
+    options: RANGED,
   });
   expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 2 });
   expect(run.code).toBe(0);

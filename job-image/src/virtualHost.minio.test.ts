@@ -63,11 +63,8 @@ it('lists and GETs (ranged too) at bucket.host: the bucket is in the host name o
       accessKeyId: minio.accessKey,
       secretAccessKey: minio.secretKey,
     },
-    env: {
-      HTTP_PROXY: proxy.url,
-      KUBE_RESTORE_RANGE_THRESHOLD: String(6 * MiB),
-      KUBE_RESTORE_PART_SIZE: String(5 * MiB),
-    },
+    env: { HTTP_PROXY: proxy.url },
+    options: { parts: { minObjectSize: '6Mi', size: '5Mi' } },
   });
   expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 2 });
   const tree = await readTree(target);

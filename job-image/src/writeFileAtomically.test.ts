@@ -2,9 +2,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  fsyncOn,
   liveTemporaryFiles,
-  setFsyncMinBytes,
   SMALL_FILE_BYTES,
   TempFile,
   WRITE_BEHIND_BYTES,
@@ -172,7 +170,6 @@ describe('writeFileAtomically', () => {
     });
     afterEach(() => {
       datasync.mockRestore();
-      setFsyncMinBytes(64 * 1024 * 1024);
     });
     const MiB = 1024 * 1024;
     // 1 MiB chunks, each filled with its index, so that a lost or misplaced write shows.
@@ -223,11 +220,10 @@ describe('writeFileAtomically', () => {
         { fsync: false },
       );
       expect(datasync).not.toHaveBeenCalled();
-      setFsyncMinBytes(Infinity);
-      expect(fsyncOn()).toBe(false);
       await writeFileAtomically(
         path.join(dir, 'large'),
         mib((WRITE_BEHIND_BYTES * 2) / MiB),
+        { fsyncMinBytes: Infinity },
       );
       expect(datasync).not.toHaveBeenCalled();
       expect((await fsp.stat(path.join(dir, 'large'))).size).toBe(

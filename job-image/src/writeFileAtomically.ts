@@ -3,7 +3,7 @@
  * the final directory (opened O_EXCL|O_NOFOLLOW), and is renamed over the final name at the end.
  *
  * fsync policy: a file's data is fdatasync'd before its rename only when it is large
- * (>= 64 MiB by default, KUBE_RESTORE_FSYNC_MIN_BYTES), where the cost is amortised. Small files are not synced one by one: a pod
+ * (FSYNC_MIN_BYTES), where the cost is amortised. Small files are not synced one by one: a pod
  * restart keeps the page cache, and after a node crash the resume check (size recorded in the
  * manifest against the file on disk) re-fetches files that lost their data. The manifest is synced.
  * Large files are also flushed as they are written (write-behind, below), so the sync before the
@@ -17,17 +17,8 @@ import { renameInDirectory, renameInDirectorySync } from './dirOps';
 import { assertOpenedInside, TEMP_OPEN_FLAGS, TEMP_PREFIX } from './paths';
 
 export const WRITE_BATCH_BYTES = 1024 * 1024;
-let fsyncMinBytes = 64 * 1024 * 1024;
-
-/** Whether files are ever fdatasync'd (KUBE_RESTORE_FSYNC_MIN_BYTES=0 turns it off). */
-export function fsyncOn(): boolean {
-  return fsyncMinBytes !== Infinity;
-}
-
-/** Files at least this large are fdatasync'd before their rename (Infinity: never). */
-export function setFsyncMinBytes(bytes: number): void {
-  fsyncMinBytes = bytes;
-}
+/** Files at least this large are fdatasync'd before their rename (unless a write says otherwise). */
+export const FSYNC_MIN_BYTES = 64 * 1024 * 1024;
 
 export interface FileAttributes {
   /** Permission bits; default 0644 (less the umask when not given). */
@@ -37,22 +28,18 @@ export interface FileAttributes {
   gid?: number;
 }
 
-let tempTag = '';
-
-/** A tag in every temporary name (the shard), so that a resumed shard removes only its own leftovers. */
-export function setTempTag(tag: string): void {
-  tempTag = tag;
-}
-
 /** 48 random bits per process, then a counter: unique names without a random draw per file. */
 let tempCounter = randomBytes(6).readUIntBE(0, 6);
 
-/** A fresh temporary name in `dir` (12 hex digits after the prefix and tag; O_EXCL settles clashes). */
-export function temporaryNameIn(dir: string): string {
+/**
+ * A fresh temporary name in `dir` (12 hex digits after the prefix and tag; O_EXCL settles clashes).
+ * `tag` names the shard, so that a resumed shard removes only its own leftovers.
+ */
+export function temporaryNameIn(dir: string, tag = ''): string {
   tempCounter = (tempCounter + 1) % 2 ** 48;
   return path.join(
     dir,
-    `${TEMP_PREFIX}${tempTag}${tempCounter.toString(16).padStart(12, '0')}`,
+    `${TEMP_PREFIX}${tag}${tempCounter.toString(16).padStart(12, '0')}`,
   );
 }
 
@@ -68,7 +55,7 @@ export function liveTemporaryFiles(): string[] {
  * fdatasync of it is started in the background (one at a time in the process, so that it never
  * holds more than one of the thread pool's four threads), so the disk writes a large file while
  * the rest of it is still downloading instead of all at once at its commit (measured on (a) in
- * bench/README.md). Off when fsync is off (KUBE_RESTORE_FSYNC_MIN_BYTES=0).
+ * bench/README.md). Off for a file created without it (a write that never syncs).
  */
 export const WRITE_BEHIND_BYTES = 32 * 1024 * 1024;
 let writeBehindBusy = false;
@@ -78,20 +65,25 @@ export class TempFile {
   private unflushed = 0;
   private flushing: Promise<void> | undefined;
   private flushError: unknown;
-  private writeBehind = true;
   readonly path: string;
   private constructor(
     tempPath: string,
     readonly finalPath: string,
     private readonly handle: FileHandle,
+    private writeBehind: boolean,
   ) {
     this.path = tempPath;
   }
 
-  static async create(finalPath: string, mode = 0o644): Promise<TempFile> {
+  /** `tag`: see temporaryNameIn; `writeBehind: false` for a file that will not be synced. */
+  static async create(
+    finalPath: string,
+    mode = 0o644,
+    options: { tag?: string; writeBehind?: boolean } = {},
+  ): Promise<TempFile> {
     const dir = path.dirname(finalPath);
     for (let attempt = 0; ; attempt++) {
-      const tmp = temporaryNameIn(dir);
+      const tmp = temporaryNameIn(dir, options.tag);
       try {
         const handle = await fsp.open(tmp, TEMP_OPEN_FLAGS, mode);
         try {
@@ -102,7 +94,12 @@ export class TempFile {
           throw error;
         }
         liveTemps.add(tmp);
-        return new TempFile(tmp, finalPath, handle);
+        return new TempFile(
+          tmp,
+          finalPath,
+          handle,
+          options.writeBehind ?? true,
+        );
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5)
           throw error;
@@ -127,7 +124,6 @@ export class TempFile {
       this.unflushed >= WRITE_BEHIND_BYTES &&
       this.writeBehind &&
       !writeBehindBusy &&
-      fsyncOn() &&
       !this.closed
     )
       this.startFlush();
@@ -197,8 +193,12 @@ function dropBytes(buffers: Buffer[], count: number): Buffer[] {
 export interface AtomicWriteOptions extends FileAttributes {
   /** Called with the byte count once the body ended, before the rename: throw to refuse the file. */
   verify?: (bytes: number) => void | Promise<void>;
-  /** Force an fdatasync before the rename whatever the size. */
+  /** Force an fdatasync before the rename whatever the size (or none). */
   fsync?: boolean;
+  /** Sync files at least this large when `fsync` is not given (default FSYNC_MIN_BYTES; Infinity: never). */
+  fsyncMinBytes?: number;
+  /** In the temporary file's name (the shard; see temporaryNameIn). */
+  tempTag?: string;
   /** Called with each chunk after it was handed to the disk (progress). */
   onChunk?: (chunk: Buffer) => void;
   /** Called with the temporary file's path once it exists (before any write). */
@@ -247,7 +247,7 @@ function writeSmallSync(
   let tmp = '';
   let fd: number | undefined;
   for (let attempt = 0; fd === undefined; attempt++) {
-    tmp = temporaryNameIn(dir);
+    tmp = temporaryNameIn(dir, options.tempTag);
     try {
       fd = fs.openSync(tmp, TEMP_OPEN_FLAGS, options.mode ?? 0o644);
     } catch (error) {
@@ -304,6 +304,12 @@ export async function writeFileAtomically(
   options: AtomicWriteOptions = {},
 ): Promise<AtomicWriteResult> {
   const small = options.syncSmall === false ? -1 : SMALL_FILE_BYTES;
+  const fsyncMinBytes = options.fsyncMinBytes ?? FSYNC_MIN_BYTES;
+  const createTemp = () =>
+    TempFile.create(finalPath, options.mode ?? 0o644, {
+      tag: options.tempTag,
+      writeBehind: fsyncMinBytes !== Infinity,
+    });
   if (Buffer.isBuffer(body) && body.length <= small) {
     options.onChunk?.(body);
     await options.verify?.(body.length);
@@ -319,7 +325,7 @@ export async function writeFileAtomically(
   let bytes = 0;
   try {
     if (Buffer.isBuffer(body)) {
-      temp = await TempFile.create(finalPath, options.mode ?? 0o644);
+      temp = await createTemp();
       options.onOpen?.(temp.path);
       await temp.writeAt([body], 0);
       bytes = body.length;
@@ -355,7 +361,7 @@ export async function writeFileAtomically(
         if (!temp) {
           // Still small: keep it in memory; past the limit, open the file and stream.
           if (bytes <= small) continue;
-          temp = await TempFile.create(finalPath, options.mode ?? 0o644);
+          temp = await createTemp();
           options.onOpen?.(temp.path);
         }
         if (batchBytes >= WRITE_BATCH_BYTES) await flush(temp);

@@ -19,7 +19,7 @@ import { Crc32 } from '../checksums';
 import { Crc64Nvme } from '../crc64/crc64';
 import { getOf } from './faultProxy';
 import { body, Harness, manifestOf, md5, useHarness } from './harness';
-import { readTree } from './job';
+import { readTree, RequestOptions } from './job';
 import { S3Kind } from './s3';
 
 const MiB = 1024 * 1024;
@@ -140,9 +140,8 @@ async function seed(h: Harness, objects: IntegrityObject[]): Promise<void> {
 }
 
 /** Ranged GETs of 5 MiB for objects of 1 MiB and more (the defaults only range 256 MiB ones). */
-const RANGED = {
-  KUBE_RESTORE_RANGE_THRESHOLD: String(MiB),
-  KUBE_RESTORE_PART_SIZE: String(5 * MiB),
+const RANGED: Partial<RequestOptions> = {
+  parts: { minObjectSize: '1Mi', size: '5Mi' },
 };
 
 export function describeIntegrity(kind: S3Kind, name: string): Harness {
@@ -161,12 +160,12 @@ export function describeIntegrity(kind: S3Kind, name: string): Harness {
       ['ranged GETs', RANGED],
     ])(
       'verifies every checksum S3 carries, %s, and says how',
-      async (_, env: Record<string, string>) => {
+      async (_, options: Partial<RequestOptions>) => {
         const target = await h.newTarget();
         const run = await h.run({
           request: h.request({ prefix: 'sdk/' }),
           target,
-          env,
+          options,
         });
         expect(run.termination).toMatchObject({ phase: 'Succeeded' });
         const tree = await readTree(target);
@@ -256,7 +255,7 @@ export function describeIntegrity(kind: S3Kind, name: string): Harness {
       ['sdk/put-default.bin', {}, 5],
     ])(
       'a byte corrupted on the way in %s (%j, at byte %d of each GET) is CHECKSUM_MISMATCH, nothing written',
-      async (key, env: Record<string, string>, atByte) => {
+      async (key, options: Partial<RequestOptions>, atByte) => {
         const rule = h.proxy.add({
           match: getOf(key),
           action: { type: 'corrupt', atByte },
@@ -265,7 +264,7 @@ export function describeIntegrity(kind: S3Kind, name: string): Harness {
         const run = await h.run({
           request: h.request({ key }),
           target,
-          env,
+          options,
         });
         expect(run.termination).toMatchObject({
           phase: 'Failed',

@@ -13,6 +13,30 @@ import {
   TerminationMessage,
 } from '@kube-restore/common';
 
+export type RequestOptions = NonNullable<RestoreRequestInput['options']>;
+
+/** Backoff in tests: 20 ms doubling to 200 ms, unless a test asks for its own. */
+const TEST_RETRY = { baseDelayMs: 20, maxDelayMs: 200 };
+
+/**
+ * The request as a test's run sends it: the test's options merged in (`retry` field by field),
+ * and TEST_RETRY's backoff where neither says otherwise.
+ */
+export function withTestOptions(
+  request: RestoreRequestInput,
+  options: Partial<RequestOptions> = {},
+): RestoreRequestInput {
+  const given = request.options ?? {};
+  return {
+    ...request,
+    options: {
+      ...given,
+      ...options,
+      retry: { ...TEST_RETRY, ...given.retry, ...options.retry },
+    },
+  };
+}
+
 const JOB_DIR = path.resolve(__dirname, '../..');
 /**
  * This test process's own bundle: never job-image/dist/restore-job.cjs, which `npm run build` makes
@@ -62,6 +86,10 @@ export interface RunJobOptions {
   target: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   env?: Record<string, string>;
+  /** Merged into the request's options (withTestOptions): parts, retry... */
+  options?: Partial<RequestOptions>;
+  /** Node's own flags before the bundle (a heap cap, --expose-gc, --require). */
+  nodeArgs?: string[];
   /** Sends SIGTERM once a stdout line satisfies this. */
   sigtermWhen?: (line: Record<string, any>) => boolean;
   timeoutMs?: number;
@@ -71,18 +99,18 @@ export async function runJob(options: RunJobOptions): Promise<JobRun> {
   ensureBundle();
   const termDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-term-'));
   const termFile = path.join(termDir, 'termination-log');
-  const child = spawn(process.execPath, [BUNDLE], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BUNDLE], {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: os.tmpdir(),
-      KUBE_RESTORE_REQUEST: JSON.stringify(options.request),
+      KUBE_RESTORE_REQUEST: JSON.stringify(
+        withTestOptions(options.request, options.options),
+      ),
       KUBE_RESTORE_TARGET: options.target,
       TERMINATION_MESSAGE_PATH: termFile,
       AWS_ACCESS_KEY_ID: options.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: options.credentials.secretAccessKey,
       AWS_REGION: 'us-east-1',
-      KUBE_RESTORE_RETRY_BASE_MS: '20',
-      KUBE_RESTORE_RETRY_MAX_MS: '200',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

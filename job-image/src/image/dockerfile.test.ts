@@ -83,10 +83,13 @@ describe('job-image/Dockerfile and the image built without Docker', () => {
     ).toBe(false);
   });
 
-  it('put the bundle at /app, where the entrypoint runs it', () => {
+  it('put the bundles at /app, where the entrypoint runs the program and it starts the hash worker', () => {
     const copy = only(runtime, 'COPY').split(/\s+/);
     expect(copy[0]).toBe('--from=build');
-    expect(copy.slice(1, -1)).toEqual(['/src/job-image/dist/restore-job.cjs*']);
+    expect(copy.slice(1, -1)).toEqual([
+      '/src/job-image/dist/restore-job.cjs*',
+      '/src/job-image/dist/hash-worker.cjs*',
+    ]);
     expect(copy[copy.length - 1]).toBe(`${JOB_IMAGE_CONFIG.WorkingDir}/`);
     expect(JOB_IMAGE_CONFIG.Entrypoint).toContain('/app/restore-job.cjs');
   });

@@ -38,6 +38,24 @@ const ZSTD_TEXT = Array.from(
   (_, i) => `kube-restore ${i % 64}\n`,
 ).join('');
 
+/**
+ * Run by the image's node: starts /app/hash-worker.cjs as fileHasher.ts does, has it hash
+ * /app/restore-job.cjs (MD5 in the lanes, SHA-256 in OpenSSL) and prints its answer.
+ */
+const HASH_IN_WORKER = `
+const { Worker } = require('node:worker_threads');
+const { statSync } = require('node:fs');
+const file = '/app/restore-job.cjs';
+const worker = new Worker('/app/hash-worker.cjs');
+worker.on('message', m => { console.log(JSON.stringify(m)); worker.terminate(); });
+worker.on('error', e => { console.error(e); process.exit(1); });
+worker.postMessage({ type: 'open', id: 1, path: file, algorithms: [
+  { name: 'md5', encoding: 'hex', lanes: true },
+  { name: 'sha256', encoding: 'base64', lanes: false },
+] });
+worker.postMessage({ type: 'finish', id: 1, size: statSync(file).size });
+`;
+
 const sha256 = (data: string | Buffer) =>
   createHash('sha256').update(data).digest('hex');
 
@@ -159,9 +177,10 @@ describe('the job image built without Docker', () => {
     ]) {
       await expect(stat(absent)).rejects.toThrow(/ENOENT/);
     }
-    // The bundle, and the licences of the npm packages in it.
+    // The bundles (the program, its hash worker), and the licences of the npm packages in them.
     expect((await fsp.readdir(path.join(rootfs, 'app'))).sort()).toEqual([
       'THIRD-PARTY-LICENSES.txt',
+      'hash-worker.cjs',
       'restore-job.cjs',
     ]);
     const licences = readFileSync(
@@ -308,6 +327,33 @@ describe('the job image built without Docker', () => {
       ]);
       expect(inside).toMatchObject({ code: 0 });
       expect(inside.stdout.trim()).toBe(`65532 65532 /app ${ZSTD_TEXT.length}`);
+
+      // The hash worker runs from /app as the program starts it: MD5 in the WebAssembly lanes and
+      // SHA-256 through OpenSSL, of a file of the image (the program's bundle).
+      const hashed = await containerd.ctr([
+        ...[
+          '-n',
+          'k8s.io',
+          'run',
+          '--rm',
+          '--read-only',
+          JOB_IMAGE_REFERENCE,
+          'kr-image-hasher',
+        ],
+        ...['/nodejs/bin/node', '-e', HASH_IN_WORKER],
+      ]);
+      const program = readFileSync(
+        appFiles.find(f => f.endsWith('/restore-job.cjs'))!,
+      );
+      expect(hashed).toMatchObject({ code: 0 });
+      expect(JSON.parse(hashed.stdout)).toEqual({
+        type: 'digest',
+        id: 1,
+        digests: [
+          createHash('md5').update(program).digest('hex'),
+          createHash('sha256').update(program).digest('base64'),
+        ],
+      });
     });
 
     it("imports from Docker's manifest.json alone, the part `docker load` reads", async () => {

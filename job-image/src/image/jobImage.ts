@@ -86,14 +86,22 @@ export async function buildJobImage(
 }
 
 /**
- * restore-job.cjs, with the Dockerfile's esbuild options (bundle.json's, legal comments linked), and
- * restore-job.cjs.LEGAL.txt when esbuild finds legal comments: what the Dockerfile copies to /app.
+ * restore-job.cjs and hash-worker.cjs, with the Dockerfile's esbuild options (bundle.json's, legal
+ * comments linked), and restore-job.cjs.LEGAL.txt when esbuild finds legal comments: what the
+ * Dockerfile copies to /app.
  * Also THIRD-PARTY-LICENSES.txt: the licences of the npm packages in the bundle.
  */
 export async function bundleForImage(dir: string): Promise<string[]> {
   return bundleApp(dir, {
     entry: path.join(JOB_DIR, 'src', 'cli.ts'),
     outName: 'restore-job.cjs',
+    // The hash worker, which the program starts from beside itself (fileHasher.ts).
+    more: [
+      {
+        entry: path.join(JOB_DIR, 'src', 'hashWorker.ts'),
+        outName: 'hash-worker.cjs',
+      },
+    ],
     workingDir: JOB_DIR,
     options: JSON.parse(
       readFileSync(path.join(JOB_DIR, 'bundle.json'), 'utf8'),

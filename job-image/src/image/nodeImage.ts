@@ -150,9 +150,10 @@ export async function buildNodeImage(spec: NodeImageSpec): Promise<NodeImage> {
 
 /**
  * `<outName>` bundled from `entry` with `options` (legal comments linked, so `<outName>.LEGAL.txt`
- * when esbuild finds any), and THIRD-PARTY-LICENSES.txt: the licences of the npm packages in the
- * bundle. Module names in the bundle are relative to `workingDir`, fixed so that they do not depend
- * on the caller's cwd. Returns the files written, sorted.
+ * when esbuild finds any), each of `more` beside it the same way (worker threads' code), and
+ * THIRD-PARTY-LICENSES.txt: the licences of the npm packages in the bundles. Module names in the
+ * bundles are relative to `workingDir`, fixed so that they do not depend on the caller's cwd.
+ * Returns the files written, sorted.
  */
 export async function bundleApp(
   dir: string,
@@ -161,12 +162,26 @@ export async function bundleApp(
     outName: string;
     workingDir: string;
     options: BuildOptions;
+    /** Further entry points, bundled on their own with the same options and the same extension. */
+    more?: Array<{ entry: string; outName: string }>;
   },
 ): Promise<string[]> {
+  const ext = path.extname(app.outName);
+  const entries = [
+    { entry: app.entry, outName: app.outName },
+    ...(app.more ?? []),
+  ];
+  for (const e of entries)
+    if (path.extname(e.outName) !== ext)
+      throw new Error(`${e.outName}: every bundle of an app ends in ${ext}`);
   const result = await build({
     ...app.options,
-    entryPoints: [app.entry],
-    outfile: path.join(dir, app.outName),
+    entryPoints: entries.map(e => ({
+      in: e.entry,
+      out: path.basename(e.outName, ext),
+    })),
+    outdir: dir,
+    outExtension: { '.js': ext },
     legalComments: 'linked',
     absWorkingDir: app.workingDir,
     metafile: true,

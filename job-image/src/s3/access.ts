@@ -26,8 +26,10 @@ export interface S3AccessOptions {
   env?: NodeJS.ProcessEnv;
   /** Idle socket timeout in ms (a stalled body counts as a NETWORK error). */
   socketTimeoutMs?: number;
-  /** Gates when lean requests start (throttle.ts). */
+  /** Gates when every request starts, lean and SDK ones alike (throttle.ts). */
   throttle?: Throttle;
+  /** The restore's stop: ends waiting for the throttle. */
+  signal?: AbortSignal;
   /** Unsigned requests (credentials type `anonymous`): no credentials are looked for or sent. */
   anonymous?: boolean;
 }
@@ -163,6 +165,8 @@ export class S3Access {
     this.creds = new CredentialCache(
       this.client.config.credentials as CredentialProvider,
     );
+    const { throttle, signal } = options;
+    if (throttle) throttleSdkCalls(this.client, throttle, signal);
   }
 
   /** The credentials to sign with (cached, renewed before they expire). */
@@ -238,6 +242,38 @@ export class S3Access {
     this.agent.destroy();
     this.bodies.destroy();
   }
+}
+
+/**
+ * Every SDK call (ListObjectsV2, ListObjectVersions, HeadObject, RestoreObject,
+ * GetObjectAttributes...) waits for a slot of the restore's throttle as the lean requests do, and
+ * reports throttling to it before the slot is freed, so that S3's SlowDown slows the listing and
+ * the control calls too, not only the bodies. The SDK makes one attempt (maxAttempts 1): the slot
+ * is held for that attempt only; withRetry retries.
+ */
+function throttleSdkCalls(
+  client: S3Client,
+  throttle: Throttle,
+  signal?: AbortSignal,
+): void {
+  client.middlewareStack.add(
+    next => async args => {
+      await throttle.acquire(signal);
+      try {
+        return await next(args);
+      } catch (error) {
+        if (classifyError(error).code === 'THROTTLED') {
+          throttle.onThrottled(retryAfterOf(error));
+          if (error && typeof error === 'object')
+            (error as { throttleReported?: boolean }).throttleReported = true;
+        }
+        throw error;
+      } finally {
+        throttle.release();
+      }
+    },
+    { step: 'initialize', name: 'kubeRestoreThrottle', priority: 'high' },
+  );
 }
 
 /** The first 64 KiB of an error's body (the rest is read and dropped). */

@@ -10,19 +10,19 @@ import {
   checksumLabel,
   createHasher,
   ExpectedChecksum,
-  offloadHashMinBytes,
+  OFFLOAD_HASH_MIN_BYTES,
   verificationKind,
   workerAlgorithmOf,
 } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
-import { FileHasher } from '../fileHasher';
+import type { FileHasher, HashWorkerPool } from '../fileHasher';
 import type { HttpResponse } from '../s3/access';
 import { recycleBodyChunks } from '../s3/keepAliveHttp';
 import { withRetry } from '../retry';
 import { withPartSizes } from './parts';
 import {
   FileAttributes,
-  fsyncOn,
+  FSYNC_MIN_BYTES,
   TempFile,
   WRITE_BATCH_BYTES,
   writeFileAtomically,
@@ -36,7 +36,7 @@ function splitChecks(
   size: number,
 ): { offloaded: ExpectedChecksum[]; inline: ExpectedChecksum[] } {
   // Large bodies are hashed (MD5, SHA-*) on a worker thread reading the file as it is written.
-  if (size < offloadHashMinBytes()) return { offloaded: [], inline: checks };
+  if (size < OFFLOAD_HASH_MIN_BYTES) return { offloaded: [], inline: checks };
   return {
     offloaded: checks.filter(c => workerAlgorithmOf(c)),
     inline: checks.filter(c => !workerAlgorithmOf(c)),
@@ -44,24 +44,23 @@ function splitChecks(
 }
 
 /**
- * Objects large enough for a hash worker that are being downloaded now. While there is more than
- * one, their MD5s share the workers' SIMD lanes; one large object alone keeps OpenSSL's MD5, the
- * faster one for a single stream (fileHasher.ts).
+ * A worker hashing `tempPath` as it is written. While more than one object large enough for a hash
+ * worker is being downloaded, their MD5s share the workers' SIMD lanes; one large object alone
+ * keeps OpenSSL's MD5, the faster one for a single stream (fileHasher.ts).
  */
-let largeInFlight = 0;
-
 function fileHasherFor(
+  workers: HashWorkerPool,
   tempPath: string,
   checks: ExpectedChecksum[],
 ): FileHasher | undefined {
   if (checks.length === 0) return undefined;
-  return new FileHasher(
+  return workers.hash(
     tempPath,
     checks.map(c => ({
       name: workerAlgorithmOf(c.algorithm)!,
       encoding: c.encoding,
     })),
-    { lanes: largeInFlight > 1 },
+    { lanes: workers.largeInFlight > 1 },
   );
 }
 
@@ -92,12 +91,12 @@ export async function downloadObject(
   finalPath: string,
   attributes: FileAttributes,
 ): Promise<Downloaded> {
-  const large = obj.size >= offloadHashMinBytes();
-  if (large) largeInFlight++;
+  const large = obj.size >= OFFLOAD_HASH_MIN_BYTES;
+  if (large) ctx.hashWorkers.largeInFlight++;
   try {
     return await downloadVerified(ctx, obj, finalPath, attributes);
   } finally {
-    if (large) largeInFlight--;
+    if (large) ctx.hashWorkers.largeInFlight--;
   }
 }
 
@@ -205,11 +204,12 @@ async function downloadStream(
       ...attributes,
       mtime: attributes.mtime ?? lastModifiedOf(res) ?? obj.lastModified,
       onOpen: tempPath => {
-        fileHasher = fileHasherFor(tempPath, offloaded);
+        fileHasher = fileHasherFor(ctx.hashWorkers, tempPath, offloaded);
       },
       onWritten:
         offloaded.length > 0 ? upTo => fileHasher?.advance(upTo) : undefined,
       recycle: recycleBodyChunks,
+      tempTag: ctx.tempTag,
       verify: async bytes => {
         if (bytes !== size)
           throw mismatch(obj.key, `received ${bytes} bytes, expected ${size}`);
@@ -339,11 +339,13 @@ async function downloadRanged(
   const etag = head.headers.etag ?? obj.etag;
   const checks = await checksFor(ctx, { ...obj, etag }, size, head);
   const { offloaded, inline } = splitChecks(checks, size);
-  const temp = await TempFile.create(finalPath, attributes.mode ?? 0o644);
+  const temp = await TempFile.create(finalPath, attributes.mode ?? 0o644, {
+    tag: ctx.tempTag,
+  });
   let fileHasher: FileHasher | undefined;
   let counted = 0;
   try {
-    fileHasher = fileHasherFor(temp.path, offloaded);
+    fileHasher = fileHasherFor(ctx.hashWorkers, temp.path, offloaded);
     await temp.fd.truncate(size);
     const parts: Array<[number, number]> = [];
     for (let start = 0; start < size; start += ctx.tuning.partSize) {
@@ -418,7 +420,7 @@ async function downloadRanged(
         ...attributes,
         mtime: attributes.mtime ?? lastModifiedOf(head) ?? obj.lastModified,
       },
-      { fsync: fsyncOn() },
+      { fsync: size >= FSYNC_MIN_BYTES },
     );
     return {
       bytes: size,

@@ -10,6 +10,7 @@ import type {
   RestoreRequest,
 } from '@kube-restore/common';
 import type { BandwidthLimiter } from '../bandwidth';
+import type { HashWorkerPool } from '../fileHasher';
 import type { LoadedManifest, ManifestWriter } from '../manifest';
 import type { SafeRoot } from '../paths';
 import type { Reporter } from '../reporter';
@@ -46,6 +47,10 @@ export interface RestoreContext {
   dirMode?: number;
   /** May the process chown (root, or CAP_CHOWN)? */
   canChown: boolean;
+  /** The restore's hash workers (created and closed by run.ts). */
+  hashWorkers: HashWorkerPool;
+  /** In every temporary file's name: the shard's, so a resumed shard removes only its own. */
+  tempTag: string;
 }
 
 export interface Tuning {
