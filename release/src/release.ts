@@ -7,6 +7,8 @@
 //   restore.yaml                                the krew manifest with their sha256 (also written to deploy/krew/)
 //   restore-job-<V>.oci.tar                     the job image, tagged ghcr.io/kube-restore/restore-job:<V>
 //                                               (from `npm run image`)
+//   populator-<V>.oci.tar                       the populator image (deploy/populator), tagged
+//                                               ghcr.io/kube-restore/populator:<V> (the same `npm run image`)
 //   kube-restore-<V>.yaml, kube-restore-opt-in-<V>.yaml, deploy/   the install manifests
 //   BUILD-INFO (version, commit, whether the checkout had changes), SHA256SUMS
 // Refuses a checkout with uncommitted changes unless --allow-dirty (a trial build).
@@ -193,11 +195,20 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(out, 'restore.yaml'), manifest);
   fs.writeFileSync(root('deploy/krew/restore.yaml'), manifest);
 
-  // 3. The job image, tagged with the version (job-image/image.mjs).
+  // 3. The job and populator images, tagged with the version (job-image/image.mjs).
   run('npm', ['run', '-s', 'image']);
   const image = root('job-image/dist/restore-job.oci.tar');
   if (!fs.existsSync(image)) throw new Error(`npm run image wrote no ${image}`);
   fs.copyFileSync(image, path.join(out, `restore-job-${version}.oci.tar`));
+  const populatorImage = root(
+    'packages/restore-populator/dist/populator.oci.tar',
+  );
+  if (!fs.existsSync(populatorImage))
+    throw new Error(`npm run image wrote no ${populatorImage}`);
+  fs.copyFileSync(
+    populatorImage,
+    path.join(out, `populator-${version}.oci.tar`),
+  );
 
   // 4. Install manifests.
   installManifests(version, out);
