@@ -195,11 +195,7 @@ export function RestoreDialog(props: RestoreDialogProps) {
             error={Boolean(shown('source'))}
             helperText={
               shown('source') ??
-              (source
-                ? source.locationHidden
-                  ? source.prefix
-                  : `${source.endpoint ?? 's3:/'}/${source.bucket}/${source.prefix}`
-                : 'Where the backups are')
+              (source ? whereIs(source) : 'Where the backups are')
             }
             disabled={!sources}
             fullWidth
@@ -422,4 +418,10 @@ export function RestoreDialog(props: RestoreDialogProps) {
       </form>
     </Dialog>
   );
+}
+
+/** Where a source is, as far as the backend shows it to this user (the prefix only when hidden). */
+function whereIs(source: RestoreSourceInfo): string {
+  if (source.locationHidden) return source.prefix;
+  return `${source.endpoint ?? 's3:/'}/${source.bucket}/${source.prefix}`;
 }
