@@ -13,6 +13,8 @@ export interface MemoryCgroup {
   wrap(argv: string[]): string[];
   /** Peak usage (bytes, page cache included), OOM kills so far. */
   stats(): { peakBytes: number; oomKills: number };
+  /** Starts the peak over (before each run). */
+  resetPeak(): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -61,6 +63,15 @@ export async function createMemoryCgroup(
       const events = v2 ? read('memory.events') : read('memory.oom_control');
       const m = /oom_kill (\d+)/.exec(events);
       return { peakBytes, oomKills: m ? Number(m[1]) : 0 };
+    },
+    async resetPeak() {
+      // v1: any write resets max_usage_in_bytes; v2: recent kernels reset memory.peak on a write
+      await fsp
+        .writeFile(
+          path.join(dir, v2 ? 'memory.peak' : 'memory.max_usage_in_bytes'),
+          v2 ? 'reset' : '0',
+        )
+        .catch(() => undefined);
     },
     async remove() {
       for (let i = 0; i < 50; i++) {

@@ -168,12 +168,16 @@ export async function runScale(args: Args): Promise<void> {
         dataRoot: root,
       });
     const ctx = await ctxFor(s3.endpoint);
+    // --tools picks among job, s5cmd, rclone and shards (the counted runs); default all
+    const wants = (name: string) => !args.tools || args.tools.includes(name);
 
     for (let rep = 1; rep <= args.reps; rep++) {
+      if (!wants('job')) break;
       // the job as in its pod: its limit, the heap probe, the first byte watched
       await fresh(target);
       await run('sync', ['-f', workDir]);
       await fsp.rm(heapFile, { force: true });
+      await cgroup.resetPeak();
       const job = jobCommand(ctx, { prefix: 'm/' }, target, [
         '--expose-gc',
         '--require',
@@ -207,8 +211,12 @@ export async function runScale(args: Args): Promise<void> {
         `- job rep ${rep} live heap after full GCs: ${heaps.length ? heaps.map(h => `${fmt(h.usedHeapBytes / 2 ** 20, 1)} MiB at ${h.objectsDone} objects (RSS ${fmt(h.rssBytes / 2 ** 20)} MiB)`).join('; ') : 'no sample (the job wrote no progress line past the counts)'}`,
         '',
       ].join('\n');
-
+      // in the log too, so that an interrupted run keeps its figures
+      log(jobExtra.trim().split('\n').slice(-2).join('\n'));
+    }
+    for (let rep = 1; rep <= args.reps; rep++) {
       for (const tool of ['s5cmd', 'rclone'] as const) {
+        if (!wants(tool)) continue;
         await fresh(target);
         await run('sync', ['-f', workDir]);
         runs.push(
@@ -224,61 +232,65 @@ export async function runScale(args: Args): Promise<void> {
     }
 
     // LIST requests: one process, then 4 shards, through the counting proxy
-    const proxy = await startCountingProxy(s3.port, 'bench');
-    try {
-      const pctx = await ctxFor(proxy.endpoint);
-      await fresh(target);
-      const one = await checked(
-        'job, one process (counted)',
-        jobCommand(pctx, { prefix: 'm/' }, target),
-        target,
-        timeFile,
-        expect,
-      );
-      const oneCounts = { ...proxy.counts };
-      proxy.reset();
-      await fresh(target);
-      const t0 = performance.now();
-      const shards = await Promise.all(
-        Array.from({ length: SHARDS }, (_, i) => {
-          const cmd = jobCommand(
-            pctx,
-            { prefix: 'm/', parallelism: SHARDS },
-            target,
-          );
-          cmd.env.JOB_COMPLETION_INDEX = String(i);
-          cmd.env.TERMINATION_MESSAGE_PATH = path.join(
-            workDir,
-            `shard-${i}.termination`,
-          );
-          return measure(cmd, `${timeFile}.${i}`);
-        }),
-      );
-      await run('sync', ['-f', target]);
-      const shardS = (performance.now() - t0) / 1000;
-      const t = await treeTotals(target);
-      const shardsOk =
-        shards.every(s => s.exitCode === 0) &&
-        t.files === expect.files &&
-        t.bytes === expect.bytes;
-      const shardCounts = { ...proxy.counts };
-      listLines = [
-        '| run | succeeded | LIST requests | object GETs | other | s (durable) | peak RSS MiB (largest) |',
-        '|---|---|---:|---:|---:|---:|---:|',
-        `| one process | ${one.ok ? 'yes' : `no: ${one.error}`} | ${oneCounts.list} | ${oneCounts.get} | ${oneCounts.other} | ${fmt(one.m.durableS, 1)} | ${fmt(one.m.maxRssKiB / 1024)} |`,
-        `| ${SHARDS} shards (parallelism ${SHARDS}) | ${shardsOk ? 'yes' : `no: exits ${shards.map(s => s.exitCode).join(',')}, wrote ${t.files} files`} | ${shardCounts.list} | ${shardCounts.get} | ${shardCounts.other} | ${fmt(shardS, 1)} | ${fmt(Math.max(...shards.map(s => s.maxRssKiB)) / 1024)} |`,
-        '',
-        `- LIST requests of ${SHARDS} shards together / one process: **${fmt(shardCounts.list / Math.max(1, oneCounts.list), 2)}** (target at most 1.2)`,
-        ...shards
-          .filter(s => s.exitCode !== 0)
-          .map(
-            s =>
-              `- a shard failed: ${s.stderr.slice(-300).replace(/\s+/g, ' ')}`,
-          ),
-      ];
-    } finally {
-      await proxy.stop();
-    }
+    const proxy = wants('shards')
+      ? await startCountingProxy(s3.port, 'bench')
+      : undefined;
+    if (!proxy) listLines = ['Not run (`--tools` without `shards`).'];
+    else
+      try {
+        const pctx = await ctxFor(proxy.endpoint);
+        await fresh(target);
+        const one = await checked(
+          'job, one process (counted)',
+          jobCommand(pctx, { prefix: 'm/' }, target),
+          target,
+          timeFile,
+          expect,
+        );
+        const oneCounts = { ...proxy.counts };
+        proxy.reset();
+        await fresh(target);
+        const t0 = performance.now();
+        const shards = await Promise.all(
+          Array.from({ length: SHARDS }, (_, i) => {
+            const cmd = jobCommand(
+              pctx,
+              { prefix: 'm/', parallelism: SHARDS },
+              target,
+            );
+            cmd.env.JOB_COMPLETION_INDEX = String(i);
+            cmd.env.TERMINATION_MESSAGE_PATH = path.join(
+              workDir,
+              `shard-${i}.termination`,
+            );
+            return measure(cmd, `${timeFile}.${i}`);
+          }),
+        );
+        await run('sync', ['-f', target]);
+        const shardS = (performance.now() - t0) / 1000;
+        const t = await treeTotals(target);
+        const shardsOk =
+          shards.every(s => s.exitCode === 0) &&
+          t.files === expect.files &&
+          t.bytes === expect.bytes;
+        const shardCounts = { ...proxy.counts };
+        listLines = [
+          '| run | succeeded | LIST requests | object GETs | other | s (durable) | peak RSS MiB (largest) |',
+          '|---|---|---:|---:|---:|---:|---:|',
+          `| one process | ${one.ok ? 'yes' : `no: ${one.error}`} | ${oneCounts.list} | ${oneCounts.get} | ${oneCounts.other} | ${fmt(one.m.durableS, 1)} | ${fmt(one.m.maxRssKiB / 1024)} |`,
+          `| ${SHARDS} shards (parallelism ${SHARDS}) | ${shardsOk ? 'yes' : `no: exits ${shards.map(s => s.exitCode).join(',')}, wrote ${t.files} files`} | ${shardCounts.list} | ${shardCounts.get} | ${shardCounts.other} | ${fmt(shardS, 1)} | ${fmt(Math.max(...shards.map(s => s.maxRssKiB)) / 1024)} |`,
+          '',
+          `- LIST requests of ${SHARDS} shards together / one process: **${fmt(shardCounts.list / Math.max(1, oneCounts.list), 2)}** (target at most 1.2)`,
+          ...shards
+            .filter(s => s.exitCode !== 0)
+            .map(
+              s =>
+                `- a shard failed: ${s.stderr.slice(-300).replace(/\s+/g, ' ')}`,
+            ),
+        ];
+      } finally {
+        await proxy.stop();
+      }
   } finally {
     await s3?.stop();
     await cgroup.remove();
