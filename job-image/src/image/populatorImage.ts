@@ -40,7 +40,14 @@ export const POPULATOR_IMAGE_CONFIG: ImageRunConfig = {
   User: '65532:65532',
   WorkingDir: '/app',
   Env: [...DISTROLESS_ENV, 'NODE_ENV=production', 'HOME=/tmp', 'TMPDIR=/tmp'],
-  Entrypoint: ['/nodejs/bin/node', '/app/populator.cjs'],
+  // the Kubernetes client's HTTP stack uses punycode and url.parse: their deprecation warnings are
+  // not the operator's to act on, and would be the first lines of every replica's log
+  Entrypoint: [
+    '/nodejs/bin/node',
+    '--disable-warning=DEP0040',
+    '--disable-warning=DEP0169',
+    '/app/populator.cjs',
+  ],
 };
 
 export interface BuildPopulatorImageOptions {

@@ -205,6 +205,9 @@ describe('deploy/populator on real nodes', () => {
     expect(pods.map(p => p.metadata.name)).toContain(lease.holderIdentity);
     const leader = lease.holderIdentity!;
     const standby = pods.find(p => p.metadata.name !== leader).metadata.name;
+    const logs = await kubectl(['logs', leader, '-n', SYSTEM_NS]);
+    expect(logs).toContain(`leading (Lease ${SYSTEM_NS}/${LEASE})`);
+    expect(logs).not.toContain('DeprecationWarning');
     expect(metric(await scrape(leader), 'kube_restore_populator_leader')).toBe(
       1,
     );
