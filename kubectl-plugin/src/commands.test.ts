@@ -204,6 +204,48 @@ describe('create', () => {
     );
   });
 
+  it('gives a sharded restore its shard bounds from the listing that sizes it', async () => {
+    mocked.sizeSource.mockImplementation(async (_source, options) => {
+      for (let i = 0; i < 300; i++)
+        options?.sampler?.add(
+          `team-a/data/${String(i).padStart(3, '0')}`,
+          1024,
+        );
+      return {
+        objects: 300,
+        bytes: 300 * 1024,
+        recommendedSize: '1Gi',
+        estimated: false,
+      } as never;
+    });
+    const r = await run([
+      'create',
+      '--from',
+      's3://backups/team-a/data/',
+      '--to',
+      'pvc/data',
+      '--size',
+      'auto',
+      '--parallelism',
+      '3',
+      '--dry-run=client',
+      '-o',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    expect(mocked.sizeSource).toHaveBeenCalledTimes(1);
+    const job = JSON.parse(r.stdout).items.find(
+      (i: { kind: string }) => i.kind === 'Job',
+    );
+    const carried = JSON.parse(
+      job.metadata.annotations['kube-restore.io/request'],
+    );
+    expect(carried.shards.bounds).toEqual([
+      'team-a/data/099',
+      'team-a/data/199',
+    ]);
+  });
+
   it('waits with --wait and ends with the code and message of a failed restore', async () => {
     mocked.createRestore.mockResolvedValue({
       manifests: { name: failed.name } as never,

@@ -4,6 +4,8 @@ import {
   BuildOptions,
   DEFAULT_JOB_IMAGE,
   S3Keys,
+  ShardBoundsSampler,
+  shardable,
   sizeSource,
 } from '@kube-restore/core';
 import { CliError, exitCodeOf, invalid } from '../errors';
@@ -34,7 +36,7 @@ export async function prepareCreate(
   io: CommandIo,
   requester?: string,
 ): Promise<PreparedCreate> {
-  const request = parseRequestFlags(options, namespace);
+  let request = parseRequestFlags(options, namespace);
   const credentials = options.credentialsFromEnv
     ? credentialsFromEnv(io.env ?? process.env)
     : undefined;
@@ -57,7 +59,13 @@ export async function prepareCreate(
   };
   if (request.target.mode === 'new' && request.target.size === 'auto') {
     try {
-      const size = await sizeSource(request.source, { credentials });
+      // The listing that sizes a sharded restore also chooses where its shards split the keys.
+      const sampler = shardable(request)
+        ? new ShardBoundsSampler(request.options.parallelism)
+        : undefined;
+      const size = await sizeSource(request.source, { credentials, sampler });
+      const bounds = sampler?.bounds();
+      if (bounds) request = { ...request, shards: { bounds } };
       build.resolvedSize = size.recommendedSize;
       io.stderr.write(
         `sized ${request.source.key ?? request.source.prefix ?? ''}: ${size.objects} objects, ${formatBytes(size.bytes)}` +
