@@ -52,6 +52,13 @@ const SMALL: Record<string, string> = {
   'data/a.txt': 'alpha\n',
   'data/sub/b.txt': 'beta\n',
 };
+/** 30 small objects under shards/, for a sharded restore. */
+const SHARDED: Record<string, string> = Object.fromEntries(
+  Array.from({ length: 30 }, (_, i) => [
+    `shards/${String(i).padStart(2, '0')}.txt`,
+    `shard object ${i}\n`,
+  ]),
+);
 /** 3 MiB under slow/: with a bandwidth limit, a restore that stays Restoring for a while. */
 const SLOW_PARTS = 3;
 const MiB = 1024 * 1024;
@@ -153,7 +160,7 @@ beforeAll(async () => {
   alice = clientsFrom(cluster.kubeconfig.alice);
   const slow: Record<string, Buffer> = {};
   for (let i = 0; i < SLOW_PARTS; i++) slow[`slow/part-${i}.bin`] = slowPart(i);
-  await seedBucket(cluster, BUCKET, { ...SMALL, ...slow });
+  await seedBucket(cluster, BUCKET, { ...SMALL, ...slow, ...SHARDED });
 }, 30 * 60_000);
 
 afterAll(async () => {
@@ -343,6 +350,71 @@ describe('createRestore, getRestore and listRestores', () => {
     expect(
       (await listRestores(admin, { namespace: 'team-b' })).map(s => s.name),
     ).toEqual(['list-b1']);
+  });
+});
+
+describe('a sharded restore', () => {
+  it('createRestore lists the source once and gives the Job shard bounds; each shard restores its range', async () => {
+    await create(
+      admin,
+      'sharded',
+      'team-a',
+      { prefix: 'shards/' },
+      {
+        parallelism: 3,
+      },
+    );
+    const job = await admin.batch.readNamespacedJob({
+      namespace: 'team-a',
+      name: 'sharded',
+    });
+    const carried = parseRestoreRequest(
+      JSON.parse(job.metadata!.annotations!['kube-restore.io/request']),
+    );
+    const bounds = carried.shards!.bounds;
+    expect(bounds).toHaveLength(2);
+    const status = await finished('team-a', 'sharded');
+    expect(status.error).toBeUndefined();
+    expect(status).toMatchObject({
+      phase: 'Succeeded',
+      result: { objects: 30 },
+    });
+    const volume = await cluster.pvcPath('team-a', 'sharded-data');
+    expect(fs.readdirSync(volume).filter(f => f.endsWith('.txt'))).toHaveLength(
+      30,
+    );
+    // Each shard wrote exactly the keys of its range, in its own manifest.
+    const keys = Object.keys(SHARDED).sort();
+    const ranges = [
+      keys.filter(k => k <= bounds[0]),
+      keys.filter(k => k > bounds[0] && k <= bounds[1]),
+      keys.filter(k => k > bounds[1]),
+    ];
+    for (const [i, range] of ranges.entries()) {
+      const manifest = fs
+        .readFileSync(
+          path.join(volume, '.kube-restore', `manifest-${i}-of-3.jsonl`),
+          'utf8',
+        )
+        .split('\n')
+        .filter(Boolean)
+        .map(line => JSON.parse(line))
+        .filter(line => line.type === 'object')
+        .map(line => line.key)
+        .sort();
+      expect(manifest).toEqual(range);
+    }
+    // The same request again is the same restore, whatever a new listing would choose.
+    const again = await create(
+      admin,
+      'sharded',
+      'team-a',
+      { prefix: 'shards/' },
+      {
+        parallelism: 3,
+      },
+    );
+    expect(again.created).toBe(false);
   });
 });
 
