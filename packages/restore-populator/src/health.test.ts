@@ -1,7 +1,7 @@
 /** The HTTP endpoints and the metrics behind them, on a real server on a free port. */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startHealthServer } from './health';
+import { readiness, startHealthServer } from './health';
 import { createMetrics } from './metrics';
 
 describe('the health and metrics endpoints', () => {
@@ -86,5 +86,34 @@ describe('the health and metrics endpoints', () => {
     expect((await get('/metrics')).body).toMatch(
       /^kube_restore_populator_restores_in_flight 0$/m,
     );
+  });
+
+  it('readiness: leading, or standing by with the Lease readable, once the watch has listed', () => {
+    const election = (isLeader: boolean, inContact: boolean) => ({
+      isLeader,
+      inContact,
+    });
+    expect(
+      readiness({ watching: false, election: election(true, true) }),
+    ).toEqual({
+      ready: false,
+      why: 'the PVC watch has not listed yet',
+    });
+    expect(
+      readiness({ watching: true, election: election(true, false) }).ready,
+    ).toBe(true);
+    expect(
+      readiness({ watching: true, election: election(false, true) }),
+    ).toEqual({
+      ready: true,
+      why: 'standing by',
+    });
+    expect(
+      readiness({ watching: true, election: election(false, false) }),
+    ).toEqual({
+      ready: false,
+      why: 'the Lease cannot be read',
+    });
+    expect(readiness({ watching: true }).ready).toBe(true);
   });
 });

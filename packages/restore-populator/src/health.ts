@@ -7,10 +7,32 @@
 import * as http from 'node:http';
 import type { Registry } from 'prom-client';
 
+export interface Readiness {
+  ready: boolean;
+  why: string;
+}
+
+/**
+ * Ready when the PVC watch has listed and this replica leads, or stands by with the Lease readable
+ * (it can take over); without election, when the watch has listed.
+ */
+export function readiness(state: {
+  watching: boolean;
+  election?: { isLeader: boolean; inContact: boolean };
+}): Readiness {
+  if (!state.watching)
+    return { ready: false, why: 'the PVC watch has not listed yet' };
+  if (!state.election) return { ready: true, why: 'reconciling (no election)' };
+  if (state.election.isLeader) return { ready: true, why: 'leading' };
+  return state.election.inContact
+    ? { ready: true, why: 'standing by' }
+    : { ready: false, why: 'the Lease cannot be read' };
+}
+
 export interface HealthServerOptions {
   port: number;
   /** Whether the replica is ready, and why not. */
-  ready: () => { ready: boolean; why: string };
+  ready: () => Readiness;
   registry: Registry;
   host?: string;
 }

@@ -11,7 +11,7 @@
 import * as os from 'node:os';
 import { createKubeClients, loadKubeConfig } from '@kube-restore/core';
 import { Populator } from './controller';
-import { startHealthServer } from './health';
+import { readiness, startHealthServer } from './health';
 import { LeaderElector } from './leaderElection';
 import { createMetrics } from './metrics';
 
@@ -87,15 +87,7 @@ async function main() {
   running.server = await startHealthServer({
     port: config.port,
     registry: metrics.registry,
-    ready: () => {
-      if (!populator.watching)
-        return { ready: false, why: 'the PVC watch has not listed yet' };
-      if (!elector) return { ready: true, why: 'reconciling (no election)' };
-      if (elector.isLeader) return { ready: true, why: 'leading' };
-      return elector.inContact
-        ? { ready: true, why: 'standing by' }
-        : { ready: false, why: 'the Lease cannot be read' };
-    },
+    ready: () => readiness({ watching: populator.watching, election: elector }),
   });
   running.campaign = elector?.run(stopping.signal);
   log(
