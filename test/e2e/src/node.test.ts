@@ -40,6 +40,48 @@ const FILES: Record<string, string> = {
   'data/keep.txt': 'from the backup\n',
 };
 
+/**
+ * A backup whose keep.txt the volume already holds (the user's), first in the order the job takes
+ * (largest first; first in the archive), then parts slow enough at 128Ki/s to kill a pod among them.
+ */
+const KEEP_OBJECTS: Record<string, Buffer> = {
+  'keep/keep.txt': Buffer.alloc(320 * 1024, 'B'),
+  ...Object.fromEntries(
+    Array.from({ length: 4 }, (_, i) => [
+      `keep/part-${i}.bin`,
+      Buffer.alloc(256 * 1024, String(i)),
+    ]),
+  ),
+};
+
+/** A plain ustar archive of `files` with `strip` removed from their names. */
+function tarOf(files: Record<string, Buffer>, strip: string): Buffer {
+  const blocks: Buffer[] = [];
+  for (const [key, body] of Object.entries(files)) {
+    const header = Buffer.alloc(512);
+    header.write(key.slice(strip.length), 0, 'utf8');
+    header.write('0000644\0', 100, 'latin1');
+    header.write('0000000\0', 108, 'latin1');
+    header.write('0000000\0', 116, 'latin1');
+    header.write(
+      `${body.length.toString(8).padStart(11, '0')}\0`,
+      124,
+      'latin1',
+    );
+    header.write('00000000000\0', 136, 'latin1');
+    header.fill(' ', 148, 156);
+    header.write('0', 156, 'latin1');
+    header.write('ustar\0', 257, 'latin1');
+    header.write('00', 263, 'latin1');
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
 let cluster: Cluster;
 let admin: KubeClients;
 
@@ -51,7 +93,13 @@ beforeAll(async () => {
   const slow: Record<string, Buffer> = {};
   for (let i = 0; i < 4; i++)
     slow[`slow/part-${i}.bin`] = Buffer.alloc(256 * 1024, String(i));
-  await seedBucket(cluster, BUCKET, { ...FILES, ...shards, ...slow });
+  await seedBucket(cluster, BUCKET, {
+    ...FILES,
+    ...shards,
+    ...slow,
+    ...KEEP_OBJECTS,
+    'keep.tar': tarOf(KEEP_OBJECTS, 'keep/'),
+  });
 }, 30 * 60_000);
 
 afterAll(async () => {
@@ -301,3 +349,81 @@ it('retries a pod killed mid-restore, and the retry resumes without fetching wha
       Buffer.alloc(256 * 1024, String(i)),
     );
 });
+
+it.each([
+  ['objects', { prefix: 'keep/' }],
+  ['tar', { key: 'keep.tar' }],
+])(
+  "skip-existing across a pod killed mid-restore (%s): the retry resumes and keep.txt is still the user's",
+  async (mode, source) => {
+    // the user's PVC, bound by a first pod (WaitForFirstConsumer), holding the user's keep.txt
+    const pvc = `keep-${mode}`;
+    await cluster.admin.post(
+      '/api/v1/namespaces/team-a/persistentvolumeclaims',
+      pvcManifest(pvc),
+    );
+    await cluster.admin.post(
+      '/apis/batch/v1/namespaces/team-a/jobs',
+      jobManifest(
+        `bind-${pvc}`,
+        restrictedPodSpec({ pvc, stub: ['--print', 'bound'] }),
+      ),
+    );
+    expect(
+      (await waitForJobFinished(cluster.admin, 'team-a', `bind-${pvc}`)).type,
+    ).toBe('Complete');
+    const dir = await cluster.pvcPath('team-a', pvc);
+    const users = 'the user wrote this, not the backup\n';
+    fs.writeFileSync(path.join(dir, 'keep.txt'), users);
+
+    const name = `keep-killed-${mode}`;
+    await createRestore(
+      admin,
+      parseRestoreRequest({
+        name,
+        source: {
+          endpoint: cluster.s3!.endpoint,
+          region: cluster.s3!.region,
+          bucket: BUCKET,
+          ...source,
+        },
+        target: {
+          namespace: 'team-a',
+          pvc,
+          mode: 'existing',
+          conflict: 'skip-existing',
+        },
+        options: { bandwidth: '128Ki', concurrency: 1 },
+      }),
+      { credentials: s3Keys(cluster) },
+    );
+    // attempt 1 has written at least one part (and passed keep.txt by): kill its pod
+    const first = await eventually('a pod with a part written', async () => {
+      const s = await getRestore(admin, 'team-a', name, { progress: true });
+      const done = fs.readdirSync(dir).some(f => /^part-\d\.bin$/.test(f));
+      return done && (s.progress?.objectsDone ?? 0) >= 1
+        ? s.pods[0]
+        : undefined;
+    });
+    expect(fs.readFileSync(path.join(dir, 'keep.txt'), 'utf8')).toBe(users);
+    await cluster.admin.delete(`/api/v1/namespaces/team-a/pods/${first}`);
+    const status = await finished(name);
+    expect(status.error).toBeUndefined();
+    expect(status.phase).toBe('Succeeded');
+    // a second pod did the rest, as a resume
+    const pods = await podsOfJob(cluster.admin, 'team-a', name);
+    const second = pods.find((p: any) => p.metadata.name !== first);
+    expect(second).toBeDefined();
+    const log: string = await cluster.admin.get(
+      `/api/v1/namespaces/team-a/pods/${second.metadata.name}/log`,
+      { raw: true },
+    );
+    expect(log).toMatch(/resuming an earlier attempt/);
+    // the user's file is the user's bytes; the backup's other files are all there
+    expect(fs.readFileSync(path.join(dir, 'keep.txt'), 'utf8')).toBe(users);
+    for (let i = 0; i < 4; i++)
+      expect(fs.readFileSync(path.join(dir, `part-${i}.bin`))).toEqual(
+        Buffer.alloc(256 * 1024, String(i)),
+      );
+  },
+);
