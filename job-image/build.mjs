@@ -12,6 +12,9 @@
 // `mainFields: module, main` takes the AWS SDK's ES modules, which esbuild can tree-shake: the
 // bundle loses the commands and models the job never sends (1.7 -> 1.35 MB), and every start of
 // the program about 55 ms of CPU (bench/README.md).
+// `supported: {dynamic-import: false}` makes the SDK's lazy `import("node:http")` a require(): in a
+// CommonJS program an import() goes through the ESM loader, which also loads undici, on the path
+// to the first request (bench/scripts/fixed-costs.mjs measures that path).
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

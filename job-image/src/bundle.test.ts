@@ -12,12 +12,15 @@ import { ensureBundle } from './__testUtils__/job';
 
 const JOB_DIR = path.resolve(__dirname, '..');
 
-/** bundle.json's options as esbuild's command-line flags. */
+/** bundle.json's options as esbuild's command-line flags (`supported` as `--supported:name=value`). */
 function asFlags(options: Record<string, unknown>): string[] {
-  return Object.entries(options).map(([key, value]) => {
+  return Object.entries(options).flatMap(([key, value]) => {
     const flag = `--${key.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}`;
-    if (value === true) return flag;
-    return `${flag}=${Array.isArray(value) ? value.join(',') : String(value)}`;
+    if (value === true) return [flag];
+    if (Array.isArray(value)) return [`${flag}=${value.join(',')}`];
+    if (typeof value === 'object' && value !== null)
+      return Object.entries(value).map(([k, v]) => `${flag}:${k}=${v}`);
+    return [`${flag}=${String(value)}`];
   });
 }
 
@@ -51,6 +54,13 @@ describe('the bundle', () => {
     // A command the job sends is in, one it never sends (PutObject) is not.
     expect(bundle).toContain('ListObjectsV2Command');
     expect(bundle).not.toContain('PutObjectCommand');
+  });
+
+  it('has no dynamic import(): the SDK\'s lazy `import("node:http")` is a require, not a trip through the ESM loader', () => {
+    expect(options.supported).toEqual({ 'dynamic-import': false });
+    const bundle = readFileSync(ensureBundle(), 'utf8');
+    expect(bundle).not.toMatch(/\bimport\(\s*["'`]node:/);
+    expect(bundle).toMatch(/require\(["']node:http["']\)/);
   });
 });
 
