@@ -2,6 +2,7 @@ import {
   NOW,
   failed,
   pending,
+  populating,
   restoring,
   succeeded,
 } from './__testUtils__/fixtures';
@@ -68,6 +69,20 @@ describe('render', () => {
     expectGolden(
       'list-all-namespaces-wide.txt',
       formatRestoreTable(all, { now: NOW, allNamespaces: true, wide: true }),
+    );
+  });
+
+  it("shows the populator's restore by the user's PVC, with VIA only when there is one", () => {
+    expectGolden(
+      'list-populator.txt',
+      formatRestoreTable([populating, succeeded], { now: NOW }),
+    );
+    expect(formatRestoreTable([succeeded], { now: NOW })).not.toContain('VIA');
+    expectGolden('status-populator.txt', formatStatus(populating, NOW));
+    expect(
+      formatStatus({ ...populating, populator: { pvc: 'data' } }, NOW),
+    ).toContain(
+      'Via:          populator, RestoreSource <unknown: the PVC is gone>\n',
     );
   });
 

@@ -4,6 +4,7 @@ import {
   RestoreStatus,
   formatBytes,
 } from '@kube-restore/common';
+import type { RestoreRow } from './populated';
 
 /** kubectl's compact durations: `45s`, `3m12s`, `5h4m`, `2d3h`. */
 export function formatDuration(seconds: number | undefined): string {
@@ -90,13 +91,23 @@ function resultLine(status: RestoreStatus): string | undefined {
 }
 
 /** The short block `status` prints. */
-export function formatStatus(status: RestoreStatus, now: Date): string {
+export function formatStatus(status: RestoreRow, now: Date): string {
+  const p = status.populator;
   return [
     field('Name', status.name),
     field('Namespace', status.namespace),
     field('Phase', status.phase),
     field('Source', status.source),
-    field('PVC', status.pvc),
+    field(
+      'PVC',
+      p ? `${p.pvc} (filled through prime PVC ${status.pvc})` : status.pvc,
+    ),
+    field(
+      'Via',
+      p
+        ? `populator, RestoreSource ${p.restoreSource ?? '<unknown: the PVC is gone>'}`
+        : undefined,
+    ),
     field(
       'Progress',
       status.progress ? formatProgress(status.progress) : undefined,
@@ -129,7 +140,7 @@ export interface EventRow {
 
 /** The long block `describe` prints: everything `status` shows, then pods, times and events. */
 export function formatDescribe(
-  status: RestoreStatus,
+  status: RestoreRow,
   events: EventRow[],
   now: Date,
 ): string {
@@ -170,12 +181,24 @@ export function formatDescribe(
   );
 }
 
-/** The table of `list`; `-A` adds NAMESPACE, `-o wide` adds source, duration, requester and error. */
+/**
+ * The table of `list`; `-A` adds NAMESPACE, `-o wide` adds source, duration, requester and error, and a
+ * populator's restore adds VIA.
+ */
 export function formatRestoreTable(
-  statuses: RestoreStatus[],
+  statuses: RestoreRow[],
   options: { allNamespaces?: boolean; wide?: boolean; now: Date },
 ): string {
-  const header = ['NAME', 'PHASE', 'PVC', 'PROGRESS', 'AGE'];
+  // VIA only when a restore is the populator's: the PVC is then the user's, filled through a prime PVC
+  const via = statuses.some(s => s.populator);
+  const header = [
+    'NAME',
+    'PHASE',
+    'PVC',
+    ...(via ? ['VIA'] : []),
+    'PROGRESS',
+    'AGE',
+  ];
   if (options.allNamespaces) header.unshift('NAMESPACE');
   if (options.wide) header.push('DURATION', 'SOURCE', 'REQUESTER', 'ERROR');
   const rows = statuses.map(s => {
@@ -187,7 +210,8 @@ export function formatRestoreTable(
     const row = [
       s.name,
       s.phase,
-      s.pvc,
+      s.populator?.pvc ?? s.pvc,
+      ...(via ? [s.populator ? 'populator' : '-'] : []),
       progress,
       age(s.createdAt, options.now),
     ];

@@ -86,3 +86,15 @@ export const pending: RestoreStatus = {
   failedAttempts: 0,
   pods: ['restore-cache-55667788-zzzzz'],
 };
+
+/** A restore the populator runs for PVC data (RestoreSource seed), with the populator's part filled in. */
+export const populating: RestoreStatus & {
+  populator: { pvc: string; restoreSource?: string };
+} = {
+  ...restoring,
+  name: 'prime-0f3a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b',
+  pvc: 'prime-0f3a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b',
+  requester: 'populator for team-a/data',
+  pods: ['prime-0f3a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b-k8s2m'],
+  populator: { pvc: 'data', restoreSource: 'seed' },
+};

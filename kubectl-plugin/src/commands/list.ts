@@ -3,6 +3,7 @@ import { listRestores } from '@kube-restore/core';
 import { EXIT } from '../errors';
 import { CommandIo } from '../io';
 import { asList, outputFormat, printData } from '../output';
+import { withPopulator } from '../populated';
 import { formatRestoreTable } from '../render';
 import { SessionFactory } from '../session';
 
@@ -19,11 +20,14 @@ export async function listCommand(
 ): Promise<number> {
   const format = outputFormat(options.output, ['wide', 'json', 'yaml', 'name']);
   const { clients, namespace } = await session();
-  const statuses = await listRestores(clients, {
-    namespace: options.allNamespaces ? undefined : namespace,
+  const where = options.allNamespaces ? undefined : namespace;
+  const listed = await listRestores(clients, {
+    namespace: where,
     labelSelector: options.selector,
     progress: format !== 'name',
   });
+  const statuses =
+    format === 'name' ? listed : await withPopulator(clients, where, listed);
   if (format === 'json' || format === 'yaml') {
     printData(
       io.stdout,

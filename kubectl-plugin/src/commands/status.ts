@@ -1,8 +1,9 @@
 /** `kubectl restore status NAME` and `kubectl restore describe NAME`. */
-import { getRestore, restoreEvents } from '@kube-restore/core';
+import { KubeClients, getRestore, restoreEvents } from '@kube-restore/core';
 import { EXIT } from '../errors';
 import { CommandIo } from '../io';
 import { outputFormat, printData } from '../output';
+import { RestoreRow, withPopulator } from '../populated';
 import { EventRow, formatDescribe, formatStatus } from '../render';
 import { SessionFactory, restoreNameArg } from '../session';
 
@@ -13,6 +14,16 @@ export interface StatusOptions {
 
 const now = (io: CommandIo) => (io.now ?? (() => new Date()))();
 
+/** The restore's status, and the populator's part when it is the populator's. */
+async function getRow(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<RestoreRow> {
+  const status = await getRestore(clients, namespace, name);
+  return (await withPopulator(clients, namespace, [status]))[0];
+}
+
 export async function statusCommand(
   options: StatusOptions,
   io: CommandIo,
@@ -21,7 +32,7 @@ export async function statusCommand(
   const name = restoreNameArg(options.name);
   const format = outputFormat(options.output, ['json', 'yaml', 'name']);
   const { clients, namespace } = await session();
-  const status = await getRestore(clients, namespace, name);
+  const status = await getRow(clients, namespace, name);
   if (format === 'json' || format === 'yaml')
     printData(io.stdout, format, status);
   else if (format === 'name') io.stdout.write(`restore/${status.name}\n`);
@@ -37,7 +48,7 @@ export async function describeCommand(
   const name = restoreNameArg(options.name);
   const format = outputFormat(options.output, ['json', 'yaml']);
   const { clients, namespace } = await session();
-  const status = await getRestore(clients, namespace, name);
+  const status = await getRow(clients, namespace, name);
   const events = await restoreEvents(clients, namespace, name).catch(() => []);
   const rows: EventRow[] = events.map(e => ({
     type: e.type,

@@ -21,5 +21,6 @@ export * from './interrupted';
 export * from './writers';
 export * from './populator';
 export * from './populatorManifests';
+export * from './populatorRestores';
 export * from './shardBounds';
 export * from './credentialExpiry';
