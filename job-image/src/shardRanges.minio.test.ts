@@ -42,6 +42,8 @@ const h = useHarness({
       }
     };
     await Promise.all(Array.from({ length: 32 }, worker));
+    await harness.server.put('shards', 'few/a.txt', 'a');
+    await harness.server.put('shards', 'few/b.txt', 'b');
     await harness.server.createBucket('shards-v', { versioned: true });
     for (let i = 0; i < 30; i++)
       await harness.server.put('shards-v', `v/${i}.txt`, `old ${i}`);
@@ -218,4 +220,28 @@ it('asOf: shards list versions from their key marker and stop at their last key'
   expect(lists).toHaveLength(3);
   expect(lists.filter(e => /key-marker=/.test(e.query))).toHaveLength(2);
   expect((await readTree(target)).size).toBe(30);
+});
+
+it('shards whose range holds nothing succeed with nothing, and the whole source is restored', async () => {
+  // Two objects, four shards: core's sampler gives a bound just after the last key for the rest.
+  const target = await h.newTarget();
+  const request = {
+    ...h.request({ prefix: 'few/' }, { options: { parallelism: 4 } }),
+    shards: { bounds: ['few/a.txt', 'few/b.txt', 'few/b.txt\u0001'] },
+  };
+  const runs = await runShards(request, target);
+  expect(runs.map(r => r.termination?.phase)).toEqual([
+    'Succeeded',
+    'Succeeded',
+    'Succeeded',
+    'Succeeded',
+  ]);
+  expect(runs.map(r => r.termination!.objects)).toEqual([1, 1, 0, 0]);
+  expect(
+    logged(runs[3], "this shard's key range holds no object to restore"),
+  ).toHaveLength(1);
+  expect([...(await readTree(target)).keys()].sort()).toEqual([
+    'a.txt',
+    'b.txt',
+  ]);
 });

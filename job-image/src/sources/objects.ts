@@ -3,8 +3,9 @@
  * own file, in a stream: transfers start with the first listing page, and what the source holds in
  * memory is a bounded window of objects whatever their number.
  *
- * - plan(): starts the listing and reads it until the first window is full (or the listing ended),
- *   then checks that window against the volume and for archived objects, before a byte is written;
+ * - plan(): starts the listing and reads it until the first window is full (or the listing ended,
+ *   or FIRST_WINDOW_MS passed), then checks that window against the volume and for archived
+ *   objects, before a byte is written;
  * - transfer(): workers drain the window while the listing goes on (it waits while the window is
  *   full). Paths are claimed as they are listed (pathClaims.ts), the resume records are looked up
  *   on disk (resumeRecords.ts), archived objects are spooled to the scratch directory;
@@ -15,6 +16,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createKeyFilter } from '@kube-restore/common';
 import { classifyError, RestoreError } from '../errors';
 import { PathClaims } from '../pathClaims';
@@ -25,7 +27,7 @@ import {
   normalizeEntryPath,
 } from '../paths';
 import { Spool } from '../scratch';
-import { inShard } from '../shard';
+import { inShard, rangeOf } from '../shard';
 import { existingPathAction } from '../volume';
 import { downloadObject } from './download';
 import { listObjects, type ListedObject } from './listing';
@@ -36,6 +38,8 @@ import type { RestoreContext, Source, SourceTotals } from './types';
 
 /** Objects listed but not yet taken by a worker: about one listing page. */
 export const WINDOW_OBJECTS = 1000;
+/** plan() waits at most this long for the first window (a sparse match must not delay the start). */
+const FIRST_WINDOW_MS = 2000;
 
 interface PlannedObject extends ListedObject {
   path: string;
@@ -89,7 +93,10 @@ export class S3ObjectsSource implements Source {
     this.pipeline = pipeline;
     pipeline.start((put, signal) => this.list(put, signal));
     // The first window is checked before anything is written: a small restore is checked whole.
-    await pipeline.window.whenFull();
+    await Promise.race([
+      pipeline.window.whenFull(),
+      delay(FIRST_WINDOW_MS, undefined, { ref: false }),
+    ]);
     pipeline.check();
     try {
       await forEachLimited(
@@ -167,7 +174,13 @@ export class S3ObjectsSource implements Source {
         'keys outside stripPrefix or reserved were not restored',
         { count: ignored },
       );
-    if (this.matched === 0 && !request.options.allowEmpty) {
+    // A shard's key range may hold nothing to restore (more shards than objects, or none that match
+    // there); it cannot see the rest of the source, so only an unsharded or hash-sharded restore
+    // that matched nothing is NO_OBJECTS.
+    const ownRange = rangeOf(shard, request.shards) !== undefined;
+    if (this.matched === 0 && ownRange)
+      reporter.log('info', "this shard's key range holds no object to restore");
+    if (this.matched === 0 && !request.options.allowEmpty && !ownRange) {
       throw new RestoreError(
         'NO_OBJECTS',
         `no object matched s3://${source.bucket}/${source.key ?? prefix}${source.include.length || source.exclude.length ? ' and the include/exclude globs' : ''}`,
