@@ -75,6 +75,23 @@ describe('buildDeclarativeRestore', () => {
       secretName: 'seed-credentials',
     });
     expect(JSON.stringify(d.restoreSource)).not.toContain('s3cr3t');
+    const session = buildDeclarativeRestore(request(), {
+      credentials: {
+        accessKeyId: 'AKIA1',
+        secretAccessKey: 's3cr3t',
+        sessionToken: 'tok',
+        expiresAt: '2026-12-06T14:00:00.000Z',
+      },
+    });
+    expect(session.secret?.stringData).toMatchObject({
+      AWS_SESSION_TOKEN: 'tok',
+      AWS_CREDENTIAL_EXPIRATION: '2026-12-06T14:00:00.000Z',
+    });
+    expect(session.restoreSource.spec.credentials).toEqual({
+      type: 'secret',
+      secretName: 'seed-credentials',
+      sessionTokenKey: 'AWS_SESSION_TOKEN',
+    });
   });
 
   it('refuses an existing PVC and an unsized auto', () => {

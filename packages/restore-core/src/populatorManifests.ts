@@ -87,7 +87,8 @@ export function buildDeclarativeRestore(
       throw new ManifestError(
         'credentials: give keys to store or a credentials reference in the request, not both',
       );
-    const { accessKeyId, secretAccessKey, sessionToken } = options.credentials;
+    const { accessKeyId, secretAccessKey, sessionToken, expiresAt } =
+      options.credentials;
     if (!accessKeyId || !secretAccessKey)
       throw new ManifestError(
         'credentials: both an access key id and a secret access key are needed',
@@ -109,6 +110,10 @@ export function buildDeclarativeRestore(
         AWS_ACCESS_KEY_ID: accessKeyId,
         AWS_SECRET_ACCESS_KEY: secretAccessKey,
         ...(sessionToken ? { AWS_SESSION_TOKEN: sessionToken } : {}),
+        // kept as buildRestoreManifests keeps it: a plan reads the expiry from the Secret
+        ...(sessionToken && expiresAt
+          ? { AWS_CREDENTIAL_EXPIRATION: expiresAt }
+          : {}),
       },
     };
   }
