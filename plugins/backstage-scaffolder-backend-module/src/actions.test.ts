@@ -130,6 +130,33 @@ describe('kube-restore:create and kube-restore:wait (no cluster)', () => {
     );
   });
 
+  it('a dry run plans and creates nothing', async () => {
+    const { server } = await started();
+    const { create } = actionsFor(server);
+    const before = clusterRequests().length;
+    const ctx = { ...contextAs(ALICE, INPUT), isDryRun: true };
+    await create.handler(ctx as never);
+    expect(Object.fromEntries((ctx.output as jest.Mock).mock.calls)).toEqual({
+      id: '',
+      name: expect.stringMatching(/^restore-shop-data-/),
+      cluster: 'local',
+      namespace: 'team-a',
+      pvc: 'shop-data',
+      phase: 'DryRun',
+      summary: expect.stringMatching(
+        /^dry run: restore restore-shop-data-\S+ of .* into PVC shop-data in local\/team-a$/,
+      ),
+    });
+    // Reads only (the consent, the PVC, access reviews); no Job, PVC or Secret is created.
+    expect(
+      clusterRequests()
+        .slice(before)
+        .filter(r =>
+          /^POST .*\/(jobs|persistentvolumeclaims|secrets)$/.test(r),
+        ),
+    ).toEqual([]);
+  });
+
   it('wait fails the step for a restore the user cannot see', async () => {
     const { server } = await started();
     const { wait } = actionsFor(server);
