@@ -157,6 +157,31 @@ describe('kube-restore:create and kube-restore:wait (no cluster)', () => {
     ).toEqual([]);
   });
 
+  it('a restore that needs an approval: create says so, and wait gives up at its timeout', async () => {
+    const { server } = await started();
+    const { create, wait } = actionsFor(server);
+    const ctx = contextAs(ALICE, {
+      ...INPUT,
+      source: { name: 'nightly', path: 'data/', archiveTier: 'Expedited' },
+    });
+    await create.handler(ctx as never);
+    const out = Object.fromEntries((ctx.output as jest.Mock).mock.calls);
+    expect(out).toMatchObject({
+      phase: 'PendingApproval',
+      summary: expect.stringMatching(/: waits for approval \(.*Expedited/),
+    });
+    const waiting = contextAs(ALICE, {
+      id: out.id,
+      timeoutSeconds: 1,
+      pollSeconds: 1,
+    });
+    const began = Date.now();
+    await expect(wait.handler(waiting as never)).rejects.toThrow(
+      /^restore restore-shop-data-\S+ did not end within 1 s: .*waits for approval/,
+    );
+    expect(Date.now() - began).toBeLessThan(5000);
+  });
+
   it('wait fails the step for a restore the user cannot see', async () => {
     const { server } = await started();
     const { wait } = actionsFor(server);
