@@ -100,7 +100,7 @@ export class S3ObjectsSource implements Source {
     pipeline.check();
     try {
       await forEachLimited(
-        pipeline.window.peek().slice(),
+        pipeline.window.peek(),
         this.ctx.tuning.concurrency,
         pipeline.signal,
         async (item, signal) => {

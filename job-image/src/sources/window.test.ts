@@ -21,6 +21,20 @@ describe('TransferWindow', () => {
       rest.push(item.size);
     expect(rest).toEqual([7, 5, 1]);
   });
+
+  it('keeps the order items were put in among equal sizes', async () => {
+    const w = new TransferWindow<{ size: number; n: number }>(100);
+    for (let n = 0; n < 40; n++) await w.put({ size: n % 3 === 0 ? 9 : 4, n });
+    w.end();
+    const order: number[] = [];
+    for (let item = await w.take(); item; item = await w.take())
+      order.push(item.n);
+    const nines = order.slice(0, 14);
+    expect(nines).toEqual([...nines].sort((a, b) => a - b));
+    expect(nines.every(n => n % 3 === 0)).toBe(true);
+    const fours = order.slice(14);
+    expect(fours).toEqual([...fours].sort((a, b) => a - b));
+  });
 });
 
 describe('Pipeline', () => {

@@ -18,8 +18,20 @@ interface Waiter {
   resolve: () => void;
 }
 
+/** Larger first; among equal sizes, the one put first (the listing's order). */
+function before(a: Entry<Sized>, b: Entry<Sized>): boolean {
+  return a.weight > b.weight || (a.weight === b.weight && a.seq < b.seq);
+}
+
+interface Entry<T> {
+  item: T;
+  weight: number;
+  seq: number;
+}
+
 export class TransferWindow<T extends Sized> {
-  private readonly heap: T[] = [];
+  private readonly heap: Array<Entry<T>> = [];
+  private seq = 0;
   private readonly putters: Waiter[] = [];
   private readonly takers: Waiter[] = [];
   private readonly fullWaiters: Waiter[] = [];
@@ -52,8 +64,8 @@ export class TransferWindow<T extends Sized> {
   }
 
   /** What waits now, in no order (the caller may annotate the items; it must not keep them). */
-  peek(): readonly T[] {
-    return this.heap;
+  peek(): T[] {
+    return this.heap.map(e => e.item);
   }
 
   /** The largest waiting item; waits for one. Undefined once the window is ended and empty. */
@@ -85,11 +97,11 @@ export class TransferWindow<T extends Sized> {
 
   private push(item: T): void {
     const h = this.heap;
-    h.push(item);
+    h.push({ item, weight: weight(item), seq: this.seq++ });
     let i = h.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (weight(h[parent]) >= weight(h[i])) break;
+      if (!before(h[i], h[parent])) break;
       [h[parent], h[i]] = [h[i], h[parent]];
       i = parent;
     }
@@ -98,7 +110,7 @@ export class TransferWindow<T extends Sized> {
   private pop(): T | undefined {
     const h = this.heap;
     if (h.length === 0) return undefined;
-    const top = h[0];
+    const top = h[0].item;
     const last = h.pop()!;
     if (h.length > 0) {
       h[0] = last;
@@ -107,8 +119,8 @@ export class TransferWindow<T extends Sized> {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < h.length && weight(h[l]) > weight(h[m])) m = l;
-        if (r < h.length && weight(h[r]) > weight(h[m])) m = r;
+        if (l < h.length && before(h[l], h[m])) m = l;
+        if (r < h.length && before(h[r], h[m])) m = r;
         if (m === i) break;
         [h[m], h[i]] = [h[i], h[m]];
         i = m;
