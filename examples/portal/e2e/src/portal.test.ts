@@ -3,9 +3,11 @@
  * (app, auth, catalog, permission with the owners policy, the restore plugin) on the real harness cluster
  * (kube-apiserver with RBAC and Pod Security, Job controller, the local kubelet running the job program)
  * with MinIO. The owner restores the demo dataset from the entity's Restore tab; a user who does not own
- * the entity is refused. Missing prerequisites (chromium, the job program) fail the suite; nothing is skipped.
+ * the entity is refused. The owner also runs the example software template (examples/portal/template.yaml),
+ * whose kube-restore scaffolder actions restore into a new PVC. Missing prerequisites (chromium, the job program) fail the suite; nothing is skipped.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Browser, Locator } from 'playwright-core';
 import { Cluster, startCluster } from '@kube-restore/test-cluster';
@@ -16,6 +18,7 @@ import {
   planRestore,
   signedIn,
 } from './browser';
+import { runTemplate, taskEnd, templateReady } from './scaffolder';
 import {
   ENTITY,
   ENTITY_NAMESPACE,
@@ -183,6 +186,51 @@ describe('the example portal in chromium', () => {
       expect(fs.readFileSync(path.join(dir, 'README.txt'), 'utf8')).toBe(
         'kube-restore demo dataset: 300 files in nested folders.\n',
       );
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the owner runs the example template: its kube-restore steps restore the demo dataset into a new PVC', async () => {
+    const { context, page } = await signedIn(browser!, portal!.url, OWNER);
+    try {
+      const pvc = `scaffolded-${Date.now().toString(36)}`;
+      const token = await devSignIn(portal!.url, OWNER);
+      await templateReady(portal!.url, token);
+      const id = await runTemplate(page, { 'PVC name': pvc });
+      // The task page follows the steps; the scaffolder's API says how the task ended and what it logged.
+      const task = await taskEnd(portal!.url, token, id);
+      log(`template task ${id}: ${task.status}; ${task.log.join(' | ')}`);
+      expect(task.status).toBe('completed');
+      expect(JSON.stringify(task.output)).toMatch(
+        new RegExp(`into PVC ${pvc} in local/${ENTITY_NAMESPACE}: Succeeded, `),
+      );
+      // The task page shows the template's output: the wait step's summary.
+      await expectText(
+        page.locator('body'),
+        `into PVC ${pvc} in local/${ENTITY_NAMESPACE}: Succeeded`,
+      );
+
+      const files = filesUnder(await cluster!.pvcPath(ENTITY_NAMESPACE, pvc));
+      expect(files.filter(f => !f.startsWith('.kube-restore/'))).toEqual(
+        demoFiles(),
+      );
+      // The restore was made for guest (the backend records the template's user, not the scaffolder).
+      const restores = await fetch(
+        `${portal!.url}/api/restore/restores?namespace=${ENTITY_NAMESPACE}`,
+        { headers: { authorization: `Bearer ${token}` } },
+      ).then(
+        r =>
+          r.json() as Promise<{ items: { pvc: string; requester: string }[] }>,
+      );
+      expect(restores.items.find(r => r.pvc === pvc)).toMatchObject({
+        requester: 'user:default/guest',
+      });
+    } catch (error) {
+      const shot = path.join(os.tmpdir(), 'portal-scaffolder-failure.png');
+      await page.screenshot({ path: shot }).catch(() => {});
+      log(`the page when it failed: ${shot}`);
+      throw error;
     } finally {
       await context.close();
     }
