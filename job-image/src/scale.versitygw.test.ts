@@ -84,6 +84,11 @@ it(`restores ${OBJECTS} objects with a ${HEAP_CAP_MB} MiB heap, the live heap fl
     phase: 'Succeeded',
     objects: OBJECTS,
   });
+  // Transfers began while the listing still went on (and said so).
+  expect(run.progress.some(p => p.listing === true && p.objectsDone > 0)).toBe(
+    true,
+  );
+  expect(run.progress.at(-1)?.listing).toBeUndefined();
 
   // Each sample against the objects done at the last progress line before it.
   const progress = run.progress.map(p => ({
