@@ -4,10 +4,11 @@ import path from 'node:path';
 /** Every route the router serves is described in openapi.yaml, with the same methods. */
 describe('openapi.yaml', () => {
   const spec = fs.readFileSync(path.join(__dirname, 'openapi.yaml'), 'utf8');
-  const router = fs.readFileSync(
-    path.join(__dirname, '..', 'service', 'router.ts'),
-    'utf8',
-  );
+  const router = ['router.ts', 'pvcPlumber.ts']
+    .map(file =>
+      fs.readFileSync(path.join(__dirname, '..', 'service', file), 'utf8'),
+    )
+    .join('\n');
   const routes = [
     ...router.matchAll(/router\.(get|post|delete|put|patch)\('([^']+)'/g),
   ].map(m => ({
