@@ -44,6 +44,7 @@ export const NPM_PACKAGES = [
   'plugins/backstage-common',
   'plugins/backstage-backend',
   'plugins/backstage-frontend',
+  'plugins/backstage-scaffolder-backend-module',
   'kubectl-plugin',
 ] as const;
 
