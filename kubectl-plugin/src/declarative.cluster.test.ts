@@ -145,6 +145,12 @@ describe('create --declarative on real nodes', () => {
       `PVC:          data (filled through prime PVC ${listed.name})\n`,
     );
     expect(status).toContain('Via:          populator, RestoreSource seed\n');
+    // describe also shows the populator's events on the user's PVC
+    const describedText = (await kubectlRestore(['describe', listed.name]))
+      .stdout;
+    expect(describedText).toMatch(
+      /Normal\s+RestoreStarted\s+\S+\s+persistentvolumeclaim\/data\s/,
+    );
     const described = await kubectlRestore([
       'describe',
       listed.name,

@@ -49,7 +49,10 @@ export async function describeCommand(
   const format = outputFormat(options.output, ['json', 'yaml']);
   const { clients, namespace } = await session();
   const status = await getRow(clients, namespace, name);
-  const events = await restoreEvents(clients, namespace, name).catch(() => []);
+  const also = status.populator ? [status.populator.pvc] : [];
+  const events = await restoreEvents(clients, namespace, name, also).catch(
+    () => [],
+  );
   const rows: EventRow[] = events.map(e => ({
     type: e.type,
     reason: e.reason,

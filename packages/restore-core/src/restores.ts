@@ -508,11 +508,13 @@ export async function restoreEvents(
   clients: KubeClients,
   namespace: string,
   name: string,
+  /** Further objects whose events belong to it (the user's PVC of a populator restore). */
+  also: string[] = [],
 ): Promise<CoreV1Event[]> {
   const status = await getRestore(clients, namespace, name, {
     progress: false,
   });
-  const names = new Set([name, status.pvc, ...status.pods]);
+  const names = new Set([name, status.pvc, ...status.pods, ...also]);
   const list = await callApi(
     { verb: 'list', resource: 'events', namespace },
     () => clients.core.listNamespacedEvent({ namespace }),
