@@ -24,11 +24,11 @@ import { log, treeTotals } from './runner';
 import { BenchS3, startVersitygw } from './server';
 import { benchCache, BENCH, prepareToolchain, REPO } from './toolchain';
 import { replaceBlock } from './results-file';
+import { measureListRequests, SHARDS } from './scale-shards';
 import { Context, jobCommand, peerCopy, ToolCommand } from './tools';
 
 /** Bytes of each object (small, as in the datasets of the field: labels, thumbnails, shards). */
 export const SCALE_OBJECT_SIZE = 1024;
-const SHARDS = 4;
 
 /** The first time a regular, non-empty file shows up under `dir` (polled; ms since `t0`). */
 function watchFirstByte(dir: string, t0: number) {
@@ -238,56 +238,13 @@ export async function runScale(args: Args): Promise<void> {
     if (!proxy) listLines = ['Not run (`--tools` without `shards`).'];
     else
       try {
-        const pctx = await ctxFor(proxy.endpoint);
-        await fresh(target);
-        const one = await checked(
-          'job, one process (counted)',
-          jobCommand(pctx, { prefix: 'm/' }, target),
+        listLines = await measureListRequests({
+          ctx: await ctxFor(proxy.endpoint),
+          proxy,
           target,
-          timeFile,
+          workDir,
           expect,
-        );
-        const oneCounts = { ...proxy.counts };
-        proxy.reset();
-        await fresh(target);
-        const t0 = performance.now();
-        const shards = await Promise.all(
-          Array.from({ length: SHARDS }, (_, i) => {
-            const cmd = jobCommand(
-              pctx,
-              { prefix: 'm/', parallelism: SHARDS },
-              target,
-            );
-            cmd.env.JOB_COMPLETION_INDEX = String(i);
-            cmd.env.TERMINATION_MESSAGE_PATH = path.join(
-              workDir,
-              `shard-${i}.termination`,
-            );
-            return measure(cmd, `${timeFile}.${i}`);
-          }),
-        );
-        await run('sync', ['-f', target]);
-        const shardS = (performance.now() - t0) / 1000;
-        const t = await treeTotals(target);
-        const shardsOk =
-          shards.every(s => s.exitCode === 0) &&
-          t.files === expect.files &&
-          t.bytes === expect.bytes;
-        const shardCounts = { ...proxy.counts };
-        listLines = [
-          '| run | succeeded | LIST requests | object GETs | other | s (durable) | peak RSS MiB (largest) |',
-          '|---|---|---:|---:|---:|---:|---:|',
-          `| one process | ${one.ok ? 'yes' : `no: ${one.error}`} | ${oneCounts.list} | ${oneCounts.get} | ${oneCounts.other} | ${fmt(one.m.durableS, 1)} | ${fmt(one.m.maxRssKiB / 1024)} |`,
-          `| ${SHARDS} shards (parallelism ${SHARDS}) | ${shardsOk ? 'yes' : `no: exits ${shards.map(s => s.exitCode).join(',')}, wrote ${t.files} files`} | ${shardCounts.list} | ${shardCounts.get} | ${shardCounts.other} | ${fmt(shardS, 1)} | ${fmt(Math.max(...shards.map(s => s.maxRssKiB)) / 1024)} |`,
-          '',
-          `- LIST requests of ${SHARDS} shards together / one process: **${fmt(shardCounts.list / Math.max(1, oneCounts.list), 2)}** (target at most 1.2)`,
-          ...shards
-            .filter(s => s.exitCode !== 0)
-            .map(
-              s =>
-                `- a shard failed: ${s.stderr.slice(-300).replace(/\s+/g, ' ')}`,
-            ),
-        ];
+        });
       } finally {
         await proxy.stop();
       }
