@@ -1,8 +1,9 @@
 /**
  * A source is a small interface whose steps return the next phase (after CDI's DataSource):
- * `plan()` lists and checks everything before a byte is written, `thaw()` waits for archived
- * objects, `transfer()` writes, `verify()` settles the manifest. Adding a source touches one file
- * and one switch (main's `createSource`).
+ * `plan()` lists and checks before a byte is written (an archive's object; the objects source's
+ * first window, whose listing then goes on while `transfer()` writes), `thaw()` waits for archived
+ * objects, `verify()` settles the manifest. Adding a source touches one file and one switch
+ * (main's `createSource`).
  */
 import type {
   ConflictPolicy,
@@ -76,7 +77,7 @@ export interface SourceTotals {
 }
 
 export interface Source {
-  /** Lists, filters, maps and checks every path; fails before writing anything. */
+  /** Lists, filters, maps and checks paths (all, or a first window); fails before writing anything. */
   plan(): Promise<Extract<JobPhase, 'Thawing' | 'Restoring'>>;
   thaw(): Promise<'Restoring'>;
   /** 'Thawing' when objects found archived on the way wait for a thaw (then transfer again). */
