@@ -2,8 +2,8 @@
  * `kubectl restore create --declarative` on the real harness cluster (test/cluster: real apiserver, PV
  * binder, scheduler, kubelets, the `local` StorageClass with WaitForFirstConsumer, MinIO): what it
  * prints, applied with a plain `kubectl apply -f`, is the whole restore; while it runs, list, status
- * and describe show it as the populator's, for the user's PVC. It is applied as the admin: deploy/
- * gives app teams no rights on RestoreSources yet. The populator runs in-process as its
+ * and describe show it as the populator's, for the user's PVC. alice (an `edit` user) applies it:
+ * deploy/populator/aggregate-to-edit.yaml folds RestoreSources into `edit`. The populator runs in-process as its
  * ServiceAccount with the RBAC of deploy/populator, as in
  * packages/restore-populator/src/populator.cluster.test.ts.
  */
@@ -108,8 +108,24 @@ describe('create --declarative on real nodes', () => {
       ).trim(),
     ).toBe('');
 
-    // as the admin: deploy/ grants app teams no rights on RestoreSources yet
-    await admin(['apply', '-f', '-'], printed.stdout);
+    // as alice, an `edit` user: the aggregation controller folds RestoreSources into `edit`
+    await waitUntil(
+      'alice may create RestoreSources',
+      async () =>
+        (
+          await alice([
+            'auth',
+            'can-i',
+            'create',
+            'restoresources.kube-restore.io',
+            '-n',
+            NS,
+          ]).catch(() => 'no')
+        ).trim() === 'yes',
+      60_000,
+      500,
+    );
+    await alice(['apply', '-f', '-'], printed.stdout);
     await alice(
       ['apply', '-f', '-'],
       yamlDocs({

@@ -73,6 +73,8 @@ export async function installPopulator(
     'volumepopulator.yaml',
     'serviceaccount.yaml',
     'clusterrole.yaml',
+    'aggregate-to-edit.yaml',
+    'aggregate-to-view.yaml',
     'role.yaml',
   ])
     await kubectl(['apply', '-f', file(f)]);
