@@ -68,8 +68,10 @@ export class PathClaims {
   constructor(options: PathClaimsOptions) {
     this.foldCase = options.foldCase ?? false;
     this.db = new DatabaseSync(options.file);
+    // Scratch state that a crash throws away: no journal file and no fsync (journal_mode=OFF is
+    // refused in node:sqlite's defensive mode; MEMORY keeps the rollback journal off the disk).
     this.db.exec(
-      'PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2048;' +
+      'PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA cache_size=-2048;' +
         'CREATE TABLE claims (claim TEXT PRIMARY KEY, entry TEXT NOT NULL) WITHOUT ROWID',
     );
     this.insert = this.db.prepare(

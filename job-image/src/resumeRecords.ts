@@ -39,8 +39,10 @@ export class ResumeRecords implements ResumeLookup {
   /** `file`: a fresh SQLite file in the scratch directory (`:memory:` in unit tests). */
   constructor(file: string) {
     this.db = new DatabaseSync(file);
+    // Scratch state that a crash throws away: no journal file and no fsync (journal_mode=OFF is
+    // refused in node:sqlite's defensive mode; MEMORY keeps the rollback journal off the disk).
     this.db.exec(
-      'PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2048;' +
+      'PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA cache_size=-2048;' +
         'CREATE TABLE objects (key TEXT PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL,' +
         ' etag TEXT, version TEXT) WITHOUT ROWID',
     );
