@@ -56,9 +56,9 @@ describe('FileHasher', () => {
     );
     const digests = await Promise.all(
       files.map(({ file, data }) =>
-        pool.hash(file, [{ name: 'md5', encoding: 'hex' }]).digests(
-          data.length,
-        ),
+        pool
+          .hash(file, [{ name: 'md5', encoding: 'hex' }])
+          .digests(data.length),
       ),
     );
     expect(digests).toEqual(files.map(({ data }) => [md5(data)]));
@@ -71,9 +71,9 @@ describe('FileHasher', () => {
       pool.hash(file, [{ name: 'md5', encoding: 'hex' }]).digests(10),
     ).rejects.toThrow('hashing failed: the file ended at 3 before 10');
     await expect(
-      pool.hash(path.join(dir, 'missing'), [
-        { name: 'md5', encoding: 'hex' },
-      ]).digests(1),
+      pool
+        .hash(path.join(dir, 'missing'), [{ name: 'md5', encoding: 'hex' }])
+        .digests(1),
     ).rejects.toThrow(/hashing failed: ENOENT/);
   });
 

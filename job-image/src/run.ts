@@ -244,19 +244,14 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
         'the volume is case-insensitive: paths that differ only in case are refused as one path',
         {},
       );
-    stopHeartbeat = startHeartbeat(
-      state,
-      restoreId,
-      HEARTBEAT_MS,
-      holder => {
-        claimLost = holder ? inUse(holder, staleMs) : undefined;
-        claimLost ??= new RestoreError(
-          'TARGET_IN_USE',
-          'the claim on the volume disappeared while the restore ran',
-        );
-        lost.abort();
-      },
-    );
+    stopHeartbeat = startHeartbeat(state, restoreId, HEARTBEAT_MS, holder => {
+      claimLost = holder ? inUse(holder, staleMs) : undefined;
+      claimLost ??= new RestoreError(
+        'TARGET_IN_USE',
+        'the claim on the volume disappeared while the restore ran',
+      );
+      lost.abort();
+    });
     const manifestAbs = state.path(path.basename(manifestRel));
     scratch = await Scratch.open(
       state.path(shard ? `scratch-${shard.index}` : 'scratch'),
