@@ -207,7 +207,7 @@ export async function runScale(args: Args): Promise<void> {
         : [];
       const cg = cgroup.stats();
       jobExtra += [
-        `- job rep ${rep}: ${r.ok ? 'succeeded' : `**failed**: ${r.error}`}; time to first byte written ${fmt(ttfbMs === undefined ? undefined : ttfbMs / 1000, 2)} s; peak RSS ${fmt(r.m.maxRssKiB / 1024)} MiB; cgroup peak ${fmt(cg.peakBytes / 2 ** 20)} MiB of ${args.memoryMiB} (page cache included), OOM kills ${cg.oomKills}`,
+        `- job rep ${rep}: ${r.ok ? 'succeeded' : `**failed**: ${r.error}`}; time to first byte written ${fmt(ttfbMs === undefined ? undefined : ttfbMs / 1000, 2)} s; peak RSS ${fmt(r.m.maxRssKiB / 1024)} MiB; cgroup peak ${fmt(cg.peakBytes / 2 ** 20)} MiB of ${args.memoryMiB} (page cache of the files written included: the kernel reclaims it at the limit), OOM kills ${cg.oomKills}`,
         `- job rep ${rep} live heap after full GCs: ${heaps.length ? heaps.map(h => `${fmt(h.usedHeapBytes / 2 ** 20, 1)} MiB at ${h.objectsDone} objects (RSS ${fmt(h.rssBytes / 2 ** 20)} MiB)`).join('; ') : 'no sample (the job wrote no progress line past the counts)'}`,
         '',
       ].join('\n');
@@ -263,6 +263,7 @@ export async function runScale(args: Args): Promise<void> {
     ...['kube-restore job', 's5cmd', 'rclone'].map(label => {
       const ok = rowOf(label);
       const all = runs.filter(r => r.label === label);
+      if (!all.length) return `| ${label} | not run (--tools) | | | 0/0 |`;
       if (!ok.length) return `| ${label} | failed | | | 0/${all.length} |`;
       const s = median(ok.map(r => r.m.durableS));
       return `| ${label} | ${fmt(n / s)} | ${fmt(s, 1)} | ${fmt(Math.max(...ok.map(r => r.m.maxRssKiB)) / 1024)} | ${ok.length}/${all.length} |`;
