@@ -12,6 +12,8 @@ export interface RestoreProgress {
   bytesTotal?: number;
   bytesPerSecond: number;
   etaSeconds?: number;
+  /** The listing is still going: the totals are what was listed so far. */
+  listing?: boolean;
   thaw?: { waiting: number; ready: number };
 }
 

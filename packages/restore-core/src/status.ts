@@ -127,6 +127,7 @@ function sumProgress(lines: ProgressLine[]): RestoreProgress | undefined {
     etaSeconds: lines.every(l => l.etaSeconds !== undefined)
       ? Math.max(...lines.map(l => l.etaSeconds ?? 0))
       : undefined,
+    listing: lines.some(l => l.listing) || undefined,
   };
   const thaws = lines
     .map(l => l.thaw)

@@ -7,5 +7,6 @@ export {
   REASON_INVALID,
   REASON_STARTED,
 } from './reconcile';
+export { REASON_PROGRESS } from './progressEvents';
 export { CRD_FILE, restoreSourceCrd, restoreSourceCrdYaml } from './crd';
 export { toStructuralSchema, UnsupportedSchemaError } from './openapi';

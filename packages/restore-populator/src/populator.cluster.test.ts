@@ -306,6 +306,25 @@ describe('the populator on real nodes', () => {
       500,
     );
     expect(await exists('pvc', prime, '-n', NS)).toBe(true);
+    // 4 MiB at 64Ki/s: the first quarter passes while it runs, and the user's PVC says so
+    const progressEvent = await waitUntil(
+      'a progress event on the user PVC',
+      async () =>
+        (
+          await getJson(
+            'events',
+            '-n',
+            NS,
+            '--field-selector',
+            `involvedObject.uid=${uid},reason=RestoreProgress`,
+          )
+        ).items[0],
+      120_000,
+      1000,
+    );
+    expect(progressEvent.message).toMatch(
+      /^(25|50|75)% restored: \d+ of 2 objects, [\d.]+ [KM]iB of 4\.00 MiB$/,
+    );
 
     await kubectl([
       'delete',

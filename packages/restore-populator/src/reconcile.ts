@@ -30,6 +30,11 @@ import {
   waitsForFirstConsumer,
 } from '@kube-restore/core';
 import { CODE_TOO_BIG, sourceFits } from './fits';
+import {
+  progressMessage,
+  progressStep,
+  REASON_PROGRESS,
+} from './progressEvents';
 
 /** A PVC as the watch delivers it (client-node's V1PersistentVolumeClaim). */
 export type PvcLike = Parameters<typeof restoreSourceOf>[0];
@@ -232,6 +237,7 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
     return;
   }
   if (restore.phase !== 'Succeeded') {
+    await reportProgress(ctx, pvc, prime, restore);
     await status(ctx, pvc, source, 'Restoring', { restore: prime });
     return;
   }
@@ -266,6 +272,37 @@ async function finish(ctx: ReconcileContext, pvc: PvcLike, source: string) {
   await status(ctx, pvc, source, 'Succeeded', { restore: prime });
   ctx.observe?.succeeded(pvc.metadata!.uid!);
   forget(ctx, pvc.metadata!.uid!);
+}
+
+/** A progress event at each quarter of a running restore, once per attempt (progressEvents.ts). */
+async function reportProgress(
+  ctx: ReconcileContext,
+  pvc: PvcLike,
+  prime: string,
+  restore: RestoreStatus,
+) {
+  if (restore.phase !== 'Restoring' && restore.phase !== 'Verifying') return;
+  const namespace = pvc.metadata!.namespace!;
+  // the progress comes from the pods' logs: one read per pass, only while the restore runs
+  const progress = await getRestore(ctx.clients, namespace, prime, {
+    progress: true,
+  }).then(
+    r => r.progress,
+    (e: Error) => {
+      ctx.log(`${namespace}/${prime}: progress not read: ${e.message}`);
+      return undefined;
+    },
+  );
+  const step = progressStep(progress);
+  if (step === undefined || !progress) return;
+  await event(
+    ctx,
+    pvc,
+    `progress:${pvc.metadata!.uid}:${restore.createdAt}:${step}`,
+    'Normal',
+    REASON_PROGRESS,
+    progressMessage(step, progress),
+  );
 }
 
 async function currentRestore(
