@@ -152,7 +152,7 @@ const TEXT_PLACES: Array<{ files: () => string[]; rules: TextRule[] }> = [
     ],
   },
   {
-    files: () => ['kubectl-plugin/src/commands.test.ts'],
+    files: () => ['kubectl-plugin/src/observe.test.ts'],
     rules: [
       {
         what: 'the version command test',
