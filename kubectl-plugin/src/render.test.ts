@@ -10,9 +10,11 @@ import { expectGolden } from './__testUtils__/golden';
 import {
   formatDescribe,
   formatDuration,
+  formatProgress,
   formatProgressLine,
   formatRestoreTable,
   formatStatus,
+  percent,
 } from './render';
 
 describe('render', () => {
@@ -20,6 +22,22 @@ describe('render', () => {
     expect(
       [0, 45, 60, 192, 3600, 3660, 18240, 86400, 183600].map(formatDuration),
     ).toEqual(['0s', '45s', '1m', '3m12s', '1h', '1h1m', '5h4m', '1d', '2d3h']);
+  });
+
+  it('gives no percentage while the listing goes on, and says so', () => {
+    const p = {
+      objectsDone: 10,
+      objectsTotal: 40,
+      objectsSkipped: 0,
+      bytesDone: 1024,
+      bytesTotal: 4096,
+      bytesPerSecond: 0,
+    };
+    expect(percent(p)).toBe(25);
+    expect(percent({ ...p, listing: true })).toBeUndefined();
+    expect(formatProgress({ ...p, listing: true })).toBe(
+      '10/40 objects, 1.00 KiB/4.00 KiB, still listing',
+    );
   });
 
   it('prints the status of a running restore with progress, rate and ETA', () => {

@@ -25,7 +25,8 @@ export function age(iso: string | undefined, now: Date): string {
 export function percent(
   progress: RestoreProgress | undefined,
 ): number | undefined {
-  if (!progress) return undefined;
+  // while the listing goes on the totals are what was listed so far: no percentage yet
+  if (!progress || progress.listing) return undefined;
   if (progress.bytesTotal)
     return Math.min(
       100,
@@ -55,6 +56,7 @@ export function formatProgress(progress: RestoreProgress | undefined): string {
     parts.push(`${formatBytes(progress.bytesPerSecond)}/s`);
   if (progress.etaSeconds !== undefined)
     parts.push(`ETA ${formatDuration(progress.etaSeconds)}`);
+  if (progress.listing) parts.push('still listing');
   if (progress.thaw)
     parts.push(
       `thawing ${progress.thaw.waiting} waiting, ${progress.thaw.ready} ready`,

@@ -41,6 +41,28 @@ describe('format', () => {
     ).toBeUndefined();
   });
 
+  it('has no percentage while the listing goes on, and says so', () => {
+    const progress = {
+      objectsDone: 10,
+      objectsTotal: 40,
+      objectsSkipped: 0,
+      bytesDone: 10,
+      bytesTotal: 40,
+      bytesPerSecond: 0,
+    };
+    const restoring = (listing?: boolean) =>
+      restoreFixture({
+        phase: 'Restoring',
+        status: { progress: { ...progress, listing } },
+      } as Partial<Parameters<typeof restoreFixture>[0]>);
+    const listing = progressOf(restoring(true));
+    expect(listing.percent).toBeUndefined();
+    expect(listing.text).toContain('still listing');
+    const listed = progressOf(restoring());
+    expect(listed.percent).toBe(25);
+    expect(listed.text).not.toContain('still listing');
+  });
+
   it('has no percentage before the total is known', () => {
     expect(progressOf(restoreFixture({ phase: 'Planning' }))).toEqual({
       text: 'preparing',

@@ -86,6 +86,7 @@ export function progressOf(restore: Restore): ProgressView {
       ? `${progress.objectsDone} of ${progress.objectsTotal} objects`
       : `${progress.objectsDone} objects`,
   );
+  if (progress.listing && isActive(restore)) parts.push('still listing');
   if (progress.thaw)
     parts.push(
       `thawing: ${progress.thaw.ready} ready, ${progress.thaw.waiting} waiting`,
@@ -94,8 +95,9 @@ export function progressOf(restore: Restore): ProgressView {
     parts.push(`${formatBytes(progress.bytesPerSecond)}/s`);
   if (progress.etaSeconds !== undefined && isActive(restore))
     parts.push(`${formatDuration(progress.etaSeconds * 1000)} left`);
+  // while the listing goes on the totals are what was listed so far: no percentage yet
   const percent =
-    progress.bytesTotal && progress.bytesTotal > 0
+    !progress.listing && progress.bytesTotal && progress.bytesTotal > 0
       ? Math.min(100, (progress.bytesDone / progress.bytesTotal) * 100)
       : undefined;
   return { percent, text: parts.join(', ') };
