@@ -95,6 +95,12 @@ export const SOURCE_FLAGS = {
     fields: ['source.archive.tier'],
     values: ['Expedited', 'Standard', 'Bulk', 'fail'],
   },
+  'archive-poll': {
+    type: 'string',
+    describe:
+      'between checks that thawed objects are readable (default 1m, growing; lower it for Expedited)',
+    fields: ['source.archive.pollSeconds'],
+  },
 } as const satisfies FlagTable;
 
 /** Flags of the commands that build a request (create, create-namespace, plan). */
@@ -208,6 +214,34 @@ export const REQUEST_FLAGS = {
     type: 'string',
     describe: 'retries of a failed pod (default 3)',
     fields: ['options.backoffLimit'],
+  },
+  'part-size': {
+    type: 'string',
+    describe: 'bytes per ranged GET of a large object (default 64Mi)',
+    fields: ['options.parts.size'],
+  },
+  'part-concurrency': {
+    type: 'string',
+    describe:
+      'ranged GETs in flight per large object (default 2; raise it for a far region)',
+    fields: ['options.parts.concurrency'],
+  },
+  'ranged-min-size': {
+    type: 'string',
+    describe:
+      'objects at least this large are fetched as ranged GETs (default 256Mi)',
+    fields: ['options.parts.minObjectSize'],
+  },
+  'retry-attempts': {
+    type: 'string',
+    describe: 'attempts per S3 request (default 8)',
+    fields: ['options.retry.attempts'],
+  },
+  'throttle-budget': {
+    type: 'string',
+    describe:
+      'how long S3 may throttle every request before the pod gives up (default 15m)',
+    fields: ['options.retry.throttleBudgetSeconds'],
   },
   verify: {
     type: 'boolean',

@@ -102,10 +102,36 @@ export function sourceInput(flags: SourceFlags): RestoreRequestInput['source'] {
     ...(flags.exclude?.length ? { exclude: flags.exclude.map(String) } : {}),
     ...(flags.stripPrefix ? { stripPrefix: flags.stripPrefix } : {}),
     ...(flags.asOf ? { asOf: asOfFlag(flags.asOf) } : {}),
-    ...(flags.archiveTier
-      ? { archive: { tier: flags.archiveTier as 'fail' } }
+    ...(flags.archiveTier || flags.archivePoll !== undefined
+      ? {
+          archive: definedOnly({
+            tier: flags.archiveTier as 'fail' | undefined,
+            pollSeconds:
+              flags.archivePoll !== undefined
+                ? Math.round(parseDuration(flags.archivePoll, '--archive-poll'))
+                : undefined,
+          }),
+        }
       : {}),
   };
+}
+
+/** `{ [key]: value }` when there is a value, else nothing (the request keeps its canonical form). */
+function optional<K extends string, V>(
+  key: K,
+  value: V | undefined,
+): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** The object without its undefined fields; undefined when none is left. */
+function definedOnly<T extends Record<string, unknown>>(
+  value: T,
+): Partial<T> | undefined {
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  return entries.length
+    ? (Object.fromEntries(entries) as Partial<T>)
+    : undefined;
 }
 
 function credentialsInput(
@@ -182,6 +208,29 @@ export function requestInput(
     ...(flags.backoffLimit !== undefined
       ? { backoffLimit: intFlag(flags.backoffLimit, '--backoff-limit') }
       : {}),
+    ...optional(
+      'parts',
+      definedOnly({
+        size: flags.partSize !== undefined ? String(flags.partSize) : undefined,
+        concurrency: intFlag(flags.partConcurrency, '--part-concurrency'),
+        minObjectSize:
+          flags.rangedMinSize !== undefined
+            ? String(flags.rangedMinSize)
+            : undefined,
+      }),
+    ),
+    ...optional(
+      'retry',
+      definedOnly({
+        attempts: intFlag(flags.retryAttempts, '--retry-attempts'),
+        throttleBudgetSeconds:
+          flags.throttleBudget !== undefined
+            ? Math.round(
+                parseDuration(flags.throttleBudget, '--throttle-budget'),
+              )
+            : undefined,
+      }),
+    ),
     ...(flags.verify !== undefined ? { verify: flags.verify } : {}),
     ...(flags.allowEmpty !== undefined ? { allowEmpty: flags.allowEmpty } : {}),
   };
