@@ -8,12 +8,8 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { checksumLabel, createHasher, expectedChecksums } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
 import { withRetry } from '../retry';
-import {
-  checkRecordedSymlinks,
-  decompressed,
-  extractTar,
-  ExtractResult,
-} from './extract';
+import { decompressed, extractTar, ExtractResult } from './extract';
+import { checkRecordedSymlinks } from './extractLinks';
 import { findArchived, thawObjects, ThawItem } from './thaw';
 import type { RestoreContext, Source, SourceTotals } from './types';
 import { controlCall } from './util';
