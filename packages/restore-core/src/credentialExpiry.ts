@@ -14,7 +14,7 @@ import {
   type SourceSize,
 } from '@kube-restore/common';
 import { KubeClients } from './clients';
-import type { S3Keys } from './manifests';
+import type { S3Keys } from './inlineCredentials';
 
 /** Secret keys that may hold the expiry, in order of preference. */
 export const EXPIRATION_KEYS = [

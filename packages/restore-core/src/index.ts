@@ -6,6 +6,8 @@ export * from './version';
 export * from './errors';
 export * from './kubeconfig';
 export * from './clients';
+export * from './manifestError';
+export * from './inlineCredentials';
 export * from './manifests';
 export * from './status';
 export * from './restores';

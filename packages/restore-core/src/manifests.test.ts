@@ -9,9 +9,9 @@ import { stringify } from 'yaml';
 import {
   buildRestoreManifests,
   BuildOptions,
-  ManifestError,
   RestoreManifests,
 } from './manifests';
+import { ManifestError } from './manifestError';
 
 const GOLDEN_DIR = join(__dirname, '__golden__');
 

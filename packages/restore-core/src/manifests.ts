@@ -32,15 +32,8 @@ import {
   specialModeBitsProblems,
 } from '@kube-restore/common';
 import { DEFAULT_JOB_IMAGE, KUBE_RESTORE_VERSION } from './version';
-
-/** Static S3 keys handed over by the caller (kubectl `--credentials-from-env`, a Backstage source). */
-export interface S3Keys {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  /** When a session token expires (ISO 8601), as `aws configure export-credentials` gives it. */
-  expiresAt?: string;
-}
+import { S3Keys, inlineCredentials } from './inlineCredentials';
+import { ManifestError } from './manifestError';
 
 export interface BuildOptions {
   /** The job image; default DEFAULT_JOB_IMAGE. */
@@ -82,17 +75,6 @@ export const DEFAULT_RESOURCES: V1ResourceRequirements = {
   limits: { memory: '512Mi' },
 };
 
-export class ManifestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ManifestError';
-  }
-}
-
-export function credentialsSecretName(restoreName: string): string {
-  return `${restoreName}-credentials`;
-}
-
 export function restoreLabels(name: string): Record<string, string> {
   return {
     [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
@@ -126,45 +108,14 @@ export function buildRestoreManifests(
   let secret: V1Secret | undefined;
 
   if (options.credentials) {
-    if (parsed.credentials.type !== 'none') {
-      throw new ManifestError(
-        'credentials: give keys to store or a credentials reference in the request, not both',
-      );
-    }
-    const { accessKeyId, secretAccessKey, sessionToken, expiresAt } =
-      options.credentials;
-    if (!accessKeyId || !secretAccessKey) {
-      throw new ManifestError(
-        'credentials: both an access key id and a secret access key are needed',
-      );
-    }
-    const secretName = credentialsSecretName(name);
-    request = {
-      ...request,
-      credentials: {
-        type: 'secret',
-        secretName,
-        accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
-        secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
-        ...(sessionToken ? { sessionTokenKey: 'AWS_SESSION_TOKEN' } : {}),
-      },
-    };
-    secret = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: secretName, namespace, labels: restoreLabels(name) },
-      type: 'Opaque',
-      // Owned by the Job: createRestore sets ownerReferences once the Job has a UID.
-      stringData: {
-        AWS_ACCESS_KEY_ID: accessKeyId,
-        AWS_SECRET_ACCESS_KEY: secretAccessKey,
-        ...(sessionToken ? { AWS_SESSION_TOKEN: sessionToken } : {}),
-        // Not read by the job: it tells a later plan when the session ends (credentialExpiry.ts).
-        ...(sessionToken && expiresAt
-          ? { AWS_CREDENTIAL_EXPIRATION: expiresAt }
-          : {}),
-      },
-    };
+    // Owned by the Job: createRestore sets ownerReferences once the Job has a UID.
+    const inline = inlineCredentials(parsed.credentials, options.credentials, {
+      name,
+      namespace,
+      labels: restoreLabels(name),
+    });
+    request = { ...request, credentials: inline.credentials };
+    secret = inline.secret;
   }
 
   let pvc: V1PersistentVolumeClaim | undefined;

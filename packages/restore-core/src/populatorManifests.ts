@@ -20,7 +20,8 @@ import {
   restoreNameOf,
   restoreSourceSpecSchema,
 } from '@kube-restore/common';
-import { ManifestError, S3Keys, credentialsSecretName } from './manifests';
+import { S3Keys, inlineCredentials } from './inlineCredentials';
+import { ManifestError } from './manifestError';
 
 export interface RestoreSourceManifest {
   apiVersion: typeof RESTORE_SOURCE_API_VERSION;
@@ -82,41 +83,12 @@ export function buildDeclarativeRestore(
 
   let credentials: RestoreRequest['credentials'] = request.credentials;
   let secret: V1Secret | undefined;
-  if (options.credentials) {
-    if (request.credentials.type !== 'none')
-      throw new ManifestError(
-        'credentials: give keys to store or a credentials reference in the request, not both',
-      );
-    const { accessKeyId, secretAccessKey, sessionToken, expiresAt } =
-      options.credentials;
-    if (!accessKeyId || !secretAccessKey)
-      throw new ManifestError(
-        'credentials: both an access key id and a secret access key are needed',
-      );
-    const secretName = credentialsSecretName(name);
-    credentials = {
-      type: 'secret',
-      secretName,
-      accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
-      secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
-      ...(sessionToken ? { sessionTokenKey: 'AWS_SESSION_TOKEN' } : {}),
-    };
-    secret = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: secretName, namespace, labels: LABELS },
-      type: 'Opaque',
-      stringData: {
-        AWS_ACCESS_KEY_ID: accessKeyId,
-        AWS_SECRET_ACCESS_KEY: secretAccessKey,
-        ...(sessionToken ? { AWS_SESSION_TOKEN: sessionToken } : {}),
-        // kept as buildRestoreManifests keeps it: a plan reads the expiry from the Secret
-        ...(sessionToken && expiresAt
-          ? { AWS_CREDENTIAL_EXPIRATION: expiresAt }
-          : {}),
-      },
-    };
-  }
+  if (options.credentials)
+    ({ credentials, secret } = inlineCredentials(
+      request.credentials,
+      options.credentials,
+      { name, namespace, labels: LABELS },
+    ));
 
   const restoreSource: RestoreSourceManifest = {
     apiVersion: RESTORE_SOURCE_API_VERSION,

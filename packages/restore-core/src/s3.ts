@@ -24,7 +24,7 @@ import {
   type SourceSize,
   type VersionEntry,
 } from '@kube-restore/common';
-import type { S3Keys } from './manifests';
+import type { S3Keys } from './inlineCredentials';
 import { RestoreError } from './errors';
 
 export interface S3Access {
