@@ -205,3 +205,15 @@ export function isNotFound(error: unknown): boolean {
     ? error.kind === 'NotFound'
     : statusOf(error) === 404;
 }
+
+/** What `read` returns, or undefined when the object is not there (NotFound). */
+export async function readOptional<T>(
+  read: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}

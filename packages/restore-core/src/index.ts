@@ -11,6 +11,15 @@ export * from './inlineCredentials';
 export * from './manifests';
 export * from './status';
 export * from './restores';
+export {
+  getRestore,
+  listRestores,
+  restoreEvents,
+  restoreLogs,
+  type ListRestoresOptions,
+} from './readRestores';
+export * from './access';
+export { readPvc } from './targetPvc';
 export * from './watch';
 export * from './s3';
 export * from './logs';

@@ -8,7 +8,7 @@ import { isTerminalPhase } from '@kube-restore/common';
 import { KubeClients } from './clients';
 import { translateApiError } from './errors';
 import { CONTAINER_NAME } from './manifests';
-import { getRestore } from './restores';
+import { getRestore } from './readRestores';
 import { sleep } from './sleep';
 
 export interface FollowRestoreLogsOptions {

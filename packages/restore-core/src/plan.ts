@@ -10,8 +10,8 @@ import {
   restoreNameOf,
 } from '@kube-restore/common';
 import { KubeClients } from './clients';
-import { readPvc } from './restores';
-import { AccessCheck, checkAccess } from './restores';
+import { readPvc } from './targetPvc';
+import { AccessCheck, checkAccess } from './access';
 import { SizeOptions, SourceSize, sizeSource } from './s3';
 import {
   CredentialExpiry,

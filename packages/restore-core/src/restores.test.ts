@@ -1,6 +1,6 @@
 /**
- * createRestore, getRestore, listRestores, deleteRestore, restoreEvents, restoreLogs and checkAccess
- * against an in-memory fake of the API calls (__testUtils__/fakeCluster.ts): the order of the calls,
+ * createRestore, getRestore, listRestores, deleteRestore, restoreEvents and restoreLogs against
+ * an in-memory fake of the API calls (__testUtils__/fakeCluster.ts): the order of the calls,
  * what is undone when a step fails, idempotency, and how API errors reach the caller. The same calls
  * against a real API server: test/e2e core.test.ts and rbac.test.ts.
  */
@@ -13,16 +13,13 @@ import {
 } from '@kube-restore/common';
 import { RestoreError } from './errors';
 import { buildRestoreManifests } from './manifests';
+import { createRestore, deleteRestore } from './restores';
 import {
-  checkAccess,
-  createRestore,
-  deleteRestore,
   getRestore,
   listRestores,
-  requiredAccess,
   restoreEvents,
   restoreLogs,
-} from './restores';
+} from './readRestores';
 import { apiError, FakeCluster } from './__testUtils__/fakeCluster';
 
 const input: RestoreRequestInput = {
@@ -508,42 +505,5 @@ describe('restoreEvents, restoreLogs', () => {
         pod: `${NAME}-a`,
       }),
     ).toEqual({ pod: `${NAME}-a`, log: 'first\n' });
-  });
-});
-
-describe('checkAccess', () => {
-  it('asks one SelfSubjectAccessReview per need, in the target namespace', async () => {
-    cluster.denied.add('create secrets');
-    const checks = await checkAccess(cluster.clients(), request, {
-      withSecret: true,
-    });
-    expect(checks.map(c => `${c.verb} ${c.resource}`)).toEqual(
-      requiredAccess(request, { withSecret: true }).map(
-        n => `${n.verb} ${n.resource}`,
-      ),
-    );
-    expect(checks.every(c => c.namespace === 'team-a')).toBe(true);
-    expect(checks.filter(c => !c.allowed)).toEqual([
-      expect.objectContaining({
-        verb: 'create',
-        resource: 'secrets',
-        reason: 'RBAC: no rule',
-      }),
-    ]);
-  });
-
-  it('needs create on PVCs only for a new PVC, secrets and patch only with a Secret', () => {
-    const existing = parseRestoreRequest({
-      ...input,
-      target: { namespace: 'team-a', pvc: 'shared', mode: 'existing' },
-    });
-    const names = (r = request, withSecret = false) =>
-      requiredAccess(r, { withSecret }).map(n => `${n.verb} ${n.resource}`);
-    expect(names()).toContain('create persistentvolumeclaims');
-    expect(names(existing)).not.toContain('create persistentvolumeclaims');
-    expect(names()).not.toContain('create secrets');
-    expect(names(request, true)).toEqual(
-      expect.arrayContaining(['create secrets', 'patch jobs']),
-    );
   });
 });

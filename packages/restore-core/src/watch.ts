@@ -13,7 +13,7 @@ import {
 import { KubeClients } from './clients';
 import { RestoreError } from './errors';
 import { restoreSelector } from './manifests';
-import { getRestore } from './restores';
+import { getRestore } from './readRestores';
 import { sleep } from './sleep';
 
 export type WatchEventType =
