@@ -157,6 +157,36 @@ describe('FileHasher', () => {
       );
     });
 
+    it('puts up to four lane MD5s in one worker, the fifth and OpenSSL ones elsewhere', async () => {
+      const own = new HashWorkerPool({
+        workerFile: path.join(path.dirname(ensureBundle()), HASH_WORKER_FILE),
+        size: 3,
+      });
+      try {
+        const data = randomBytes(300_000);
+        const file = path.join(dir, 'affinity');
+        await fsp.writeFile(file, data);
+        const md5Only = [{ name: 'md5' as const, encoding: 'hex' as const }];
+        const inLanes = Array.from({ length: 5 }, () =>
+          own.hash(file, md5Only, lanes),
+        );
+        const plain = own.hash(file, md5Only);
+        expect(inLanes.map(h => h.workerIndex)).toEqual([0, 0, 0, 0, 1]);
+        expect(plain.workerIndex).toBe(2);
+        expect(
+          await Promise.all(
+            [...inLanes, plain].map(h => h.digests(data.length)),
+          ),
+        ).toEqual(Array.from({ length: 6 }, () => [md5(data)]));
+        // every lane file finished: no worker has lanes open, so the next goes to the least busy
+        const next = own.hash(file, md5Only, lanes);
+        expect(next.workerIndex).toBe(0);
+        next.abort();
+      } finally {
+        await own.close();
+      }
+    });
+
     it('hashes a file alone in the lanes (the scalar path) and next to OpenSSL ones', async () => {
       const data = randomBytes(2 * 1024 * 1024 + 100);
       const file = path.join(dir, 'alone');

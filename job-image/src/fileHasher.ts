@@ -7,7 +7,7 @@
  * (`advance(upTo)`), from the page cache, in order. Memory stays constant (one 1 MiB read buffer and
  * a 4 MiB WebAssembly memory per worker), and hashing overlaps the download. Only MD5, SHA-1 and
  * SHA-256 go to workers; CRCs are cheap enough in line. MD5s of files hashed at the same time share
- * SIMD lanes (md5/md5Wat.ts).
+ * SIMD lanes (md5/md5Wat.ts), up to four in one worker before another worker takes lane files.
  *
  * The workers belong to a HashWorkerPool, which a restore creates and closes (run.ts): nothing of
  * them outlives the restore. A pool starts its workers only when a first file is hashed.
@@ -23,6 +23,9 @@ import type { FromWorker, ToWorker, WorkerOutput } from './hashWorkerProtocol';
 export type { WorkerAlgorithm } from './hashWorkerProtocol';
 export type WorkerHash = WorkerOutput;
 
+/** MD5s one run of the worker's SIMD code compresses side by side (md5/md5Wat.ts). */
+const LANES = 4;
+
 /** The worker's bundle, beside the job's own (build.mjs writes both). */
 export const HASH_WORKER_FILE = 'hash-worker.cjs';
 
@@ -34,11 +37,17 @@ interface Pending {
 class HashWorker {
   readonly worker: Worker;
   private files = 0;
+  /** Files whose MD5 runs in this worker's SIMD lanes. */
+  laneFiles = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly failed = new Map<number, Error>();
   private broken?: Error;
 
-  constructor(file: string) {
+  constructor(
+    file: string,
+    /** Its place in the pool (tests see which worker a file went to). */
+    readonly index: number,
+  ) {
     this.worker = new Worker(file);
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => {
@@ -110,6 +119,7 @@ class HashWorker {
 export class FileHasher {
   private reported = 0;
   private done = false;
+  private readonly lanes: boolean;
 
   /**
    * `lanes`: other large files are being hashed at the same time, so an MD5 may share the worker's
@@ -123,16 +133,24 @@ export class FileHasher {
     algorithms: WorkerHash[],
     options: { lanes?: boolean } = {},
   ) {
+    this.lanes =
+      options.lanes === true && algorithms.some(a => a.name === 'md5');
     this.worker.begin();
+    if (this.lanes) this.worker.laneFiles++;
     this.worker.post({
       type: 'open',
       id: this.id,
       path: file,
       algorithms: algorithms.map(a => ({
         ...a,
-        lanes: options.lanes === true && a.name === 'md5',
+        lanes: this.lanes && a.name === 'md5',
       })),
     });
+  }
+
+  /** Which of the pool's workers hashes this file. */
+  get workerIndex(): number {
+    return this.worker.index;
   }
 
   advance(upTo: number): void {
@@ -149,16 +167,21 @@ export class FileHasher {
     try {
       return await this.worker.result(this.id);
     } finally {
-      this.worker.end();
+      this.release();
     }
   }
 
   abort(): void {
     if (this.done) return;
     this.done = true;
-    this.worker.end();
+    this.release();
     this.worker.post({ type: 'abort', id: this.id });
     this.worker.forget(this.id);
+  }
+
+  private release(): void {
+    if (this.lanes) this.worker.laneFiles--;
+    this.worker.end();
   }
 }
 
@@ -198,7 +221,9 @@ export class HashWorkerPool {
   ): FileHasher {
     if (this.closed) throw new Error('the hash workers were closed');
     return new FileHasher(
-      this.pick(),
+      this.pick(
+        options.lanes === true && algorithms.some(a => a.name === 'md5'),
+      ),
       this.nextId++,
       file,
       algorithms,
@@ -206,9 +231,21 @@ export class HashWorkerPool {
     );
   }
 
-  private pick(): HashWorker {
+  /**
+   * A lane MD5 goes to the worker whose lanes are fullest but not full: one run of md5x4 costs the
+   * same for one lane as for four, so four lane files split over two workers would cost twice the
+   * CPU of four in one (and every worker started costs its start-up). Anything else goes to a new
+   * worker while the pool may grow, else to the least busy.
+   */
+  private pick(lanes: boolean): HashWorker {
+    if (lanes) {
+      const open = this.workers
+        .filter(w => w.laneFiles > 0 && w.laneFiles < LANES)
+        .sort((a, b) => b.laneFiles - a.laneFiles)[0];
+      if (open) return open;
+    }
     if (this.workers.length < this.size) {
-      const w = new HashWorker(this.file);
+      const w = new HashWorker(this.file, this.workers.length);
       this.workers.push(w);
       return w;
     }
