@@ -46,6 +46,11 @@ export interface PathClaimsOptions {
   file: string;
   /** The volume is case-insensitive: `A` and `a` are one path. */
   foldCase?: boolean;
+  /**
+   * The claims come in no order (an archive's entries): every claim is checked against the table
+   * from the first one on.
+   */
+  unsorted?: boolean;
 }
 
 interface Held {
@@ -67,6 +72,7 @@ export class PathClaims {
 
   constructor(options: PathClaimsOptions) {
     this.foldCase = options.foldCase ?? false;
+    this.sorted = !options.unsorted;
     this.db = new DatabaseSync(options.file);
     // Scratch state that a crash throws away: no journal file and no fsync (journal_mode=OFF is
     // refused in node:sqlite's defensive mode; MEMORY keeps the rollback journal off the disk).
@@ -97,6 +103,20 @@ export class PathClaims {
   claimDir(rel: string, entry: string): void {
     if (rel === '') return;
     this.claim(`${this.fold(rel)}/`, true, entry);
+  }
+
+  /**
+   * Stores claims checked elsewhere (an in-memory registry's, moving to disk), as they are: `p` for
+   * a file, `p/` for a directory, already folded. Later claims are checked against them.
+   */
+  seed(claims: Iterable<[claim: string, entry: string]>): void {
+    for (const [claim, entry] of claims) {
+      if (this.pending === 0) this.db.exec('BEGIN');
+      this.insert.run(claim, entry);
+      if (++this.pending >= BATCH) this.commit();
+    }
+    this.sorted = false;
+    this.stack.length = 0;
   }
 
   close(): void {

@@ -110,12 +110,14 @@ export function conflict(entry: string, why: string): RestoreError {
 
 /**
  * Claims of files and directories in one restore, to find two entries that land on one path and a
- * file where a directory must go before anything is written. Memory: one string per path (the
- * objects source, whose listings can be of millions of keys, uses pathClaims.ts instead).
+ * file where a directory must go before anything is written. Memory: one string per path (an
+ * archive's extraction moves to disk past a limit, spillingPaths.ts; the objects source, whose
+ * listings are sorted, uses pathClaims.ts).
  */
 export class PathRegistry {
   private readonly files = new Map<string, string>();
-  private readonly dirs = new Set<string>(['']);
+  /** Directories, each with the entry that made it one (claimed it, or a path below it). */
+  private readonly dirs = new Map<string, string>([['', '']]);
   private readonly foldCase: boolean;
 
   /** `foldCase`: the volume is case-insensitive, so `A` and `a` are one path. */
@@ -147,11 +149,26 @@ export class PathRegistry {
     if (other !== undefined)
       throw conflict(entry, `"${other}" is a file where a directory must go`);
     this.claimParents(rel, entry);
-    this.dirs.add(rel);
+    this.dirs.set(rel, entry);
   }
 
   hasFile(rel: string): boolean {
     return this.files.has(this.key(rel));
+  }
+
+  /** Files and directories held (the root not counted). */
+  get size(): number {
+    return this.files.size + this.dirs.size - 1;
+  }
+
+  /**
+   * Every claim held, as pathClaims.ts stores them: `p` for a file, `p/` for a directory (folded),
+   * with its entry.
+   */
+  *claims(): Generator<[claim: string, entry: string]> {
+    yield* this.files;
+    for (const [dir, entry] of this.dirs)
+      if (dir !== '') yield [`${dir}/`, entry];
   }
 
   private claimParents(rel: string, entry: string): void {
@@ -160,7 +177,7 @@ export class PathRegistry {
       const other = this.files.get(dir);
       if (other !== undefined)
         throw conflict(entry, `"${other}" is a file where a directory must go`);
-      this.dirs.add(dir);
+      this.dirs.set(dir, entry);
       dir = parentOf(dir);
     }
   }

@@ -35,6 +35,7 @@ import type { RestoreContext, Source, SourceTotals } from './sources/types';
 import { retryFrom, tuningFrom } from './tuning';
 import {
   claimVolume,
+  readPreexisting,
   DEFAULT_CLAIM_STALE_MS,
   HEARTBEAT_MS,
   inUse,
@@ -256,6 +257,11 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     scratch = await Scratch.open(
       state.path(shard ? `scratch-${shard.index}` : 'scratch'),
     );
+    const inScratch = scratch;
+    const preexisting = await readPreexisting(state, restoreId, {
+      spillFile: () => inScratch.file('preexisting'),
+    });
+    scratch.onRemove(() => preexisting.close());
     let resume: LoadedManifest = {
       objects: new Map(),
       archives: new Map(),
@@ -331,7 +337,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       resume,
       scratch,
       resuming,
-      preexisting: claim.preexisting,
+      preexisting,
       conflict: request.target.conflict,
       shard,
       signal,

@@ -13,6 +13,7 @@ import {
   isCaseInsensitive,
   markFinished,
   readClaim,
+  readPreexisting,
   StateDir,
   startHeartbeat,
 } from './volume';
@@ -54,14 +55,55 @@ describe('claimVolume', () => {
     const keep = await fsp.lstat(path.join(root, 'keep.txt'));
     const first = await claim('r1');
     expect(first.resuming).toBe(false);
-    expect(first.preexisting.has(keep)).toBe(true);
+    expect((await readPreexisting(state, 'r1')).has(keep)).toBe(true);
     await fsp.writeFile(path.join(root, 'mine.txt'), 'written by r1');
     const again = await claim('r1');
     expect(again.resuming).toBe(true);
-    expect(again.preexisting.has(keep)).toBe(true);
-    expect(
-      again.preexisting.has(await fsp.lstat(path.join(root, 'mine.txt'))),
-    ).toBe(false);
+    const record = await readPreexisting(state, 'r1');
+    expect(record.has(keep)).toBe(true);
+    expect(record.has(await fsp.lstat(path.join(root, 'mine.txt')))).toBe(
+      false,
+    );
+  });
+
+  it('a record larger than the memory limit moves to a table and answers the same', async () => {
+    const user: string[] = [];
+    for (let d = 0; d < 5; d++) {
+      await fsp.mkdir(path.join(root, `d${d}`, 'deep'), { recursive: true });
+      for (let f = 0; f < 60; f++) {
+        const file = path.join(root, `d${d}`, f % 2 ? 'deep' : '', `f${f}`);
+        await fsp.writeFile(file, 'user');
+        user.push(file);
+      }
+    }
+    await claim('big');
+    const mine = path.join(root, 'mine.txt');
+    await fsp.writeFile(mine, 'written by big');
+    const scratch = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-spill-'));
+    try {
+      const spilled = await readPreexisting(state, 'big', {
+        spillFile: () => path.join(scratch, 'preexisting'),
+        memoryLimit: 100,
+      });
+      const inMemory = await readPreexisting(state, 'big');
+      expect(spilled.size).toBe(300);
+      expect(await fsp.readdir(scratch)).toEqual(['preexisting']);
+      for (const file of [...user, mine]) {
+        const st = await fsp.lstat(file);
+        expect(spilled.has(st)).toBe(file !== mine);
+        expect(inMemory.has(st)).toBe(file !== mine);
+      }
+      spilled.close();
+      expect(await fsp.readdir(scratch)).toEqual([]);
+    } finally {
+      await fsp.rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it("without a record (a claim by an older job) every existing file counts as the user's", async () => {
+    const record = await readPreexisting(state, 'nobody');
+    expect(record.size).toBe(-1);
+    expect(record.has(await fsp.lstat(root))).toBe(true);
   });
 
   it('refuses a second restore while the first is live, naming it', async () => {

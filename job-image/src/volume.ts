@@ -15,20 +15,19 @@
  *   restore's first attempt (skip-existing). Every attempt decides skip, fail or overwrite from this
  *   record, never from "this is a resume": a user's file skipped by attempt 1 stays untouched by
  *   attempt 2 (inodes, so a path through a link or in another letter case names the same file).
+ *   Written and read as a stream, one number a line; held in memory up to a limit, then in an
+ *   SQLite table in the scratch directory (spillSet.ts).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  constants as fsConstants,
-  Dirent,
-  promises as fsp,
-  Stats,
-} from 'node:fs';
+import { constants as fsConstants, Dir, promises as fsp, Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ConflictPolicy, MANIFEST_DIR } from '@kube-restore/common';
 import { RestoreError } from './errors';
 import { LOST_AND_FOUND, unsafe } from './paths';
+import { readLines } from './scratch';
 import type { Shard } from './shard';
+import { SpillSet, type SpillOptions } from './spillSet';
 
 export const RESTORE_ID_NAME = 'restore-id';
 /** A claim whose heartbeat is older than this (and is not finished) may be taken over. */
@@ -106,8 +105,11 @@ export class StateDir implements CaseProbeDir {
     }
   }
 
-  /** Writes a fresh temporary in the directory (O_EXCL | O_NOFOLLOW, fsync'd); returns its name. */
-  async temporary(text: string): Promise<string> {
+  /**
+   * Writes a fresh temporary in the directory (O_EXCL | O_NOFOLLOW, fsync'd) from a string or a
+   * stream of strings; returns its name.
+   */
+  async temporary(text: string | AsyncIterable<string>): Promise<string> {
     const name = `.tmp-${randomBytes(6).toString('hex')}`;
     const fh = await fsp.open(
       this.path(name),
@@ -138,29 +140,38 @@ export class StateDir implements CaseProbeDir {
   async create(name: string, text: string): Promise<boolean> {
     const tmp = await this.temporary(text);
     try {
+      return await this.publish(tmp, name);
+    } finally {
+      await this.remove(tmp);
+    }
+  }
+
+  /**
+   * Gives the temporary `tmp` the name `name` too, only if nothing has that name (false when
+   * something does). The caller removes `tmp`.
+   */
+  async publish(tmp: string, name: string): Promise<boolean> {
+    try {
       await fsp.link(this.path(tmp), this.path(name));
       return true;
     } catch (error) {
       if (errno(error) === 'EEXIST') return false;
       if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV'].includes(errno(error)!))
         throw error;
-    } finally {
-      await this.remove(tmp);
     }
-    // A file system without hard links: an exclusive create, then the text.
-    let fh: FileHandle;
+    // A file system without hard links: an exclusive create (a link at `name` exists), a copy.
     try {
-      fh = await fsp.open(
+      await fsp.copyFile(
+        this.path(tmp),
         this.path(name),
-        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-        0o644,
+        fsConstants.COPYFILE_EXCL,
       );
     } catch (error) {
       if (errno(error) === 'EEXIST') return false;
       throw error;
     }
+    const fh = await fsp.open(this.path(name), O_RDONLY | O_NOFOLLOW);
     try {
-      await fh.writeFile(text);
       await fh.sync();
     } finally {
       await fh.close();
@@ -278,31 +289,52 @@ export function inUse(claim: Claim, staleMs: number): RestoreError {
 }
 
 /**
- * The inode numbers of every non-directory under `root` (lost+found and .kube-restore left out).
+ * The inode numbers of every non-directory under `root` (lost+found and .kube-restore left out), as
+ * they are found: directories are read as streams, one open directory per level of the tree.
  * A directory the job may not read (an application's private data, say 0700 of another uid) is
  * left out too: the job can neither list nor write anything under it, so nothing there is at risk.
  */
-export async function inodesUnder(root: string): Promise<number[]> {
-  const out: number[] = [];
-  const walk = async (dir: string, top: boolean) => {
-    let entries: Dirent[];
+export async function* walkInodes(root: string): AsyncGenerator<number> {
+  async function* walk(dir: string, top: boolean): AsyncGenerator<number> {
+    let entries: Dir;
     try {
-      entries = await fsp.readdir(dir, { withFileTypes: true });
+      entries = await fsp.opendir(dir);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (!top && (code === 'EACCES' || code === 'EPERM')) return;
       throw e;
     }
-    for (const e of entries) {
+    for await (const e of entries) {
       if (top && (e.name === MANIFEST_DIR || e.name === LOST_AND_FOUND))
         continue;
       const abs = path.join(dir, e.name);
-      if (e.isDirectory()) await walk(abs, false);
-      else out.push((await fsp.lstat(abs)).ino);
+      if (e.isDirectory()) yield* walk(abs, false);
+      else yield (await fsp.lstat(abs)).ino;
     }
-  };
-  await walk(root, true);
+  }
+  yield* walk(root, true);
+}
+
+/** `walkInodes`, collected (for tests and small trees). */
+export async function inodesUnder(root: string): Promise<number[]> {
+  const out: number[] = [];
+  for await (const ino of walkInodes(root)) out.push(ino);
   return out;
+}
+
+/** Lines of numbers, in chunks of about 64 KiB (one write each). */
+async function* numberLines(
+  numbers: AsyncIterable<number>,
+): AsyncGenerator<string> {
+  let chunk = '';
+  for await (const n of numbers) {
+    chunk += `${n}\n`;
+    if (chunk.length >= 65_536) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
 }
 
 /**
@@ -310,15 +342,24 @@ export async function inodesUnder(root: string): Promise<number[]> {
  * claim from a job without the record) counts every existing file as the user's: never overwritten.
  */
 export class Preexisting {
-  constructor(private readonly inodes: ReadonlySet<number> | 'unknown') {}
+  constructor(
+    private readonly inodes: ReadonlySet<number> | SpillSet | 'unknown',
+  ) {}
 
   /** True when `st` (an lstat of a path the restore is about to write) was there before it began. */
   has(st: Stats): boolean {
-    return this.inodes === 'unknown' || this.inodes.has(st.ino);
+    if (this.inodes === 'unknown') return true;
+    if (this.inodes instanceof SpillSet) return this.inodes.has(String(st.ino));
+    return this.inodes.has(st.ino);
   }
 
   get size(): number {
     return this.inodes === 'unknown' ? -1 : this.inodes.size;
+  }
+
+  /** Closes the table the record moved to, if it did. */
+  close(): void {
+    if (this.inodes instanceof SpillSet) this.inodes.close();
   }
 }
 
@@ -342,20 +383,30 @@ function preexistingName(restore: string): string {
   return `preexisting-${restore}`;
 }
 
-async function readPreexisting(
+/**
+ * Reads the record of what the volume held before `restore`'s first attempt (claimVolume wrote it)
+ * as a stream, into memory up to `spill.memoryLimit` inodes and into `spill.spillFile()` past it.
+ * The caller closes the result.
+ */
+export async function readPreexisting(
   state: StateDir,
   restore: string,
+  spill: SpillOptions = {},
 ): Promise<Preexisting> {
-  const text = await state.read(preexistingName(restore));
-  if (text === undefined) return new Preexisting('unknown');
-  return new Preexisting(
-    new Set(
-      text
-        .split('\n')
-        .filter(Boolean)
-        .map(line => Number(line)),
-    ),
-  );
+  const name = preexistingName(restore);
+  const st = await state.lstat(name);
+  if (!st) return new Preexisting('unknown');
+  if (!st.isFile())
+    throw unsafe(`${MANIFEST_DIR}/${name}`, 'is a link or not a file');
+  const inodes = new SpillSet(spill);
+  try {
+    for await (const line of readLines(state.path(name)))
+      if (line) inodes.add(String(Number(line)));
+  } catch (error) {
+    inodes.close();
+    throw error;
+  }
+  return new Preexisting(inodes);
 }
 
 export interface ClaimOptions {
@@ -374,12 +425,12 @@ export interface ClaimResult {
   resuming: boolean;
   /** The restore that held the volume before this one took it over, if any. */
   previous?: string;
-  preexisting: Preexisting;
 }
 
 /**
  * Claims the volume for `restore`, or throws TARGET_IN_USE naming the live restore that holds it;
- * on a first attempt also checks `fail`'s empty volume and records what the volume holds.
+ * on a first attempt also checks `fail`'s empty volume and records what the volume holds (read it
+ * back with readPreexisting).
  */
 export async function claimVolume(options: ClaimOptions): Promise<ClaimResult> {
   const { state, restore, staleMs } = options;
@@ -391,34 +442,28 @@ export async function claimVolume(options: ClaimOptions): Promise<ClaimResult> {
     if (current?.restore === restore) {
       // Another run of this restore may follow one that finished: it is live again.
       await state.remove(finishedName(options.shard));
-      return {
-        resuming: true,
-        previous,
-        preexisting: await readPreexisting(state, restore),
-      };
+      return { resuming: true, previous };
     }
     if (current) {
       const stale = now() - current.heartbeatMs > staleMs;
       if (!stale && !(await isFinished(state, current)))
         throw inUse(current, staleMs);
     }
-    // Before the claim exists, nothing of this restore is written: record what is there now.
-    const inodes = await firstAttemptChecks(options);
-    if (current) {
-      if (!(await takeOver(state, current))) continue;
-      previous = current.restore;
-      await state.remove(preexistingName(current.restore));
-    }
-    if (inodes) {
+    // Before the claim exists, nothing of this restore is written: record what is there now (a
+    // temporary in the state directory, written as the volume is walked).
+    const record = await firstAttemptChecks(options);
+    try {
+      if (current) {
+        if (!(await takeOver(state, current))) continue;
+        previous = current.restore;
+        await state.remove(preexistingName(current.restore));
+      }
       // The first shard's record wins: it was taken before any shard wrote.
-      await state.create(preexistingName(restore), inodes.join('\n'));
-    }
-    if (await state.create(RESTORE_ID_NAME, claimText(restore, shards))) {
-      return {
-        resuming: false,
-        previous,
-        preexisting: await readPreexisting(state, restore),
-      };
+      if (record) await state.publish(record, preexistingName(restore));
+      if (await state.create(RESTORE_ID_NAME, claimText(restore, shards)))
+        return { resuming: false, previous };
+    } finally {
+      if (record) await state.remove(record);
     }
   }
   const holder = await readClaim(state);
@@ -428,25 +473,30 @@ export async function claimVolume(options: ClaimOptions): Promise<ClaimResult> {
 
 /**
  * `fail` needs an empty volume (nothing at its top but lost+found and .kube-restore, not even an
- * empty directory); `skip-existing` records what is there (overwrite needs neither).
+ * empty directory); `skip-existing` records what is there (overwrite needs neither). Returns the
+ * record's temporary in the state directory, or undefined for overwrite.
  */
 async function firstAttemptChecks(
   options: ClaimOptions,
-): Promise<number[] | undefined> {
+): Promise<string | undefined> {
   if (options.conflict === 'overwrite') return undefined;
   if (options.conflict === 'fail') {
-    const names = (await fsp.readdir(options.root)).filter(
-      n => n !== MANIFEST_DIR && n !== LOST_AND_FOUND,
-    );
-    if (names.length > 0)
+    // The first name found is enough (a directory is read as a stream).
+    let found: string | undefined;
+    for await (const e of await fsp.opendir(options.root)) {
+      if (e.name === MANIFEST_DIR || e.name === LOST_AND_FOUND) continue;
+      found = e.name;
+      break;
+    }
+    if (found !== undefined)
       throw new RestoreError(
         'TARGET_NOT_EMPTY',
-        `the volume already holds "${names[0]}" (and maybe more); empty it, or set target.conflict to skip-existing or overwrite`,
-        { entry: names[0] },
+        `the volume already holds "${found}" (and maybe more); empty it, or set target.conflict to skip-existing or overwrite`,
+        { entry: found },
       );
-    return [];
+    return options.state.temporary('');
   }
-  return inodesUnder(options.root);
+  return options.state.temporary(numberLines(walkInodes(options.root)));
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Streaming extraction of a tar (plain, gzip, zstd where the runtime has it) into the volume, with
  * the same rules as objects: every path confined beneath the root, two entries on one path refused,
- * files written atomically. No scratch space: the archive is read once, as it arrives.
+ * files written atomically. The archive is read once, as it arrives; the paths it claimed and wrote
+ * move to the scratch directory once they are many (tar entries come in no order).
  */
 import { once } from 'node:events';
 import { promises as fsp } from 'node:fs';
@@ -16,12 +17,13 @@ import {
   conflict,
   normalizeEntryPath,
   parentOf,
-  PathRegistry,
   SafeRoot,
   unsafe,
 } from '../paths';
 import { existingPathAction, Preexisting } from '../volume';
 import { DirectoryEntryLimit } from '../dirEntries';
+import { SpillingPathRegistry } from '../spillingPaths';
+import { SpillSet } from '../spillSet';
 import { writeFileAtomically } from '../writeFileAtomically';
 import { makeSymlinks, PendingSymlink, replaceWith } from './extractLinks';
 
@@ -198,6 +200,13 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** Skip entries of unsupported types (GNU sparse, ...) instead of failing; they are reported. */
   skipUnsupported?: boolean;
+  /**
+   * A fresh file in the scratch directory: the paths claimed and written move there past
+   * `spillLimit` (spillingPaths.ts, spillSet.ts). Without it they stay in memory (tests).
+   */
+  spillFile?: () => string;
+  /** Paths held in memory before they move to `spillFile`; default DEFAULT_SPILL_LIMIT. */
+  spillLimit?: number;
   /** Entries one directory may hold (dirEntries.ts); default DEFAULT_MAX_ENTRIES_PER_DIRECTORY. */
   maxEntriesPerDirectory?: number;
   /** Check free space before each file larger than this (a decompression bomb ends before it writes). */
@@ -254,6 +263,30 @@ export async function extractTar(
   input: AsyncIterable<Buffer>,
   options: ExtractOptions,
 ): Promise<ExtractResult> {
+  const spill = {
+    spillFile: options.spillFile,
+    memoryLimit: options.spillLimit,
+  };
+  const registry = new SpillingPathRegistry({
+    ...spill,
+    foldCase: options.root.caseInsensitive,
+  });
+  /** Final paths this extraction wrote: a second entry that reaches one (through a link) is refused. */
+  const writtenHere = new SpillSet(spill);
+  try {
+    return await extractEntries(input, options, registry, writtenHere);
+  } finally {
+    registry.close();
+    writtenHere.close();
+  }
+}
+
+async function extractEntries(
+  input: AsyncIterable<Buffer>,
+  options: ExtractOptions,
+  registry: SpillingPathRegistry,
+  writtenHere: SpillSet,
+): Promise<ExtractResult> {
   const extract = tar.extract();
   const result: ExtractResult = {
     entries: 0,
@@ -262,9 +295,6 @@ export async function extractTar(
     bytes: 0,
     unsupported: [],
   };
-  const registry = new PathRegistry({
-    foldCase: options.root.caseInsensitive,
-  });
   const entriesPerDir = new DirectoryEntryLimit(
     options.maxEntriesPerDirectory,
     {
@@ -273,8 +303,6 @@ export async function extractTar(
     },
   );
   const preexisting = options.preexisting ?? new Preexisting('unknown');
-  /** Final paths this extraction wrote: a second entry that reaches one (through a link) is refused. */
-  const writtenHere = new Set<string>();
   const keep = createKeyFilter(options);
   const dirs: PendingDir[] = [];
   /** Symlinks are made last, once every file and directory is in place (see makeSymlinks). */

@@ -208,6 +208,7 @@ export class TarArchiveSource implements Source {
         canChown: this.ctx.canChown,
         skipUnsupported: request.source.skipUnsupportedEntries ?? false,
         maxEntriesPerDirectory: request.source.maxEntriesPerDirectory,
+        spillFile: () => this.ctx.scratch.file('archive-paths'),
         signal,
         freeSpaceCheckBytes: FREE_SPACE_CHECK_BYTES,
         onEntry: line => this.ctx.manifest.append(line),
