@@ -40,6 +40,8 @@ function utf8Rank(unit: number): number {
 
 /** Rows written per transaction while the claims arrive in order. */
 const BATCH = 2000;
+/** Paths remembered as directories (out of order), to skip looking their ancestors up. */
+const KNOWN_DIRS_MAX = 4096;
 
 export interface PathClaimsOptions {
   /** The SQLite file: a fresh name in the scratch directory, which the caller removes. */
@@ -69,6 +71,12 @@ export class PathClaims {
   private last: string | undefined;
   private sorted = true;
   private pending = 0;
+  /**
+   * Paths a checked claim showed to be directories (out of order). A directory never becomes a
+   * file (that claim is refused), and its ancestors are directories too: the ancestors' lookups
+   * stop at the deepest one known.
+   */
+  private readonly knownDirs = new Set<string>();
 
   constructor(options: PathClaimsOptions) {
     this.foldCase = options.foldCase ?? false;
@@ -173,9 +181,15 @@ export class PathClaims {
 
   private checkStored(claim: string, dir: boolean, entry: string): void {
     const bare = dir ? claim.slice(0, -1) : claim;
-    // Every ancestor must not be a file.
-    for (let i = bare.indexOf('/'); i >= 0; i = bare.indexOf('/', i + 1)) {
-      const other = this.entryOf(bare.slice(0, i));
+    // Every ancestor must not be a file: deepest first, up to one known to be a directory.
+    for (
+      let i = bare.lastIndexOf('/');
+      i > 0;
+      i = bare.lastIndexOf('/', i - 1)
+    ) {
+      const ancestor = bare.slice(0, i);
+      if (this.knownDirs.has(ancestor)) break;
+      const other = this.entryOf(ancestor);
       if (other !== undefined)
         throw conflict(entry, `"${other}" is a file where a directory must go`);
     }
@@ -198,6 +212,15 @@ export class PathClaims {
           `"${claim}" must be a directory for "${row.entry}"`,
         );
     }
+    this.knowDir(
+      dir ? bare : bare.slice(0, Math.max(bare.lastIndexOf('/'), 0)),
+    );
+  }
+
+  private knowDir(rel: string): void {
+    if (rel === '') return;
+    if (this.knownDirs.size >= KNOWN_DIRS_MAX) this.knownDirs.clear();
+    this.knownDirs.add(rel);
   }
 
   private entryOf(claim: string): string | undefined {
