@@ -1,0 +1,70 @@
+/**
+ * How a connection of the lean S3 client (keepAliveHttp.ts) opens its socket and gets its bytes.
+ * Plain TCP reads through `onread`: into the body chunk being filled when the connection offers
+ * one (no copy), else into the connection's own reusable 256 KiB buffer, and returning false from
+ * the callback stops reading. TLS cannot read into a caller's buffer: its bytes come as 'data'
+ * events (buffers of the decrypted records, the reader's to copy), and backpressure is the
+ * socket's pause(). Either way through an HTTP proxy when one is set (proxy.ts): a CONNECT tunnel
+ * for https, the proxy's own address for http.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { proxyPort, tunnel } from './proxy';
+
+export interface KeepAliveHttpOptions {
+  protocol: 'http:' | 'https:';
+  /** Host name or address to connect to (no port). */
+  hostname: string;
+  port: number;
+  maxSockets: number;
+  /** Idle timeout of a request's connection in ms (no byte for that long fails it, ETIMEDOUT). */
+  timeoutMs: number;
+  /** PEM CAs for TLS, replacing the system's (as https.Agent's `ca` does). */
+  ca?: Buffer;
+  /** An HTTP proxy (proxy.ts): a CONNECT tunnel for https, absolute-form requests for http. */
+  proxy?: URL;
+}
+
+/** Bytes read from a socket at a time (plain TCP). */
+const READ_BUFFER_BYTES = 256 * 1024;
+
+/** The connection's side of reading. */
+export interface SocketReader {
+  /**
+   * `n` bytes of `buf` (from its start) arrived; the buffer may be reused as soon as this returns.
+   * Returns false to stop reading (plain TCP; TLS is paused by the reader).
+   */
+  onBytes(buf: Buffer, n: number): boolean;
+  /** Where the next plain TCP read should go, if somewhere other than the read buffer. */
+  readTarget(): Uint8Array | undefined;
+}
+
+/** Opens the socket of one connection to `options`' endpoint, reading into `reader`. */
+export function openSocket(
+  options: KeepAliveHttpOptions,
+  reader: SocketReader,
+): net.Socket {
+  const { proxy } = options;
+  if (options.protocol === 'https:') {
+    const socket = tls.connect({
+      ...(proxy
+        ? { socket: tunnel(proxy, options.hostname, options.port) }
+        : { host: options.hostname, port: options.port }),
+      servername: net.isIP(options.hostname) ? undefined : options.hostname,
+      ca: options.ca,
+      ALPNProtocols: ['http/1.1'],
+    });
+    socket.on('data', (chunk: Buffer) => reader.onBytes(chunk, chunk.length));
+    return socket;
+  }
+  const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  return net.connect({
+    host: proxy ? proxy.hostname.replace(/^\[|\]$/g, '') : options.hostname,
+    port: proxy ? proxyPort(proxy) : options.port,
+    onread: {
+      buffer: () => reader.readTarget() ?? readBuffer,
+      callback: (n: number, buf: Uint8Array) =>
+        reader.onBytes(buf as Buffer, n),
+    },
+  });
+}
