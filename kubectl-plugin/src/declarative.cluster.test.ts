@@ -7,12 +7,13 @@
  * ServiceAccount with the RBAC of deploy/populator, as in
  * packages/restore-populator/src/populator.cluster.test.ts.
  */
-import { Populator } from '@kube-restore/populator';
 import {
   installPopulator,
   kubectlAs,
   Kubectl,
   seedBucket,
+  startPopulator,
+  TestPopulator,
   yamlDocs,
 } from '@kube-restore/populator/src/__testUtils__/cluster';
 import {
@@ -31,8 +32,7 @@ describe('create --declarative on real nodes', () => {
   let cluster: Cluster;
   let admin: Kubectl;
   let alice: Kubectl;
-  let populator: Populator;
-  const log: string[] = [];
+  let populator: TestPopulator;
 
   /** `kubectl restore ...` in-process as alice, with the MinIO keys in the environment. */
   const kubectlRestore = async (args: string[]) => {
@@ -61,19 +61,11 @@ describe('create --declarative on real nodes', () => {
       'set/hello.txt': 'hello from s3\n',
       'set/big.bin': Buffer.alloc(1 << 20, 7),
     });
-    populator = new Populator({
-      clients,
-      resyncMs: 1000,
-      backoff: { initialMs: 2000, maxMs: 4000 },
-      log: m => log.push(m),
-    });
-    populator.start();
+    populator = startPopulator(clients);
   });
 
   afterAll(async () => {
     await populator?.stop();
-    if (process.env.KUBE_RESTORE_POPULATOR_LOG === '1')
-      process.stderr.write(`${log.join('\n')}\n`);
     await cluster?.stop();
   });
 

@@ -14,6 +14,7 @@ import {
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import {
+  createKeysSecret,
   populatedPvc,
   restoreSourceManifest,
   POPULATOR_DEPLOY,
@@ -125,16 +126,7 @@ describe('deploy/populator on real nodes', () => {
       'set/hello.txt': 'big\n',
       'set/big.bin': Buffer.alloc(4 << 20, 7),
     });
-    await kubectl([
-      'create',
-      'secret',
-      'generic',
-      's3-keys',
-      '-n',
-      NS,
-      `--from-literal=AWS_ACCESS_KEY_ID=${cluster.s3!.accessKeyId}`,
-      `--from-literal=AWS_SECRET_ACCESS_KEY=${cluster.s3!.secretAccessKey}`,
-    ]);
+    await createKeysSecret(cluster, kubectl, NS);
     await kubectl(
       ['apply', '-f', '-'],
       yamlDocs(

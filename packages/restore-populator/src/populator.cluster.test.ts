@@ -10,16 +10,19 @@ import {
   waitUntil,
 } from '@kube-restore/test-cluster';
 import * as path from 'node:path';
-import { Populator } from './controller';
 import { NOT_OPTED_IN } from './reconcile';
 import {
+  createKeysSecret,
   installPopulator,
+  KEYS_SECRET,
   populatedPvc,
   restoreSourceManifest,
   POPULATOR_DEPLOY,
   Kubectl,
   kubectlAs,
   seedBucket,
+  startPopulator,
+  TestPopulator,
   yamlDocs,
 } from './__testUtils__/cluster';
 
@@ -29,8 +32,7 @@ jest.setTimeout(600_000);
 describe('the populator on real nodes', () => {
   let cluster: Cluster;
   let kubectl: Kubectl;
-  let populator: Populator;
-  const log: string[] = [];
+  let populator: TestPopulator;
 
   const getJson = async (...args: string[]) =>
     JSON.parse(await kubectl(['get', ...args, '-o', 'json']));
@@ -76,30 +78,12 @@ describe('the populator on real nodes', () => {
       'set/hello.txt': 'slow\n',
       'set/big.bin': Buffer.alloc(4 << 20, 7),
     });
-    await kubectl([
-      'create',
-      'secret',
-      'generic',
-      's3-keys',
-      '-n',
-      NS,
-      `--from-literal=AWS_ACCESS_KEY_ID=${cluster.s3!.accessKeyId}`,
-      `--from-literal=AWS_SECRET_ACCESS_KEY=${cluster.s3!.secretAccessKey}`,
-    ]);
-    populator = new Populator({
-      clients,
-      resyncMs: 1000,
-      backoff: { initialMs: 2000, maxMs: 4000 },
-      log: m => log.push(m),
-    });
-    populator.start();
+    await createKeysSecret(cluster, kubectl, NS);
+    populator = startPopulator(clients);
   });
 
   afterAll(async () => {
     await populator?.stop();
-    // KUBE_RESTORE_POPULATOR_LOG=1: what the populator did, for a failing run
-    if (process.env.KUBE_RESTORE_POPULATOR_LOG === '1')
-      process.stderr.write(`${log.join('\n')}\n`);
     await cluster?.stop();
   });
 
@@ -362,7 +346,7 @@ describe('the populator on real nodes', () => {
         'app.kubernetes.io/managed-by=kube-restore',
       ),
     ).toBe(false);
-    expect(await exists('secret', 's3-keys', '-n', NS)).toBe(true);
+    expect(await exists('secret', KEYS_SECRET, '-n', NS)).toBe(true);
   });
 
   it('a namespace that has not opted in: only an annotation on the PVC says so, until it opts in', async () => {

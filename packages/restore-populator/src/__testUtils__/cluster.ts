@@ -11,6 +11,7 @@ import {
   loadKubeConfig,
 } from '@kube-restore/core';
 import { Cluster } from '@kube-restore/test-cluster';
+import { Populator } from '../controller';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 export const POPULATOR_DEPLOY = path.join(REPO_ROOT, 'deploy', 'populator');
@@ -127,11 +128,59 @@ export async function seedBucket(
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
 }
 
+/** The Secret restoreSourceManifest names: the harness MinIO's keys, as createKeysSecret makes it. */
+export const KEYS_SECRET = 's3-keys';
+
+/** Creates KEYS_SECRET in `namespace` with the harness MinIO's keys. */
+export async function createKeysSecret(
+  cluster: Cluster,
+  kubectl: Kubectl,
+  namespace: string,
+): Promise<void> {
+  await kubectl([
+    'create',
+    'secret',
+    'generic',
+    KEYS_SECRET,
+    '-n',
+    namespace,
+    `--from-literal=AWS_ACCESS_KEY_ID=${cluster.s3!.accessKeyId}`,
+    `--from-literal=AWS_SECRET_ACCESS_KEY=${cluster.s3!.secretAccessKey}`,
+  ]);
+}
+
+export interface TestPopulator {
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the populator in-process as `clients` (what installPopulator returns), with a short resync
+ * and short backoffs so a retry happens within a test. stop() ends it; with
+ * KUBE_RESTORE_POPULATOR_LOG=1 it then prints what the populator did, for a failing run.
+ */
+export function startPopulator(clients: KubeClients): TestPopulator {
+  const log: string[] = [];
+  const populator = new Populator({
+    clients,
+    resyncMs: 1000,
+    backoff: { initialMs: 2000, maxMs: 4000 },
+    log: m => log.push(m),
+  });
+  populator.start();
+  return {
+    stop: async () => {
+      await populator.stop();
+      if (process.env.KUBE_RESTORE_POPULATOR_LOG === '1')
+        process.stderr.write(`${log.join('\n')}\n`);
+    },
+  };
+}
+
 export function yamlDocs(...docs: object[]): string {
   return docs.map(d => JSON.stringify(d)).join('\n---\n');
 }
 
-/** A RestoreSource over `<bucket>/set/` of the harness MinIO, keys from the Secret s3-keys. */
+/** A RestoreSource over `<bucket>/set/` of the harness MinIO, keys from KEYS_SECRET. */
 export function restoreSourceManifest(
   namespace: string,
   name: string,
@@ -145,7 +194,7 @@ export function restoreSourceManifest(
     metadata: { name, namespace },
     spec: {
       source: { endpoint, bucket, prefix: 'set/' },
-      credentials: { type: 'secret', secretName: 's3-keys' },
+      credentials: { type: 'secret', secretName: KEYS_SECRET },
       options: { backoffLimit: 0, ...options },
     },
   };
