@@ -8,17 +8,8 @@
  * restore backend sees the template's user, with the scaffolder as actor.
  * A missing prerequisite fails this file; nothing is skipped.
  */
-import {
-  CreateBucketCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
 import { createBackendPlugin } from '@backstage/backend-plugin-api';
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
+import { mockCredentials } from '@backstage/backend-test-utils';
 import {
   TemplateAction,
   scaffolderActionsExtensionPoint,
@@ -28,38 +19,24 @@ import { JsonObject } from '@backstage/types';
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports -- the test runs the actions against the real restore backend
 import restorePlugin from '@kube-restore/backstage-plugin-restore-backend';
 import { Cluster, startCluster } from '@kube-restore/test-cluster';
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
-/* eslint-disable @backstage/no-relative-monorepo-imports -- the restore backend's real Backstage parts and its SQLite helper, not copies */
+/* eslint-disable @backstage/no-relative-monorepo-imports -- the restore backend's real Backstage parts and its harness set-up, not copies */
 import {
   ALICE,
   BOB,
-  PEOPLE_FILE,
-  catalogReady,
-  realBackstage,
 } from '../../backstage-backend/src/__testUtils__/backstage';
-import { sqliteFile } from '../../backstage-backend/src/__testUtils__/fakes';
+import {
+  FILES,
+  installForTeams,
+  localClusters,
+  nightlySource,
+  readTree,
+  seedBackups,
+  startClusterBackend,
+} from '../../backstage-backend/src/__testUtils__/harness';
 /* eslint-enable @backstage/no-relative-monorepo-imports */
 import scaffolderModuleRestore from './index';
 
 jest.setTimeout(240_000);
-
-const REPO = path.resolve(__dirname, '../../..');
-const DEPLOY = path.join(REPO, 'deploy');
-const CATALOG = [
-  PEOPLE_FILE,
-  path.join(
-    REPO,
-    'plugins/backstage-backend/src/__testUtils__/catalog.cluster.yaml',
-  ),
-];
-const FILES: Record<string, string> = {
-  'a.txt': 'alpha\n',
-  'sub/b.txt': 'bravo bravo\n',
-};
-const run = promisify(execFile);
 
 let cluster: Cluster;
 let stop: (() => Promise<void>) | undefined;
@@ -75,35 +52,6 @@ const scaffolderStandIn = createBackendPlugin({
     env.registerInit({ deps: {}, async init() {} });
   },
 });
-
-async function kubectl(...args: string[]) {
-  try {
-    return await run(cluster.binaries.kubectl, [
-      '--kubeconfig',
-      cluster.kubeconfig.admin,
-      ...args,
-    ]);
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(
-      `kubectl ${args.join(' ')} failed: ${e.stderr || e.message}`,
-    );
-  }
-}
-
-function readTree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string, rel: string) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.name === '.kube-restore') continue;
-      if (entry.isDirectory()) walk(path.join(d, entry.name), r);
-      else out[r] = fs.readFileSync(path.join(d, entry.name), 'utf8');
-    }
-  };
-  walk(dir, '');
-  return out;
-}
 
 /** A mock action context for `user`'s task (createMockActionContext drops getInitiatorCredentials). */
 function contextAs(user: string, input: JsonObject) {
@@ -121,95 +69,20 @@ function outputsOf(ctx: { output: unknown }): Record<string, unknown> {
 beforeAll(async () => {
   cluster = await startCluster();
   if (!cluster.s3) throw new Error('the harness started without MinIO');
-  const token = /token: (\S+)/.exec(
-    fs.readFileSync(cluster.kubeconfig.operator, 'utf8'),
-  )?.[1];
-  if (!token) throw new Error(`no token in ${cluster.kubeconfig.operator}`);
   // Installed as deploy/README.md says; team-a opts in and consents to its own team.
-  await kubectl('apply', '-k', DEPLOY);
-  await kubectl(
-    'apply',
-    '-k',
-    path.join(DEPLOY, 'rbac', 'opt-in'),
-    '-n',
-    'team-a',
-  );
-  await kubectl(
-    '-n',
-    'team-a',
-    'annotate',
-    'rolebinding',
-    'kube-restore-operator',
-    '--overwrite',
-    'kube-restore.io/backstage-owners=group:default/team-a',
-  );
-  const s3 = new S3Client({
-    endpoint: cluster.s3.endpoint,
-    region: cluster.s3.region,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: cluster.s3.accessKeyId,
-      secretAccessKey: cluster.s3.secretAccessKey,
+  const token = await installForTeams(cluster, ['team-a']);
+  await seedBackups(cluster, ['team-a/shop/data/']);
+  const backend = await startClusterBackend({
+    features: [restorePlugin, scaffolderStandIn, scaffolderModuleRestore],
+    data: {
+      kubeRestore: {
+        clusters: localClusters(cluster, token),
+        sources: [nightlySource(cluster)],
+      },
     },
+    entities: [ALICE, BOB, 'component:default/shop'],
   });
-  await s3.send(new CreateBucketCommand({ Bucket: 'backups' }));
-  for (const [name, body] of Object.entries(FILES))
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: 'backups',
-        Key: `team-a/shop/data/${name}`,
-        Body: body,
-      }),
-    );
-  s3.destroy();
-
-  const db = sqliteFile();
-  const backstage = realBackstage({
-    catalogFiles: CATALOG,
-    restoreKnex: db.knex,
-  });
-  const backend = await startTestBackend({
-    features: [
-      restorePlugin,
-      scaffolderStandIn,
-      scaffolderModuleRestore,
-      ...backstage.features,
-      mockServices.rootConfig.factory({
-        data: {
-          ...backstage.config,
-          kubeRestore: {
-            clusters: [
-              {
-                name: 'local',
-                url: cluster.server,
-                caData: cluster.ca,
-                serviceAccountToken: token,
-              },
-            ],
-            sources: [
-              {
-                name: 'nightly',
-                endpoint: cluster.s3.endpoint,
-                region: cluster.s3.region,
-                bucket: 'backups',
-                prefix: '${namespace}/${entity}/',
-                credentials: {
-                  accessKeyId: cluster.s3.accessKeyId,
-                  secretAccessKey: cluster.s3.secretAccessKey,
-                },
-              },
-            ],
-          },
-        },
-      }),
-    ],
-  });
-  stop = async () => {
-    await backend.stop();
-    await backstage.destroy();
-    await db.knex.destroy();
-  };
-  await catalogReady(backend.server, [ALICE, BOB, 'component:default/shop']);
+  stop = backend.stop;
 }, 480_000);
 
 afterAll(async () => {

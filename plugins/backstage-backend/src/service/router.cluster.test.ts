@@ -11,13 +11,8 @@ import {
   CreateBucketCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
-  S3Client,
 } from '@aws-sdk/client-s3';
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
+import { mockCredentials } from '@backstage/backend-test-utils';
 import { JsonObject } from '@backstage/types';
 import { Cluster, startCluster } from '@kube-restore/test-cluster';
 import { execFile } from 'node:child_process';
@@ -31,16 +26,21 @@ import {
   BOB,
   CAROL,
   DAVE,
-  PEOPLE_FILE,
-  catalogReady,
   notificationsOf,
-  realBackstage,
 } from '../__testUtils__/backstage';
+import { recordingAuditor, recordingLogger } from '../__testUtils__/fakes';
 import {
-  recordingAuditor,
-  recordingLogger,
-  sqliteFile,
-} from '../__testUtils__/fakes';
+  AdminKubectl,
+  FILES,
+  adminKubectl,
+  harnessS3,
+  installForTeams,
+  localClusters,
+  nightlySource,
+  readTree,
+  seedBackups,
+  startClusterBackend,
+} from '../__testUtils__/harness';
 
 jest.setTimeout(180_000);
 
@@ -51,97 +51,25 @@ const KUBECTL_RESTORE = path.join(
   'dist',
   'kubectl-restore.cjs',
 );
-const DEPLOY = path.join(REPO, 'deploy');
 const run = promisify(execFile);
 
 let cluster: Cluster;
 let token: string;
-
-async function kubectl(...args: string[]) {
-  try {
-    return await run(cluster.binaries.kubectl, [
-      '--kubeconfig',
-      cluster.kubeconfig.admin,
-      ...args,
-    ]);
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(
-      `kubectl ${args.join(' ')} failed: ${e.stderr || e.message}`,
-    );
-  }
-}
-const CATALOG = [
-  PEOPLE_FILE,
-  path.join(__dirname, '..', '__testUtils__', 'catalog.cluster.yaml'),
-];
-const FILES: Record<string, string> = {
-  'a.txt': 'alpha\n',
-  'sub/b.txt': 'bravo bravo\n',
-};
+let kubectl: AdminKubectl;
 
 beforeAll(async () => {
   // the nodes run the job image; startCluster() refuses one older than its sources
   cluster = await startCluster();
   if (!cluster.s3) throw new Error('the harness started without MinIO');
-  token =
-    /token: (\S+)/.exec(
-      fs.readFileSync(cluster.kubeconfig.operator, 'utf8'),
-    )?.[1] ?? '';
-  if (!token) throw new Error(`no token in ${cluster.kubeconfig.operator}`);
-
-  // Install as deploy/README.md says: the cluster-wide part, then team-a opts the operator in.
-  await kubectl('apply', '-k', DEPLOY);
+  kubectl = adminKubectl(cluster);
   // Each namespace admin opts in and names the catalog owners Backstage may restore for (deploy/README.md):
   // team-a consents to team-a; team-b consents to team-b only.
-  for (const team of ['team-a', 'team-b']) {
-    await kubectl(
-      'apply',
-      '-k',
-      path.join(DEPLOY, 'rbac', 'opt-in'),
-      '-n',
-      team,
-    );
-    await kubectl(
-      '-n',
-      team,
-      'annotate',
-      'rolebinding',
-      'kube-restore-operator',
-      '--overwrite',
-      `kube-restore.io/backstage-owners=group:default/${team}`,
-    );
-  }
-
-  const s3 = new S3Client({
-    endpoint: cluster.s3.endpoint,
-    region: cluster.s3.region,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: cluster.s3.accessKeyId,
-      secretAccessKey: cluster.s3.secretAccessKey,
-    },
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: 'backups' }));
-  for (const [name, body] of Object.entries(FILES)) {
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: 'backups',
-        Key: `team-a/shop/data/${name}`,
-        Body: body,
-      }),
-    );
-    for (const pvc of ['db', 'cache']) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: 'backups',
-          Key: `team-a/shop/all/${pvc}/${name}`,
-          Body: body,
-        }),
-      );
-    }
-  }
-  s3.destroy();
+  token = await installForTeams(cluster, ['team-a', 'team-b']);
+  await seedBackups(cluster, [
+    'team-a/shop/data/',
+    'team-a/shop/all/db/',
+    'team-a/shop/all/cache/',
+  ]);
 }, 400_000);
 
 afterAll(async () => {
@@ -151,27 +79,9 @@ afterAll(async () => {
 function config(existsBucket = 'backups'): JsonObject {
   return {
     kubeRestore: {
-      clusters: [
-        {
-          name: 'local',
-          url: cluster.server,
-          caData: cluster.ca,
-          serviceAccountToken: token,
-        },
-      ],
+      clusters: localClusters(cluster, token),
       sources: [
-        {
-          name: 'nightly',
-          endpoint: cluster.s3!.endpoint,
-          region: cluster.s3!.region,
-          bucket: 'backups',
-          prefix: '${namespace}/${entity}/',
-          credentials: {
-            accessKeyId: cluster.s3!.accessKeyId,
-            secretAccessKey: cluster.s3!.secretAccessKey,
-          },
-          archiveTiers: ['Expedited'],
-        },
+        { ...nightlySource(cluster), archiveTiers: ['Expedited'] },
         {
           name: 'elsewhere',
           endpoint: cluster.s3!.endpoint,
@@ -202,40 +112,24 @@ function config(existsBucket = 'backups'): JsonObject {
 async function startBackend(data: JsonObject = config()) {
   const logs = recordingLogger();
   const audit = recordingAuditor();
-  const db = sqliteFile();
-  const backstage = realBackstage({
-    catalogFiles: CATALOG,
-    restoreKnex: db.knex,
-  });
-  const backend = await startTestBackend({
-    features: [
-      restorePlugin,
-      ...backstage.features,
-      mockServices.rootConfig.factory({
-        data: { ...backstage.config, ...data },
-      }),
-      logs.factory,
-      audit.factory,
+  const { backend, stop } = await startClusterBackend({
+    features: [restorePlugin, logs.factory, audit.factory],
+    data,
+    entities: [
+      ALICE,
+      BOB,
+      CAROL,
+      DAVE,
+      'group:default/sre',
+      'component:default/shop',
+      'component:default/intruder',
+      'component:default/stranger',
     ],
   });
-  await catalogReady(backend.server, [
-    ALICE,
-    BOB,
-    CAROL,
-    DAVE,
-    'group:default/sre',
-    'component:default/shop',
-    'component:default/intruder',
-    'component:default/stranger',
-  ]);
   return {
     backend,
     /** Stops the backend and closes its databases (see sqliteFile). */
-    stop: async () => {
-      await backend.stop();
-      await backstage.destroy();
-      await db.knex.destroy();
-    },
+    stop,
     server: backend.server,
     logs: logs.lines,
     audit: audit.events,
@@ -290,19 +184,6 @@ async function jobsIn(namespace: string): Promise<string[]> {
   return list.items.map((j: any) => j.metadata.name);
 }
 
-async function readTree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = (d: string, rel: string) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) walk(path.join(d, entry.name), r);
-      else out[r] = fs.readFileSync(path.join(d, entry.name), 'utf8');
-    }
-  };
-  walk(dir, '');
-  return out;
-}
-
 describe('restore backend on a real cluster', () => {
   let s: Awaited<ReturnType<typeof startBackend>>;
   beforeAll(async () => {
@@ -352,7 +233,7 @@ describe('restore backend on a real cluster', () => {
     expect(statuses.at(-1)).toMatchObject({ phase: 'Succeeded', bytes: 18 });
 
     expect(
-      await readTree(await cluster.pvcPath('team-a', 'shop-data')),
+      readTree(await cluster.pvcPath('team-a', 'shop-data')),
     ).toMatchObject(FILES);
     // The recorder (following the Job since it created it, not the SSE request) notifies the requester,
     // through the notifications backend: alice finds it among her notifications, and nobody else does.
@@ -716,9 +597,9 @@ describe('restore backend on a real cluster', () => {
           .filter(u => u.event === 'status')
           .at(-1)?.data,
       ).toMatchObject({ phase: 'Succeeded' });
-      expect(
-        await readTree(await cluster.pvcPath('team-a', item.pvc)),
-      ).toMatchObject(FILES);
+      expect(readTree(await cluster.pvcPath('team-a', item.pvc))).toMatchObject(
+        FILES,
+      );
     }
   });
 
@@ -788,15 +669,7 @@ describe('restore backend on a real cluster', () => {
   });
 
   it('limits and approval count what a restore will write: the versions asOf reads, an archive unpacked', async () => {
-    const s3 = new S3Client({
-      endpoint: cluster.s3!.endpoint,
-      region: cluster.s3!.region,
-      forcePathStyle: true,
-      credentials: {
-        accessKeyId: cluster.s3!.accessKeyId,
-        secretAccessKey: cluster.s3!.secretAccessKey,
-      },
-    });
+    const s3 = harnessS3(cluster);
     const put = (Key: string, size: number) =>
       s3.send(
         new PutObjectCommand({
