@@ -14,6 +14,7 @@ import {
   V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import {
+  ANNOTATION_CREATED_BY,
   LABEL_COMPONENT,
   LABEL_MANAGED_BY,
   MANAGED_BY_VALUE,
@@ -95,7 +96,7 @@ export async function waitsForFirstConsumer(
 
 /**
  * Creates the prime PVC for `userPvc` unless it exists: same class, size, access modes and volume
- * mode, the selected node copied, no data source. Returns it.
+ * mode, the selected node copied, no data source, marked created-by its restore. Returns it.
  */
 export async function ensurePrimePvc(
   clients: KubeClients,
@@ -119,6 +120,9 @@ export async function ensurePrimePvc(
         [LABEL_COMPONENT]: 'populator',
       },
       annotations: {
+        // as core marks a PVC a restore made (the restore is named like the prime PVC): deploy/policy
+        // lets the populator create and delete only PVCs so marked
+        [ANNOTATION_CREATED_BY]: name,
         [ANNOTATION_PRIME_FOR]: `${namespace}/${userPvc.metadata!.name}/${userPvc.metadata!.uid}`,
         ...(node ? { [ANNOTATION_SELECTED_NODE]: node } : {}),
       },

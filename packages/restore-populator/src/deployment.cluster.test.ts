@@ -14,6 +14,7 @@ import {
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import {
+  applyGuardrails,
   createKeysSecret,
   populatedPvc,
   restoreSourceManifest,
@@ -21,6 +22,7 @@ import {
   Kubectl,
   kubectlAs,
   seedBucket,
+  waitForGuardrails,
   yamlDocs,
 } from './__testUtils__/cluster';
 import {
@@ -111,7 +113,10 @@ describe('deploy/populator on real nodes', () => {
     cluster = await startCluster();
     kubectl = kubectlAs(cluster, cluster.kubeconfig.admin);
     api = await forwardApiServer(cluster);
+    // the populator's writes pass deploy/policy's guardrails, as they do in a real install
+    await applyGuardrails(kubectl);
     overlay = await applyPopulatorDeployment(kubectl, api);
+    await waitForGuardrails(kubectl);
     await kubectl([
       'apply',
       '-k',

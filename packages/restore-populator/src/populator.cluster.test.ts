@@ -310,6 +310,19 @@ describe('the populator on real nodes', () => {
       /^(25|50|75)% restored: \d+ of 2 objects, [\d.]+ [KM]iB of 4\.00 MiB$/,
     );
 
+    // the restore reads a copy of the RestoreSource's keys in its own Secret (deploy/policy admits
+    // no Job that names the user's Secret), owned by its Job
+    const job = await getJson('job', prime, '-n', NS);
+    expect(
+      job.spec.template.spec.containers[0].env.find(
+        (e: any) => e.name === 'AWS_ACCESS_KEY_ID',
+      ).valueFrom.secretKeyRef.name,
+    ).toBe(`${prime}-credentials`);
+    const copy = await getJson('secret', `${prime}-credentials`, '-n', NS);
+    expect(copy.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Job', name: prime }),
+    ]);
+
     await kubectl([
       'delete',
       'pod',
@@ -321,9 +334,10 @@ describe('the populator on real nodes', () => {
     ]);
     await kubectl(['delete', 'pvc', 'gone', '-n', NS, '--wait=false']);
     await waitUntil(
-      'prime PVC, Job and pods gone',
+      "prime PVC, Job, pods and the keys' copy gone",
       async () =>
         !(await exists('pvc', prime, '-n', NS)) &&
+        !(await exists('secret', `${prime}-credentials`, '-n', NS)) &&
         !(await exists('job', prime, '-n', NS)) &&
         !(await exists(
           'pods',

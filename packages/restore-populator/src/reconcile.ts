@@ -29,6 +29,11 @@ import {
   ANNOTATION_POPULATOR_PROBLEM,
   waitsForFirstConsumer,
 } from '@kube-restore/core';
+import {
+  CredentialsError,
+  restoreSourceKeys,
+  withCopiedKeys,
+} from './credentials';
 import { CODE_TOO_BIG, sourceFits } from './fits';
 import {
   progressMessage,
@@ -185,9 +190,17 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
   }
 
   const restore = await currentRestore(ctx, namespace, prime);
+  let keys;
   if (!restore) {
+    try {
+      keys = await restoreSourceKeys(ctx.clients, request);
+    } catch (e) {
+      if (!(e instanceof CredentialsError)) throw e;
+      await fail(ctx, pvc, source, e.code, e.message);
+      return;
+    }
     // sized before anything is made for it: a source too big for the PVC gets no prime PVC
-    const fit = await sourceFits(ctx.clients, request, {
+    const fit = await sourceFits(request, keys, {
       name: pvc.metadata!.name!,
       storage: pvc.spec?.resources?.requests?.storage,
     }).catch((e: Error) => ({ fits: undefined, why: e.message }));
@@ -220,7 +233,10 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
     return;
   }
   if (!restore) {
-    const created = await createRestore(ctx.clients, request, {
+    // the keys go into the restore's own Secret (credentials.ts): the Job never names the user's
+    const copied = withCopiedKeys(request, keys);
+    const created = await createRestore(ctx.clients, copied.request, {
+      ...(copied.credentials ? { credentials: copied.credentials } : {}),
       ...(ctx.image ? { image: ctx.image } : {}),
       requester: `populator for ${namespace}/${pvc.metadata!.name}`,
     });
@@ -395,6 +411,9 @@ async function status(
   await setPopulationStatus(ctx.clients, pvc.metadata!.namespace!, source, {
     pvc: pvc.metadata!.name!,
     state,
+    // every state names the restore (also a failure before its Job): `kubectl restore list` shows
+    // finished restores from this record once their Job and prime PVC are gone
+    restore: primePvcName(pvc),
     ...extra,
     lastTransitionTime: new Date().toISOString(),
   });

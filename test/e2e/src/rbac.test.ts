@@ -1186,7 +1186,8 @@ describe('deploy/ on a real API server', () => {
           {
             apiVersion: 'batch/v1',
             kind: 'Job',
-            name: 'x',
+            // the Secret is the Job's own: JOB-credentials
+            name: owned.metadata!.name!.replace(/-credentials$/, ''),
             uid: 'dry-run',
             controller: true,
           },

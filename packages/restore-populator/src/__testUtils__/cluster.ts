@@ -44,8 +44,46 @@ export function kubectlAs(cluster: Cluster, kubeconfig: string): Kubectl {
   };
 }
 
+export const POLICY_DEPLOY = path.join(REPO_ROOT, 'deploy', 'policy');
+
 /**
- * Installs what `kubectl apply -k deploy/populator` installs, except the Deployment (these tests run
+ * `kubectl apply -k deploy/policy`: the admission guardrails, which cover the populator's writes too
+ * (test/e2e/src/populatorGuardrails.test.ts). waitForGuardrails() tells when they are enforced.
+ */
+export async function applyGuardrails(kubectl: Kubectl): Promise<void> {
+  await kubectl(['apply', '-k', POLICY_DEPLOY]);
+}
+
+/**
+ * Waits until the API server enforces deploy/policy for the populator (its informers saw the policies
+ * and bindings): a Lease the populator may create by RBAC but not by the policy is refused.
+ */
+export async function waitForGuardrails(kubectl: Kubectl): Promise<void> {
+  const probe = JSON.stringify({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'not-the-populators', namespace: 'kube-restore' },
+  });
+  for (let i = 0; ; i++) {
+    const answer = await kubectl(
+      [
+        'create',
+        '--dry-run=server',
+        '--as=system:serviceaccount:kube-restore:restore-populator',
+        '-f',
+        '-',
+      ],
+      probe,
+    ).catch((e: Error) => e.message);
+    if (answer.includes('ValidatingAdmissionPolicy')) return;
+    if (i > 300) throw new Error(`deploy/policy never took effect: ${answer}`);
+    await new Promise(r => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Installs what `kubectl apply -k deploy/populator` installs, and the guardrails of deploy/policy
+ * (enforced before this returns), except the Deployment (these tests run
  * the populator in-process as the same ServiceAccount, with short backoffs; deployment.cluster.test.ts
  * runs the Deployment itself), and opts `namespace` in.
  * Returns API clients acting as kube-restore/restore-populator with a TokenRequest token.
@@ -80,6 +118,8 @@ export async function installPopulator(
   ])
     await kubectl(['apply', '-f', file(f)]);
   await kubectl(['apply', '-k', file('opt-in'), '-n', namespace]);
+  await applyGuardrails(kubectl);
+  await waitForGuardrails(kubectl);
   const token = (
     await kubectl([
       'create',

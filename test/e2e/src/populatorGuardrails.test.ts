@@ -1,0 +1,464 @@
+/**
+ * deploy/policy against a stolen populator token (issue 28, item 3): on a real API server (no node:
+ * admission is all that is tested), what system:serviceaccount:kube-restore:restore-populator writes
+ * passes the same policies as the operator's writes. Its restore Jobs are core's (image, restricted
+ * pod, no host volumes, S3 keys from the restore's own Secret), its Secrets are those restores'
+ * `<restore>-credentials`, its PVCs are empty prime PVCs marked as kube-restore's, it changes a user's
+ * PVC only by the populator-problem annotation, and it writes PVC Leases and its own leader Lease
+ * kube-restore/kube-restore-populator, no other. The legitimate objects are made with core's own
+ * functions, as the populator makes them. guardrails.test.ts and rbac.test.ts hold the operator's cells.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { parseRestoreRequest } from '@kube-restore/common';
+import {
+  apiStatusMessage,
+  buildRestoreManifests,
+  createKubeClients,
+  createRestore,
+  deletePvcIfPresent,
+  deleteRestore,
+  ensurePrimePvc,
+  kubeConfigFromCluster,
+  KubeClients,
+  loadKubeConfig,
+  primePvcName,
+  setPopulatorProblem,
+} from '@kube-restore/core';
+import { Cluster, startCluster } from '@kube-restore/test-cluster';
+
+type Core = KubeClients['core'];
+type V1PersistentVolumeClaim = Parameters<
+  Core['createNamespacedPersistentVolumeClaim']
+>[0]['body'];
+type V1Secret = Parameters<Core['createNamespacedSecret']>[0]['body'];
+type V1Lease = Parameters<
+  KubeClients['coordination']['createNamespacedLease']
+>[0]['body'];
+
+const run = promisify(execFile);
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+const DEPLOY = path.join(REPO_ROOT, 'deploy');
+const POPULATOR = path.join(DEPLOY, 'populator');
+const NS = 'team-a';
+const KEYS = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example' };
+
+jest.setTimeout(120_000);
+
+let cluster: Cluster;
+let populator: KubeClients;
+let admin: KubeClients;
+let userPvc: V1PersistentVolumeClaim;
+const kubectl = async (...args: string[]) =>
+  (
+    await run(cluster.binaries.kubectl, [
+      '--kubeconfig',
+      cluster.kubeconfig.admin,
+      ...args,
+    ])
+  ).stdout;
+
+/** `allowed`, or the status code and message of the refusal. */
+const answer = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'allowed',
+    e => `${e.code}: ${apiStatusMessage(e)}`,
+  );
+
+/** The restore the populator runs for `userPvc`: into its prime PVC, keys copied to its own Secret. */
+const primeRestore = () => {
+  const prime = primePvcName(userPvc);
+  return buildRestoreManifests(
+    parseRestoreRequest({
+      name: prime,
+      source: { bucket: 'datasets', prefix: 'p/' },
+      target: { namespace: NS, pvc: prime, mode: 'existing' },
+    }),
+    { credentials: KEYS },
+  );
+};
+type Job = ReturnType<typeof primeRestore>['job'];
+const createJob = (job: Job) =>
+  answer(
+    populator.batch.createNamespacedJob({
+      namespace: NS,
+      body: job,
+      dryRun: 'All',
+    }),
+  );
+
+beforeAll(async () => {
+  cluster = await startCluster({ nodes: 0, s3: false });
+  admin = createKubeClients(
+    loadKubeConfig({ kubeconfig: cluster.kubeconfig.admin }),
+  );
+  await kubectl('apply', '-k', DEPLOY);
+  // a first apply may say "no matches for kind VolumePopulator" (its CRD not established yet)
+  await kubectl('apply', '-k', POPULATOR).catch(async () => {
+    await kubectl(
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/restoresources.kube-restore.io',
+      'crd/volumepopulators.populator.storage.k8s.io',
+    );
+    await kubectl('apply', '-k', POPULATOR);
+  });
+  await kubectl('apply', '-k', path.join(POPULATOR, 'opt-in'), '-n', NS);
+  const token = (
+    await kubectl('create', 'token', 'restore-populator', '-n', 'kube-restore')
+  ).trim();
+  const server = loadKubeConfig({
+    kubeconfig: cluster.kubeconfig.admin,
+  }).getCurrentCluster()!;
+  populator = createKubeClients(
+    kubeConfigFromCluster({
+      name: 'populator',
+      url: server.server,
+      caData:
+        server.caData ??
+        (server.caFile ? readFileSync(server.caFile, 'utf8') : undefined),
+      token,
+    }),
+  );
+  // the user's PVC, naming a RestoreSource (no populator runs: it stays pending)
+  userPvc = await admin.core.createNamespacedPersistentVolumeClaim({
+    namespace: NS,
+    body: {
+      metadata: { name: 'data', namespace: NS },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1Gi' } },
+        dataSourceRef: {
+          apiGroup: 'kube-restore.io',
+          kind: 'RestoreSource',
+          name: 'seed',
+        },
+      },
+    },
+  });
+  // The API server enforces a policy once its informers saw it: wait until the populator's Job
+  // with another image is refused.
+  const probe = primeRestore().job;
+  probe.spec!.template.spec!.containers[0].image = 'busybox';
+  for (let i = 0; ; i++) {
+    if ((await createJob(probe)).includes('ValidatingAdmissionPolicy')) break;
+    if (i > 600) throw new Error('the admission policies never took effect');
+    await new Promise(r => setTimeout(r, 100));
+  }
+}, 10 * 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+it("admits a populator's whole restore as core makes it: prime PVC, Job, its own Secret, the PVC's Lease, resume, clean-up", async () => {
+  const prime = await ensurePrimePvc(populator, userPvc);
+  expect(prime.metadata?.annotations?.['kube-restore.io/created-by']).toBe(
+    prime.metadata?.name,
+  );
+  const { request } = primeRestore();
+  const created = await createRestore(
+    populator,
+    { ...request, credentials: { type: 'none' } },
+    { credentials: KEYS },
+  );
+  expect(created.created).toBe(true);
+  const job = await admin.batch.readNamespacedJob({
+    name: prime.metadata!.name!,
+    namespace: NS,
+  });
+  expect(job.spec?.suspend).toBe(false);
+  const keyRef = job.spec!.template.spec!.containers[0].env!.find(
+    e => e.name === 'AWS_ACCESS_KEY_ID',
+  )!.valueFrom!.secretKeyRef!;
+  expect(keyRef.name).toBe(`${prime.metadata!.name}-credentials`);
+  await deleteRestore(populator, NS, prime.metadata!.name!);
+  await deletePvcIfPresent(populator, NS, prime.metadata!.name!);
+});
+
+const POLICY = (name: string) =>
+  new RegExp(
+    `^422: .*ValidatingAdmissionPolicy 'kube-restore-operator-${name}' with binding 'kube-restore-operator-${name}' denied request`,
+  );
+const pod = (j: Job) => j.spec!.template.spec!;
+const container = (j: Job) => pod(j).containers[0];
+const hostileJobs: [string, (job: Job) => void, string][] = [
+  [
+    'runs privileged',
+    j => {
+      container(j).securityContext!.privileged = true;
+      container(j).securityContext!.allowPrivilegeEscalation = true;
+    },
+    'is not privileged, cannot escalate',
+  ],
+  [
+    "mounts the node's root (hostPath)",
+    j => {
+      pod(j).volumes!.push({ name: 'host', hostPath: { path: '/' } });
+      container(j).volumeMounts!.push({ name: 'host', mountPath: '/host' });
+    },
+    'no Secret, projected or host volumes',
+  ],
+  [
+    'runs a foreign image',
+    j => (container(j).image = 'docker.io/library/busybox:latest'),
+    'the kube-restore job image',
+  ],
+  [
+    'uses the host network',
+    j => (pod(j).hostNetwork = true),
+    'no host namespaces',
+  ],
+  [
+    "reads the RestoreSource's Secret itself instead of the restore's copy",
+    j => {
+      for (const e of container(j).env!)
+        if (e.valueFrom?.secretKeyRef)
+          e.valueFrom.secretKeyRef.name = 's3-keys';
+    },
+    "the restore's own Secret (NAME-credentials)",
+  ],
+  [
+    'runs as another ServiceAccount',
+    j => (pod(j).serviceAccountName = 'deployer'),
+    "the namespace's default ServiceAccount",
+  ],
+];
+
+it('admits the Job core builds for the populator', async () => {
+  expect(await createJob(primeRestore().job)).toBe('allowed');
+});
+
+it.each(hostileJobs)(
+  'refuses a Job from the populator that %s',
+  async (_what, change, reason) => {
+    const job = primeRestore().job;
+    change(job);
+    const refused = await createJob(job);
+    expect(refused).toMatch(POLICY('jobs'));
+    expect(refused).toContain(reason);
+  },
+);
+
+it("admits only the restore's own credentials Secret, owned by its Job", async () => {
+  const { secret, name } = primeRestore();
+  const owned = (secretName: string, owner = name): V1Secret => ({
+    ...secret!,
+    metadata: {
+      ...secret!.metadata,
+      name: secretName,
+      ownerReferences: [
+        {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          name: owner,
+          uid: 'dry-run',
+          controller: true,
+        },
+      ],
+    },
+  });
+  const create = (body: V1Secret) =>
+    answer(
+      populator.core.createNamespacedSecret({
+        namespace: NS,
+        body,
+        dryRun: 'All',
+      }),
+    );
+  expect(await create(owned(`${name}-credentials`))).toBe('allowed');
+  // another name (one an app might read), still owned by the Job
+  expect(await create(owned('db-password'))).toMatch(POLICY('secrets'));
+  expect(await create(owned(`${name}-credentials`, 'other-job'))).toMatch(
+    /named JOB-credentials/,
+  );
+  expect(
+    await create({
+      ...owned(`${name}-credentials`),
+      type: 'kubernetes.io/service-account-token',
+      metadata: {
+        ...owned(`${name}-credentials`).metadata,
+        annotations: { 'kubernetes.io/service-account.name': 'default' },
+      },
+      stringData: {},
+    }),
+  ).toMatch(POLICY('secrets'));
+  expect(
+    await create({
+      ...secret!,
+      metadata: { ...secret!.metadata, name: `${name}-credentials` },
+    }),
+  ).toMatch(POLICY('secrets'));
+});
+
+it('creates and deletes only empty PVCs marked as kube-restore, and changes a PVC only by its problem annotation', async () => {
+  const prime = (change: (p: V1PersistentVolumeClaim) => void) => {
+    const body: V1PersistentVolumeClaim = {
+      metadata: {
+        name: 'prime-copy',
+        labels: { 'app.kubernetes.io/managed-by': 'kube-restore' },
+        annotations: { 'kube-restore.io/created-by': 'prime-copy' },
+      },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1Gi' } },
+      },
+    };
+    change(body);
+    return answer(
+      populator.core.createNamespacedPersistentVolumeClaim({
+        namespace: NS,
+        body,
+        dryRun: 'All',
+      }),
+    );
+  };
+  expect(await prime(() => undefined)).toBe('allowed');
+  // a clone of the user's volume, to read its data through a restore pod
+  expect(
+    await prime(
+      p =>
+        (p.spec!.dataSource = { kind: 'PersistentVolumeClaim', name: 'data' }),
+    ),
+  ).toMatch(POLICY('volumes'));
+  expect(
+    await prime(
+      p => delete p.metadata!.annotations!['kube-restore.io/created-by'],
+    ),
+  ).toMatch(/only creates empty PVCs/);
+  // the user's PVC is not the populator's to delete
+  expect(
+    await answer(
+      populator.core.deleteNamespacedPersistentVolumeClaim({
+        name: 'data',
+        namespace: NS,
+        dryRun: 'All',
+      }),
+    ),
+  ).toMatch(/only deletes PVCs that kube-restore created/);
+
+  // its one change to a user's PVC (its cluster-wide right: also where a namespace has not opted in)
+  await setPopulatorProblem(populator, userPvc, 'a problem');
+  expect(
+    (
+      await admin.core.readNamespacedPersistentVolumeClaim({
+        name: 'data',
+        namespace: NS,
+      })
+    ).metadata?.annotations?.['kube-restore.io/populator-problem'],
+  ).toBe('a problem');
+  await setPopulatorProblem(populator, userPvc, undefined);
+  // anything else (a JSON patch: client-node's default for patch)
+  const patch = (pointer: string, value: unknown) =>
+    answer(
+      populator.core.patchNamespacedPersistentVolumeClaim({
+        name: 'data',
+        namespace: NS,
+        body: [{ op: 'add', path: pointer, value }],
+        dryRun: 'All',
+      }),
+    );
+  const ANNOTATION_ONLY =
+    /only by its annotation kube-restore.io\/populator-problem/;
+  expect(await patch('/metadata/labels', { app: 'taken' })).toMatch(
+    ANNOTATION_ONLY,
+  );
+  // steering the scheduler, or marking the PVC as one kube-restore made (then deletable)
+  // (the PVC has no annotations left: each patch adds the map)
+  expect(
+    await patch('/metadata/annotations', {
+      'volume.kubernetes.io/selected-node': 'node-x',
+    }),
+  ).toMatch(ANNOTATION_ONLY);
+  expect(
+    await patch('/metadata/annotations', {
+      'kube-restore.io/created-by': 'data',
+      'kube-restore.io/populator-problem': 'x',
+    }),
+  ).toMatch(ANNOTATION_ONLY);
+  expect(
+    await patch('/metadata/annotations', {
+      'kube-restore.io/populator-problem': 'only this',
+    }),
+  ).toBe('allowed');
+  expect(await patch('/metadata/finalizers', ['example.com/hold'])).toMatch(
+    ANNOTATION_ONLY,
+  );
+});
+
+it('writes PVC Leases and its own leader Lease kube-restore/kube-restore-populator, no other', async () => {
+  const lease = (
+    name: string,
+    labels: Record<string, string> = {},
+  ): V1Lease => ({
+    metadata: { name, labels },
+    spec: { holderIdentity: 'x', leaseDurationSeconds: 15 },
+  });
+  const create = (namespace: string, body: V1Lease) =>
+    answer(
+      populator.coordination.createNamespacedLease({
+        namespace,
+        body,
+        dryRun: 'All',
+      }),
+    );
+  const ours = { 'app.kubernetes.io/managed-by': 'kube-restore' };
+  expect(await create('kube-restore', lease('kube-restore-populator'))).toBe(
+    'allowed',
+  );
+  expect(await create(NS, lease('kube-restore-pvc-x', ours))).toBe('allowed');
+  // RBAC lets it create any Lease in kube-restore (create cannot be limited to a name): the policy does
+  expect(await create('kube-restore', lease('other-leader'))).toMatch(
+    POLICY('leases'),
+  );
+  // the leader Lease's name in an opted-in namespace, and an app's Lease there
+  expect(await create(NS, lease('kube-restore-populator'))).toMatch(
+    /only writes Leases named kube-restore-pvc-/,
+  );
+  expect(await create(NS, lease('app-leader', ours))).toMatch(
+    /only writes Leases named kube-restore-pvc-/,
+  );
+  // an app's Lease that happens to carry a PVC Lease's name: not the populator's to take over
+  await admin.coordination.createNamespacedLease({
+    namespace: NS,
+    body: lease('kube-restore-pvc-app'),
+  });
+  const app = await populator.coordination.readNamespacedLease({
+    name: 'kube-restore-pvc-app',
+    namespace: NS,
+  });
+  expect(
+    await answer(
+      populator.coordination.replaceNamespacedLease({
+        name: 'kube-restore-pvc-app',
+        namespace: NS,
+        body: {
+          ...app,
+          metadata: { ...app.metadata, labels: ours },
+          spec: { ...app.spec, holderIdentity: 'populator' },
+        },
+      }),
+    ),
+  ).toMatch(/only updates Leases that kube-restore made/);
+  // its own leader Lease: created, then renewed (replace), as leaderElection.ts does
+  await populator.coordination.createNamespacedLease({
+    namespace: 'kube-restore',
+    body: lease('kube-restore-populator'),
+  });
+  const leader = await populator.coordination.readNamespacedLease({
+    name: 'kube-restore-populator',
+    namespace: 'kube-restore',
+  });
+  expect(
+    await answer(
+      populator.coordination.replaceNamespacedLease({
+        name: 'kube-restore-populator',
+        namespace: 'kube-restore',
+        body: { ...leader, spec: { ...leader.spec, holderIdentity: 'y' } },
+      }),
+    ),
+  ).toBe('allowed');
+});
