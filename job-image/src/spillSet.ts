@@ -10,8 +10,8 @@
 import { rmSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
-/** Values held in memory before a set moves to disk (a few MiB of short strings). */
-export const DEFAULT_SPILL_LIMIT = 50_000;
+/** Values held in memory before a set moves to disk (one or two MiB of paths). */
+export const DEFAULT_SPILL_LIMIT = 20_000;
 
 /** Rows written per transaction. */
 const BATCH = 2000;
