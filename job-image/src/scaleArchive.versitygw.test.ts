@@ -32,6 +32,14 @@ const MAX_GROWTH_PER_MILLION = 20 * 1024 * 1024;
 
 jest.setTimeout(900_000);
 
+/** The volume holds data already: what was there is kept. */
+const SKIP_EXISTING = {
+  namespace: 'team-a',
+  pvc: 'data',
+  mode: 'existing' as const,
+  conflict: 'skip-existing' as const,
+};
+
 /** Directory d of the big archive: names in no sorted order, as `tar c` lists a directory. */
 const dirName = (d: number) =>
   `data/dir-${((d * 2654435761) >>> 0).toString(36)}`;
@@ -153,7 +161,7 @@ it(`extracts a tar of ${ENTRIES} entries onto a volume of ${PREEXISTING} files w
   await fsp.writeFile(users, 'the user wrote this\n');
 
   const { run, samples } = await runCapped(
-    h.request({ key: 'many.tar' }, { target: { conflict: 'skip-existing' } }),
+    h.request({ key: 'many.tar' }, { target: SKIP_EXISTING }),
     target,
   );
   expect(run.termination).toMatchObject({ phase: 'Succeeded' });
@@ -195,10 +203,7 @@ it(`extracts a tar of ${ENTRIES} entries onto a volume of ${PREEXISTING} files w
 
 it(`retries a restore whose record of the volume names a million inodes, with a ${HEAP_CAP_MB} MiB heap`, async () => {
   const target = await h.newTarget();
-  const request = h.request(
-    { key: 'few.tar' },
-    { target: { conflict: 'skip-existing' } },
-  );
+  const request = h.request({ key: 'few.tar' }, { target: SKIP_EXISTING });
   const keep = path.join(target, 'keep.txt');
   const mine = path.join(target, 'mine.txt');
   await fsp.writeFile(keep, 'the user wrote this\n');
