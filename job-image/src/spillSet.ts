@@ -55,7 +55,7 @@ export class SpillSet {
     return this.db !== undefined;
   }
 
-  /** Values added (a value added twice counts once while in memory, twice on disk: a hint only). */
+  /** Values held. */
   get size(): number {
     return this.count;
   }
@@ -69,9 +69,8 @@ export class SpillSet {
         this.spill(this.options.spillFile());
       return;
     }
-    this.count++;
     if (this.pending === 0) this.db!.exec('BEGIN');
-    this.insert!.run(value);
+    if (this.insert!.run(value).changes) this.count++;
     if (++this.pending >= BATCH) this.commit();
   }
 

@@ -142,6 +142,7 @@ describe('SpillSet', () => {
       }
       for (let v = 0; v < 5000; v++)
         expect(set.has(String(v))).toBe(inMemory.has(String(v)));
+      expect(set.size).toBe(inMemory.size);
       expect(spilledAt700).toBe(true);
     } finally {
       set.close();
