@@ -192,5 +192,39 @@ describe('create --declarative on real nodes', () => {
     expect(
       Buffer.from(secret.data.AWS_ACCESS_KEY_ID, 'base64').toString(),
     ).toBe(cluster.s3!.accessKeyId);
+
+    // finished: the populator removed its Job and prime PVC; list still shows the restore, from the
+    // RestoreSource's status (the durable record)
+    await waitUntil(
+      'the Job and prime PVC gone',
+      async () =>
+        (
+          await admin([
+            'get',
+            'job,pvc',
+            listed.name,
+            '-n',
+            NS,
+            '--ignore-not-found',
+            '-o',
+            'name',
+          ])
+        ).trim() === '',
+      60_000,
+      500,
+    );
+    const finished = JSON.parse(
+      (await kubectlRestore(['list', '-o', 'json'])).stdout,
+    ).items.find((i: any) => i.name === listed.name);
+    expect(finished).toMatchObject({
+      phase: 'Succeeded',
+      populator: { pvc: 'data', restoreSource: 'seed' },
+    });
+    expect((await kubectlRestore(['list'])).stdout).toMatch(
+      new RegExp(
+        `^${listed.name}\\s+Succeeded\\s+data\\s+populator\\s+100%`,
+        'm',
+      ),
+    );
   });
 });

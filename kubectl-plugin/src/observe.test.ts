@@ -71,6 +71,61 @@ describe('status, describe, list, wait, delete, logs', () => {
     );
   });
 
+  it("list shows a finished populator restore from its RestoreSource's record once its Job is gone", async () => {
+    mocked.listRestores.mockResolvedValue([succeeded]);
+    mocked.listRestoreSources.mockResolvedValue([
+      {
+        metadata: { name: 'seed', namespace: 'team-a' },
+        spec: { source: { bucket: 'datasets', prefix: 'set/' } },
+        status: {
+          pvcs: [
+            {
+              pvc: 'data',
+              state: 'Succeeded',
+              restore: 'prime-0f3a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b',
+              lastTransitionTime: '2026-11-21T11:58:00Z',
+            },
+            // one whose Job is still there is listed once, from its Job
+            {
+              pvc: 'db',
+              state: 'Succeeded',
+              restore: succeeded.name,
+              lastTransitionTime: '2026-03-01T09:00:00Z',
+            },
+          ],
+        },
+      },
+    ]);
+    const r = await run(['list']);
+    expect(mocked.listRestoreSources).toHaveBeenCalledWith(
+      expect.anything(),
+      'team-a',
+    );
+    expectGolden('list-populator-finished.txt', r.stdout);
+    const json = JSON.parse((await run(['list', '-o', 'json'])).stdout);
+    expect(json.items.map((i: { name: string }) => i.name)).toEqual([
+      'prime-0f3a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b',
+      succeeded.name,
+    ]);
+    expect(json.items[1].populator).toEqual({
+      pvc: 'db',
+      restoreSource: 'seed',
+    });
+    // a label selector: the records carry no labels
+    mocked.listRestoreSources.mockClear();
+    await run(['list', '-l', 'team=a']);
+    expect(mocked.listRestoreSources).not.toHaveBeenCalled();
+  });
+
+  it('list without the right to list RestoreSources lists the Jobs as before', async () => {
+    mocked.listRestores.mockResolvedValue([succeeded]);
+    mocked.listRestoreSources.mockRejectedValue(
+      new core.RestoreError('Forbidden', 'may not list restoresources'),
+    );
+    const r = await run(['list', '-o', 'name']);
+    expect(r).toMatchObject({ code: 0, stdout: `restore/${succeeded.name}\n` });
+  });
+
   it('list with nothing says so on stderr, like kubectl', async () => {
     mocked.listRestores.mockResolvedValue([]);
     const r = await run(['list']);

@@ -7,6 +7,8 @@ import {
   KubeClients,
   isPopulatorRestoreName,
   listPopulatorRestores,
+  listRestoreSources,
+  recordedPopulatorRestores,
 } from '@kube-restore/core';
 
 /** A restore as list, status and describe print it. */
@@ -49,4 +51,41 @@ export async function withPopulator(
       },
     };
   });
+}
+
+/**
+ * `rows` with the finished populator restores whose Job and prime PVC are gone, from the
+ * RestoreSources' status.pvcs (the durable record), newest first like listRestores. A user who may
+ * not list RestoreSources, or a cluster without the CRD, gets `rows` as they are.
+ */
+export async function withRecordedPopulatorRestores(
+  clients: KubeClients,
+  namespace: string | undefined,
+  rows: RestoreRow[],
+): Promise<RestoreRow[]> {
+  let sources;
+  try {
+    sources = await listRestoreSources(clients, namespace);
+  } catch (error) {
+    const kind = (error as { kind?: string }).kind;
+    if (kind === 'Forbidden' || kind === 'NotFound') return rows;
+    throw error;
+  }
+  const key = (r: { namespace: string; name: string }) =>
+    `${r.namespace}/${r.name}`;
+  const records = new Map(
+    recordedPopulatorRestores(sources).map(r => [key(r), r]),
+  );
+  // a Job still there whose prime PVC is gone: the record says whose restore it was
+  const known = rows.map(r => {
+    const record = records.get(key(r));
+    records.delete(key(r));
+    return r.populator || !record ? r : { ...r, populator: record.populator };
+  });
+  if (records.size === 0) return known;
+  return [...known, ...records.values()].sort(
+    (a, b) =>
+      (b.createdAt ?? '').localeCompare(a.createdAt ?? '') ||
+      a.name.localeCompare(b.name),
+  );
 }

@@ -3,7 +3,7 @@ import { listRestores } from '@kube-restore/core';
 import { EXIT } from '../errors';
 import { CommandIo } from '../io';
 import { asList, outputFormat, printData } from '../output';
-import { withPopulator } from '../populated';
+import { withPopulator, withRecordedPopulatorRestores } from '../populated';
 import { formatRestoreTable } from '../render';
 import { SessionFactory } from '../session';
 
@@ -26,8 +26,12 @@ export async function listCommand(
     labelSelector: options.selector,
     progress: format !== 'name',
   });
-  const statuses =
+  const withJobs =
     format === 'name' ? listed : await withPopulator(clients, where, listed);
+  // finished populator restores (Job and prime PVC gone) carry no labels: none match a selector
+  const statuses = options.selector
+    ? withJobs
+    : await withRecordedPopulatorRestores(clients, where, withJobs);
   if (format === 'json' || format === 'yaml') {
     printData(
       io.stdout,
