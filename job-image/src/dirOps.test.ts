@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { RestoreError } from './errors';
 import {
   inDirectory,
+  releaseHeldDirectories,
   replaceInDirectory,
   setBeforeFinalStepHook,
 } from './dirOps';
@@ -122,6 +123,32 @@ describe('the final step under a swapped parent directory', () => {
       'l',
     ]);
     expect(await fsp.readFile(path.join(rootDir, 'a', 'l'), 'utf8')).toBe('x');
+  });
+
+  it('a directory held from an earlier file and swapped before the next: UNSAFE_PATH, nothing outside', async () => {
+    await writeFileAtomically(path.join(rootDir, 'a', 'f1'), Buffer.from('1'));
+    fs.renameSync(path.join(rootDir, 'a'), path.join(rootDir, 'a-moved'));
+    fs.symlinkSync(outside, path.join(rootDir, 'a'));
+    const code = await codeOf(
+      writeFileAtomically(path.join(rootDir, 'a', 'f2'), Buffer.from('2')),
+    );
+    expect(code).toBe('UNSAFE_PATH');
+    expect(await fsp.readdir(outside)).toEqual([]);
+    expect(await fsp.readdir(path.join(rootDir, 'a-moved'))).toEqual(['f1']);
+  });
+
+  it('a directory held from an earlier file, removed and made again: the next file lands in the new one', async () => {
+    await writeFileAtomically(path.join(rootDir, 'a', 'f1'), Buffer.from('1'));
+    await fsp.rm(path.join(rootDir, 'a'), { recursive: true });
+    await fsp.mkdir(path.join(rootDir, 'a'));
+    await writeFileAtomically(path.join(rootDir, 'a', 'f2'), Buffer.from('2'));
+    expect(await fsp.readdir(path.join(rootDir, 'a'))).toEqual(['f2']);
+    releaseHeldDirectories();
+    await writeFileAtomically(path.join(rootDir, 'a', 'f3'), Buffer.from('3'));
+    expect((await fsp.readdir(path.join(rootDir, 'a'))).sort()).toEqual([
+      'f2',
+      'f3',
+    ]);
   });
 
   it('refuses a directory whose last component is now a link (O_NOFOLLOW)', async () => {

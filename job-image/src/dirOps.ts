@@ -111,6 +111,128 @@ function heldByDescriptor(dir: string): string | undefined {
     : undefined;
 }
 
+/**
+ * Directories held open for files written in one go, one after another, into the same few
+ * directories (writeNewFileSync): opening and closing the directory for every file costs two system
+ * calls of about the price of the write itself. A held descriptor is checked (its real path) before
+ * each rename as a freshly opened one is, so holding it changes nothing of what is checked. Closed
+ * by releaseHeldDirectories (the end of a restore) or when more than HELD_MAX are held.
+ */
+const held = new Map<string, number>();
+const HELD_MAX = 16;
+
+function openDirectorySync(expected: string, entry: string): number {
+  try {
+    return fs.openSync(expected, DIR_FLAGS);
+  } catch (error) {
+    if (isReplaced(error))
+      throw redirected(
+        entry,
+        `"${expected}" is no longer a directory (a symlink?)`,
+      );
+    throw error;
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+}
+
+function drop(expected: string): void {
+  const fd = held.get(expected);
+  if (fd === undefined) return;
+  held.delete(expected);
+  closeQuietly(fd);
+}
+
+/** Closes the directories writeNewFileSync holds. */
+export function releaseHeldDirectories(): void {
+  for (const fd of held.values()) closeQuietly(fd);
+  held.clear();
+}
+
+function realSync(fd: number): string | undefined {
+  try {
+    return fs.readlinkSync(`${PROC_FD}/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Makes a new file at `finalPath` with synchronous calls, entirely inside its directory as held by
+ * a descriptor: `create` makes and fills a temporary file through `at(name)` (so it is in the held
+ * directory, whatever its path leads to meanwhile) and returns its name; the directory's real path
+ * is checked, the temporary renamed over the final name there, and the real path checked again.
+ * A held descriptor whose directory moved or went is let go and the file made once more in the
+ * directory opened afresh, as a fresh open would have found it. Returns false, having done nothing,
+ * where the step is done by path (heldByDescriptor); the caller then writes by path.
+ */
+export function writeNewFileSync(
+  finalPath: string,
+  entry: string,
+  create: (at: (name: string) => string) => string,
+): boolean {
+  assertReachable(finalPath);
+  const expected = heldByDescriptor(path.dirname(finalPath));
+  if (expected === undefined) return false;
+  for (let fresh = !held.has(expected); ; fresh = true) {
+    let fd = held.get(expected);
+    if (fd === undefined) {
+      fd = openDirectorySync(expected, entry);
+      held.set(expected, fd);
+      if (held.size > HELD_MAX) drop(held.keys().next().value!);
+    } else {
+      // least recently used first
+      held.delete(expected);
+      held.set(expected, fd);
+    }
+    const at = (name: string) => `${PROC_FD}/${fd}/${name}`;
+    let tmp: string;
+    try {
+      tmp = create(at);
+    } catch (error) {
+      // A held directory that went (removed, or its volume unmounted) fails the create: once more
+      // in the directory opened afresh, which reports what is there now.
+      drop(expected);
+      if (!fresh) continue;
+      throw error;
+    }
+    beforeStep?.(finalPath);
+    const before = realSync(fd);
+    if (before !== undefined && before !== expected) {
+      unlinkQuietly(at(tmp));
+      drop(expected);
+      if (!fresh) continue;
+      throw redirected(entry, `"${expected}" now leads to "${before}"`);
+    }
+    try {
+      fs.renameSync(at(tmp), at(path.basename(finalPath)));
+    } catch (error) {
+      unlinkQuietly(at(tmp));
+      throw error;
+    }
+    const after = realSync(fd);
+    if (after !== undefined && after !== expected) {
+      drop(expected);
+      throw redirected(entry, `its directory moved to "${after}"`);
+    }
+    return true;
+  }
+}
+
+function unlinkQuietly(name: string): void {
+  try {
+    fs.unlinkSync(name);
+  } catch {
+    /* not there */
+  }
+}
+
 /** renameInDirectory with synchronous calls (for bodies written in one go). */
 export function renameInDirectorySync(
   tmp: string,
@@ -136,21 +258,14 @@ export function renameInDirectorySync(
     throw error;
   }
   try {
-    const realSync = () => {
-      try {
-        return fs.readlinkSync(`${PROC_FD}/${fd}`);
-      } catch {
-        return undefined;
-      }
-    };
-    const before = realSync();
+    const before = realSync(fd);
     if (before !== undefined && before !== expected)
       throw redirected(entry, `"${expected}" now leads to "${before}"`);
     fs.renameSync(
       `${PROC_FD}/${fd}/${path.basename(tmp)}`,
       `${PROC_FD}/${fd}/${path.basename(finalPath)}`,
     );
-    const after = realSync();
+    const after = realSync(fd);
     if (after !== undefined && after !== expected)
       throw redirected(entry, `its directory moved to "${after}"`);
   } finally {

@@ -14,6 +14,7 @@ import {
   restoreNameOf,
 } from '@kube-restore/common';
 import { BandwidthLimiter } from './bandwidth';
+import { releaseHeldDirectories } from './dirOps';
 import { classifyError, isFatal, RestoreError } from './errors';
 import { HashWorkerPool, HashWorkerPoolOptions } from './fileHasher';
 import {
@@ -446,5 +447,6 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     reporter.stop();
     s3?.destroy();
     await hashWorkers.close();
+    releaseHeldDirectories();
   }
 }

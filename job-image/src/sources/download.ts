@@ -209,6 +209,10 @@ async function downloadStream(
       onWritten:
         offloaded.length > 0 ? upTo => fileHasher?.advance(upTo) : undefined,
       recycle: recycleBodyChunks,
+      // Through the thread pool, not in one synchronous go: objects are written 16 at a time, and a
+      // file's creation blocks on the file system's journal (or a network volume's round trip),
+      // which in one go stalls every transfer of the pod (bench/README.md, the scale section).
+      syncSmall: false,
       tempTag: ctx.tempTag,
       verify: async bytes => {
         if (bytes !== size)

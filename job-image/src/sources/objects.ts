@@ -25,6 +25,7 @@ import {
   baseOf,
   conflict as conflict_,
   normalizeEntryPath,
+  parentOf,
 } from '../paths';
 import { Spool } from '../scratch';
 import { inShard, rangeOf } from '../shard';
@@ -38,6 +39,8 @@ import type { RestoreContext, Source, SourceTotals } from './types';
 
 /** Objects listed but not yet taken by a worker: about one listing page. */
 export const WINDOW_OBJECTS = 1000;
+/** Directories remembered as absent before the oldest are forgotten (see directoryAbsent). */
+const ABSENT_DIRS_MAX = 4096;
 /** plan() waits at most this long for the first window (a sparse match must not delay the start). */
 const FIRST_WINDOW_MS = 2000;
 
@@ -67,6 +70,7 @@ export class S3ObjectsSource implements Source {
   /** Folder markers listed before the first file (made only once a file matched). */
   private earlyDirs?: Spool<string>;
   private matched = 0;
+  private readonly absentDirs = new Map<string, Promise<boolean>>();
 
   constructor(private readonly ctx: RestoreContext) {}
 
@@ -230,7 +234,16 @@ export class S3ObjectsSource implements Source {
     signal: AbortSignal,
   ): Promise<Decision> {
     const { resume, conflict, root, preexisting } = this.ctx;
-    if (resume.objects.size > 0 || conflict !== 'overwrite') {
+    // In a directory this attempt made, nothing is there but what it wrote, and the path claims let
+    // no two objects have one path: neither a file of the volume's nor an earlier attempt's (the
+    // record of what the volume held was taken before any attempt wrote). No need to look.
+    // Nor under a directory that was not there when first looked at (the first window of a
+    // restore into an empty volume: one look per directory instead of one per object).
+    const lookedUp =
+      (resume.objects.size > 0 || conflict !== 'overwrite') &&
+      !root.madeHere(parentOf(item.path)) &&
+      !(await this.directoryAbsent(parentOf(item.path)));
+    if (lookedUp) {
       const abs = path.join(root.real, item.path);
       const st = await fsp.lstat(abs).catch(() => undefined);
       const record = resume.objects.get(item.key);
@@ -261,6 +274,25 @@ export class S3ObjectsSource implements Source {
         { entry: item.key },
       );
     return 'archived';
+  }
+
+  /**
+   * Whether directory `rel` was absent when first looked at in this attempt. What appears there
+   * later is this restore's own (the record of what the volume held, and an earlier attempt's
+   * files, all came before the look). Bounded: forgetting only costs looks.
+   */
+  private directoryAbsent(rel: string): Promise<boolean> {
+    if (rel === '') return Promise.resolve(false);
+    let absent = this.absentDirs.get(rel);
+    if (absent === undefined) {
+      if (this.absentDirs.size >= ABSENT_DIRS_MAX) this.absentDirs.clear();
+      absent = fsp.lstat(path.join(this.ctx.root.real, rel)).then(
+        () => false,
+        (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+      );
+      this.absentDirs.set(rel, absent);
+    }
+    return absent;
   }
 
   async thaw(): Promise<'Restoring'> {
