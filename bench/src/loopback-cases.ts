@@ -223,11 +223,3 @@ export async function loopbackCases(opts: {
   }
   return { cases, infos };
 }
-
-/** Keeps the cases whose label starts with, or whose tool is, one of `wanted`. */
-export function filterTools(cases: Case[], wanted: string[] | undefined) {
-  if (!wanted) return cases;
-  return cases.filter(c =>
-    wanted.some(w => c.command.label.startsWith(w) || c.command.tool === w),
-  );
-}

@@ -11,7 +11,7 @@ import { makeContext } from './context';
 import { cacheKey, DatasetSizes, FULL, QUICK } from './datasets';
 import { profileSections } from './job-profile';
 import { measureListing } from './listing';
-import { filterTools, loopbackCases } from './loopback-cases';
+import { loopbackCases } from './loopback-cases';
 import {
   loopbackMarkdown,
   loopbackPanels,
@@ -21,7 +21,7 @@ import { measureStartup } from './cli-startup';
 import { measureClusterLatency } from './cluster-latency';
 import { RunRecord, svgChart, DatasetInfo } from './report';
 import { carryBlocks } from './results-file';
-import { log, runCases } from './runner';
+import { log, runSelected } from './runner';
 import { seedListing } from './seed';
 import { ensureMainSeeded } from './seeded';
 import { BenchS3, startMinio } from './server';
@@ -99,16 +99,16 @@ export async function runLoopback(args: Args): Promise<void> {
         target,
       });
       infos = built.infos;
-      const cases = filterTools(built.cases, args.tools);
-      for (const c of cases) {
-        if (c.command.tool === 'job') Object.assign(c.command.env, args.jobEnv);
-        commands[c.dataset] ??= {};
-        commands[c.dataset][c.command.label] = c.command.display;
-      }
-      log(
-        `running ${cases.length} cases x ${args.reps} repetitions, interleaved`,
-      );
-      await runCases(cases, args.reps, workDir, records);
+      await runSelected(built.cases, {
+        tools: args.tools,
+        jobEnv: args.jobEnv,
+        commands,
+        reps: args.reps,
+        workDir,
+        records,
+        announce: n =>
+          `running ${n} cases x ${args.reps} repetitions, interleaved`,
+      });
 
       if (args.profile)
         extraSections.push(

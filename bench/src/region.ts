@@ -17,7 +17,7 @@ import { regionPanels, regionSection, regionSummary } from './region-report';
 import { DatasetInfo, fmt, RunRecord } from './report';
 import { failureLines } from './loopback-report';
 import { replaceBlock } from './results-file';
-import { Case, log, runCases } from './runner';
+import { Case, log, runSelected } from './runner';
 import { ensureMainSeeded } from './seeded';
 import { BenchS3, startMinio } from './server';
 import { benchCache, BENCH, prepareToolchain, REPO } from './toolchain';
@@ -203,24 +203,17 @@ export async function runRegion(args: Args): Promise<void> {
             only,
             args.seed,
           );
-          const cases = built.cases.filter(
-            c =>
-              !args.tools ||
-              args.tools.some(
-                w => c.command.label.startsWith(w) || c.command.tool === w,
-              ),
-          );
-          for (const c of cases) {
-            if (c.command.tool === 'job')
-              Object.assign(c.command.env, args.jobEnv);
-            commands[c.dataset] ??= {};
-            commands[c.dataset][c.command.label] = c.command.display;
-          }
           settings.push({ setting: setting.label, infos: built.infos });
-          log(
-            `${setting.label}: ${cases.length} cases x ${args.reps} repetitions through the link`,
-          );
-          await runCases(cases, args.reps, workDir, records);
+          await runSelected(built.cases, {
+            tools: args.tools,
+            jobEnv: args.jobEnv,
+            commands,
+            reps: args.reps,
+            workDir,
+            records,
+            announce: n =>
+              `${setting.label}: ${n} cases x ${args.reps} repetitions through the link`,
+          });
           notes.push(
             `${setting.label}: the link accepted ${proxy.connections()} connections`,
           );

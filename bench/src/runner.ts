@@ -114,3 +114,49 @@ export async function runCases(
     );
   }
 }
+
+/** Keeps the cases whose label starts with, or whose tool is, one of `wanted` (all when undefined). */
+export function filterTools(cases: Case[], wanted: string[] | undefined) {
+  if (!wanted) return cases;
+  return cases.filter(c =>
+    wanted.some(w => c.command.label.startsWith(w) || c.command.tool === w),
+  );
+}
+
+export interface SelectOptions {
+  /** --tools: labels or tool names to keep; undefined keeps every case. */
+  tools?: string[];
+  /** --job-env: added to the environment of the job's cases. */
+  jobEnv: Record<string, string>;
+  /** Filled in: each kept case's shown command, by dataset and label (for the report). */
+  commands: Record<string, Record<string, string>>;
+}
+
+/** The cases a run takes (filterTools), with `jobEnv` in the job's and their commands recorded. */
+export function selectCases(cases: Case[], options: SelectOptions): Case[] {
+  const selected = filterTools(cases, options.tools);
+  for (const c of selected) {
+    if (c.command.tool === 'job') Object.assign(c.command.env, options.jobEnv);
+    options.commands[c.dataset] ??= {};
+    options.commands[c.dataset][c.command.label] = c.command.display;
+  }
+  return selected;
+}
+
+/**
+ * The run of a set of cases, as the loopback and region runs make it: selectCases, a log line saying
+ * how many (`announce`), then every case `reps` times, interleaved (runCases), into `records`.
+ */
+export async function runSelected(
+  cases: Case[],
+  options: SelectOptions & {
+    reps: number;
+    workDir: string;
+    records: RunRecord[];
+    announce: (count: number) => string;
+  },
+): Promise<void> {
+  const selected = selectCases(cases, options);
+  log(options.announce(selected.length));
+  await runCases(selected, options.reps, options.workDir, options.records);
+}
