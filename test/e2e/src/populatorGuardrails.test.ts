@@ -4,7 +4,8 @@
  * passes the same policies as the operator's writes. Its restore Jobs are core's (image, restricted
  * pod, no host volumes, S3 keys from the restore's own Secret), its Secrets are those restores'
  * `<restore>-credentials`, its PVCs are empty prime PVCs marked as kube-restore's, it changes a user's
- * PVC only by the populator-problem annotation, and it writes PVC Leases and its own leader Lease
+ * PVC only by the populator-problem annotation, it moves only a prime PVC's volume and only to the
+ * PVC it was made for, and it writes PVC Leases and its own leader Lease
  * kube-restore/kube-restore-populator, no other. The legitimate objects are made with core's own
  * functions, as the populator makes them. guardrails.test.ts and rbac.test.ts hold the operator's cells.
  */
@@ -25,6 +26,8 @@ import {
   KubeClients,
   loadKubeConfig,
   primePvcName,
+  rebindPv,
+  restoreReclaimPolicy,
   setPopulatorProblem,
 } from '@kube-restore/core';
 import { Cluster, startCluster } from '@kube-restore/test-cluster';
@@ -34,6 +37,7 @@ type V1PersistentVolumeClaim = Parameters<
   Core['createNamespacedPersistentVolumeClaim']
 >[0]['body'];
 type V1Secret = Parameters<Core['createNamespacedSecret']>[0]['body'];
+type V1PersistentVolume = Parameters<Core['createPersistentVolume']>[0]['body'];
 type V1Lease = Parameters<
   KubeClients['coordination']['createNamespacedLease']
 >[0]['body'];
@@ -461,4 +465,106 @@ it('writes PVC Leases and its own leader Lease kube-restore/kube-restore-populat
       }),
     ),
   ).toBe('allowed');
+});
+
+it("moves only a prime PVC's volume, to the PVC it was made for, as rebindPv does; no other volume", async () => {
+  const uid = userPvc.metadata!.uid!;
+  const claim = (namespace: string, name: string, claimUid: string) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    namespace,
+    name,
+    uid: claimUid,
+  });
+  const pv = (
+    name: string,
+    claimRef: ReturnType<typeof claim>,
+    policy = 'Delete',
+  ): V1PersistentVolume => ({
+    metadata: { name },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      persistentVolumeReclaimPolicy: policy,
+      hostPath: { path: `/tmp/${name}` },
+      claimRef,
+    },
+  });
+  // a real prime PVC for the volume to be bound to (a volume whose claim is gone would be released,
+  // and with Delete, deleted); the second one is only patched with dryRun: Retain keeps it
+  const primePvc = await ensurePrimePvc(populator, userPvc);
+  const prime = primePvc.metadata!.name!;
+  for (const body of [
+    pv('primed', claim(NS, prime, primePvc.metadata!.uid!)),
+    pv('primed-too', claim(NS, prime, 'prime-pvc-uid'), 'Retain'),
+    // team-b's database: not a prime PVC's
+    pv('precious', claim('team-b', 'db', 'db-uid'), 'Retain'),
+  ])
+    await admin.core.createPersistentVolume({ body });
+
+  // the rebind, as the populator makes it: Retain, claimRef to the user's PVC, the policy back
+  await rebindPv(populator, 'primed', userPvc, 'seed');
+  const moved = await admin.core.readPersistentVolume({ name: 'primed' });
+  expect(moved.spec?.claimRef).toMatchObject({
+    namespace: NS,
+    name: 'data',
+    uid,
+  });
+  expect(moved.spec?.persistentVolumeReclaimPolicy).toBe('Retain');
+  await restoreReclaimPolicy(populator, 'primed');
+  expect(
+    (await admin.core.readPersistentVolume({ name: 'primed' })).spec
+      ?.persistentVolumeReclaimPolicy,
+  ).toBe('Delete');
+
+  const patch = (name: string, ops: object[]) =>
+    answer(
+      populator.core.patchPersistentVolume({ name, body: ops, dryRun: 'All' }),
+    );
+  const REFUSED =
+    /^422: .*ValidatingAdmissionPolicy 'kube-restore-populator-volumes' with binding 'kube-restore-populator-volumes' denied request/;
+  const claimTo = (ref: ReturnType<typeof claim>) => [
+    { op: 'replace', path: '/spec/claimRef', value: ref },
+  ];
+  // another claim's volume: neither moved to a PVC of the populator's choice nor set to Delete
+  expect(await patch('precious', claimTo(claim(NS, 'data', uid)))).toMatch(
+    /only changes the volume of a prime PVC/,
+  );
+  expect(
+    await patch('precious', [
+      {
+        op: 'replace',
+        path: '/spec/persistentVolumeReclaimPolicy',
+        value: 'Delete',
+      },
+    ]),
+  ).toMatch(REFUSED);
+  // a prime PVC's volume: only to the PVC whose uid its name carries, in its namespace
+  expect(
+    await patch('primed-too', claimTo(claim(NS, 'other', 'other-uid'))),
+  ).toMatch(/only to the PVC its name carries the uid of/);
+  expect(
+    await patch('primed-too', claimTo(claim('team-b', 'data', uid))),
+  ).toMatch(REFUSED);
+  expect(
+    await patch('primed-too', [
+      { op: 'replace', path: '/spec/capacity', value: { storage: '100Gi' } },
+    ]),
+  ).toMatch(/only by its claimRef, reclaim policy/);
+  expect(await patch('primed-too', claimTo(claim(NS, 'data', uid)))).toBe(
+    'allowed',
+  );
+  // a handed-over volume keeps its claim
+  expect(
+    await patch('primed', claimTo(claim(NS, prime, 'prime-pvc-uid'))),
+  ).toMatch(REFUSED);
+  // and it makes no volume
+  expect(
+    await answer(
+      populator.core.createPersistentVolume({
+        body: pv('minted', claim(NS, 'data', uid)),
+        dryRun: 'All',
+      }),
+    ),
+  ).toMatch(/^403: /);
 });
