@@ -17,6 +17,7 @@ import { BandwidthLimiter } from './bandwidth';
 import { releaseHeldDirectories } from './dirOps';
 import { classifyError, isFatal, RestoreError } from './errors';
 import { HashWorkerPool, HashWorkerPoolOptions } from './fileHasher';
+import { InFlight, smallObjectBound } from './inFlight';
 import {
   LoadedManifest,
   loadManifest,
@@ -310,6 +311,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     const { policy: retry, throttleBudgetMs } = retryFrom(request);
     const throttle = new Throttle({
       backoff: retry,
+      // raised by inFlight.ts when a far region lets more small objects in at once
       max: tuning.concurrency * tuning.partConcurrency,
       budgetMs: throttleBudgetMs,
       onChange: e =>
@@ -323,7 +325,11 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     });
     s3 = new S3Access({
       source: request.source,
-      maxSockets: request.options.concurrency * 4 + 4,
+      maxSockets:
+        Math.max(
+          request.options.concurrency * 4,
+          smallObjectBound(request.options.concurrency),
+        ) + 4,
       env,
       throttle,
       signal,
@@ -362,6 +368,9 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       dirMode,
       canChown,
       hashWorkers,
+      inFlight: new InFlight(tuning.concurrency, s3.firstByte, limit =>
+        throttle.raiseMax(limit),
+      ),
       tempTag,
     };
     reporter.log('info', 'restore starting', {

@@ -35,6 +35,26 @@ const slowDown = (retryAfter?: string) =>
   });
 
 describe('Throttle', () => {
+  it('raiseMax lifts a limit at its most with it; a throttled one recovers towards the new most', async () => {
+    const c = clocked(4);
+    c.throttle.raiseMax(2); // never lowered
+    expect(c.throttle.limit).toBe(4);
+    c.throttle.raiseMax(64);
+    expect(c.throttle.limit).toBe(64);
+    for (let i = 0; i < 64; i++) await c.throttle.acquire();
+    for (let i = 0; i < 64; i++) c.throttle.release();
+    c.throttle.onThrottled();
+    expect(c.throttle.limit).toBe(32);
+    c.throttle.raiseMax(128);
+    expect(c.throttle.limit).toBe(32);
+    for (let i = 0; i < 32; i++) c.throttle.onSuccess();
+    expect(c.events.at(-1)).toMatchObject({
+      kind: 'recovered',
+      limit: 33,
+      max: 128,
+    });
+  });
+
   it('halves the requests at once on throttling, at most once a second, never below one', () => {
     const c = clocked(16);
     const limits: number[] = [];

@@ -44,6 +44,8 @@ export const MAX_RETRY_AFTER_MS = 5 * 60_000;
 
 export class Throttle {
   limit: number;
+  /** The most requests at once: options.max, or more once raiseMax() raised it. */
+  private max: number;
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
   private holdUntil = 0;
@@ -56,6 +58,7 @@ export class Throttle {
 
   constructor(private readonly options: ThrottleOptions) {
     this.limit = Math.max(1, options.max);
+    this.max = this.limit;
     this.now = options.now ?? Date.now;
   }
 
@@ -115,15 +118,27 @@ export class Throttle {
   onSuccess(): void {
     this.throttledSince = undefined;
     this.inARow = 0;
-    if (this.limit >= this.options.max) return;
+    if (this.limit >= this.max) return;
     if (++this.successes < this.limit) return;
     this.successes = 0;
     this.limit++;
     this.options.onChange?.({
       kind: 'recovered',
       limit: this.limit,
-      max: this.options.max,
+      max: this.max,
     });
+    this.grant();
+  }
+
+  /**
+   * Raises the most requests at once (never lowers it): the download gate (inFlight.ts) lets more
+   * small objects in when the round trip is long. A limit at the old most goes up with it; one that
+   * throttling lowered recovers towards the new most.
+   */
+  raiseMax(max: number): void {
+    if (max <= this.max) return;
+    if (this.limit === this.max) this.limit = max;
+    this.max = max;
     this.grant();
   }
 
@@ -163,7 +178,7 @@ export class Throttle {
       this.options.onChange?.({
         kind: 'slowed',
         limit: this.limit,
-        max: this.options.max,
+        max: this.max,
         holdMs: hold > 0 ? hold : undefined,
       });
   }

@@ -11,6 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { RestoreSource } from '@kube-restore/common';
 import { classifyError, RestoreError } from '../errors';
+import { FirstByteTimes } from '../inFlight';
 import { retryAfterOf, Throttle } from '../throttle';
 import { HttpResponse, KeepAliveHttpClient } from './keepAliveHttp';
 import { CredentialCache, CredentialProvider } from './credentialCache';
@@ -68,6 +69,8 @@ export class S3HttpError extends Error {
 export class S3Access {
   readonly client: S3Client;
   readonly bucket: string;
+  /** Times to first byte of successful lean requests (inFlight.ts sizes small downloads by them). */
+  readonly firstByte = new FirstByteTimes();
   private readonly agent: http.Agent;
   private readonly bodies: KeepAliveHttpClient;
   private readonly signer: SigV4Signer;
@@ -213,6 +216,7 @@ export class S3Access {
       .join('&');
     await this.throttle?.acquire(req.signal);
     try {
+      const sent = performance.now();
       const res = await this.bodies.request({
         method,
         path: search ? `${path}?${search}` : path,
@@ -220,7 +224,10 @@ export class S3Access {
         signal: req.signal,
       });
       const status = res.statusCode;
-      if (status >= 200 && status < 300) return res;
+      if (status >= 200 && status < 300) {
+        this.firstByte.record(performance.now() - sent);
+        return res;
+      }
       const error = s3ErrorFrom(status, await readErrorBody(res), res.headers);
       // Told before the slot is released, so that the next request already waits for the hold.
       if (this.throttle && isThrottling(error)) {

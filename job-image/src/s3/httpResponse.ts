@@ -105,7 +105,7 @@ export class HttpResponse implements AsyncIterable<Buffer> {
     return batch.subarray(this.fill, this.fill + room);
   }
 
-  /** Copies body bytes in (the connection's read buffer is reused at once). */
+  /** Copies body bytes in (the read buffer is reused at once). */
   push(src: Buffer, start: number, end: number): void {
     if (this.discarding || this.destroyed) return;
     let at = start;

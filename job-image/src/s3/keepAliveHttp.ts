@@ -1,6 +1,6 @@
 /**
  * A lean HTTP/1.1 client for S3 object bodies: keep-alive connections to one endpoint, a response
- * head parsed once, and the body copied from one reused read buffer per connection into chunks of
+ * head parsed once, and the body copied from one read buffer that the connections share into chunks of
  * up to 1 MiB. Node's http module (and undici) cost 2.5x the CPU per GiB received on this path
  * (bench/README.md): a 64 KiB buffer, a parser callback and a stream push for every socket read.
  *

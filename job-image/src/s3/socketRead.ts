@@ -1,7 +1,7 @@
 /**
  * How a connection of the lean S3 client (keepAliveHttp.ts) opens its socket and gets its bytes.
  * Plain TCP reads through `onread`: into the body chunk being filled when the connection offers
- * one (no copy), else into the connection's own reusable 256 KiB buffer, and returning false from
+ * one (no copy), else into a reusable 256 KiB buffer that all connections share, and returning false from
  * the callback stops reading. TLS cannot read into a caller's buffer: its bytes come as 'data'
  * events (buffers of the decrypted records, the reader's to copy), and backpressure is the
  * socket's pause(). Either way through an HTTP proxy when one is set (proxy.ts): a CONNECT tunnel
@@ -27,6 +27,13 @@ export interface KeepAliveHttpOptions {
 
 /** Bytes read from a socket at a time (plain TCP). */
 const READ_BUFFER_BYTES = 256 * 1024;
+/**
+ * The one read buffer of every plain TCP connection: a read's bytes are handed to its connection
+ * in the same callback, which copies what it keeps, and libuv runs a stream's buffer request, its
+ * read and that callback back to back; so one buffer serves any number of connections (hundreds,
+ * with many small objects in flight) for the memory of one.
+ */
+let sharedReadBuffer: Buffer | undefined;
 
 /** The connection's side of reading. */
 export interface SocketReader {
@@ -57,7 +64,8 @@ export function openSocket(
     socket.on('data', (chunk: Buffer) => reader.onBytes(chunk, chunk.length));
     return socket;
   }
-  const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const readBuffer = (sharedReadBuffer ??=
+    Buffer.allocUnsafeSlow(READ_BUFFER_BYTES));
   return net.connect({
     host: proxy ? proxy.hostname.replace(/^\[|\]$/g, '') : options.hostname,
     port: proxy ? proxyPort(proxy) : options.port,

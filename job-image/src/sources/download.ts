@@ -84,8 +84,22 @@ async function checksFor(
   return withPartSizes(ctx, obj, size, allChecksums(res.headers));
 }
 
-/** Downloads `obj` to `finalPath` (absolute, inside the root). */
-export async function downloadObject(
+/**
+ * Downloads `obj` to `finalPath` (absolute, inside the root), once the restore's gate lets it in
+ * (inFlight.ts: callers may run more downloads at once than large objects are allowed).
+ */
+export function downloadObject(
+  ctx: RestoreContext,
+  obj: ObjectRef,
+  finalPath: string,
+  attributes: FileAttributes,
+): Promise<Downloaded> {
+  return ctx.inFlight.run(obj.size, ctx.signal, () =>
+    downloadCounted(ctx, obj, finalPath, attributes),
+  );
+}
+
+async function downloadCounted(
   ctx: RestoreContext,
   obj: ObjectRef,
   finalPath: string,

@@ -313,7 +313,9 @@ export class S3ObjectsSource implements Source {
       await this.archived!.remove();
       return 'Verifying';
     }
-    await this.pipeline!.run(tuning.concurrency, async (item, signal) => {
+    // as many workers as the download gate may let in (inFlight.ts); it holds large objects to
+    // tuning.concurrency
+    await this.pipeline!.run(this.ctx.inFlight.bound, async (item, signal) => {
       const decision = item.decided ?? (await this.decide(item, signal));
       if (decision === 'skip') {
         this.objectsSkipped++;

@@ -12,6 +12,7 @@ import type {
 } from '@kube-restore/common';
 import type { BandwidthLimiter } from '../bandwidth';
 import type { HashWorkerPool } from '../fileHasher';
+import type { InFlight } from '../inFlight';
 import type { LoadedManifest, ManifestWriter } from '../manifest';
 import type { SafeRoot } from '../paths';
 import type { Reporter } from '../reporter';
@@ -48,6 +49,8 @@ export interface RestoreContext {
   dirMode?: number;
   /** May the process chown (root, or CAP_CHOWN)? */
   canChown: boolean;
+  /** The gate of object downloads: large ones by `options.concurrency`, small ones by the round trip. */
+  inFlight: InFlight;
   /** The restore's hash workers (created and closed by run.ts). */
   hashWorkers: HashWorkerPool;
   /** In every temporary file's name: the shard's, so a resumed shard removes only its own. */

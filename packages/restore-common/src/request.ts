@@ -319,7 +319,11 @@ export const optionsSchema = z
   .object({
     /** Pods of an Indexed Job; each takes its share of the keys. */
     parallelism: z.number().int().min(1).max(64).default(1),
-    /** Concurrent transfers inside each pod. */
+    /**
+     * Concurrent transfers inside each pod: objects over 256 KiB at a time. Small objects wait on the
+     * round trip, not the link: the job lets up to 16 times as many of them in (at most 256), as
+     * the measured time to first byte calls for (job-image/src/inFlight.ts).
+     */
     concurrency: z.number().int().min(1).max(256).default(16),
     /** Verify every object (size always; MD5 or S3 checksums when available). */
     verify: z.boolean().default(true),

@@ -1,0 +1,116 @@
+import {
+  FirstByteTimes,
+  InFlight,
+  MAX_SMALL_IN_FLIGHT,
+  SMALL_OBJECT_BYTES,
+  smallObjectBound,
+} from './inFlight';
+
+/** Starts `n` downloads of `size` that end when `release` is called; counts those let in. */
+function hold(gate: InFlight, n: number, size: number, signal: AbortSignal) {
+  let running = 0;
+  let release!: () => void;
+  const released = new Promise<void>(r => {
+    release = r;
+  });
+  const all = Array.from({ length: n }, () =>
+    gate.run(size, signal, async () => {
+      running++;
+      await released;
+    }),
+  );
+  return { running: () => running, release, all: Promise.allSettled(all) };
+}
+
+const tick = () => new Promise(r => setImmediate(r));
+
+describe('InFlight', () => {
+  it('bounds small objects by 16 times the concurrency, at most 256, never below the concurrency', () => {
+    expect(smallObjectBound(16)).toBe(256);
+    expect(smallObjectBound(4)).toBe(64);
+    expect(smallObjectBound(1)).toBe(16);
+    expect(smallObjectBound(100)).toBe(MAX_SMALL_IN_FLIGHT);
+    expect(smallObjectBound(256)).toBe(256);
+  });
+
+  it('lets in the concurrency until a first byte was timed, then the bandwidth-delay product', async () => {
+    const times = new FirstByteTimes();
+    const gate = new InFlight(16, times);
+    expect(gate.smallLimit).toBe(16);
+    times.record(2); // nearby: no more than the concurrency
+    expect(gate.smallLimit).toBe(16);
+    times.record(20);
+    expect(gate.smallLimit).toBe(16); // the least recent time counts: still 2 ms
+    const far = new FirstByteTimes();
+    far.record(20);
+    expect(new InFlight(16, far).smallLimit).toBe(64);
+    far.record(80);
+    expect(new InFlight(16, far).smallLimit).toBe(64);
+    const farther = new FirstByteTimes();
+    farther.record(80);
+    expect(new InFlight(16, farther).smallLimit).toBe(256);
+    farther.record(400);
+    expect(new InFlight(16, farther).smallLimit).toBe(256);
+    expect(new InFlight(2, farther).smallLimit).toBe(32);
+  });
+
+  it('tells each new high of the small limit (the throttle follows it)', async () => {
+    const times = new FirstByteTimes();
+    const told: number[] = [];
+    const gate = new InFlight(16, times, limit => told.push(limit));
+    const signal = new AbortController().signal;
+    await gate.run(1, signal, async () => undefined);
+    times.record(20);
+    await gate.run(1, signal, async () => undefined);
+    await gate.run(1, signal, async () => undefined);
+    await gate.run(SMALL_OBJECT_BYTES + 1, signal, async () => undefined);
+    expect(told).toEqual([16, 64]);
+  });
+
+  it('forgets old times: the least of the last 32 counts', () => {
+    const times = new FirstByteTimes();
+    times.record(1);
+    for (let i = 0; i < 32; i++) times.record(40);
+    expect(times.minMs).toBe(40);
+    times.record(-1);
+    times.record(NaN);
+    expect(times.minMs).toBe(40);
+  });
+
+  it('holds large objects to the concurrency while small ones go by the round trip', async () => {
+    const times = new FirstByteTimes();
+    times.record(20);
+    const gate = new InFlight(4, times);
+    const signal = new AbortController().signal;
+    const large = hold(gate, 10, SMALL_OBJECT_BYTES + 1, signal);
+    const small = hold(gate, 40, SMALL_OBJECT_BYTES, signal);
+    await tick();
+    expect(large.running()).toBe(4);
+    expect(small.running()).toBe(16); // 4 x 20 ms / 5 ms
+    small.release();
+    await small.all;
+    expect(small.running()).toBe(40);
+    expect(gate.peakSmall).toBe(16);
+    large.release();
+    await large.all;
+    expect(large.running()).toBe(10);
+  });
+
+  it('a waiting download is dropped when the restore stops', async () => {
+    const gate = new InFlight(1, new FirstByteTimes());
+    const stop = new AbortController();
+    const first = hold(gate, 1, 1e9, new AbortController().signal);
+    await tick();
+    let ran = false;
+    const waiting = gate.run(1e9, stop.signal, async () => {
+      ran = true;
+    });
+    stop.abort(new Error('stopped'));
+    await expect(waiting).rejects.toThrow('stopped');
+    first.release();
+    await first.all;
+    expect(ran).toBe(false);
+    // the slot is free again (a leaked one would hold this forever)
+    await gate.run(1e9, new AbortController().signal, async () => undefined);
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * How many objects are downloaded at once. Large objects hold memory and bandwidth: at most
+ * `options.concurrency` of them. Small ones (256 KiB or less) hold little of either: a far region
+ * makes them wait on the round trip, not on the link, so they get as many in flight as the round
+ * trip calls for (a bandwidth-delay product): the concurrency that keeps the job busy when the
+ * first byte of a GET comes back after 5 ms, scaled by the measured time to first byte, from
+ * `options.concurrency` up to 16 times that and never more than 256. 256 small bodies are at most
+ * 64 MiB, so the pod's default memory limit holds.
+ *
+ * The time to first byte is the least of the last 32 successful GETs and HEADs (S3Access records
+ * them), so that the server's queueing under many requests does not raise the number further.
+ */
+
+/** Objects of at most this many bytes are small. */
+export const SMALL_OBJECT_BYTES = 256 * 1024;
+/** Small objects in flight per `options.concurrency`, at most. */
+export const SMALL_PER_CONCURRENCY = 16;
+/** Small objects in flight, at most, whatever the concurrency. */
+export const MAX_SMALL_IN_FLIGHT = 256;
+/** The time to first byte at which `options.concurrency` small objects keep the job busy. */
+export const REFERENCE_FIRST_BYTE_MS = 5;
+const SAMPLES = 32;
+
+/** Recent times to first byte, in ms. */
+export class FirstByteTimes {
+  private readonly samples: number[] = [];
+  private next = 0;
+
+  record(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    if (this.samples.length < SAMPLES) this.samples.push(ms);
+    else this.samples[this.next] = ms;
+    this.next = (this.next + 1) % SAMPLES;
+  }
+
+  /** The least of the recent times, or undefined before the first. */
+  get minMs(): number | undefined {
+    return this.samples.length ? Math.min(...this.samples) : undefined;
+  }
+}
+
+/** The most small objects in flight for `concurrency` (the number of download workers needed). */
+export function smallObjectBound(concurrency: number): number {
+  return Math.max(
+    concurrency,
+    Math.min(MAX_SMALL_IN_FLIGHT, concurrency * SMALL_PER_CONCURRENCY),
+  );
+}
+
+interface Waiter {
+  small: boolean;
+  go: () => void;
+  abort: () => void;
+}
+
+/** The gate every object download passes (download.ts). */
+export class InFlight {
+  private large = 0;
+  private small = 0;
+  private readonly waiting: Waiter[] = [];
+  /** The most small objects ever in flight at once (tests, the bench). */
+  peakSmall = 0;
+
+  private raisedTo = 0;
+
+  /** `onSmallLimit`: told each time the small limit reaches a new high (the throttle follows it). */
+  constructor(
+    private readonly concurrency: number,
+    private readonly firstByte: FirstByteTimes,
+    private readonly onSmallLimit?: (limit: number) => void,
+  ) {}
+
+  /** Download workers needed so that the gate, not the workers, is the limit. */
+  get bound(): number {
+    return smallObjectBound(this.concurrency);
+  }
+
+  /** Small objects allowed in flight now. */
+  get smallLimit(): number {
+    const ms = this.firstByte.minMs;
+    if (ms === undefined) return this.concurrency;
+    const wanted = Math.ceil((this.concurrency * ms) / REFERENCE_FIRST_BYTE_MS);
+    return Math.min(this.bound, Math.max(this.concurrency, wanted));
+  }
+
+  /** Runs `fn` once an object of `size` bytes may be in flight. */
+  async run<T>(
+    size: number,
+    signal: AbortSignal,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    const small = size <= SMALL_OBJECT_BYTES;
+    await this.enter(small, signal);
+    try {
+      return await fn();
+    } finally {
+      if (small) this.small--;
+      else this.large--;
+      this.wakeUp();
+    }
+  }
+
+  private admits(small: boolean): boolean {
+    if (!small) return this.large < this.concurrency;
+    const limit = this.smallLimit;
+    if (limit > this.raisedTo) {
+      this.raisedTo = limit;
+      this.onSmallLimit?.(limit);
+    }
+    return this.small < limit;
+  }
+
+  private take(small: boolean): void {
+    if (small) {
+      this.small++;
+      this.peakSmall = Math.max(this.peakSmall, this.small);
+    } else this.large++;
+  }
+
+  private enter(small: boolean, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    if (this.admits(small)) {
+      this.take(small);
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        small,
+        go: () => {
+          signal.removeEventListener('abort', waiter.abort);
+          this.take(small);
+          resolve();
+        },
+        abort: () => {
+          const i = this.waiting.indexOf(waiter);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(signal.reason);
+        },
+      };
+      signal.addEventListener('abort', waiter.abort, { once: true });
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** Lets in whoever now fits, in arrival order within each kind. */
+  private wakeUp(): void {
+    for (let i = 0; i < this.waiting.length;) {
+      const w = this.waiting[i];
+      if (this.admits(w.small)) {
+        this.waiting.splice(i, 1);
+        w.go();
+      } else i++;
+    }
+  }
+}
