@@ -226,5 +226,11 @@ describe('create --declarative on real nodes', () => {
         'm',
       ),
     );
+    const finishedStatus = await kubectlRestore(['status', listed.name]);
+    expect(finishedStatus.code).toBe(0);
+    expect(finishedStatus.stdout).toMatch(/^Phase:\s+Succeeded$/m);
+    expect(finishedStatus.stdout).toContain(
+      'Via:          populator, RestoreSource seed\n',
+    );
   });
 });

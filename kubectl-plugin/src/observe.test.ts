@@ -117,6 +117,40 @@ describe('status, describe, list, wait, delete, logs', () => {
     expect(mocked.listRestoreSources).not.toHaveBeenCalled();
   });
 
+  it("status of a finished populator restore whose Job is gone reads its RestoreSource's record", async () => {
+    const name = 'prime-0f3a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b';
+    mocked.getRestore.mockRejectedValue(
+      new core.RestoreError('NotFound', `restore "${name}" not found`),
+    );
+    mocked.listRestoreSources.mockResolvedValue([
+      {
+        metadata: { name: 'seed', namespace: 'team-a' },
+        spec: { source: { bucket: 'datasets', prefix: 'set/' } },
+        status: {
+          pvcs: [
+            {
+              pvc: 'data',
+              state: 'Failed',
+              code: 'NO_SUCH_BUCKET',
+              message: 'bucket datasets does not exist',
+              attempts: 3,
+              restore: name,
+              lastTransitionTime: '2026-11-21T11:58:00Z',
+            },
+          ],
+        },
+      },
+    ]);
+    const r = await run(['status', name]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Failed');
+    expect(r.stdout).toContain('NO_SUCH_BUCKET');
+    expect(r.stdout).toContain('Via:          populator, RestoreSource seed\n');
+    // another name, not found anywhere: the Job's NotFound, exit 4
+    const other = await run(['status', 'restore-nope']);
+    expect(other.code).toBe(4);
+  });
+
   it('list without the right to list RestoreSources lists the Jobs as before', async () => {
     mocked.listRestores.mockResolvedValue([succeeded]);
     mocked.listRestoreSources.mockRejectedValue(

@@ -89,3 +89,17 @@ export async function withRecordedPopulatorRestores(
       a.name.localeCompare(b.name),
   );
 }
+
+/**
+ * The finished populator restore `name` as its RestoreSource recorded it, for status and describe once
+ * its Job is gone; undefined when there is no such record (or no right to list RestoreSources).
+ */
+export async function recordedPopulatorRestore(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<RestoreRow | undefined> {
+  if (!isPopulatorRestoreName(name)) return undefined;
+  const rows = await withRecordedPopulatorRestores(clients, namespace, []);
+  return rows.find(r => r.name === name);
+}

@@ -3,7 +3,11 @@ import { KubeClients, getRestore, restoreEvents } from '@kube-restore/core';
 import { EXIT } from '../errors';
 import { CommandIo } from '../io';
 import { outputFormat, printData } from '../output';
-import { RestoreRow, withPopulator } from '../populated';
+import {
+  RestoreRow,
+  recordedPopulatorRestore,
+  withPopulator,
+} from '../populated';
 import { EventRow, formatDescribe, formatStatus } from '../render';
 import { SessionFactory, restoreNameArg } from '../session';
 
@@ -20,7 +24,18 @@ async function getRow(
   namespace: string,
   name: string,
 ): Promise<RestoreRow> {
-  const status = await getRestore(clients, namespace, name);
+  let status;
+  try {
+    status = await getRestore(clients, namespace, name);
+  } catch (error) {
+    // a finished populator restore: its Job is gone, its RestoreSource's status keeps it
+    const recorded =
+      (error as { kind?: string }).kind === 'NotFound'
+        ? await recordedPopulatorRestore(clients, namespace, name)
+        : undefined;
+    if (recorded) return recorded;
+    throw error;
+  }
   return (await withPopulator(clients, namespace, [status]))[0];
 }
 
