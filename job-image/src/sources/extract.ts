@@ -571,14 +571,16 @@ async function extractEntries(
     extract.on('error', (error: Error) => reject(error));
     extract.on('close', () => resolve());
   });
-  finished.catch(() => undefined);
+  let ended = false;
+  finished.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
 
   try {
     for await (const chunk of input) {
       if (failure !== undefined) break;
-      if (!extract.write(chunk)) {
-        await Promise.race([once(extract as never, 'drain'), finished]);
-      }
+      if (!extract.write(chunk) && !ended) await drainedOrEnded(extract);
     }
     if (failure === undefined) (extract as unknown as { end(): void }).end();
     await finished;
@@ -604,6 +606,25 @@ async function extractEntries(
       await fsp.utimes(dir.abs, dir.mtime, dir.mtime).catch(() => undefined);
   }
   return result;
+}
+
+/**
+ * Resolves when `stream` drains, finishes, closes or fails (a failure reaches the caller through its
+ * own listener). Its listeners go once it resolves: a race with a promise that settles only when the
+ * archive ends would keep one reaction per wait until then, a little memory per entry.
+ */
+function drainedOrEnded(stream: {
+  on(event: string, listener: () => void): unknown;
+  removeListener(event: string, listener: () => void): unknown;
+}): Promise<void> {
+  const events = ['drain', 'finish', 'close', 'error'];
+  return new Promise(resolve => {
+    const done = () => {
+      for (const event of events) stream.removeListener(event, done);
+      resolve();
+    };
+    for (const event of events) stream.on(event, done);
+  });
 }
 
 function translateTarError(error: unknown, archive: string): RestoreError {
