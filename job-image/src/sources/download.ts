@@ -226,7 +226,9 @@ async function downloadStream(
       // Through the thread pool, not in one synchronous go: objects are written 16 at a time, and a
       // file's creation blocks on the file system's journal (or a network volume's round trip),
       // which in one go stalls every transfer of the pod (bench/README.md, the scale section).
-      syncSmall: false,
+      // Until the first object is done, in one go: nothing is written yet that could wait, and the
+      // thread pool's hand-offs would delay the first file on a busy node.
+      syncSmall: ctx.reporter.counters.objectsDone === 0,
       tempTag: ctx.tempTag,
       verify: async bytes => {
         if (bytes !== size)
