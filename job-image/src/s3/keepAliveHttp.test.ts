@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import nodePath from 'node:path';
+import tls from 'node:tls';
+import { Pki } from '@kube-restore/test-cluster';
 import {
   BODY_CHUNK_BYTES,
   HttpResponse,
@@ -257,5 +262,65 @@ describe('KeepAliveHttpClient', () => {
     expect(res.headers['content-length']).toBe('1048576');
     expect(res.complete).toBe(true);
     expect((await bodyOf(res)).length).toBe(0);
+  });
+
+  it('reads over TLS into its own buffers, intact behind a slow reader, and reuses the connection', async () => {
+    const dir = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'kr-kah-tls-'));
+    cleanups.push(() => fsp.rm(dir, { recursive: true, force: true }));
+    const pki = new Pki(nodePath.join(dir, 'pki'));
+    await pki.init();
+    const serving = await pki.issue({
+      name: 's3',
+      cn: 's3.test',
+      ips: ['127.0.0.1'],
+      usage: 'server',
+    });
+    const data = Buffer.alloc(6 * BODY_CHUNK_BYTES + 777);
+    for (let i = 0; i + 4 <= data.length; i += 4) data.writeUInt32LE(i, i);
+    let connections = 0;
+    const server = tls.createServer(
+      { cert: serving.cert, key: serving.key },
+      socket => {
+        connections++;
+        socket.on('error', () => undefined);
+        let pending = '';
+        socket.on('data', d => {
+          pending += d.toString('latin1');
+          while (pending.includes('\r\n\r\n')) {
+            pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
+            socket.write(
+              `HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`,
+            );
+            socket.write(data);
+          }
+        });
+      },
+    );
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>(r => server.close(() => r())));
+    const c = new KeepAliveHttpClient({
+      protocol: 'https:',
+      hostname: '127.0.0.1',
+      port: (server.address() as net.AddressInfo).port,
+      maxSockets: 1,
+      timeoutMs: 5000,
+      ca: Buffer.from(await fsp.readFile(pki.caFile)),
+    });
+    cleanups.push(() => c.destroy());
+    const want = createHash('md5').update(data).digest('hex');
+    for (const slow of [true, false]) {
+      const res = await get(c);
+      const hash = createHash('md5');
+      let largest = 0;
+      for await (const chunk of res) {
+        largest = Math.max(largest, chunk.length);
+        hash.update(chunk);
+        if (slow) await new Promise(r => setTimeout(r, 5));
+        recycleBodyChunks([chunk]);
+      }
+      expect(largest).toBeLessThanOrEqual(BODY_CHUNK_BYTES);
+      expect(hash.digest('hex')).toBe(want);
+    }
+    expect(connections).toBe(1);
   });
 });

@@ -9,7 +9,7 @@
  * transparent retry when a reused connection turns out to have been closed by the server before
  * it answered. This module is the pool (at most `maxSockets` connections, a queue of requests);
  * httpConnection.ts is one connection and its parsing, socketRead.ts how a socket is opened and
- * read (plain TCP through `onread` into the body chunk or a reused buffer; TLS through 'data'),
+ * read (`onread` into the body chunk or a shared buffer, TLS too unless tunnelled),
  * httpResponse.ts the response and its body chunks.
  */
 import {

@@ -1,11 +1,11 @@
 /**
- * How a connection of the lean S3 client (keepAliveHttp.ts) opens its socket and gets its bytes.
- * Plain TCP reads through `onread`: into the body chunk being filled when the connection offers
- * one (no copy), else into a reusable 256 KiB buffer that all connections share, and returning false from
- * the callback stops reading. TLS cannot read into a caller's buffer: its bytes come as 'data'
- * events (buffers of the decrypted records, the reader's to copy), and backpressure is the
- * socket's pause(). Either way through an HTTP proxy when one is set (proxy.ts): a CONNECT tunnel
- * for https, the proxy's own address for http.
+ * How a connection of the lean S3 client (keepAliveHttp.ts) opens its socket and gets its bytes:
+ * through `onread`, into the body chunk being filled when the connection offers one (no copy),
+ * else into a reusable 256 KiB buffer that all connections share; returning false from the
+ * callback stops reading. TLS reads the same way (its decrypted bytes land in that buffer), except
+ * through a proxy's CONNECT tunnel, where tls.connect ignores `onread`: there the bytes come as
+ * 'data' events (buffers of the decrypted records, the reader's to copy), and backpressure is the
+ * socket's pause(). Plain http through a proxy connects to the proxy's own address (proxy.ts).
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -53,26 +53,45 @@ export function openSocket(
 ): net.Socket {
   const { proxy } = options;
   if (options.protocol === 'https:') {
-    const socket = tls.connect({
-      ...(proxy
-        ? { socket: tunnel(proxy, options.hostname, options.port) }
-        : { host: options.hostname, port: options.port }),
-      servername: net.isIP(options.hostname) ? undefined : options.hostname,
-      ca: options.ca,
-      ALPNProtocols: ['http/1.1'],
-    });
-    socket.on('data', (chunk: Buffer) => reader.onBytes(chunk, chunk.length));
-    return socket;
+    if (proxy) {
+      // Through a tunnel tls.connect ignores `onread`: decrypted bytes come as 'data' events.
+      const socket = tls.connect({
+        socket: tunnel(proxy, options.hostname, options.port),
+        ...tlsOptions(options),
+      });
+      socket.on('data', (chunk: Buffer) => reader.onBytes(chunk, chunk.length));
+      return socket;
+    }
+    // `onread` reaches the TLS socket's own read path (Node's documented tls.connect option,
+    // missing from @types/node's ConnectionOptions)
+    return tls.connect({
+      host: options.hostname,
+      port: options.port,
+      ...tlsOptions(options),
+      onread: onread(reader),
+    } as tls.ConnectionOptions);
   }
-  const readBuffer = (sharedReadBuffer ??=
-    Buffer.allocUnsafeSlow(READ_BUFFER_BYTES));
   return net.connect({
     host: proxy ? proxy.hostname.replace(/^\[|\]$/g, '') : options.hostname,
     port: proxy ? proxyPort(proxy) : options.port,
-    onread: {
-      buffer: () => reader.readTarget() ?? readBuffer,
-      callback: (n: number, buf: Uint8Array) =>
-        reader.onBytes(buf as Buffer, n),
-    },
+    onread: onread(reader),
   });
+}
+
+function tlsOptions(options: KeepAliveHttpOptions): tls.ConnectionOptions {
+  return {
+    servername: net.isIP(options.hostname) ? undefined : options.hostname,
+    ca: options.ca,
+    ALPNProtocols: ['http/1.1'],
+  };
+}
+
+/** Reads into the body chunk the reader offers, else into the shared read buffer. */
+function onread(reader: SocketReader): net.OnReadOpts {
+  const readBuffer = (sharedReadBuffer ??=
+    Buffer.allocUnsafeSlow(READ_BUFFER_BYTES));
+  return {
+    buffer: () => reader.readTarget() ?? readBuffer,
+    callback: (n: number, buf: Uint8Array) => reader.onBytes(buf as Buffer, n),
+  };
 }
