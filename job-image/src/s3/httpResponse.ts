@@ -137,6 +137,19 @@ export class HttpResponse implements AsyncIterable<Buffer> {
     return this.batch;
   }
 
+  /**
+   * The last chunk of a body without a known length (chunked or until close) may fill little of the
+   * full-size chunk it was read into: it is copied to a buffer of its size and the full one goes
+   * back to the free list, so that many small bodies held by their readers do not keep 1 MiB each.
+   */
+  private shrinkBatch(): void {
+    const batch = this.batch;
+    if (!batch || this.fill === 0 || this.fill > batch.length / 2) return;
+    this.batch = Buffer.allocUnsafeSlow(this.fill);
+    batch.copy(this.batch, 0, 0, this.fill);
+    recycleBodyChunks([batch]);
+  }
+
   private flushBatch(): void {
     if (!this.batch || this.fill === 0) return;
     const chunk =
@@ -151,6 +164,7 @@ export class HttpResponse implements AsyncIterable<Buffer> {
 
   /** The body ended. */
   end(): void {
+    this.shrinkBatch();
     this.flushBatch();
     this.complete = true;
     this.notify();

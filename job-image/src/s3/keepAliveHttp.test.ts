@@ -181,6 +181,34 @@ describe('KeepAliveHttpClient', () => {
     expect(res.complete).toBe(true);
   });
 
+  it('does not keep a full-size chunk alive behind a small body without a length', async () => {
+    const body = Buffer.alloc(4096, 7);
+    const server = await rawServer((s, _head, index) => {
+      if (index === 0)
+        s.write(
+          Buffer.concat([
+            Buffer.from(
+              'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n',
+            ),
+            body,
+            Buffer.from('\r\n0\r\n\r\n'),
+          ]),
+        );
+      else s.end(Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\n\r\n'), body]));
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    for (let i = 0; i < 2; i++) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await get(c)) chunks.push(chunk);
+      expect(Buffer.concat(chunks).equals(body)).toBe(true);
+      // what the reader holds is the body's size, not a 1 MiB chunk around it
+      for (const chunk of chunks)
+        expect(chunk.buffer.byteLength).toBeLessThan(64 * 1024);
+    }
+  });
+
   it('retries once on a fresh connection when a reused one was closed by the server', async () => {
     const seen: number[] = [];
     const server = await rawServer((s, _head, index) => {
