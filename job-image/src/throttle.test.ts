@@ -55,6 +55,20 @@ describe('Throttle', () => {
     });
   });
 
+  it('raiseMax does not lift a limit of one that is backing off from throttling', () => {
+    const c = clocked(1);
+    c.throttle.onThrottled(); // halving one leaves one: still backing off
+    c.throttle.raiseMax(16);
+    expect(c.throttle.limit).toBe(1);
+    c.throttle.onSuccess(); // a run of one success: recovered by one
+    expect(c.throttle.limit).toBe(2);
+    const d = clocked(1);
+    d.throttle.onThrottled();
+    d.throttle.onSuccess(); // recovered at its most before the raise: goes up with it
+    d.throttle.raiseMax(16);
+    expect(d.throttle.limit).toBe(16);
+  });
+
   it('halves the requests at once on throttling, at most once a second, never below one', () => {
     const c = clocked(16);
     const limits: number[] = [];

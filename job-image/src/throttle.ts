@@ -52,6 +52,8 @@ export class Throttle {
   private lastDecrease = -Infinity;
   private successes = 0;
   private throttledSince: number | undefined;
+  /** Throttling lowered the limit (or found it at one) and it has not recovered to the most yet. */
+  private backingOff = false;
   /** Throttled requests since the last success. */
   private inARow = 0;
   private readonly now: () => number;
@@ -118,10 +120,14 @@ export class Throttle {
   onSuccess(): void {
     this.throttledSince = undefined;
     this.inARow = 0;
-    if (this.limit >= this.max) return;
+    if (this.limit >= this.max) {
+      this.backingOff = false;
+      return;
+    }
     if (++this.successes < this.limit) return;
     this.successes = 0;
     this.limit++;
+    if (this.limit >= this.max) this.backingOff = false;
     this.options.onChange?.({
       kind: 'recovered',
       limit: this.limit,
@@ -132,12 +138,13 @@ export class Throttle {
 
   /**
    * Raises the most requests at once (never lowers it): the download gate (inFlight.ts) lets more
-   * small objects in when the round trip is long. A limit at the old most goes up with it; one that
-   * throttling lowered recovers towards the new most.
+   * small objects in when the round trip is long. A limit that is not backing off goes up with it;
+   * one that throttling lowered (even a limit of one that halving left at one) recovers towards the
+   * new most, one success run at a time.
    */
   raiseMax(max: number): void {
     if (max <= this.max) return;
-    if (this.limit === this.max) this.limit = max;
+    if (!this.backingOff) this.limit = max;
     this.max = max;
     this.grant();
   }
@@ -147,6 +154,7 @@ export class Throttle {
     const now = this.now();
     this.throttledSince ??= now;
     this.successes = 0;
+    this.backingOff = true;
     const { backoff } = this.options;
     const random = this.options.random ?? Math.random;
     let hold = 0;
