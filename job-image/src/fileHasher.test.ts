@@ -187,6 +187,40 @@ describe('FileHasher', () => {
       }
     });
 
+    it('gives no new file to a worker that crashed, even one with lanes open', async () => {
+      const own = new HashWorkerPool({
+        workerFile: path.join(path.dirname(ensureBundle()), HASH_WORKER_FILE),
+        size: 1,
+      });
+      try {
+        const data = randomBytes(100_000);
+        const file = path.join(dir, 'crashed');
+        await fsp.writeFile(file, data);
+        const md5Only = [{ name: 'md5' as const, encoding: 'hex' as const }];
+        const before = [
+          own.hash(file, md5Only, lanes),
+          own.hash(file, md5Only, lanes),
+        ];
+        expect(before.map(h => h.workerIndex)).toEqual([0, 0]);
+        const workers = (
+          own as unknown as {
+            workers: Array<{ worker: { terminate(): Promise<number> } }>;
+          }
+        ).workers;
+        await workers[0].worker.terminate();
+        await Promise.all(
+          before.map(h =>
+            expect(h.digests(data.length)).rejects.toThrow(/exited/),
+          ),
+        );
+        const after = own.hash(file, md5Only, lanes);
+        expect(after.workerIndex).toBe(1);
+        expect(await after.digests(data.length)).toEqual([md5(data)]);
+      } finally {
+        await own.close();
+      }
+    });
+
     it('hashes a file alone in the lanes (the scalar path) and next to OpenSSL ones', async () => {
       const data = randomBytes(2 * 1024 * 1024 + 100);
       const file = path.join(dir, 'alone');

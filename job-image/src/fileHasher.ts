@@ -76,6 +76,11 @@ class HashWorker {
     return this.files;
   }
 
+  /** The worker crashed or exited: its files fail, and it takes no new ones. */
+  get isBroken(): boolean {
+    return this.broken !== undefined;
+  }
+
   begin(): void {
     if (this.files++ === 0) this.worker.ref();
   }
@@ -196,6 +201,8 @@ export interface HashWorkerPoolOptions {
 export class HashWorkerPool {
   private workers: HashWorker[] = [];
   private nextId = 1;
+  /** Workers started so far (a crashed one is replaced by a new one with the next index). */
+  private started = 0;
   private closed = false;
   private readonly file: string;
   private readonly size: number;
@@ -235,9 +242,10 @@ export class HashWorkerPool {
    * A lane MD5 goes to the worker whose lanes are fullest but not full: one run of md5x4 costs the
    * same for one lane as for four, so four lane files split over two workers would cost twice the
    * CPU of four in one (and every worker started costs its start-up). Anything else goes to a new
-   * worker while the pool may grow, else to the least busy.
+   * worker while the pool may grow, else to the least busy. A crashed worker leaves the pool.
    */
   private pick(lanes: boolean): HashWorker {
+    this.workers = this.workers.filter(w => !w.isBroken);
     if (lanes) {
       const open = this.workers
         .filter(w => w.laneFiles > 0 && w.laneFiles < LANES)
@@ -245,7 +253,7 @@ export class HashWorkerPool {
       if (open) return open;
     }
     if (this.workers.length < this.size) {
-      const w = new HashWorker(this.file, this.workers.length);
+      const w = new HashWorker(this.file, this.started++);
       this.workers.push(w);
       return w;
     }
