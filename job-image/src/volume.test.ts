@@ -201,6 +201,94 @@ describe('StateDir', () => {
     await fsp.symlink('elsewhere', path.join(root, '.kube-restore'));
     expect(await state.read('note')).toBe('inside');
   });
+
+  describe('publish on a file system without hard links', () => {
+    let secret: string;
+    beforeEach(async () => {
+      // link(2) refused, as on gcsfuse, s3fs or some SMB mounts: publish falls back to a copy.
+      jest.spyOn(fsp, 'link').mockRejectedValue(
+        Object.assign(new Error('EPERM: operation not permitted, link'), {
+          code: 'EPERM',
+        }),
+      );
+      secret = path.join(root, 'outside-token');
+      await fsp.writeFile(secret, 'SECRET-SA-TOKEN\n');
+    });
+    afterEach(() => jest.restoreAllMocks());
+
+    // A temporary written as a stream; `during` runs after the first line is written.
+    async function* lines(during: () => Promise<void>) {
+      yield '1\n';
+      await during();
+      yield '2\n';
+    }
+    const dir = () => path.join(root, '.kube-restore');
+    const tmpName = async () =>
+      (await fsp.readdir(dir())).find(n => n.startsWith('.tmp-'))!;
+
+    it('copies the temporary it wrote, exclusively', async () => {
+      const tmp = await state.temporary(lines(async () => undefined));
+      expect(await state.publish(tmp, 'record')).toBe(true);
+      expect(await state.read('record')).toBe('1\n2\n');
+      expect(await state.publish(tmp, 'record')).toBe(false);
+      await state.remove(tmp);
+    });
+
+    it('a temporary swapped for a link while it was written is refused, not followed', async () => {
+      const tmp = await state.temporary(
+        lines(async () => {
+          const name = await tmpName();
+          await fsp.unlink(path.join(dir(), name));
+          await fsp.symlink(secret, path.join(dir(), name));
+        }),
+      );
+      await expect(state.publish(tmp, 'record')).rejects.toMatchObject({
+        code: 'UNSAFE_PATH',
+      });
+      expect(await state.lstat('record')).toBeUndefined();
+      await state.remove(tmp);
+    });
+
+    it('a temporary swapped for another file while it was written is refused', async () => {
+      const tmp = await state.temporary(
+        lines(async () => {
+          const name = await tmpName();
+          await fsp.unlink(path.join(dir(), name));
+          await fsp.copyFile(secret, path.join(dir(), name));
+        }),
+      );
+      await expect(state.publish(tmp, 'record')).rejects.toMatchObject({
+        code: 'UNSAFE_PATH',
+      });
+      expect(await state.lstat('record')).toBeUndefined();
+      await state.remove(tmp);
+    });
+
+    it('a link planted at the final name is not followed', async () => {
+      const tmp = await state.temporary('1\n');
+      await fsp.symlink(secret, path.join(dir(), 'record'));
+      expect(await state.publish(tmp, 'record')).toBe(false);
+      expect(await fsp.readFile(secret, 'utf8')).toBe('SECRET-SA-TOKEN\n');
+      await state.remove(tmp);
+    });
+  });
+
+  it('publish by hard link refuses a temporary swapped for a link', async () => {
+    const tmp = await state.temporary(
+      (async function* swapped() {
+        yield '1\n';
+        const dir = path.join(root, '.kube-restore');
+        const name = (await fsp.readdir(dir)).find(n => n.startsWith('.tmp-'))!;
+        await fsp.unlink(path.join(dir, name));
+        await fsp.symlink(path.join(root, 'x'), path.join(dir, name));
+      })(),
+    );
+    await expect(state.publish(tmp, 'record')).rejects.toMatchObject({
+      code: 'UNSAFE_PATH',
+    });
+    expect(await state.lstat('record')).toBeUndefined();
+    await state.remove(tmp);
+  });
 });
 
 describe('isCaseInsensitive', () => {

@@ -52,6 +52,15 @@ export class StateDir implements CaseProbeDir {
     private readonly made: boolean,
   ) {}
 
+  /**
+   * The file each temporary was created as (device, inode): `publish` refuses a temporary that a
+   * writer of the volume swapped for a link or another file while it was written.
+   */
+  private readonly temporaries = new Map<
+    string,
+    { dev: number; ino: number }
+  >();
+
   /** Opens (making it if needed) `.kube-restore` under the volume root `rootReal`; refuses a link. */
   static async open(rootReal: string): Promise<StateDir> {
     const real = path.join(rootReal, MANIFEST_DIR);
@@ -117,12 +126,24 @@ export class StateDir implements CaseProbeDir {
       0o644,
     );
     try {
+      const { dev, ino } = await fh.stat();
+      this.temporaries.set(name, { dev, ino });
       await fh.writeFile(text);
       await fh.sync();
     } finally {
       await fh.close();
     }
     return name;
+  }
+
+  /** Throws unless `st` is the file `temporary` created as `tmp`. */
+  private checkTemporary(tmp: string, st: Stats | undefined): void {
+    const made = this.temporaries.get(tmp);
+    if (!made || !st?.isFile() || st.dev !== made.dev || st.ino !== made.ino)
+      throw unsafe(
+        `${MANIFEST_DIR}/${tmp}`,
+        "was replaced while kube-restore wrote it; something else writes in kube-restore's directory",
+      );
   }
 
   /** Writes `name` atomically (a temporary renamed over it: a link at `name` is replaced, not followed). */
@@ -148,35 +169,80 @@ export class StateDir implements CaseProbeDir {
 
   /**
    * Gives the temporary `tmp` the name `name` too, only if nothing has that name (false when
-   * something does). The caller removes `tmp`.
+   * something does); refuses a temporary that is no longer the file `temporary` wrote. The caller
+   * removes `tmp`.
    */
   async publish(tmp: string, name: string): Promise<boolean> {
     try {
+      // link(2) does not follow a link at `tmp`: what got the name is checked after.
       await fsp.link(this.path(tmp), this.path(name));
-      return true;
     } catch (error) {
       if (errno(error) === 'EEXIST') return false;
       if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV'].includes(errno(error)!))
         throw error;
+      return this.publishCopy(tmp, name);
     }
-    // A file system without hard links: an exclusive create (a link at `name` exists), a copy.
     try {
-      await fsp.copyFile(
-        this.path(tmp),
-        this.path(name),
-        fsConstants.COPYFILE_EXCL,
-      );
+      this.checkTemporary(tmp, await this.lstat(name));
     } catch (error) {
-      if (errno(error) === 'EEXIST') return false;
+      await this.remove(name);
       throw error;
     }
-    const fh = await fsp.open(this.path(name), O_RDONLY | O_NOFOLLOW);
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
     return true;
+  }
+
+  /**
+   * `publish` on a file system without hard links: a copy read from the temporary opened without
+   * following a link and checked to be the file `temporary` wrote (never reopened by path after
+   * the check), written to `name` created exclusively (a link at `name` exists: not followed).
+   */
+  private async publishCopy(tmp: string, name: string): Promise<boolean> {
+    let from: FileHandle;
+    try {
+      from = await fsp.open(this.path(tmp), O_RDONLY | O_NOFOLLOW);
+    } catch (error) {
+      if (errno(error) !== 'ELOOP') throw error;
+      this.checkTemporary(tmp, undefined);
+      throw error;
+    }
+    try {
+      this.checkTemporary(tmp, await from.stat());
+      let to: FileHandle;
+      try {
+        to = await fsp.open(
+          this.path(name),
+          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+          0o644,
+        );
+      } catch (error) {
+        if (errno(error) === 'EEXIST') return false;
+        throw error;
+      }
+      try {
+        const buffer = Buffer.alloc(64 * 1024);
+        let position = 0;
+        for (;;) {
+          const { bytesRead } = await from.read(
+            buffer,
+            0,
+            buffer.length,
+            position,
+          );
+          if (bytesRead === 0) break;
+          await to.write(buffer, 0, bytesRead, position);
+          position += bytesRead;
+        }
+        await to.sync();
+      } catch (error) {
+        await to.close().catch(() => undefined);
+        await this.remove(name);
+        throw error;
+      }
+      await to.close();
+      return true;
+    } finally {
+      await from.close();
+    }
   }
 
   async touch(name: string): Promise<void> {
@@ -193,6 +259,7 @@ export class StateDir implements CaseProbeDir {
   }
 
   async remove(name: string): Promise<void> {
+    this.temporaries.delete(name);
     await fsp.rm(this.path(name), { force: true }).catch(() => undefined);
   }
 
