@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { EXIT_CODE_FATAL } from '@kube-restore/common';
 import { describeS3Conformance } from './__testUtils__/conformance';
-import { expectTreeEquals } from './__testUtils__/harness';
+import { body, expectTreeEquals } from './__testUtils__/harness';
 import { readTree } from './__testUtils__/job';
 
 jest.setTimeout(120_000);
@@ -69,6 +69,37 @@ describe('keys no server stores, listed by the proxy', () => {
     });
     expect(await fsp.readdir(h.base)).not.toContain('x');
   });
+});
+
+it('an object replaced by a large one since the listing goes through the gate as large', async () => {
+  const big = body(11, 3 * 1024 * 1024 + 7);
+  await h.server.put('src', 'grown/obj', big);
+  const target = await h.newTarget();
+  // listed as it was before a writer replaced it: 100 bytes, a small object for the gate
+  h.proxy.rewriteListing = xml =>
+    xml.replace(`<Size>${big.length}</Size>`, '<Size>100</Size>');
+  try {
+    const run = await h.run({
+      request: h.request({ prefix: 'grown/', endpoint: h.proxy.endpoint }),
+      target,
+    });
+    expect(run.code).toBe(0);
+    expect(
+      run.lines.filter(
+        l =>
+          l.type === 'log' && l.msg === 'the object grew since it was listed',
+      ),
+    ).toEqual([
+      expect.objectContaining({
+        key: 'grown/obj',
+        listedBytes: 100,
+        bytes: big.length,
+      }),
+    ]);
+    expectTreeEquals(await readTree(target), new Map([['obj', big]]));
+  } finally {
+    h.proxy.rewriteListing = undefined;
+  }
 });
 
 it('an invalid request is INVALID_REQUEST naming the field', async () => {

@@ -16,6 +16,7 @@ import {
 } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
 import type { FileHasher, HashWorkerPool } from '../fileHasher';
+import { SMALL_OBJECT_BYTES } from '../inFlight';
 import type { HttpResponse } from '../s3/access';
 import { recycleBodyChunks } from '../s3/keepAliveHttp';
 import { withRetry } from '../retry';
@@ -100,15 +101,52 @@ export function firstWrite(ctx: Pick<RestoreContext, 'reporter'>): boolean {
  * Downloads `obj` to `finalPath` (absolute, inside the root), once the restore's gate lets it in
  * (inFlight.ts: callers may run more downloads at once than large objects are allowed).
  */
-export function downloadObject(
+export async function downloadObject(
   ctx: RestoreContext,
   obj: ObjectRef,
   finalPath: string,
   attributes: FileAttributes,
 ): Promise<Downloaded> {
-  return ctx.inFlight.run(obj.size, ctx.signal, () =>
-    downloadCounted(ctx, obj, finalPath, attributes),
-  );
+  try {
+    return await ctx.inFlight.run(obj.size, ctx.signal, () =>
+      downloadCounted(ctx, obj, finalPath, attributes),
+    );
+  } catch (error) {
+    const grew = grewOf(error);
+    if (!grew) throw error;
+    // Replaced by a large object since the listing: through the gate again, as what it is now.
+    ctx.reporter.log('info', 'the object grew since it was listed', {
+      key: obj.key,
+      listedBytes: obj.size,
+      bytes: grew.size,
+    });
+    return downloadObject(
+      ctx,
+      { ...obj, size: grew.size, etag: grew.etag ?? obj.etag },
+      finalPath,
+      attributes,
+    );
+  }
+}
+
+/**
+ * A GET let in through the gate as a small object (by its listed size) answered with a large one:
+ * the object was replaced since the listing. Its body is not read under the small slot, where many
+ * such bodies at once could hold far more memory than the gate allows for.
+ */
+class GrewSinceListing extends Error {
+  constructor(
+    readonly size: number,
+    readonly etag: string | undefined,
+  ) {
+    super(`the object is ${size} bytes now, more than when it was listed`);
+  }
+}
+
+function grewOf(error: unknown): GrewSinceListing | undefined {
+  for (let e = error; e instanceof Error; e = e.cause)
+    if (e instanceof GrewSinceListing) return e;
+  return undefined;
 }
 
 async function downloadCounted(
@@ -198,6 +236,10 @@ async function downloadStream(
     signal: ctx.signal,
   });
   const size = contentLength(res) ?? obj.size;
+  if (obj.size <= SMALL_OBJECT_BYTES && size > SMALL_OBJECT_BYTES) {
+    res.destroy();
+    throw new GrewSinceListing(size, res.headers.etag);
+  }
   let checks: ExpectedChecksum[];
   try {
     checks = await checksFor(
