@@ -43,6 +43,37 @@ function firstConflict(
   }
 }
 
+describe('PathClaims scratch file', () => {
+  it('refuses a link planted at its file name, and writes nothing through it', async () => {
+    const victim = path.join(dir, 'victim-empty');
+    await fsp.writeFile(victim, '');
+    const planted = path.join(dir, 'planted-claims');
+    await fsp.symlink(victim, planted);
+    expect(() => new PathClaims({ file: planted })).toThrow(
+      expect.objectContaining({ code: 'UNSAFE_PATH' }),
+    );
+    expect((await fsp.stat(victim)).size).toBe(0);
+    const dangling = path.join(dir, 'planted-dangling');
+    const outside = path.join(dir, 'made-through-link');
+    await fsp.symlink(outside, dangling);
+    expect(() => new PathClaims({ file: dangling })).toThrow(
+      expect.objectContaining({ code: 'UNSAFE_PATH' }),
+    );
+    await expect(fsp.lstat(outside)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('makes its file private to the job (mode 0600) and leaves no side file', async () => {
+    const sub = await fsp.mkdtemp(path.join(dir, 'mode-'));
+    const claims = new PathClaims({ file: path.join(sub, 'claims') });
+    claims.claimFile('b', 'b');
+    claims.claimFile('a', 'a');
+    claims.claimDir('c', 'c/');
+    expect((await fsp.stat(path.join(sub, 'claims'))).mode & 0o777).toBe(0o600);
+    expect(await fsp.readdir(sub)).toEqual(['claims']);
+    claims.close();
+  });
+});
+
 describe('compareUtf8', () => {
   it('orders strings as their UTF-8 bytes do (S3 key order), surrogate pairs included', () => {
     const alphabet = [

@@ -17,8 +17,9 @@
  * `//`, case folding on a case-insensitive volume, a listing that is not sorted): from then on
  * every claim is checked against the table (its ancestors, itself, and the range below it).
  */
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { conflict } from './paths';
+import { openScratchDatabase } from './scratchDatabase';
 
 /** Compares two strings by their UTF-8 bytes (code point order), as S3 sorts keys. */
 export function compareUtf8(a: string, b: string): number {
@@ -81,12 +82,9 @@ export class PathClaims {
   constructor(options: PathClaimsOptions) {
     this.foldCase = options.foldCase ?? false;
     this.sorted = !options.unsorted;
-    this.db = new DatabaseSync(options.file);
-    // Scratch state that a crash throws away: no journal file and no fsync (journal_mode=OFF is
-    // refused in node:sqlite's defensive mode; MEMORY keeps the rollback journal off the disk).
-    this.db.exec(
-      'PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA cache_size=-2048;' +
-        'CREATE TABLE claims (claim TEXT PRIMARY KEY, entry TEXT NOT NULL) WITHOUT ROWID',
+    this.db = openScratchDatabase(
+      options.file,
+      'CREATE TABLE claims (claim TEXT PRIMARY KEY, entry TEXT NOT NULL) WITHOUT ROWID',
     );
     this.insert = this.db.prepare(
       'INSERT OR IGNORE INTO claims (claim, entry) VALUES (?, ?)',

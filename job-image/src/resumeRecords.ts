@@ -9,7 +9,8 @@
  * sort differently), which a join would need a fallback for. The listing's keys do come mostly in
  * order, so the lookups walk the B-tree's pages in order and stay in SQLite's small page cache.
  */
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { openScratchDatabase } from './scratchDatabase';
 
 /** What a resume needs of a recorded object (a manifest `object` line). */
 export interface RecordedObject {
@@ -38,12 +39,9 @@ export class ResumeRecords implements ResumeLookup {
 
   /** `file`: a fresh SQLite file in the scratch directory (`:memory:` in unit tests). */
   constructor(file: string) {
-    this.db = new DatabaseSync(file);
-    // Scratch state that a crash throws away: no journal file and no fsync (journal_mode=OFF is
-    // refused in node:sqlite's defensive mode; MEMORY keeps the rollback journal off the disk).
-    this.db.exec(
-      'PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA cache_size=-2048;' +
-        'CREATE TABLE objects (key TEXT PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL,' +
+    this.db = openScratchDatabase(
+      file,
+      'CREATE TABLE objects (key TEXT PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL,' +
         ' etag TEXT, version TEXT) WITHOUT ROWID',
     );
     this.put = this.db.prepare(

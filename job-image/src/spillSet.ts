@@ -8,7 +8,8 @@
  * `has` a lookup by primary key.
  */
 import { rmSync } from 'node:fs';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { openScratchDatabase } from './scratchDatabase';
 
 /** Values held in memory before a set moves to disk (one or two MiB of paths). */
 export const DEFAULT_SPILL_LIMIT = 20_000;
@@ -24,16 +25,6 @@ export interface SpillOptions {
   spillFile?: () => string;
   /** Values held in memory at most; default DEFAULT_SPILL_LIMIT. */
   memoryLimit?: number;
-}
-
-/** Opens an SQLite file for scratch state that a crash throws away (no journal on disk, no fsync). */
-export function openScratchDatabase(file: string): DatabaseSync {
-  const db = new DatabaseSync(file);
-  // journal_mode=OFF is refused in node:sqlite's defensive mode; MEMORY keeps it off the disk.
-  db.exec(
-    'PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA cache_size=-2048',
-  );
-  return db;
 }
 
 export class SpillSet {
@@ -89,8 +80,10 @@ export class SpillSet {
 
   private spill(file: string): void {
     this.file = file;
-    const db = openScratchDatabase(file);
-    db.exec('CREATE TABLE spill (v TEXT PRIMARY KEY) WITHOUT ROWID');
+    const db = openScratchDatabase(
+      file,
+      'CREATE TABLE spill (v TEXT PRIMARY KEY) WITHOUT ROWID',
+    );
     this.db = db;
     this.insert = db.prepare('INSERT OR IGNORE INTO spill (v) VALUES (?)');
     this.lookup = db.prepare('SELECT 1 FROM spill WHERE v = ?');

@@ -124,6 +124,21 @@ describe('SpillingPathRegistry agrees with the in-memory PathRegistry', () => {
 });
 
 describe('SpillSet', () => {
+  it('refuses a link planted at its file name, and writes nothing through it', async () => {
+    const victim = path.join(dir, 'victim-empty');
+    await fsp.writeFile(victim, '');
+    const planted = path.join(dir, 'planted-spill');
+    await fsp.symlink(victim, planted);
+    const set = new SpillSet({ spillFile: () => planted, memoryLimit: 2 });
+    set.add('1');
+    set.add('2');
+    expect(() => set.add('3')).toThrow(
+      expect.objectContaining({ code: 'UNSAFE_PATH' }),
+    );
+    expect((await fsp.stat(victim)).size).toBe(0);
+    expect((await fsp.lstat(planted)).isSymbolicLink()).toBe(true);
+  });
+
   it('answers the same in memory and on disk, across the move', () => {
     const r = rng(3);
     const values = Array.from({ length: 2000 }, () =>
