@@ -4,7 +4,7 @@
  * restore writes a volume at a time, kube-restore's own directory is not followed through a link,
  * and archives with paths the file system cannot hold fail for good.
  */
-import { promises as fsp } from 'node:fs';
+import fsSync, { promises as fsp } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -148,6 +148,46 @@ describe('never overwrite across retries: decisions come from what the volume he
     const tree = await readTree(target);
     expect(tree.get('keep.txt')!.toString()).toBe(USER_FILE);
     expect([...tree.keys()].sort()).toEqual(['a.bin', 'b.bin', 'keep.txt']);
+  });
+
+  it("objects, skip-existing: a directory absent when planned that becomes a link to the user's files is looked into before writing", async () => {
+    const target = await h.newTarget();
+    await fsp.mkdir(path.join(target, 'keep'));
+    await fsp.writeFile(path.join(target, 'keep', 'x'), USER_FILE);
+    await h.server.put('safety', 'lnk/d/x', 'from the bucket');
+    // Archived: planned (d absent) well before it is written, after the thaw. At the first HEAD,
+    // after the planning look, someone makes d a link to keep.
+    h.proxy.archive('lnk/d/x', 'GLACIER', 2);
+    let linked = false;
+    h.proxy.add({
+      match: r => {
+        if (r.method === 'HEAD' && r.key === 'lnk/d/x' && !linked) {
+          linked = true;
+          fsSync.symlinkSync('keep', path.join(target, 'd'));
+        }
+        return false;
+      },
+      action: { type: 'status', status: 500, code: 'InternalError' },
+    });
+    try {
+      const run = await h.run({
+        request: request(
+          { prefix: 'lnk/', archive: { tier: 'Bulk', pollSeconds: 1 } },
+          'skip-existing',
+        ),
+        target,
+      });
+      expect(linked).toBe(true);
+      expect(run.termination).toMatchObject({
+        phase: 'Succeeded',
+        objectsSkipped: 1,
+      });
+      expect(await fsp.readFile(path.join(target, 'keep', 'x'), 'utf8')).toBe(
+        USER_FILE,
+      );
+    } finally {
+      h.proxy.clear();
+    }
   });
 
   it("tar, fail: a file that appears after the first attempt claimed the volume is not the restore's to keep, and the retry replaces only its own", async () => {

@@ -48,6 +48,11 @@ interface PlannedObject extends ListedObject {
   path: string;
   /** Set when plan() checked the object already. */
   decided?: Decision;
+  /**
+   * decide() did not look at the path because its directory was absent: unless the restore makes
+   * that directory itself, write() looks before writing (it may have appeared since, even as a link).
+   */
+  lookAtWrite?: boolean;
 }
 
 type Decision = 'write' | 'skip' | 'archived';
@@ -237,35 +242,16 @@ export class S3ObjectsSource implements Source {
     // In a directory this attempt made, nothing is there but what it wrote, and the path claims let
     // no two objects have one path: neither a file of the volume's nor an earlier attempt's (the
     // record of what the volume held was taken before any attempt wrote). No need to look.
-    // Nor under a directory that was not there when first looked at (the first window of a
-    // restore into an empty volume: one look per directory instead of one per object).
-    const lookedUp =
+    // Nor, for now, under a directory that was not there when first looked at (the first window of
+    // a restore into an empty volume: one look per directory instead of one per object); write()
+    // looks after all unless the restore made that directory itself (it may have appeared since,
+    // even as a link into the user's files).
+    const parent = parentOf(item.path);
+    const look =
       (resume.objects.size > 0 || conflict !== 'overwrite') &&
-      !root.madeHere(parentOf(item.path)) &&
-      !(await this.directoryAbsent(parentOf(item.path)));
-    if (lookedUp) {
-      const abs = path.join(root.real, item.path);
-      const st = await fsp.lstat(abs).catch(() => undefined);
-      const record = resume.objects.get(item.key);
-      const resumed =
-        record !== undefined &&
-        record.path === item.path &&
-        record.size === item.size &&
-        record.etag === item.etag &&
-        record.version === item.versionId &&
-        st?.isFile() &&
-        st.size === item.size;
-      const action =
-        st && !st.isDirectory()
-          ? existingPathAction(st, preexisting, conflict)
-          : 'write';
-      if (action === 'fail')
-        throw conflict_(
-          item.key,
-          `"${item.path}" already exists in the volume`,
-        );
-      if (resumed || action === 'skip') return 'skip';
-    }
+      !root.madeHere(parent);
+    if (look && (await this.directoryAbsent(parent))) item.lookAtWrite = true;
+    else if (look && (await this.existing(item)) === 'skip') return 'skip';
     if (!(await needsThaw(this.ctx, item, signal))) return 'write';
     if (this.ctx.request.source.archive.tier === 'fail')
       throw new RestoreError(
@@ -277,9 +263,37 @@ export class S3ObjectsSource implements Source {
   }
 
   /**
-   * Whether directory `rel` was absent when first looked at in this attempt. What appears there
-   * later is this restore's own (the record of what the volume held, and an earlier attempt's
-   * files, all came before the look). Bounded: forgetting only costs looks.
+   * What is at the object's path now: 'skip' if an earlier attempt verified it or the conflict
+   * policy keeps it (throws if the policy refuses it), else undefined (write it).
+   */
+  private async existing(item: PlannedObject): Promise<'skip' | undefined> {
+    const { resume, conflict, root, preexisting } = this.ctx;
+    const abs = path.join(root.real, item.path);
+    const st = await fsp.lstat(abs).catch(() => undefined);
+    const record = resume.objects.get(item.key);
+    const resumed =
+      record !== undefined &&
+      record.path === item.path &&
+      record.size === item.size &&
+      record.etag === item.etag &&
+      record.version === item.versionId &&
+      st?.isFile() &&
+      st.size === item.size;
+    const action =
+      st && !st.isDirectory()
+        ? existingPathAction(st, preexisting, conflict)
+        : 'write';
+    if (action === 'fail')
+      throw conflict_(item.key, `"${item.path}" already exists in the volume`);
+    if (resumed || action === 'skip') return 'skip';
+    return undefined;
+  }
+
+  /**
+   * Whether directory `rel` was absent when first looked at in this attempt. If the restore then
+   * makes it (root.madeHere), what is in it is the restore's own (the record of what the volume
+   * held, and an earlier attempt's files, all came before the look). Bounded: forgetting only costs
+   * looks.
    */
   private directoryAbsent(rel: string): Promise<boolean> {
     if (rel === '') return Promise.resolve(false);
@@ -339,6 +353,17 @@ export class S3ObjectsSource implements Source {
     const { root, reporter, manifest } = this.ctx;
     const ctx = signal === this.ctx.signal ? this.ctx : { ...this.ctx, signal };
     const finalPath = await root.filePath(item.path, item.key);
+    // Its directory was absent when decide() looked: trusted only if the restore made it itself.
+    if (
+      item.lookAtWrite &&
+      !root.madeHere(parentOf(item.path)) &&
+      (await this.existing(item)) === 'skip'
+    ) {
+      this.objectsSkipped++;
+      reporter.counters.objectsSkipped++;
+      reporter.counters.objectsDone++;
+      return;
+    }
     try {
       const done = await downloadObject(
         ctx,
