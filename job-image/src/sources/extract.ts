@@ -25,6 +25,7 @@ import { DirectoryEntryLimit } from '../dirEntries';
 import { SpillingPathRegistry } from '../spillingPaths';
 import { SpillSet } from '../spillSet';
 import { writeFileAtomically } from '../writeFileAtomically';
+import { watchEnd, writeArchiveInput } from './archiveInput';
 import { makeSymlinks, PendingSymlink, replaceWith } from './extractLinks';
 
 export const GUNZIP_CHUNK_BYTES = 128 * 1024;
@@ -566,24 +567,12 @@ async function extractEntries(
     );
   });
 
-  const finished = new Promise<void>((resolve, reject) => {
-    extract.on('finish', () => resolve());
-    extract.on('error', (error: Error) => reject(error));
-    extract.on('close', () => resolve());
-  });
-  let ended = false;
-  finished.then(
-    () => (ended = true),
-    () => (ended = true),
-  );
+  const end = watchEnd(extract);
 
   try {
-    for await (const chunk of input) {
-      if (failure !== undefined) break;
-      if (!extract.write(chunk) && !ended) await drainedOrEnded(extract);
-    }
+    await writeArchiveInput(input, extract, end, () => failure !== undefined);
     if (failure === undefined) (extract as unknown as { end(): void }).end();
-    await finished;
+    await end.finished;
     if (failure === undefined) await settleCommits();
   } catch (error) {
     extract.destroy();
@@ -606,25 +595,6 @@ async function extractEntries(
       await fsp.utimes(dir.abs, dir.mtime, dir.mtime).catch(() => undefined);
   }
   return result;
-}
-
-/**
- * Resolves when `stream` drains, finishes, closes or fails (a failure reaches the caller through its
- * own listener). Its listeners go once it resolves: a race with a promise that settles only when the
- * archive ends would keep one reaction per wait until then, a little memory per entry.
- */
-function drainedOrEnded(stream: {
-  on(event: string, listener: () => void): unknown;
-  removeListener(event: string, listener: () => void): unknown;
-}): Promise<void> {
-  const events = ['drain', 'finish', 'close', 'error'];
-  return new Promise(resolve => {
-    const done = () => {
-      for (const event of events) stream.removeListener(event, done);
-      resolve();
-    };
-    for (const event of events) stream.on(event, done);
-  });
 }
 
 function translateTarError(error: unknown, archive: string): RestoreError {
