@@ -238,7 +238,7 @@ export class S3ObjectsSource implements Source {
     item: PlannedObject,
     signal: AbortSignal,
   ): Promise<Decision> {
-    const { resume, conflict, root, preexisting } = this.ctx;
+    const { resume, conflict, root } = this.ctx;
     // In a directory this attempt made, nothing is there but what it wrote, and the path claims let
     // no two objects have one path: neither a file of the volume's nor an earlier attempt's (the
     // record of what the volume held was taken before any attempt wrote). No need to look.
