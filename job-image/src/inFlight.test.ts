@@ -1,3 +1,4 @@
+import { DEFAULT_CONCURRENCY, parseRestoreRequest } from '@kube-restore/common';
 import {
   FirstByteTimes,
   InFlight,
@@ -5,6 +6,7 @@ import {
   SMALL_OBJECT_BYTES,
   smallObjectBound,
 } from './inFlight';
+import { tuningFrom } from './tuning';
 
 /** Starts `n` downloads of `size` that end when `release` is called; counts those let in. */
 function hold(gate: InFlight, n: number, size: number, signal: AbortSignal) {
@@ -52,6 +54,43 @@ describe('InFlight', () => {
     farther.record(400);
     expect(new InFlight(16, farther).smallLimit).toBe(256);
     expect(new InFlight(2, farther).smallLimit).toBe(32);
+  });
+
+  it('holds small objects to a concurrency the request set, whatever the round trip', async () => {
+    const farther = new FirstByteTimes();
+    farther.record(400);
+    const told: number[] = [];
+    const gate = new InFlight(4, farther, limit => told.push(limit), false);
+    expect(gate.bound).toBe(4);
+    expect(gate.smallLimit).toBe(4);
+    expect(smallObjectBound(4, false)).toBe(4);
+    const ac = new AbortController();
+    const small = hold(gate, 10, 1000, ac.signal);
+    await tick();
+    expect(small.running()).toBe(4);
+    expect(Math.max(0, ...told)).toBeLessThanOrEqual(4);
+    small.release();
+    await small.all;
+    expect(gate.peakSmall).toBe(4);
+    // the same gate at the default concurrency scales with the round trip
+    expect(new InFlight(4, farther).smallLimit).toBe(64);
+  });
+
+  it('derives from the request whether small objects may scale: only the default concurrency does', () => {
+    const request = (options: Record<string, unknown>) =>
+      parseRestoreRequest({
+        source: { bucket: 'bucket', prefix: 'p/' },
+        target: { namespace: 'team-a', pvc: 'data' },
+        options,
+      });
+    expect(tuningFrom(request({}))).toMatchObject({
+      concurrency: DEFAULT_CONCURRENCY,
+      smallScales: true,
+    });
+    expect(tuningFrom(request({ concurrency: 16 }))).toMatchObject({
+      concurrency: 16,
+      smallScales: false,
+    });
   });
 
   it('tells each new high of the small limit (the throttle follows it)', async () => {

@@ -5,7 +5,8 @@
  * trip calls for (a bandwidth-delay product): the concurrency that keeps the job busy when the
  * first byte of a GET comes back after 5 ms, scaled by the measured time to first byte, from
  * `options.concurrency` up to 16 times that and never more than 256. 256 small bodies are at most
- * 64 MiB, so the pod's default memory limit holds.
+ * 64 MiB, so the pod's default memory limit holds. Only the default concurrency scales so: a request
+ * that sets options.concurrency holds small objects to it too (tuning.ts, `smallScales`).
  *
  * The time to first byte is the least of the last 32 successful GETs and HEADs (S3Access records
  * them), so that the server's queueing under many requests does not raise the number further.
@@ -39,8 +40,12 @@ export class FirstByteTimes {
   }
 }
 
-/** The most small objects in flight for `concurrency` (the number of download workers needed). */
-export function smallObjectBound(concurrency: number): number {
+/**
+ * The most small objects in flight for `concurrency` (the number of download workers needed):
+ * `concurrency` itself when small objects may not scale (the request set options.concurrency).
+ */
+export function smallObjectBound(concurrency: number, scales = true): number {
+  if (!scales) return concurrency;
   return Math.max(
     concurrency,
     Math.min(MAX_SMALL_IN_FLIGHT, concurrency * SMALL_PER_CONCURRENCY),
@@ -63,16 +68,20 @@ export class InFlight {
 
   private raisedTo = 0;
 
-  /** `onSmallLimit`: told each time the small limit reaches a new high (the throttle follows it). */
+  /**
+   * `onSmallLimit`: told each time the small limit reaches a new high (the throttle follows it).
+   * `scales`: false holds small objects to `concurrency` too (options.concurrency set explicitly).
+   */
   constructor(
     private readonly concurrency: number,
     private readonly firstByte: FirstByteTimes,
     private readonly onSmallLimit?: (limit: number) => void,
+    private readonly scales = true,
   ) {}
 
   /** Download workers needed so that the gate, not the workers, is the limit. */
   get bound(): number {
-    return smallObjectBound(this.concurrency);
+    return smallObjectBound(this.concurrency, this.scales);
   }
 
   /** Small objects allowed in flight now. */

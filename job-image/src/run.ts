@@ -327,8 +327,8 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       source: request.source,
       maxSockets:
         Math.max(
-          request.options.concurrency * 4,
-          smallObjectBound(request.options.concurrency),
+          tuning.concurrency * 4,
+          smallObjectBound(tuning.concurrency, tuning.smallScales),
         ) + 4,
       env,
       throttle,
@@ -368,8 +368,11 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       dirMode,
       canChown,
       hashWorkers,
-      inFlight: new InFlight(tuning.concurrency, s3.firstByte, limit =>
-        throttle.raiseMax(limit),
+      inFlight: new InFlight(
+        tuning.concurrency,
+        s3.firstByte,
+        limit => throttle.raiseMax(limit),
+        tuning.smallScales,
       ),
       tempTag,
     };
@@ -381,7 +384,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
         : { prefix: request.source.prefix }),
       format: request.source.format,
       conflict: request.target.conflict,
-      concurrency: request.options.concurrency,
+      concurrency: tuning.concurrency,
       resuming,
     });
     source = await createSource(ctx);

@@ -3,7 +3,11 @@
  * with the defaults that suit a nearby region. Nothing here reads the environment: a restore is
  * tuned by its request alone, which the Job carries.
  */
-import { parseQuantity, RestoreRequest } from '@kube-restore/common';
+import {
+  DEFAULT_CONCURRENCY,
+  parseQuantity,
+  RestoreRequest,
+} from '@kube-restore/common';
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry';
 import type { Tuning } from './sources/types';
 
@@ -27,7 +31,9 @@ export function tuningFrom(request: RestoreRequest): Tuning {
       ? request.source.archive.pollSeconds * 1000
       : undefined;
   return {
-    concurrency: request.options.concurrency,
+    concurrency: request.options.concurrency ?? DEFAULT_CONCURRENCY,
+    // A concurrency given by the request bounds small objects too; the default one scales.
+    smallScales: request.options.concurrency === undefined,
     rangeThreshold:
       parts.minObjectSize !== undefined
         ? parseQuantity(parts.minObjectSize)

@@ -59,6 +59,11 @@ export interface RestoreContext {
 
 export interface Tuning {
   concurrency: number;
+  /**
+   * Small objects may be more than `concurrency` at once, as the round trip calls for (inFlight.ts):
+   * only when the request left options.concurrency at its default.
+   */
+  smallScales: boolean;
   /** Objects at least this large are fetched as parallel ranged GETs. */
   rangeThreshold: number;
   partSize: number;

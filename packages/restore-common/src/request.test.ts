@@ -43,7 +43,6 @@ describe('RestoreRequest schema', () => {
       credentials: { type: 'none' },
       options: {
         parallelism: 1,
-        concurrency: 16,
         verify: true,
         owner: {},
         ttlSecondsAfterFinished: 86400,

@@ -315,16 +315,21 @@ export const credentialsSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),
 ]);
 
+/** options.concurrency when the request does not set it. */
+export const DEFAULT_CONCURRENCY = 16;
+
 export const optionsSchema = z
   .object({
     /** Pods of an Indexed Job; each takes its share of the keys. */
     parallelism: z.number().int().min(1).max(64).default(1),
     /**
-     * Concurrent transfers inside each pod: objects over 256 KiB at a time. Small objects wait on the
-     * round trip, not the link: the job lets up to 16 times as many of them in (at most 256), as
-     * the measured time to first byte calls for (job-image/src/inFlight.ts).
+     * Concurrent transfers inside each pod (default DEFAULT_CONCURRENCY, 16). Unset: 16 objects over
+     * 256 KiB at a time, and small objects, which wait on the round trip rather than the link, up to
+     * 16 times as many (at most 256) as the measured time to first byte calls for
+     * (job-image/src/inFlight.ts). Set: every object download, small ones too, is held to it (a
+     * bound for a server or link that must not see more requests at once).
      */
-    concurrency: z.number().int().min(1).max(256).default(16),
+    concurrency: z.number().int().min(1).max(256).optional(),
     /** Verify every object (size always; MD5 or S3 checksums when available). */
     verify: z.boolean().default(true),
     owner: z
