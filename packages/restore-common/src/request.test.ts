@@ -1,6 +1,7 @@
 import {
   parseRestoreRequest,
   RestoreRequestError,
+  DEFAULT_CONCURRENCY,
   restoreNameOf,
   safeParseRestoreRequest,
   sourceFromUrl,
@@ -499,6 +500,23 @@ describe('restoreNameOf', () => {
     );
     expect(a).toBe(b);
     expect(a).toMatch(/^restore-data-[0-9a-f]{8}$/);
+  });
+
+  it('is what it was when options.concurrency defaulted to 16 in the schema', () => {
+    const unset = parseRestoreRequest(minimal);
+    expect(unset.options.concurrency).toBeUndefined();
+    const explicit = parseRestoreRequest({
+      ...minimal,
+      options: { concurrency: DEFAULT_CONCURRENCY },
+    });
+    expect(restoreNameOf(unset)).toBe(restoreNameOf(explicit));
+    // the name a request without options.concurrency got before the option became optional
+    expect(
+      restoreNameOf({
+        ...unset,
+        options: { ...unset.options, concurrency: DEFAULT_CONCURRENCY },
+      }),
+    ).toBe(restoreNameOf(unset));
   });
 
   it('differs when the request differs, and keeps within 52 characters', () => {

@@ -558,7 +558,15 @@ export function restoreNameOf(request: RestoreRequest): string {
   if (request.name) return request.name;
   // Shard bounds come from listing the source when the restore is created: not part of what it is.
   const { name: _name, shards: _shards, ...rest } = request;
-  return deriveRestoreName(request.target.pvc, rest);
+  // Hashed with the default concurrency filled in, as it was when the schema supplied it: a
+  // request's name stays what it was before options.concurrency became optional.
+  return deriveRestoreName(request.target.pvc, {
+    ...rest,
+    options: {
+      ...rest.options,
+      concurrency: rest.options.concurrency ?? DEFAULT_CONCURRENCY,
+    },
+  });
 }
 
 /**
