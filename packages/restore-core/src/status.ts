@@ -22,6 +22,12 @@ import {
 } from '@kube-restore/common';
 import { CONTAINER_NAME } from './manifests';
 
+/**
+ * The waitingReason of a restore whose Job is still suspended: its create stopped between the Job
+ * and its resume (interrupted.ts); createRestore with the same request finishes it.
+ */
+export const WAITING_SUSPENDED = 'the Job is suspended';
+
 export interface StatusInputs {
   job: V1Job;
   pods: V1Pod[];
@@ -277,7 +283,7 @@ export function deriveRestoreStatus({
       const unscheduled = active
         .flatMap(p => p.status?.conditions ?? [])
         .find(c => c.type === 'PodScheduled' && c.status === 'False');
-      if (job.spec?.suspend) status.waitingReason = 'the Job is suspended';
+      if (job.spec?.suspend) status.waitingReason = WAITING_SUSPENDED;
       else if (waiting)
         status.waitingReason = waiting.message
           ? `${waiting.reason}: ${waiting.message}`

@@ -9,6 +9,7 @@ import {
   Cluster,
   waitUntil,
 } from '@kube-restore/test-cluster';
+import type { KubeClients } from '@kube-restore/core';
 import * as path from 'node:path';
 import { NOT_OPTED_IN } from './reconcile';
 import {
@@ -66,10 +67,12 @@ describe('the populator on real nodes', () => {
     spec: restrictedPodSpec({ stub: ['--cat', 'hello.txt'], pvc: claim }),
   });
 
+  let clients: KubeClients;
+
   beforeAll(async () => {
     cluster = await startCluster();
     kubectl = kubectlAs(cluster, cluster.kubeconfig.admin);
-    const clients = await installPopulator(cluster, kubectl, NS);
+    clients = await installPopulator(cluster, kubectl, NS);
     await seedBucket(cluster, 'pop-data', {
       'set/hello.txt': 'hello from s3\n',
       'set/sub/more.txt': 'more',
@@ -417,5 +420,80 @@ describe('the populator on real nodes', () => {
         'kube-restore.io/populator-problem'
       ],
     ).toBeUndefined();
+  });
+  it('a create stopped between its suspended Job and the resume is finished: the PVC gets its data', async () => {
+    // the resume fails and so does the undo's delete of the Job: what a populator killed between
+    // the two leaves behind (a suspended Job, maybe its Secret). Faults only, on the real API server.
+    const faults = { patchJob: 1, deleteJob: 1 };
+    const injected = () =>
+      Promise.reject(
+        Object.assign(new Error('injected'), {
+          code: 500,
+          body: { message: 'injected: stopped here' },
+        }),
+      );
+    const batch = new Proxy(clients.batch, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        const fault = (
+          {
+            patchNamespacedJob: 'patchJob',
+            deleteNamespacedJob: 'deleteJob',
+          } as const
+        )[String(prop) as 'patchNamespacedJob' | 'deleteNamespacedJob'];
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (fault && faults[fault] > 0) {
+            faults[fault]--;
+            return injected();
+          }
+          return value.apply(target, args);
+        };
+      },
+    });
+    await populator.stop();
+    populator = startPopulator({ ...clients, batch });
+
+    await kubectl(
+      ['apply', '-f', '-'],
+      yamlDocs(pvc('resumed', 'seed'), readerPod('resumed-reader', 'resumed')),
+    );
+    // the failed create is a failure of the PVC's population: an event with the code (RestoreError)
+    const failed = await waitUntil(
+      'a RestoreFailed event for the failed resume',
+      async () =>
+        (await pvcEvents('resumed')).find(e => e.reason === 'RestoreFailed'),
+      180_000,
+      500,
+    );
+    expect(failed.type).toBe('Warning');
+    expect(failed.message).toMatch(/^UNAVAILABLE: .*injected: stopped here/);
+    expect(faults).toEqual({ patchJob: 0, deleteJob: 0 });
+
+    // the next attempt finds the suspended Job and finishes its create
+    const pod = await waitUntil(
+      'the reader pod to end',
+      async () => {
+        const p = await getJson('pod', 'resumed-reader', '-n', NS);
+        return ['Succeeded', 'Failed'].includes(p.status.phase) ? p : undefined;
+      },
+      240_000,
+      1000,
+    );
+    expect(pod.status.phase).toBe('Succeeded');
+    expect(await kubectl(['logs', 'resumed-reader', '-n', NS])).toContain(
+      'hello from s3',
+    );
+    const status = await waitUntil(
+      'the RestoreSource status Succeeded for the PVC',
+      async () =>
+        (await getJson('restoresource', 'seed', '-n', NS)).status?.pvcs?.find(
+          (p: { pvc: string; state: string }) =>
+            p.pvc === 'resumed' && p.state === 'Succeeded',
+        ),
+      60_000,
+      500,
+    );
+    expect(status).toMatchObject({ pvc: 'resumed', state: 'Succeeded' });
   });
 });

@@ -27,6 +27,7 @@ import {
   setPopulationStatus,
   setPopulatorProblem,
   ANNOTATION_POPULATOR_PROBLEM,
+  WAITING_SUSPENDED,
   waitsForFirstConsumer,
 } from '@kube-restore/core';
 import {
@@ -190,8 +191,12 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
   }
 
   const restore = await currentRestore(ctx, namespace, prime);
+  // a create that stopped between its suspended Job and the resume (this process killed or rolled
+  // out, or an undo step that failed): created again with the same request and keys, core finishes it
+  const interrupted =
+    restore?.phase === 'Pending' && restore.waitingReason === WAITING_SUSPENDED;
   let keys;
-  if (!restore) {
+  if (!restore || interrupted) {
     try {
       keys = await restoreSourceKeys(ctx.clients, request);
     } catch (e) {
@@ -199,6 +204,8 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
       await fail(ctx, pvc, source, e.code, e.message);
       return;
     }
+  }
+  if (!restore) {
     // sized before anything is made for it: a source too big for the PVC gets no prime PVC
     const fit = await sourceFits(request, keys, {
       name: pvc.metadata!.name!,
@@ -232,14 +239,26 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
     );
     return;
   }
-  if (!restore) {
+  if (!restore || interrupted) {
     // the keys go into the restore's own Secret (credentials.ts): the Job never names the user's
     const copied = withCopiedKeys(request, keys);
-    const created = await createRestore(ctx.clients, copied.request, {
-      ...(copied.credentials ? { credentials: copied.credentials } : {}),
-      ...(ctx.image ? { image: ctx.image } : {}),
-      requester: `populator for ${namespace}/${pvc.metadata!.name}`,
-    });
+    let created;
+    try {
+      created = await createRestore(ctx.clients, copied.request, {
+        ...(copied.credentials ? { credentials: copied.credentials } : {}),
+        ...(ctx.image ? { image: ctx.image } : {}),
+        requester: `populator for ${namespace}/${pvc.metadata!.name}`,
+      });
+    } catch (e) {
+      // refused (deploy/policy, RBAC, admission) or a step failed: the user sees the code, and
+      // the next attempt waits for the backoff
+      if (!(e instanceof RestoreError)) throw e;
+      // an interrupted create made from a request since changed is not finished: it starts afresh
+      if (interrupted && e.kind === 'Conflict')
+        await removeRestore(ctx, namespace, prime);
+      await fail(ctx, pvc, source, restoreErrorCode(e), e.message);
+      return;
+    }
     await event(
       ctx,
       pvc,
@@ -332,6 +351,11 @@ async function currentRestore(
     if (isNotFound(e)) return undefined;
     throw e;
   }
+}
+
+/** A RestoreError's kind as a failure code: Forbidden -> FORBIDDEN, NotFound -> NOT_FOUND. */
+export function restoreErrorCode(e: RestoreError): string {
+  return e.kind.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
 function reportedFailure(
