@@ -7,30 +7,42 @@
  * pod's /tmp is a small emptyDir, while the volume is sized for the data. An attempt removes what a
  * killed attempt left, and the directory is removed when the restore ends.
  */
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { closeSync, constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fsConstants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } =
+  fsConstants;
 
 export class Scratch {
   private serial = 0;
   private readonly closers: Array<() => void> = [];
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private fd: number | undefined,
+  ) {}
 
-  /** Makes `dir` afresh (removing what a killed attempt left there). */
+  /**
+   * Makes `dir` afresh (removing what a killed attempt left there) and holds it open: its files are
+   * named through the descriptor (/proc/self/fd/N/name), so a writer of the volume who renames the
+   * directory and plants a link in its place does not redirect them.
+   */
   static async open(dir: string): Promise<Scratch> {
     await fsp.rm(dir, { recursive: true, force: true });
     await fsp.mkdir(dir, { mode: 0o700 });
-    return new Scratch(dir);
+    const handle = await fsp.open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    // the descriptor is kept for the scratch directory's lifetime, past the handle's
+    return new Scratch(dir, handle.fd);
   }
 
-  /** A fresh file name in the directory. */
+  /** A fresh file name in the directory, reached through its descriptor. */
   file(stem: string): string {
-    return path.join(this.dir, `${stem}-${++this.serial}`);
+    if (this.fd === undefined)
+      throw new Error(`scratch ${this.dir} is removed`);
+    return path.join(`/proc/self/fd/${this.fd}`, `${stem}-${++this.serial}`);
   }
 
   /** Runs `close` (of a database in the directory) before the directory is removed. */
@@ -46,6 +58,8 @@ export class Scratch {
         // closing is best effort: the directory goes anyway
       }
     }
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
     await fsp.rm(this.dir, { recursive: true, force: true });
   }
 }

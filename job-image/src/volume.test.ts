@@ -3,6 +3,7 @@
  * probe also against a fake that folds case (no case-insensitive file system on the test machine:
  * the kernel has neither tmpfs nor ext4 casefolding).
  */
+import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -264,12 +265,57 @@ describe('StateDir', () => {
       await state.remove(tmp);
     });
 
+    it('a temporary swapped for a FIFO is refused without waiting for a writer', async () => {
+      const tmp = await state.temporary(
+        lines(async () => {
+          const name = await tmpName();
+          await fsp.unlink(path.join(dir(), name));
+          execFileSync('mkfifo', [path.join(dir(), name)]);
+        }),
+      );
+      await expect(state.publish(tmp, 'record')).rejects.toMatchObject({
+        code: 'UNSAFE_PATH',
+      });
+      expect(await state.lstat('record')).toBeUndefined();
+      await state.remove(tmp);
+    });
+
+    it('copies all of a record when the file system takes fewer bytes per write', async () => {
+      const body = Array.from({ length: 20_000 }, (_, i) => `${i}\n`).join('');
+      const tmp = await state.temporary(body);
+      const open = fsp.open.bind(fsp);
+      // every handle the copy opens writes at most 1000 bytes at a time, as some FUSE mounts do
+      jest.spyOn(fsp, 'open').mockImplementation(async (...args) => {
+        const fh = await open(...(args as Parameters<typeof fsp.open>));
+        const write = fh.write.bind(fh) as (
+          b: Buffer,
+          o: number,
+          l: number,
+          p: number,
+        ) => Promise<{ bytesWritten: number; buffer: Buffer }>;
+        (fh as unknown as { write: typeof write }).write = (b, o, l, p) =>
+          write(b, o, Math.min(l, 1000), p);
+        return fh;
+      });
+      expect(await state.publish(tmp, 'record')).toBe(true);
+      jest.restoreAllMocks();
+      expect(await state.read('record')).toBe(body);
+      await state.remove(tmp);
+    });
+
     it('a link planted at the final name is not followed', async () => {
       const tmp = await state.temporary('1\n');
       await fsp.symlink(secret, path.join(dir(), 'record'));
       expect(await state.publish(tmp, 'record')).toBe(false);
       expect(await fsp.readFile(secret, 'utf8')).toBe('SECRET-SA-TOKEN\n');
       await state.remove(tmp);
+    });
+  });
+
+  it('refuses to read a FIFO planted at a name, without waiting for a writer', async () => {
+    execFileSync('mkfifo', [path.join(root, '.kube-restore', 'note')]);
+    await expect(state.read('note')).rejects.toMatchObject({
+      code: 'UNSAFE_PATH',
     });
   });
 

@@ -34,8 +34,15 @@ export const RESTORE_ID_NAME = 'restore-id';
 export const DEFAULT_CLAIM_STALE_MS = 15 * 60_000;
 export const HEARTBEAT_MS = 30_000;
 
-const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_WRONLY, O_CREAT, O_EXCL } =
-  fsConstants;
+const {
+  O_RDONLY,
+  O_DIRECTORY,
+  O_NOFOLLOW,
+  O_NONBLOCK,
+  O_WRONLY,
+  O_CREAT,
+  O_EXCL,
+} = fsConstants;
 
 function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException)?.code;
@@ -100,7 +107,8 @@ export class StateDir implements CaseProbeDir {
   async read(name: string): Promise<string | undefined> {
     let fh: FileHandle;
     try {
-      fh = await fsp.open(this.path(name), O_RDONLY | O_NOFOLLOW);
+      // O_NONBLOCK: a FIFO planted at the name does not hang the open (a regular file ignores it)
+      fh = await fsp.open(this.path(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     } catch (error) {
       if (errno(error) === 'ENOENT') return undefined;
       if (errno(error) === 'ELOOP')
@@ -108,6 +116,8 @@ export class StateDir implements CaseProbeDir {
       throw error;
     }
     try {
+      if (!(await fh.stat()).isFile())
+        throw unsafe(`${MANIFEST_DIR}/${name}`, 'is not a regular file');
       return await fh.readFile('utf8');
     } finally {
       await fh.close();
@@ -151,6 +161,7 @@ export class StateDir implements CaseProbeDir {
     const tmp = await this.temporary(text);
     try {
       await fsp.rename(this.path(tmp), this.path(name));
+      this.temporaries.delete(tmp);
     } catch (error) {
       await this.remove(tmp);
       throw error;
@@ -199,7 +210,8 @@ export class StateDir implements CaseProbeDir {
   private async publishCopy(tmp: string, name: string): Promise<boolean> {
     let from: FileHandle;
     try {
-      from = await fsp.open(this.path(tmp), O_RDONLY | O_NOFOLLOW);
+      // O_NONBLOCK: a FIFO swapped in does not hang the open; checkTemporary refuses it
+      from = await fsp.open(this.path(tmp), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     } catch (error) {
       if (errno(error) !== 'ELOOP') throw error;
       this.checkTemporary(tmp, undefined);
@@ -229,7 +241,18 @@ export class StateDir implements CaseProbeDir {
             position,
           );
           if (bytesRead === 0) break;
-          await to.write(buffer, 0, bytesRead, position);
+          // a write may take fewer bytes than asked (FUSE, SMB): the rest goes in the next one
+          for (let done = 0; done < bytesRead;) {
+            const { bytesWritten } = await to.write(
+              buffer,
+              done,
+              bytesRead - done,
+              position + done,
+            );
+            if (bytesWritten === 0)
+              throw new Error(`${MANIFEST_DIR}/${name}: a write took no bytes`);
+            done += bytesWritten;
+          }
           position += bytesRead;
         }
         await to.sync();
