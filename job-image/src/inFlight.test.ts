@@ -87,8 +87,17 @@ describe('InFlight', () => {
       concurrency: DEFAULT_CONCURRENCY,
       smallScales: true,
     });
+    // 16 is the default: requests stored while the schema filled it in carry it
     expect(tuningFrom(request({ concurrency: 16 }))).toMatchObject({
       concurrency: 16,
+      smallScales: true,
+    });
+    expect(tuningFrom(request({ concurrency: 8 }))).toMatchObject({
+      concurrency: 8,
+      smallScales: false,
+    });
+    expect(tuningFrom(request({ concurrency: 64 }))).toMatchObject({
+      concurrency: 64,
       smallScales: false,
     });
   });

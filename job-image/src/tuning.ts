@@ -7,6 +7,7 @@ import {
   DEFAULT_CONCURRENCY,
   parseQuantity,
   RestoreRequest,
+  smallObjectsScale,
 } from '@kube-restore/common';
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry';
 import type { Tuning } from './sources/types';
@@ -32,8 +33,8 @@ export function tuningFrom(request: RestoreRequest): Tuning {
       : undefined;
   return {
     concurrency: request.options.concurrency ?? DEFAULT_CONCURRENCY,
-    // A concurrency given by the request bounds small objects too; the default one scales.
-    smallScales: request.options.concurrency === undefined,
+    // A concurrency other than the default bounds small objects too; the default one scales.
+    smallScales: smallObjectsScale(request.options),
     rangeThreshold:
       parts.minObjectSize !== undefined
         ? parseQuantity(parts.minObjectSize)

@@ -3,6 +3,8 @@ import {
   RestoreRequestError,
   DEFAULT_CONCURRENCY,
   restoreNameOf,
+  smallObjectsScale,
+  withDefaultConcurrency,
   safeParseRestoreRequest,
   sourceFromUrl,
 } from './request';
@@ -517,6 +519,25 @@ describe('restoreNameOf', () => {
         options: { ...unset.options, concurrency: DEFAULT_CONCURRENCY },
       }),
     ).toBe(restoreNameOf(unset));
+  });
+
+  it('a request stored with concurrency 16 is the same request as one without it', () => {
+    const unset = parseRestoreRequest(minimal);
+    const stored = parseRestoreRequest({
+      ...minimal,
+      options: { concurrency: DEFAULT_CONCURRENCY },
+    });
+    expect(withDefaultConcurrency(unset)).toEqual(
+      withDefaultConcurrency(stored),
+    );
+    expect(smallObjectsScale(unset.options)).toBe(true);
+    expect(smallObjectsScale(stored.options)).toBe(true);
+    expect(smallObjectsScale({ concurrency: 4 })).toBe(false);
+    expect(
+      withDefaultConcurrency(
+        parseRestoreRequest({ ...minimal, options: { concurrency: 4 } }),
+      ).options.concurrency,
+    ).toBe(4);
   });
 
   it('differs when the request differs, and keeps within 52 characters', () => {

@@ -323,11 +323,12 @@ export const optionsSchema = z
     /** Pods of an Indexed Job; each takes its share of the keys. */
     parallelism: z.number().int().min(1).max(64).default(1),
     /**
-     * Concurrent transfers inside each pod (default DEFAULT_CONCURRENCY, 16). Unset: 16 objects over
-     * 256 KiB at a time, and small objects, which wait on the round trip rather than the link, up to
-     * 16 times as many (at most 256) as the measured time to first byte calls for
-     * (job-image/src/inFlight.ts). Set: every object download, small ones too, is held to it (a
-     * bound for a server or link that must not see more requests at once).
+     * Concurrent transfers inside each pod (default DEFAULT_CONCURRENCY, 16). Unset or 16: 16 objects
+     * over 256 KiB at a time, and small objects, which wait on the round trip rather than the link, up
+     * to 16 times as many (at most 256) as the measured time to first byte calls for
+     * (job-image/src/inFlight.ts). 16 counts as the default because requests and RestoreSources stored
+     * while the schema filled it in carry it. Any other value: every object download, small ones too,
+     * is held to it (a bound for a server or link that must not see more requests at once).
      */
     concurrency: z.number().int().min(1).max(256).optional(),
     /** Verify every object (size always; MD5 or S3 checksums when available). */
@@ -558,15 +559,29 @@ export function restoreNameOf(request: RestoreRequest): string {
   if (request.name) return request.name;
   // Shard bounds come from listing the source when the restore is created: not part of what it is.
   const { name: _name, shards: _shards, ...rest } = request;
-  // Hashed with the default concurrency filled in, as it was when the schema supplied it: a
-  // request's name stays what it was before options.concurrency became optional.
-  return deriveRestoreName(request.target.pvc, {
-    ...rest,
+  return deriveRestoreName(request.target.pvc, withDefaultConcurrency(rest));
+}
+
+/**
+ * The request with options.concurrency filled in, as it was when the schema supplied the default:
+ * what a restore is, for its derived name and for "the same request again", stays what it was
+ * before the option became optional.
+ */
+export function withDefaultConcurrency<
+  T extends { options: { concurrency?: number } },
+>(request: T): T {
+  return {
+    ...request,
     options: {
-      ...rest.options,
-      concurrency: rest.options.concurrency ?? DEFAULT_CONCURRENCY,
+      ...request.options,
+      concurrency: request.options.concurrency ?? DEFAULT_CONCURRENCY,
     },
-  });
+  };
+}
+
+/** Whether small objects may go past options.concurrency by the round trip (unset or the default). */
+export function smallObjectsScale(options: { concurrency?: number }): boolean {
+  return (options.concurrency ?? DEFAULT_CONCURRENCY) === DEFAULT_CONCURRENCY;
 }
 
 /**

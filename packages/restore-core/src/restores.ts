@@ -16,6 +16,7 @@ import {
   RestoreRequest,
   RestoreStatus,
   canonicalJson,
+  withDefaultConcurrency,
 } from '@kube-restore/common';
 import { KubeClients } from './clients';
 import { RestoreError, callApi, readOptional } from './errors';
@@ -54,8 +55,8 @@ function sameRequest(job: V1Job, request: RestoreRequest): boolean {
   const existing = requestOfJob(job);
   return (
     existing !== undefined &&
-    canonicalJson(withoutShards(existing)) ===
-      canonicalJson(withoutShards(request))
+    canonicalJson(withDefaultConcurrency(withoutShards(existing))) ===
+      canonicalJson(withDefaultConcurrency(withoutShards(request)))
   );
 }
 
