@@ -20,6 +20,9 @@ const MIN_DIRECT_READ_BYTES = 64 * 1024;
 const freeChunks: Buffer[] = [];
 const MAX_FREE_CHUNKS = 32;
 
+/** The first chunk of a body of unknown length. */
+const FIRST_UNKNOWN_LENGTH_CHUNK_BYTES = 64 * 1024;
+
 function takeChunk(size: number): Buffer {
   if (size === BODY_CHUNK_BYTES) {
     const reused = freeChunks.pop();
@@ -80,6 +83,8 @@ export class HttpResponse implements AsyncIterable<Buffer> {
   private queuedBytes = 0;
   private batch: Buffer | undefined;
   private fill = 0;
+  /** The next chunk's size for a body of unknown length: it grows from 64 KiB to a full chunk. */
+  private unknownLengthChunk = FIRST_UNKNOWN_LENGTH_CHUNK_BYTES;
   private failure: Error | undefined;
   private destroyed = false;
   private discarding = false;
@@ -126,12 +131,19 @@ export class HttpResponse implements AsyncIterable<Buffer> {
     this.notify();
   }
 
-  /** A new body chunk: the rest of the body when it is known to be smaller than a full one. */
+  /**
+   * A new body chunk: the rest of the body when it is known to be smaller than a full one; for a body
+   * of unknown length (chunked or until close) 64 KiB, then twice the last, up to a full chunk, so
+   * that many small bodies read at once do not each hold 1 MiB while they arrive.
+   */
   private startBatch(): Buffer {
-    const want =
-      this.expected !== undefined
-        ? Math.min(BODY_CHUNK_BYTES, Math.max(1, this.expected))
-        : BODY_CHUNK_BYTES;
+    let want: number;
+    if (this.expected !== undefined)
+      want = Math.min(BODY_CHUNK_BYTES, Math.max(1, this.expected));
+    else {
+      want = this.unknownLengthChunk;
+      this.unknownLengthChunk = Math.min(BODY_CHUNK_BYTES, want * 2);
+    }
     this.batch = takeChunk(want);
     this.fill = 0;
     return this.batch;

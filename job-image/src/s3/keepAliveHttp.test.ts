@@ -209,6 +209,23 @@ describe('KeepAliveHttpClient', () => {
     }
   });
 
+  it('reads a body without a length into chunks that grow from 64 KiB, whole', async () => {
+    const body = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7) % 251;
+    const server = await rawServer(s => {
+      s.end(Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\n\r\n'), body]));
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port);
+    cleanups.push(() => c.destroy());
+    const chunks: Buffer[] = [];
+    for await (const chunk of await get(c)) chunks.push(chunk);
+    expect(Buffer.concat(chunks).equals(body)).toBe(true);
+    // a body being read holds 64 KiB at first, not a full 1 MiB chunk; later chunks grow to it
+    expect(chunks[0].buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+    expect(Math.max(...chunks.map(b => b.buffer.byteLength))).toBe(1024 * 1024);
+  });
+
   it('retries once on a fresh connection when a reused one was closed by the server', async () => {
     const seen: number[] = [];
     const server = await rawServer((s, _head, index) => {
