@@ -247,6 +247,44 @@ it.each(hostileJobs)(
   },
 );
 
+it("changes and deletes only its own restores' Jobs (prime-UID), not the operator's", async () => {
+  // the operator's restore, as core builds it, created with the operator's rights (here: admin's)
+  const theirs = buildRestoreManifests(
+    parseRestoreRequest({
+      name: 'nightly',
+      source: { bucket: 'datasets', prefix: 'p/' },
+      target: { namespace: NS, pvc: 'restored', mode: 'existing' },
+    }),
+    { credentials: KEYS },
+  ).job;
+  theirs.spec!.suspend = true;
+  const own = new RegExp(
+    "only creates, changes and deletes its own restores' Jobs",
+  );
+  expect(await createJob(theirs)).toMatch(own);
+  await admin.batch.createNamespacedJob({ namespace: NS, body: theirs });
+  expect(
+    await answer(
+      populator.batch.deleteNamespacedJob({
+        name: 'nightly',
+        namespace: NS,
+        dryRun: 'All',
+      }),
+    ),
+  ).toMatch(own);
+  // resuming it (the one update kube-restore makes) is the operator's, not the populator's
+  expect(
+    await answer(
+      populator.batch.patchNamespacedJob({
+        name: 'nightly',
+        namespace: NS,
+        body: [{ op: 'replace', path: '/spec/suspend', value: false }],
+        dryRun: 'All',
+      }),
+    ),
+  ).toMatch(own);
+});
+
 it("admits only the restore's own credentials Secret, owned by its Job", async () => {
   const { secret, name } = primeRestore();
   const owned = (secretName: string, owner = name): V1Secret => ({
@@ -333,6 +371,10 @@ it('creates and deletes only empty PVCs marked as kube-restore, and changes a PV
       p => delete p.metadata!.annotations!['kube-restore.io/created-by'],
     ),
   ).toMatch(/only creates empty PVCs/);
+  // a claim on a volume of its choosing (an Available pre-provisioned PV: another team's data)
+  expect(await prime(p => (p.spec!.volumeName = 'precious'))).toMatch(
+    /only creates empty PVCs/,
+  );
   // the user's PVC is not the populator's to delete
   expect(
     await answer(
@@ -342,7 +384,45 @@ it('creates and deletes only empty PVCs marked as kube-restore, and changes a PV
         dryRun: 'All',
       }),
     ),
-  ).toMatch(/only deletes PVCs that kube-restore created/);
+  ).toMatch(/only deletes its prime PVCs/);
+  // the operator's restored PVC (kube-restore created it, but not as a prime PVC): not the populator's
+  const made = (name: string, annotations: Record<string, string>) =>
+    admin.core.createNamespacedPersistentVolumeClaim({
+      namespace: NS,
+      body: {
+        metadata: {
+          name,
+          labels: { 'app.kubernetes.io/managed-by': 'kube-restore' },
+          annotations,
+        },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+    });
+  const remove = (name: string) =>
+    answer(
+      populator.core.deleteNamespacedPersistentVolumeClaim({
+        name,
+        namespace: NS,
+        dryRun: 'All',
+      }),
+    );
+  await made('restored', { 'kube-restore.io/created-by': 'nightly' });
+  expect(await remove('restored')).toMatch(/only deletes its prime PVCs/);
+  // a prime PVC made before kube-restore.io/created-by existed: the populator cleans it up
+  const legacy = `prime-${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`;
+  await made(legacy, {
+    'kube-restore.io/prime-for': `${NS}/old/${legacy.substring(6)}`,
+  });
+  expect(await remove(legacy)).toBe('allowed');
+  // the prime-for annotation alone does not make a PVC a prime PVC
+  await made('prime-copy', {
+    'kube-restore.io/created-by': 'prime-copy',
+    'kube-restore.io/prime-for': `${NS}/data/x`,
+  });
+  expect(await remove('prime-copy')).toMatch(/only deletes its prime PVCs/);
 
   // its one change to a user's PVC (its cluster-wide right: also where a namespace has not opted in)
   await setPopulatorProblem(populator, userPvc, 'a problem');
@@ -480,13 +560,16 @@ it("moves only a prime PVC's volume, to the PVC it was made for, as rebindPv doe
     name: string,
     claimRef: ReturnType<typeof claim>,
     policy = 'Delete',
+    source: Partial<V1PersistentVolume['spec']> = {
+      hostPath: { path: `/tmp/${name}` },
+    },
   ): V1PersistentVolume => ({
     metadata: { name },
     spec: {
       capacity: { storage: '1Gi' },
       accessModes: ['ReadWriteOnce'],
       persistentVolumeReclaimPolicy: policy,
-      hostPath: { path: `/tmp/${name}` },
+      ...source,
       claimRef,
     },
   });
@@ -497,10 +580,94 @@ it("moves only a prime PVC's volume, to the PVC it was made for, as rebindPv doe
   for (const body of [
     pv('primed', claim(NS, prime, primePvc.metadata!.uid!)),
     pv('primed-too', claim(NS, prime, 'prime-pvc-uid'), 'Retain'),
+    // a class that already reclaims Retain
+    pv('primed-kept', claim(NS, prime, 'prime-pvc-uid'), 'Retain'),
+    pv('primed-csi', claim(NS, prime, 'prime-pvc-uid'), 'Retain', {
+      csi: { driver: 'csi.example.com', volumeHandle: 'vol-1' },
+    }),
     // team-b's database: not a prime PVC's
     pv('precious', claim('team-b', 'db', 'db-uid'), 'Retain'),
   ])
     await admin.core.createPersistentVolume({ body });
+
+  const patch = (name: string, ops: object[]) =>
+    answer(
+      populator.core.patchPersistentVolume({ name, body: ops, dryRun: 'All' }),
+    );
+  const REFUSED =
+    /^422: .*ValidatingAdmissionPolicy 'kube-restore-populator-volumes' with binding 'kube-restore-populator-volumes' denied request/;
+  const RECLAIM = /sets a volume's reclaim policy only to Retain/;
+  const claimTo = (ref: ReturnType<typeof claim>) => [
+    { op: 'replace', path: '/spec/claimRef', value: ref },
+  ];
+  /** A JSON patch setting the annotation kube-restore.io/reclaim-policy (the map may not exist yet). */
+  const keep = async (name: string, value: string) => {
+    const annotations = (await admin.core.readPersistentVolume({ name }))
+      .metadata?.annotations;
+    return annotations
+      ? [
+          {
+            op: 'add',
+            path: '/metadata/annotations/kube-restore.io~1reclaim-policy',
+            value,
+          },
+        ]
+      : [
+          {
+            op: 'add',
+            path: '/metadata/annotations',
+            value: { 'kube-restore.io/reclaim-policy': value },
+          },
+        ];
+  };
+  const reclaim = (value: string) => ({
+    op: 'replace',
+    path: '/spec/persistentVolumeReclaimPolicy',
+    value,
+  });
+  // a prime PVC's volume moves only while it is Retain (a Delete volume handed to a claim that is
+  // deleted, or never binds, takes the restored data with it)
+  expect(await patch('primed', claimTo(claim(NS, 'data', uid)))).toMatch(
+    RECLAIM,
+  );
+  // the kept policy is the one Retain replaces, written once: not one that a later put-back would
+  // turn into Delete
+  expect(await patch('primed-too', await keep('primed-too', 'Delete'))).toMatch(
+    RECLAIM,
+  );
+  // other fields of the volume: its node affinity, its CSI secrets
+  expect(
+    await patch('primed-too', [
+      {
+        op: 'add',
+        path: '/spec/nodeAffinity',
+        value: {
+          required: {
+            nodeSelectorTerms: [
+              {
+                matchExpressions: [
+                  {
+                    key: 'kubernetes.io/hostname',
+                    operator: 'In',
+                    values: ['x'],
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    ]),
+  ).toMatch(/only by its claimRef, reclaim policy/);
+  expect(
+    await patch('primed-csi', [
+      {
+        op: 'add',
+        path: '/spec/csi/controllerExpandSecretRef',
+        value: { name: 's3-keys', namespace: NS },
+      },
+    ]),
+  ).toMatch(/only by its claimRef, reclaim policy/);
 
   // the rebind, as the populator makes it: Retain, claimRef to the user's PVC, the policy back
   await rebindPv(populator, 'primed', userPvc, 'seed');
@@ -516,16 +683,38 @@ it("moves only a prime PVC's volume, to the PVC it was made for, as rebindPv doe
     (await admin.core.readPersistentVolume({ name: 'primed' })).spec
       ?.persistentVolumeReclaimPolicy,
   ).toBe('Delete');
+  // done: the volume is no longer the populator's to change
+  expect(await patch('primed', [reclaim('Retain')])).toMatch(
+    /only changes the volume of a prime PVC/,
+  );
 
-  const patch = (name: string, ops: object[]) =>
-    answer(
-      populator.core.patchPersistentVolume({ name, body: ops, dryRun: 'All' }),
-    );
-  const REFUSED =
-    /^422: .*ValidatingAdmissionPolicy 'kube-restore-populator-volumes' with binding 'kube-restore-populator-volumes' denied request/;
-  const claimTo = (ref: ReturnType<typeof claim>) => [
-    { op: 'replace', path: '/spec/claimRef', value: ref },
-  ];
+  // a Retain class: the rebind keeps Retain and puts Retain back
+  await rebindPv(populator, 'primed-kept', userPvc, 'seed');
+  const kept = await admin.core.readPersistentVolume({ name: 'primed-kept' });
+  expect(kept.metadata?.annotations?.['kube-restore.io/reclaim-policy']).toBe(
+    'Retain',
+  );
+  // handed over: a stolen token rewrites the kept policy to Delete, to put "it" back as Delete
+  expect(
+    await patch('primed-kept', await keep('primed-kept', 'Delete')),
+  ).toMatch(RECLAIM);
+  expect(await patch('primed-kept', [reclaim('Delete')])).toMatch(RECLAIM);
+  expect(
+    await patch('primed-kept', [
+      {
+        op: 'remove',
+        path: '/metadata/annotations/kube-restore.io~1reclaim-policy',
+      },
+      reclaim('Delete'),
+    ]),
+  ).toMatch(RECLAIM);
+  await restoreReclaimPolicy(populator, 'primed-kept');
+  const back = await admin.core.readPersistentVolume({ name: 'primed-kept' });
+  expect(back.spec?.persistentVolumeReclaimPolicy).toBe('Retain');
+  expect(
+    back.metadata?.annotations?.['kube-restore.io/reclaim-policy'],
+  ).toBeUndefined();
+
   // another claim's volume: neither moved to a PVC of the populator's choice nor set to Delete
   expect(await patch('precious', claimTo(claim(NS, 'data', uid)))).toMatch(
     /only changes the volume of a prime PVC/,
