@@ -112,4 +112,64 @@ describe('render', () => {
       'restore/restore-cache-55667788 Pending: CreateContainerConfigError: secret "s3-creds" not found\n',
     );
   });
+
+  describe('text other users control', () => {
+    // an editor of team-b aims at an admin running `kubectl restore list -A -o wide`
+    const hostile = {
+      ...failed,
+      namespace: 'team-b',
+      source: 's3://backups/p/\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J',
+      requester: 'mallory\u202etxt.exe',
+      waitingReason: 'line one\nline two\x1b[1A',
+      error: {
+        code: 'NO_SUCH_BUCKET',
+        message: 'gone\x1b[H\x1b[2J\u009b31m',
+      },
+    } as typeof failed;
+    // anything a terminal acts on: C0 (newline included inside a value), DEL, C1, bidi
+    // eslint-disable-next-line no-control-regex
+    const active = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+    it('prints every table cell as visible escapes', () => {
+      const table = formatRestoreTable([restoring, hostile], {
+        now: NOW,
+        allNamespaces: true,
+        wide: true,
+      });
+      expect(table).not.toMatch(active);
+      expect(table.split('\n')).toHaveLength(4);
+      expect(table).toContain('s3://backups/p/\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2J');
+      expect(table).toContain('mallory\\u{202e}txt.exe');
+      expectGolden('list-hostile-wide.txt', table);
+    });
+
+    it('prints every status and describe field and event as visible escapes', () => {
+      const text = formatDescribe(
+        hostile,
+        [
+          {
+            type: 'Warning',
+            reason: 'Forged\x1b]0;title\x07',
+            object: 'job/x',
+            message: 'multi\nline\tmessage\x1b[2J',
+            time: '2026-11-21T11:59:00Z',
+          },
+        ],
+        NOW,
+      );
+      // only the line ends of the block itself remain
+      expect(text).not.toMatch(active);
+      expect(text).toContain('Source:       s3://backups/p/\\x1b]52;c;');
+      expect(text).toContain('Waiting:      line one\\x0aline two\\x1b[1A\n');
+      expect(text).toContain('NO_SUCH_BUCKET: gone\\x1b[H\\x1b[2J\\x9b31m');
+      expect(text).toContain('multi\\x0aline\\x09message\\x1b[2J');
+      expect(text).toContain('Forged\\x1b]0;title\\x07');
+    });
+
+    it('prints the progress line as visible escapes', () => {
+      expect(
+        formatProgressLine({ ...pending, waitingReason: '\x1b]52;c;eA==\x07' }),
+      ).toBe('restore/restore-cache-55667788 Pending: \\x1b]52;c;eA==\\x07\n');
+    });
+  });
 });

@@ -5,6 +5,7 @@ import {
   formatBytes,
 } from '@kube-restore/common';
 import type { RestoreRow } from './populated';
+import { printable } from './terminalText';
 
 /** kubectl's compact durations: `45s`, `3m12s`, `5h4m`, `2d3h`. */
 export function formatDuration(seconds: number | undefined): string {
@@ -64,8 +65,12 @@ export function formatProgress(progress: RestoreProgress | undefined): string {
   return parts.join(', ');
 }
 
-/** Left-aligned columns separated by three spaces, as kubectl prints them. */
-export function formatTable(header: string[], rows: string[][]): string {
+/**
+ * Left-aligned columns separated by three spaces, as kubectl prints them. Every cell is made
+ * printable: cells hold text other users control.
+ */
+export function formatTable(header: string[], rawRows: string[][]): string {
+  const rows = rawRows.map(r => r.map(c => printable(c ?? '')));
   const widths = header.map((h, i) =>
     Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)),
   );
@@ -77,10 +82,11 @@ export function formatTable(header: string[], rows: string[][]): string {
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
+/** One `Label:  value` line; the value is made printable (it holds text other users control). */
 function field(label: string, value: string | undefined, width = 14): string {
   return value === undefined || value === ''
     ? ''
-    : `${`${label}:`.padEnd(width)}${value}\n`;
+    : `${`${label}:`.padEnd(width)}${printable(value)}\n`;
 }
 
 function resultLine(status: RestoreStatus): string | undefined {
@@ -233,10 +239,10 @@ export function formatRestoreTable(
   return formatTable(header, rows);
 }
 
-/** One plain line for periodic progress output (non-TTY). */
+/** One plain line for periodic progress output (non-TTY), made printable. */
 export function formatProgressLine(status: RestoreStatus): string {
   let what = '';
   if (status.progress) what = `: ${formatProgress(status.progress)}`;
   else if (status.waitingReason) what = `: ${status.waitingReason}`;
-  return `restore/${status.name} ${status.phase}${what}\n`;
+  return `${printable(`restore/${status.name} ${status.phase}${what}`)}\n`;
 }

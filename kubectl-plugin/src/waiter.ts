@@ -11,6 +11,7 @@ import {
 import { KubeClients, watchRestore } from '@kube-restore/core';
 import { CliError, EXIT } from './errors';
 import { CommandIo, OutputStream } from './io';
+import { printable } from './terminalText';
 import {
   formatDuration,
   formatProgress,
@@ -142,16 +143,20 @@ function barView(stream: NodeJS.WriteStream): ProgressView {
 
 /** One line saying how it ended, for stdout. */
 export function formatOutcome(status: RestoreStatus): string {
+  return `${printable(outcomeText(status))}\n`;
+}
+
+function outcomeText(status: RestoreStatus): string {
   if (status.phase === 'Succeeded') {
     const r = status.result;
     const what = r
       ? `: ${r.objects} objects${r.objectsSkipped ? ` (${r.objectsSkipped} skipped)` : ''}, ${formatBytes(r.bytes)}`
       : '';
-    return `restore/${status.name} Succeeded${what}${status.durationSeconds !== undefined ? ` in ${formatDuration(status.durationSeconds)}` : ''}\n`;
+    return `restore/${status.name} Succeeded${what}${status.durationSeconds !== undefined ? ` in ${formatDuration(status.durationSeconds)}` : ''}`;
   }
   if (status.phase !== 'Failed' && status.progress)
-    return `restore/${status.name} ${status.phase}: ${formatProgress(status.progress)}\n`;
-  return `restore/${status.name} ${status.phase}\n`;
+    return `restore/${status.name} ${status.phase}: ${formatProgress(status.progress)}`;
+  return `restore/${status.name} ${status.phase}`;
 }
 
 /**
