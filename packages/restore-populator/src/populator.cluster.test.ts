@@ -456,7 +456,11 @@ describe('the populator on real nodes', () => {
 
     await kubectl(
       ['apply', '-f', '-'],
-      yamlDocs(pvc('resumed', 'seed'), readerPod('resumed-reader', 'resumed')),
+      yamlDocs(
+        restoreSource('resumable', 'pop-data'),
+        pvc('resumed', 'resumable'),
+        readerPod('resumed-reader', 'resumed'),
+      ),
     );
     // the failed create is a failure of the PVC's population: an event with the code (RestoreError)
     const failed = await waitUntil(
@@ -487,7 +491,9 @@ describe('the populator on real nodes', () => {
     const status = await waitUntil(
       'the RestoreSource status Succeeded for the PVC',
       async () =>
-        (await getJson('restoresource', 'seed', '-n', NS)).status?.pvcs?.find(
+        (
+          await getJson('restoresource', 'resumable', '-n', NS)
+        ).status?.pvcs?.find(
           (p: { pvc: string; state: string }) =>
             p.pvc === 'resumed' && p.state === 'Succeeded',
         ),
