@@ -314,6 +314,11 @@ it("admits only the restore's own credentials Secret, owned by its Job", async (
   expect(await create(owned(`${name}-credentials`))).toBe('allowed');
   // another name (one an app might read), still owned by the Job
   expect(await create(owned('db-password'))).toMatch(POLICY('secrets'));
+  // an operator's restore's Secret, owned by its Job (made suspended, before its Secret): keys of
+  // the populator's choosing would point that restore at another bucket
+  expect(await create(owned('nightly-credentials', 'nightly'))).toMatch(
+    /only creates the credentials Secrets of its own restores/,
+  );
   expect(await create(owned(`${name}-credentials`, 'other-job'))).toMatch(
     /named JOB-credentials/,
   );
@@ -666,6 +671,11 @@ it("moves only a prime PVC's volume, to the PVC it was made for, as rebindPv doe
         path: '/spec/csi/controllerExpandSecretRef',
         value: { name: 's3-keys', namespace: NS },
       },
+    ]),
+  ).toMatch(/only by its claimRef, reclaim policy/);
+  expect(
+    await patch('primed-csi', [
+      { op: 'add', path: '/spec/volumeAttributesClassName', value: 'fast' },
     ]),
   ).toMatch(/only by its claimRef, reclaim policy/);
 
