@@ -7,7 +7,12 @@
  * pod's /tmp is a small emptyDir, while the volume is sized for the data. An attempt removes what a
  * killed attempt left, and the directory is removed when the restore ends.
  */
-import { closeSync, constants as fsConstants, promises as fsp } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  openSync,
+  promises as fsp,
+} from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,9 +38,10 @@ export class Scratch {
   static async open(dir: string): Promise<Scratch> {
     await fsp.rm(dir, { recursive: true, force: true });
     await fsp.mkdir(dir, { mode: 0o700 });
-    const handle = await fsp.open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    // the descriptor is kept for the scratch directory's lifetime, past the handle's
-    return new Scratch(dir, handle.fd);
+    // A plain descriptor (not a FileHandle, which garbage collection would close), held for the
+    // scratch directory's lifetime and closed by remove().
+    const fd = openSync(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    return new Scratch(dir, fd);
   }
 
   /** A fresh file name in the directory, reached through its descriptor. */
