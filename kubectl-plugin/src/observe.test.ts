@@ -72,7 +72,12 @@ describe('status, describe, list, wait, delete, logs', () => {
   });
 
   it("list shows a finished populator restore from its RestoreSource's record once its Job is gone", async () => {
-    mocked.listRestores.mockResolvedValue([succeeded]);
+    // the populator names its restores prime-<uid of the user's PVC>
+    const withJob = {
+      ...succeeded,
+      name: 'prime-1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9',
+    };
+    mocked.listRestores.mockResolvedValue([withJob]);
     mocked.listRestoreSources.mockResolvedValue([
       {
         metadata: { name: 'seed', namespace: 'team-a' },
@@ -89,7 +94,7 @@ describe('status, describe, list, wait, delete, logs', () => {
             {
               pvc: 'db',
               state: 'Succeeded',
-              restore: succeeded.name,
+              restore: withJob.name,
               lastTransitionTime: '2026-03-01T09:00:00Z',
             },
           ],
@@ -105,7 +110,7 @@ describe('status, describe, list, wait, delete, logs', () => {
     const json = JSON.parse((await run(['list', '-o', 'json'])).stdout);
     expect(json.items.map((i: { name: string }) => i.name)).toEqual([
       'prime-0f3a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b',
-      succeeded.name,
+      withJob.name,
     ]);
     expect(json.items[1].populator).toEqual({
       pvc: 'db',
@@ -149,6 +154,47 @@ describe('status, describe, list, wait, delete, logs', () => {
     // another name, not found anywhere: the Job's NotFound, exit 4
     const other = await run(['status', 'restore-nope']);
     expect(other.code).toBe(4);
+  });
+
+  it("prints a hostile RestoreSource's record as visible escapes, never as controls", async () => {
+    const name = 'prime-0f3a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b';
+    mocked.listRestores.mockResolvedValue([]);
+    mocked.getRestore.mockRejectedValue(
+      new core.RestoreError('NotFound', `restore "${name}" not found`),
+    );
+    mocked.listRestoreSources.mockResolvedValue([
+      {
+        metadata: { name: 'seed', namespace: 'team-b' },
+        spec: {
+          source: { bucket: 'datasets', prefix: 'p/\x1b]52;c;eA==\x07' },
+        },
+        status: {
+          pvcs: [
+            {
+              pvc: 'data',
+              state: 'Failed',
+              code: 'X\x1b[2J',
+              message: 'gone\x1b]52;c;eA==\x07\u202e',
+              restore: name,
+              lastTransitionTime: '2026-11-21T11:58:00Z',
+            },
+          ],
+        },
+      },
+    ]);
+    // eslint-disable-next-line no-control-regex
+    const active = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
+    const list = await run(['list', '-A', '-o', 'wide']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toMatch(active);
+    expect(list.stdout).toContain('<invalid RestoreSource>');
+    expect(list.stdout).toContain('X\\x1b[2J');
+    const status = await run(['status', name, '-n', 'team-b']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).not.toMatch(active);
+    expect(status.stdout).toContain(
+      'Error:        X\\x1b[2J: gone\\x1b]52;c;eA==\\x07\\u{202e}\n',
+    );
   });
 
   it('list without the right to list RestoreSources lists the Jobs as before', async () => {

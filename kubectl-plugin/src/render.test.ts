@@ -128,7 +128,8 @@ describe('render', () => {
     } as typeof failed;
     // anything a terminal acts on: C0 (newline included inside a value), DEL, C1, bidi
     // eslint-disable-next-line no-control-regex
-    const active = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+    const active =
+      /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
     it('prints every table cell as visible escapes', () => {
       const table = formatRestoreTable([restoring, hostile], {
@@ -138,7 +139,9 @@ describe('render', () => {
       });
       expect(table).not.toMatch(active);
       expect(table.split('\n')).toHaveLength(4);
-      expect(table).toContain('s3://backups/p/\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2J');
+      expect(table).toContain(
+        's3://backups/p/\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2J',
+      );
       expect(table).toContain('mallory\\u{202e}txt.exe');
       expectGolden('list-hostile-wide.txt', table);
     });

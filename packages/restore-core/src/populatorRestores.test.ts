@@ -1,6 +1,7 @@
 import { recordedPopulatorRestores } from './populatorRestores';
 
 const PRIME = 'prime-0f3a2c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b';
+const PRIME_2 = 'prime-1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9';
 
 const source = (
   pvcs: object[],
@@ -29,7 +30,7 @@ describe('recordedPopulatorRestores', () => {
           code: 'SOURCE_TOO_BIG',
           message: 'the source needs 4 MiB',
           attempts: 2,
-          restore: 'prime-1',
+          restore: PRIME_2,
           lastTransitionTime: '2026-12-01T11:00:00Z',
         },
       ]),
@@ -50,7 +51,7 @@ describe('recordedPopulatorRestores', () => {
         populator: { pvc: 'data', restoreSource: 'seed' },
       },
       expect.objectContaining({
-        name: 'prime-1',
+        name: PRIME_2,
         phase: 'Failed',
         attempts: 2,
         failedAttempts: 2,
@@ -111,5 +112,58 @@ describe('recordedPopulatorRestores', () => {
     expect(recordedPopulatorRestores([source([done], {})])[0].source).toBe(
       '<invalid RestoreSource>',
     );
+  });
+
+  it('describes a spec only once the RestoreSource schema accepts it', () => {
+    const done = {
+      pvc: 'data',
+      state: 'Succeeded',
+      restore: PRIME,
+      lastTransitionTime: 'x',
+    };
+    const described = (spec: object) =>
+      recordedPopulatorRestores([source([done], spec)])[0].source;
+    // a bucket or prefix with controls, a bucket that is no bucket name, a field the schema lacks
+    expect(
+      described({
+        source: { bucket: 'datasets', prefix: 'p/\x1b]52;c;eA==\x07' },
+      }),
+    ).toBe('<invalid RestoreSource>');
+    expect(described({ source: { bucket: '\x1b[2J' } })).toBe(
+      '<invalid RestoreSource>',
+    );
+    expect(described({ source: { bucket: 7 } })).toBe(
+      '<invalid RestoreSource>',
+    );
+    expect(described({ source: { bucket: 'datasets' }, extra: 'x' })).toBe(
+      '<invalid RestoreSource>',
+    );
+    expect(described({ source: { bucket: 'datasets', prefix: 'set/' } })).toBe(
+      's3://datasets/set/',
+    );
+  });
+
+  it('leaves out an entry whose restore is no name the populator gives (a forged status)', () => {
+    const entry = (restore: string) => ({
+      pvc: 'data',
+      state: 'Failed',
+      code: 'X',
+      message: 'forged',
+      restore,
+      lastTransitionTime: 'x',
+    });
+    expect(
+      recordedPopulatorRestores([
+        source([
+          entry('restore-db-9f8e7d6c'),
+          entry('prime-1'),
+          entry(`${PRIME}\x1b[2J`),
+          entry(PRIME.toUpperCase()),
+        ]),
+      ]),
+    ).toEqual([]);
+    expect(
+      recordedPopulatorRestores([source([entry(PRIME)])]).map(r => r.name),
+    ).toEqual([PRIME]);
   });
 });

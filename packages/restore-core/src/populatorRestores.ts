@@ -11,6 +11,7 @@ import {
   RESTORE_SOURCE_GROUP,
   RESTORE_SOURCE_PLURAL,
   RESTORE_SOURCE_VERSION,
+  restoreSourceSpecSchema,
   RestoreStatus,
 } from '@kube-restore/common';
 import { callApi } from './errors';
@@ -84,14 +85,15 @@ export function recordedPopulatorRestores(
   sources: RestoreSourceObject[],
 ): RecordedPopulatorRestore[] {
   return sources.flatMap(rs => {
-    const spec = rs.spec as { source?: Parameters<typeof describeSource>[0] };
-    const source =
-      typeof spec?.source?.bucket === 'string'
-        ? describeSource(spec.source)
-        : '<invalid RestoreSource>';
+    // the spec is what a user of the namespace wrote: described only once the schema accepts it
+    const spec = restoreSourceSpecSchema.safeParse(rs.spec ?? {});
+    const source = spec.success
+      ? describeSource(spec.data.source)
+      : '<invalid RestoreSource>';
     return (rs.status?.pvcs ?? []).flatMap(entry => {
       if (entry.state !== 'Succeeded' && entry.state !== 'Failed') return [];
-      if (!entry.restore) return [];
+      // only a name the populator gives its restores: a forged status must not relabel another restore
+      if (!entry.restore || !isPopulatorRestoreName(entry.restore)) return [];
       const failed = entry.state === 'Failed';
       const row: RecordedPopulatorRestore = {
         name: entry.restore,
