@@ -127,8 +127,8 @@ describe('render', () => {
       },
     } as typeof failed;
     // anything a terminal acts on: C0 (newline included inside a value), DEL, C1, bidi
-    // eslint-disable-next-line no-control-regex
     const active =
+      // eslint-disable-next-line no-control-regex
       /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
     it('prints every table cell as visible escapes', () => {
