@@ -185,6 +185,43 @@ describe('RestoreRequest schema', () => {
       'target.conflict',
     ],
     [{ ...minimal, credentials: { type: 'secret' } }, 'credentials.secretName'],
+    // a Secret key is [-._a-zA-Z0-9]+, at most 253 characters
+    [
+      {
+        ...minimal,
+        credentials: { type: 'secret', secretName: 'k', accessKeyIdKey: 'a/b' },
+      },
+      'credentials.accessKeyIdKey',
+    ],
+    [
+      {
+        ...minimal,
+        credentials: {
+          type: 'secret',
+          secretName: 'k',
+          secretAccessKeyKey: 'KEY\n',
+        },
+      },
+      'credentials.secretAccessKeyKey',
+    ],
+    [
+      {
+        ...minimal,
+        credentials: { type: 'secret', secretName: 'k', sessionTokenKey: '' },
+      },
+      'credentials.sessionTokenKey',
+    ],
+    [
+      {
+        ...minimal,
+        credentials: {
+          type: 'secret',
+          secretName: 'k',
+          sessionTokenKey: 'a'.repeat(254),
+        },
+      },
+      'credentials.sessionTokenKey',
+    ],
     [
       { ...minimal, credentials: { type: 'keys', accessKey: 'x' } },
       'credentials.type',
@@ -287,6 +324,7 @@ describe('RestoreRequest schema', () => {
         credentials: {
           type: 'secret',
           secretName: 's3-creds',
+          accessKeyIdKey: 'id.key_1-a',
           sessionTokenKey: 'TOKEN',
         },
       },

@@ -287,14 +287,24 @@ export const targetSchema = z
     }
   });
 
+/** A key of a Secret's data, as the apiserver allows it (the names in `kubectl create secret`). */
+const secretKeyName = () =>
+  z
+    .string()
+    .max(253)
+    .regex(
+      /^[-._a-zA-Z0-9]+$/,
+      'must be a Secret key: letters, digits, "-", "_" and "." only',
+    );
+
 export const credentialsSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('secret'),
       secretName: dnsSubdomain(),
-      accessKeyIdKey: z.string().min(1).default('AWS_ACCESS_KEY_ID'),
-      secretAccessKeyKey: z.string().min(1).default('AWS_SECRET_ACCESS_KEY'),
-      sessionTokenKey: z.string().min(1).optional(),
+      accessKeyIdKey: secretKeyName().default('AWS_ACCESS_KEY_ID'),
+      secretAccessKeyKey: secretKeyName().default('AWS_SECRET_ACCESS_KEY'),
+      sessionTokenKey: secretKeyName().optional(),
     })
     .strict(),
   z

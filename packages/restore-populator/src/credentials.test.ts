@@ -15,7 +15,7 @@ const request = (credentials: object) =>
   });
 
 /** The one call restoreSourceKeys makes: read a Secret (data base64, as the API returns it). */
-const clientsWith = (data?: Record<string, string>) =>
+const clientsWith = (data?: Record<string, string>, type?: string) =>
   ({
     core: {
       readNamespacedSecret: async ({ name }: { name: string }) => {
@@ -24,6 +24,7 @@ const clientsWith = (data?: Record<string, string>) =>
             code: 404,
           });
         return {
+          ...(type ? { type } : {}),
           data: Object.fromEntries(
             Object.entries(data).map(([k, v]) => [
               k,
@@ -75,6 +76,79 @@ describe('restoreSourceKeys', () => {
       'Secret team-a/keys lacks key AWS_SECRET_ACCESS_KEY',
     );
     await expect(noSecretKey).rejects.not.toThrow(/AKIA-VALUE/);
+  });
+
+  it('reads no inherited property as a key: __proto__ or constructor is a missing key', async () => {
+    for (const key of ['__proto__', 'constructor', 'toString']) {
+      const keys = restoreSourceKeys(
+        clientsWith({ AWS_SECRET_ACCESS_KEY: 's3cr3t' }),
+        request({ type: 'secret', secretName: 'keys', accessKeyIdKey: key }),
+      );
+      await expect(keys).rejects.toMatchObject({ code: CODE_CREDENTIALS });
+      await expect(keys).rejects.toThrow(`Secret team-a/keys lacks key ${key}`);
+    }
+  });
+
+  it('refuses a Secret that is not Opaque, such as a service-account token', async () => {
+    const keys = restoreSourceKeys(
+      clientsWith(
+        { AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 's3cr3t' },
+        'kubernetes.io/service-account-token',
+      ),
+      request({ type: 'secret', secretName: 'keys' }),
+    );
+    await expect(keys).rejects.toMatchObject({ code: CODE_CREDENTIALS });
+    await expect(keys).rejects.toThrow(
+      'Secret team-a/keys is of type kubernetes.io/service-account-token',
+    );
+    // an Opaque one, named so, is read
+    await expect(
+      restoreSourceKeys(
+        clientsWith(
+          { AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 's3cr3t' },
+          'Opaque',
+        ),
+        request({ type: 'secret', secretName: 'keys' }),
+      ),
+    ).resolves.toEqual({ accessKeyId: 'AKIA', secretAccessKey: 's3cr3t' });
+  });
+
+  it('refuses a value with whitespace or controls, or too long, naming the key and never the value', async () => {
+    const bad: [string, RegExp][] = [
+      [
+        's3cr3t-VALUE\n',
+        /key AWS_SECRET_ACCESS_KEY holds whitespace or control/,
+      ],
+      ['s3cr3t VALUE', /key AWS_SECRET_ACCESS_KEY holds whitespace or control/],
+      ['s3cr3t\x1b[2J-VALUE', /key AWS_SECRET_ACCESS_KEY holds whitespace/],
+      ['s3cr3t\u0085-VALUE', /key AWS_SECRET_ACCESS_KEY holds whitespace/],
+      [
+        `VALUE${'x'.repeat(4092)}`,
+        /key AWS_SECRET_ACCESS_KEY is longer than 4096/,
+      ],
+    ];
+    for (const [value, message] of bad) {
+      const keys = restoreSourceKeys(
+        clientsWith({
+          AWS_ACCESS_KEY_ID: 'AKIA',
+          AWS_SECRET_ACCESS_KEY: value,
+        }),
+        request({ type: 'secret', secretName: 'keys' }),
+      );
+      await expect(keys).rejects.toMatchObject({ code: CODE_CREDENTIALS });
+      await expect(keys).rejects.toThrow(message);
+      await expect(keys).rejects.not.toThrow(/VALUE/);
+    }
+    // 4096 characters is still a key
+    await expect(
+      restoreSourceKeys(
+        clientsWith({
+          AWS_ACCESS_KEY_ID: 'AKIA',
+          AWS_SECRET_ACCESS_KEY: 'x'.repeat(4096),
+        }),
+        request({ type: 'secret', secretName: 'keys' }),
+      ),
+    ).resolves.toMatchObject({ accessKeyId: 'AKIA' });
   });
 });
 
