@@ -2,6 +2,7 @@
  * Exit codes and the one-line error report. Kept free of core and common imports so that the CLI
  * shell can report errors without loading them; errors are recognised by name and `kind`.
  */
+import { printable } from './terminalText';
 
 /** Documented in README.md; scripts rely on them. */
 export const EXIT = {
@@ -88,7 +89,8 @@ export function formatError(error: unknown, verbose = false): string {
   const message = (e?.message ?? String(error))
     .replace(/\s*\n\s*/g, ' ')
     .trim();
-  let text = `error: ${message}\n`;
+  // a restore's failure message is text the job or another user wrote: escaped, never a control
+  let text = `error: ${printable(message)}\n`;
   if (verbose && e?.stack) {
     text += `${e.stack}\n`;
     let cause = (e as { cause?: unknown }).cause;

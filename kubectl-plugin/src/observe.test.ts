@@ -294,6 +294,17 @@ describe('status, describe, list, wait, delete, logs', () => {
       log,
     );
   });
+
+  it('logs shows a key with controls as visible escapes', async () => {
+    mocked.restoreLogs.mockResolvedValue({
+      pod: 'p',
+      log: '{"type":"log","ts":"2026-11-21T11:58:09.500Z","level":"error","msg":"access denied","key":"a\\u001b]52;c;eA==\\u0007"}\nplain \u001b[2J line\n',
+    });
+    const out = (await run(['logs', 'restore-data-1a2b3c4d'])).stdout;
+    expect(out).not.toContain('\x1b');
+    expect(out).toContain('a\\x1b]52;c;eA==\\x07');
+    expect(out).toContain('plain \\x1b[2J line');
+  });
 });
 
 describe('version and help', () => {

@@ -1,3 +1,4 @@
+import { formatError } from './errors';
 import { printable } from './terminalText';
 
 describe('printable', () => {
@@ -25,5 +26,11 @@ describe('printable', () => {
   it('keeps ordinary and non-Latin text as it is', () => {
     const text = 's3://backups/team-a/données/日本語/ é — ✓';
     expect(printable(text)).toBe(text);
+  });
+
+  it('escapes the one-line error report too (a failed restore carries its message)', () => {
+    expect(
+      formatError(new Error('restore x failed: E: gone\x1b]52;c;eA==\x07')),
+    ).toBe('error: restore x failed: E: gone\\x1b]52;c;eA==\\x07\n');
   });
 });

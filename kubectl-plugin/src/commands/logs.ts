@@ -5,6 +5,7 @@ import { EXIT, invalid } from '../errors';
 import { CommandIo } from '../io';
 import { formatDuration } from '../render';
 import { SessionFactory, restoreNameArg } from '../session';
+import { printable } from '../terminalText';
 
 export interface LogsOptions {
   name?: string;
@@ -67,7 +68,8 @@ export async function logsCommand(
       return;
     }
     const text = renderLogLine(line);
-    if (text !== undefined) io.stdout.write(`${text}\n`);
+    // object keys and messages in the log are text others control: escaped (--raw keeps them)
+    if (text !== undefined) io.stdout.write(`${printable(text)}\n`);
   };
   if (!options.follow) {
     const { log } = await restoreLogs(clients, namespace, name, { tailLines });
