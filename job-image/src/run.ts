@@ -41,11 +41,10 @@ import {
   DEFAULT_CLAIM_STALE_MS,
   HEARTBEAT_MS,
   inUse,
-  isCaseInsensitive,
   markFinished,
-  StateDir,
   startHeartbeat,
 } from './volume';
+import { isCaseInsensitive, StateDir } from './stateDir';
 
 export interface RunOptions {
   request: RestoreRequest;

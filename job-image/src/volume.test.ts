@@ -7,15 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CaseProbeDir, isCaseInsensitive, StateDir } from './stateDir';
 import {
-  CaseProbeDir,
   claimVolume,
   ClaimOptions,
-  isCaseInsensitive,
   markFinished,
   readClaim,
   readPreexisting,
-  StateDir,
   startHeartbeat,
 } from './volume';
 
