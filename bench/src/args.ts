@@ -29,6 +29,12 @@ export interface Args {
   objects: number;
   /** --scale: the memory limit of the job's cgroup in MiB (the pod's default limit). */
   memoryMiB: number;
+  /**
+   * --scale: the include glob of the LIST-count runs (--list-include). LIST requests do not depend
+   * on what the filter keeps, so a glob keeping few objects counts a large prefix's LISTs without
+   * downloading it three more times.
+   */
+  listInclude?: string;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--region | --scale [N]] [options]
@@ -39,7 +45,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--region | --scale [N]]
            --only with --region: a, b and settings rtt20, rtt80, https20, https80
              (default a,b,rtt20,rtt80,https20)
            --profile  --keep-work  --job-bundle FILE  --job-env NAME=value  --work DIR
-           --memory MiB (--scale: the cgroup's limit, default 512)`;
+           --memory MiB (--scale: the cgroup's limit, default 512)
+           --list-include GLOB (--scale: the LIST-count runs restore only these keys)`;
 
 export function parseArgs(argv: string[]): Args {
   const a: Args = {
@@ -70,6 +77,12 @@ export function parseArgs(argv: string[]): Args {
       a.mode = 'scale';
       if (/^\d+$/.test(argv[i + 1] ?? '')) a.objects = num();
     } else if (v === '--memory') a.memoryMiB = num();
+    else if (v === '--list-include') {
+      const glob = argv[++i] ?? '';
+      if (!glob || glob.startsWith('--'))
+        throw new Error('--list-include needs a glob (keys below the prefix)');
+      a.listInclude = glob;
+    }
     else if (v === '--reps') a.reps = num();
     else if (v === '--seed') a.seed = num();
     else if (v === '--concurrency') a.concurrency = num();

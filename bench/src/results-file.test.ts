@@ -16,15 +16,21 @@ describe('RESULTS.md blocks', () => {
 
   it('carries the other modes’ blocks into a new loopback report', () => {
     const old = replaceBlock(
-      replaceBlock('# old loopback\n', 'region', 'R'),
-      'scale',
-      'S',
+      replaceBlock(
+        replaceBlock('# old loopback\n', 'region', 'R'),
+        'scale',
+        'S',
+      ),
+      'scale-list',
+      'L',
     );
     const next = carryBlocks(old, '# new loopback\n');
     expect(next).toContain('# new loopback');
     expect(next).not.toContain('# old loopback');
     expect(findBlock(next, 'region')).toBe(findBlock(old, 'region'));
     expect(findBlock(next, 'scale')).toBe(findBlock(old, 'scale'));
+    expect(findBlock(next, 'scale-list')).toBe(findBlock(old, 'scale-list'));
+    expect(findBlock(next, 'scale')).not.toContain('L');
     expect(carryBlocks('# nothing\n', '# new\n')).toBe('# new\n');
   });
 });

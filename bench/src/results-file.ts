@@ -4,7 +4,7 @@
  * keeps the others. Pure functions; main and the modes do the file I/O.
  */
 
-export type BlockName = 'region' | 'scale';
+export type BlockName = 'region' | 'scale' | 'scale-list';
 
 const begin = (name: BlockName) => `<!-- bench:${name}:begin -->`;
 const end = (name: BlockName) => `<!-- bench:${name}:end -->`;
@@ -32,7 +32,7 @@ export function replaceBlock(
 /** A new loopback report with the other modes' blocks of the previous file carried over. */
 export function carryBlocks(previous: string, report: string): string {
   let out = report;
-  for (const name of ['region', 'scale'] as const) {
+  for (const name of ['region', 'scale', 'scale-list'] as const) {
     const old = findBlock(previous, name);
     if (old !== undefined)
       out = replaceBlock(

@@ -32,6 +32,7 @@ async function runShards(
   target: string,
   workDir: string,
   expect: { files: number; bytes: number },
+  include: string[] | undefined,
   bounds?: string[],
 ): Promise<ShardRun> {
   await fsp.rm(target, { recursive: true, force: true });
@@ -42,7 +43,7 @@ async function runShards(
     Array.from({ length: SHARDS }, (_, i) => {
       const cmd = jobCommand(
         ctx,
-        { prefix: 'm/', parallelism: SHARDS },
+        { prefix: 'm/', parallelism: SHARDS, include },
         target,
       );
       if (bounds) {
@@ -93,12 +94,14 @@ export async function measureListRequests(opts: {
   target: string;
   workDir: string;
   expect: { files: number; bytes: number };
+  /** Restore only these keys (LIST requests are the same whatever the filter keeps). */
+  include?: string[];
 }): Promise<string[]> {
-  const { ctx, proxy, target, workDir, expect } = opts;
+  const { ctx, proxy, target, workDir, expect, include } = opts;
   await fsp.rm(target, { recursive: true, force: true });
   await fsp.mkdir(target, { recursive: true });
   proxy.reset();
-  const oneCmd = jobCommand(ctx, { prefix: 'm/' }, target);
+  const oneCmd = jobCommand(ctx, { prefix: 'm/', include }, target);
   const one = await measure(oneCmd, path.join(workDir, 'time.out'), target);
   const oneTotals = await treeTotals(target);
   const oneOk =
@@ -109,7 +112,14 @@ export async function measureListRequests(opts: {
   const oneGet = proxy.counts.get;
   log(`one process: ${one.durableS.toFixed(1)} s, ${oneList} LIST requests`);
 
-  const hashed = await runShards(ctx, proxy, target, workDir, expect);
+  const hashed = await runShards(
+    ctx,
+    proxy,
+    target,
+    workDir,
+    expect,
+    include,
+  );
   // core's listing when the restore is created: the bounds the Job's request carries
   proxy.reset();
   const request = parseRestoreRequest(
@@ -118,6 +128,7 @@ export async function measureListRequests(opts: {
       bucket: ctx.server.bucket,
       prefix: 'm/',
       parallelism: SHARDS,
+      include,
     }),
   );
   const bounds = await listShardBounds(request.source, SHARDS, {
@@ -128,7 +139,7 @@ export async function measureListRequests(opts: {
   });
   const coreList = proxy.counts.list;
   const ranged = bounds
-    ? await runShards(ctx, proxy, target, workDir, expect, bounds)
+    ? await runShards(ctx, proxy, target, workDir, expect, include, bounds)
     : undefined;
   const row = (label: string, r: ShardRun) =>
     `| ${label} | ${r.note} | ${r.list} | ${r.get} | ${fmt(r.seconds, 1)} | ${fmt(r.peakRssMiB)} |`;

@@ -24,6 +24,7 @@ import { log, treeTotals } from './runner';
 import { BenchS3, startVersitygw } from './server';
 import { benchCache, BENCH, prepareToolchain, REPO } from './toolchain';
 import { replaceBlock } from './results-file';
+import { countMatching } from './scale-keys';
 import { measureListRequests, SHARDS } from './scale-shards';
 import { Context, jobCommand, peerCopy, ToolCommand } from './tools';
 
@@ -147,6 +148,8 @@ export async function runScale(args: Args): Promise<void> {
   const runs: ToolRun[] = [];
   let jobExtra = '';
   let listLines: string[] = [];
+  // --tools picks among job, s5cmd, rclone and shards (the counted runs); default all
+  const wants = (name: string) => !args.tools || args.tools.includes(name);
   const cgroup = await createMemoryCgroup(
     `kube-restore-bench-${process.pid}`,
     limitBytes,
@@ -168,8 +171,6 @@ export async function runScale(args: Args): Promise<void> {
         dataRoot: root,
       });
     const ctx = await ctxFor(s3.endpoint);
-    // --tools picks among job, s5cmd, rclone and shards (the counted runs); default all
-    const wants = (name: string) => !args.tools || args.tools.includes(name);
 
     for (let rep = 1; rep <= args.reps; rep++) {
       if (!wants('job')) break;
@@ -235,16 +236,27 @@ export async function runScale(args: Args): Promise<void> {
     const proxy = wants('shards')
       ? await startCountingProxy(s3.port, 'bench')
       : undefined;
-    if (!proxy) listLines = ['Not run (`--tools` without `shards`).'];
+    if (!proxy)
+      listLines = [
+        'Not run here (`--tools` without `shards`); a shards-only run writes its own `scale-list` block below.',
+      ];
     else
       try {
+        const matched = args.listInclude
+          ? countMatching(n, args.listInclude)
+          : n;
         listLines = await measureListRequests({
           ctx: await ctxFor(proxy.endpoint),
           proxy,
           target,
           workDir,
-          expect,
+          expect: { files: matched, bytes: matched * SCALE_OBJECT_SIZE },
+          include: args.listInclude ? [args.listInclude] : undefined,
         });
+        if (args.listInclude)
+          listLines.push(
+            `- every run restores only the keys matching \`${args.listInclude}\` (${matched.toLocaleString('en')} of ${n.toLocaleString('en')}): each still lists the whole prefix, or its shard's share of it, since LIST requests do not depend on what the filter keeps`,
+          );
       } finally {
         await proxy.stop();
       }
@@ -274,15 +286,33 @@ export async function runScale(args: Args): Promise<void> {
     const ok = rowOf(l);
     return ok.length ? [median(ok.map(r => r.m.durableS))] : [];
   });
+  const header = `Written by bench/src/scale.ts on ${startedAt.toISOString()}; load average before ${loadBefore.map(l => l.toFixed(2)).join(' ')}, after ${os
+    .loadavg()
+    .map(l => l.toFixed(2))
+    .join(
+      ' ',
+    )}; job bundle ${versions['job bundle']}; s5cmd ${versions.s5cmd}, rclone ${versions.rclone}, versitygw ${path.basename(servers.versitygw).replace(/^versitygw-/, '')}.`;
+  const commandLines = [
+    'Command lines:',
+    '',
+    ...[...new Map(runs.map(r => [r.label, r.command])).entries()].map(
+      ([l, c]) => `- ${l}: \`${c}\``,
+    ),
+  ];
+  // a run of the LIST counts alone keeps the block of the last full run
+  const listOnly = !['job', 's5cmd', 'rclone'].some(wants);
+  const listBody = [
+    `## LIST requests at ${n.toLocaleString('en')} objects: one process against ${SHARDS} shards (\`npm run bench -- --scale ${n} --tools shards\`)`,
+    '',
+    header,
+    '',
+    ...listLines,
+    '',
+  ].join('\n');
   const body = [
     `## ${n.toLocaleString('en')} small objects in one pod's memory (\`npm run bench -- --scale ${n}\`)`,
     '',
-    `Written by bench/src/scale.ts on ${startedAt.toISOString()}; load average before ${loadBefore.map(l => l.toFixed(2)).join(' ')}, after ${os
-      .loadavg()
-      .map(l => l.toFixed(2))
-      .join(
-        ' ',
-      )}; job bundle ${versions['job bundle']}; s5cmd ${versions.s5cmd}, rclone ${versions.rclone}, versitygw ${path.basename(servers.versitygw).replace(/^versitygw-/, '')}.`,
+    header,
     '',
     `${n.toLocaleString('en')} objects of ${SCALE_OBJECT_SIZE} bytes (1,000 a prefix, under m/) served by versitygw's posix backend from plain files on ext4 (each ETag an MD5, which the job verifies), seeded once in ${fmt(seeded.seconds)} s. The job runs as in its pod (\`node job-image/dist/restore-job.cjs\`, KUBE_RESTORE_REQUEST/KUBE_RESTORE_TARGET, its default options) inside a cgroup ${cgroup.v2 ? 'v2' : 'v1'} memory cgroup limited to ${args.memoryMiB} MiB (the pod's default limit; no swap), not in a pod. Peers at the concurrency budget ${args.concurrency}; every figure durable (tool time plus \`sync -f\`), ${args.reps} repetition(s), output checked (files and bytes).`,
     '',
@@ -294,11 +324,7 @@ export async function runScale(args: Args): Promise<void> {
     '',
     ...listLines,
     '',
-    'Command lines:',
-    '',
-    ...[...new Map(runs.map(r => [r.label, r.command])).entries()].map(
-      ([l, c]) => `- ${l}: \`${c}\``,
-    ),
+    ...commandLines,
     '',
   ].join('\n');
   const resultsFile = path.join(
@@ -308,7 +334,10 @@ export async function runScale(args: Args): Promise<void> {
   const previous = existsSync(resultsFile)
     ? readFileSync(resultsFile, 'utf8')
     : '# Benchmark results\n';
-  await fsp.writeFile(resultsFile, replaceBlock(previous, 'scale', body));
-  log(`wrote the scale block of ${path.relative(REPO, resultsFile)}`);
-  process.stdout.write(`${body}\n`);
+  const [block, text] = listOnly
+    ? (['scale-list', listBody] as const)
+    : (['scale', body] as const);
+  await fsp.writeFile(resultsFile, replaceBlock(previous, block, text));
+  log(`wrote the ${block} block of ${path.relative(REPO, resultsFile)}`);
+  process.stdout.write(`${text}\n`);
 }

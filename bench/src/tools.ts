@@ -138,6 +138,7 @@ export function jobCommand(
     key?: string;
     format?: 'objects' | 'tar';
     parallelism?: number;
+    include?: string[];
   },
   target: string,
   extraNodeArgs: string[] = [],
