@@ -718,6 +718,21 @@ it("moves only a prime PVC's volume, to the PVC it was made for, as rebindPv doe
       reclaim('Delete'),
     ]),
   ).toMatch(RECLAIM);
+  // the origin it was handed over with (rebindPv writes it once, with the claim): a stolen token
+  // neither rewrites nor removes it
+  const FROM = '/metadata/annotations/kube-restore.io~1populated-from';
+  const WRITE_ONCE = /writes a volume's kube-restore.io\/populated-from once/;
+  expect(kept.metadata?.annotations?.['kube-restore.io/populated-from']).toBe(
+    `${NS}/seed`,
+  );
+  expect(
+    await patch('primed-kept', [
+      { op: 'replace', path: FROM, value: `${NS}/elsewhere` },
+    ]),
+  ).toMatch(WRITE_ONCE);
+  expect(await patch('primed-kept', [{ op: 'remove', path: FROM }])).toMatch(
+    WRITE_ONCE,
+  );
   await restoreReclaimPolicy(populator, 'primed-kept');
   const back = await admin.core.readPersistentVolume({ name: 'primed-kept' });
   expect(back.spec?.persistentVolumeReclaimPolicy).toBe('Retain');
@@ -750,6 +765,19 @@ it("moves only a prime PVC's volume, to the PVC it was made for, as rebindPv doe
       { op: 'replace', path: '/spec/capacity', value: { storage: '100Gi' } },
     ]),
   ).toMatch(/only by its claimRef, reclaim policy/);
+  // the origin is written only as the claim moves, naming the namespace the claim is in
+  const from = (value: string) => ({
+    op: 'add',
+    path: '/metadata/annotations',
+    value: { 'kube-restore.io/populated-from': value },
+  });
+  expect(await patch('primed-too', [from(`${NS}/seed`)])).toMatch(WRITE_ONCE);
+  expect(
+    await patch('primed-too', [
+      from('team-b/backups'),
+      ...claimTo(claim(NS, 'data', uid)),
+    ]),
+  ).toMatch(WRITE_ONCE);
   expect(await patch('primed-too', claimTo(claim(NS, 'data', uid)))).toBe(
     'allowed',
   );
