@@ -8,6 +8,8 @@ export * from './names';
 export * from './quantity';
 export * from './sourceUrl';
 export * from './request';
+export * from './requestOptions';
+export * from './fieldProblems';
 export * from './restoreSource';
 export * from './termination';
 export * from './progress';

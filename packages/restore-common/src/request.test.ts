@@ -1,13 +1,10 @@
+import { RestoreRequestError } from './fieldProblems';
 import {
   parseRestoreRequest,
-  RestoreRequestError,
-  DEFAULT_CONCURRENCY,
   restoreNameOf,
-  smallObjectsScale,
-  withDefaultConcurrency,
   safeParseRestoreRequest,
-  sourceFromUrl,
 } from './request';
+import { DEFAULT_CONCURRENCY } from './requestOptions';
 
 const minimal = {
   source: { bucket: 'datasets', prefix: 'team-a/2026/' },
@@ -387,81 +384,6 @@ describe('RestoreRequest schema', () => {
   });
 });
 
-describe('tuning options (parts, retry, archive.pollSeconds)', () => {
-  it('are absent unless given, so that a request without them keeps its name', () => {
-    const request = parseRestoreRequest(minimal);
-    expect(request.options.parts).toBeUndefined();
-    expect(request.options.retry).toBeUndefined();
-    expect(request.source.archive.pollSeconds).toBeUndefined();
-  });
-
-  it('take valid values', () => {
-    const request = parseRestoreRequest({
-      ...minimal,
-      source: {
-        ...minimal.source,
-        archive: { tier: 'Expedited', pollSeconds: 10 },
-      },
-      options: {
-        parts: { minObjectSize: '32Mi', size: '16Mi', concurrency: 8 },
-        retry: {
-          attempts: 12,
-          baseDelayMs: 100,
-          maxDelayMs: 60_000,
-          throttleBudgetSeconds: 3600,
-        },
-      },
-    });
-    expect(request.options.parts).toEqual({
-      minObjectSize: '32Mi',
-      size: '16Mi',
-      concurrency: 8,
-    });
-    expect(request.options.retry?.attempts).toBe(12);
-    expect(request.source.archive.pollSeconds).toBe(10);
-  });
-
-  it('name what is wrong', () => {
-    expect(
-      problemsOf({
-        ...minimal,
-        source: { ...minimal.source, archive: { pollSeconds: 0 } },
-        options: {
-          parts: { minObjectSize: '1Ki', size: '4Mi', concurrency: 0, x: 1 },
-          retry: { attempts: 0, baseDelayMs: 500, maxDelayMs: 100 },
-        },
-      }),
-    ).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ path: 'source.archive.pollSeconds' }),
-        {
-          path: 'options.parts.minObjectSize',
-          message: 'must be at least 1Mi (got "1Ki")',
-        },
-        {
-          path: 'options.parts.size',
-          message: 'must be at least 5Mi (got "4Mi")',
-        },
-        expect.objectContaining({ path: 'options.parts.concurrency' }),
-        expect.objectContaining({ path: 'options.parts' }),
-        expect.objectContaining({ path: 'options.retry.attempts' }),
-        {
-          path: 'options.retry.maxDelayMs',
-          message: 'must not be less than baseDelayMs',
-        },
-      ]),
-    );
-    expect(
-      problemsOf({ ...minimal, options: { parts: { size: '6Gi' } } }),
-    ).toEqual([
-      {
-        path: 'options.parts.size',
-        message: 'must be at most 5Gi (got "6Gi")',
-      },
-    ]);
-  });
-});
-
 describe('credentials', () => {
   it('names the node identity explicitly; none stays the default', () => {
     expect(
@@ -482,35 +404,7 @@ describe('credentials', () => {
   });
 });
 
-describe('special mode bits and endpoints', () => {
-  it.each(['4755', '2755', '1777', '06644'])(
-    'refuses fileMode and dirMode %s (setuid, setgid, sticky) unless the deployment allows them',
-    mode => {
-      const input = {
-        ...minimal,
-        options: { owner: { fileMode: mode, dirMode: mode } },
-      };
-      expect(problemsOf(input).map(p => p.path)).toEqual([
-        'options.owner.fileMode',
-        'options.owner.dirMode',
-      ]);
-      expect(() => parseRestoreRequest(input)).toThrow(/setuid/);
-      expect(
-        parseRestoreRequest(input, { allowSpecialModeBits: true }).options.owner
-          .fileMode,
-      ).toBe(mode);
-    },
-  );
-
-  it('accepts plain modes', () => {
-    expect(
-      parseRestoreRequest({
-        ...minimal,
-        options: { owner: { fileMode: '0644', dirMode: '755' } },
-      }).options.owner,
-    ).toEqual({ fileMode: '0644', dirMode: '755' });
-  });
-
+describe('endpoints', () => {
   it.each([
     'https://u:p@host',
     'https://u@host:9000',
@@ -559,25 +453,6 @@ describe('restoreNameOf', () => {
     ).toBe(restoreNameOf(unset));
   });
 
-  it('a request stored with concurrency 16 is the same request as one without it', () => {
-    const unset = parseRestoreRequest(minimal);
-    const stored = parseRestoreRequest({
-      ...minimal,
-      options: { concurrency: DEFAULT_CONCURRENCY },
-    });
-    expect(withDefaultConcurrency(unset)).toEqual(
-      withDefaultConcurrency(stored),
-    );
-    expect(smallObjectsScale(unset.options)).toBe(true);
-    expect(smallObjectsScale(stored.options)).toBe(true);
-    expect(smallObjectsScale({ concurrency: 4 })).toBe(false);
-    expect(
-      withDefaultConcurrency(
-        parseRestoreRequest({ ...minimal, options: { concurrency: 4 } }),
-      ).options.concurrency,
-    ).toBe(4);
-  });
-
   it('differs when the request differs, and keeps within 52 characters', () => {
     const a = restoreNameOf(parseRestoreRequest(minimal));
     const b = restoreNameOf(
@@ -601,57 +476,5 @@ describe('restoreNameOf', () => {
     expect(
       restoreNameOf(parseRestoreRequest({ ...minimal, name: 'my-restore' })),
     ).toBe('my-restore');
-  });
-});
-
-describe('sourceFromUrl', () => {
-  it.each([
-    [
-      's3://datasets/team-a/2026/',
-      { bucket: 'datasets', prefix: 'team-a/2026/' },
-    ],
-    ['s3://datasets/team-a', { bucket: 'datasets', prefix: 'team-a/' }],
-    ['s3://datasets', { bucket: 'datasets', prefix: '' }],
-    [
-      's3://backups/db/dump.tar.gz',
-      { bucket: 'backups', key: 'db/dump.tar.gz', format: 'tar' },
-    ],
-    [
-      's3://backups/a%20b/x.tgz',
-      { bucket: 'backups', key: 'a b/x.tgz', format: 'tar' },
-    ],
-    [
-      'http://127.0.0.1:9000/backups/db/',
-      {
-        bucket: 'backups',
-        prefix: 'db/',
-        endpoint: 'http://127.0.0.1:9000',
-        pathStyle: true,
-      },
-    ],
-    [
-      'https://minio.example:9443/backups/x.tar',
-      {
-        bucket: 'backups',
-        key: 'x.tar',
-        endpoint: 'https://minio.example:9443',
-        pathStyle: true,
-        format: 'tar',
-      },
-    ],
-  ])('parses %s', (url, expected) => {
-    expect(sourceFromUrl(url)).toEqual(expected);
-  });
-
-  it.each([
-    ['datasets/prefix', /expected s3:\/\/BUCKET/],
-    ['gs://bucket/x', /unsupported scheme "gs:"/],
-    ['s3://B/x', /bucket "b"|bucket "B"/],
-    ['https://host:9000/', /no bucket/],
-    ['s3://bucket/x?versionId=1', /query/],
-    ['https://key:secret@host/bucket/', /credentials/],
-    ['https://key@host/bucket/', /credentials/],
-  ])('rejects %s', (url, message) => {
-    expect(() => sourceFromUrl(url)).toThrow(message);
   });
 });

@@ -1,16 +1,22 @@
 /**
  * The RestoreRequest: what to restore, from where, into which PVC, and how.
  * One zod schema validates every input (kubectl flags, HTTP bodies, the job program's env)
- * and applies the defaults; errors name the field path and what is allowed.
+ * and applies the defaults; errors name the field path and what is allowed (fieldProblems.ts).
+ * The options part, shared with RestoreSource, is in requestOptions.ts.
  */
 import { z } from 'zod';
+import {
+  FieldProblem,
+  RestoreRequestError,
+  zodProblems,
+} from './fieldProblems';
 import {
   MAX_RESTORE_NAME_LENGTH,
   deriveRestoreName,
   dns1123LabelProblem,
   dns1123SubdomainProblem,
 } from './names';
-import { parseQuantity, QuantityError } from './quantity';
+import { quantityString } from './quantitySchema';
 import {
   bucketNameProblem,
   endpointProblem,
@@ -18,7 +24,11 @@ import {
   parseSourceUrl,
   SourceUrlError,
 } from './sourceUrl';
-import { partsSchema, retrySchema } from './tuningOptions';
+import {
+  optionsSchema,
+  specialModeBitsProblems,
+  withDefaultConcurrency,
+} from './requestOptions';
 
 export const REQUEST_API_VERSION = 'kube-restore.io/v1';
 
@@ -37,18 +47,6 @@ const dnsLabel = (max = 63) =>
   z.string().superRefine(refineProblem(v => dns1123LabelProblem(v, max)));
 const dnsSubdomain = () =>
   z.string().superRefine(refineProblem(dns1123SubdomainProblem));
-
-const quantity = () =>
-  z.string().superRefine((value, ctx) => {
-    try {
-      parseQuantity(value);
-    } catch (error) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        message: (error as QuantityError).message,
-      });
-    }
-  });
 
 /**
  * Entries one directory may hold unless the request says otherwise (source.maxEntriesPerDirectory):
@@ -75,13 +73,6 @@ const s3Path = z
   )
   .refine(v => !v.includes('\0'), 'must not contain NUL');
 
-const fileMode = z
-  .string()
-  .regex(/^0?[0-7]{3,4}$/, 'must be an octal mode such as 0644 or 0755');
-
-/** setuid, setgid and sticky: refused in fileMode and dirMode unless the deployment allows them. */
-export const SPECIAL_MODE_BITS = 0o7000;
-
 export interface ParseOptions {
   /**
    * Accept setuid, setgid and sticky bits in options.owner.fileMode and dirMode. Off by default:
@@ -89,23 +80,6 @@ export interface ParseOptions {
    * ENV_ALLOW_SPECIAL_MODE_BITS), never the request.
    */
   allowSpecialModeBits?: boolean;
-}
-
-/** The fields of `owner` that carry setuid, setgid or sticky bits. */
-export function specialModeBitsProblems(owner: {
-  fileMode?: string;
-  dirMode?: string;
-}): FieldProblem[] {
-  return (['fileMode', 'dirMode'] as const)
-    .filter(
-      field =>
-        owner[field] !== undefined &&
-        (parseInt(owner[field]!, 8) & SPECIAL_MODE_BITS) !== 0,
-    )
-    .map(field => ({
-      path: `options.owner.${field}`,
-      message: `"${owner[field]}" sets setuid, setgid or sticky bits, which this deployment does not allow`,
-    }));
 }
 
 export const ARCHIVE_TIERS = ['Expedited', 'Standard', 'Bulk'] as const;
@@ -259,7 +233,7 @@ export const targetSchema = z
     /** `new`: kube-restore creates the PVC; `existing`: restore into a PVC that is already there. */
     mode: z.enum(['new', 'existing']).default('new'),
     /** Size of a new PVC: a quantity, or `auto` (sized from the source). */
-    size: z.union([z.literal('auto'), quantity()]).default('auto'),
+    size: z.union([z.literal('auto'), quantityString()]).default('auto'),
     storageClassName: dnsSubdomain().optional(),
     accessModes: z
       .array(z.enum(ACCESS_MODES))
@@ -324,75 +298,6 @@ export const credentialsSchema = z.discriminatedUnion('type', [
   /** Nothing in the request: the job uses only keys handed to it in its environment, never the node's role. */
   z.object({ type: z.literal('none') }).strict(),
 ]);
-
-/** options.concurrency when the request does not set it. */
-export const DEFAULT_CONCURRENCY = 16;
-
-export const optionsSchema = z
-  .object({
-    /** Pods of an Indexed Job; each takes its share of the keys. */
-    parallelism: z.number().int().min(1).max(64).default(1),
-    /**
-     * Concurrent transfers inside each pod (default DEFAULT_CONCURRENCY, 16). Unset or 16: 16 objects
-     * over 256 KiB at a time, and small objects, which wait on the round trip rather than the link, up
-     * to 16 times as many (at most 256) as the measured time to first byte calls for
-     * (job-image/src/inFlight.ts). 16 counts as the default because requests and RestoreSources stored
-     * while the schema filled it in carry it. Any other value: every object download, small ones too,
-     * is held to it (a bound for a server or link that must not see more requests at once).
-     */
-    concurrency: z.number().int().min(1).max(256).optional(),
-    /** Verify every object (size always; MD5 or S3 checksums when available). */
-    verify: z.boolean().default(true),
-    owner: z
-      .object({
-        /** The pod runs as this user, so files are owned by it; 0 (root) is refused by Pod Security `restricted`. */
-        uid: z
-          .number()
-          .int()
-          .min(
-            1,
-            'must be at least 1: root is refused by Pod Security "restricted"',
-          )
-          .max(2 ** 31 - 1)
-          .optional(),
-        gid: z
-          .number()
-          .int()
-          .min(0)
-          .max(2 ** 31 - 1)
-          .optional(),
-        fsGroup: z
-          .number()
-          .int()
-          .min(0)
-          .max(2 ** 31 - 1)
-          .optional(),
-        fileMode: fileMode.optional(),
-        dirMode: fileMode.optional(),
-      })
-      .strict()
-      .default({}),
-    ttlSecondsAfterFinished: z
-      .number()
-      .int()
-      .min(0)
-      .max(90 * 24 * 3600)
-      .default(24 * 3600),
-    activeDeadlineSeconds: z
-      .number()
-      .int()
-      .min(60)
-      .max(30 * 24 * 3600)
-      .optional(),
-    backoffLimit: z.number().int().min(0).max(20).default(3),
-    /** Bytes per second for each pod, as a quantity (`50Mi`). */
-    bandwidth: quantity().optional(),
-    /** Restoring zero objects is an error unless this is set. */
-    allowEmpty: z.boolean().default(false),
-    parts: partsSchema.optional(),
-    retry: retrySchema.optional(),
-  })
-  .strict();
 
 /**
  * Where the shards of an Indexed Job split the key space, chosen when the restore is created (core
@@ -494,48 +399,6 @@ export type RestoreRequest = z.output<typeof restoreRequestSchema>;
 export type RestoreSource = RestoreRequest['source'];
 export type RestoreTarget = RestoreRequest['target'];
 export type RestoreCredentials = RestoreRequest['credentials'];
-export type RestoreOptions = RestoreRequest['options'];
-
-export interface FieldProblem {
-  /** Dotted path of the field, e.g. `source.bucket` or `options.owner.uid`. */
-  path: string;
-  message: string;
-}
-
-export class RestoreRequestError extends Error {
-  readonly problems: FieldProblem[];
-  constructor(problems: FieldProblem[]) {
-    super(
-      `invalid restore request: ${problems.map(p => `${p.path || '(request)'}: ${p.message}`).join('; ')}`,
-    );
-    this.name = 'RestoreRequestError';
-    this.problems = problems;
-  }
-}
-
-export function zodProblems(error: z.ZodError): FieldProblem[] {
-  return error.issues.map(issue => ({
-    path: issue.path.join('.'),
-    message: describeIssue(issue),
-  }));
-}
-
-function describeIssue(issue: z.ZodIssue): string {
-  switch (issue.code) {
-    case z.ZodIssueCode.invalid_enum_value:
-      return `must be one of ${issue.options.map(o => JSON.stringify(o)).join(', ')} (got ${JSON.stringify(issue.received)})`;
-    case z.ZodIssueCode.unrecognized_keys:
-      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(k => JSON.stringify(k)).join(', ')}`;
-    case z.ZodIssueCode.invalid_union_discriminator:
-      return `must be one of ${issue.options.map(o => JSON.stringify(o)).join(', ')}`;
-    case z.ZodIssueCode.invalid_type:
-      return issue.received === 'undefined'
-        ? 'is required'
-        : `must be ${issue.expected} (got ${issue.received})`;
-    default:
-      return issue.message;
-  }
-}
 
 /** Validates and normalises a request; throws RestoreRequestError naming every bad field. */
 export function parseRestoreRequest(
@@ -570,28 +433,6 @@ export function restoreNameOf(request: RestoreRequest): string {
   // Shard bounds come from listing the source when the restore is created: not part of what it is.
   const { name: _name, shards: _shards, ...rest } = request;
   return deriveRestoreName(request.target.pvc, withDefaultConcurrency(rest));
-}
-
-/**
- * The request with options.concurrency filled in, as it was when the schema supplied the default:
- * what a restore is, for its derived name and for "the same request again", stays what it was
- * before the option became optional.
- */
-export function withDefaultConcurrency<
-  T extends { options: { concurrency?: number } },
->(request: T): T {
-  return {
-    ...request,
-    options: {
-      ...request.options,
-      concurrency: request.options.concurrency ?? DEFAULT_CONCURRENCY,
-    },
-  };
-}
-
-/** Whether small objects may go past options.concurrency by the round trip (unset or the default). */
-export function smallObjectsScale(options: { concurrency?: number }): boolean {
-  return (options.concurrency ?? DEFAULT_CONCURRENCY) === DEFAULT_CONCURRENCY;
 }
 
 /**

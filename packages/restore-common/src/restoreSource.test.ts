@@ -1,4 +1,4 @@
-import { RestoreRequestError } from './request';
+import { RestoreRequestError } from './fieldProblems';
 import { requestFromRestoreSource } from './restoreSource';
 
 describe('requestFromRestoreSource', () => {

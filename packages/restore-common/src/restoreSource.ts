@@ -5,15 +5,17 @@
  */
 import { z } from 'zod';
 import {
-  credentialsSchema,
   FieldProblem,
-  optionsSchema,
-  RestoreRequest,
   RestoreRequestError,
+  zodProblems,
+} from './fieldProblems';
+import {
+  credentialsSchema,
+  RestoreRequest,
   safeParseRestoreRequest,
   sourceSchema,
-  zodProblems,
 } from './request';
+import { optionsSchema } from './requestOptions';
 
 export const RESTORE_SOURCE_GROUP = 'kube-restore.io';
 export const RESTORE_SOURCE_VERSION = 'v1alpha1';

@@ -3,49 +3,20 @@
  * set, the reason in each field's description. The job reads its tuning from these alone.
  */
 import { z } from 'zod';
-import { parseQuantity, QuantityError } from './quantity';
+import { quantityString } from './quantitySchema';
 
 const MiB = 1024 * 1024;
-
-function formatBound(bytes: number): string {
-  return bytes >= 1024 * MiB ? `${bytes / (1024 * MiB)}Gi` : `${bytes / MiB}Mi`;
-}
-
-/** A quantity (`64Mi`) within bounds, in bytes. */
-const boundedQuantity = (bounds: { min?: number; max?: number }) =>
-  z.string().superRefine((value, ctx) => {
-    let bytes: number;
-    try {
-      bytes = parseQuantity(value);
-    } catch (error) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        message: (error as QuantityError).message,
-      });
-      return;
-    }
-    if (bounds.min !== undefined && bytes < bounds.min)
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        message: `must be at least ${formatBound(bounds.min)} (got "${value}")`,
-      });
-    if (bounds.max !== undefined && bytes > bounds.max)
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        message: `must be at most ${formatBound(bounds.max)} (got "${value}")`,
-      });
-  });
 
 /** Large objects as parallel ranged GETs: the defaults suit a nearby region. */
 export const partsSchema = z
   .object({
-    minObjectSize: boundedQuantity({ min: MiB })
+    minObjectSize: quantityString({ min: MiB })
       .optional()
       .describe(
         'Objects at least this large are fetched as parallel ranged GETs (default 256Mi). ' +
           'Lower it when the source is far away (20 ms or more), where one stream per object cannot fill the link.',
       ),
-    size: boundedQuantity({ min: 5 * MiB, max: 5 * 1024 * MiB })
+    size: quantityString({ min: 5 * MiB, max: 5 * 1024 * MiB })
       .optional()
       .describe(
         'Bytes per ranged GET (default 64Mi). Smaller parts spread a far object over more streams; ' +
