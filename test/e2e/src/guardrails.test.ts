@@ -224,3 +224,53 @@ it.each(hostile)(
     expect(await create(job, alice)).toBe('allowed');
   },
 );
+
+it("admits a Secret only as its restore Job's own: not owned by a Job of another name", async () => {
+  const manifests = buildRestoreManifests(
+    parseRestoreRequest({
+      name: 'guarded',
+      source: { bucket: 'datasets', prefix: 'p/' },
+      target: { namespace: 'team-a', pvc: 'guarded', size: '1Gi' },
+    }),
+    { credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example' } },
+  );
+  type Secret = NonNullable<typeof manifests.secret>;
+  /** core's Secret, renamed after and owned by the Job `owner`, its labels changed by `labels`. */
+  const owned = (
+    owner: string,
+    labels: (l: Record<string, string>) => void = () => undefined,
+  ): Secret => {
+    const secret = structuredClone(manifests.secret!);
+    secret.metadata!.name = `${owner}-credentials`;
+    labels(secret.metadata!.labels!);
+    secret.metadata!.ownerReferences = [
+      {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        name: owner,
+        uid: 'dry-run',
+        controller: true,
+      },
+    ];
+    return secret;
+  };
+  const createSecret = (body: Secret) =>
+    operator.core
+      .createNamespacedSecret({ namespace: 'team-a', body, dryRun: 'All' })
+      .then(
+        () => 'allowed',
+        e => `${e.code}: ${apiStatusMessage(e)}`,
+      );
+  const OWN_JOB = /only creates the Secret of a restore Job of its own/;
+  expect(await createSecret(owned('guarded'))).toBe('allowed');
+  // an app's Job `db-migrate` that reads db-migrate-credentials: keys of the token's choosing
+  expect(await createSecret(owned('db-migrate'))).toMatch(OWN_JOB);
+  expect(
+    await createSecret(
+      owned('db-migrate', l => {
+        delete l['app.kubernetes.io/component'];
+        delete l['kube-restore.io/restore'];
+      }),
+    ),
+  ).toMatch(OWN_JOB);
+});
