@@ -45,13 +45,21 @@ function swapParentForLinkOutside() {
   });
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  const error = await promise.then(
+async function errorOf(
+  promise: Promise<unknown>,
+): Promise<RestoreError | NodeJS.ErrnoException | undefined> {
+  return promise.then(
     () => undefined,
     e => e,
   );
-  return (error as RestoreError | NodeJS.ErrnoException | undefined)?.code;
 }
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  return (await errorOf(promise))?.code;
+}
+
+/** The message of a directory that a link replaced, from whichever open (held or fresh) found it. */
+const NO_LONGER_A_DIRECTORY = /is no longer a directory \(a symlink\?\)/;
 
 describe('the final step under a swapped parent directory', () => {
   it.each([
@@ -129,10 +137,12 @@ describe('the final step under a swapped parent directory', () => {
     await writeFileAtomically(path.join(rootDir, 'a', 'f1'), Buffer.from('1'));
     fs.renameSync(path.join(rootDir, 'a'), path.join(rootDir, 'a-moved'));
     fs.symlinkSync(outside, path.join(rootDir, 'a'));
-    const code = await codeOf(
+    const error = await errorOf(
       writeFileAtomically(path.join(rootDir, 'a', 'f2'), Buffer.from('2')),
     );
-    expect(code).toBe('UNSAFE_PATH');
+    expect(error?.code).toBe('UNSAFE_PATH');
+    // The held descriptor is let go and the directory opened afresh: O_NOFOLLOW refuses the link.
+    expect(error?.message).toMatch(NO_LONGER_A_DIRECTORY);
     expect(await fsp.readdir(outside)).toEqual([]);
     expect(await fsp.readdir(path.join(rootDir, 'a-moved'))).toEqual(['f1']);
   });
@@ -153,9 +163,10 @@ describe('the final step under a swapped parent directory', () => {
 
   it('refuses a directory whose last component is now a link (O_NOFOLLOW)', async () => {
     await fsp.symlink(outside, path.join(rootDir, 'b'));
-    const code = await codeOf(
+    const error = await errorOf(
       inDirectory(path.join(rootDir, 'b'), 'b/x', async () => 'reached'),
     );
-    expect(code).toBe('UNSAFE_PATH');
+    expect(error?.code).toBe('UNSAFE_PATH');
+    expect(error?.message).toMatch(NO_LONGER_A_DIRECTORY);
   });
 });

@@ -51,6 +51,19 @@ function redirected(entry: string, why: string) {
 }
 
 /**
+ * What to throw when opening the directory `expected` (DIR_FLAGS) failed with `error`: UNSAFE_PATH
+ * when it is no longer a directory, else the error itself.
+ */
+function openFailure(error: unknown, expected: string, entry: string): unknown {
+  if (isReplaced(error))
+    return redirected(
+      entry,
+      `"${expected}" is no longer a directory (a symlink?)`,
+    );
+  return error;
+}
+
+/**
  * Runs `step` with the paths of `names` inside the directory `dir` (the final name's directory),
  * as held by a descriptor when /proc allows. Throws UNSAFE_PATH when the directory opened is not
  * `dir` as it was resolved (only checked below the volume root, where paths are real).
@@ -64,12 +77,7 @@ export async function inDirectory<T>(
   const expected = heldByDescriptor(dir);
   if (expected === undefined) return step(name => path.join(dir, name));
   const handle = await fsp.open(expected, DIR_FLAGS).catch(error => {
-    if (isReplaced(error))
-      throw redirected(
-        entry,
-        `"${expected}" is no longer a directory (a symlink?)`,
-      );
-    throw error;
+    throw openFailure(error, expected, entry);
   });
   try {
     const before = await realOf(handle.fd);
@@ -125,12 +133,7 @@ function openDirectorySync(expected: string, entry: string): number {
   try {
     return fs.openSync(expected, DIR_FLAGS);
   } catch (error) {
-    if (isReplaced(error))
-      throw redirected(
-        entry,
-        `"${expected}" is no longer a directory (a symlink?)`,
-      );
-    throw error;
+    throw openFailure(error, expected, entry);
   }
 }
 
@@ -246,17 +249,7 @@ export function renameInDirectorySync(
     fs.renameSync(tmp, finalPath);
     return;
   }
-  let fd: number;
-  try {
-    fd = fs.openSync(expected, DIR_FLAGS);
-  } catch (error) {
-    if (isReplaced(error))
-      throw redirected(
-        entry,
-        `"${expected}" is no longer a directory (a symlink?)`,
-      );
-    throw error;
-  }
+  const fd = openDirectorySync(expected, entry);
   try {
     const before = realSync(fd);
     if (before !== undefined && before !== expected)
