@@ -12,7 +12,7 @@ import {
   errnoError,
   HttpResponse,
 } from './httpResponse';
-import { KeepAliveHttpOptions, openSocket } from './socketRead';
+import { KeepAliveHttpOptions, openSocket, TlsSessions } from './socketRead';
 
 const MAX_HEAD_BYTES = 64 * 1024;
 
@@ -70,14 +70,20 @@ export class Connection implements BodySource {
   closed = false;
   private paused = false;
 
+  /** `tlsSessions`: what the pool's TLS connections share (socketRead.ts). */
   constructor(
     private readonly pool: ConnectionPool,
     options: KeepAliveHttpOptions,
+    tlsSessions?: TlsSessions,
   ) {
-    this.socket = openSocket(options, {
-      onBytes: (buf, n) => this.onBytes(buf, n),
-      readTarget: () => this.readTarget(),
-    });
+    this.socket = openSocket(
+      options,
+      {
+        onBytes: (buf, n) => this.onBytes(buf, n),
+        readTarget: () => this.readTarget(),
+      },
+      tlsSessions,
+    );
     this.socket.setNoDelay(true);
     this.socket.setTimeout(options.timeoutMs);
     this.socket.on('timeout', () =>

@@ -78,6 +78,21 @@ async function bodyOf(res: HttpResponse): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** A CA and a server certificate for 127.0.0.1, in a temporary directory removed by `cleanups`. */
+async function testPki(cleanups: Array<() => unknown>) {
+  const dir = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'kr-kah-tls-'));
+  cleanups.push(() => fsp.rm(dir, { recursive: true, force: true }));
+  const pki = new Pki(nodePath.join(dir, 'pki'));
+  await pki.init();
+  const serving = await pki.issue({
+    name: 's3',
+    cn: 's3.test',
+    ips: ['127.0.0.1'],
+    usage: 'server',
+  });
+  return { serving, ca: Buffer.from(await fsp.readFile(pki.caFile)) };
+}
+
 describe('KeepAliveHttpClient', () => {
   const cleanups: Array<() => unknown> = [];
   afterEach(async () => {
@@ -310,16 +325,7 @@ describe('KeepAliveHttpClient', () => {
   });
 
   it('reads over TLS into its own buffers, intact behind a slow reader, and reuses the connection', async () => {
-    const dir = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'kr-kah-tls-'));
-    cleanups.push(() => fsp.rm(dir, { recursive: true, force: true }));
-    const pki = new Pki(nodePath.join(dir, 'pki'));
-    await pki.init();
-    const serving = await pki.issue({
-      name: 's3',
-      cn: 's3.test',
-      ips: ['127.0.0.1'],
-      usage: 'server',
-    });
+    const { serving, ca } = await testPki(cleanups);
     const data = Buffer.alloc(6 * BODY_CHUNK_BYTES + 777);
     for (let i = 0; i + 4 <= data.length; i += 4) data.writeUInt32LE(i, i);
     let connections = 0;
@@ -349,7 +355,7 @@ describe('KeepAliveHttpClient', () => {
       port: (server.address() as net.AddressInfo).port,
       maxSockets: 1,
       timeoutMs: 5000,
-      ca: Buffer.from(await fsp.readFile(pki.caFile)),
+      ca,
     });
     cleanups.push(() => c.destroy());
     const want = createHash('md5').update(data).digest('hex');
@@ -367,5 +373,79 @@ describe('KeepAliveHttpClient', () => {
       expect(hash.digest('hex')).toBe(want);
     }
     expect(connections).toBe(1);
+  });
+
+  it('resumes the TLS session of its first connection on the next ones', async () => {
+    const { serving, ca } = await testPki(cleanups);
+    const handshakes: boolean[] = [];
+    const server = tls.createServer(
+      { cert: serving.cert, key: serving.key },
+      socket => {
+        handshakes.push(socket.isSessionReused());
+        socket.on('error', () => undefined);
+        let pending = '';
+        socket.on('data', d => {
+          pending += d.toString('latin1');
+          while (pending.includes('\r\n\r\n')) {
+            pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
+            socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+          }
+        });
+      },
+    );
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>(r => server.close(() => r())));
+    const c = new KeepAliveHttpClient({
+      protocol: 'https:',
+      hostname: '127.0.0.1',
+      port: (server.address() as net.AddressInfo).port,
+      maxSockets: 3,
+      timeoutMs: 5000,
+      ca,
+    });
+    cleanups.push(() => c.destroy());
+    expect((await bodyOf(await get(c))).toString()).toBe('ok');
+    // Three at once: the idle connection takes one, two new ones open with the first's ticket.
+    const bodies = await Promise.all(
+      [1, 2, 3].map(async () => (await bodyOf(await get(c))).toString()),
+    );
+    expect(bodies).toEqual(['ok', 'ok', 'ok']);
+    expect(handshakes).toEqual([false, true, true]);
+  });
+
+  it('falls back to a full handshake, checked, when the server no longer knows the ticket', async () => {
+    const { serving, ca } = await testPki(cleanups);
+    const handshakes: boolean[] = [];
+    const serve = () =>
+      tls.createServer({ cert: serving.cert, key: serving.key }, socket => {
+        handshakes.push(socket.isSessionReused());
+        socket.on('error', () => undefined);
+        socket.once('data', () =>
+          socket.end(
+            'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok',
+          ),
+        );
+      });
+    const first = serve();
+    await new Promise<void>(r => first.listen(0, '127.0.0.1', r));
+    const port = (first.address() as net.AddressInfo).port;
+    const c = new KeepAliveHttpClient({
+      protocol: 'https:',
+      hostname: '127.0.0.1',
+      port,
+      maxSockets: 1,
+      timeoutMs: 5000,
+      ca,
+    });
+    cleanups.push(() => c.destroy());
+    expect((await bodyOf(await get(c))).toString()).toBe('ok');
+    expect((await bodyOf(await get(c))).toString()).toBe('ok');
+    await new Promise<void>(r => first.close(() => r()));
+    // A new server on the same port: new ticket keys, so the ticket is refused.
+    const second = serve();
+    await new Promise<void>(r => second.listen(port, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>(r => second.close(() => r())));
+    expect((await bodyOf(await get(c))).toString()).toBe('ok');
+    expect(handshakes).toEqual([false, true, false]);
   });
 });

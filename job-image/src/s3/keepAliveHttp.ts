@@ -20,7 +20,7 @@ import {
 } from './httpConnection';
 import { abortError, errnoError, HttpResponse } from './httpResponse';
 import { proxyAuthorization } from './proxy';
-import type { KeepAliveHttpOptions } from './socketRead';
+import { KeepAliveHttpOptions, TlsSessions } from './socketRead';
 
 export type { HttpRequest } from './httpConnection';
 export {
@@ -63,10 +63,14 @@ export class KeepAliveHttpClient implements ConnectionPool {
   private readonly waiting: Exchange[] = [];
   private destroyed = false;
   private readonly viaProxy?: { authorization?: string };
+  /** One secure context and session ticket for all the pool's TLS connections. */
+  private readonly tlsSessions?: TlsSessions;
 
   constructor(private readonly options: KeepAliveHttpOptions) {
     if (options.proxy && options.protocol === 'http:')
       this.viaProxy = { authorization: proxyAuthorization(options.proxy) };
+    if (options.protocol === 'https:')
+      this.tlsSessions = new TlsSessions(options.ca);
   }
 
   /** Sends a bodiless request; resolves once the response head arrived (any status). */
@@ -104,7 +108,7 @@ export class KeepAliveHttpClient implements ConnectionPool {
   private dispatch(ex: Exchange, fresh: boolean): void {
     let conn = fresh ? undefined : this.idle.pop();
     if (!conn && this.all.size < this.options.maxSockets) {
-      conn = new Connection(this, this.options);
+      conn = new Connection(this, this.options, this.tlsSessions);
       this.all.add(conn);
     }
     if (!conn) {
@@ -150,7 +154,7 @@ export class KeepAliveHttpClient implements ConnectionPool {
       this.dispatch(ex, false);
       return;
     }
-    const conn = new Connection(this, this.options);
+    const conn = new Connection(this, this.options, this.tlsSessions);
     this.all.add(conn);
     this.run(conn, ex);
   }

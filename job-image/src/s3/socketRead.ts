@@ -6,6 +6,9 @@
  * through a proxy's CONNECT tunnel, where tls.connect ignores `onread`: there the bytes come as
  * 'data' events (buffers of the decrypted records, the reader's to copy), and backpressure is the
  * socket's pause(). Plain http through a proxy connects to the proxy's own address (proxy.ts).
+ * The TLS connections of one client share a secure context (the CA bundle parsed once, not per
+ * connection) and resume the endpoint's latest session ticket (TlsSessions): a resumed handshake
+ * skips the certificate chain's checks on both sides, half of a new connection's CPU.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -46,30 +49,63 @@ export interface SocketReader {
   readTarget(): Uint8Array | undefined;
 }
 
+/**
+ * What the TLS connections of one client (one endpoint) share: one secure context, made once from
+ * the CA bundle (or the default trust store), and the latest session ticket the endpoint sent, which
+ * each new connection offers. A server that no longer accepts the ticket does a full handshake,
+ * with the certificate checked as always; a resumed one was checked when the session began, for the
+ * same endpoint and server name, since a client talks to one endpoint only.
+ */
+export class TlsSessions {
+  readonly context: tls.SecureContext;
+  private ticket: Buffer | undefined;
+
+  constructor(ca?: Buffer) {
+    this.context = tls.createSecureContext(ca ? { ca } : {});
+  }
+
+  /** The session to offer a new connection, if the endpoint sent one. */
+  get session(): Buffer | undefined {
+    return this.ticket;
+  }
+
+  /** Keeps the tickets `socket` receives (TLS 1.3 sends them after the handshake). */
+  watch(socket: tls.TLSSocket): tls.TLSSocket {
+    socket.on('session', (ticket: Buffer) => {
+      this.ticket = ticket;
+    });
+    return socket;
+  }
+}
+
 /** Opens the socket of one connection to `options`' endpoint, reading into `reader`. */
 export function openSocket(
   options: KeepAliveHttpOptions,
   reader: SocketReader,
+  sessions?: TlsSessions,
 ): net.Socket {
   const { proxy } = options;
   if (options.protocol === 'https:') {
+    const shared = sessions ?? new TlsSessions(options.ca);
     if (proxy) {
       // Through a tunnel tls.connect ignores `onread`: decrypted bytes come as 'data' events.
       const socket = tls.connect({
         socket: tunnel(proxy, options.hostname, options.port),
-        ...tlsOptions(options),
+        ...tlsOptions(options, shared),
       });
       socket.on('data', (chunk: Buffer) => reader.onBytes(chunk, chunk.length));
-      return socket;
+      return shared.watch(socket);
     }
     // `onread` reaches the TLS socket's own read path (Node's documented tls.connect option,
     // missing from @types/node's ConnectionOptions)
-    return tls.connect({
-      host: options.hostname,
-      port: options.port,
-      ...tlsOptions(options),
-      onread: onread(reader),
-    } as tls.ConnectionOptions);
+    return shared.watch(
+      tls.connect({
+        host: options.hostname,
+        port: options.port,
+        ...tlsOptions(options, shared),
+        onread: onread(reader),
+      } as tls.ConnectionOptions),
+    );
   }
   return net.connect({
     host: proxy ? proxy.hostname.replace(/^\[|\]$/g, '') : options.hostname,
@@ -78,10 +114,14 @@ export function openSocket(
   });
 }
 
-function tlsOptions(options: KeepAliveHttpOptions): tls.ConnectionOptions {
+function tlsOptions(
+  options: KeepAliveHttpOptions,
+  sessions: TlsSessions,
+): tls.ConnectionOptions {
   return {
     servername: net.isIP(options.hostname) ? undefined : options.hostname,
-    ca: options.ca,
+    secureContext: sessions.context,
+    session: sessions.session,
     ALPNProtocols: ['http/1.1'],
   };
 }
