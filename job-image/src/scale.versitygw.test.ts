@@ -11,6 +11,12 @@
 import { promises as fsp, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { useHarness } from './__testUtils__/harness';
+import {
+  heapGrowth,
+  heapProbe,
+  median,
+  mib,
+} from './__testUtils__/heapSamples';
 
 const OBJECTS = Number(process.env.KR_SCALE_OBJECTS || 200_000);
 const PER_DIR = 1000;
@@ -39,44 +45,14 @@ const h = useHarness({
   },
 });
 
-/** Samples the live heap after a full GC every 250 ms, as JSON lines to $KR_HEAP_PROBE. */
-const PROBE = `
-const fs = require('node:fs');
-const out = process.env.KR_HEAP_PROBE;
-setInterval(() => {
-  globalThis.gc();
-  const m = process.memoryUsage();
-  fs.appendFileSync(out, JSON.stringify({ t: Date.now(), heap: m.heapUsed, rss: m.rss }) + '\\n');
-}, 250).unref();
-`;
-
-interface Sample {
-  t: number;
-  heap: number;
-  rss: number;
-  done: number;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
-
 it(`restores ${OBJECTS} objects with a ${HEAP_CAP_MB} MiB heap, the live heap flat`, async () => {
   const target = await h.newTarget();
-  const probe = path.join(h.base, 'probe.cjs');
-  const samplesFile = path.join(h.base, 'heap.jsonl');
-  await fsp.writeFile(probe, PROBE);
+  const probe = await heapProbe(h.base, 'heap.jsonl', HEAP_CAP_MB);
   const run = await h.run({
     request: h.request({ prefix: 'tiny/' }),
     target,
-    nodeArgs: [
-      `--max-old-space-size=${HEAP_CAP_MB}`,
-      '--expose-gc',
-      '--require',
-      probe,
-    ],
-    env: { KR_HEAP_PROBE: samplesFile },
+    nodeArgs: probe.nodeArgs,
+    env: probe.env,
     timeoutMs: 1_750_000,
   });
   expect(run.stderr).not.toMatch(/heap out of memory/);
@@ -90,31 +66,15 @@ it(`restores ${OBJECTS} objects with a ${HEAP_CAP_MB} MiB heap, the live heap fl
   );
   expect(run.progress.at(-1)?.listing).toBeUndefined();
 
-  // Each sample against the objects done at the last progress line before it.
-  const progress = run.progress.map(p => ({
-    t: Date.parse(p.ts),
-    done: p.objectsDone as number,
-  }));
-  const samples: Sample[] = (await fsp.readFile(samplesFile, 'utf8'))
-    .trim()
-    .split('\n')
-    .map(l => JSON.parse(l))
-    .map(s => ({
-      ...s,
-      done: progress.filter(p => p.t <= s.t).at(-1)?.done ?? 0,
-    }));
-  const band = (from: number, to: number) =>
-    samples.filter(s => s.done >= from * OBJECTS && s.done < to * OBJECTS);
-  const early = band(0.15, 0.35);
-  const late = band(0.75, 0.98);
+  const samples = await probe.samples(run);
+  const { early, late, earlyHeap, lateHeap, growthPerMillion } = heapGrowth(
+    samples,
+    OBJECTS,
+    [0.15, 0.35],
+    [0.75, 0.98],
+  );
   expect(early.length).toBeGreaterThan(3);
   expect(late.length).toBeGreaterThan(3);
-  const earlyHeap = median(early.map(s => s.heap));
-  const lateHeap = median(late.map(s => s.heap));
-  const objectsBetween =
-    median(late.map(s => s.done)) - median(early.map(s => s.done));
-  const growthPerMillion = ((lateHeap - earlyHeap) / objectsBetween) * 1e6;
-  const mib = (b: number) => Math.round((b / 1048576) * 100) / 100;
   const heapNear = (done: number) =>
     median(
       samples

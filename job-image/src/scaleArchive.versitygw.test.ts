@@ -19,6 +19,12 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { useHarness } from './__testUtils__/harness';
+import {
+  heapGrowth,
+  HeapSample,
+  heapProbe,
+  mib,
+} from './__testUtils__/heapSamples';
 import type { JobRun } from './__testUtils__/job';
 
 const ENTRIES = Number(process.env.KR_SCALE_TAR_ENTRIES || 80_000);
@@ -86,64 +92,25 @@ const h = useHarness({
   },
 });
 
-/** Samples the live heap after a full GC every 250 ms, as JSON lines to $KR_HEAP_PROBE. */
-const PROBE = `
-const fs = require('node:fs');
-const out = process.env.KR_HEAP_PROBE;
-setInterval(() => {
-  globalThis.gc();
-  const m = process.memoryUsage();
-  fs.appendFileSync(out, JSON.stringify({ t: Date.now(), heap: m.heapUsed, rss: m.rss }) + '\\n');
-}, 250).unref();
-`;
-
-interface Sample {
-  t: number;
-  heap: number;
-  rss: number;
-  done: number;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
-const mib = (b: number) => Math.round((b / 1048576) * 100) / 100;
-
 /** Runs the bundle under the heap cap with the probe; returns the run and its samples. */
 async function runCapped(
   request: ReturnType<typeof h.request>,
   target: string,
-): Promise<{ run: JobRun; samples: Sample[] }> {
-  const probe = path.join(h.base, 'probe.cjs');
-  const samplesFile = path.join(h.base, `heap-${path.basename(target)}.jsonl`);
-  await fsp.writeFile(probe, PROBE);
+): Promise<{ run: JobRun; samples: HeapSample[] }> {
+  const probe = await heapProbe(
+    h.base,
+    `heap-${path.basename(target)}.jsonl`,
+    HEAP_CAP_MB,
+  );
   const run = await h.run({
     request,
     target,
-    nodeArgs: [
-      `--max-old-space-size=${HEAP_CAP_MB}`,
-      '--expose-gc',
-      '--require',
-      probe,
-    ],
-    env: { KR_HEAP_PROBE: samplesFile },
+    nodeArgs: probe.nodeArgs,
+    env: probe.env,
     timeoutMs: 850_000,
   });
   expect(run.stderr).not.toMatch(/heap out of memory/);
-  // Each sample against the files done at the last progress line before it.
-  const progress = run.progress.map(p => ({
-    t: Date.parse(p.ts),
-    done: p.objectsDone as number,
-  }));
-  const samples: Sample[] = (await fsp.readFile(samplesFile, 'utf8'))
-    .trim()
-    .split('\n')
-    .map(l => JSON.parse(l))
-    .map(s => ({
-      ...s,
-      done: progress.filter(p => p.t <= s.t).at(-1)?.done ?? 0,
-    }));
+  const samples = await probe.samples(run);
   return { run, samples };
 }
 
@@ -175,17 +142,14 @@ it(`extracts a tar of ${ENTRIES} entries onto a volume of ${PREEXISTING} files w
   );
 
   // Both bands lie past the limit where the paths move to the scratch directory.
-  const band = (from: number, to: number) =>
-    samples.filter(s => s.done >= from * ENTRIES && s.done < to * ENTRIES);
-  const early = band(0.35, 0.5);
-  const late = band(0.8, 0.98);
+  const { early, late, earlyHeap, lateHeap, growthPerMillion } = heapGrowth(
+    samples,
+    ENTRIES,
+    [0.35, 0.5],
+    [0.8, 0.98],
+  );
   expect(early.length).toBeGreaterThan(3);
   expect(late.length).toBeGreaterThan(3);
-  const earlyHeap = median(early.map(s => s.heap));
-  const lateHeap = median(late.map(s => s.heap));
-  const entriesBetween =
-    median(late.map(s => s.done)) - median(early.map(s => s.done));
-  const growthPerMillion = ((lateHeap - earlyHeap) / entriesBetween) * 1e6;
   // The figures, for the benchmark's notes.
   process.stdout.write(
     `${JSON.stringify({
