@@ -52,7 +52,7 @@ describe('the bundle', () => {
     expect(options.mainFields).toEqual(['module', 'main']);
     const bundle = readFileSync(ensureBundle(), 'utf8');
     // A command the job sends is in, one it never sends (PutObject) is not.
-    expect(bundle).toContain('ListObjectsV2Command');
+    expect(bundle).toContain('ListObjectVersionsCommand');
     expect(bundle).not.toContain('PutObjectCommand');
   });
 

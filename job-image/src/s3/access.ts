@@ -1,8 +1,10 @@
 /**
- * How the job program talks to S3: the SDK for listing and control calls (ListObjectsV2,
- * ListObjectVersions, HeadObject, RestoreObject), and lean signed GETs and HEADs for object bodies
- * on keepAliveHttp.ts's connections: the SDK costs about 1 ms of CPU a GetObject, a cap near 1,000
- * small objects a second per process. Credentials come only from the SDK's default chain.
+ * How the job program talks to S3: the SDK for control calls (ListObjectVersions, HeadObject,
+ * RestoreObject, GetObjectAttributes), and lean signed requests on keepAliveHttp.ts's connections
+ * for object bodies (GET, HEAD) and ListObjectsV2 pages (listPage.ts): the SDK costs about 1 ms of
+ * CPU a GetObject, a cap near 1,000 small objects a second per process, and its first
+ * ListObjectsV2 call sets up and deserializes for longer than the rest of a small restore's start.
+ * Credentials come only from the SDK's default chain.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -13,8 +15,13 @@ import type { RestoreSource } from '@kube-restore/common';
 import { classifyError, RestoreError } from '../errors';
 import { FirstByteTimes } from '../inFlight';
 import { retryAfterOf, Throttle } from '../throttle';
-import { HttpResponse, KeepAliveHttpClient } from './keepAliveHttp';
+import {
+  HttpResponse,
+  KeepAliveHttpClient,
+  recycleBodyChunks,
+} from './keepAliveHttp';
 import { CredentialCache, CredentialProvider } from './credentialCache';
+import { ListObjectsV2Page, parseListObjectsV2 } from './listPage';
 import { proxyConfigured, proxyFor } from './proxy';
 import { Credentials, SigV4Signer, uriEncode } from './sigv4';
 
@@ -47,6 +54,18 @@ export interface GetObjectRequest {
   ifMatch?: string;
   signal?: AbortSignal;
 }
+
+export interface ListObjectsV2Request {
+  prefix?: string;
+  continuationToken?: string;
+  startAfter?: string;
+  /** At most 1,000 (S3's cap). */
+  maxKeys: number;
+  signal?: AbortSignal;
+}
+
+/** The most a ListObjectsV2 page may weigh: 1,000 keys of 1,024 bytes, escaped, with their fields. */
+const MAX_LIST_PAGE_BYTES = 16 * 1024 * 1024;
 
 /** An S3 error from the lean path, shaped like the SDK's (name = S3 error code). */
 export class S3HttpError extends Error {
@@ -204,6 +223,58 @@ export class S3Access {
     if (req.range) extra.range = `bytes=${req.range[0]}-${req.range[1]}`;
     if (req.checksumMode) extra['x-amz-checksum-mode'] = 'ENABLED';
     if (req.ifMatch) extra['if-match'] = req.ifMatch;
+    return this.send(method, path, query, extra, req.signal, true);
+  }
+
+  /**
+   * One page of ListObjectsV2 (the query the SDK sends, without EncodingType as before), read
+   * whole and parsed by listPage.ts. Errors, throttling and credentials as for object bodies.
+   */
+  async listObjectsV2(req: ListObjectsV2Request): Promise<ListObjectsV2Page> {
+    const query: Record<string, string> = {
+      'list-type': '2',
+      'max-keys': String(req.maxKeys),
+    };
+    if (req.prefix) query.prefix = req.prefix;
+    if (req.continuationToken)
+      query['continuation-token'] = req.continuationToken;
+    if (req.startAfter) query['start-after'] = req.startAfter;
+    const res = await this.send(
+      'GET',
+      this.basePath || '/',
+      query,
+      {},
+      req.signal,
+      false,
+    );
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res) {
+      size += chunk.length;
+      if (size > MAX_LIST_PAGE_BYTES) {
+        res.destroy();
+        throw new RestoreError(
+          'SERVER_ERROR',
+          `a ListObjectsV2 page of more than ${MAX_LIST_PAGE_BYTES} bytes`,
+        );
+      }
+      chunks.push(chunk);
+    }
+    const xml = Buffer.concat(chunks, size).toString('utf8');
+    recycleBodyChunks(chunks);
+    return parseListObjectsV2(xml);
+  }
+
+  /** A signed (or, anonymous, unsigned) bodiless request; 2xx resolves, S3 errors reject. */
+  private async send(
+    method: 'GET' | 'HEAD',
+    path: string,
+    query: Record<string, string>,
+    extra: Record<string, string>,
+    signal: AbortSignal | undefined,
+    /** Record its time to first byte (object requests; a listing is slower by nature). */
+    timed: boolean,
+  ): Promise<HttpResponse> {
     const headers = this.anonymous
       ? { ...extra, host: this.host }
       : this.signer.sign(
@@ -214,18 +285,18 @@ export class S3Access {
       .sort()
       .map(name => `${name}=${uriEncode(query[name])}`)
       .join('&');
-    await this.throttle?.acquire(req.signal);
+    await this.throttle?.acquire(signal);
     try {
       const sent = performance.now();
       const res = await this.bodies.request({
         method,
         path: search ? `${path}?${search}` : path,
         headers,
-        signal: req.signal,
+        signal,
       });
       const status = res.statusCode;
       if (status >= 200 && status < 300) {
-        this.firstByte.record(performance.now() - sent);
+        if (timed) this.firstByte.record(performance.now() - sent);
         return res;
       }
       const error = s3ErrorFrom(status, await readErrorBody(res), res.headers);

@@ -7,7 +7,6 @@
  */
 import {
   HeadObjectCommand,
-  ListObjectsV2Command,
   ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3';
 import { compareKeys } from '@kube-restore/common';
@@ -63,26 +62,19 @@ export async function* listObjects(
   let token: string | undefined;
   do {
     const page = await listPage(ctx, prefix, token, range.after);
-    for (const o of page.Contents ?? []) {
-      if (o.Key === undefined) continue;
-      if (beyond(o.Key, range)) return;
-      yield {
-        key: o.Key,
-        size: o.Size ?? 0,
-        etag: o.ETag,
-        lastModified: o.LastModified,
-        storageClass: o.StorageClass,
-      };
+    for (const o of page.contents) {
+      if (beyond(o.key, range)) return;
+      yield o;
     }
     // A page that ends at the range's last key needs no next page.
-    const lastKey = page.Contents?.at(-1)?.Key;
+    const lastKey = page.contents.at(-1)?.key;
     if (
       lastKey !== undefined &&
       range.last !== undefined &&
       lastKey === range.last
     )
       return;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    token = page.isTruncated ? page.nextContinuationToken : undefined;
   } while (token);
 }
 
@@ -110,28 +102,22 @@ function beyond(key: string, range: KeyRange): boolean {
   return range.last !== undefined && compareKeys(key, range.last) > 0;
 }
 
-/** One page of ListObjectsV2 after `token`. */
+/** One page of ListObjectsV2 after `token`, on the lean path (s3/access.ts, s3/listPage.ts). */
 function listPage(
   ctx: RestoreContext,
   prefix: string,
   token: string | undefined,
   startAfter: string | undefined,
 ) {
-  const { client, bucket } = ctx.s3;
   return controlCall(ctx, prefix || undefined, () =>
-    client.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix || undefined,
-        ContinuationToken: token,
-        // Only the first page: S3 ignores StartAfter once a continuation token is given.
-        StartAfter: token ? undefined : startAfter,
-        MaxKeys: 1000,
-      }),
-      {
-        abortSignal: ctx.signal,
-      },
-    ),
+    ctx.s3.listObjectsV2({
+      prefix: prefix || undefined,
+      continuationToken: token,
+      // Only the first page: S3 ignores StartAfter once a continuation token is given.
+      startAfter: token ? undefined : startAfter,
+      maxKeys: 1000,
+      signal: ctx.signal,
+    }),
   );
 }
 
