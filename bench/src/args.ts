@@ -21,6 +21,8 @@ export interface Args {
   tools?: string[];
   /** Another job bundle (default: job-image/dist/restore-job.cjs, built first). */
   jobBundle?: string;
+  /** --region: a second job bundle run beside the first in the same interleaved runs (a `variant` row). */
+  jobBaseline?: string;
   /** Extra environment for the job (tuning experiments), from --job-env K=V (repeatable). */
   jobEnv: Record<string, string>;
   /** Where targets are written (default: the cache directory's filesystem). */
@@ -45,6 +47,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--region | --scale [N]]
            --only with --region: a, b and settings rtt20, rtt80, https20, https80
              (default a,b,rtt20,rtt80,https20)
            --profile  --keep-work  --job-bundle FILE  --job-env NAME=value  --work DIR
+           --job-baseline FILE (--region: that bundle too, as a row of its own, e.g. the commit before)
            --memory MiB (--scale: the cgroup's limit, default 512)
            --list-include GLOB (--scale: the LIST-count runs restore only these keys)`;
 
@@ -82,8 +85,7 @@ export function parseArgs(argv: string[]): Args {
       if (!glob || glob.startsWith('--'))
         throw new Error('--list-include needs a glob (keys below the prefix)');
       a.listInclude = glob;
-    }
-    else if (v === '--reps') a.reps = num();
+    } else if (v === '--reps') a.reps = num();
     else if (v === '--seed') a.seed = num();
     else if (v === '--concurrency') a.concurrency = num();
     else if (v === '--profile') a.profile = true;
@@ -91,6 +93,8 @@ export function parseArgs(argv: string[]): Args {
     else if (v === '--tools')
       a.tools = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (v === '--job-bundle') a.jobBundle = path.resolve(argv[++i] ?? '');
+    else if (v === '--job-baseline')
+      a.jobBaseline = path.resolve(argv[++i] ?? '');
     else if (v === '--work') a.workRoot = path.resolve(argv[++i] ?? '');
     else if (v === '--job-env') {
       const m = /^([A-Z0-9_]+)=(.*)$/.exec(argv[++i] ?? '');

@@ -13,8 +13,14 @@ import { makeContext } from './context';
 import { cacheKey, largeObjects, QUICK, smallObjects } from './datasets';
 import { LinkOptions, startLinkProxy } from './link';
 import { makePki } from './pki';
-import { regionPanels, regionSection, regionSummary } from './region-report';
+import {
+  baselineLabel,
+  regionPanels,
+  regionSection,
+  regionSummary,
+} from './region-report';
 import { DatasetInfo, fmt, RunRecord } from './report';
+import { profileSections } from './job-profile';
 import { failureLines } from './loopback-report';
 import { replaceBlock } from './results-file';
 import { Case, log, runSelected } from './runner';
@@ -63,6 +69,7 @@ function regionCases(
   target: string,
   only: Set<string>,
   seed: number,
+  baseline?: string,
 ): { cases: Case[]; infos: DatasetInfo[] } {
   const cases: Case[] = [];
   const infos: DatasetInfo[] = [];
@@ -89,6 +96,18 @@ function regionCases(
       kind: 'job',
       command: jobCommand(ctx, { prefix: `${prefix}/` }, target),
     });
+    if (baseline) {
+      const other = jobCommand(
+        { ...ctx, bins: { ...ctx.bins, jobBundle: baseline } },
+        { prefix: `${prefix}/` },
+        target,
+      );
+      cases.push({
+        ...base,
+        kind: 'variant',
+        command: { ...other, label: baselineLabel(baseline) },
+      });
+    }
     for (const [tool, values] of SWEEP)
       for (const w of values)
         cases.push({
@@ -131,6 +150,8 @@ export async function runRegion(args: Args): Promise<void> {
   const commands: Record<string, Record<string, string>> = {};
   const settings: Array<{ setting: string; infos: DatasetInfo[] }> = [];
   const notes: string[] = [];
+  /** --profile: CPU profiles of the job per setting, to out/region-profiles.md (not RESULTS.md). */
+  const profiles: string[] = [];
   const pki = await makePki(path.join(workDir, 'pki'));
   let s3: BenchS3 | undefined;
   try {
@@ -202,6 +223,7 @@ export async function runRegion(args: Args): Promise<void> {
             path.join(workDir, 'target'),
             only,
             args.seed,
+            args.jobBaseline,
           );
           settings.push({ setting: setting.label, infos: built.infos });
           await runSelected(built.cases, {
@@ -217,6 +239,18 @@ export async function runRegion(args: Args): Promise<void> {
           notes.push(
             `${setting.label}: the link accepted ${proxy.connections()} connections`,
           );
+          if (args.profile)
+            profiles.push(
+              `## ${setting.label}\n`,
+              ...(await profileSections({
+                ctx,
+                only,
+                jobEnv: args.jobEnv,
+                outDir: path.join(BENCH, 'out', 'region', setting.id),
+                workDir,
+                target: path.join(workDir, 'profile'),
+              })),
+            );
         } finally {
           await proxy.stop();
         }
@@ -261,5 +295,10 @@ export async function runRegion(args: Args): Promise<void> {
     `${JSON.stringify({ versions, records }, null, 1)}\n`,
   );
   log(`wrote the region block of ${path.relative(REPO, resultsFile)}`);
+  if (profiles.length) {
+    const file = path.join(BENCH, 'out', 'region-profiles.md');
+    await fsp.writeFile(file, `${profiles.join('\n\n')}\n`);
+    log(`wrote the job's CPU profiles to ${path.relative(REPO, file)}`);
+  }
   process.stdout.write(`${regionSummary(panels, REGION_PEERS)}\n`);
 }
