@@ -5,37 +5,27 @@
  * Secret the namespace marked, core's volumes and mounts, and Pod Security `restricted`'s fields.
  * rbac.test.ts holds the rest of deploy/'s tests (the first twelve hostile Jobs among them).
  */
-import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { parseRestoreRequest, RestoreRequestInput } from '@kube-restore/common';
+import { buildRestoreManifests, KubeClients } from '@kube-restore/core';
+import { Cluster } from '@kube-restore/test-cluster';
 import {
-  apiStatusMessage,
-  buildRestoreManifests,
-  createKubeClients,
-  KubeClients,
-  loadKubeConfig,
-} from '@kube-restore/core';
-import { Cluster, startCluster } from '@kube-restore/test-cluster';
+  answer,
+  DEPLOY,
+  Kubectl,
+  startAdmissionCluster,
+  waitForAdmissionPolicies,
+} from './__testUtils__/admission';
+import { clientsFrom } from './__testUtils__/harness';
 
-const run = promisify(execFile);
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-const DEPLOY = path.join(REPO_ROOT, 'deploy');
 const OPT_IN = path.join(DEPLOY, 'rbac', 'opt-in');
 
 jest.setTimeout(120_000);
 
 let cluster: Cluster;
+let kubectl: Kubectl;
 let operator: KubeClients;
 let alice: KubeClients;
-const kubectl = async (...args: string[]) =>
-  (
-    await run(cluster.binaries.kubectl, [
-      '--kubeconfig',
-      cluster.kubeconfig.admin,
-      ...args,
-    ])
-  ).stdout;
 
 const build = (
   credentials: RestoreRequestInput['credentials'],
@@ -58,25 +48,19 @@ type Job = ReturnType<typeof build>;
 const base = () => build({ type: 'secret', secretName: 's3-reader' });
 
 /** `allowed`, or the status code and message of the refusal (a server-side dry run: nothing stays). */
-async function create(job: Job, as: KubeClients = operator): Promise<string> {
-  const error = await as.batch
-    .createNamespacedJob({ namespace: 'team-a', body: job, dryRun: 'All' })
-    .then(
-      () => undefined,
-      e => e,
-    );
-  return error === undefined
-    ? 'allowed'
-    : `${error.code}: ${apiStatusMessage(error)}`;
-}
+const create = (job: Job, as: KubeClients = operator) =>
+  answer(
+    as.batch.createNamespacedJob({
+      namespace: 'team-a',
+      body: job,
+      dryRun: 'All',
+    }),
+  );
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodes: 0, s3: false });
-  const clients = (kubeconfig: string) =>
-    createKubeClients(loadKubeConfig({ kubeconfig }));
-  operator = clients(cluster.kubeconfig.operator);
-  alice = clients(cluster.kubeconfig.alice);
-  await kubectl('apply', '-k', DEPLOY);
+  ({ cluster, kubectl } = await startAdmissionCluster());
+  operator = clientsFrom(cluster.kubeconfig.operator);
+  alice = clientsFrom(cluster.kubeconfig.alice);
   await kubectl('apply', '-k', OPT_IN, '-n', 'team-a');
   // team-a's admins let restores read their S3 keys from s3-reader.
   await kubectl(
@@ -85,15 +69,10 @@ beforeAll(async () => {
     'team-a',
     'kube-restore.io/credential-secrets=s3-reader,other-reader',
   );
-  // The API server enforces a new policy once its informers saw it and the binding: wait until a
-  // Job the policy refused from the start (another image) is refused.
+  // A Job the policy refuses from the start (another image) tells when it is enforced.
   const probe = base();
   probe.spec!.template.spec!.containers[0].image = 'busybox';
-  for (let i = 0; ; i++) {
-    if ((await create(probe)).includes('ValidatingAdmissionPolicy')) break;
-    if (i > 600) throw new Error('the admission policies never took effect');
-    await new Promise(r => setTimeout(r, 100));
-  }
+  await waitForAdmissionPolicies(() => create(probe));
 }, 10 * 60_000);
 
 afterAll(async () => {
@@ -215,11 +194,11 @@ it.each(hostile)(
   async (_what, change, reason) => {
     const job = base();
     change(job);
-    const answer = await create(job);
-    expect(answer).toMatch(
+    const refusal = await create(job);
+    expect(refusal).toMatch(
       /^422: .*ValidatingAdmissionPolicy 'kube-restore-operator-jobs' with binding 'kube-restore-operator-jobs' denied request/,
     );
-    expect(answer).toContain(reason);
+    expect(refusal).toContain(reason);
     // People restoring with their own identity (edit) are not the policy's business.
     expect(await create(job, alice)).toBe('allowed');
   },
@@ -255,12 +234,13 @@ it("admits a Secret only as its restore Job's own: not owned by a Job of another
     return secret;
   };
   const createSecret = (body: Secret) =>
-    operator.core
-      .createNamespacedSecret({ namespace: 'team-a', body, dryRun: 'All' })
-      .then(
-        () => 'allowed',
-        e => `${e.code}: ${apiStatusMessage(e)}`,
-      );
+    answer(
+      operator.core.createNamespacedSecret({
+        namespace: 'team-a',
+        body,
+        dryRun: 'All',
+      }),
+    );
   const OWN_JOB = /only creates the Secret of a restore Job of its own/;
   expect(await createSecret(owned('guarded'))).toBe('allowed');
   // an app's Job `db-migrate` that reads db-migrate-credentials: keys of the token's choosing

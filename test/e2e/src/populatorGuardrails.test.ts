@@ -9,28 +9,29 @@
  * kube-restore/kube-restore-populator, no other. The legitimate objects are made with core's own
  * functions, as the populator makes them. guardrails.test.ts and rbac.test.ts hold the operator's cells.
  */
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { parseRestoreRequest } from '@kube-restore/common';
 import {
-  apiStatusMessage,
   buildRestoreManifests,
-  createKubeClients,
   createRestore,
   deletePvcIfPresent,
   deleteRestore,
   ensurePrimePvc,
-  kubeConfigFromCluster,
   KubeClients,
-  loadKubeConfig,
   primePvcName,
   rebindPv,
   restoreReclaimPolicy,
   setPopulatorProblem,
 } from '@kube-restore/core';
-import { Cluster, startCluster } from '@kube-restore/test-cluster';
+import { Cluster } from '@kube-restore/test-cluster';
+import {
+  answer,
+  DEPLOY,
+  Kubectl,
+  serviceAccountClients,
+  startAdmissionCluster,
+  waitForAdmissionPolicies,
+} from './__testUtils__/admission';
 
 type Core = KubeClients['core'];
 type V1PersistentVolumeClaim = Parameters<
@@ -42,9 +43,6 @@ type V1Lease = Parameters<
   KubeClients['coordination']['createNamespacedLease']
 >[0]['body'];
 
-const run = promisify(execFile);
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-const DEPLOY = path.join(REPO_ROOT, 'deploy');
 const POPULATOR = path.join(DEPLOY, 'populator');
 const NS = 'team-a';
 const KEYS = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example' };
@@ -52,24 +50,10 @@ const KEYS = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example' };
 jest.setTimeout(120_000);
 
 let cluster: Cluster;
+let kubectl: Kubectl;
 let populator: KubeClients;
 let admin: KubeClients;
 let userPvc: V1PersistentVolumeClaim;
-const kubectl = async (...args: string[]) =>
-  (
-    await run(cluster.binaries.kubectl, [
-      '--kubeconfig',
-      cluster.kubeconfig.admin,
-      ...args,
-    ])
-  ).stdout;
-
-/** `allowed`, or the status code and message of the refusal. */
-const answer = (promise: Promise<unknown>) =>
-  promise.then(
-    () => 'allowed',
-    e => `${e.code}: ${apiStatusMessage(e)}`,
-  );
 
 /** The restore the populator runs for `userPvc`: into its prime PVC, keys copied to its own Secret. */
 const primeRestore = () => {
@@ -94,11 +78,8 @@ const createJob = (job: Job) =>
   );
 
 beforeAll(async () => {
-  cluster = await startCluster({ nodes: 0, s3: false });
-  admin = createKubeClients(
-    loadKubeConfig({ kubeconfig: cluster.kubeconfig.admin }),
-  );
-  await kubectl('apply', '-k', DEPLOY);
+  const started = await startAdmissionCluster();
+  ({ cluster, kubectl, admin } = started);
   // a first apply may say "no matches for kind VolumePopulator" (its CRD not established yet)
   await kubectl('apply', '-k', POPULATOR).catch(async () => {
     await kubectl(
@@ -111,21 +92,10 @@ beforeAll(async () => {
     await kubectl('apply', '-k', POPULATOR);
   });
   await kubectl('apply', '-k', path.join(POPULATOR, 'opt-in'), '-n', NS);
-  const token = (
-    await kubectl('create', 'token', 'restore-populator', '-n', 'kube-restore')
-  ).trim();
-  const server = loadKubeConfig({
-    kubeconfig: cluster.kubeconfig.admin,
-  }).getCurrentCluster()!;
-  populator = createKubeClients(
-    kubeConfigFromCluster({
-      name: 'populator',
-      url: server.server,
-      caData:
-        server.caData ??
-        (server.caFile ? readFileSync(server.caFile, 'utf8') : undefined),
-      token,
-    }),
+  populator = await serviceAccountClients(
+    started,
+    'kube-restore',
+    'restore-populator',
   );
   // the user's PVC, naming a RestoreSource (no populator runs: it stays pending)
   userPvc = await admin.core.createNamespacedPersistentVolumeClaim({
@@ -143,15 +113,10 @@ beforeAll(async () => {
       },
     },
   });
-  // The API server enforces a policy once its informers saw it: wait until the populator's Job
-  // with another image is refused.
+  // The populator's Job with another image, refused from the start, tells when the policies are enforced.
   const probe = primeRestore().job;
   probe.spec!.template.spec!.containers[0].image = 'busybox';
-  for (let i = 0; ; i++) {
-    if ((await createJob(probe)).includes('ValidatingAdmissionPolicy')) break;
-    if (i > 600) throw new Error('the admission policies never took effect');
-    await new Promise(r => setTimeout(r, 100));
-  }
+  await waitForAdmissionPolicies(() => createJob(probe));
 }, 10 * 60_000);
 
 afterAll(async () => {
