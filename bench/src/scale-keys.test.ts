@@ -15,9 +15,7 @@ describe('the --scale dataset keys', () => {
         '16',
       ]);
       const written = readdirSync(path.join(dir, 'm'))
-        .flatMap(d =>
-          readdirSync(path.join(dir, 'm', d)).map(f => `${d}/${f}`),
-        )
+        .flatMap(d => readdirSync(path.join(dir, 'm', d)).map(f => `${d}/${f}`))
         .sort();
       const expected = Array.from({ length: 1003 }, (_, i) =>
         scaleRelativeKey(i),

@@ -112,14 +112,7 @@ export async function measureListRequests(opts: {
   const oneGet = proxy.counts.get;
   log(`one process: ${one.durableS.toFixed(1)} s, ${oneList} LIST requests`);
 
-  const hashed = await runShards(
-    ctx,
-    proxy,
-    target,
-    workDir,
-    expect,
-    include,
-  );
+  const hashed = await runShards(ctx, proxy, target, workDir, expect, include);
   // core's listing when the restore is created: the bounds the Job's request carries
   proxy.reset();
   const request = parseRestoreRequest(
