@@ -40,6 +40,8 @@ import { getRestore, readRestoreJob } from './readRestores';
 export interface CreateRestoreOptions extends BuildOptions {
   /** `server`: send every object with dryRun=All; nothing is persisted. */
   dryRun?: 'server';
+  /** Ends the create's own S3 listing (a sharded restore's bounds) when the caller gives up. */
+  signal?: AbortSignal;
 }
 
 export interface CreateRestoreResult {
@@ -110,7 +112,8 @@ export async function createRestore(
     }
     const writer = liveWriterOf(jobs, pvcName, name);
     if (writer) throw pvcInUse(namespace, pvcName, writer);
-    // A sharded restore lists its source once here, so that each shard lists only its range.
+    // A sharded restore lists its source here (within a page budget), so that each shard lists
+    // only its range.
     manifests = await withShardBounds(request, manifests, options);
   }
   // The atomic half of one writer per PVC: the PVC's Lease, taken before anything is created.

@@ -172,6 +172,19 @@ export interface SizeOptions extends S3Access {
   signal?: AbortSignal;
   /** Sees every object the restore would write, in key order (shardBounds.ts samples them). */
   sampler?: { add(key: string, size: number): void };
+  /**
+   * List at most this many pages: a listing that would need more throws ListingBudgetExceeded
+   * (shardBounds.ts gives up an exact listing that would hold up a create). Unlimited by default.
+   */
+  maxPages?: number;
+}
+
+/** The listing needs more than SizeOptions.maxPages pages; nothing was sized. */
+export class ListingBudgetExceeded extends Error {
+  constructor(readonly maxPages: number) {
+    super(`the listing needs more than ${maxPages} pages`);
+    this.name = 'ListingBudgetExceeded';
+  }
 }
 
 const BLOCK = 4096;
@@ -211,6 +224,13 @@ async function* listPages(
   options: SizeOptions,
 ): AsyncGenerator<ListedObject[]> {
   const pageSize = options.pageSize ?? 1000;
+  let pages = 0;
+  /** Called before each page after the first: may the listing go on? */
+  const another = () => {
+    pages++;
+    if (options.maxPages !== undefined && pages >= options.maxPages)
+      throw new ListingBudgetExceeded(options.maxPages);
+  };
   if (!source.asOf) {
     let token: string | undefined;
     do {
@@ -232,6 +252,7 @@ async function* listPages(
         etag: o.ETag,
       }));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      if (token) another();
     } while (token);
     return;
   }
@@ -272,6 +293,7 @@ async function* listPages(
     yield pick(entries);
     keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
     versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+    if (keyMarker) another();
   } while (keyMarker);
 }
 
@@ -391,6 +413,7 @@ export async function sizeSource(
       }
     }
   } catch (error) {
+    if (error instanceof ListingBudgetExceeded) throw error;
     throw translateS3Error(error, source, source.key);
   } finally {
     if (!options.client) client.destroy();

@@ -1,6 +1,8 @@
 /**
  * Where the shards of a sharded restore split the key space, chosen while core lists the source
  * (`sizeSource`), so that each shard of the Job lists only its own range (request.shards.bounds).
+ * A create that does not size the source lists it only up to a page budget; a larger prefix gets
+ * its bounds from the structure of its keys instead (shardStructure.ts).
  *
  * The listing comes in key order. ShardBoundsSampler keeps a bounded, deterministic sample of it:
  * each key carries a weight (its bytes plus a fixed per-object cost), and a key is kept when the
@@ -20,11 +22,15 @@ import {
   type RestoreManifests,
 } from './manifests';
 import {
+  ListingBudgetExceeded,
+  createS3Client,
   sizeSource,
+  translateS3Error,
   type S3Access,
   type SizeOptions,
   type SourceSize,
 } from './s3';
+import { structureBounds } from './shardStructure';
 
 /**
  * What one object costs beyond its bytes (a GET's round trip, a file's creation), in bytes: about
@@ -136,15 +142,57 @@ export function shardable(request: RestoreRequest): boolean {
   return request.options.parallelism > 1 && request.source.key === undefined;
 }
 
-/** Lists the source once (as sizeSource does) and returns where its shards split it. */
+/**
+ * LIST pages a create spends at most on an exact listing for the bounds (and as many again on the
+ * structure of a larger prefix): 20,000 keys, a second or two of waiting for `kubectl restore
+ * create` or a Backstage POST, and a few percent of the pages the Job's shards will list anyway
+ * for a prefix too large to list here.
+ */
+export const DEFAULT_BOUNDS_PAGE_BUDGET = 20;
+
+export interface ShardBoundsOptions extends S3Access {
+  signal?: AbortSignal;
+  /** See DEFAULT_BOUNDS_PAGE_BUDGET (tests set fewer). */
+  maxPages?: number;
+  /** Items per LIST page (at most 1000). */
+  pageSize?: number;
+}
+
+/**
+ * Where the shards of `source` split it: from a full listing (as sizeSource does, weighted by
+ * bytes) when it takes at most `maxPages` pages, else from the key space's structure (a delimiter
+ * listing within the same budget); undefined when neither gives bounds.
+ */
 export async function listShardBounds(
   source: RestoreSource,
   shards: number,
-  access: S3Access & { signal?: AbortSignal } = {},
+  options: ShardBoundsOptions = {},
 ): Promise<string[] | undefined> {
-  const sampler = new ShardBoundsSampler(shards);
-  await sizeSource(source, { ...access, sampler });
-  return sampler.bounds();
+  const maxPages = options.maxPages ?? DEFAULT_BOUNDS_PAGE_BUDGET;
+  if (!Number.isInteger(maxPages) || maxPages < 1)
+    throw new RangeError(
+      `maxPages must be a positive integer (got ${maxPages})`,
+    );
+  const client = options.client ?? createS3Client(source, options.credentials);
+  const { signal, pageSize } = options;
+  try {
+    const sampler = new ShardBoundsSampler(shards);
+    try {
+      await sizeSource(source, { client, signal, pageSize, sampler, maxPages });
+      return sampler.bounds();
+    } catch (error) {
+      if (!(error instanceof ListingBudgetExceeded)) throw error;
+    }
+    return await structureBounds(client, source, shards, {
+      maxPages,
+      pageSize,
+      signal,
+    }).catch(error => {
+      throw translateS3Error(error, source);
+    });
+  } finally {
+    if (!options.client) client.destroy();
+  }
 }
 
 /**
@@ -168,22 +216,27 @@ export async function sizeRequest(
 }
 
 /**
- * The manifests of a sharded request that carries no bounds yet, rebuilt with bounds from one
- * listing of the source (with the caller's keys, or the SDK's default credentials, as `--size auto`
+ * The manifests of a sharded request that carries no bounds yet, rebuilt with bounds from
+ * listShardBounds (with the caller's keys, or the SDK's default credentials, as `--size auto`
  * reads it). When the source cannot be listed from here (credentials only the pod has), the
  * manifests stay as they are: the Job's shards then list the whole prefix and split it by hash.
  */
 export async function withShardBounds(
   request: RestoreRequest,
   manifests: RestoreManifests,
-  options: BuildOptions,
+  options: BuildOptions & { signal?: AbortSignal },
 ): Promise<RestoreManifests> {
   if (!shardable(request) || request.shards) return manifests;
+  const { signal } = options;
   const bounds = await listShardBounds(
     request.source,
     request.options.parallelism,
-    { credentials: options.credentials },
-  ).catch(() => undefined);
+    { credentials: options.credentials, signal },
+  ).catch(error => {
+    // The caller gave up: so does the create. Anything else only costs the bounds.
+    if (signal?.aborted) throw error;
+    return undefined;
+  });
   if (!bounds) return manifests;
   return buildRestoreManifests({ ...request, shards: { bounds } }, options);
 }
