@@ -232,5 +232,14 @@ describe('create --declarative on real nodes', () => {
     expect(finishedStatus.stdout).toContain(
       'Via:          populator, RestoreSource seed\n',
     );
+    // describe of the finished restore: the populator's events on the user's PVC, to the end
+    const finishedDescribe = await kubectlRestore(['describe', listed.name]);
+    expect(finishedDescribe.code).toBe(0);
+    for (const reason of ['RestoreStarted', 'RestoreFinished'])
+      expect(finishedDescribe.stdout).toMatch(
+        new RegExp(
+          `Normal\\s+${reason}\\s+\\S+\\s+persistentvolumeclaim/data\\s`,
+        ),
+      );
   });
 });

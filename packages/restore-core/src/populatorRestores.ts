@@ -21,6 +21,9 @@ import {
   RestoreSourceObject,
   restoreSourceOf,
 } from './populator';
+import { isPopulatorRestoreName } from './populatorName';
+
+export { isPopulatorRestoreName };
 
 export interface PopulatorRestore {
   namespace: string;
@@ -30,13 +33,6 @@ export interface PopulatorRestore {
   pvc: string;
   /** The RestoreSource the user's PVC names, while that PVC exists. */
   restoreSource?: string;
-}
-
-/** Whether `name` is one the populator gives its restores (primePvcName): `prime-<uid>`. */
-export function isPopulatorRestoreName(name: string): boolean {
-  return /^prime-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(
-    name,
-  );
 }
 
 /**

@@ -13,6 +13,7 @@ import {
 import { KubeClients } from './clients';
 import { RestoreError, callApi, isNotFound } from './errors';
 import { CONTAINER_NAME, restoreSelector } from './manifests';
+import { populatorRestorePvcUid } from './populatorName';
 import { deriveRestoreStatus } from './status';
 
 async function podsOf(
@@ -146,7 +147,11 @@ export async function listRestores(
   );
 }
 
-/** Events of the Job, its pods and its PVC, oldest first. */
+/**
+ * Events of the Job, its pods and its PVC, oldest first. A finished populator restore (`prime-<uid>`)
+ * has no Job, pods or prime PVC left: its events are those still listed for its name and those of the
+ * user's PVC (`also`) that the populator recorded for it (started, progress, failed, finished).
+ */
 export async function restoreEvents(
   clients: KubeClients,
   namespace: string,
@@ -154,10 +159,27 @@ export async function restoreEvents(
   /** Further objects whose events belong to it (the user's PVC of a populator restore). */
   also: string[] = [],
 ): Promise<CoreV1Event[]> {
-  const status = await getRestore(clients, namespace, name, {
-    progress: false,
-  });
-  const names = new Set([name, status.pvc, ...status.pods, ...also]);
+  // a populator restore carries the uid of the user's PVC in its name (prime-<uid>)
+  const uid = populatorRestorePvcUid(name);
+  const names = new Set([name, ...also]);
+  try {
+    const status = await getRestore(clients, namespace, name, {
+      progress: false,
+    });
+    names.add(status.pvc);
+    status.pods.forEach(pod => names.add(pod));
+  } catch (error) {
+    if (!(isNotFound(error) && uid)) throw error;
+  }
+  // of the user's PVC, only the events of the PVC with that uid: not of an earlier PVC of the same
+  // name, filled by another restore
+  const belongs = ({ involvedObject: o }: CoreV1Event) =>
+    names.has(o?.name ?? '') &&
+    (!uid ||
+      o.name === name ||
+      !also.includes(o.name!) ||
+      !o.uid ||
+      o.uid === uid);
   const list = await callApi(
     { verb: 'list', resource: 'events', namespace },
     () => clients.core.listNamespacedEvent({ namespace }),
@@ -166,9 +188,7 @@ export async function restoreEvents(
     new Date(
       e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0,
     ).getTime();
-  return list.items
-    .filter(e => names.has(e.involvedObject?.name ?? ''))
-    .sort((a, b) => time(a) - time(b));
+  return list.items.filter(belongs).sort((a, b) => time(a) - time(b));
 }
 
 /** The log of the restore's newest pod (all of it, or the last `tailLines`). */

@@ -482,6 +482,52 @@ describe('restoreEvents, restoreLogs', () => {
     ]);
   });
 
+  it("a finished populator restore (no Job left): its leftover events and its user's PVC's, not an earlier PVC's", async () => {
+    const uid = '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0';
+    const prime = `prime-${uid}`;
+    const event = (
+      name: string,
+      objectUid: string,
+      at: string,
+      reason: string,
+    ) => ({
+      metadata: { namespace: 'team-a' },
+      involvedObject: { kind: 'PersistentVolumeClaim', name, uid: objectUid },
+      lastTimestamp: at as unknown as Date,
+      reason,
+    });
+    cluster.events = [
+      event('data', uid, '2026-11-20T09:05:00Z', 'RestoreFinished'),
+      // the PVC `data` that an earlier restore filled, deleted since: not this restore's
+      event(
+        'data',
+        'e0a1b2c3-d4e5-4f60-8172-839405a6b7c8',
+        '2026-11-19T09:00:00Z',
+        'RestoreFinished',
+      ),
+      event('data', uid, '2026-11-20T09:00:00Z', 'RestoreStarted'),
+      event(
+        prime,
+        'prime-pvc-uid',
+        '2026-11-20T09:00:01Z',
+        'ProvisioningSucceeded',
+      ),
+      event('someone-else', uid, '2026-11-20T09:00:02Z', 'Noise'),
+    ];
+    const events = await restoreEvents(cluster.clients(), 'team-a', prime, [
+      'data',
+    ]);
+    expect(events.map(e => `${e.involvedObject.name} ${e.reason}`)).toEqual([
+      'data RestoreStarted',
+      `${prime} ProvisioningSucceeded`,
+      'data RestoreFinished',
+    ]);
+    // a restore of another name that is not there is still NotFound
+    await expect(
+      restoreEvents(cluster.clients(), 'team-a', 'nightly', ['data']),
+    ).rejects.toMatchObject({ kind: 'NotFound' });
+  });
+
   it("the newest pod's log, or NotFound while there is no pod", async () => {
     await createRestore(cluster.clients(), request);
     await expect(
