@@ -154,4 +154,39 @@ describe('SafeRoot', () => {
       'PATH_CONFLICT',
     );
   });
+
+  it('makes a new directory once for the files that reach it at the same time', async () => {
+    const mkdir = jest.spyOn(fsp, 'mkdir');
+    try {
+      const names = Array.from({ length: 40 }, (_, i) => `d/e/f${i}`);
+      const files = await Promise.all(names.map(n => root.filePath(n, n)));
+      const real = await fsp.realpath(rootDir);
+      expect(files).toEqual(names.map(n => path.join(real, n)));
+      expect(mkdir.mock.calls.map(c => c[0])).toEqual([
+        path.join(real, 'd'),
+        path.join(real, 'd/e'),
+      ]);
+    } finally {
+      mkdir.mockRestore();
+    }
+  });
+
+  it('a directory that cannot be made fails each file at once under its own name', async () => {
+    await fsp.writeFile(path.join(rootDir, 'f'), 'x');
+    const names = ['f/g/a', 'f/g/b', 'f/g/c'];
+    const errors = await Promise.all(
+      names.map(n =>
+        root.filePath(n, n).then(
+          () => undefined,
+          e => e,
+        ),
+      ),
+    );
+    expect(errors.map(e => (e as RestoreError).code)).toEqual([
+      'PATH_CONFLICT',
+      'PATH_CONFLICT',
+      'PATH_CONFLICT',
+    ]);
+    expect(errors.map(e => (e as RestoreError).entry)).toEqual(names);
+  });
 });

@@ -204,6 +204,11 @@ export class SafeRoot {
   private readonly dirCache = new Map<string, string>();
   /** Directories this SafeRoot made (mkdir succeeded) since it was opened or last forgot. */
   private readonly created = new Set<string>();
+  /**
+   * Directories being made now: the many downloads that start at once in a new directory share one
+   * mkdir, instead of each failing with EEXIST (an exception and an lstat each) but the first.
+   */
+  private readonly dirsUnderWay = new Map<string, Promise<string>>();
   /** A directory was reached through a symlink: a made one may have a second name. */
   private aliased = false;
   private readonly dirMode: number | undefined;
@@ -314,6 +319,23 @@ export class SafeRoot {
   async ensureDir(rel: string, entry: string): Promise<string> {
     const cached = this.dirCache.get(rel);
     if (cached !== undefined) return cached;
+    const underWay = this.dirsUnderWay.get(rel);
+    if (underWay) {
+      const shared = await underWay.catch(() => undefined);
+      if (shared !== undefined) return shared;
+      // It failed: this entry finds out for itself, so that the error names this entry.
+      return this.makeDir(rel, entry);
+    }
+    const making = this.makeDir(rel, entry);
+    this.dirsUnderWay.set(rel, making);
+    try {
+      return await making;
+    } finally {
+      if (this.dirsUnderWay.get(rel) === making) this.dirsUnderWay.delete(rel);
+    }
+  }
+
+  private async makeDir(rel: string, entry: string): Promise<string> {
     const parentAbs = await this.ensureDir(parentOf(rel), entry);
     const name = baseOf(rel);
     let abs = path.join(parentAbs, name);
