@@ -3,7 +3,9 @@
  * certificate comes from a throw-away CA (the harness's openssl PKI). With the CA bundle in
  * AWS_CA_BUNDLE (what core sets from the request's `source.caBundle` ConfigMap) the restore succeeds,
  * listing, plain GETs and ranged GETs alike; without it, it fails at once with a message that says
- * what to configure.
+ * what to configure. The bodies come through the TLS socket's `onread` path (socketRead.ts), not as
+ * 'data' events: a probe preloaded into the job's process (tlsReads.ts) records how each TLS socket
+ * was read.
  */
 import { promises as fsp } from 'node:fs';
 import https from 'node:https';
@@ -14,6 +16,7 @@ import { EXIT_CODE_FATAL, RestoreRequestInput } from '@kube-restore/common';
 import { Pki } from '@kube-restore/test-cluster';
 import { FaultProxy } from './__testUtils__/faultProxy';
 import { readTree, runJob } from './__testUtils__/job';
+import { tlsReadProbe } from './__testUtils__/tlsReads';
 import { MinioServer, startMinio } from './__testUtils__/minio';
 
 jest.setTimeout(120_000);
@@ -114,11 +117,13 @@ it('the endpoint serves HTTPS with a certificate for 127.0.0.1 from the test CA'
 
 it('with the CA bundle in AWS_CA_BUNDLE: lists, GETs and ranged GETs over TLS, and succeeds', async () => {
   const target = await newTarget();
+  const probe = await tlsReadProbe(base, 'tls-sockets.jsonl');
   const run = await runJob({
     request: request(),
     target,
     credentials: credentials(),
-    env: { AWS_CA_BUNDLE: pki.caFile },
+    env: { AWS_CA_BUNDLE: pki.caFile, ...probe.env },
+    nodeArgs: probe.nodeArgs,
     options: RANGED,
   });
   expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 2 });
@@ -130,6 +135,23 @@ it('with the CA bundle in AWS_CA_BUNDLE: lists, GETs and ranged GETs over TLS, a
   const gets = proxy.log.filter(r => r.method === 'GET' && r.key);
   expect(gets.filter(r => r.key === 'data/large.bin').length).toBe(2);
   expect(proxy.log.some(r => r.query.includes('list-type=2'))).toBe(true);
+  // The bodies came through the TLS socket's `onread` path (socketRead.ts), never as 'data'
+  // events: no socket that carried a GET of an object had a 'data' listener or emitted one.
+  const sockets = await probe.sockets();
+  const getting = sockets.filter(s =>
+    s.requests.some(r => r.startsWith('GET /src/data/')),
+  );
+  expect(getting.length).toBeGreaterThan(0);
+  for (const socket of getting)
+    expect(socket).toMatchObject({
+      onread: true,
+      dataEvents: 0,
+      dataBytes: 0,
+      dataListeners: 0,
+    });
+  expect(getting.reduce((sum, s) => sum + s.onreadBytes, 0)).toBeGreaterThan(
+    large.length,
+  );
 });
 
 it('without it: fails at once, fatally, saying the certificate is not trusted and what to set', async () => {
