@@ -433,6 +433,12 @@ it('creates and deletes only empty PVCs marked as kube-restore, and changes a PV
       'kube-restore.io/populator-problem': 'x',
     }),
   ).toMatch(ANNOTATION_ONLY);
+  // nor a claim to an origin (kube-restore.io/populated-from is the rebound volume's, written once)
+  expect(
+    await patch('/metadata/annotations', {
+      'kube-restore.io/populated-from': `${NS}/seed`,
+    }),
+  ).toMatch(ANNOTATION_ONLY);
   expect(
     await patch('/metadata/annotations', {
       'kube-restore.io/populator-problem': 'only this',
