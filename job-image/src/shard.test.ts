@@ -1,4 +1,4 @@
-import { parseRestoreRequest } from '@kube-restore/common';
+import { compareKeys, parseRestoreRequest } from '@kube-restore/common';
 import { inRange, inShard, rangeOf, shardOf } from './shard';
 
 const shards = { bounds: ['p/c', 'p/f'] };
@@ -52,5 +52,57 @@ describe('key ranges of shards', () => {
       after: 'p/c',
       last: 'p/f',
     });
+  });
+
+  it('gives every key to exactly one shard, whatever ascending bounds core chose', () => {
+    // Keys as a delimiter listing sees them: 30 directories of 100, names that sort around them.
+    const keys = [
+      ...Array.from(
+        { length: 3000 },
+        (_, i) =>
+          `t/p${String(Math.floor(i / 100)).padStart(2, '0')}/k${i % 100}.bin`,
+      ),
+      't/p05',
+      't/p05-old/x',
+      't/p05.txt',
+      't/p05/',
+      't/\uff21/x',
+      't/\u{1f600}/x',
+    ].sort(compareKeys);
+    const boundSets = [
+      // Common prefixes (core's delimiter listing): p08/'s keys go to the next shard.
+      ['t/p08/', 't/p15/', 't/p23/'],
+      // Keys (core's full listing), bounds no key equals, and bounds past either end.
+      [keys[700], 't/p15/k5', 't/p20'],
+      ['t/', 't/p05/', 't/\uff21/'],
+      ['t/p05', 't/p05-old/', 't/p05.txt'],
+      ['t/p29/k99.bin', 't/\uff21/x', 't/\u{1f601}'],
+    ];
+    for (const bounds of boundSets) {
+      const count = bounds.length + 1;
+      const request = parseRestoreRequest({
+        source: { bucket: 'bkt', prefix: 't/' },
+        target: { namespace: 'ns', pvc: 'data' },
+        options: { parallelism: count },
+        shards: { bounds },
+      });
+      const owners = keys.map(
+        key =>
+          Array.from({ length: count }, (_, index) => index).filter(index =>
+            inShard(key, { index, count }, request.shards),
+          ).length,
+      );
+      expect(owners.every(n => n === 1)).toBe(true);
+    }
+    // With directories as bounds, each directory's keys stay in one shard.
+    const dirBounds = { bounds: ['t/p08/', 't/p15/', 't/p23/'] };
+    const shardOfKey = (key: string) =>
+      [0, 1, 2, 3].find(index => inShard(key, { index, count: 4 }, dirBounds));
+    const counts = [0, 0, 0, 0];
+    for (const key of keys.filter(k => /^t\/p\d\d\/k/.test(k)))
+      counts[shardOfKey(key)!]++;
+    expect(counts).toEqual([800, 700, 800, 700]);
+    expect(shardOfKey('t/p08/')).toBe(0);
+    expect(shardOfKey('t/p08/k0.bin')).toBe(1);
   });
 });
