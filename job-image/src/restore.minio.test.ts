@@ -5,6 +5,7 @@
  * sharding, the bandwidth limit, archived (Glacier) objects.
  */
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { EXIT_CODE_FATAL } from '@kube-restore/common';
 import { describeS3Conformance } from './__testUtils__/conformance';
@@ -256,5 +257,32 @@ describe('archived (Glacier) objects, through the fault proxy', () => {
     const tree = await readTree(target);
     expect(tree.size).toBe(38);
     expect(tree.has('005.dat') || tree.has('006.dat')).toBe(false);
+  });
+});
+
+describe('the listing', () => {
+  const listRequests = () =>
+    h.proxy.log.filter(r => r.method === 'GET' && /list-type=2/.test(r.query));
+
+  it('asks for its first page once, and before the volume is claimed: a restore refused TARGET_IN_USE already did', async () => {
+    const request = () =>
+      h.request({ prefix: 'data/many/', endpoint: h.proxy.endpoint });
+    h.proxy.clear();
+    const ok = await h.run({ request: request(), target: await h.newTarget() });
+    expect(ok.termination).toMatchObject({ phase: 'Succeeded', objects: 40 });
+    expect(listRequests()).toHaveLength(1);
+
+    // Another restore's live claim on the volume.
+    const target = await h.newTarget();
+    await fsp.mkdir(path.join(target, '.kube-restore'));
+    await fsp.writeFile(
+      path.join(target, '.kube-restore/restore-id'),
+      'another-restore\nshards 1\n',
+    );
+    h.proxy.clear();
+    const refused = await h.run({ request: request(), target });
+    expect(refused.termination).toMatchObject({ code: 'TARGET_IN_USE' });
+    expect(listRequests()).toHaveLength(1);
+    expect((await readTree(target)).size).toBe(0);
   });
 });

@@ -31,6 +31,7 @@ import { S3Access } from './s3/access';
 import { Throttle } from './throttle';
 import { Shard, shardFromEnv } from './shard';
 import { decompressed } from './sources/extract';
+import { firstListPage } from './sources/listing';
 import { S3ObjectsSource } from './sources/objects';
 import { TarArchiveSource } from './sources/tar';
 import type { RestoreContext, Source, SourceTotals } from './sources/types';
@@ -218,6 +219,37 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     };
   };
   try {
+    const tuning = tuningFrom(request);
+    const { policy: retry, throttleBudgetMs } = retryFrom(request);
+    const throttle = new Throttle({
+      backoff: retry,
+      // raised by inFlight.ts when a far region lets more small objects in at once
+      max: tuning.concurrency * tuning.partConcurrency,
+      budgetMs: throttleBudgetMs,
+      onChange: e =>
+        reporter.log(
+          e.kind === 'slowed' ? 'warn' : 'info',
+          e.kind === 'slowed'
+            ? 'S3 is throttling: fewer requests at once'
+            : 'S3 requests at once raised again',
+          { limit: e.limit, max: e.max, holdMs: e.holdMs },
+        ),
+    });
+    s3 = new S3Access({
+      source: request.source,
+      maxSockets:
+        Math.max(
+          tuning.concurrency * 4,
+          smallObjectBound(tuning.concurrency, tuning.smallScales),
+        ) + 4,
+      env,
+      throttle,
+      signal,
+      anonymous: request.credentials.type === 'anonymous',
+    });
+    // The listing's first page is on its way while the volume is claimed and set up.
+    const firstPage = firstListPage(request, shard);
+    if (firstPage) s3.prefetchListObjectsV2({ ...firstPage, signal });
     const owner = request.options.owner;
     const dirMode =
       owner.dirMode !== undefined ? parseInt(owner.dirMode, 8) : undefined;
@@ -306,34 +338,6 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
         {},
       );
     }
-    const tuning = tuningFrom(request);
-    const { policy: retry, throttleBudgetMs } = retryFrom(request);
-    const throttle = new Throttle({
-      backoff: retry,
-      // raised by inFlight.ts when a far region lets more small objects in at once
-      max: tuning.concurrency * tuning.partConcurrency,
-      budgetMs: throttleBudgetMs,
-      onChange: e =>
-        reporter.log(
-          e.kind === 'slowed' ? 'warn' : 'info',
-          e.kind === 'slowed'
-            ? 'S3 is throttling: fewer requests at once'
-            : 'S3 requests at once raised again',
-          { limit: e.limit, max: e.max, holdMs: e.holdMs },
-        ),
-    });
-    s3 = new S3Access({
-      source: request.source,
-      maxSockets:
-        Math.max(
-          tuning.concurrency * 4,
-          smallObjectBound(tuning.concurrency, tuning.smallScales),
-        ) + 4,
-      env,
-      throttle,
-      signal,
-      anonymous: request.credentials.type === 'anonymous',
-    });
     const ctx: RestoreContext = {
       request,
       s3,

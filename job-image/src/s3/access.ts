@@ -64,6 +64,16 @@ export interface ListObjectsV2Request {
   signal?: AbortSignal;
 }
 
+/** Which page a request asks for (the signal aside). */
+function listRequestKey(req: ListObjectsV2Request): string {
+  return JSON.stringify([
+    req.prefix,
+    req.continuationToken,
+    req.startAfter,
+    req.maxKeys,
+  ]);
+}
+
 /** The most a ListObjectsV2 page may weigh: 1,000 keys of 1,024 bytes, escaped, with their fields. */
 const MAX_LIST_PAGE_BYTES = 16 * 1024 * 1024;
 
@@ -99,6 +109,7 @@ export class S3Access {
   private readonly socketTimeoutMs: number;
   private readonly throttle: Throttle | undefined;
   private readonly creds: CredentialCache;
+  private prefetched?: { key: string; page: Promise<ListObjectsV2Page> };
 
   constructor(options: S3AccessOptions) {
     const { source } = options;
@@ -227,10 +238,33 @@ export class S3Access {
   }
 
   /**
+   * Sends a listing's first page now, while the restore still sets up its volume: the
+   * listObjectsV2 call with the same request takes its result (once; a failure is then retried
+   * as any other).
+   */
+  prefetchListObjectsV2(req: ListObjectsV2Request): void {
+    const page = this.fetchListPage(req);
+    // Not taken when the restore fails before it lists; its caller sees any error.
+    page.catch(() => undefined);
+    this.prefetched = { key: listRequestKey(req), page };
+  }
+
+  /**
    * One page of ListObjectsV2 (the query the SDK sends, without EncodingType as before), read
    * whole and parsed by listPage.ts. Errors, throttling and credentials as for object bodies.
    */
-  async listObjectsV2(req: ListObjectsV2Request): Promise<ListObjectsV2Page> {
+  listObjectsV2(req: ListObjectsV2Request): Promise<ListObjectsV2Page> {
+    const prefetched = this.prefetched;
+    if (prefetched) {
+      this.prefetched = undefined;
+      if (prefetched.key === listRequestKey(req)) return prefetched.page;
+    }
+    return this.fetchListPage(req);
+  }
+
+  private async fetchListPage(
+    req: ListObjectsV2Request,
+  ): Promise<ListObjectsV2Page> {
     const query: Record<string, string> = {
       'list-type': '2',
       'max-keys': String(req.maxKeys),

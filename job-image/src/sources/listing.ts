@@ -9,8 +9,9 @@ import {
   HeadObjectCommand,
   ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3';
-import { compareKeys } from '@kube-restore/common';
-import { rangeOf, type KeyRange } from '../shard';
+import { compareKeys, type RestoreRequest } from '@kube-restore/common';
+import type { ListObjectsV2Request } from '../s3/access';
+import { rangeOf, type KeyRange, type Shard } from '../shard';
 import { controlCall } from './util';
 import type { ObjectRef, RestoreContext } from './types';
 
@@ -102,6 +103,39 @@ function beyond(key: string, range: KeyRange): boolean {
   return range.last !== undefined && compareKeys(key, range.last) > 0;
 }
 
+/** The ListObjectsV2 request for the page after `token`. */
+function pageRequest(
+  prefix: string,
+  token: string | undefined,
+  startAfter: string | undefined,
+): ListObjectsV2Request {
+  return {
+    prefix: prefix || undefined,
+    continuationToken: token,
+    // Only the first page: S3 ignores StartAfter once a continuation token is given.
+    startAfter: token ? undefined : startAfter,
+    maxKeys: 1000,
+  };
+}
+
+/**
+ * The first ListObjectsV2 page that listObjects will ask for, or undefined when this request
+ * lists otherwise (one key, `asOf`, an archive): run.ts sends it early.
+ */
+export function firstListPage(
+  request: RestoreRequest,
+  shard: Shard | undefined,
+): ListObjectsV2Request | undefined {
+  const { source } = request;
+  if (source.format === 'tar' || source.key !== undefined || source.asOf)
+    return undefined;
+  return pageRequest(
+    source.prefix ?? '',
+    undefined,
+    rangeOf(shard, request.shards)?.after,
+  );
+}
+
 /** One page of ListObjectsV2 after `token`, on the lean path (s3/access.ts, s3/listPage.ts). */
 function listPage(
   ctx: RestoreContext,
@@ -111,11 +145,7 @@ function listPage(
 ) {
   return controlCall(ctx, prefix || undefined, () =>
     ctx.s3.listObjectsV2({
-      prefix: prefix || undefined,
-      continuationToken: token,
-      // Only the first page: S3 ignores StartAfter once a continuation token is given.
-      startAfter: token ? undefined : startAfter,
-      maxKeys: 1000,
+      ...pageRequest(prefix, token, startAfter),
       signal: ctx.signal,
     }),
   );
