@@ -144,9 +144,9 @@ export function shardable(request: RestoreRequest): boolean {
 
 /**
  * LIST pages a create spends at most on an exact listing for the bounds (and as many again on the
- * structure of a larger prefix): 20,000 keys, a second or two of waiting for `kubectl restore
- * create` or a Backstage POST, and a few percent of the pages the Job's shards will list anyway
- * for a prefix too large to list here.
+ * structure of a larger prefix): 20,000 keys, a few seconds of waiting for `kubectl restore
+ * create` or a Backstage POST (a page takes a tenth to half a second), and a few percent of the
+ * pages the Job's shards will list anyway for a prefix too large to list here.
  */
 export const DEFAULT_BOUNDS_PAGE_BUDGET = 20;
 
