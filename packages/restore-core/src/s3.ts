@@ -25,7 +25,11 @@ import {
   type VersionEntry,
 } from '@kube-restore/common';
 import type { S3Keys } from './inlineCredentials';
-import { RestoreError } from './errors';
+import { translateS3Error } from './s3Errors';
+import { CHECKSUM_PREFERENCE, verificationOf } from './verification';
+
+export { translateS3Error } from './s3Errors';
+export { verificationOf } from './verification';
 
 export interface S3Access {
   /** Static keys; without them the AWS SDK's default chain is used. */
@@ -75,88 +79,6 @@ export function createS3Client(
     responseChecksumValidation: 'WHEN_REQUIRED',
     ...(credentials ? { credentials } : {}),
   });
-}
-
-/** Maps an S3 error to a RestoreError whose message names the bucket or key. Never includes credentials. */
-export function translateS3Error(
-  error: unknown,
-  source: Pick<RestoreSource, 'bucket'>,
-  key?: string,
-): RestoreError {
-  const name = (error as S3ServiceException)?.name ?? '';
-  const status = (error as S3ServiceException)?.$metadata?.httpStatusCode;
-  const where = key
-    ? `s3://${source.bucket}/${key}`
-    : `bucket "${source.bucket}"`;
-  if (name === 'NoSuchBucket')
-    return new RestoreError(
-      'NotFound',
-      `bucket "${source.bucket}" does not exist`,
-      { cause: error },
-    );
-  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404)
-    return new RestoreError('NotFound', `${where} does not exist`, {
-      cause: error,
-    });
-  // S3 answers these with 403 too: they are about the keys, not about what the keys may read.
-  if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
-    return new RestoreError(
-      'Unauthorized',
-      `the S3 server rejected the credentials (${name})`,
-      { cause: error },
-    );
-  }
-  if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
-    return new RestoreError(
-      'Forbidden',
-      `the credentials may not read ${where} (AccessDenied)`,
-      { cause: error },
-    );
-  }
-  const code = (error as { code?: string })?.code;
-  if (code && /^E[A-Z]+$/.test(code)) {
-    return new RestoreError(
-      'Unavailable',
-      `cannot reach the S3 server for ${where} (${code})`,
-      { cause: error },
-    );
-  }
-  return new RestoreError(
-    'Failed',
-    `reading ${where} failed: ${name || (error as Error)?.message || String(error)}`,
-    {
-      cause: error,
-    },
-  );
-}
-
-/** The job's order of preference among S3's additional checksums (job-image/src/checksums.ts). */
-const CHECKSUM_PREFERENCE = ['SHA256', 'CRC64NVME', 'CRC32C', 'CRC32', 'SHA1'];
-
-/**
- * How the job will verify an object, from what a listing or HEAD says of it: its strongest
- * additional checksum (`CRC64NVME`, `CRC32C (composite)`...), else the MD5 of its ETag (`MD5`, or
- * `MD5 (multipart ETag)` for `<hex>-N`), else `size only` (e.g. an ETag that is not an MD5).
- */
-export function verificationOf(object: {
-  checksumAlgorithms?: string[];
-  checksumType?: string;
-  etag?: string;
-  sse?: string;
-}): string {
-  const algorithm = CHECKSUM_PREFERENCE.find(a =>
-    object.checksumAlgorithms?.includes(a),
-  );
-  if (algorithm)
-    return object.checksumType === 'COMPOSITE'
-      ? `${algorithm} (composite)`
-      : algorithm;
-  if (object.sse === 'aws:kms' || object.sse === 'aws:kms:dsse')
-    return 'size only';
-  const etag = (object.etag ?? '').replace(/^W\//, '').replace(/"/g, '');
-  if (/^[0-9a-fA-F]{32}$/.test(etag)) return 'MD5';
-  if (/^[0-9a-fA-F]{32}-\d+$/.test(etag)) return 'MD5 (multipart ETag)';
-  return 'size only';
 }
 
 /** The size of a source; defined in common so the browser can read it too. */
