@@ -1,4 +1,9 @@
-import { carryBlocks, findBlock, replaceBlock } from './results-file';
+import {
+  carryBlocks,
+  findBlock,
+  removeBlock,
+  replaceBlock,
+} from './results-file';
 
 describe('RESULTS.md blocks', () => {
   it('appends a block, then replaces only that block', () => {
@@ -32,5 +37,26 @@ describe('RESULTS.md blocks', () => {
     expect(findBlock(next, 'scale-list')).toBe(findBlock(old, 'scale-list'));
     expect(findBlock(next, 'scale')).not.toContain('L');
     expect(carryBlocks('# nothing\n', '# new\n')).toBe('# new\n');
+  });
+
+  it('removes one block and keeps the rest', () => {
+    const text = replaceBlock(
+      replaceBlock('# R\n\nloopback\n', 'scale', 'S'),
+      'scale-list',
+      'L',
+    );
+    const without = removeBlock(text, 'scale-list');
+    expect(findBlock(without, 'scale-list')).toBeUndefined();
+    expect(findBlock(without, 'scale')).toBe(findBlock(text, 'scale'));
+    expect(without).toBe(replaceBlock('# R\n\nloopback\n', 'scale', 'S'));
+    expect(removeBlock(without, 'scale-list')).toBe(without);
+    const middle = replaceBlock(
+      replaceBlock(replaceBlock('# R\n', 'region', 'G'), 'scale-list', 'L'),
+      'scale',
+      'S',
+    );
+    expect(removeBlock(middle, 'scale-list')).toBe(
+      replaceBlock(replaceBlock('# R\n', 'region', 'G'), 'scale', 'S'),
+    );
   });
 });

@@ -29,6 +29,16 @@ export function replaceBlock(
   return `${text.trimEnd()}\n\n${block}\n`;
 }
 
+/** `text` without block `name` (and the blank line before it), unchanged when it has none. */
+export function removeBlock(text: string, name: BlockName): string {
+  const old = findBlock(text, name);
+  if (old === undefined) return text;
+  const at = text.indexOf(old);
+  const head = text.slice(0, at).replace(/\n+$/, '\n');
+  const tail = text.slice(at + old.length).replace(/^\n+/, '');
+  return tail ? `${head}\n${tail}` : head;
+}
+
 /** A new loopback report with the other modes' blocks of the previous file carried over. */
 export function carryBlocks(previous: string, report: string): string {
   let out = report;

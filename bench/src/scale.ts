@@ -23,7 +23,7 @@ import { fmt } from './report';
 import { log, treeTotals } from './runner';
 import { BenchS3, startVersitygw } from './server';
 import { benchCache, BENCH, prepareToolchain, REPO } from './toolchain';
-import { replaceBlock } from './results-file';
+import { removeBlock, replaceBlock } from './results-file';
 import { countMatching } from './scale-keys';
 import { measureListRequests, SHARDS } from './scale-shards';
 import { Context, jobCommand, peerCopy, ToolCommand } from './tools';
@@ -302,7 +302,7 @@ export async function runScale(args: Args): Promise<void> {
   // a run of the LIST counts alone keeps the block of the last full run
   const listOnly = !['job', 's5cmd', 'rclone'].some(wants);
   const listBody = [
-    `## LIST requests at ${n.toLocaleString('en')} objects: one process against ${SHARDS} shards (\`npm run bench -- --scale ${n} --tools shards\`)`,
+    `## LIST requests at ${n.toLocaleString('en')} objects: one process against ${SHARDS} shards (\`npm run bench -- --scale ${n} --tools shards${args.listInclude ? ` --list-include '${args.listInclude}'` : ''}\`)`,
     '',
     header,
     '',
@@ -337,7 +337,12 @@ export async function runScale(args: Args): Promise<void> {
   const [block, text] = listOnly
     ? (['scale-list', listBody] as const)
     : (['scale', body] as const);
-  await fsp.writeFile(resultsFile, replaceBlock(previous, block, text));
+  // a full run that counted LISTs itself supersedes an older LIST-only block
+  const kept =
+    block === 'scale' && wants('shards')
+      ? removeBlock(previous, 'scale-list')
+      : previous;
+  await fsp.writeFile(resultsFile, replaceBlock(kept, block, text));
   log(`wrote the ${block} block of ${path.relative(REPO, resultsFile)}`);
   process.stdout.write(`${text}\n`);
 }
