@@ -147,10 +147,14 @@ export async function listRestores(
   );
 }
 
+const PVC_KIND = 'PersistentVolumeClaim';
+
 /**
- * Events of the Job, its pods and its PVC, oldest first. A finished populator restore (`prime-<uid>`)
- * has no Job, pods or prime PVC left: its events are those still listed for its name and those of the
- * user's PVC (`also`) that the populator recorded for it (started, progress, failed, finished).
+ * Events of the Job, its pods and its PVC, oldest first: only events whose involvedObject is of the
+ * kind that name belongs to (a Pod or Deployment named like the PVC is not the restore's). A finished
+ * populator restore (`prime-<uid>`) has no Job, pods or prime PVC left: its events are those still
+ * listed for its Job and prime PVC and those of the user's PVC (`also`) that the populator recorded
+ * for it (started, progress, failed, finished), which carry that PVC's uid (recordPvcEvent).
  */
 export async function restoreEvents(
   clients: KubeClients,
@@ -161,34 +165,50 @@ export async function restoreEvents(
 ): Promise<CoreV1Event[]> {
   // a populator restore carries the uid of the user's PVC in its name (prime-<uid>)
   const uid = populatorRestorePvcUid(name);
-  const names = new Set([name, ...also]);
+  /** The kinds each name's events may be of. */
+  const kinds = new Map<string, Set<string>>();
+  const add = (object: string, kind: string) =>
+    kinds.set(object, (kinds.get(object) ?? new Set()).add(kind));
+  // the Job; a populator restore's prime PVC has the Job's name
+  add(name, 'Job');
+  if (uid) add(name, PVC_KIND);
   try {
     const status = await getRestore(clients, namespace, name, {
       progress: false,
     });
-    names.add(status.pvc);
-    status.pods.forEach(pod => names.add(pod));
+    add(status.pvc, PVC_KIND);
+    status.pods.forEach(pod => add(pod, 'Pod'));
   } catch (error) {
     if (!(isNotFound(error) && uid)) throw error;
   }
-  // of the user's PVC, only the events of the PVC with that uid: not of an earlier PVC of the same
-  // name, filled by another restore
-  const belongs = ({ involvedObject: o }: CoreV1Event) =>
-    names.has(o?.name ?? '') &&
-    (!uid ||
-      o.name === name ||
-      !also.includes(o.name!) ||
-      !o.uid ||
-      o.uid === uid);
-  const list = await callApi(
-    { verb: 'list', resource: 'events', namespace },
-    () => clients.core.listNamespacedEvent({ namespace }),
+  also.forEach(object => add(object, PVC_KIND));
+  const belongs = ({ involvedObject: o }: CoreV1Event) => {
+    if (!o?.name || !o.kind) return false;
+    // of the user's PVC, only the events of the PVC with that uid: not of an earlier PVC of the
+    // same name, filled by another restore, nor of an event with no uid
+    if (uid && o.name !== name && also.includes(o.name))
+      return o.kind === PVC_KIND && o.uid === uid;
+    return kinds.get(o.name)?.has(o.kind) ?? false;
+  };
+  // one list per name, selected by the API server: not every event of the namespace
+  const lists = await Promise.all(
+    [...kinds.keys()].map(object =>
+      callApi({ verb: 'list', resource: 'events', namespace }, () =>
+        clients.core.listNamespacedEvent({
+          namespace,
+          fieldSelector: `involvedObject.name=${object}`,
+        }),
+      ),
+    ),
   );
   const time = (e: CoreV1Event) =>
     new Date(
       e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0,
     ).getTime();
-  return list.items.filter(belongs).sort((a, b) => time(a) - time(b));
+  return lists
+    .flatMap(list => list.items)
+    .filter(belongs)
+    .sort((a, b) => time(a) - time(b));
 }
 
 /** The log of the restore's newest pod (all of it, or the last `tailLines`). */

@@ -462,23 +462,48 @@ describe('restoreEvents, restoreLogs', () => {
   it('events of the Job, its pods and its PVC only, oldest first', async () => {
     await createRestore(cluster.clients(), request);
     cluster.pods = [pod(`${NAME}-a`, 'Succeeded', '2026-11-20T09:00:00Z')];
-    const event = (name: string, at: string, reason: string) => ({
+    const event = (
+      kind: string,
+      name: string,
+      at: string,
+      reason: string,
+    ) => ({
       metadata: { namespace: 'team-a' },
-      involvedObject: { name },
+      involvedObject: { kind, name },
       lastTimestamp: at as unknown as Date,
       reason,
     });
     cluster.events = [
-      event(`${NAME}-a`, '2026-11-20T09:00:03Z', 'Started'),
-      event('someone-else', '2026-11-20T09:00:00Z', 'Noise'),
-      event(NAME, '2026-11-20T09:00:01Z', 'SuccessfulCreate'),
-      event('train-data', '2026-11-20T09:00:02Z', 'ProvisioningSucceeded'),
+      event('Pod', `${NAME}-a`, '2026-11-20T09:00:03Z', 'Started'),
+      event('Pod', 'someone-else', '2026-11-20T09:00:00Z', 'Noise'),
+      event('Job', NAME, '2026-11-20T09:00:01Z', 'SuccessfulCreate'),
+      event(
+        'PersistentVolumeClaim',
+        'train-data',
+        '2026-11-20T09:00:02Z',
+        'ProvisioningSucceeded',
+      ),
+      // objects of other kinds named like the PVC, the Job or the pod: not the restore's
+      event('Deployment', 'train-data', '2026-11-20T09:00:04Z', 'ScalingUp'),
+      event('Pod', NAME, '2026-11-20T09:00:05Z', 'Pulled'),
+      event('PersistentVolumeClaim', `${NAME}-a`, '2026-11-20T09:00:06Z', 'X'),
     ];
     const events = await restoreEvents(cluster.clients(), 'team-a', NAME);
     expect(events.map(e => e.reason)).toEqual([
       'SuccessfulCreate',
       'ProvisioningSucceeded',
       'Started',
+    ]);
+    // each name's events are selected by the API server, not all of the namespace's
+    expect(
+      cluster.calls
+        .filter(c => c.method === 'listEvents')
+        .map(c => c.fieldSelector)
+        .sort(),
+    ).toEqual([
+      `involvedObject.name=${NAME}`,
+      `involvedObject.name=${NAME}-a`,
+      'involvedObject.name=train-data',
     ]);
   });
 
@@ -487,12 +512,13 @@ describe('restoreEvents, restoreLogs', () => {
     const prime = `prime-${uid}`;
     const event = (
       name: string,
-      objectUid: string,
+      objectUid: string | undefined,
       at: string,
       reason: string,
+      kind = 'PersistentVolumeClaim',
     ) => ({
       metadata: { namespace: 'team-a' },
-      involvedObject: { kind: 'PersistentVolumeClaim', name, uid: objectUid },
+      involvedObject: { kind, name, uid: objectUid },
       lastTimestamp: at as unknown as Date,
       reason,
     });
@@ -513,6 +539,12 @@ describe('restoreEvents, restoreLogs', () => {
         'ProvisioningSucceeded',
       ),
       event('someone-else', uid, '2026-11-20T09:00:02Z', 'Noise'),
+      // a Pod named like the user's PVC, and a hand-made event with no uid: not the restore's
+      event('data', uid, '2026-11-20T09:00:03Z', 'PodNoise', 'Pod'),
+      event('data', undefined, '2026-11-20T09:00:04Z', 'Forged'),
+      // the Job's events (it is gone) are; a Deployment of the Job's name is not
+      event(prime, 'job-uid', '2026-11-20T09:04:00Z', 'Completed', 'Job'),
+      event(prime, 'd-uid', '2026-11-20T09:04:01Z', 'ScalingUp', 'Deployment'),
     ];
     const events = await restoreEvents(cluster.clients(), 'team-a', prime, [
       'data',
@@ -520,6 +552,7 @@ describe('restoreEvents, restoreLogs', () => {
     expect(events.map(e => `${e.involvedObject.name} ${e.reason}`)).toEqual([
       'data RestoreStarted',
       `${prime} ProvisioningSucceeded`,
+      `${prime} Completed`,
       'data RestoreFinished',
     ]);
     // a restore of another name that is not there is still NotFound

@@ -23,6 +23,7 @@ export interface Call {
   dryRun?: string;
   body?: any;
   labelSelector?: string;
+  fieldSelector?: string;
 }
 
 const clone = <T>(o: T): T => JSON.parse(JSON.stringify(o));
@@ -236,11 +237,18 @@ export class FakeCluster {
               .slice(-tailLines - 1)
               .join('\n');
       },
-      listNamespacedEvent: async ({ namespace }: any) => {
-        this.record({ method: 'listEvents', namespace });
+      listNamespacedEvent: async ({ namespace, fieldSelector }: any) => {
+        this.record({ method: 'listEvents', namespace, fieldSelector });
+        // the one field selector core uses: involvedObject.name=<name>
+        const selected = /^involvedObject\.name=([^,]+)$/.exec(
+          fieldSelector ?? '',
+        )?.[1];
+        if (fieldSelector && !selected)
+          throw apiError(400, `unsupported field selector "${fieldSelector}"`);
         return {
           items: this.events
             .filter(e => e.metadata?.namespace === namespace)
+            .filter(e => !selected || e.involvedObject?.name === selected)
             .map(clone),
         };
       },
