@@ -2,9 +2,11 @@
  * Shard bounds from the key space's structure, for a prefix too large to list whole while a restore
  * is created: a delimiter listing (Delimiter '/') of the prefix gives its common prefixes
  * ("directories") and its top-level objects in key order, in a few pages; the bounds split those
- * entries evenly by count. When there are too few entries to split well, the listing descends one
- * level into the common prefixes, and again, within the same page budget; past the budget, or with
- * no structure to split, there are no bounds (the Job's shards then split the keys by hash).
+ * entries evenly, each top-level entry counting as one share of the work. When there are too few
+ * entries to split well, the listing descends into the heaviest common prefixes, one at a time,
+ * within the same page budget (boundsFromStructure). With fewer entries than shards, a top level
+ * past the budget, or a server that does not list in S3's order, there are no bounds (the Job's
+ * shards then split the keys by hash).
  *
  * Why an entry is a good bound: the job gives shard i the keys in (bounds[i-1], bounds[i]] in S3's
  * key order (job-image/src/shard.ts rangeOf). Every key under a common prefix C is C followed by
@@ -45,24 +47,97 @@ export function boundsFromEntries(
   shards: number,
   minPerShard = ENTRIES_PER_SHARD,
 ): string[] | undefined {
-  if (!Number.isInteger(shards) || shards < 1)
-    throw new RangeError(`shards must be a positive integer (got ${shards})`);
   if (!Number.isInteger(minPerShard) || minPerShard < 1)
     throw new RangeError(
       `minPerShard must be a positive integer (got ${minPerShard})`,
     );
+  if (entries.length < minPerShard * shards && shards > 1) {
+    checkShards(shards);
+    return undefined;
+  }
+  return boundsFromWeighted(
+    entries.map(key => ({ key, weight: 1 })),
+    shards,
+  );
+}
+
+function checkShards(shards: number): void {
+  if (!Number.isInteger(shards) || shards < 1)
+    throw new RangeError(`shards must be a positive integer (got ${shards})`);
+}
+
+/** An entry of the structure and its share of the work (see structureBounds). */
+export interface WeightedEntry {
+  key: string;
+  weight: number;
+}
+
+/**
+ * shards - 1 of the sorted, distinct entries, cutting their running weight into about equal
+ * parts: a common prefix as a bound cuts before its own weight (its keys go to the next shard), an
+ * object after it. The bounds are distinct entries past the first, so at least `shards` entries are
+ * needed; undefined for fewer, or for one shard.
+ */
+export function boundsFromWeighted(
+  entries: readonly WeightedEntry[],
+  shards: number,
+): string[] | undefined {
+  checkShards(shards);
   for (let i = 1; i < entries.length; i++)
-    if (compareKeys(entries[i - 1], entries[i]) >= 0)
+    if (compareKeys(entries[i - 1].key, entries[i].key) >= 0)
       throw new RangeError(
-        `entries must ascend strictly in S3's key order ("${entries[i]}" after "${entries[i - 1]}")`,
+        `entries must ascend strictly in S3's key order ("${entries[i].key}" after "${entries[i - 1].key}")`,
       );
   const n = entries.length;
-  if (shards <= 1 || n < minPerShard * shards) return undefined;
-  // n >= shards x minPerShard: the indices ascend strictly and lie in [1, n - 1].
-  return Array.from(
-    { length: shards - 1 },
-    (_, i) => entries[Math.round(((i + 1) * n) / shards)],
-  );
+  if (shards <= 1 || n < shards) return undefined;
+  // Where a bound at entry i cuts the running weight.
+  const cuts: number[] = [];
+  let total = 0;
+  for (const { key, weight } of entries) {
+    if (!(weight > 0) || !Number.isFinite(weight))
+      throw new RangeError(
+        `weight of "${key}" must be positive (got ${weight})`,
+      );
+    cuts.push(key.endsWith(DELIMITER) ? total : total + weight);
+    total += weight;
+  }
+  const out: string[] = [];
+  let previous = 0;
+  for (let j = 1; j < shards; j++) {
+    const target = (total * j) / shards;
+    // Room for the bounds still to come, each on a later entry.
+    const lowest = previous + 1;
+    const highest = n - (shards - j);
+    let pick = lowest;
+    while (pick < highest && cuts[pick] < target - total * 1e-9) pick++;
+    // The nearer of the first entry reaching the target and the one before it; ties (within
+    // rounding: shares below a prefix are fractions) go up.
+    if (
+      pick > lowest &&
+      target - cuts[pick - 1] < cuts[pick] - target - total * 1e-9
+    )
+      pick--;
+    out.push(entries[pick].key);
+    previous = pick;
+  }
+  return out;
+}
+
+/** One page of a delimiter listing, as the server gave it. */
+export interface StructurePage {
+  /** CommonPrefixes, in the server's order. */
+  prefixes: string[];
+  /** Contents' keys (Versions' keys for asOf: a key once per version), in the server's order. */
+  keys: string[];
+  /** Where the next page starts; undefined on the last page. */
+  next?: unknown;
+}
+
+/** Pages of the delimiter listing of a prefix: `cursor` is undefined or a page's `next`. */
+export interface StructurePages {
+  /** Versions: a key may come several times in a row (and across pages). */
+  versions: boolean;
+  page(prefix: string, cursor: unknown): Promise<StructurePage>;
 }
 
 /** One level below a prefix: its common prefixes and its objects. */
@@ -87,77 +162,136 @@ interface Budget {
 }
 
 /**
- * The common prefixes and objects right below `prefix` (objects as of source.asOf with versions),
- * or undefined when listing them would take more pages than the budget has left.
+ * Is `key` (a CommonPrefix when `isPrefix`) what a delimiter listing of `prefix` may return:
+ * under `prefix`, a common prefix ending at its first delimiter past it, an object without one?
+ */
+function belongs(key: string, prefix: string, isPrefix: boolean): boolean {
+  if (!key.startsWith(prefix)) return false;
+  const at = key.indexOf(DELIMITER, prefix.length);
+  return isPrefix ? at === key.length - 1 : at === -1;
+}
+
+/**
+ * The common prefixes and objects right below `prefix`; 'budget' when listing them would take
+ * more pages than the budget has left; 'unordered' when the server breaks S3's contract: an item
+ * not under the prefix or not grouped by the delimiter, or items out of S3's key order within a
+ * page (each of CommonPrefixes and Contents ascending) or across pages (every item after the
+ * previous pages' last). The job's shards list their ranges in that order and stop at the first
+ * key past their range: a server that does not keep it must not get ranges at all.
  */
 async function listLevel(
-  client: S3Client,
-  source: RestoreSource,
+  pages: StructurePages,
   prefix: string,
   budget: Budget,
-  options: StructureOptions,
-): Promise<Level | undefined> {
+): Promise<Level | 'budget' | 'unordered'> {
   const prefixes: string[] = [];
   const objects: string[] = [];
-  const keep = (key: string | undefined) => {
-    // A folder marker equal to the listed prefix is the directory itself, already an entry.
-    if (key !== undefined && key !== prefix && objects.at(-1) !== key)
-      objects.push(key);
+  /** The largest item so far, and whether it was an object's key. */
+  let last: { key: string; object: boolean } | undefined;
+  const after = (key: string, object: boolean) => {
+    if (!last) return true;
+    const c = compareKeys(last.key, key);
+    // Versions: the same key again, right after itself.
+    return c < 0 || (c === 0 && pages.versions && object && last.object);
   };
-  const base = {
+  let cursor: unknown;
+  do {
+    if (budget.left <= 0) return 'budget';
+    budget.left--;
+    const page = await pages.page(prefix, cursor);
+    const first = [
+      ...page.prefixes.slice(0, 1).map(key => ({ key, object: false })),
+      ...page.keys.slice(0, 1).map(key => ({ key, object: true })),
+    ];
+    if (!first.every(f => after(f.key, f.object))) return 'unordered';
+    let top = last;
+    for (const [list, object] of [
+      [page.prefixes, false],
+      [page.keys, true],
+    ] as const) {
+      for (let i = 0; i < list.length; i++) {
+        const key = list[i];
+        if (!belongs(key, prefix, !object)) return 'unordered';
+        if (i > 0) {
+          const c = compareKeys(list[i - 1], key);
+          if (c > 0 || (c === 0 && !(object && pages.versions)))
+            return 'unordered';
+        }
+      }
+      const end = list.at(-1);
+      if (end !== undefined && (!top || compareKeys(top.key, end) < 0))
+        top = { key: end, object };
+    }
+    for (const p of page.prefixes) if (prefixes.at(-1) !== p) prefixes.push(p);
+    // A folder marker equal to the listed prefix is the directory itself, already an entry.
+    for (const k of page.keys)
+      if (k !== prefix && objects.at(-1) !== k) objects.push(k);
+    last = top;
+    cursor = page.next;
+  } while (cursor !== undefined);
+  return { prefixes, objects };
+}
+
+/** The delimiter listing of `source`'s bucket through `client` (versions for asOf). */
+export function s3StructurePages(
+  client: S3Client,
+  source: RestoreSource,
+  options: Pick<StructureOptions, 'pageSize' | 'signal'> = {},
+): StructurePages {
+  const request = { abortSignal: options.signal };
+  const base = (prefix: string) => ({
     Bucket: source.bucket,
     Prefix: prefix || undefined,
     Delimiter: DELIMITER,
     MaxKeys: options.pageSize ?? 1000,
-  };
-  const request = { abortSignal: options.signal };
-  let more = true;
-  let token: string | undefined;
-  let keyMarker: string | undefined;
-  let versionMarker: string | undefined;
-  while (more) {
-    if (budget.left <= 0) return undefined;
-    budget.left--;
-    if (source.asOf) {
+  });
+  const prefixesOf = (page: { CommonPrefixes?: Array<{ Prefix?: string }> }) =>
+    (page.CommonPrefixes ?? []).flatMap(p => (p.Prefix ? [p.Prefix] : []));
+  if (source.asOf)
+    return {
+      versions: true,
+      async page(prefix, cursor) {
+        const marker = cursor as { key?: string; version?: string } | undefined;
+        const page = await client.send(
+          new ListObjectVersionsCommand({
+            ...base(prefix),
+            KeyMarker: marker?.key,
+            VersionIdMarker: marker?.version,
+          }),
+          request,
+        );
+        return {
+          prefixes: prefixesOf(page),
+          keys: (page.Versions ?? []).flatMap(v => (v.Key ? [v.Key] : [])),
+          next:
+            page.IsTruncated && page.NextKeyMarker
+              ? { key: page.NextKeyMarker, version: page.NextVersionIdMarker }
+              : undefined,
+        };
+      },
+    };
+  return {
+    versions: false,
+    async page(prefix, cursor) {
       const page = await client.send(
-        new ListObjectVersionsCommand({
-          ...base,
-          KeyMarker: keyMarker,
-          VersionIdMarker: versionMarker,
+        new ListObjectsV2Command({
+          ...base(prefix),
+          ContinuationToken: cursor as string | undefined,
         }),
         request,
       );
-      for (const p of page.CommonPrefixes ?? [])
-        if (p.Prefix) prefixes.push(p.Prefix);
-      // Versions come newest first per key; a key is one entry however many versions it has.
-      for (const v of page.Versions ?? []) keep(v.Key);
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-      more = keyMarker !== undefined;
-    } else {
-      const page = await client.send(
-        new ListObjectsV2Command({ ...base, ContinuationToken: token }),
-        request,
-      );
-      for (const p of page.CommonPrefixes ?? [])
-        if (p.Prefix) prefixes.push(p.Prefix);
-      for (const o of page.Contents ?? []) keep(o.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      more = token !== undefined;
-    }
-  }
-  return { prefixes, objects };
-}
-
-/** Sorted and without repeats, in S3's key order. */
-function sortedDistinct(keys: Iterable<string>): string[] {
-  return [...new Set(keys)].sort(compareKeys);
+      return {
+        prefixes: prefixesOf(page),
+        keys: (page.Contents ?? []).flatMap(o => (o.Key ? [o.Key] : [])),
+        next: page.IsTruncated ? page.NextContinuationToken : undefined,
+      };
+    },
+  };
 }
 
 /**
- * Bounds for `shards` shards of `source` (a prefix) from its delimiter listing, descending into
- * the common prefixes while there are too few entries to split; undefined when the budget runs out
- * first or the structure has too few entries. S3 errors are thrown as the SDK gives them.
+ * Bounds for `shards` shards of `source` (a prefix) from its delimiter listing (see
+ * boundsFromStructure). S3 errors are thrown as the SDK gives them.
  */
 export async function structureBounds(
   client: S3Client,
@@ -165,35 +299,63 @@ export async function structureBounds(
   shards: number,
   options: StructureOptions,
 ): Promise<string[] | undefined> {
+  return boundsFromStructure(
+    s3StructurePages(client, source, options),
+    source.prefix ?? '',
+    shards,
+    options,
+  );
+}
+
+/**
+ * Bounds for `shards` shards of `prefix` from its delimiter listing. Each entry carries a share of
+ * the work: the top level's entries one each, and an entry listed below a common prefix an equal
+ * part of that prefix's share. While there are fewer than minPerShard x shards entries, the
+ * heaviest common prefix (the first in key order among equals) is replaced by what is right below
+ * it, one listing at a time, so the descent goes only as far as needed and the other prefixes stay
+ * whole. When the budget runs out during a prefix's listing, that prefix stays whole and the
+ * entries so far are split, if there are at least `shards` of them. Undefined when the top level
+ * does not fit the budget, for fewer than `shards` entries, and for a server that does not list
+ * in S3's order (listLevel).
+ */
+export async function boundsFromStructure(
+  pages: StructurePages,
+  prefix: string,
+  shards: number,
+  options: Pick<StructureOptions, 'maxPages' | 'minPerShard'>,
+): Promise<string[] | undefined> {
+  checkShards(shards);
   if (shards <= 1) return undefined;
   const need = (options.minPerShard ?? ENTRIES_PER_SHARD) * shards;
   const budget: Budget = { left: options.maxPages };
-  const top = await listLevel(
-    client,
-    source,
-    source.prefix ?? '',
-    budget,
-    options,
-  );
-  if (!top) return undefined;
-  let prefixes = top.prefixes;
-  let objects = top.objects;
-  while (prefixes.length + objects.length < need) {
-    if (prefixes.length === 0) return undefined;
-    // One level down: each common prefix is replaced by what is right below it.
-    const below: Level = { prefixes: [], objects: [...objects] };
-    for (const prefix of prefixes) {
-      const level = await listLevel(client, source, prefix, budget, options);
-      if (!level) return undefined;
-      below.prefixes.push(...level.prefixes);
-      below.objects.push(...level.objects);
-    }
-    prefixes = below.prefixes;
-    objects = below.objects;
+  const top = await listLevel(pages, prefix, budget);
+  if (top === 'budget' || top === 'unordered') return undefined;
+  const weights = new Map<string, number>();
+  const add = (level: Level, weight: number) => {
+    const each = weight / (level.prefixes.length + level.objects.length);
+    for (const key of [...level.prefixes, ...level.objects])
+      weights.set(key, (weights.get(key) ?? 0) + each);
+  };
+  add(top, top.prefixes.length + top.objects.length);
+  /** Common prefixes not yet listed, heaviest first (equal ones in key order). */
+  const open = [...top.prefixes];
+  const order = (a: string, b: string) =>
+    weights.get(b)! - weights.get(a)! || compareKeys(a, b);
+  while (weights.size < need && open.length > 0) {
+    open.sort(order);
+    const next = open.shift()!;
+    const level = await listLevel(pages, next, budget);
+    if (level === 'unordered') return undefined;
+    if (level === 'budget') break;
+    // An empty listing (the prefix vanished meanwhile): it stays an entry.
+    if (level.prefixes.length + level.objects.length === 0) continue;
+    const weight = weights.get(next)!;
+    weights.delete(next);
+    add(level, weight);
+    open.push(...level.prefixes);
   }
-  return boundsFromEntries(
-    sortedDistinct([...prefixes, ...objects]),
-    shards,
-    options.minPerShard,
-  );
+  const entries = [...weights]
+    .map(([key, weight]) => ({ key, weight }))
+    .sort((a, b) => compareKeys(a.key, b.key));
+  return boundsFromWeighted(entries, shards);
 }

@@ -187,6 +187,23 @@ describe('listShardBounds within a page budget', () => {
     client.destroy();
   });
 
+  it('splits the top level when the budget ends before a descent: 16 shards of 30 prefixes', async () => {
+    const req = request('tree/', 16);
+    const { client, lists } = countingClient(req.source);
+    const bounds = await listShardBounds(req.source, 16, {
+      client,
+      maxPages: 1,
+    });
+    // One page of the full listing, one of common prefixes, and none left to descend (64 entries
+    // wanted): the 30 prefixes are split as they are.
+    expect(lists).toHaveLength(2);
+    expect(bounds).toHaveLength(15);
+    expect(accepted(req, bounds!)).toEqual(bounds);
+    const share = shareOf(await allKeys('tree/'), bounds!);
+    for (const n of share) expect([100, 200, 300]).toContain(n);
+    client.destroy();
+  });
+
   it('keeps exact bounds from the full listing within the budget', async () => {
     const req = request('tree/', 4);
     const { client, lists } = countingClient(req.source);
