@@ -89,7 +89,11 @@ describe('create', () => {
         sessionToken: 'tok',
       },
       requester: 'alice',
+      // kubectl acts as the user: without keys, core may list the bounds with their identity
+      ambientCredentials: true,
     });
+    // no --request-timeout: nothing bounds the create but the user
+    expect(options?.signal).toBeUndefined();
     expect(request.target).toMatchObject({
       namespace: 'team-a',
       pvc: 'data',

@@ -26,6 +26,8 @@ export interface Session {
   namespace: string;
   /** The kubeconfig user of the current context (recorded as the requester). */
   user?: string;
+  /** `--request-timeout` in ms (none when unset or 0): also bounds create's own S3 listing. */
+  requestTimeoutMs?: number;
 }
 
 /** Opens the connection on first use; commands call it only after validating their input. */

@@ -23,6 +23,7 @@ export function connect(globals: GlobalOptions, timeoutMs: number): Session {
     clients: createKubeClients(kc),
     namespace: resolveNamespace(kc, globals.namespace),
     user: currentUserName(kc),
+    ...(timeoutMs > 0 ? { requestTimeoutMs: timeoutMs } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import {
   RestoreManifests,
   buildRestoreManifests,
   createRestore,
+  deadline,
 } from '@kube-restore/core';
 import { EXIT, invalid } from '../errors';
 import { CommandIo } from '../io';
@@ -66,7 +67,7 @@ export async function createCommand(
   // Checks that need no cluster come first: a bad flag never reaches the API server.
   parseRequestFlags(options, 'default');
 
-  const { clients, namespace, user } = await session();
+  const { clients, namespace, user, requestTimeoutMs } = await session();
   const prepared = await prepareCreate(options, namespace, io, user);
 
   let manifests: RestoreManifests;
@@ -77,6 +78,10 @@ export async function createCommand(
     const result = await createRestore(clients, prepared.request, {
       ...prepared.build,
       ...(dryRun === 'server' ? { dryRun: 'server' as const } : {}),
+      // kubectl acts as the user on their machine: the shard bounds are listed with their own
+      // AWS identity when no keys are given, as `--size auto` sizes with it.
+      ambientCredentials: true,
+      ...(requestTimeoutMs ? { signal: deadline(requestTimeoutMs) } : {}),
     });
     manifests = result.manifests;
     created = result.created;

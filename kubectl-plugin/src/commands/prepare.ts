@@ -63,7 +63,12 @@ export async function prepareCreate(
       const sampler = shardable(request)
         ? new ShardBoundsSampler(request.options.parallelism)
         : undefined;
-      const size = await sizeSource(request.source, { credentials, sampler });
+      const size = await sizeSource(request.source, {
+        credentials,
+        // a public bucket is read unsigned, as the Job reads it
+        anonymous: request.credentials.type === 'anonymous',
+        sampler,
+      });
       const bounds = sampler?.bounds();
       if (bounds) request = { ...request, shards: { bounds } };
       build.resolvedSize = size.recommendedSize;

@@ -22,6 +22,7 @@ export * from './access';
 export { readPvc } from './targetPvc';
 export * from './watch';
 export * from './s3';
+export * from './deadline';
 export * from './logs';
 export * from './requestTimeout';
 export * from './plan';

@@ -20,11 +20,7 @@ import {
 } from '@kube-restore/common';
 import { KubeClients } from './clients';
 import { RestoreError, callApi, readOptional } from './errors';
-import {
-  BuildOptions,
-  RestoreManifests,
-  buildRestoreManifests,
-} from './manifests';
+import { RestoreManifests, buildRestoreManifests } from './manifests';
 import {
   ANNOTATION_RESUME_BY,
   expireInterruptedCreates,
@@ -32,15 +28,22 @@ import {
 } from './interrupted';
 import { deriveRestoreStatus, requestOfJob } from './status';
 import { liveWriterOf, pvcInUse, restoreJobsIn } from './writers';
-import { withShardBounds, withoutShards } from './shardBounds';
+import {
+  withShardBounds,
+  withoutShards,
+  type WithShardBoundsOptions,
+} from './shardBounds';
 import { acquirePvcLease, type PvcLease } from './pvcLease';
 import { checkPvc, readPvc } from './targetPvc';
 import { getRestore, readRestoreJob } from './readRestores';
 
-export interface CreateRestoreOptions extends BuildOptions {
+export interface CreateRestoreOptions extends WithShardBoundsOptions {
   /** `server`: send every object with dryRun=All; nothing is persisted. */
   dryRun?: 'server';
-  /** Ends the create's own S3 listing (a sharded restore's bounds) when the caller gives up. */
+  /**
+   * Ends the create's own S3 listing (a sharded restore's bounds) when the caller gives up; a
+   * service passes a deadline (deadline.ts) so that an endpoint that never answers cannot hold it.
+   */
   signal?: AbortSignal;
 }
 

@@ -32,11 +32,36 @@ export { translateS3Error } from './s3Errors';
 export { verificationOf } from './verification';
 
 export interface S3Access {
-  /** Static keys; without them the AWS SDK's default chain is used. */
+  /**
+   * Static keys. Without them (and without `anonymous`) the AWS SDK's default chain is used: the
+   * identity of whoever runs this code, so only callers acting as themselves (kubectl) rely on it.
+   */
   credentials?: S3Keys;
+  /** Unsigned requests (a public bucket, credentials type `anonymous`): no credentials looked for. */
+  anonymous?: boolean;
   /** A ready client (tests, the Backstage backend's cached clients). */
   client?: S3Client;
+  /** Timeouts of a client made here (tests set short ones); see DEFAULT_S3_TIMEOUTS. */
+  timeouts?: S3Timeouts;
 }
+
+/** How long one S3 request of core may take, in milliseconds (each retry gets as long again). */
+export interface S3Timeouts {
+  /** To open the TCP (and TLS) connection. */
+  connectionMs: number;
+  /** For the whole request and its response. */
+  requestMs: number;
+}
+
+/**
+ * Core's requests are control-plane calls (a LIST page, a HEAD) that take well under a second; an
+ * endpoint that accepts a connection and never answers must not hold a create (or the populator,
+ * which reconciles one PVC at a time) forever. The SDK's HTTP handler has no timeout by default.
+ */
+export const DEFAULT_S3_TIMEOUTS: S3Timeouts = {
+  connectionMs: 10_000,
+  requestMs: 30_000,
+};
 
 /** Is an HTTP(S) proxy configured (either case)? */
 function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
@@ -45,31 +70,51 @@ function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
   );
 }
 
+/** Keys nothing checks: with the signer below they are never sent, and no chain is looked up. */
+const UNSIGNED = {
+  credentials: { accessKeyId: 'anonymous', secretAccessKey: 'anonymous' },
+  signer: { sign: async <T>(request: T) => request },
+};
+
+/** Unsigned, static keys, or (neither) the SDK's default chain. */
+function signing(credentials: S3Keys | undefined, anonymous?: boolean) {
+  if (anonymous) return UNSIGNED;
+  return credentials ? { credentials } : {};
+}
+
 /**
- * An S3 client for a source. With HTTP_PROXY/HTTPS_PROXY set (NO_PROXY honoured), its connections
- * go through Node's own proxy support (an Agent's `proxyEnv`, Node >= 24.5), as the job's do.
+ * An S3 client for a source, with DEFAULT_S3_TIMEOUTS (or `access.timeouts`). `credentials`: static
+ * keys; `access.anonymous`: unsigned requests; neither: the SDK's default chain. With
+ * HTTP_PROXY/HTTPS_PROXY set (NO_PROXY honoured), its connections go through Node's own proxy
+ * support (an Agent's `proxyEnv`, Node >= 24.5), as the job's do.
  */
 export function createS3Client(
   source: Pick<RestoreSource, 'endpoint' | 'region' | 'pathStyle'>,
   credentials?: S3Keys,
   env: NodeJS.ProcessEnv = process.env,
+  access: Pick<S3Access, 'anonymous' | 'timeouts'> = {},
 ): S3Client {
-  const proxied = proxyConfigured(env)
+  const timeouts = access.timeouts ?? DEFAULT_S3_TIMEOUTS;
+  const agents = proxyConfigured(env)
     ? {
-        requestHandler: {
-          httpAgent: new http.Agent({
-            keepAlive: true,
-            proxyEnv: env,
-          } as http.AgentOptions),
-          httpsAgent: new https.Agent({
-            keepAlive: true,
-            proxyEnv: env,
-          } as https.AgentOptions),
-        },
+        httpAgent: new http.Agent({
+          keepAlive: true,
+          proxyEnv: env,
+        } as http.AgentOptions),
+        httpsAgent: new https.Agent({
+          keepAlive: true,
+          proxyEnv: env,
+        } as https.AgentOptions),
       }
     : {};
   return new S3Client({
-    ...proxied,
+    requestHandler: {
+      ...agents,
+      connectionTimeout: timeouts.connectionMs,
+      requestTimeout: timeouts.requestMs,
+      // Without it a request past requestTimeout only logs a warning and goes on waiting.
+      throwOnRequestTimeout: true,
+    },
     region: source.region,
     ...(source.endpoint ? { endpoint: source.endpoint } : {}),
     forcePathStyle: source.pathStyle,
@@ -77,8 +122,19 @@ export function createS3Client(
     // its default checksum behaviour (since SDK v3.729) breaks some S3-compatible servers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    ...(credentials ? { credentials } : {}),
+    ...signing(credentials, access.anonymous),
   });
+}
+
+/** A client for `access`: its own, or one made here (to destroy after use). */
+export function clientFor(
+  source: Pick<RestoreSource, 'endpoint' | 'region' | 'pathStyle'>,
+  access: S3Access,
+): S3Client {
+  return (
+    access.client ??
+    createS3Client(source, access.credentials, process.env, access)
+  );
 }
 
 /** The size of a source; defined in common so the browser can read it too. */
@@ -228,7 +284,7 @@ export async function sizeSource(
   source: RestoreSource,
   options: SizeOptions = {},
 ): Promise<SourceSize> {
-  const client = options.client ?? createS3Client(source, options.credentials);
+  const client = clientFor(source, options);
   const overage = options.overagePercent ?? 10;
   let objects = 0;
   let bytes = 0;
@@ -336,7 +392,7 @@ export async function sizeSource(
     }
   } catch (error) {
     if (error instanceof ListingBudgetExceeded) throw error;
-    throw translateS3Error(error, source, source.key);
+    throw translateS3Error(error, source, source.key, options.signal);
   } finally {
     if (!options.client) client.destroy();
   }

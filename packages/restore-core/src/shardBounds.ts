@@ -23,10 +23,11 @@ import {
 } from './manifests';
 import {
   ListingBudgetExceeded,
-  createS3Client,
+  clientFor,
   sizeSource,
   translateS3Error,
   type S3Access,
+  type S3Timeouts,
   type SizeOptions,
   type SourceSize,
 } from './s3';
@@ -173,7 +174,7 @@ export async function listShardBounds(
     throw new RangeError(
       `maxPages must be a positive integer (got ${maxPages})`,
     );
-  const client = options.client ?? createS3Client(source, options.credentials);
+  const client = clientFor(source, options);
   const { signal, pageSize } = options;
   try {
     const sampler = new ShardBoundsSampler(shards);
@@ -188,7 +189,7 @@ export async function listShardBounds(
       pageSize,
       signal,
     }).catch(error => {
-      throw translateS3Error(error, source);
+      throw translateS3Error(error, source, undefined, signal);
     });
   } finally {
     if (!options.client) client.destroy();
@@ -215,25 +216,55 @@ export async function sizeRequest(
   };
 }
 
+export interface WithShardBoundsOptions extends BuildOptions {
+  signal?: AbortSignal;
+  /**
+   * Without keys (`credentials`), list with the caller's own identity (the AWS SDK's default
+   * chain). Only for a caller that acts as the user who asks, on their machine (kubectl, as
+   * `--size auto` does): a service (the populator, the Backstage backend) would list a bucket the
+   * user may not read with its own identity, and put its key names in the Job's request.
+   */
+  ambientCredentials?: boolean;
+  /** Of the listing's client (tests set short ones); see DEFAULT_S3_TIMEOUTS. */
+  timeouts?: S3Timeouts;
+}
+
+/**
+ * Who the bounds listing is made as: the caller's keys; nobody (unsigned) for an `anonymous`
+ * source; the caller's default chain only when it opts in. Undefined: not listed from here.
+ */
+export function boundsAccess(
+  request: RestoreRequest,
+  options: Pick<WithShardBoundsOptions, 'credentials' | 'ambientCredentials'>,
+): Pick<S3Access, 'credentials' | 'anonymous'> | undefined {
+  if (options.credentials) return { credentials: options.credentials };
+  if (request.credentials.type === 'anonymous') return { anonymous: true };
+  if (options.ambientCredentials) return {};
+  return undefined;
+}
+
 /**
  * The manifests of a sharded request that carries no bounds yet, rebuilt with bounds from
- * listShardBounds (with the caller's keys, or the SDK's default credentials, as `--size auto`
- * reads it). When the source cannot be listed from here (credentials only the pod has), the
- * manifests stay as they are: the Job's shards then list the whole prefix and split it by hash.
+ * listShardBounds, listed as boundsAccess says. When the source is not listed from here
+ * (credentials only the pod has) or cannot be, the manifests stay as they are: the Job's shards
+ * then list the whole prefix and split it by hash.
  */
 export async function withShardBounds(
   request: RestoreRequest,
   manifests: RestoreManifests,
-  options: BuildOptions & { signal?: AbortSignal },
+  options: WithShardBoundsOptions,
 ): Promise<RestoreManifests> {
   if (!shardable(request) || request.shards) return manifests;
-  const { signal } = options;
+  const access = boundsAccess(request, options);
+  if (!access) return manifests;
+  const { signal, timeouts } = options;
   const bounds = await listShardBounds(
     request.source,
     request.options.parallelism,
-    { credentials: options.credentials, signal },
+    { ...access, signal, timeouts },
   ).catch(error => {
-    // The caller gave up: so does the create. Anything else only costs the bounds.
+    // The caller gave up (or its deadline passed): so does the create. Anything else only costs
+    // the bounds.
     if (signal?.aborted) throw error;
     return undefined;
   });

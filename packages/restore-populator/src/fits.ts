@@ -30,6 +30,7 @@ export async function sourceFits(
   request: RestoreRequest,
   keys: S3Keys | undefined,
   pvc: { name: string; storage: string | undefined },
+  options: { signal?: AbortSignal } = {},
 ): Promise<FitResult> {
   if (!pvc.storage) return { fits: undefined, why: 'the PVC requests no size' };
   if (request.credentials.type !== 'secret' || !keys)
@@ -37,7 +38,10 @@ export async function sourceFits(
       fits: undefined,
       why: `credentials of type ${request.credentials.type} are the Job's, not the populator's`,
     };
-  const size = await sizeSource(request.source, { credentials: keys });
+  const size = await sizeSource(request.source, {
+    credentials: keys,
+    signal: options.signal,
+  });
   const requested = parseQuantity(pvc.storage);
   if (size.diskBytes <= requested)
     return { fits: true, neededBytes: size.diskBytes };

@@ -11,6 +11,7 @@ import {
   ANNOTATION_SELECTED_NODE,
   KubeClients,
   createRestore,
+  deadline,
   deletePvcIfPresent,
   deleteRestore,
   ensurePrimePvc,
@@ -58,6 +59,14 @@ export interface ReconcileContext {
   /** told what happens (metrics.ts counts it) */
   observe?: PopulatorObserver;
 }
+
+/**
+ * How long the populator waits for a source's S3 endpoint, once for sizing and once for a sharded
+ * restore's bounds: it reconciles one PVC at a time, so an endpoint that accepts connections and
+ * never answers must not hold population for every tenant. A source too large to size within it
+ * is not sized (the Job's own NO_SPACE check guards it).
+ */
+export const S3_DEADLINE_MS = 60_000;
 
 /** What a reconcile reports as it goes, per user PVC uid. */
 export interface PopulatorObserver {
@@ -207,10 +216,15 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
   }
   if (!restore) {
     // sized before anything is made for it: a source too big for the PVC gets no prime PVC
-    const fit = await sourceFits(request, keys, {
-      name: pvc.metadata!.name!,
-      storage: pvc.spec?.resources?.requests?.storage,
-    }).catch((e: Error) => ({ fits: undefined, why: e.message }));
+    const fit = await sourceFits(
+      request,
+      keys,
+      {
+        name: pvc.metadata!.name!,
+        storage: pvc.spec?.resources?.requests?.storage,
+      },
+      { signal: deadline(S3_DEADLINE_MS) },
+    ).catch((e: Error) => ({ fits: undefined, why: e.message }));
     if (fit.fits === false) {
       await fail(ctx, pvc, source, CODE_TOO_BIG, fit.message, REASON_TOO_BIG);
       return;
@@ -248,6 +262,8 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
         ...(copied.credentials ? { credentials: copied.credentials } : {}),
         ...(ctx.image ? { image: ctx.image } : {}),
         requester: `populator for ${namespace}/${pvc.metadata!.name}`,
+        // without keys, core lists nothing for the bounds (its identity is not the tenant's)
+        signal: deadline(S3_DEADLINE_MS),
       });
     } catch (e) {
       // refused (deploy/policy, RBAC, admission) or a step failed: the user sees the code, and

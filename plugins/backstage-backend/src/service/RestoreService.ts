@@ -14,7 +14,9 @@ import {
 } from '@kube-restore/backstage-plugin-restore-common';
 import { describeSource, restoreNameOf } from '@kube-restore/common';
 import {
+  DEFAULT_S3_DEADLINE_MS,
   createRestore,
+  deadline,
   deleteRestore,
   listChildPrefixes,
   sizeSource,
@@ -99,6 +101,7 @@ export class RestoreService {
       ? await sizeSource(request.source, {
           credentials: keys,
           overagePercent: this.options.config.defaults.overagePercent,
+          signal: deadline(DEFAULT_S3_DEADLINE_MS),
         }).catch(error => Promise.reject(toBackstageError(error)))
       : undefined;
     const reasons = this.policy.approvalReasons(request, size);
@@ -248,6 +251,7 @@ export class RestoreService {
     try {
       folders = await listChildPrefixes(probe.request.source, {
         credentials: probe.keys,
+        signal: deadline(DEFAULT_S3_DEADLINE_MS),
       });
     } catch (error) {
       throw toBackstageError(error);
@@ -348,6 +352,9 @@ export class RestoreService {
           resolvedSize,
           credentials: keys,
           requester: record.requester,
+          // Without the source's keys core lists nothing for the bounds: the backend's own
+          // identity is not the requester's.
+          signal: deadline(DEFAULT_S3_DEADLINE_MS),
         },
       );
       await this.options.store.update(record.id, {

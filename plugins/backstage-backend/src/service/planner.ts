@@ -8,7 +8,11 @@ import {
   restoreCreatePermission,
 } from '@kube-restore/backstage-plugin-restore-common';
 import { describeSource } from '@kube-restore/common';
-import { planRestore } from '@kube-restore/core';
+import {
+  DEFAULT_S3_DEADLINE_MS,
+  deadline,
+  planRestore,
+} from '@kube-restore/core';
 import { RestoreConfig } from '../config';
 import { Caller, RestoreAccess, requesterOf } from './access';
 import { ClusterRegistry } from './clusters';
@@ -60,6 +64,7 @@ export class RestorePlanner {
         credentials: keys,
         overagePercent: this.options.config.defaults.overagePercent,
         withSecret: !!keys,
+        signal: deadline(DEFAULT_S3_DEADLINE_MS),
       },
     );
     const quota = [
