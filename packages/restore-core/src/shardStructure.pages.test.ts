@@ -3,9 +3,12 @@
  * and across pages, the descent stops once there are enough entries, and a budget that runs out
  * during the descent still gives bounds from the entries listed so far.
  */
+import type { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { compareKeys, parseRestoreRequest } from '@kube-restore/common';
 import {
   boundsFromStructure,
+  globsStart,
+  structureBounds,
   type StructurePage,
   type StructurePages,
 } from './shardStructure';
@@ -219,5 +222,48 @@ describe('boundsFromStructure: the descent and its budget', () => {
     expect(
       await boundsFromStructure(small, 'p/', 4, { maxPages: 5 }),
     ).toBeUndefined();
+  });
+});
+
+describe('globsStart and the include globs', () => {
+  it('is the literal start all include globs share', () => {
+    expect(globsStart()).toBe('');
+    expect(globsStart(['2026-12-05/**'])).toBe('2026-12-05/');
+    expect(globsStart(['2026-12-05/**', '2026-12-06/*.bin'])).toBe('2026-12-0');
+    expect(globsStart(['logs/a.txt'])).toBe('logs/a.txt');
+    expect(globsStart(['a/**', '**/b'])).toBe('');
+    expect(globsStart(['{a,b}/**'])).toBe('');
+    expect(globsStart(['!(x)/**'])).toBe('');
+    expect(globsStart(['a\\*b/**'])).toBe('a');
+    expect(globsStart(['x[ab]/**', 'x?/**'])).toBe('x');
+    // '\u{1f600}' and '\u{1f601}' share their first UTF-16 unit only.
+    expect(globsStart(['d/\u{1f600}/**', 'd/\u{1f601}/**'])).toBe('d/');
+  });
+
+  it('lists the structure below the include globs, not the whole prefix', async () => {
+    // 365 date folders; only one is restored, with 40 hour folders in it.
+    const asked: Array<string | undefined> = [];
+    const client = {
+      async send(command: ListObjectsV2Command) {
+        const prefix = command.input.Prefix ?? '';
+        asked.push(prefix);
+        const under =
+          prefix === 'p/'
+            ? Array.from({ length: 365 }, (_, i) => `p/d${pad(i)}/`)
+            : Array.from({ length: 40 }, (_, i) => `${prefix}h${pad(i, 2)}/`);
+        return { CommonPrefixes: under.map(Prefix => ({ Prefix })) };
+      },
+    } as unknown as S3Client;
+    const source = { bucket: 'bucket', prefix: 'p/' };
+    const whole = await structureBounds(client, source, 4, { maxPages: 5 });
+    expect(asked).toEqual(['p/']);
+    const narrowed = await structureBounds(client, source, 4, {
+      maxPages: 5,
+      include: ['d100/**'],
+    });
+    expect(asked.slice(1)).toEqual(['p/d100/']);
+    // The whole prefix puts d100/ into one shard; the globs' start splits its hours.
+    expect(whole?.every(b => !b.startsWith('p/d100/'))).toBe(true);
+    expect(narrowed).toEqual(['p/d100/h10/', 'p/d100/h20/', 'p/d100/h30/']);
   });
 });

@@ -154,6 +154,8 @@ export interface StructureOptions {
   signal?: AbortSignal;
   /** See ENTRIES_PER_SHARD. */
   minPerShard?: number;
+  /** The request's include globs (relative to the prefix): see globsStart. */
+  include?: readonly string[];
 }
 
 /** The page budget, shared by every listing of one structureBounds call. */
@@ -289,9 +291,34 @@ export function s3StructurePages(
   };
 }
 
+/** Where a picomatch glob stops being a literal string (a wildcard, class, brace, extglob, escape). */
+const GLOB_SYNTAX = /[*?[\]{}()!+@\\]/;
+
+/**
+ * The longest literal start every include glob shares ('' without globs): every key the restore
+ * keeps starts with prefix + it, so the structure under it is the structure of the work. With
+ * `include: ['2026-12-05/**']` under 365 date folders, the bounds then split that one folder
+ * instead of putting it whole into one shard.
+ */
+export function globsStart(include: readonly string[] = []): string {
+  if (include.length === 0) return '';
+  const starts = include.map(glob => {
+    const at = GLOB_SYNTAX.exec(glob)?.index;
+    return at === undefined ? glob : glob.slice(0, at);
+  });
+  const common = starts.reduce((shared, start) => {
+    let n = 0;
+    while (n < shared.length && n < start.length && shared[n] === start[n]) n++;
+    return shared.slice(0, n);
+  });
+  // Not half of a character: two globs may share only the first half of a surrogate pair.
+  return /[\ud800-\udbff]$/.test(common) ? common.slice(0, -1) : common;
+}
+
 /**
  * Bounds for `shards` shards of `source` (a prefix) from its delimiter listing (see
- * boundsFromStructure). S3 errors are thrown as the SDK gives them.
+ * boundsFromStructure), below the include globs' literal start (globsStart). S3 errors are thrown
+ * as the SDK gives them.
  */
 export async function structureBounds(
   client: S3Client,
@@ -301,7 +328,7 @@ export async function structureBounds(
 ): Promise<string[] | undefined> {
   return boundsFromStructure(
     s3StructurePages(client, source, options),
-    source.prefix ?? '',
+    (source.prefix ?? '') + globsStart(options.include),
     shards,
     options,
   );
