@@ -254,12 +254,18 @@ describe('globsStart and the include globs', () => {
         return { CommonPrefixes: under.map(Prefix => ({ Prefix })) };
       },
     } as unknown as S3Client;
-    const source = { bucket: 'bucket', prefix: 'p/' };
-    const whole = await structureBounds(client, source, 4, { maxPages: 5 });
-    expect(asked).toEqual(['p/']);
-    const narrowed = await structureBounds(client, source, 4, {
+    const sourceOf = (include: string[]) =>
+      parseRestoreRequest({
+        source: { bucket: 'bucket', prefix: 'p/', include },
+        target: { namespace: 'ns', pvc: 'data', size: '1Gi' },
+        options: { parallelism: 4 },
+      }).source;
+    const whole = await structureBounds(client, sourceOf([]), 4, {
       maxPages: 5,
-      include: ['d100/**'],
+    });
+    expect(asked).toEqual(['p/']);
+    const narrowed = await structureBounds(client, sourceOf(['d100/**']), 4, {
+      maxPages: 5,
     });
     expect(asked.slice(1)).toEqual(['p/d100/']);
     // The whole prefix puts d100/ into one shard; the globs' start splits its hours.

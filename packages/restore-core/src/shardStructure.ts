@@ -154,8 +154,6 @@ export interface StructureOptions {
   signal?: AbortSignal;
   /** See ENTRIES_PER_SHARD. */
   minPerShard?: number;
-  /** The request's include globs (relative to the prefix): see globsStart. */
-  include?: readonly string[];
 }
 
 /** The page budget, shared by every listing of one structureBounds call. */
@@ -317,7 +315,7 @@ export function globsStart(include: readonly string[] = []): string {
 
 /**
  * Bounds for `shards` shards of `source` (a prefix) from its delimiter listing (see
- * boundsFromStructure), below the include globs' literal start (globsStart). S3 errors are thrown
+ * boundsFromStructure), below its include globs' literal start (globsStart). S3 errors are thrown
  * as the SDK gives them.
  */
 export async function structureBounds(
@@ -328,7 +326,7 @@ export async function structureBounds(
 ): Promise<string[] | undefined> {
   return boundsFromStructure(
     s3StructurePages(client, source, options),
-    (source.prefix ?? '') + globsStart(options.include),
+    (source.prefix ?? '') + globsStart(source.include),
     shards,
     options,
   );
