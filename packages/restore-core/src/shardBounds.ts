@@ -144,9 +144,11 @@ export function shardable(request: RestoreRequest): boolean {
 }
 
 /**
- * LIST pages a create spends at most on an exact listing for the bounds (and as many again on the
- * structure of a larger prefix): 20,000 keys, a few seconds of waiting for `kubectl restore
- * create` or a Backstage POST (a page takes a tenth to half a second), and a few percent of the
+ * LIST pages a create spends at most on an exact listing for the bounds (20,000 keys), and as
+ * many again on the structure of a larger prefix. The pages come one after the other: the worst
+ * case, a prefix just past the budget, is 40 pages, 4 to 20 seconds of waiting for `kubectl
+ * restore create` or a Backstage POST (a page takes a tenth to half a second); a large prefix
+ * with directories usually needs only a few structure pages. Either way a few percent of the
  * pages the Job's shards will list anyway for a prefix too large to list here.
  */
 export const DEFAULT_BOUNDS_PAGE_BUDGET = 20;
