@@ -58,7 +58,8 @@ const create = (job: Job, as: KubeClients = operator) =>
   );
 
 beforeAll(async () => {
-  ({ cluster, kubectl } = await startAdmissionCluster());
+  const started = await startAdmissionCluster();
+  ({ cluster, kubectl } = started);
   operator = clientsFrom(cluster.kubeconfig.operator);
   alice = clientsFrom(cluster.kubeconfig.alice);
   await kubectl('apply', '-k', OPT_IN, '-n', 'team-a');
@@ -69,10 +70,11 @@ beforeAll(async () => {
     'team-a',
     'kube-restore.io/credential-secrets=s3-reader,other-reader',
   );
-  // A Job the policy refuses from the start (another image) tells when it is enforced.
+  // A Job the policy refuses from the start (another image), with a Secret, a PVC and a Lease the
+  // other policies refuse, tells when each is enforced.
   const probe = base();
   probe.spec!.template.spec!.containers[0].image = 'busybox';
-  await waitForAdmissionPolicies(() => create(probe));
+  await waitForAdmissionPolicies(started, operator, 'team-a', probe);
 }, 10 * 60_000);
 
 afterAll(async () => {
@@ -204,7 +206,7 @@ it.each(hostile)(
   },
 );
 
-it("admits a Secret only as its restore Job's own: not owned by a Job of another name", async () => {
+describe("the credentials Secret: admission cannot read its owner Job, only the Secret's labels", () => {
   const manifests = buildRestoreManifests(
     parseRestoreRequest({
       name: 'guarded',
@@ -242,15 +244,31 @@ it("admits a Secret only as its restore Job's own: not owned by a Job of another
       }),
     );
   const OWN_JOB = /only creates the Secret of a restore Job of its own/;
-  expect(await createSecret(owned('guarded'))).toBe('allowed');
-  // an app's Job `db-migrate` that reads db-migrate-credentials: keys of the token's choosing
-  expect(await createSecret(owned('db-migrate'))).toMatch(OWN_JOB);
-  expect(
-    await createSecret(
-      owned('db-migrate', l => {
-        delete l['app.kubernetes.io/component'];
-        delete l['kube-restore.io/restore'];
-      }),
-    ),
-  ).toMatch(OWN_JOB);
+
+  it("admits its restore's own; refuses one whose owner Job is not the restore it is labelled for, or without the restore labels", async () => {
+    expect(await createSecret(owned('guarded'))).toBe('allowed');
+    // an app's Job `db-migrate` that reads db-migrate-credentials: keys of the token's choosing
+    expect(await createSecret(owned('db-migrate'))).toMatch(OWN_JOB);
+    expect(
+      await createSecret(
+        owned('db-migrate', l => {
+          delete l['app.kubernetes.io/component'];
+          delete l['kube-restore.io/restore'];
+        }),
+      ),
+    ).toMatch(OWN_JOB);
+  });
+
+  // The known limit (deploy/README.md): a token that labels its Secret for the app's Job is admitted,
+  // and the app's Job db-migrate would read keys of the token's choosing. Closing it takes a Secret
+  // name form no app uses (say kube-restore-JOB-credentials, in core, the policy and the Jobs policy's
+  // secretKeyRef rule) or a webhook that reads the owner Job. When the policy closes it, this cell
+  // fails: turn it into a refusal.
+  it("admits, as a known limit, a Secret labelled for an app's Job (db-migrate) and owned by it", async () => {
+    expect(
+      await createSecret(
+        owned('db-migrate', l => (l['kube-restore.io/restore'] = 'db-migrate')),
+      ),
+    ).toBe('allowed');
+  });
 });

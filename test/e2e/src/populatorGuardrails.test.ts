@@ -113,10 +113,13 @@ beforeAll(async () => {
       },
     },
   });
-  // The populator's Job with another image, refused from the start, tells when the policies are enforced.
+  // The populator's Job with another image, refused from the start, with a Secret, a PVC, a Lease and
+  // a volume's patch the other policies refuse, tells when each policy is enforced.
   const probe = primeRestore().job;
   probe.spec!.template.spec!.containers[0].image = 'busybox';
-  await waitForAdmissionPolicies(() => createJob(probe));
+  await waitForAdmissionPolicies(started, populator, NS, probe, {
+    volumes: true,
+  });
 }, 10 * 60_000);
 
 afterAll(async () => {

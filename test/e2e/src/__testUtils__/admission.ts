@@ -2,7 +2,7 @@
  * The set-up of the suites that test deploy/policy's admission (guardrails.test.ts,
  * populatorGuardrails.test.ts): a real API server with no node and no S3, deploy/ applied, kubectl
  * as the admin, clients acting as a ServiceAccount with its own token, dry-run answers, and the wait
- * until the API server enforces the ValidatingAdmissionPolicies.
+ * until the API server enforces each of the ValidatingAdmissionPolicies.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -65,24 +65,116 @@ export function answer(promise: Promise<unknown>): Promise<string> {
   );
 }
 
+type Job = Parameters<KubeClients['batch']['createNamespacedJob']>[0]['body'];
+
 /**
- * Waits until the API server enforces the ValidatingAdmissionPolicies (its informers saw the policies
- * and their bindings): until `probe`, a write the policies refuse from the start, answers with a
- * policy's refusal. Fails naming the last answer when that never happens.
+ * Waits until the API server enforces every ValidatingAdmissionPolicy the suite tests (its informers
+ * saw each policy and its binding; they may do so one at a time): until, for each, a dry-run write
+ * that only that policy refuses, made as `as` (the operator or the populator), answers with that
+ * policy's binding's refusal: `job` (a Job the Jobs policy refuses from the start), a Secret, a PVC
+ * and a Lease of no restore in `namespace`, and with `volumes` (the populator) a patch of a volume
+ * that is no prime PVC's (made for the probe, then deleted). Fails naming each policy never enforced
+ * and its probe's last answer.
  */
 export async function waitForAdmissionPolicies(
-  probe: () => Promise<string>,
-  timeoutMs = 60_000,
+  { admin }: AdmissionCluster,
+  as: KubeClients,
+  namespace: string,
+  job: Job,
+  { volumes = false, timeoutMs = 60_000 } = {},
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const last = await probe();
-    if (last.includes('ValidatingAdmissionPolicy')) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `the admission policies never took effect; the probe's answer: ${last}`,
+  const dryRun = 'All';
+  const probes: Record<string, () => Promise<string>> = {
+    'kube-restore-operator-jobs': () =>
+      answer(as.batch.createNamespacedJob({ namespace, body: job, dryRun })),
+    'kube-restore-operator-secrets': () =>
+      answer(
+        as.core.createNamespacedSecret({
+          namespace,
+          body: { metadata: { name: 'probe-credentials' } },
+          dryRun,
+        }),
+      ),
+    'kube-restore-operator-volumes': () =>
+      answer(
+        as.core.createNamespacedPersistentVolumeClaim({
+          namespace,
+          body: {
+            metadata: { name: 'probe' },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              resources: { requests: { storage: '1Gi' } },
+            },
+          },
+          dryRun,
+        }),
+      ),
+    'kube-restore-operator-leases': () =>
+      answer(
+        as.coordination.createNamespacedLease({
+          namespace,
+          body: { metadata: { name: 'probe' } },
+          dryRun,
+        }),
+      ),
+  };
+  // a volume of a class no PVC asks for (it binds to none), Retain: not a prime PVC's to change
+  const PV = 'kube-restore-policy-probe';
+  if (volumes) {
+    await admin.core.createPersistentVolume({
+      body: {
+        metadata: { name: PV },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          persistentVolumeReclaimPolicy: 'Retain',
+          storageClassName: PV,
+          hostPath: { path: `/tmp/${PV}` },
+        },
+      },
+    });
+    probes['kube-restore-populator-volumes'] = () =>
+      answer(
+        as.core.patchPersistentVolume({
+          name: PV,
+          body: [
+            {
+              op: 'replace',
+              path: '/spec/persistentVolumeReclaimPolicy',
+              value: 'Delete',
+            },
+          ],
+          dryRun,
+        }),
       );
-    await new Promise(r => setTimeout(r, 100));
+  }
+  const last = new Map<string, string>();
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      for (const [policy, probe] of Object.entries(probes)) {
+        const refusal = await probe();
+        if (
+          refusal.includes(
+            `ValidatingAdmissionPolicy '${policy}' with binding '${policy}' denied`,
+          )
+        )
+          delete probes[policy];
+        else last.set(policy, refusal);
+      }
+      if (Object.keys(probes).length === 0) return;
+      if (Date.now() > deadline)
+        throw new Error(
+          `the admission policies never took effect: ${Object.keys(probes)
+            .map(
+              policy => `${policy} (its probe's answer: ${last.get(policy)})`,
+            )
+            .join('; ')}`,
+        );
+      await new Promise(r => setTimeout(r, 100));
+    }
+  } finally {
+    if (volumes) await admin.core.deletePersistentVolume({ name: PV });
   }
 }
 
