@@ -21,6 +21,8 @@ jest.setTimeout(120_000);
 const MiB = 1024 * 1024;
 let minio: MinioServer;
 let tlsS3: FaultProxy;
+/** Serves a certificate of the same CA that names only DNS:localhost, no IP. */
+let localhostOnlyS3: FaultProxy;
 let plainS3: FaultProxy;
 let base: string;
 let caFile: string;
@@ -44,10 +46,19 @@ beforeAll(async () => {
     dns: ['localhost'],
     usage: 'server',
   });
+  const localhostOnly = await pki.issue({
+    name: 'localhost-only',
+    cn: 'localhost',
+    dns: ['localhost'],
+    usage: 'server',
+  });
   caFile = pki.caFile;
   minio = await startMinio();
   tlsS3 = await FaultProxy.start(minio.endpoint, {
     tls: { cert: serving.cert, key: serving.key },
+  });
+  localhostOnlyS3 = await FaultProxy.start(minio.endpoint, {
+    tls: { cert: localhostOnly.cert, key: localhostOnly.key },
   });
   plainS3 = await FaultProxy.start(minio.endpoint);
   await minio.createBucket('src');
@@ -57,6 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await tlsS3?.close();
+  await localhostOnlyS3?.close();
   await plainS3?.close();
   await minio?.stop();
   if (base) await fsp.rm(base, { recursive: true, force: true });
@@ -170,6 +182,36 @@ it('a proxy that wants credentials it was not given: INVALID_CREDENTIALS, fatal,
       /^the HTTP proxy asks for credentials \(407\)/,
     );
     expect(run.code).toBe(EXIT_CODE_FATAL);
+  } finally {
+    await proxy.close();
+  }
+});
+
+it('an endpoint given by IP address is checked against that address through the tunnel as directly', async () => {
+  // The certificate is the CA's but names only DNS:localhost: for https://127.0.0.1 it is the
+  // wrong certificate (a man in the middle's), whichever way the connection goes.
+  const endpoint = `https://127.0.0.1:${localhostOnlyS3.port}`;
+  const proxy = await ConnectProxy.start({});
+  try {
+    for (const env of [
+      { HTTPS_PROXY: proxy.url, AWS_CA_BUNDLE: caFile },
+      { AWS_CA_BUNDLE: caFile },
+    ]) {
+      localhostOnlyS3.log.length = 0;
+      const { run, target } = await restore(endpoint, env);
+      expect(run.termination).toMatchObject({
+        phase: 'Failed',
+        code: 'UNTRUSTED_CERTIFICATE',
+      });
+      expect(run.termination!.message).toMatch(
+        /^the S3 endpoint's TLS certificate is not trusted \(ERR_TLS_CERT_ALTNAME_INVALID: [^)]*IP: 127\.0\.0\.1 is not in the cert's list/,
+      );
+      expect(run.code).toBe(EXIT_CODE_FATAL);
+      expect(localhostOnlyS3.log).toEqual([]);
+      expect((await readTree(target)).size).toBe(0);
+    }
+    // the first run did go through the proxy
+    expect(proxy.seen).toContain(`CONNECT 127.0.0.1:${localhostOnlyS3.port}`);
   } finally {
     await proxy.close();
   }

@@ -114,12 +114,22 @@ export function openSocket(
   });
 }
 
+/**
+ * What every TLS connection of the endpoint is given, direct or tunnelled. The certificate is
+ * checked against the endpoint's own host name or address on both paths: through a tunnel there is
+ * no `host` to connect to, and an IP endpoint sends no SNI (RFC 6066 allows none for addresses), so
+ * without these tls.connect would check the certificate against "localhost".
+ */
 function tlsOptions(
   options: KeepAliveHttpOptions,
   sessions: TlsSessions,
 ): tls.ConnectionOptions {
+  const { hostname } = options;
   return {
-    servername: net.isIP(options.hostname) ? undefined : options.hostname,
+    host: hostname,
+    servername: net.isIP(hostname) ? undefined : hostname,
+    checkServerIdentity: (_name, cert) =>
+      tls.checkServerIdentity(hostname, cert),
     secureContext: sessions.context,
     session: sessions.session,
     ALPNProtocols: ['http/1.1'],
