@@ -171,6 +171,29 @@ describe('SafeRoot', () => {
     }
   });
 
+  it('forget() drops the mkdirs under way: later callers look again, and nothing stale is kept', async () => {
+    const real = await fsp.realpath(rootDir);
+    const mkdir = jest.spyOn(fsp, 'mkdir');
+    try {
+      // 'd' is being made when the root forgets; the caller after that makes (checks) it itself.
+      const before = root.filePath('d/a', 'd/a');
+      root.forget();
+      const after = root.filePath('d/b', 'd/b');
+      expect(await Promise.all([before, after])).toEqual([
+        path.join(real, 'd/a'),
+        path.join(real, 'd/b'),
+      ]);
+      expect(mkdir.mock.calls.map(c => c[0])).toEqual([
+        path.join(real, 'd'),
+        path.join(real, 'd'),
+      ]);
+      // neither the mkdir begun before forget() nor the one after (EEXIST) says it made 'd'
+      expect(root.madeHere('d')).toBe(false);
+    } finally {
+      mkdir.mockRestore();
+    }
+  });
+
   it('a directory that cannot be made fails each file at once under its own name', async () => {
     await fsp.writeFile(path.join(rootDir, 'f'), 'x');
     const names = ['f/g/a', 'f/g/b', 'f/g/c'];

@@ -209,6 +209,8 @@ export class SafeRoot {
    * mkdir, instead of each failing with EEXIST (an exception and an lstat each) but the first.
    */
   private readonly dirsUnderWay = new Map<string, Promise<string>>();
+  /** Counts forget()s: a mkdir under way across one neither shares nor caches its result. */
+  private generation = 0;
   /** A directory was reached through a symlink: a made one may have a second name. */
   private aliased = false;
   private readonly dirMode: number | undefined;
@@ -336,6 +338,7 @@ export class SafeRoot {
   }
 
   private async makeDir(rel: string, entry: string): Promise<string> {
+    const generation = this.generation;
     const parentAbs = await this.ensureDir(parentOf(rel), entry);
     const name = baseOf(rel);
     let abs = path.join(parentAbs, name);
@@ -343,7 +346,7 @@ export class SafeRoot {
       await fsp.mkdir(abs, { mode: this.dirMode ?? 0o755 });
       await this.checkMadeInside(abs, entry);
       if (this.dirMode !== undefined) await fsp.chmod(abs, this.dirMode);
-      this.created.add(rel);
+      if (generation === this.generation) this.created.add(rel);
     } catch (error) {
       if (!isErrno(error, 'EEXIST')) throw error;
       const st = await fsp.lstat(abs);
@@ -363,7 +366,7 @@ export class SafeRoot {
       this.dirCache.set('', this.real);
       this.created.clear();
     }
-    this.dirCache.set(rel, abs);
+    if (generation === this.generation) this.dirCache.set(rel, abs);
     return abs;
   }
 
@@ -421,9 +424,14 @@ export class SafeRoot {
     this.pendingLinks.clear();
   }
 
-  /** Forgets cached directories (after something replaced part of the tree). */
+  /**
+   * Forgets cached directories (after something replaced part of the tree), the mkdirs under way
+   * included: what they find is neither shared with later callers nor cached.
+   */
   forget(): void {
+    this.generation++;
     this.pendingLinks.clear();
+    this.dirsUnderWay.clear();
     this.dirCache.clear();
     this.created.clear();
     this.aliased = false;
