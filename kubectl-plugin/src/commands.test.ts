@@ -92,14 +92,33 @@ describe('create', () => {
       // kubectl acts as the user: without keys, core may list the bounds with their identity
       ambientCredentials: true,
     });
-    // no --request-timeout: nothing bounds the create but the user
-    expect(options?.signal).toBeUndefined();
+    // no --request-timeout: core's own S3 timeouts (DEFAULT_S3_TIMEOUTS)
+    expect(options?.timeouts).toBeUndefined();
     expect(request.target).toMatchObject({
       namespace: 'team-a',
       pvc: 'data',
       size: '10Gi',
     });
     expectGolden('create.txt', r.stdout);
+  });
+
+  it("bounds each of core's S3 requests by --request-timeout", async () => {
+    mocked.createRestore.mockImplementation(async (_c, request, options) => {
+      const manifests = jest
+        .requireActual('@kube-restore/core')
+        .buildRestoreManifests(request, options);
+      return {
+        manifests,
+        created: true,
+        status: { ...restoring, name: manifests.name },
+      };
+    });
+    const r = await run([...base, '--request-timeout', '5s']);
+    expect(r.code).toBe(0);
+    expect(mocked.createRestore.mock.calls[0][2]).toMatchObject({
+      ambientCredentials: true,
+      timeouts: { connectionMs: 5000, requestMs: 5000 },
+    });
   });
 
   it('hands over $AWS_CREDENTIAL_EXPIRATION with a session token, and refuses one that is not a time', async () => {

@@ -3,7 +3,6 @@ import {
   RestoreManifests,
   buildRestoreManifests,
   createRestore,
-  deadline,
 } from '@kube-restore/core';
 import { EXIT, invalid } from '../errors';
 import { CommandIo } from '../io';
@@ -68,7 +67,11 @@ export async function createCommand(
   parseRequestFlags(options, 'default');
 
   const { clients, namespace, user, requestTimeoutMs } = await session();
-  const prepared = await prepareCreate(options, namespace, io, user);
+  // --request-timeout bounds each of core's S3 requests too (sizing, a sharded restore's bounds).
+  const timeouts = requestTimeoutMs
+    ? { connectionMs: requestTimeoutMs, requestMs: requestTimeoutMs }
+    : undefined;
+  const prepared = await prepareCreate(options, namespace, io, user, timeouts);
 
   let manifests: RestoreManifests;
   let created = true;
@@ -81,7 +84,7 @@ export async function createCommand(
       // kubectl acts as the user on their machine: the shard bounds are listed with their own
       // AWS identity when no keys are given, as `--size auto` sizes with it.
       ambientCredentials: true,
-      ...(requestTimeoutMs ? { signal: deadline(requestTimeoutMs) } : {}),
+      ...(timeouts ? { timeouts } : {}),
     });
     manifests = result.manifests;
     created = result.created;

@@ -4,6 +4,7 @@ import {
   BuildOptions,
   DEFAULT_JOB_IMAGE,
   S3Keys,
+  S3Timeouts,
   ShardBoundsSampler,
   shardable,
   sizeSource,
@@ -35,6 +36,8 @@ export async function prepareCreate(
   namespace: string,
   io: CommandIo,
   requester?: string,
+  /** Of each S3 request of the `--size auto` listing (from `--request-timeout`). */
+  timeouts?: S3Timeouts,
 ): Promise<PreparedCreate> {
   let request = parseRequestFlags(options, namespace);
   const credentials = options.credentialsFromEnv
@@ -68,6 +71,7 @@ export async function prepareCreate(
         // a public bucket is read unsigned, as the Job reads it
         anonymous: request.credentials.type === 'anonymous',
         sampler,
+        timeouts,
       });
       const bounds = sampler?.bounds();
       if (bounds) request = { ...request, shards: { bounds } };
