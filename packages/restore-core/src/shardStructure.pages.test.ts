@@ -235,6 +235,8 @@ describe('globsStart and the include globs', () => {
     expect(globsStart(['{a,b}/**'])).toBe('');
     expect(globsStart(['!(x)/**'])).toBe('');
     expect(globsStart(['a\\*b/**'])).toBe('a');
+    expect(globsStart(['./logs/**'])).toBe('logs/');
+    expect(globsStart(['!logs/**'])).toBe('');
     expect(globsStart(['x[ab]/**', 'x?/**'])).toBe('x');
     // '\u{1f600}' and '\u{1f601}' share their first UTF-16 unit only.
     expect(globsStart(['d/\u{1f600}/**', 'd/\u{1f601}/**'])).toBe('d/');

@@ -27,6 +27,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { compareKeys, type RestoreSource } from '@kube-restore/common';
+import picomatch from 'picomatch/posix';
 
 /** What the key space's structure is listed by. */
 export const DELIMITER = '/';
@@ -301,8 +302,13 @@ const GLOB_SYNTAX = /[*?[\]{}()!+@\\]/;
 export function globsStart(include: readonly string[] = []): string {
   if (include.length === 0) return '';
   const starts = include.map(glob => {
-    const at = GLOB_SYNTAX.exec(glob)?.index;
-    return at === undefined ? glob : glob.slice(0, at);
+    // picomatch's own reading: a negated glob keeps keys anywhere, a leading `./` is no part of
+    // the keys it matches.
+    const { prefix, negated, negatedExtglob } = picomatch.scan(glob);
+    if (negated || negatedExtglob) return '';
+    const rest = glob.slice(prefix.length);
+    const at = GLOB_SYNTAX.exec(rest)?.index;
+    return at === undefined ? rest : rest.slice(0, at);
   });
   const common = starts.reduce((shared, start) => {
     let n = 0;
