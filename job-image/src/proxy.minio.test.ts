@@ -193,10 +193,11 @@ it('an endpoint given by IP address is checked against that address through the 
   const endpoint = `https://127.0.0.1:${localhostOnlyS3.port}`;
   const proxy = await ConnectProxy.start({});
   try {
-    for (const env of [
+    const envs: Array<Record<string, string>> = [
       { HTTPS_PROXY: proxy.url, AWS_CA_BUNDLE: caFile },
       { AWS_CA_BUNDLE: caFile },
-    ]) {
+    ];
+    for (const env of envs) {
       localhostOnlyS3.log.length = 0;
       const { run, target } = await restore(endpoint, env);
       expect(run.termination).toMatchObject({
