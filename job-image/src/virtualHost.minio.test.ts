@@ -77,7 +77,9 @@ it('lists and GETs (ranged too) at bucket.host: the bucket is in the host name o
       l => l.startsWith(`GET ${origin}/`) || l.startsWith(`HEAD ${origin}/`),
     ),
   ).toBe(true);
-  expect(proxy.seen.some(l => /^GET [^?]+\/\?list-type=2/.test(l))).toBe(true);
+  expect(
+    proxy.seen.some(l => /^GET [^?]+\/\?encoding-type=url&list-type=2/.test(l)),
+  ).toBe(true);
   expect(
     proxy.seen.filter(l => l === `GET ${origin}/data/large.bin`),
   ).toHaveLength(2);

@@ -277,14 +277,18 @@ export class FaultProxy {
           up.on('data', d => chunks.push(d));
           up.on('end', () => {
             let xml = Buffer.concat(chunks).toString('utf8');
+            // Keys of a listing asked for with encoding-type=url come url-encoded.
+            const urlKeys = xml.includes('<EncodingType>url</EncodingType>');
+            const keyOf = (text: string) =>
+              urlKeys
+                ? decodeURIComponent(unescapeXml(text).replace(/\+/g, ' '))
+                : unescapeXml(text);
             xml = xml.replace(
               /<(Contents|Version)>([\s\S]*?)<\/\1>/g,
               (block, tag: string, inner: string) => {
                 const key = /<Key>([^<]*)<\/Key>/.exec(inner)?.[1];
                 const a =
-                  key !== undefined
-                    ? this.archived.get(unescapeXml(key))
-                    : undefined;
+                  key !== undefined ? this.archived.get(keyOf(key)) : undefined;
                 if (!a) return block;
                 return `<${tag}>${inner.replace(/<StorageClass>[^<]*<\/StorageClass>/, `<StorageClass>${a.storageClass}</StorageClass>`)}</${tag}>`;
               },

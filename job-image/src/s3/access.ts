@@ -21,7 +21,11 @@ import {
   recycleBodyChunks,
 } from './keepAliveHttp';
 import { CredentialCache, CredentialProvider } from './credentialCache';
-import { ListObjectsV2Page, parseListObjectsV2 } from './listPage';
+import {
+  ListObjectsV2Page,
+  ListPageS3Error,
+  parseListObjectsV2,
+} from './listPage';
 import { proxyConfigured, proxyFor } from './proxy';
 import { Credentials, SigV4Signer, uriEncode } from './sigv4';
 
@@ -76,6 +80,9 @@ function listRequestKey(req: ListObjectsV2Request): string {
 
 /** The most a ListObjectsV2 page may weigh: 1,000 keys of 1,024 bytes, escaped, with their fields. */
 const MAX_LIST_PAGE_BYTES = 16 * 1024 * 1024;
+
+/** Refuses malformed UTF-8 instead of replacing it. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** An S3 error from the lean path, shaped like the SDK's (name = S3 error code). */
 export class S3HttpError extends Error {
@@ -250,8 +257,9 @@ export class S3Access {
   }
 
   /**
-   * One page of ListObjectsV2 (the query the SDK sends, without EncodingType as before), read
-   * whole and parsed by listPage.ts. Errors, throttling and credentials as for object bodies.
+   * One page of ListObjectsV2 (the query the SDK sends, with encoding-type=url so that keys come
+   * back byte-exact), read whole and parsed by listPage.ts. Errors, throttling and credentials as
+   * for object bodies.
    */
   listObjectsV2(req: ListObjectsV2Request): Promise<ListObjectsV2Page> {
     const prefetched = this.prefetched;
@@ -268,6 +276,7 @@ export class S3Access {
     const query: Record<string, string> = {
       'list-type': '2',
       'max-keys': String(req.maxKeys),
+      'encoding-type': 'url',
     };
     if (req.prefix) query.prefix = req.prefix;
     if (req.continuationToken)
@@ -294,9 +303,25 @@ export class S3Access {
       }
       chunks.push(chunk);
     }
-    const xml = Buffer.concat(chunks, size).toString('utf8');
-    recycleBodyChunks(chunks);
-    return parseListObjectsV2(xml);
+    let xml: string;
+    try {
+      xml = UTF8.decode(Buffer.concat(chunks, size));
+    } catch {
+      throw new RestoreError(
+        'SERVER_ERROR',
+        'the ListObjectsV2 response is not valid UTF-8',
+      );
+    } finally {
+      recycleBodyChunks(chunks);
+    }
+    try {
+      return parseListObjectsV2(xml, req.maxKeys);
+    } catch (error) {
+      // An <Error> document sent with a 2xx status: that S3 error, as the SDK raised it.
+      if (error instanceof ListPageS3Error)
+        throw new S3HttpError(error.code, res.statusCode, error.s3Message);
+      throw error;
+    }
   }
 
   /** A signed (or, anonymous, unsigned) bodiless request; 2xx resolves, S3 errors reject. */
