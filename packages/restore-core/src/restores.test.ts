@@ -462,12 +462,7 @@ describe('restoreEvents, restoreLogs', () => {
   it('events of the Job, its pods and its PVC only, oldest first', async () => {
     await createRestore(cluster.clients(), request);
     cluster.pods = [pod(`${NAME}-a`, 'Succeeded', '2026-11-20T09:00:00Z')];
-    const event = (
-      kind: string,
-      name: string,
-      at: string,
-      reason: string,
-    ) => ({
+    const event = (kind: string, name: string, at: string, reason: string) => ({
       metadata: { namespace: 'team-a' },
       involvedObject: { kind, name },
       lastTimestamp: at as unknown as Date,
