@@ -12,6 +12,7 @@ import {
   KubeClients,
   createRestore,
   deadline,
+  DEFAULT_S3_DEADLINE_MS,
   deletePvcIfPresent,
   deleteRestore,
   ensurePrimePvc,
@@ -59,14 +60,6 @@ export interface ReconcileContext {
   /** told what happens (metrics.ts counts it) */
   observe?: PopulatorObserver;
 }
-
-/**
- * How long the populator waits for a source's S3 endpoint, once for sizing and once for a sharded
- * restore's bounds: it reconciles one PVC at a time, so an endpoint that accepts connections and
- * never answers must not hold population for every tenant. A source too large to size within it
- * is not sized (the Job's own NO_SPACE check guards it).
- */
-export const S3_DEADLINE_MS = 60_000;
 
 /** What a reconcile reports as it goes, per user PVC uid. */
 export interface PopulatorObserver {
@@ -223,7 +216,9 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
         name: pvc.metadata!.name!,
         storage: pvc.spec?.resources?.requests?.storage,
       },
-      { signal: deadline(S3_DEADLINE_MS) },
+      // one PVC at a time: an endpoint that never answers must not hold every tenant's population;
+      // a source too large to size within the deadline is not sized (the Job's NO_SPACE check guards)
+      { signal: deadline(DEFAULT_S3_DEADLINE_MS) },
     ).catch((e: Error) => ({ fits: undefined, why: e.message }));
     if (fit.fits === false) {
       await fail(ctx, pvc, source, CODE_TOO_BIG, fit.message, REASON_TOO_BIG);
@@ -263,7 +258,7 @@ async function populate(ctx: ReconcileContext, pvc: PvcLike, source: string) {
         ...(ctx.image ? { image: ctx.image } : {}),
         requester: `populator for ${namespace}/${pvc.metadata!.name}`,
         // without keys, core lists nothing for the bounds (its identity is not the tenant's)
-        signal: deadline(S3_DEADLINE_MS),
+        signal: deadline(DEFAULT_S3_DEADLINE_MS),
       });
     } catch (e) {
       // refused (deploy/policy, RBAC, admission) or a step failed: the user sees the code, and
