@@ -18,6 +18,7 @@ import { releaseHeldDirectories } from './dirOps';
 import { classifyError, isFatal, RestoreError } from './errors';
 import { HashWorkerPool, HashWorkerPoolOptions } from './fileHasher';
 import { InFlight, smallObjectBound } from './inFlight';
+import { SmallWritePolicy } from './smallWrites';
 import {
   LoadedManifest,
   loadManifest,
@@ -377,6 +378,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
         limit => throttle.raiseMax(limit),
         tuning.smallScales,
       ),
+      smallWrites: new SmallWritePolicy(),
       tempTag,
     };
     reporter.log('info', 'restore starting', {

@@ -103,6 +103,52 @@ describe('writeFileAtomically', () => {
     );
   });
 
+  it('asks a one-go policy at the end of a small body, and tells it how long a write in one go took', async () => {
+    const times: number[] = [];
+    let oneGo = true;
+    const policy = {
+      inOneGo: () => oneGo,
+      took: (ms: number) => times.push(ms),
+    };
+    const opened: string[] = [];
+    const write = (name: string, body: AsyncIterable<Buffer> | Buffer) =>
+      writeFileAtomically(path.join(dir, name), body, {
+        syncSmall: policy,
+        mode: 0o600,
+        onOpen: tmp => opened.push(tmp),
+        verify: bytes => {
+          if (bytes === 13) throw new Error('refused');
+        },
+      });
+
+    await write('a', chunks(3, 1000));
+    await write('b', Buffer.alloc(10, 1));
+    expect(times).toHaveLength(2);
+    expect(times.every(ms => ms >= 0)).toBe(true);
+    // in one go: no temporary file was opened before the body ended
+    expect(opened).toEqual([]);
+
+    oneGo = false;
+    await write('c', chunks(3, 1000));
+    await write('d', Buffer.alloc(10, 2));
+    // through the thread pool: a temporary file each, the policy told nothing
+    expect(opened).toHaveLength(2);
+    expect(times).toHaveLength(2);
+    expect((await fsp.readFile(path.join(dir, 'c'))).length).toBe(3000);
+    expect(await fsp.readFile(path.join(dir, 'd'))).toEqual(
+      Buffer.alloc(10, 2),
+    );
+    expect((await fsp.stat(path.join(dir, 'c'))).mode & 0o777).toBe(0o600);
+    // a body the verification refuses, on the pool path: nothing under its name, no temporary left
+    await expect(write('e', chunks(1, 13))).rejects.toThrow('refused');
+    expect((await fsp.readdir(dir)).sort()).toEqual(['a', 'b', 'c', 'd']);
+    // past SMALL_FILE_BYTES the policy is not asked: the body streams as before
+    oneGo = true;
+    await write('big', chunks(2, SMALL_FILE_BYTES));
+    expect(times).toHaveLength(2);
+    expect(opened).toHaveLength(4);
+  });
+
   it('a small body into a missing directory fails with ENOENT and leaves nothing', async () => {
     await expect(
       writeFileAtomically(path.join(dir, 'no', 'f'), chunks(1, 10)),

@@ -85,18 +85,6 @@ async function checksFor(
   return withPartSizes(ctx, obj, size, allChecksums(res.headers));
 }
 
-const firstWritten = new WeakSet<RestoreContext['reporter']>();
-
-/**
- * True for the restore's very first object to be written, once: the downloads started before that
- * one is done (up to the gate's limit at once) go through the thread pool like every later one.
- */
-export function firstWrite(ctx: Pick<RestoreContext, 'reporter'>): boolean {
-  if (firstWritten.has(ctx.reporter)) return false;
-  firstWritten.add(ctx.reporter);
-  return ctx.reporter.counters.objectsDone === 0;
-}
-
 /**
  * Downloads `obj` to `finalPath` (absolute, inside the root), once the restore's gate lets it in
  * (inFlight.ts: callers may run more downloads at once than large objects are allowed).
@@ -277,12 +265,9 @@ async function downloadStream(
       onWritten:
         offloaded.length > 0 ? upTo => fileHasher?.advance(upTo) : undefined,
       recycle: recycleBodyChunks,
-      // Through the thread pool, not in one synchronous go: objects are written 16 at a time, and a
-      // file's creation blocks on the file system's journal (or a network volume's round trip),
-      // which in one go stalls every transfer of the pod (bench/README.md, the scale section).
-      // The restore's very first object in one go: nothing is written yet that could wait, and the
-      // thread pool's hand-offs would delay the first file on a busy node.
-      syncSmall: firstWrite(ctx),
+      // In one synchronous go while the file system answers quickly, else through the thread
+      // pool: many objects are written at once, and a create that waits stalls them all.
+      syncSmall: ctx.smallWrites,
       tempTag: ctx.tempTag,
       verify: async bytes => {
         if (bytes !== size)

@@ -20,6 +20,7 @@ import type { Scratch } from '../scratch';
 import type { RetryPolicy } from '../retry';
 import type { S3Access } from '../s3/access';
 import type { Shard } from '../shard';
+import type { SmallWritePolicy } from '../smallWrites';
 import type { Preexisting } from '../volume';
 import type { FileAttributes } from '../writeFileAtomically';
 
@@ -51,6 +52,8 @@ export interface RestoreContext {
   canChown: boolean;
   /** The gate of object downloads: large ones by `options.concurrency`, small ones by the round trip. */
   inFlight: InFlight;
+  /** Whether small objects are written in one go or through the thread pool (smallWrites.ts). */
+  smallWrites: SmallWritePolicy;
   /** The restore's hash workers (created and closed by run.ts). */
   hashWorkers: HashWorkerPool;
   /** In every temporary file's name: the shard's, so a resumed shard removes only its own. */
