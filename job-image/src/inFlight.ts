@@ -26,17 +26,22 @@ const SAMPLES = 32;
 export class FirstByteTimes {
   private readonly samples: number[] = [];
   private next = 0;
+  /** The least of the samples, worked out again only after a new one (read for every admission). */
+  private least: number | undefined;
 
   record(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
     if (this.samples.length < SAMPLES) this.samples.push(ms);
     else this.samples[this.next] = ms;
     this.next = (this.next + 1) % SAMPLES;
+    this.least = undefined;
   }
 
   /** The least of the recent times, or undefined before the first. */
   get minMs(): number | undefined {
-    return this.samples.length ? Math.min(...this.samples) : undefined;
+    if (this.least === undefined && this.samples.length)
+      this.least = Math.min(...this.samples);
+    return this.least;
   }
 }
 
@@ -109,14 +114,19 @@ export class InFlight {
     }
   }
 
-  private admits(small: boolean): boolean {
+  private admits(small: boolean, limit = this.currentSmallLimit()): boolean {
     if (!small) return this.large < this.concurrency;
+    return this.small < limit;
+  }
+
+  /** The small limit now; the throttle is told each new high. */
+  private currentSmallLimit(): number {
     const limit = this.smallLimit;
     if (limit > this.raisedTo) {
       this.raisedTo = limit;
       this.onSmallLimit?.(limit);
     }
-    return this.small < limit;
+    return limit;
   }
 
   private take(small: boolean): void {
@@ -153,9 +163,13 @@ export class InFlight {
 
   /** Lets in whoever now fits, in arrival order within each kind. */
   private wakeUp(): void {
+    if (this.waiting.length === 0) return;
+    // One limit for the whole pass: the waiters let in here have not started a request yet.
+    const limit = this.currentSmallLimit();
     for (let i = 0; i < this.waiting.length;) {
+      if (this.small >= limit && this.large >= this.concurrency) return;
       const w = this.waiting[i];
-      if (this.admits(w.small)) {
+      if (this.admits(w.small, limit)) {
         this.waiting.splice(i, 1);
         w.go();
       } else i++;
