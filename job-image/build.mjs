@@ -1,9 +1,11 @@
 // Bundles restore-job into CommonJS files that run standalone on Node: the program, and beside it
-// the hash worker it starts (src/hashWorker.ts, run on worker threads; see src/fileHasher.ts):
-//   node build.mjs                   ->   dist/restore-job.cjs, dist/hash-worker.cjs
-//   node build.mjs --outfile <file>  ->   <file> and hash-worker.cjs in its directory (the job's
-//                                         tests: each test file builds its own)
-// Each build writes <file>.stamp.json: the SHA-256 of both outputs and of every input esbuild read.
+// the hash worker it starts (src/hashWorker.ts, run on worker threads; see src/fileHasher.ts) and
+// the AWS SDK's control client it loads at its first control call (src/s3/controlClient.ts):
+//   node build.mjs                   ->   dist/restore-job.cjs, dist/hash-worker.cjs,
+//                                         dist/control-client.cjs
+//   node build.mjs --outfile <file>  ->   <file>, hash-worker.cjs and control-client.cjs in its
+//                                         directory (the job's tests: each test file builds its own)
+// Each build writes <file>.stamp.json: the SHA-256 of the outputs and of every input esbuild read.
 //   node build.mjs --check [<file>]  exits 1, naming what changed, unless <file> is the bundle that
 //                                    build wrote and no input changed since (suites that run the
 //                                    bundle check they run the one just built, not a stale one)
@@ -12,6 +14,9 @@
 // `mainFields: module, main` takes the AWS SDK's ES modules, which esbuild can tree-shake: the
 // bundle loses the commands and models the job never sends (1.7 -> 1.35 MB), and every start of
 // the program about 55 ms of CPU (bench/README.md).
+// `external: ./controlClient` keeps the control client (and with it the SDK) out of the program's
+// bundle: the program requires control-client.cjs at its first control call, so that a restore
+// that needs none neither compiles nor evaluates the SDK.
 // `supported: {dynamic-import: false}` makes the SDK's lazy `import("node:http")` a require(): in a
 // CommonJS program an import() goes through the ESM loader, which also loads undici, on the path
 // to the first request (bench/scripts/fixed-costs.mjs measures that path).
@@ -29,7 +34,11 @@ const options = JSON.parse(
 const DEFAULT_OUTFILE = path.join(here, 'dist/restore-job.cjs');
 /** The worker's bundle, beside the program's (src/fileHasher.ts HASH_WORKER_FILE). */
 const WORKER_FILE = 'hash-worker.cjs';
+/** The SDK's control client, beside the program's (src/s3/loadControlClient.ts CONTROL_CLIENT_FILE). */
+const CONTROL_CLIENT_FILE = 'control-client.cjs';
 const workerOf = file => path.join(path.dirname(file), WORKER_FILE);
+const controlClientOf = file =>
+  path.join(path.dirname(file), CONTROL_CLIENT_FILE);
 const sha256 = file =>
   createHash('sha256').update(readFileSync(file)).digest('hex');
 const stampOf = file => `${file}.stamp.json`;
@@ -42,9 +51,12 @@ function staleness(file) {
   const stamp = JSON.parse(readFileSync(stampOf(file), 'utf8'));
   if (sha256(file) !== stamp.output)
     return [`${file} changed after its build (another build wrote it?)`];
-  const worker = workerOf(file);
-  if (!existsSync(worker) || sha256(worker) !== stamp.worker)
-    return [`${worker} is missing or changed after its build`];
+  for (const [sidecar, hash] of [
+    [workerOf(file), stamp.worker],
+    [controlClientOf(file), stamp.controlClient],
+  ])
+    if (!existsSync(sidecar) || sha256(sidecar) !== hash)
+      return [`${sidecar} is missing or changed after its build`];
   return Object.entries(stamp.inputs)
     .filter(([input, hash]) => {
       const abs = path.resolve(here, input);
@@ -79,6 +91,10 @@ const result = await build({
   entryPoints: {
     [path.basename(outfile, '.cjs')]: path.join(here, 'src/cli.ts'),
     [path.basename(WORKER_FILE, '.cjs')]: path.join(here, 'src/hashWorker.ts'),
+    [path.basename(CONTROL_CLIENT_FILE, '.cjs')]: path.join(
+      here,
+      'src/s3/controlClient.ts',
+    ),
   },
   outdir: path.dirname(outfile),
   outExtension: { '.js': '.cjs' },
@@ -98,6 +114,7 @@ writeFileSync(
     {
       output: sha256(outfile),
       worker: sha256(workerOf(outfile)),
+      controlClient: sha256(controlClientOf(outfile)),
       inputs: Object.fromEntries(
         inputs.map(input => [input, sha256(path.resolve(here, input))]),
       ),

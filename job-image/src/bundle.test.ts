@@ -9,14 +9,20 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { ensureBundle } from './__testUtils__/job';
+import { CONTROL_CLIENT_FILE } from './s3/loadControlClient';
 
 const JOB_DIR = path.resolve(__dirname, '..');
 
-/** bundle.json's options as esbuild's command-line flags (`supported` as `--supported:name=value`). */
+/**
+ * bundle.json's options as esbuild's command-line flags (`supported` as `--supported:name=value`,
+ * `external` as one `--external:path` each).
+ */
 function asFlags(options: Record<string, unknown>): string[] {
   return Object.entries(options).flatMap(([key, value]) => {
     const flag = `--${key.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)}`;
     if (value === true) return [flag];
+    if (key === 'external' && Array.isArray(value))
+      return value.map(v => `${flag}:${v}`);
     if (Array.isArray(value)) return [`${flag}=${value.join(',')}`];
     if (typeof value === 'object' && value !== null)
       return Object.entries(value).map(([k, v]) => `${flag}:${k}=${v}`);
@@ -50,17 +56,42 @@ describe('the bundle', () => {
 
   it("takes the AWS SDK's ES modules, so that what the job never sends is left out", () => {
     expect(options.mainFields).toEqual(['module', 'main']);
-    const bundle = readFileSync(ensureBundle(), 'utf8');
+    const client = readFileSync(
+      path.join(path.dirname(ensureBundle()), CONTROL_CLIENT_FILE),
+      'utf8',
+    );
     // A command the job sends is in, one it never sends (PutObject) is not.
-    expect(bundle).toContain('ListObjectVersionsCommand');
-    expect(bundle).not.toContain('PutObjectCommand');
+    expect(client).toContain('ListObjectVersionsCommand');
+    expect(client).not.toContain('PutObjectCommand');
+  });
+
+  it("keeps the SDK's client out of the program's bundle, which loads it from beside itself", () => {
+    expect(options.external).toEqual(['./controlClient']);
+    const dir = path.dirname(ensureBundle());
+    const bundle = readFileSync(path.join(dir, 'restore-job.cjs'), 'utf8');
+    const client = readFileSync(path.join(dir, CONTROL_CLIENT_FILE), 'utf8');
+    // esbuild names each module it bundles in a comment; the client and a command are defined so
+    const sdk = [
+      /\/@aws-sdk\/client-s3\//,
+      /var S3Client = class/,
+      /var ListObjectVersionsCommand = class/,
+    ];
+    expect(sdk.filter(re => re.test(client))).toEqual(sdk);
+    expect(sdk.filter(re => re.test(bundle))).toEqual([]);
+    expect(bundle).toContain(CONTROL_CLIENT_FILE);
   });
 
   it('has no dynamic import(): the SDK\'s lazy `import("node:http")` is a require, not a trip through the ESM loader', () => {
     expect(options.supported).toEqual({ 'dynamic-import': false });
-    const bundle = readFileSync(ensureBundle(), 'utf8');
-    expect(bundle).not.toMatch(/\bimport\(\s*["'`]node:/);
-    expect(bundle).toMatch(/require\(["']node:http["']\)/);
+    const dir = path.dirname(ensureBundle());
+    for (const file of ['restore-job.cjs', CONTROL_CLIENT_FILE])
+      expect(readFileSync(path.join(dir, file), 'utf8')).not.toMatch(
+        /\bimport\(\s*["'`]node:/,
+      );
+    // the SDK, and with it its lazy load of node:http, is in the control client's bundle
+    expect(readFileSync(path.join(dir, CONTROL_CLIENT_FILE), 'utf8')).toMatch(
+      /require\(["']node:http["']\)/,
+    );
   });
 });
 
@@ -82,6 +113,8 @@ describe('build.mjs --check', () => {
     copyFileSync(bundle, copy);
     const worker = path.join(path.dirname(bundle), 'hash-worker.cjs');
     copyFileSync(worker, path.join(dir, 'hash-worker.cjs'));
+    const client = path.join(path.dirname(bundle), CONTROL_CLIENT_FILE);
+    copyFileSync(client, path.join(dir, CONTROL_CLIENT_FILE));
     const stamp = JSON.parse(readFileSync(`${bundle}.stamp.json`, 'utf8'));
     expect(Object.keys(stamp.inputs)).toEqual(
       expect.arrayContaining(['bundle.json', 'src/cli.ts', 'src/main.ts']),
@@ -106,6 +139,13 @@ describe('build.mjs --check', () => {
       `${path.join(dir, 'hash-worker.cjs')} is missing or changed after its build`,
     );
     copyFileSync(worker, path.join(dir, 'hash-worker.cjs'));
+    expect(check(copy).status).toBe(0);
+    // the same for the control client
+    rmSync(path.join(dir, CONTROL_CLIENT_FILE));
+    expect(check(copy).stderr).toContain(
+      `${path.join(dir, CONTROL_CLIENT_FILE)} is missing or changed after its build`,
+    );
+    copyFileSync(client, path.join(dir, CONTROL_CLIENT_FILE));
     expect(check(copy).status).toBe(0);
     writeFileSync(copy, '// not the bundle\n');
     expect(check(copy).stderr).toContain(

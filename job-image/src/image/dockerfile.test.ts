@@ -89,6 +89,7 @@ describe('job-image/Dockerfile and the image built without Docker', () => {
     expect(copy.slice(1, -1)).toEqual([
       '/src/job-image/dist/restore-job.cjs*',
       '/src/job-image/dist/hash-worker.cjs*',
+      '/src/job-image/dist/control-client.cjs*',
     ]);
     expect(copy[copy.length - 1]).toBe(`${JOB_IMAGE_CONFIG.WorkingDir}/`);
     expect(JOB_IMAGE_CONFIG.Entrypoint).toContain('/app/restore-job.cjs');

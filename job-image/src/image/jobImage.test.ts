@@ -180,6 +180,7 @@ describe('the job image built without Docker', () => {
     // The bundles (the program, its hash worker), and the licences of the npm packages in them.
     expect((await fsp.readdir(path.join(rootfs, 'app'))).sort()).toEqual([
       'THIRD-PARTY-LICENSES.txt',
+      'control-client.cjs',
       'hash-worker.cjs',
       'restore-job.cjs',
     ]);

@@ -86,7 +86,7 @@ export async function buildJobImage(
 }
 
 /**
- * restore-job.cjs and hash-worker.cjs, with the Dockerfile's esbuild options (bundle.json's, legal
+ * restore-job.cjs, hash-worker.cjs and control-client.cjs, with the Dockerfile's esbuild options (bundle.json's, legal
  * comments linked), and restore-job.cjs.LEGAL.txt when esbuild finds legal comments: what the
  * Dockerfile copies to /app.
  * Also THIRD-PARTY-LICENSES.txt: the licences of the npm packages in the bundle.
@@ -95,11 +95,16 @@ export async function bundleForImage(dir: string): Promise<string[]> {
   return bundleApp(dir, {
     entry: path.join(JOB_DIR, 'src', 'cli.ts'),
     outName: 'restore-job.cjs',
-    // The hash worker, which the program starts from beside itself (fileHasher.ts).
+    // The hash worker, which the program starts from beside itself (fileHasher.ts), and the SDK's
+    // control client, which it loads from there at its first control call (loadControlClient.ts).
     more: [
       {
         entry: path.join(JOB_DIR, 'src', 'hashWorker.ts'),
         outName: 'hash-worker.cjs',
+      },
+      {
+        entry: path.join(JOB_DIR, 'src', 's3', 'controlClient.ts'),
+        outName: 'control-client.cjs',
       },
     ],
     workingDir: JOB_DIR,

@@ -1,35 +1,47 @@
 /**
- * How the job program talks to S3: the SDK for control calls (ListObjectVersions, HeadObject,
- * RestoreObject, GetObjectAttributes), and lean signed requests on keepAliveHttp.ts's connections
- * for object bodies (GET, HEAD) and ListObjectsV2 pages (listPage.ts): the SDK costs about 1 ms of
- * CPU a GetObject, a cap near 1,000 small objects a second per process, and its first
- * ListObjectsV2 call sets up and deserializes for longer than the rest of a small restore's start.
- * Credentials come only from the SDK's default chain.
+ * How the job program talks to S3: lean signed requests on keepAliveHttp.ts's connections for
+ * object bodies (GET, HEAD) and ListObjectsV2 pages (listPage.ts), and the SDK for control calls
+ * (ListObjectVersions, HeadObject, RestoreObject, GetObjectAttributes; controlClient.ts, a bundle
+ * of its own loaded at the first one, loadControlClient.ts): the SDK costs about 1 ms of CPU a GetObject, a cap near 1,000 small objects a
+ * second per process, and its first ListObjectsV2 call sets up and deserializes for longer than
+ * the rest of a small restore's start. Credentials come only from the SDK's default chain; its
+ * first link, static keys in the environment, is taken without loading the SDK's client.
  */
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import { S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { RestoreSource } from '@kube-restore/common';
 import { classifyError, RestoreError } from '../errors';
 import { FirstByteTimes } from '../inFlight';
 import { retryAfterOf, Throttle } from '../throttle';
+import { fromEnv } from '@aws-sdk/credential-provider-env';
+import type * as ControlClientModule from './controlClient';
+import type { ControlClientOptions } from './controlClient';
+import { loadControlClient } from './loadControlClient';
 import {
   HttpResponse,
   KeepAliveHttpClient,
   recycleBodyChunks,
 } from './keepAliveHttp';
-import { CredentialCache, CredentialProvider } from './credentialCache';
+import {
+  CredentialCache,
+  CredentialProvider,
+  ExpiringCredentials,
+} from './credentialCache';
 import {
   ListObjectsV2Page,
   ListPageS3Error,
   parseListObjectsV2,
 } from './listPage';
-import { proxyConfigured, proxyFor } from './proxy';
+import { proxyFor } from './proxy';
 import { Credentials, SigV4Signer, uriEncode } from './sigv4';
 
 export type { HttpResponse } from './keepAliveHttp';
+
+/** The SDK's client for control calls, and the commands it sends (controlClient.ts). */
+export interface ControlCalls {
+  client: S3Client;
+  commands: typeof ControlClientModule;
+}
 
 export interface S3AccessOptions {
   source: RestoreSource;
@@ -103,11 +115,9 @@ export class S3HttpError extends Error {
 }
 
 export class S3Access {
-  readonly client: S3Client;
   readonly bucket: string;
   /** Times to first byte of successful lean requests (inFlight.ts sizes small downloads by them). */
   readonly firstByte = new FirstByteTimes();
-  private readonly agent: http.Agent;
   private readonly bodies: KeepAliveHttpClient;
   private readonly signer: SigV4Signer;
   private readonly anonymous: boolean;
@@ -116,6 +126,8 @@ export class S3Access {
   private readonly socketTimeoutMs: number;
   private readonly throttle: Throttle | undefined;
   private readonly creds: CredentialCache;
+  private readonly controlOptions: ControlClientOptions;
+  private control?: ControlCalls & { destroy(): void };
   private prefetched?: { key: string; page: Promise<ListObjectsV2Page> };
 
   constructor(options: S3AccessOptions) {
@@ -136,16 +148,6 @@ export class S3Access {
         );
       }
     }
-    const agentOptions = {
-      keepAlive: true,
-      maxSockets: options.maxSockets,
-      maxFreeSockets: options.maxSockets,
-      scheduling: 'lifo' as const,
-      // HTTP(S)_PROXY and NO_PROXY for the SDK's calls: Node's own proxy support (>= 24.5)
-      ...(proxyConfigured(env) ? { proxyEnv: env } : {}),
-    };
-    const httpAgent = new http.Agent(agentOptions);
-    const httpsAgent = new https.Agent({ ...agentOptions, ca });
 
     const region = source.region || env.AWS_REGION || 'us-east-1';
     let url: URL;
@@ -156,7 +158,6 @@ export class S3Access {
     }
     const protocol = url.protocol === 'http:' ? 'http:' : 'https:';
     const defaultPort = protocol === 'http:' ? 80 : 443;
-    this.agent = protocol === 'http:' ? httpAgent : httpsAgent;
     const pathStyle = source.pathStyle || source.bucket.includes('.');
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const port = url.port ? Number(url.port) : defaultPort;
@@ -180,33 +181,52 @@ export class S3Access {
     this.basePath = pathStyle ? `${base}/${uriEncode(source.bucket)}` : base;
     this.signer = new SigV4Signer(region);
     this.anonymous = options.anonymous ?? false;
-
-    this.client = new S3Client({
+    this.controlOptions = {
       region,
       endpoint: source.endpoint,
-      forcePathStyle: source.pathStyle,
-      // Retries are ours (withRetry), so that every call backs off the same way.
-      maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({
-        httpAgent,
-        httpsAgent,
-        connectionTimeout: 30_000,
-        requestTimeout: this.socketTimeoutMs,
-      }),
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      ...(this.anonymous
-        ? {
-            credentials: { accessKeyId: '', secretAccessKey: '' },
-            signer: { sign: async (request: never) => request },
-          }
-        : {}),
-    });
-    this.creds = new CredentialCache(
-      this.client.config.credentials as CredentialProvider,
-    );
-    const { throttle, signal } = options;
-    if (throttle) throttleSdkCalls(this.client, throttle, signal);
+      pathStyle: source.pathStyle,
+      maxSockets: options.maxSockets,
+      ca,
+      env,
+      socketTimeoutMs: this.socketTimeoutMs,
+      anonymous: this.anonymous,
+      throttle: options.throttle,
+      signal: options.signal,
+    };
+    this.creds = new CredentialCache(opts => this.chainCredentials(opts));
+  }
+
+  /** The SDK's client for control calls and its commands, loaded and set up at the first call. */
+  controlCalls(): ControlCalls {
+    if (!this.control) {
+      const commands = loadControlClient();
+      this.control = {
+        ...commands.createControlClient(this.controlOptions),
+        commands,
+      };
+    }
+    return this.control;
+  }
+
+  /**
+   * The SDK default chain's credentials. Its first link, static keys in the environment (when no
+   * AWS_PROFILE makes the chain skip them), is the SDK's own fromEnv, without the S3 client;
+   * any other source goes through the client's chain, set up as for the control calls (region,
+   * CA bundle, proxy) for the STS or container endpoint it may call.
+   */
+  private async chainCredentials(opts?: {
+    forceRefresh?: boolean;
+  }): Promise<ExpiringCredentials> {
+    const env = process.env;
+    if (
+      env.AWS_ACCESS_KEY_ID &&
+      env.AWS_SECRET_ACCESS_KEY &&
+      !env.AWS_PROFILE
+    ) {
+      return fromEnv()();
+    }
+    const { client } = this.controlCalls();
+    return (client.config.credentials as CredentialProvider)(opts);
   }
 
   /** The credentials to sign with (cached, renewed before they expire). */
@@ -375,42 +395,9 @@ export class S3Access {
   }
 
   destroy(): void {
-    this.client.destroy();
-    this.agent.destroy();
+    this.control?.destroy();
     this.bodies.destroy();
   }
-}
-
-/**
- * Every SDK call (ListObjectsV2, ListObjectVersions, HeadObject, RestoreObject,
- * GetObjectAttributes...) waits for a slot of the restore's throttle as the lean requests do, and
- * reports throttling to it before the slot is freed, so that S3's SlowDown slows the listing and
- * the control calls too, not only the bodies. The SDK makes one attempt (maxAttempts 1): the slot
- * is held for that attempt only; withRetry retries.
- */
-function throttleSdkCalls(
-  client: S3Client,
-  throttle: Throttle,
-  signal?: AbortSignal,
-): void {
-  client.middlewareStack.add(
-    next => async args => {
-      await throttle.acquire(signal);
-      try {
-        return await next(args);
-      } catch (error) {
-        if (classifyError(error).code === 'THROTTLED') {
-          throttle.onThrottled(retryAfterOf(error));
-          if (error && typeof error === 'object')
-            (error as { throttleReported?: boolean }).throttleReported = true;
-        }
-        throw error;
-      } finally {
-        throttle.release();
-      }
-    },
-    { step: 'initialize', name: 'kubeRestoreThrottle', priority: 'high' },
-  );
 }
 
 /** The first 64 KiB of an error's body (the rest is read and dropped). */

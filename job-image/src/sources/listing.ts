@@ -5,10 +5,6 @@
  * or KeyMarker for versions) and stops at its last key, so that all shards together list the
  * prefix about once. Without bounds, every shard lists the whole prefix (hash sharding).
  */
-import {
-  HeadObjectCommand,
-  ListObjectVersionsCommand,
-} from '@aws-sdk/client-s3';
 import { compareKeys, type RestoreRequest } from '@kube-restore/common';
 import type { ListObjectsV2Request } from '../s3/access';
 import { rangeOf, type KeyRange, type Shard } from '../shard';
@@ -34,13 +30,17 @@ export async function* listObjects(
   ctx: RestoreContext,
 ): AsyncGenerator<ListedObject> {
   const { source } = ctx.request;
-  const { client, bucket } = ctx.s3;
+  const { bucket } = ctx.s3;
   if (source.key !== undefined) {
     const key = source.key;
+    const { client, commands } = ctx.s3.controlCalls();
     const head = await controlCall(ctx, key, () =>
-      client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), {
-        abortSignal: ctx.signal,
-      }),
+      client.send(
+        new commands.HeadObjectCommand({ Bucket: bucket, Key: key }),
+        {
+          abortSignal: ctx.signal,
+        },
+      ),
     );
     yield {
       key,
@@ -158,10 +158,11 @@ function listVersionsPage(
   keyMarker: string | undefined,
   versionMarker: string | undefined,
 ) {
-  const { client, bucket } = ctx.s3;
+  const { bucket } = ctx.s3;
+  const { client, commands } = ctx.s3.controlCalls();
   return controlCall(ctx, prefix || undefined, () =>
     client.send(
-      new ListObjectVersionsCommand({
+      new commands.ListObjectVersionsCommand({
         Bucket: bucket,
         Prefix: prefix || undefined,
         KeyMarker: keyMarker,

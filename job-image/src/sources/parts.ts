@@ -5,7 +5,6 @@
  * Content-Length is that part's size). Either way the sizes must add up to the object's size and
  * number N, or the layout is not used: a wrong layout would turn a good object into a mismatch.
  */
-import { GetObjectAttributesCommand } from '@aws-sdk/client-s3';
 import type { ExpectedChecksum } from '../checksums';
 import { classifyError } from '../errors';
 import { withRetry } from '../retry';
@@ -36,6 +35,7 @@ async function fromAttributes(
   obj: ObjectRef,
   parts: number,
 ): Promise<number[] | undefined> {
+  const { client, commands } = ctx.s3.controlCalls();
   const sizes: number[] = [];
   let marker: string | undefined;
   for (;;) {
@@ -43,8 +43,8 @@ async function fromAttributes(
     const page = await withRetry(
       () =>
         notRetriedIfUnsupported(() =>
-          ctx.s3.client.send(
-            new GetObjectAttributesCommand({
+          client.send(
+            new commands.GetObjectAttributesCommand({
               Bucket: ctx.s3.bucket,
               Key: obj.key,
               VersionId: obj.versionId,

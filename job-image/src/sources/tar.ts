@@ -4,7 +4,6 @@
  * compressed bytes as they pass; a retry starts the archive over and replaces what it wrote (never
  * what the volume held before the first attempt: ctx.preexisting).
  */
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { checksumLabel, createHasher, expectedChecksums } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
 import { withRetry } from '../retry';
@@ -61,10 +60,14 @@ export class TarArchiveSource implements Source {
           { links: removed },
         );
     }
+    const { client, commands } = s3.controlCalls();
     const head = await controlCall(this.ctx, key, () =>
-      s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }), {
-        abortSignal: this.ctx.signal,
-      }),
+      client.send(
+        new commands.HeadObjectCommand({ Bucket: s3.bucket, Key: key }),
+        {
+          abortSignal: this.ctx.signal,
+        },
+      ),
     );
     this.object = {
       key,

@@ -4,11 +4,7 @@
  * every copy is readable or `waitSeconds` ran out (THAW_TIMEOUT). What waits is spooled to the
  * scratch directory, not held in memory.
  */
-import {
-  HeadObjectCommand,
-  HeadObjectCommandOutput,
-  RestoreObjectCommand,
-} from '@aws-sdk/client-s3';
+import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import {
   ARCHIVED_INTELLIGENT_TIERING_STATUSES,
   ARCHIVED_STORAGE_CLASSES,
@@ -71,10 +67,11 @@ export async function needsThaw(
   signal: AbortSignal = ctx.signal,
 ): Promise<boolean> {
   if (!mayBeArchived(item.storageClass)) return false;
-  const { client, bucket } = ctx.s3;
+  const { bucket } = ctx.s3;
+  const { client, commands } = ctx.s3.controlCalls();
   const head = await controlCall(ctx, item.key, () =>
     client.send(
-      new HeadObjectCommand({
+      new commands.HeadObjectCommand({
         Bucket: bucket,
         Key: item.key,
         VersionId: item.versionId,
@@ -135,6 +132,7 @@ export async function thawObjects(
 ): Promise<void> {
   const { request, reporter, s3, tuning, scratch } = ctx;
   const { archive } = request.source;
+  const { client, commands } = s3.controlCalls();
   const c = reporter.counters;
   let waiting = await Spool.create<ThawItem>(scratch.file('thaw'));
   await forEachStreamed(
@@ -150,8 +148,8 @@ export async function thawObjects(
         item.storageClass === 'DEEP_ARCHIVE_ACCESS';
       try {
         await controlCall(ctx, item.key, () =>
-          s3.client.send(
-            new RestoreObjectCommand({
+          client.send(
+            new commands.RestoreObjectCommand({
               Bucket: s3.bucket,
               Key: item.key,
               VersionId: item.versionId,
@@ -203,8 +201,8 @@ export async function thawObjects(
       tuning.concurrency,
       async (item, signal) => {
         const head = await controlCall(ctx, item.key, () =>
-          s3.client.send(
-            new HeadObjectCommand({
+          client.send(
+            new commands.HeadObjectCommand({
               Bucket: s3.bucket,
               Key: item.key,
               VersionId: item.versionId,
