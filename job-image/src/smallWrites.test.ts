@@ -1,4 +1,5 @@
 import {
+  MAX_POOL_MS,
   POOL_MS,
   SLOW_MEAN_MS,
   SmallWritePolicy,
@@ -25,6 +26,8 @@ function policy() {
   return { p, files, advance: (ms: number) => (t += ms) };
 }
 
+const BUDGET_MS = SLOW_MEAN_MS * WINDOW_WRITES;
+
 describe('SmallWritePolicy', () => {
   it('writes in one go from the start (the first file of a restore too)', () => {
     expect(policy().p.inOneGo()).toBe(true);
@@ -41,20 +44,47 @@ describe('SmallWritePolicy', () => {
     expect(p.inOneGo()).toBe(true);
   });
 
-  it('sends small files through the pool while writes are slow on average, then measures again', () => {
+  it('sends small files to the pool once slow writes have held the main thread for the budget, not a whole window later', () => {
     const { p, files, advance } = policy();
-    // a network volume: every create waits for a round trip
-    const slow = SLOW_MEAN_MS + 1;
-    expect(files(WINDOW_WRITES, slow)).toBe(WINDOW_WRITES);
+    // a network volume: every create waits for a round trip, below a stall each
+    const slow = 5;
+    const first = files(WINDOW_WRITES, slow);
+    expect(first).toBe(Math.floor(BUDGET_MS / slow) + 1);
+    expect(first * slow).toBeLessThan(BUDGET_MS + STALL_MS);
     expect(p.pauses).toBe(1);
-    expect(p.inOneGo()).toBe(false);
     // during the pause no file goes in one go
     expect(files(100, slow, 5)).toBe(0);
     advance(POOL_MS);
     expect(p.inOneGo()).toBe(true);
-    // still slow: one more window in one go, then the pool again
-    expect(files(WINDOW_WRITES * 2, slow)).toBe(WINDOW_WRITES);
-    expect(p.pauses).toBe(2);
+  });
+
+  it('doubles the pause while the writes after it are still slow, up to a cap, and starts short again after a quick window', () => {
+    const { p, files, advance } = policy();
+    const slow = SLOW_MEAN_MS + 1;
+    const pauseLength = () => {
+      let ms = 0;
+      while (!p.inOneGo()) {
+        advance(100);
+        ms += 100;
+      }
+      return ms;
+    };
+    files(WINDOW_WRITES, slow);
+    expect(pauseLength()).toBe(POOL_MS);
+    files(WINDOW_WRITES, slow);
+    expect(pauseLength()).toBe(2 * POOL_MS);
+    files(WINDOW_WRITES, slow);
+    expect(pauseLength()).toBe(4 * POOL_MS);
+    for (let i = 0; i < 10; i++) {
+      files(WINDOW_WRITES, slow);
+      pauseLength();
+    }
+    files(WINDOW_WRITES, slow);
+    expect(pauseLength()).toBe(MAX_POOL_MS);
+    // a whole quick window: the next pause is the first length again
+    expect(files(WINDOW_WRITES, 0.2)).toBe(WINDOW_WRITES);
+    p.took(STALL_MS);
+    expect(pauseLength()).toBe(POOL_MS);
   });
 
   it('pauses at once after a single write that stalled', () => {
@@ -70,11 +100,11 @@ describe('SmallWritePolicy', () => {
 
   it('starts a new window after a pause (slow writes before it do not count)', () => {
     const { p, files, advance } = policy();
-    files(WINDOW_WRITES - 1, SLOW_MEAN_MS * 3);
+    files(10, 10);
     p.took(STALL_MS);
     advance(POOL_MS);
-    // 63 quick writes, then one more: the mean of this window alone
-    files(WINDOW_WRITES, 0.3);
+    // 10 x 10 ms before the pause would have passed the budget with these
+    files(WINDOW_WRITES, 0.5);
     expect(p.pauses).toBe(1);
     expect(p.inOneGo()).toBe(true);
   });

@@ -111,12 +111,14 @@ describe('writeFileAtomically', () => {
       took: (ms: number) => times.push(ms),
     };
     const opened: string[] = [];
+    let verifications = 0;
     const write = (name: string, body: AsyncIterable<Buffer> | Buffer) =>
       writeFileAtomically(path.join(dir, name), body, {
         syncSmall: policy,
         mode: 0o600,
         onOpen: tmp => opened.push(tmp),
         verify: bytes => {
+          verifications++;
           if (bytes === 13) throw new Error('refused');
         },
       });
@@ -146,7 +148,17 @@ describe('writeFileAtomically', () => {
     oneGo = true;
     await write('big', chunks(2, SMALL_FILE_BYTES));
     expect(times).toHaveLength(2);
-    expect(opened).toHaveLength(4);
+    // c, d and big: the refused small body never got a temporary file
+    expect(opened).toHaveLength(3);
+    // each body verified once, whichever way it was written
+    expect(verifications).toBe(6);
+    // a write in one go that fails is timed too (a hung file system that then fails held the thread)
+    await expect(
+      write(path.join('missing', 'f'), chunks(1, 10)),
+    ).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    expect(times).toHaveLength(3);
   });
 
   it('a small body into a missing directory fails with ENOENT and leaves nothing', async () => {

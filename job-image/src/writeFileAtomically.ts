@@ -353,17 +353,23 @@ export async function writeFileAtomically(
       tag: options.tempTag,
       writeBehind: fsyncMinBytes !== Infinity,
     });
-  /** Writes a complete, verified small body in one go, and tells the policy how long it took. */
+  /**
+   * Writes a complete, verified small body in one go, and tells the policy how long it took, also
+   * when it failed (a write that hung on the file system and then failed held the thread as long).
+   */
   const inOneGoNow = (chunks: Buffer[], bytes: number) => {
     const started = performance.now();
-    writeSmallSync(
-      finalPath,
-      chunks,
-      options,
-      options.fsync ?? bytes >= fsyncMinBytes,
-    );
-    if (typeof options.syncSmall === 'object')
-      options.syncSmall.took(performance.now() - started);
+    try {
+      writeSmallSync(
+        finalPath,
+        chunks,
+        options,
+        options.fsync ?? bytes >= fsyncMinBytes,
+      );
+    } finally {
+      if (typeof options.syncSmall === 'object')
+        options.syncSmall.took(performance.now() - started);
+    }
   };
   if (
     Buffer.isBuffer(body) &&
@@ -377,6 +383,7 @@ export async function writeFileAtomically(
   }
   let temp: TempFile | undefined;
   let bytes = 0;
+  let verified = false;
   try {
     if (Buffer.isBuffer(body)) {
       temp = await createTemp();
@@ -420,21 +427,23 @@ export async function writeFileAtomically(
         }
         if (batchBytes >= WRITE_BATCH_BYTES) await flush(temp);
       }
-      if (!temp && inOneGo(options.syncSmall)) {
-        await options.verify?.(bytes);
-        inOneGoNow(batch, bytes);
-        options.recycle?.(batch);
-        return { bytes };
-      }
       if (!temp) {
-        // Small, but the policy sends it through the thread pool: the batch held is written below.
+        // Small, and whole in memory: verified before its file exists; the policy, asked once
+        // verification is done, says whether it goes in one go or through the thread pool below.
+        await options.verify?.(bytes);
+        verified = true;
+        if (inOneGo(options.syncSmall)) {
+          inOneGoNow(batch, bytes);
+          options.recycle?.(batch);
+          return { bytes };
+        }
         temp = await createTemp();
         options.onOpen?.(temp.path);
       }
       if (batchBytes > 0) await flush(temp);
       if (inFlight) await inFlight;
     }
-    await options.verify?.(bytes);
+    if (!verified) await options.verify?.(bytes);
     const commit = temp.commit(options, {
       fsync: options.fsync ?? bytes >= fsyncMinBytes,
     });

@@ -128,6 +128,7 @@ export class S3Access {
   private readonly creds: CredentialCache;
   private readonly controlOptions: ControlClientOptions;
   private control?: ControlCalls & { destroy(): void };
+  private destroyed = false;
   private prefetched?: { key: string; page: Promise<ListObjectsV2Page> };
 
   constructor(options: S3AccessOptions) {
@@ -198,8 +199,19 @@ export class S3Access {
 
   /** The SDK's client for control calls and its commands, loaded and set up at the first call. */
   controlCalls(): ControlCalls {
+    if (this.destroyed)
+      throw new RestoreError('INTERNAL', 'the S3 access was already closed');
     if (!this.control) {
-      const commands = loadControlClient();
+      let commands: typeof ControlClientModule;
+      try {
+        commands = loadControlClient();
+      } catch (error) {
+        throw new RestoreError(
+          'INTERNAL',
+          `cannot load the AWS SDK's control client: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
       this.control = {
         ...commands.createControlClient(this.controlOptions),
         commands,
@@ -232,6 +244,7 @@ export class S3Access {
   /** The credentials to sign with (cached, renewed before they expire). */
   credentials(): Promise<Credentials> {
     return this.creds.get().catch(error => {
+      if (error instanceof RestoreError) throw error;
       throw new RestoreError(
         'INVALID_CREDENTIALS',
         `no usable credentials in the AWS SDK default chain (${(error as Error).name}: ${(error as Error).message})`,
@@ -395,6 +408,7 @@ export class S3Access {
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.control?.destroy();
     this.bodies.destroy();
   }
