@@ -12,7 +12,7 @@ import {
   isRetryableInProcess,
   RestoreError,
 } from './errors';
-import { retryAfterOf, Throttle } from './throttle';
+import { retryAfterOf, Throttle, throttleReported } from './throttle';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included (throttled ones not counted when there is a throttle). */
@@ -76,7 +76,7 @@ export async function withRetry<T>(
       const error = classifyError(thrown, hooks.entry);
       let delay: number;
       if (error.code === 'THROTTLED' && throttle) {
-        if (!(thrown as { throttleReported?: boolean }).throttleReported)
+        if (!throttleReported(thrown))
           throttle.onThrottled(retryAfterOf(thrown));
         if (!throttle.withinBudget())
           throw new RestoreError(

@@ -15,6 +15,7 @@
  * read does not hold a slot, the rate of new requests is what S3 throttles.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { classifyError } from './errors';
 
 export interface ThrottleOptions {
   /** The most requests at once (and the starting limit). */
@@ -149,6 +150,18 @@ export class Throttle {
     this.grant();
   }
 
+  /**
+   * A request failed with `error`: when S3 throttled it, tells this throttle (before the request's
+   * slot is released, so that the next request already waits for the hold) and marks the error, so
+   * that withRetry does not tell it again (throttleReported).
+   */
+  reportIfThrottled(error: unknown): void {
+    if (classifyError(error).code !== 'THROTTLED') return;
+    this.onThrottled(retryAfterOf(error));
+    if (error && typeof error === 'object')
+      (error as ReportedError).throttleReported = true;
+  }
+
   /** A request was throttled; `retryAfterMs` from its Retry-After, if any. */
   onThrottled(retryAfterMs?: number): void {
     const now = this.now();
@@ -217,6 +230,15 @@ export function parseRetryAfter(
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+interface ReportedError {
+  throttleReported?: boolean;
+}
+
+/** Was the throttle already told of this error (reportIfThrottled)? */
+export function throttleReported(error: unknown): boolean {
+  return (error as ReportedError | undefined)?.throttleReported === true;
 }
 
 /** The Retry-After of an error from our lean path or the SDK, in ms. */

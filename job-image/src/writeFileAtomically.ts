@@ -235,11 +235,6 @@ export interface OneGoPolicy {
   took(ms: number): void;
 }
 
-function inOneGo(syncSmall: AtomicWriteOptions['syncSmall']): boolean {
-  if (typeof syncSmall === 'object') return syncSmall.inOneGo();
-  return syncSmall !== false;
-}
-
 export interface AtomicWriteResult {
   bytes: number;
   /** With `detachCommit`, the pending commit of a streamed body. */
@@ -353,6 +348,10 @@ export async function writeFileAtomically(
       tag: options.tempTag,
       writeBehind: fsyncMinBytes !== Infinity,
     });
+  const policy =
+    typeof options.syncSmall === 'object' ? options.syncSmall : undefined;
+  /** May a small body that has ended be written in one go now? */
+  const inOneGo = () => (policy ? policy.inOneGo() : small >= 0);
   /**
    * Writes a complete, verified small body in one go, and tells the policy how long it took, also
    * when it failed (a write that hung on the file system and then failed held the thread as long).
@@ -367,15 +366,10 @@ export async function writeFileAtomically(
         options.fsync ?? bytes >= fsyncMinBytes,
       );
     } finally {
-      if (typeof options.syncSmall === 'object')
-        options.syncSmall.took(performance.now() - started);
+      policy?.took(performance.now() - started);
     }
   };
-  if (
-    Buffer.isBuffer(body) &&
-    body.length <= small &&
-    inOneGo(options.syncSmall)
-  ) {
+  if (Buffer.isBuffer(body) && body.length <= small && inOneGo()) {
     options.onChunk?.(body);
     await options.verify?.(body.length);
     inOneGoNow([body], body.length);
@@ -432,7 +426,7 @@ export async function writeFileAtomically(
         // verification is done, says whether it goes in one go or through the thread pool below.
         await options.verify?.(bytes);
         verified = true;
-        if (inOneGo(options.syncSmall)) {
+        if (inOneGo()) {
           inOneGoNow(batch, bytes);
           options.recycle?.(batch);
           return { bytes };

@@ -2,18 +2,18 @@
  * How the job program talks to S3: lean signed requests on keepAliveHttp.ts's connections for
  * object bodies (GET, HEAD) and ListObjectsV2 pages (listPage.ts), and the SDK for control calls
  * (ListObjectVersions, HeadObject, RestoreObject, GetObjectAttributes; controlClient.ts, a bundle
- * of its own loaded at the first one, loadControlClient.ts): the SDK costs about 1 ms of CPU a GetObject, a cap near 1,000 small objects a
- * second per process, and its first ListObjectsV2 call sets up and deserializes for longer than
- * the rest of a small restore's start. Credentials come only from the SDK's default chain; its
+ * of its own loaded at the first one, loadControlClient.ts): the SDK costs about 1 ms of CPU a
+ * GetObject, a cap near 1,000 small objects a second per process, and its first ListObjectsV2
+ * call sets up and deserializes for longer than the rest of a small restore's start. Credentials come only from the SDK's default chain; its
  * first link, static keys in the environment, is taken without loading the SDK's client.
  */
 import { readFileSync } from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { RestoreSource } from '@kube-restore/common';
-import { classifyError, RestoreError } from '../errors';
-import { FirstByteTimes } from '../inFlight';
-import { retryAfterOf, Throttle } from '../throttle';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
+import type { RestoreSource } from '@kube-restore/common';
+import { RestoreError } from '../errors';
+import { FirstByteTimes } from '../inFlight';
+import type { Throttle } from '../throttle';
 import type * as ControlClientModule from './controlClient';
 import type { ControlClientOptions } from './controlClient';
 import { loadControlClient } from './loadControlClient';
@@ -101,8 +101,6 @@ export class S3HttpError extends Error {
   readonly $metadata: { httpStatusCode: number };
   /** Retry-After, as sent. */
   retryAfter?: string;
-  /** The throttle was already told of this error (withRetry does not tell it again). */
-  throttleReported?: boolean;
   constructor(
     readonly Code: string,
     status: number,
@@ -392,11 +390,7 @@ export class S3Access {
         return res;
       }
       const error = s3ErrorFrom(status, await readErrorBody(res), res.headers);
-      // Told before the slot is released, so that the next request already waits for the hold.
-      if (this.throttle && isThrottling(error)) {
-        this.throttle.onThrottled(retryAfterOf(error));
-        error.throttleReported = true;
-      }
+      this.throttle?.reportIfThrottled(error);
       throw error;
     } finally {
       this.throttle?.release();
@@ -440,10 +434,6 @@ function s3ErrorFrom(
   const retryAfter = headers['retry-after'];
   if (retryAfter) error.retryAfter = String(retryAfter);
   return error;
-}
-
-function isThrottling(error: S3HttpError): boolean {
-  return classifyError(error).code === 'THROTTLED';
 }
 
 function defaultCodeFor(status: number): string {

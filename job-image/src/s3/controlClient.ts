@@ -1,18 +1,17 @@
 /**
  * The AWS SDK's S3 client for the job's control calls (ListObjectVersions, HeadObject,
  * RestoreObject, GetObjectAttributes) and for credentials other than static keys, with the
- * commands the job sends. access.ts loads this module with import() at its first use, so that a
- * restore that never needs the SDK (a prefix restored with a Secret's keys: its listing and bodies
- * go on the lean path, signed by sigv4.ts) does not evaluate the SDK's modules at start, about half
- * of what the bundle evaluates. The commands are named re-exports, not the package's namespace, so
- * that the bundle still leaves out those the job never sends.
+ * commands the job sends. It is a bundle of its own, `control-client.cjs`, which the program loads
+ * at its first use (loadControlClient.ts), so that a restore that never needs the SDK (a prefix
+ * restored with a Secret's keys: its listing and bodies go on the lean path, signed by sigv4.ts)
+ * neither compiles nor evaluates it. The commands are named re-exports, not the package's
+ * namespace, so that this bundle leaves out those the job never sends.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { classifyError } from '../errors';
-import { retryAfterOf, Throttle } from '../throttle';
+import type { Throttle } from '../throttle';
 import { proxyConfigured } from './proxy';
 
 export {
@@ -105,11 +104,7 @@ function throttleSdkCalls(
       try {
         return await next(args);
       } catch (error) {
-        if (classifyError(error).code === 'THROTTLED') {
-          throttle.onThrottled(retryAfterOf(error));
-          if (error && typeof error === 'object')
-            (error as { throttleReported?: boolean }).throttleReported = true;
-        }
+        throttle.reportIfThrottled(error);
         throw error;
       } finally {
         throttle.release();
