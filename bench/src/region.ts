@@ -33,6 +33,8 @@ import {
   Context,
   jobCommand,
   mcCaFile,
+  PART_PEERS,
+  PartFlags,
   peerCopy,
   ToolName,
 } from './tools';
@@ -62,6 +64,16 @@ export const SWEEP: Array<[ToolName, number[]]> = [
   ['aws', [16, 64]],
 ];
 export const REGION_PEERS = ['s5cmd', 'rclone', 'aws', 'mc'];
+
+/**
+ * On the large objects, s5cmd and rclone also run split into parallel ranged GETs (at the sweep's
+ * first concurrency, which already exceeds the object count): their defaults (s5cmd 50 MiB parts,
+ * 5 at a time; rclone only from 256 MiB) plus these.
+ */
+export const PART_SWEEP: PartFlags[] = [
+  { sizeMiB: 16, streams: 4 },
+  { sizeMiB: 16, streams: 8 },
+];
 
 function regionCases(
   ctx: Context,
@@ -108,13 +120,21 @@ function regionCases(
         command: { ...other, label: baselineLabel(baseline) },
       });
     }
-    for (const [tool, values] of SWEEP)
+    for (const [tool, values] of SWEEP) {
       for (const w of values)
         cases.push({
           ...base,
           kind: 'peer',
           command: peerCopy(ctx, tool, `${prefix}/`, target, w),
         });
+      if (prefix !== 'a' || !PART_PEERS.includes(tool)) continue;
+      for (const parts of PART_SWEEP)
+        cases.push({
+          ...base,
+          kind: 'peer',
+          command: peerCopy(ctx, tool, `${prefix}/`, target, values[0], parts),
+        });
+    }
     cases.push({
       ...base,
       kind: 'peer',
@@ -273,7 +293,7 @@ export async function runRegion(args: Args): Promise<void> {
       .map(l => l.toFixed(2))
       .join(' ')}; job bundle ${versions['job bundle']}.`,
     '',
-    `Every tool reaches MinIO through bench/src/link.ts: a TCP proxy adding the round trip per request/response turn (and one more per new connection, the handshake) and capping each connection at ${fmt(BANDWIDTH_BYTES_PER_S / 1e6)} MB/s each way. HTTPS rows: MinIO with a certificate from a CA made for the run; the job gets it in AWS_CA_BUNDLE (what source.caBundle becomes), s5cmd and aws in AWS_CA_BUNDLE, rclone in --ca-cert, mc in its config directory's certs/CAs. The job runs at its defaults (no options.concurrency; verification on: every body's MD5 against its ETag); each peer runs a sweep of its concurrency setting (${SWEEP.map(([t, v]) => `${t} ${v.join('/')}`).join(', ')}; mc as it is), and the job is compared with the best setting of the best peer. Durable figures (tool time plus \`sync -f\`), median of ${args.reps} interleaved repetitions per setting; datasets: (a) ${QUICK.largeCount} x ${QUICK.largeSize / 2 ** 20} MiB, (b) ${QUICK.smallCount} x ${QUICK.smallSize / 1024} KiB (seed ${args.seed}, the quick sizes).`,
+    `Every tool reaches MinIO through bench/src/link.ts: a TCP proxy adding the round trip per request/response turn (and one more per new connection, the handshake) and capping each connection at ${fmt(BANDWIDTH_BYTES_PER_S / 1e6)} MB/s each way. HTTPS rows: MinIO with a certificate from a CA made for the run; the job gets it in AWS_CA_BUNDLE (what source.caBundle becomes), s5cmd and aws in AWS_CA_BUNDLE, rclone in --ca-cert, mc in its config directory's certs/CAs. The job runs at its defaults (no options.concurrency; verification on: every body's MD5 against its ETag); each peer runs a sweep of its concurrency setting (${SWEEP.map(([t, v]) => `${t} ${v.join('/')}`).join(', ')}; mc as it is; on (a), s5cmd and rclone also split each object into ranged parts of ${PART_SWEEP.map(p => `${p.sizeMiB} MiB x ${p.streams}`).join(' and ')} besides their own defaults), and the job is compared with the best setting of the best peer. Durable figures (tool time plus \`sync -f\`), median of ${args.reps} interleaved repetitions per setting; datasets: (a) ${QUICK.largeCount} x ${QUICK.largeSize / 2 ** 20} MiB, (b) ${QUICK.smallCount} x ${QUICK.smallSize / 1024} KiB (seed ${args.seed}, the quick sizes).`,
     '',
     regionSummary(panels, REGION_PEERS),
     '',

@@ -102,4 +102,38 @@ describe('peerCopy and jobCommand over HTTPS, with a concurrency sweep', () => {
     expect(aws.env.AWS_CONFIG_FILE).toBe(awsConfigFile(ctx, 64));
     expect(peerCopy(ctx, 'mc', 'b/', '/t').label).toBe('mc');
   });
+
+  it("passes each peer's ranged-part flags its own way, and names them", () => {
+    const parts = { sizeMiB: 16, streams: 8 };
+    const s5 = peerCopy(ctx, 's5cmd', 'a/', '/t', 16, parts);
+    // cp's own flags, after the subcommand
+    expect(s5.argv.slice(s5.argv.indexOf('cp'), -2)).toEqual([
+      'cp',
+      '--part-size',
+      '16',
+      '--concurrency',
+      '8',
+    ]);
+    expect(s5.label).toBe(
+      's5cmd --numworkers 16 --part-size 16 --concurrency 8',
+    );
+    const rc = peerCopy(ctx, 'rclone', 'a/', '/t', 16, parts).argv;
+    expect(rc).toEqual(
+      expect.arrayContaining([
+        '--multi-thread-cutoff',
+        '32Mi',
+        '--multi-thread-chunk-size',
+        '16Mi',
+        '--multi-thread-streams',
+        '8',
+      ]),
+    );
+    expect(rc[rc.indexOf('--multi-thread-streams') + 1]).toBe('8');
+    expect(() => peerCopy(ctx, 'aws', 'a/', '/t', 16, parts)).toThrow(
+      /takes no part flags/,
+    );
+    expect(peerCopy(ctx, 's5cmd', 'a/', '/t', 16).argv).not.toContain(
+      '--part-size',
+    );
+  });
 });

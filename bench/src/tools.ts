@@ -243,9 +243,40 @@ export function awsConfig(concurrency: number, region: string): string {
 }
 
 /**
+ * How a peer splits one large object into parallel ranged GETs: parts of `sizeMiB`, `streams` of
+ * them at a time (s5cmd `cp --part-size --concurrency`; rclone `--multi-thread-chunk-size
+ * --multi-thread-streams`, with `--multi-thread-cutoff` at twice the part size so that an object
+ * of two parts or more is split). Without it each peer runs its own defaults.
+ */
+export interface PartFlags {
+  sizeMiB: number;
+  streams: number;
+}
+
+/** The peers that take PartFlags. */
+export const PART_PEERS: readonly ToolName[] = ['s5cmd', 'rclone'];
+
+function partArgs(tool: ToolName, parts: PartFlags | undefined): string[] {
+  if (!parts) return [];
+  const { sizeMiB, streams } = parts;
+  if (tool === 's5cmd')
+    return ['--part-size', String(sizeMiB), '--concurrency', String(streams)];
+  if (tool === 'rclone')
+    return [
+      '--multi-thread-cutoff',
+      `${2 * sizeMiB}Mi`,
+      '--multi-thread-chunk-size',
+      `${sizeMiB}Mi`,
+      '--multi-thread-streams',
+      String(streams),
+    ];
+  throw new Error(`peerCopy: ${tool} takes no part flags`);
+}
+
+/**
  * Every object under `prefix` to `target` (keeping the relative paths), with the concurrency budget,
  * or with `workers` as the tool's own concurrency setting (the region run's sweep; the aws cli's
- * config file for it is written by the caller, awsConfigFile).
+ * config file for it is written by the caller, awsConfigFile), and `parts` as its ranged-GET split.
  */
 export function peerCopy(
   ctx: Context,
@@ -253,9 +284,11 @@ export function peerCopy(
   prefix: string,
   target: string,
   workers?: number,
+  parts?: PartFlags,
 ): ToolCommand {
   const { bins, server: s } = ctx;
   const c = workers ?? ctx.concurrency;
+  const split = partArgs(tool, parts);
   let argv: string[];
   switch (tool) {
     case 's5cmd':
@@ -266,6 +299,7 @@ export function peerCopy(
         '--numworkers',
         String(c),
         'cp',
+        ...split,
         `s3://${s.bucket}/${prefix}*`,
         `${target}/`,
       ];
@@ -283,6 +317,7 @@ export function peerCopy(
         '--no-check-dest',
         '--log-level',
         'ERROR',
+        ...split,
         ...(ctx.caFile ? ['--ca-cert', ctx.caFile] : []),
       ];
       break;
@@ -319,9 +354,10 @@ export function peerCopy(
     rclone: `--transfers ${c}`,
     aws: `max_concurrent_requests ${c}`,
   };
+  const label =
+    workers !== undefined && sweep[tool] ? `${tool} ${sweep[tool]}` : tool;
   return {
-    label:
-      workers !== undefined && sweep[tool] ? `${tool} ${sweep[tool]}` : tool,
+    label: split.length > 0 ? `${label} ${split.join(' ')}` : label,
     tool,
     argv,
     env: peerEnv(ctx, tool, workers),
