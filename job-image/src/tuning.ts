@@ -5,6 +5,7 @@
  */
 import {
   DEFAULT_CONCURRENCY,
+  DEFAULT_PARTS,
   parseQuantity,
   RestoreRequest,
   smallObjectsScale,
@@ -12,12 +13,10 @@ import {
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry';
 import type { Tuning } from './sources/types';
 
-const MiB = 1024 * 1024;
-
 export const DEFAULT_TUNING = {
-  rangeThreshold: 256 * MiB,
-  partSize: 64 * MiB,
-  partConcurrency: 2,
+  rangeThreshold: parseQuantity(DEFAULT_PARTS.minObjectSize),
+  partSize: parseQuantity(DEFAULT_PARTS.size),
+  partConcurrency: DEFAULT_PARTS.concurrency,
   thawPollMs: 60_000,
   thawPollMaxMs: 15 * 60_000,
 } as const;

@@ -3,6 +3,7 @@
  * entry gives the option and its help, the request fields it sets and the values completion offers.
  * Data only: the shell loads it before any command, and completion reads it.
  */
+import { DEFAULT_PARTS } from '@kube-restore/common';
 import type { FlagTable, FlagValues } from './flagTable';
 
 /** `--dry-run` alone means client, as in kubectl. */
@@ -217,19 +218,17 @@ export const REQUEST_FLAGS = {
   },
   'part-size': {
     type: 'string',
-    describe: 'bytes per ranged GET of a large object (default 64Mi)',
+    describe: `bytes per ranged GET of a large object (default ${DEFAULT_PARTS.size})`,
     fields: ['options.parts.size'],
   },
   'part-concurrency': {
     type: 'string',
-    describe:
-      'ranged GETs in flight per large object (default 2; raise it for a far region)',
+    describe: `ranged GETs in flight per large object (default ${DEFAULT_PARTS.concurrency}; raise it for a far region)`,
     fields: ['options.parts.concurrency'],
   },
   'ranged-min-size': {
     type: 'string',
-    describe:
-      'objects at least this large are fetched as ranged GETs (default 256Mi)',
+    describe: `objects at least this large are fetched as ranged GETs (default ${DEFAULT_PARTS.minObjectSize})`,
     fields: ['options.parts.minObjectSize'],
   },
   'retry-attempts': {

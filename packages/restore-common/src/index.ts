@@ -9,6 +9,7 @@ export * from './quantity';
 export * from './sourceUrl';
 export * from './request';
 export * from './requestOptions';
+export * from './tuningDefaults';
 export * from './fieldProblems';
 export * from './restoreSource';
 export * from './termination';

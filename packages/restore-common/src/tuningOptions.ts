@@ -4,22 +4,23 @@
  */
 import { z } from 'zod';
 import { quantityString } from './quantitySchema';
+import { DEFAULT_PARTS } from './tuningDefaults';
 
 const MiB = 1024 * 1024;
 
-/** Large objects as parallel ranged GETs: the defaults suit a nearby region. */
+/** Large objects as parallel ranged GETs. */
 export const partsSchema = z
   .object({
     minObjectSize: quantityString({ min: MiB })
       .optional()
       .describe(
-        'Objects at least this large are fetched as parallel ranged GETs (default 256Mi). ' +
-          'Lower it when the source is far away (20 ms or more), where one stream per object cannot fill the link.',
+        `Objects at least this large are fetched as parallel ranged GETs (default ${DEFAULT_PARTS.minObjectSize}). ` +
+          'Raise it where S3 bills or throttles by request; lower it when the source is far away and objects are smaller.',
       ),
     size: quantityString({ min: 5 * MiB, max: 5 * 1024 * MiB })
       .optional()
       .describe(
-        'Bytes per ranged GET (default 64Mi). Smaller parts spread a far object over more streams; ' +
+        `Bytes per ranged GET (default ${DEFAULT_PARTS.size}). Smaller parts spread a far object over more streams; ` +
           'larger ones mean fewer requests where S3 bills or throttles by request.',
       ),
     concurrency: z
@@ -29,7 +30,7 @@ export const partsSchema = z
       .max(64)
       .optional()
       .describe(
-        'Ranged GETs in flight per large object (default 2). Raise it for a far region or a per-connection ' +
+        `Ranged GETs in flight per large object (default ${DEFAULT_PARTS.concurrency}). Raise it for a far region or a per-connection ` +
           'bandwidth cap, where each stream is limited by the round trip, not by the disk.',
       ),
   })
