@@ -1,11 +1,11 @@
 /**
  * How the job program talks to S3: lean signed requests on keepAliveHttp.ts's connections for
- * object bodies (GET, HEAD) and ListObjectsV2 pages (listPage.ts), and the SDK for control calls
- * (ListObjectVersions, HeadObject, RestoreObject, GetObjectAttributes; controlClient.ts, a bundle
- * of its own loaded at the first one, loadControlClient.ts): the SDK costs about 1 ms of CPU a
- * GetObject, a cap near 1,000 small objects a second per process, and its first ListObjectsV2
- * call sets up and deserializes for longer than the rest of a small restore's start. Credentials come only from the SDK's default chain; its
- * first link, static keys in the environment, is taken without loading the SDK's client.
+ * object bodies and HEADs (objectHead.ts) and ListObjectsV2 pages (listPage.ts), and the SDK for
+ * the other control calls (ListObjectVersions, RestoreObject, GetObjectAttributes;
+ * controlClient.ts, a bundle of its own loaded at the first one, loadControlClient.ts): the SDK
+ * costs about 1 ms of CPU a call and takes longer to load than the rest of a small restore's
+ * start. Credentials come only from the SDK's default chain; its first link, static keys in the
+ * environment, is taken without loading the SDK's client.
  */
 import { readFileSync } from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -32,10 +32,19 @@ import {
   ListPageS3Error,
   parseListObjectsV2,
 } from './listPage';
+import { ObjectHead, parseObjectHead } from './objectHead';
+import { Prefetched } from './prefetched';
+import {
+  headError,
+  readErrorBody,
+  s3ErrorFrom,
+  S3HttpError,
+} from './errorResponse';
 import { proxyFor } from './proxy';
 import { Credentials, SigV4Signer, uriEncode } from './sigv4';
 
 export type { HttpResponse } from './keepAliveHttp';
+export { S3HttpError } from './errorResponse';
 
 /** The SDK's client for control calls, and the commands it sends (controlClient.ts). */
 export interface ControlCalls {
@@ -80,6 +89,11 @@ export interface ListObjectsV2Request {
   signal?: AbortSignal;
 }
 
+export type HeadObjectRequest = Pick<
+  GetObjectRequest,
+  'key' | 'versionId' | 'checksumMode' | 'signal'
+>;
+
 /** Which page a request asks for (the signal aside). */
 function listRequestKey(req: ListObjectsV2Request): string {
   return JSON.stringify([
@@ -90,27 +104,16 @@ function listRequestKey(req: ListObjectsV2Request): string {
   ]);
 }
 
+/** Which object a HEAD asks about (the signal aside). */
+function headRequestKey(req: HeadObjectRequest): string {
+  return JSON.stringify([req.key, req.versionId, req.checksumMode ?? false]);
+}
+
 /** The most a ListObjectsV2 page may weigh: 1,000 keys of 1,024 bytes, escaped, with their fields. */
 const MAX_LIST_PAGE_BYTES = 16 * 1024 * 1024;
 
 /** Refuses malformed UTF-8 instead of replacing it. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/** An S3 error from the lean path, shaped like the SDK's (name = S3 error code). */
-export class S3HttpError extends Error {
-  readonly $metadata: { httpStatusCode: number };
-  /** Retry-After, as sent. */
-  retryAfter?: string;
-  constructor(
-    readonly Code: string,
-    status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = Code;
-    this.$metadata = { httpStatusCode: status };
-  }
-}
 
 export class S3Access {
   readonly bucket: string;
@@ -127,7 +130,10 @@ export class S3Access {
   private readonly controlOptions: ControlClientOptions;
   private control?: ControlCalls & { destroy(): void };
   private destroyed = false;
-  private prefetched?: { key: string; page: Promise<ListObjectsV2Page> };
+  private readonly prefetched = new Prefetched<{
+    list: ListObjectsV2Page;
+    head: ObjectHead;
+  }>();
 
   constructor(options: S3AccessOptions) {
     const { source } = options;
@@ -277,14 +283,10 @@ export class S3Access {
 
   /**
    * Sends a listing's first page now, while the restore still sets up its volume: the
-   * listObjectsV2 call with the same request takes its result (once; a failure is then retried
-   * as any other).
+   * listObjectsV2 call with the same request takes its result (prefetched.ts).
    */
   prefetchListObjectsV2(req: ListObjectsV2Request): void {
-    const page = this.fetchListPage(req);
-    // Not taken when the restore fails before it lists; its caller sees any error.
-    page.catch(() => undefined);
-    this.prefetched = { key: listRequestKey(req), page };
+    this.prefetched.put('list', listRequestKey(req), this.fetchListPage(req));
   }
 
   /**
@@ -293,12 +295,36 @@ export class S3Access {
    * for object bodies.
    */
   listObjectsV2(req: ListObjectsV2Request): Promise<ListObjectsV2Page> {
-    const prefetched = this.prefetched;
-    if (prefetched) {
-      this.prefetched = undefined;
-      if (prefetched.key === listRequestKey(req)) return prefetched.page;
+    return (
+      this.prefetched.take('list', listRequestKey(req)) ??
+      this.fetchListPage(req)
+    );
+  }
+
+  /** Sends a HEAD now, for the headObject call with the same request (as prefetchListObjectsV2). */
+  prefetchHeadObject(req: HeadObjectRequest): void {
+    this.prefetched.put('head', headRequestKey(req), this.fetchHead(req));
+  }
+
+  /**
+   * A HEAD of one object on the lean path, its headers validated (objectHead.ts). A missing object
+   * is NoSuchKey and a refused HEAD AccessDenied, each naming the key: a HEAD's error has no body.
+   */
+  headObject(req: HeadObjectRequest): Promise<ObjectHead> {
+    return (
+      this.prefetched.take('head', headRequestKey(req)) ?? this.fetchHead(req)
+    );
+  }
+
+  private async fetchHead(req: HeadObjectRequest): Promise<ObjectHead> {
+    let res: HttpResponse;
+    try {
+      res = await this.request('HEAD', req);
+    } catch (error) {
+      throw headError(error, req, this.bucket);
     }
-    return this.fetchListPage(req);
+    res.resume();
+    return parseObjectHead(req.key, res.headers);
   }
 
   private async fetchListPage(
@@ -405,50 +431,5 @@ export class S3Access {
     this.destroyed = true;
     this.control?.destroy();
     this.bodies.destroy();
-  }
-}
-
-/** The first 64 KiB of an error's body (the rest is read and dropped). */
-async function readErrorBody(res: HttpResponse): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res) {
-    if (size < 64 * 1024) chunks.push(chunk);
-    size += chunk.length;
-  }
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .slice(0, 64 * 1024);
-}
-
-function s3ErrorFrom(
-  status: number,
-  body: string,
-  headers: Record<string, string | undefined>,
-): S3HttpError {
-  const code =
-    /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? defaultCodeFor(status);
-  const message =
-    /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? `HTTP ${status}`;
-  const error = new S3HttpError(code, status, message);
-  const retryAfter = headers['retry-after'];
-  if (retryAfter) error.retryAfter = String(retryAfter);
-  return error;
-}
-
-function defaultCodeFor(status: number): string {
-  switch (status) {
-    case 403:
-      return 'AccessDenied';
-    case 404:
-      return 'NoSuchKey';
-    case 412:
-      return 'PreconditionFailed';
-    case 429:
-      return 'SlowDown';
-    case 503:
-      return 'ServiceUnavailable';
-    default:
-      return status >= 500 ? 'InternalError' : `HTTP${status}`;
   }
 }

@@ -19,6 +19,7 @@ import type { FileHasher, HashWorkerPool } from '../fileHasher';
 import { SMALL_OBJECT_BYTES } from '../inFlight';
 import type { HttpResponse } from '../s3/access';
 import { recycleBodyChunks } from '../s3/keepAliveHttp';
+import { contentLengthOf, lastModifiedOf } from '../s3/objectHead';
 import { withRetry } from '../retry';
 import { withPartSizes } from './parts';
 import {
@@ -205,11 +206,6 @@ function mismatch(key: string, what: string): RestoreError {
   });
 }
 
-function contentLength(res: HttpResponse): number | undefined {
-  const raw = res.headers['content-length'];
-  return raw === undefined ? undefined : Number(raw);
-}
-
 async function downloadStream(
   ctx: RestoreContext,
   obj: ObjectRef,
@@ -223,13 +219,12 @@ async function downloadStream(
     checksumMode: verify,
     signal: ctx.signal,
   });
-  const size = contentLength(res) ?? obj.size;
-  if (obj.size <= SMALL_OBJECT_BYTES && size > SMALL_OBJECT_BYTES) {
-    res.destroy();
-    throw new GrewSinceListing(size, res.headers.etag);
-  }
+  let size: number;
   let checks: ExpectedChecksum[];
   try {
+    size = contentLengthOf(res.headers, obj.key) ?? obj.size;
+    if (obj.size <= SMALL_OBJECT_BYTES && size > SMALL_OBJECT_BYTES)
+      throw new GrewSinceListing(size, res.headers.etag);
     checks = await checksFor(
       ctx,
       { ...obj, etag: res.headers.etag ?? obj.etag },
@@ -258,7 +253,8 @@ async function downloadStream(
   try {
     await writeFileAtomically(finalPath, body(), {
       ...attributes,
-      mtime: attributes.mtime ?? lastModifiedOf(res) ?? obj.lastModified,
+      mtime:
+        attributes.mtime ?? lastModifiedOf(res.headers) ?? obj.lastModified,
       onOpen: tempPath => {
         fileHasher = fileHasherFor(ctx.hashWorkers, tempPath, offloaded);
       },
@@ -309,13 +305,6 @@ function checkDigests(
       );
     }
   });
-}
-
-function lastModifiedOf(res: HttpResponse): Date | undefined {
-  const raw = res.headers['last-modified'];
-  if (!raw) return undefined;
-  const d = new Date(raw);
-  return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
 /**
@@ -394,7 +383,7 @@ async function downloadRanged(
     signal: ctx.signal,
   });
   head.resume();
-  const size = contentLength(head) ?? obj.size;
+  const size = contentLengthOf(head.headers, obj.key) ?? obj.size;
   const etag = head.headers.etag ?? obj.etag;
   const checks = await checksFor(ctx, { ...obj, etag }, size, head);
   const { offloaded, inline } = splitChecks(checks, size);
@@ -477,7 +466,8 @@ async function downloadRanged(
     await temp.commit(
       {
         ...attributes,
-        mtime: attributes.mtime ?? lastModifiedOf(head) ?? obj.lastModified,
+        mtime:
+          attributes.mtime ?? lastModifiedOf(head.headers) ?? obj.lastModified,
       },
       { fsync: size >= FSYNC_MIN_BYTES },
     );

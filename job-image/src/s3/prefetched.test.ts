@@ -1,0 +1,32 @@
+import { Prefetched } from './prefetched';
+
+describe('Prefetched', () => {
+  it('is taken once, by the first call of its kind that asks for the same thing', async () => {
+    const p = new Prefetched<{ head: number; list: string }>();
+    p.put('head', 'a', Promise.resolve(1));
+    p.put('list', 'x', Promise.resolve('page'));
+    expect(p.take('list', 'y')).toBeUndefined();
+    // the first list call asked for another page: the early one is dropped
+    expect(p.take('list', 'x')).toBeUndefined();
+    await expect(p.take('head', 'a')).resolves.toBe(1);
+    expect(p.take('head', 'a')).toBeUndefined();
+  });
+
+  it('a failure is seen by the call that takes it, and never unhandled', async () => {
+    const p = new Prefetched<{ head: number }>();
+    p.put('head', 'a', Promise.reject(new Error('503')));
+    await new Promise(resolve => setImmediate(resolve));
+    await expect(p.take('head', 'a')).rejects.toThrow('503');
+    // one not taken (the restore failed before it) is not an unhandled rejection either
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      p.put('head', 'b', Promise.reject(new Error('never taken')));
+      await new Promise(resolve => setTimeout(resolve, 10));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+});
