@@ -32,7 +32,7 @@ import { S3Access } from './s3/access';
 import { Throttle } from './throttle';
 import { Shard, shardFromEnv } from './shard';
 import { decompressed } from './sources/extract';
-import { firstListPage } from './sources/listing';
+import { firstHeadObject, firstListPage } from './sources/listing';
 import { S3ObjectsSource } from './sources/objects';
 import { TarArchiveSource } from './sources/tar';
 import type { RestoreContext, Source, SourceTotals } from './sources/types';
@@ -248,9 +248,12 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       signal,
       anonymous: request.credentials.type === 'anonymous',
     });
-    // The listing's first page is on its way while the volume is claimed and set up.
+    // The listing's first page, or the one key's HEAD, is on its way while the volume is claimed
+    // and set up.
     const firstPage = firstListPage(request, shard);
     if (firstPage) s3.prefetchListObjectsV2({ ...firstPage, signal });
+    const firstHead = firstHeadObject(request);
+    if (firstHead) s3.prefetchHeadObject({ ...firstHead, signal });
     const owner = request.options.owner;
     const dirMode =
       owner.dirMode !== undefined ? parseInt(owner.dirMode, 8) : undefined;

@@ -90,6 +90,8 @@ export interface RunJobOptions {
   options?: Partial<RequestOptions>;
   /** Node's own flags before the bundle (a heap cap, --expose-gc, --require). */
   nodeArgs?: string[];
+  /** Runs this bundle instead of BUNDLE (a copy of it, with files beside it left out). */
+  bundle?: string;
   /** Sends SIGTERM once a stdout line satisfies this. */
   sigtermWhen?: (line: Record<string, any>) => boolean;
   timeoutMs?: number;
@@ -99,7 +101,8 @@ export async function runJob(options: RunJobOptions): Promise<JobRun> {
   ensureBundle();
   const termDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-term-'));
   const termFile = path.join(termDir, 'termination-log');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BUNDLE], {
+  const bundle = options.bundle ?? BUNDLE;
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), bundle], {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: os.tmpdir(),

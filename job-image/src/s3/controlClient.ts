@@ -1,11 +1,11 @@
 /**
- * The AWS SDK's S3 client for the job's control calls (ListObjectVersions, HeadObject,
- * RestoreObject, GetObjectAttributes) and for credentials other than static keys, with the
- * commands the job sends. It is a bundle of its own, `control-client.cjs`, which the program loads
- * at its first use (loadControlClient.ts), so that a restore that never needs the SDK (a prefix
- * restored with a Secret's keys: its listing and bodies go on the lean path, signed by sigv4.ts)
- * neither compiles nor evaluates it. The commands are named re-exports, not the package's
- * namespace, so that this bundle leaves out those the job never sends.
+ * The AWS SDK's S3 client for the job's control calls (ListObjectVersions, RestoreObject,
+ * GetObjectAttributes) and for credentials other than static keys, with the commands the job
+ * sends. It is a bundle of its own, `control-client.cjs`, which the program loads at its first use
+ * (loadControlClient.ts), so that a restore that never needs the SDK (a prefix, one key or a tar
+ * archive restored with a Secret's keys: its listing, HEADs and bodies go on the lean path, signed
+ * by sigv4.ts) neither compiles nor evaluates it. The commands are named re-exports, not the
+ * package's namespace, so that this bundle leaves out those the job never sends.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -16,7 +16,6 @@ import { proxyConfigured } from './proxy';
 
 export {
   GetObjectAttributesCommand,
-  HeadObjectCommand,
   ListObjectVersionsCommand,
   RestoreObjectCommand,
 } from '@aws-sdk/client-s3';

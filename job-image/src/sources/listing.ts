@@ -1,12 +1,13 @@
 /**
  * The listing of an objects source: every object under a prefix (ListObjectsV2, or
- * ListObjectVersions for `asOf`), or one key (HeadObject), page by page. A shard of a request with
+ * ListObjectVersions for `asOf`), or one key (a lean HEAD), page by page. A shard of a request with
  * shard bounds lists only its own key range: it starts after the range's first bound (StartAfter,
  * or KeyMarker for versions) and stops at its last key, so that all shards together list the
  * prefix about once. Without bounds, every shard lists the whole prefix (hash sharding).
  */
 import { compareKeys, type RestoreRequest } from '@kube-restore/common';
-import type { ListObjectsV2Request } from '../s3/access';
+import type { HeadObjectRequest, ListObjectsV2Request } from '../s3/access';
+import { plannedStorageClass } from '../s3/objectHead';
 import { rangeOf, type KeyRange, type Shard } from '../shard';
 import { controlCall } from './util';
 import type { ObjectRef, RestoreContext } from './types';
@@ -30,26 +31,17 @@ export async function* listObjects(
   ctx: RestoreContext,
 ): AsyncGenerator<ListedObject> {
   const { source } = ctx.request;
-  const { bucket } = ctx.s3;
   if (source.key !== undefined) {
     const key = source.key;
-    const { client, commands } = ctx.s3.controlCalls();
     const head = await controlCall(ctx, key, () =>
-      client.send(
-        new commands.HeadObjectCommand({ Bucket: bucket, Key: key }),
-        {
-          abortSignal: ctx.signal,
-        },
-      ),
+      ctx.s3.headObject({ key, signal: ctx.signal }),
     );
     yield {
       key,
-      size: head.ContentLength ?? 0,
-      etag: head.ETag,
-      lastModified: head.LastModified,
-      storageClass:
-        head.StorageClass ??
-        (head.ArchiveStatus ? 'INTELLIGENT_TIERING' : undefined),
+      size: head.size,
+      etag: head.etag,
+      lastModified: head.lastModified,
+      storageClass: plannedStorageClass(head),
       versionId: undefined,
     };
     return;
@@ -134,6 +126,18 @@ export function firstListPage(
     undefined,
     rangeOf(shard, request.shards)?.after,
   );
+}
+
+/**
+ * The HEAD of the request's one key, which listObjects and the archive source's plan send first
+ * (also after `auto` sniffed the object's first bytes), or undefined for a prefix: run.ts sends it
+ * early.
+ */
+export function firstHeadObject(
+  request: RestoreRequest,
+): HeadObjectRequest | undefined {
+  const { key } = request.source;
+  return key === undefined ? undefined : { key };
 }
 
 /** One page of ListObjectsV2 after `token`, on the lean path (s3/access.ts, s3/listPage.ts). */

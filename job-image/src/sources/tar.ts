@@ -7,6 +7,7 @@
 import { checksumLabel, createHasher, expectedChecksums } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
 import { withRetry } from '../retry';
+import { contentLengthOf, plannedStorageClass } from '../s3/objectHead';
 import { decompressed, extractTar, ExtractResult } from './extract';
 import { checkRecordedSymlinks } from './extractLinks';
 import { findArchived, thawObjects, ThawItem } from './thaw';
@@ -60,22 +61,14 @@ export class TarArchiveSource implements Source {
           { links: removed },
         );
     }
-    const { client, commands } = s3.controlCalls();
     const head = await controlCall(this.ctx, key, () =>
-      client.send(
-        new commands.HeadObjectCommand({ Bucket: s3.bucket, Key: key }),
-        {
-          abortSignal: this.ctx.signal,
-        },
-      ),
+      s3.headObject({ key, signal: this.ctx.signal }),
     );
     this.object = {
       key,
-      size: head.ContentLength ?? 0,
-      etag: head.ETag,
-      storageClass:
-        head.StorageClass ??
-        (head.ArchiveStatus ? 'INTELLIGENT_TIERING' : undefined),
+      size: head.size,
+      etag: head.etag,
+      storageClass: plannedStorageClass(head),
     };
     const done = resume.archives.get(key);
     if (
@@ -178,7 +171,7 @@ export class TarArchiveSource implements Source {
       checksumMode: verify,
       signal,
     });
-    const size = Number(res.headers['content-length'] ?? obj.size);
+    const size = contentLengthOf(res.headers, obj.key) ?? obj.size;
     const checks = verify ? expectedChecksums(res.headers) : [];
     const hashers = checks.map(createHasher);
     const addRead = (bytes: number) => {

@@ -4,13 +4,13 @@
  * every copy is readable or `waitSeconds` ran out (THAW_TIMEOUT). What waits is spooled to the
  * scratch directory, not held in memory.
  */
-import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import {
   ARCHIVED_INTELLIGENT_TIERING_STATUSES,
   ARCHIVED_STORAGE_CLASSES,
   ArchiveTier,
 } from '@kube-restore/common';
 import { RestoreError } from '../errors';
+import type { ObjectHead } from '../s3/objectHead';
 import { Spool } from '../scratch';
 import { controlCall, forEachLimited } from './util';
 import { forEachStreamed } from './window';
@@ -32,23 +32,31 @@ export function parseRestoreHeader(
 
 /** Does a HEAD say the object's bytes cannot be read before a thaw? */
 export function isArchived(
-  head: Pick<
-    HeadObjectCommandOutput,
-    'StorageClass' | 'Restore' | 'ArchiveStatus'
-  >,
+  head: Pick<ObjectHead, 'storageClass' | 'restore' | 'archiveStatus'>,
 ): boolean {
-  const storageClass = head.StorageClass as string | undefined;
+  const { storageClass, archiveStatus } = head;
   const archivedClass =
     storageClass !== undefined &&
     (ARCHIVED_STORAGE_CLASSES as readonly string[]).includes(storageClass);
   const archivedTier =
-    head.ArchiveStatus !== undefined &&
+    archiveStatus !== undefined &&
     (ARCHIVED_INTELLIGENT_TIERING_STATUSES as readonly string[]).includes(
-      head.ArchiveStatus,
+      archiveStatus,
     );
   return (
     (archivedClass || archivedTier) &&
-    parseRestoreHeader(head.Restore) !== 'restored'
+    parseRestoreHeader(head.restore) !== 'restored'
+  );
+}
+
+/** A lean HEAD of `item` (s3/access.ts), with the restore's retries. */
+function headOf(
+  ctx: RestoreContext,
+  item: ThawItem,
+  signal: AbortSignal,
+): Promise<ObjectHead> {
+  return controlCall(ctx, item.key, () =>
+    ctx.s3.headObject({ key: item.key, versionId: item.versionId, signal }),
   );
 }
 
@@ -67,22 +75,11 @@ export async function needsThaw(
   signal: AbortSignal = ctx.signal,
 ): Promise<boolean> {
   if (!mayBeArchived(item.storageClass)) return false;
-  const { bucket } = ctx.s3;
-  const { client, commands } = ctx.s3.controlCalls();
-  const head = await controlCall(ctx, item.key, () =>
-    client.send(
-      new commands.HeadObjectCommand({
-        Bucket: bucket,
-        Key: item.key,
-        VersionId: item.versionId,
-      }),
-      { abortSignal: signal },
-    ),
-  );
+  const head = await headOf(ctx, item, signal);
   if (!isArchived(head)) return false;
   item.archived = true;
   item.storageClass =
-    head.ArchiveStatus ?? head.StorageClass ?? item.storageClass;
+    head.archiveStatus ?? head.storageClass ?? item.storageClass;
   return true;
 }
 
@@ -200,16 +197,7 @@ export async function thawObjects(
       waiting.read(),
       tuning.concurrency,
       async (item, signal) => {
-        const head = await controlCall(ctx, item.key, () =>
-          client.send(
-            new commands.HeadObjectCommand({
-              Bucket: s3.bucket,
-              Key: item.key,
-              VersionId: item.versionId,
-            }),
-            { abortSignal: signal },
-          ),
-        );
+        const head = await headOf(ctx, item, signal);
         if (isArchived(head)) await still.append(item);
       },
     );
