@@ -165,4 +165,26 @@ describe('InFlight', () => {
     // the slot is free again (a leaked one would hold this forever)
     await gate.run(1e9, new AbortController().signal, async () => undefined);
   });
+
+  it('lends spare large slots to split objects and gives them back to waiting ones', async () => {
+    const gate = new InFlight(4, new FirstByteTimes());
+    const ac = new AbortController();
+    const two = hold(gate, 2, SMALL_OBJECT_BYTES + 1, ac.signal);
+    await tick();
+    expect(gate.takeSpareLarge(5)).toBe(2); // 4 - the 2 in flight
+    expect(gate.takeSpareLarge(1)).toBe(0);
+    const third = hold(gate, 1, SMALL_OBJECT_BYTES + 1, ac.signal);
+    await tick();
+    expect(third.running()).toBe(0); // every large slot is taken
+    gate.releaseLarge();
+    await tick();
+    expect(third.running()).toBe(1);
+    gate.releaseLarge();
+    expect(gate.takeSpareLarge(3)).toBe(1);
+    two.release();
+    third.release();
+    await Promise.all([two.all, third.all]);
+    gate.releaseLarge();
+    expect(gate.takeSpareLarge(9)).toBe(4);
+  });
 });

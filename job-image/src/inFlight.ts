@@ -1,6 +1,7 @@
 /**
  * How many objects are downloaded at once. Large objects hold memory and bandwidth: at most
- * `options.concurrency` of them. Small ones (256 KiB or less) hold little of either: a far region
+ * `options.concurrency` large streams, an object's own or the spare ones its ranged parts borrow
+ * (sources/partWorkers.ts). Small ones (256 KiB or less) hold little of either: a far region
  * makes them wait on the round trip, not on the link, so they get as many in flight as the round
  * trip calls for (a bandwidth-delay product): the concurrency that keeps the job busy when the
  * first byte of a GET comes back after 5 ms, scaled by the measured time to first byte, from
@@ -112,6 +113,23 @@ export class InFlight {
       else this.large--;
       this.wakeUp();
     }
+  }
+
+  /**
+   * Up to `wanted` more large slots now, without waiting, for the parallel parts of a large object
+   * already in flight (sources/partWorkers.ts). A large object waits only while every large slot
+   * is taken, so what is spare here holds no other object back.
+   */
+  takeSpareLarge(wanted: number): number {
+    const taken = Math.max(0, Math.min(wanted, this.concurrency - this.large));
+    this.large += taken;
+    return taken;
+  }
+
+  /** Gives back one slot taken by takeSpareLarge. */
+  releaseLarge(): void {
+    this.large--;
+    this.wakeUp();
   }
 
   private admits(small: boolean, limit = this.currentSmallLimit()): boolean {

@@ -22,6 +22,7 @@ import { recycleBodyChunks } from '../s3/keepAliveHttp';
 import { contentLengthOf, lastModifiedOf } from '../s3/objectHead';
 import { withRetry } from '../retry';
 import { withPartSizes } from './parts';
+import { runParts } from './partWorkers';
 import {
   FileAttributes,
   FSYNC_MIN_BYTES,
@@ -317,6 +318,7 @@ async function downloadPart(
   etag: string | undefined,
   temp: TempFile,
   part: [number, number],
+  signal: AbortSignal,
   onWritten: (position: number) => void,
 ): Promise<number> {
   let partCounted = 0;
@@ -325,7 +327,7 @@ async function downloadPart(
     versionId: obj.versionId,
     range: part,
     ifMatch: etag,
-    signal: ctx.signal,
+    signal,
   });
   try {
     let position = part[0];
@@ -336,7 +338,7 @@ async function downloadPart(
       batchBytes += chunk.length;
       partCounted += chunk.length;
       ctx.reporter.addBytes(chunk.length);
-      if (ctx.limiter) await ctx.limiter.take(chunk.length, ctx.signal);
+      if (ctx.limiter) await ctx.limiter.take(chunk.length, signal);
       if (batchBytes >= WRITE_BATCH_BYTES) {
         await temp.writeAt(batch, position);
         recycleBodyChunks(batch);
@@ -364,8 +366,9 @@ async function downloadPart(
 }
 
 /**
- * Parallel ranged GETs (If-Match the ETag of a HEAD, so every part is of one version) written at
- * their offsets into a preallocated temporary file. Checksums of the whole object come from the
+ * Parallel ranged GETs (If-Match the ETag of a HEAD, so every part is of one version; as many at
+ * once as options.parts.concurrency and the gate's spare large slots allow, partWorkers.ts) written
+ * at their offsets into a preallocated temporary file. Checksums of the whole object come from the
  * HEAD: MD5 and SHA-* are hashed by a worker as the file's contiguous prefix grows; CRCs by reading
  * the file back at the end (the parts arrive out of order).
  */
@@ -411,30 +414,21 @@ async function downloadRanged(
         firstOpen++;
       fileHasher?.advance(firstOpen < parts.length ? written[firstOpen] : size);
     };
-    let next = 0;
-    const worker = async () => {
-      while (next < parts.length && !ctx.signal.aborted) {
-        const index = next++;
-        const part = parts[index];
-        const partCounted = await withRetry(
+    await runParts(
+      parts.length,
+      ctx.tuning.partConcurrency,
+      ctx.inFlight,
+      ctx.signal,
+      async (index, signal) => {
+        counted += await withRetry(
           () =>
-            downloadPart(ctx, obj, etag, temp, part, position =>
+            downloadPart(ctx, obj, etag, temp, parts[index], signal, position =>
               onWritten(index, position),
             ),
           ctx.retry,
-          {
-            signal: ctx.signal,
-            entry: obj.key,
-          },
+          { signal, entry: obj.key },
         );
-        counted += partCounted;
-      }
-    };
-    await Promise.all(
-      Array.from(
-        { length: Math.min(ctx.tuning.partConcurrency, parts.length) },
-        worker,
-      ),
+      },
     );
     if (ctx.signal.aborted)
       throw new RestoreError('CANCELLED', 'the restore was stopped', {

@@ -31,7 +31,9 @@ export const partsSchema = z
       .optional()
       .describe(
         `Ranged GETs in flight per large object (default ${DEFAULT_PARTS.concurrency}). Raise it for a far region or a per-connection ` +
-          'bandwidth cap, where each stream is limited by the round trip, not by the disk.',
+          'bandwidth cap, where each stream is limited by the round trip, not by the disk. ' +
+          'Parts borrow the slots of `concurrency` that no other large object uses: a pod never has more than ' +
+          '`concurrency` large streams at once.',
       ),
   })
   .strict();

@@ -1,0 +1,146 @@
+import { runParts, SpareSlots } from './partWorkers';
+
+/** A gate with `free` spare slots; records how many are out at most. */
+class Slots implements SpareSlots {
+  out = 0;
+  peakOut = 0;
+  constructor(public free: number) {}
+  takeSpareLarge(wanted: number): number {
+    const n = Math.max(0, Math.min(wanted, this.free));
+    this.free -= n;
+    this.out += n;
+    this.peakOut = Math.max(this.peakOut, this.out);
+    return n;
+  }
+  releaseLarge(): void {
+    this.out--;
+    this.free++;
+  }
+}
+
+const tick = () => new Promise(r => setImmediate(r));
+
+/** A fetch whose parts end when the test says so; records the order and the most at once. */
+function controlled() {
+  const started: number[] = [];
+  const ends = new Map<number, { ok: () => void; fail: (e: Error) => void }>();
+  const signals = new Map<number, AbortSignal>();
+  let running = 0;
+  let peak = 0;
+  const fetch = (index: number, signal: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      started.push(index);
+      signals.set(index, signal);
+      running++;
+      peak = Math.max(peak, running);
+      const done = () => {
+        running--;
+      };
+      ends.set(index, {
+        ok: () => {
+          done();
+          resolve();
+        },
+        fail: e => {
+          done();
+          reject(e);
+        },
+      });
+    });
+  return {
+    fetch,
+    started,
+    signals,
+    end: (i: number) => ends.get(i)!.ok(),
+    fail: (i: number, e: Error) => ends.get(i)!.fail(e),
+    running: () => running,
+    peak: () => peak,
+  };
+}
+
+describe('runParts', () => {
+  it('fetches every part once, in order, as many at once as spare slots allow', async () => {
+    const slots = new Slots(2);
+    const f = controlled();
+    const all = runParts(7, 4, slots, new AbortController().signal, f.fetch);
+    await tick();
+    expect(f.started).toEqual([0, 1, 2]); // the object's own slot and 2 spare
+    for (let i = 0; i < 7; i++) {
+      f.end(i);
+      await tick();
+    }
+    await all;
+    expect(f.started).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(f.peak()).toBe(3);
+    expect(slots.out).toBe(0);
+  });
+
+  it('never runs more than `most`, however many slots are spare', async () => {
+    const slots = new Slots(100);
+    const f = controlled();
+    const all = runParts(10, 3, slots, new AbortController().signal, f.fetch);
+    for (let i = 0; i < 10; i++) {
+      await tick();
+      expect(f.running()).toBeLessThanOrEqual(3);
+      f.end(i);
+    }
+    await all;
+    expect(f.peak()).toBe(3);
+    expect(slots.peakOut).toBe(2);
+    expect(slots.out).toBe(0);
+  });
+
+  it('splits later when slots free up, and gives each back once no part is left for it', async () => {
+    const slots = new Slots(0);
+    const f = controlled();
+    const all = runParts(4, 4, slots, new AbortController().signal, f.fetch);
+    await tick();
+    expect(f.started).toEqual([0]);
+    slots.free = 5; // other objects finished
+    f.end(0);
+    await tick();
+    expect(f.started).toEqual([0, 1, 2, 3]);
+    expect(slots.peakOut).toBe(2); // exactly the parts left, none taken to be given back
+    expect(slots.out).toBe(2);
+    f.end(2); // its worker finds no part left: its slot goes back at once
+    await tick();
+    expect(slots.out).toBe(1);
+    f.end(1);
+    f.end(3);
+    await all;
+    expect(slots.out).toBe(0);
+  });
+
+  it('stops at the first error: no new part, the others aborted and awaited, slots back', async () => {
+    const slots = new Slots(2);
+    const f = controlled();
+    let settled = false;
+    const all = runParts(9, 3, slots, new AbortController().signal, f.fetch);
+    all.catch(() => undefined).finally(() => (settled = true));
+    await tick();
+    f.fail(1, new Error('part 1 broke'));
+    await tick();
+    expect(f.signals.get(0)!.aborted).toBe(true);
+    expect(f.started).toEqual([0, 1, 2]);
+    expect(settled).toBe(false); // parts 0 and 2 still running
+    f.fail(0, new Error('aborted'));
+    f.end(2);
+    await expect(all).rejects.toThrow('part 1 broke');
+    expect(f.started).toEqual([0, 1, 2]);
+    expect(slots.out).toBe(0);
+  });
+
+  it('ends as CANCELLED when the restore is stopped', async () => {
+    const slots = new Slots(1);
+    const f = controlled();
+    const ac = new AbortController();
+    const all = runParts(5, 2, slots, ac.signal, f.fetch);
+    await tick();
+    f.end(0);
+    f.end(1);
+    ac.abort();
+    await expect(all).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(f.started).toEqual([0, 1]);
+    expect(slots.out).toBe(0);
+  });
+});
