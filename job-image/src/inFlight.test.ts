@@ -186,5 +186,34 @@ describe('InFlight', () => {
     await Promise.all([two.all, third.all]);
     gate.releaseLarge();
     expect(gate.takeSpareLarge(9)).toBe(4);
+    // a large object waiting: nothing is spare, and it is told
+    const waiting = hold(gate, 1, SMALL_OBJECT_BYTES + 1, ac.signal);
+    await tick();
+    expect(gate.largeWaiting).toBe(true);
+    gate.releaseLarge();
+    await tick();
+    expect(waiting.running()).toBe(1);
+    expect(gate.largeWaiting).toBe(false);
+    expect(gate.takeSpareLarge(1)).toBe(0); // 3 borrowed + the waiting one
+    for (let i = 0; i < 3; i++) gate.releaseLarge();
+    waiting.release();
+    await waiting.all;
+    expect(() => gate.releaseLarge()).toThrow(/given back twice/);
+  });
+
+  it('no longer counts a large object that stopped waiting', async () => {
+    const gate = new InFlight(1, new FirstByteTimes());
+    const first = hold(gate, 1, 1e9, new AbortController().signal);
+    await tick();
+    const ac = new AbortController();
+    const second = hold(gate, 1, 1e9, ac.signal);
+    await tick();
+    expect(gate.largeWaiting).toBe(true);
+    ac.abort();
+    await second.all;
+    expect(gate.largeWaiting).toBe(false);
+    first.release();
+    await first.all;
+    expect(gate.takeSpareLarge(1)).toBe(1);
   });
 });

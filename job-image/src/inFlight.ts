@@ -12,6 +12,7 @@
  * The time to first byte is the least of the last 32 successful GETs and HEADs (S3Access records
  * them), so that the server's queueing under many requests does not raise the number further.
  */
+import { RestoreError } from './errors';
 
 /** Objects of at most this many bytes are small. */
 export const SMALL_OBJECT_BYTES = 256 * 1024;
@@ -69,6 +70,7 @@ export class InFlight {
   private large = 0;
   private small = 0;
   private readonly waiting: Waiter[] = [];
+  private largeWaiters = 0;
   /** The most small objects ever in flight at once (tests, the bench). */
   peakSmall = 0;
 
@@ -117,10 +119,11 @@ export class InFlight {
 
   /**
    * Up to `wanted` more large slots now, without waiting, for the parallel parts of a large object
-   * already in flight (sources/partWorkers.ts). A large object waits only while every large slot
-   * is taken, so what is spare here holds no other object back.
+   * already in flight (sources/partWorkers.ts); none while a large object waits. A borrowed slot
+   * is given back when its part ends and a large object waits.
    */
   takeSpareLarge(wanted: number): number {
+    if (this.largeWaiters > 0) return 0;
     const taken = Math.max(0, Math.min(wanted, this.concurrency - this.large));
     this.large += taken;
     return taken;
@@ -128,8 +131,15 @@ export class InFlight {
 
   /** Gives back one slot taken by takeSpareLarge. */
   releaseLarge(): void {
+    if (this.large <= 0)
+      throw new RestoreError('INTERNAL', 'a large slot was given back twice');
     this.large--;
     this.wakeUp();
+  }
+
+  /** A large object is waiting for a slot (a split object's borrowed slots go back to it). */
+  get largeWaiting(): boolean {
+    return this.largeWaiters > 0;
   }
 
   private admits(small: boolean, limit = this.currentSmallLimit()): boolean {
@@ -165,17 +175,22 @@ export class InFlight {
         small,
         go: () => {
           signal.removeEventListener('abort', waiter.abort);
+          if (!small) this.largeWaiters--;
           this.take(small);
           resolve();
         },
         abort: () => {
           const i = this.waiting.indexOf(waiter);
-          if (i >= 0) this.waiting.splice(i, 1);
+          if (i >= 0) {
+            this.waiting.splice(i, 1);
+            if (!small) this.largeWaiters--;
+          }
           reject(signal.reason);
         },
       };
       signal.addEventListener('abort', waiter.abort, { once: true });
       this.waiting.push(waiter);
+      if (!small) this.largeWaiters++;
     });
   }
 

@@ -224,8 +224,9 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     const { policy: retry, throttleBudgetMs } = retryFrom(request);
     const throttle = new Throttle({
       backoff: retry,
-      // raised by inFlight.ts when a far region lets more small objects in at once
-      max: tuning.concurrency * tuning.partConcurrency,
+      // the gate's large streams and small objects (inFlight.ts), raised with the small limit
+      // when a far region lets more small objects in at once
+      max: 2 * tuning.concurrency,
       budgetMs: throttleBudgetMs,
       onChange: e =>
         reporter.log(
@@ -378,7 +379,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       inFlight: new InFlight(
         tuning.concurrency,
         s3.firstByte,
-        limit => throttle.raiseMax(limit),
+        limit => throttle.raiseMax(limit + tuning.concurrency),
         tuning.smallScales,
       ),
       smallWrites: new SmallWritePolicy(),

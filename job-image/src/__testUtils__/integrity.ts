@@ -139,7 +139,7 @@ async function seed(h: Harness, objects: IntegrityObject[]): Promise<void> {
   );
 }
 
-/** Ranged GETs of 5 MiB for objects of 1 MiB and more (the defaults only range 256 MiB ones). */
+/** Ranged GETs of 5 MiB for objects of 1 MiB and more (the defaults only range 32 MiB ones). */
 const RANGED: Partial<RequestOptions> = {
   parts: { minObjectSize: '1Mi', size: '5Mi' },
 };

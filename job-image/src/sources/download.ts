@@ -163,11 +163,7 @@ async function downloadVerified(
   for (let attempt = 0; ; attempt++) {
     try {
       return await withRetry(
-        () =>
-          obj.size >= ctx.tuning.rangeThreshold &&
-          obj.size > ctx.tuning.partSize
-            ? downloadRanged(ctx, obj, finalPath, attributes)
-            : downloadStream(ctx, obj, finalPath, attributes),
+        () => downloadOnce(ctx, obj, finalPath, attributes),
         ctx.retry,
         {
           signal: ctx.signal,
@@ -366,6 +362,32 @@ async function downloadPart(
 }
 
 /**
+ * One attempt at an object: as ranged parts when it is large enough and the gate has a spare large
+ * slot for a second stream now (taken here, given back here); otherwise, when every large slot is
+ * busy with other objects, as one GET, which costs no round trip per part.
+ */
+async function downloadOnce(
+  ctx: RestoreContext,
+  obj: ObjectRef,
+  finalPath: string,
+  attributes: FileAttributes,
+): Promise<Downloaded> {
+  const { rangeThreshold, partSize, partConcurrency } = ctx.tuning;
+  if (obj.size < rangeThreshold || obj.size <= partSize)
+    return downloadStream(ctx, obj, finalPath, attributes);
+  // One part at a time, as the request asked: no second stream to find room for.
+  if (partConcurrency === 1)
+    return downloadRanged(ctx, obj, finalPath, attributes, 0);
+  if (ctx.inFlight.takeSpareLarge(1) === 0)
+    return downloadStream(ctx, obj, finalPath, attributes);
+  try {
+    return await downloadRanged(ctx, obj, finalPath, attributes, 1);
+  } finally {
+    ctx.inFlight.releaseLarge();
+  }
+}
+
+/**
  * Parallel ranged GETs (If-Match the ETag of a HEAD, so every part is of one version; as many at
  * once as options.parts.concurrency and the gate's spare large slots allow, partWorkers.ts) written
  * at their offsets into a preallocated temporary file. Checksums of the whole object come from the
@@ -377,6 +399,7 @@ async function downloadRanged(
   obj: ObjectRef,
   finalPath: string,
   attributes: FileAttributes,
+  lent: number,
 ): Promise<Downloaded> {
   const verify = ctx.request.options.verify;
   const head = await ctx.s3.request('HEAD', {
@@ -420,7 +443,7 @@ async function downloadRanged(
       ctx.inFlight,
       ctx.signal,
       async (index, signal) => {
-        counted += await withRetry(
+        const partCounted = await withRetry(
           () =>
             downloadPart(ctx, obj, etag, temp, parts[index], signal, position =>
               onWritten(index, position),
@@ -428,7 +451,9 @@ async function downloadRanged(
           ctx.retry,
           { signal, entry: obj.key },
         );
+        counted += partCounted;
       },
+      lent,
     );
     if (ctx.signal.aborted)
       throw new RestoreError('CANCELLED', 'the restore was stopped', {

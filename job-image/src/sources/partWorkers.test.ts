@@ -4,8 +4,10 @@ import { runParts, SpareSlots } from './partWorkers';
 class Slots implements SpareSlots {
   out = 0;
   peakOut = 0;
+  largeWaiting = false;
   constructor(public free: number) {}
   takeSpareLarge(wanted: number): number {
+    if (this.largeWaiting) return 0; // as InFlight: nothing is spare while an object waits
     const n = Math.max(0, Math.min(wanted, this.free));
     this.free -= n;
     this.out += n;
@@ -141,6 +143,77 @@ describe('runParts', () => {
     ac.abort();
     await expect(all).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(f.started).toEqual([0, 1]);
+    expect(slots.out).toBe(0);
+  });
+
+  it('runs a lent slot from the start, and leaves giving it back to the caller', async () => {
+    const slots = new Slots(0);
+    const f = controlled();
+    const all = runParts(3, 4, slots, new AbortController().signal, f.fetch, 1);
+    await tick();
+    expect(f.started).toEqual([0, 1]);
+    f.end(0);
+    f.end(1);
+    await tick();
+    f.end(2);
+    await all;
+    expect(slots.out).toBe(0); // nothing released that runParts did not take
+    expect(slots.free).toBe(0);
+  });
+
+  it('gives a borrowed slot back after its part when a large object waits', async () => {
+    const slots = new Slots(3);
+    const f = controlled();
+    const all = runParts(8, 4, slots, new AbortController().signal, f.fetch);
+    await tick();
+    expect(f.started).toEqual([0, 1, 2, 3]);
+    slots.largeWaiting = true;
+    f.end(1);
+    f.end(2);
+    await tick();
+    expect(slots.out).toBe(1); // two borrowed slots back; no new part on them
+    expect(f.started).toEqual([0, 1, 2, 3]);
+    f.end(0); // the object's own worker goes on
+    await tick();
+    expect(f.started).toEqual([0, 1, 2, 3, 4]);
+    slots.largeWaiting = false;
+    for (const i of [3, 4, 5, 6, 7]) {
+      f.end(i);
+      await tick();
+    }
+    await all;
+    expect(f.started).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(slots.out).toBe(0);
+  });
+
+  it('treats a fetch that throws at once as a failed part, and still waits for the others', async () => {
+    const slots = new Slots(1);
+    const f = controlled();
+    let settled = false;
+    const fetch = (i: number, signal: AbortSignal) => {
+      if (i === 1) throw new Error('no part 1');
+      return f.fetch(i, signal);
+    };
+    const all = runParts(4, 2, slots, new AbortController().signal, fetch);
+    all.catch(() => undefined).finally(() => (settled = true));
+    await tick();
+    expect(settled).toBe(false); // part 0 still runs
+    expect(f.signals.get(0)!.aborted).toBe(true);
+    f.end(0);
+    await expect(all).rejects.toThrow('no part 1');
+    expect(slots.out).toBe(0);
+  });
+
+  it('is CANCELLED when the restore stops mid-part, whatever the part threw', async () => {
+    const slots = new Slots(1);
+    const f = controlled();
+    const ac = new AbortController();
+    const all = runParts(4, 2, slots, ac.signal, f.fetch);
+    await tick();
+    ac.abort();
+    f.fail(0, new Error('socket closed'));
+    f.fail(1, new Error('socket closed'));
+    await expect(all).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(slots.out).toBe(0);
   });
 });
