@@ -223,7 +223,7 @@ export const REQUEST_FLAGS = {
   },
   'part-concurrency': {
     type: 'string',
-    describe: `ranged GETs in flight per large object (default ${DEFAULT_PARTS.concurrency}; raise it for a far region)`,
+    describe: `ranged GETs in flight per large object (default ${DEFAULT_PARTS.concurrency}), on the --concurrency slots no other large object needs`,
     fields: ['options.parts.concurrency'],
   },
   'ranged-min-size': {
