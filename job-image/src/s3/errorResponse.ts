@@ -57,11 +57,18 @@ export function headError(
 ): unknown {
   if (!(error instanceof S3HttpError)) return error;
   const status = error.$metadata.httpStatusCode;
-  const object = `"${req.key}"${req.versionId ? ` (version ${req.versionId})` : ''} in bucket "${bucket}"`;
+  // Names as JSON strings: a key may hold quotes or control characters.
+  const version = req.versionId
+    ? ` (version ${JSON.stringify(req.versionId.slice(0, 128))})`
+    : '';
+  const object = `${JSON.stringify(req.key)}${version} in bucket ${JSON.stringify(bucket)}`;
   let message: string;
-  if (status === 404) message = `no object ${object} (HEAD: HTTP 404)`;
+  // A HEAD's error has no body to tell a missing key from a missing bucket, or a refusal from
+  // a missing key that the credentials may not list.
+  if (status === 404)
+    message = `no object ${object}, or no such bucket (HEAD: HTTP 404)`;
   else if (status === 403)
-    message = `HEAD of ${object} refused (HTTP 403): the credentials may not read it`;
+    message = `HEAD of ${object} refused (HTTP 403): the credentials may not read it, or it does not exist and they may not list the bucket`;
   else return error;
   const named = new S3HttpError(error.Code, status, message);
   named.retryAfter = error.retryAfter;

@@ -84,7 +84,11 @@ it('a 200 without a Content-Length is an error naming the key, not a size of 0',
 });
 
 it.each([
-  [404, 'NO_SUCH_KEY', 'no object "gone.tar" in bucket "b" (HEAD: HTTP 404)'],
+  [
+    404,
+    'NO_SUCH_KEY',
+    'no object "gone.tar" in bucket "b", or no such bucket (HEAD: HTTP 404)',
+  ],
   [403, 'ACCESS_DENIED', 'HEAD of "gone.tar" in bucket "b" refused (HTTP 403)'],
   [503, 'THROTTLED', 'HTTP 503'],
   [500, 'SERVER_ERROR', 'HTTP 500'],

@@ -77,10 +77,7 @@ describe('parseObjectHead', () => {
   it.each([
     ['x-amz-storage-class', 'GLACIER\u0000'],
     ['x-amz-storage-class', 'GLACIER, STANDARD'],
-    ['x-amz-storage-class', ''],
     ['x-amz-archive-status', 'A'.repeat(65)],
-    ['x-amz-version-id', 'has space'],
-    ['x-amz-version-id', 'v'.repeat(1025)],
   ])('a malformed %s (%j) is refused, naming the key', (name, value) => {
     expect(() =>
       parseObjectHead(KEY, { 'content-length': '1', [name]: value }),
@@ -117,5 +114,23 @@ describe('contentLengthOf', () => {
     expect(() => contentLengthOf({ 'content-length': 'NaN' }, KEY)).toThrow(
       `"${KEY}": the S3 response's Content-Length "NaN" is not a byte count`,
     );
+  });
+
+  it('reads an empty class or archive status as none, and a malformed version id as none', () => {
+    const head = parseObjectHead(KEY, {
+      'content-length': '1',
+      'x-amz-storage-class': '',
+      'x-amz-archive-status': '',
+      'x-amz-version-id': 'has space',
+    });
+    expect(head.storageClass).toBeUndefined();
+    expect(head.archiveStatus).toBeUndefined();
+    expect(head.versionId).toBeUndefined();
+    expect(
+      parseObjectHead(KEY, {
+        'content-length': '1',
+        'x-amz-version-id': 'v'.repeat(1025),
+      }).versionId,
+    ).toBeUndefined();
   });
 });

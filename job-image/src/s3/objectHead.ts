@@ -77,7 +77,8 @@ function tokenOf(
   pattern = TOKEN,
 ): string | undefined {
   const raw = headers[name];
-  if (raw === undefined) return undefined;
+  // An empty header says nothing (the SDK read it as '', which planned as STANDARD).
+  if (raw === undefined || raw === '') return undefined;
   if (!pattern.test(raw))
     throw malformed(key, `${name} ${shown(raw)} is malformed`);
   return raw;
@@ -90,7 +91,12 @@ export function parseObjectHead(
 ): ObjectHead {
   const size = contentLengthOf(headers, key);
   if (size === undefined) throw malformed(key, 'HEAD has no Content-Length');
-  const versionId = tokenOf(headers, 'x-amz-version-id', key, VERSION_ID);
+  // Read for what it tells, not relied on (a source pins no version by it): a malformed one is none.
+  const rawVersion = headers['x-amz-version-id'];
+  const versionId =
+    rawVersion !== undefined && VERSION_ID.test(rawVersion)
+      ? rawVersion
+      : undefined;
   return {
     key,
     size,
@@ -104,8 +110,9 @@ export function parseObjectHead(
 }
 
 /**
- * The storage class a source plans with: S3 sends x-amz-archive-status (and no class) for an
- * Intelligent-Tiering object in an archive tier, which thaw.ts then HEADs to check.
+ * The storage class a source plans with: S3 sends x-amz-archive-status (with the class
+ * INTELLIGENT_TIERING, which some servers leave out) for an Intelligent-Tiering object in an
+ * archive tier, which thaw.ts then HEADs to check.
  */
 export function plannedStorageClass(head: ObjectHead): string | undefined {
   return (
