@@ -144,6 +144,19 @@ describe('asOf (versioned bucket)', () => {
     expect(
       Object.fromEntries([...tree].map(([k, v]) => [k, v.toString()])),
     ).toEqual({ 'a.txt': 'a-v1', 'gone-later.txt': 'was here' });
+
+    // one key as it was: its own version, not the current one nor a longer key's
+    await server.put('versioned', 'v/a.txt.bak', 'a longer key');
+    const one = await h.newTarget();
+    const single = await h.run({
+      request: h.request({ bucket: 'versioned', key: 'v/a.txt', asOf }),
+      target: one,
+    });
+    expect(single.termination?.phase).toBe('Succeeded');
+    const restored = await readTree(one);
+    expect(
+      Object.fromEntries([...restored].map(([k, v]) => [k, v.toString()])),
+    ).toEqual({ 'a.txt': 'a-v1' });
   });
 });
 

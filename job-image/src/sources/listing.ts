@@ -31,6 +31,13 @@ export async function* listObjects(
   ctx: RestoreContext,
 ): AsyncGenerator<ListedObject> {
   const { source } = ctx.request;
+  if (source.key !== undefined && source.asOf) {
+    // One object as it was: its versions, and only its own (the prefix matches longer keys too).
+    const key = source.key;
+    for await (const o of listAsOf(ctx, key, new Date(source.asOf), {}))
+      if (o.key === key) yield o;
+    return;
+  }
   if (source.key !== undefined) {
     const key = source.key;
     const head = await controlCall(ctx, key, () =>
@@ -136,8 +143,9 @@ export function firstListPage(
 export function firstHeadObject(
   request: RestoreRequest,
 ): HeadObjectRequest | undefined {
-  const { key } = request.source;
-  return key === undefined ? undefined : { key };
+  const { key, asOf } = request.source;
+  // A key as of an instant is found among its versions, not by a HEAD.
+  return key === undefined || asOf ? undefined : { key };
 }
 
 /** One page of ListObjectsV2 after `token`, on the lean path (s3/access.ts, s3/listPage.ts). */

@@ -114,6 +114,29 @@ describe('RestoreRequest schema', () => {
       'source.asOf',
     ],
     [
+      {
+        ...minimal,
+        source: {
+          bucket: 'datasets',
+          key: 'backups/db.tar.gz',
+          asOf: '2026-11-20T10:00:00Z',
+        },
+      },
+      'source.asOf',
+    ],
+    [
+      {
+        ...minimal,
+        source: {
+          bucket: 'datasets',
+          key: 'backups/db.bin',
+          format: 'tar',
+          asOf: '2026-11-20T10:00:00Z',
+        },
+      },
+      'source.asOf',
+    ],
+    [
       { ...minimal, source: { bucket: 'datasets', archive: { tier: 'Fast' } } },
       'source.archive.tier',
     ],
@@ -274,6 +297,16 @@ describe('RestoreRequest schema', () => {
       {
         ...minimal,
         source: { bucket: 'datasets', asOf: '2026-11-20T10:00:00+02:00' },
+      },
+    ],
+    [
+      {
+        ...minimal,
+        source: {
+          bucket: 'datasets',
+          key: 'models/weights.bin',
+          asOf: '2026-11-20T10:00:00Z',
+        },
       },
     ],
     [
