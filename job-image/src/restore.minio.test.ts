@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { EXIT_CODE_FATAL } from '@kube-restore/common';
 import { describeS3Conformance } from './__testUtils__/conformance';
-import { body, expectTreeEquals } from './__testUtils__/harness';
+import { body, expectTreeEquals, pack } from './__testUtils__/harness';
 import { readTree } from './__testUtils__/job';
 
 jest.setTimeout(120_000);
@@ -145,8 +145,14 @@ describe('asOf (versioned bucket)', () => {
       Object.fromEntries([...tree].map(([k, v]) => [k, v.toString()])),
     ).toEqual({ 'a.txt': 'a-v1', 'gone-later.txt': 'was here' });
 
-    // one key as it was: its own version, not the current one nor a longer key's
+    // one key as it was: its own version, not the current one nor a longer key's; an archive's
+    // bytes under a name that does not say so are that object, not unpacked (asOf picks objects)
     await server.put('versioned', 'v/a.txt.bak', 'a longer key');
+    await server.put(
+      'versioned',
+      'v/a.txt',
+      await pack([{ name: 'inside.txt', body: 'from the current archive' }]),
+    );
     const one = await h.newTarget();
     const single = await h.run({
       request: h.request({ bucket: 'versioned', key: 'v/a.txt', asOf }),

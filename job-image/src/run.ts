@@ -108,11 +108,19 @@ async function removeStaleTemporaries(
   return removed;
 }
 
-/** Which source reads this request; `auto` with one key sniffs the object's first bytes. */
+/**
+ * Which source reads this request; `auto` with one key sniffs the object's first bytes, except
+ * with `asOf`, which picks a version of an object, never of an archive (the request's schema
+ * refuses an archive's name or format "tar" with it), so that key is restored as it is.
+ */
 async function createSource(ctx: RestoreContext): Promise<Source> {
   const { source } = ctx.request;
   if (source.format === 'tar') return new TarArchiveSource(ctx);
-  if (source.format === 'objects' || source.key === undefined)
+  if (
+    source.format === 'objects' ||
+    source.key === undefined ||
+    source.asOf !== undefined
+  )
     return new S3ObjectsSource(ctx);
   const key = source.key;
   const res = await ctx.s3
