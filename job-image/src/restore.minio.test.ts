@@ -145,8 +145,8 @@ describe('asOf (versioned bucket)', () => {
       Object.fromEntries([...tree].map(([k, v]) => [k, v.toString()])),
     ).toEqual({ 'a.txt': 'a-v1', 'gone-later.txt': 'was here' });
 
-    // one key as it was: its own version, not the current one nor a longer key's; an archive's
-    // bytes under a name that does not say so are that object, not unpacked (asOf picks objects)
+    // one key as it was: its own version, not the current one nor a longer key's; auto sniffs
+    // that version, not the current one (an archive now)
     await server.put('versioned', 'v/a.txt.bak', 'a longer key');
     await server.put(
       'versioned',
@@ -163,6 +163,52 @@ describe('asOf (versioned bucket)', () => {
     expect(
       Object.fromEntries([...restored].map(([k, v]) => [k, v.toString()])),
     ).toEqual({ 'a.txt': 'a-v1' });
+  });
+
+  it('restores an archive as it was: its version then, by format tar and by auto', async () => {
+    const { server } = h;
+    await server.createBucket('versioned-tar', { versioned: true });
+    const key = 'backups/db.tar';
+    await server.put(
+      'versioned-tar',
+      key,
+      await pack([{ name: 'old.txt', body: 'the backup then' }]),
+    );
+    await new Promise(r => setTimeout(r, 1100));
+    const asOf = new Date().toISOString();
+    await new Promise(r => setTimeout(r, 1100));
+    await server.put(
+      'versioned-tar',
+      key,
+      await pack([{ name: 'new.txt', body: 'the backup now' }]),
+    );
+    for (const format of ['tar', 'auto'] as const) {
+      const target = await h.newTarget();
+      const run = await h.run({
+        request: h.request({ bucket: 'versioned-tar', key, asOf, format }),
+        target,
+      });
+      expect(run.termination?.phase).toBe('Succeeded');
+      const tree = await readTree(target);
+      expect(
+        Object.fromEntries([...tree].map(([k, v]) => [k, v.toString()])),
+      ).toEqual({ 'old.txt': 'the backup then' });
+    }
+    // before its first version there is nothing to restore
+    const none = await h.run({
+      request: h.request({
+        bucket: 'versioned-tar',
+        key,
+        format: 'tar',
+        asOf: '2000-01-01T00:00:00Z',
+      }),
+      target: await h.newTarget(),
+    });
+    expect(none.termination).toMatchObject({
+      phase: 'Failed',
+      code: 'NO_SUCH_KEY',
+    });
+    expect(none.termination?.message).toContain('no version of');
   });
 });
 

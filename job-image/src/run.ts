@@ -32,7 +32,7 @@ import { S3Access } from './s3/access';
 import { Throttle } from './throttle';
 import { Shard, shardFromEnv } from './shard';
 import { decompressed } from './sources/extract';
-import { firstHeadObject, firstListPage } from './sources/listing';
+import { firstHeadObject, firstListPage, versionAsOf } from './sources/listing';
 import { S3ObjectsSource } from './sources/objects';
 import { TarArchiveSource } from './sources/tar';
 import type { RestoreContext, Source, SourceTotals } from './sources/types';
@@ -109,22 +109,27 @@ async function removeStaleTemporaries(
 }
 
 /**
- * Which source reads this request; `auto` with one key sniffs the object's first bytes, except
- * with `asOf`, which picks a version of an object, never of an archive (the request's schema
- * refuses an archive's name or format "tar" with it), so that key is restored as it is.
+ * Which source reads this request; `auto` with one key sniffs the object's first bytes (with
+ * `asOf`, those of its version then, which the archive source is then given).
  */
 async function createSource(ctx: RestoreContext): Promise<Source> {
   const { source } = ctx.request;
   if (source.format === 'tar') return new TarArchiveSource(ctx);
-  if (
-    source.format === 'objects' ||
-    source.key === undefined ||
-    source.asOf !== undefined
-  )
+  if (source.format === 'objects' || source.key === undefined)
     return new S3ObjectsSource(ctx);
   const key = source.key;
+  const version = source.asOf
+    ? await versionAsOf(ctx, key, source.asOf)
+    : undefined;
+  // No version then: the objects source says that nothing matched.
+  if (source.asOf && !version) return new S3ObjectsSource(ctx);
   const res = await ctx.s3
-    .getObject({ key, range: [0, 511], signal: ctx.signal })
+    .getObject({
+      key,
+      versionId: version?.versionId,
+      range: [0, 511],
+      signal: ctx.signal,
+    })
     .catch(error => {
       const e = classifyError(error, key);
       // An empty object cannot be asked for a range; anything else is the object's own problem.
@@ -143,7 +148,7 @@ async function createSource(ctx: RestoreContext): Promise<Source> {
       'the object is an archive (by its first bytes): extracting it',
       { key },
     );
-    return new TarArchiveSource(ctx);
+    return new TarArchiveSource(ctx, version);
   } catch {
     return new S3ObjectsSource(ctx);
   } finally {

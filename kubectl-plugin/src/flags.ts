@@ -86,7 +86,7 @@ export const SOURCE_FLAGS = {
   'as-of': {
     type: 'string',
     describe:
-      'newest object versions at or before this time (versioned buckets; a prefix or one object, not an archive)',
+      'newest object versions at or before this time (versioned buckets; a prefix, one object or an archive)',
     fields: ['source.asOf'],
   },
   'archive-tier': {

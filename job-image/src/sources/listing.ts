@@ -26,16 +26,30 @@ function newestFirstPerKey(a: Candidate, b: Candidate): number {
   return b.at.getTime() - a.at.getTime();
 }
 
+/**
+ * One object as it was at `asOf`: the newest of its versions at or before then, from
+ * ListObjectVersions (only the key's own: as a prefix it matches longer keys too); undefined when
+ * it had none then or a delete marker hid it.
+ */
+export async function versionAsOf(
+  ctx: RestoreContext,
+  key: string,
+  asOf: string,
+): Promise<ListedObject | undefined> {
+  // The key sorts before every longer key under it: the first object listed is it, or it had none.
+  for await (const o of listAsOf(ctx, key, new Date(asOf), {}))
+    return o.key === key ? o : undefined;
+  return undefined;
+}
+
 /** Every object of the request's source, page by page. */
 export async function* listObjects(
   ctx: RestoreContext,
 ): AsyncGenerator<ListedObject> {
   const { source } = ctx.request;
   if (source.key !== undefined && source.asOf) {
-    // One object as it was: its versions, and only its own (the prefix matches longer keys too).
-    const key = source.key;
-    for await (const o of listAsOf(ctx, key, new Date(source.asOf), {}))
-      if (o.key === key) yield o;
+    const version = await versionAsOf(ctx, source.key, source.asOf);
+    if (version) yield version;
     return;
   }
   if (source.key !== undefined) {

@@ -12,6 +12,7 @@ import { decompressed, extractTar, ExtractResult } from './extract';
 import { checkRecordedSymlinks } from './extractLinks';
 import { findArchived, thawObjects, ThawItem } from './thaw';
 import type { RestoreContext, Source, SourceTotals } from './types';
+import { type ListedObject, versionAsOf } from './listing';
 import { controlCall } from './util';
 
 /** Files larger than this trigger a free-space check before they are written. */
@@ -30,7 +31,14 @@ export class TarArchiveSource implements Source {
   private readBytes = 0;
   private resumedEntries = 0;
 
-  constructor(private readonly ctx: RestoreContext) {}
+  /**
+   * `pinned`: the archive's version when the caller already picked it (run.ts, which sniffed that
+   * version with `asOf`).
+   */
+  constructor(
+    private readonly ctx: RestoreContext,
+    private readonly pinned?: ListedObject,
+  ) {}
 
   private get key(): string {
     return this.ctx.request.source.key!;
@@ -46,7 +54,7 @@ export class TarArchiveSource implements Source {
   }
 
   async plan(): Promise<'Thawing' | 'Restoring'> {
-    const { s3, reporter, resume } = this.ctx;
+    const { reporter, resume } = this.ctx;
     const key = this.key;
     if (resume.symlinks?.length) {
       // An earlier attempt may have been killed while it made its links, before their final check.
@@ -61,15 +69,7 @@ export class TarArchiveSource implements Source {
           { links: removed },
         );
     }
-    const head = await controlCall(this.ctx, key, () =>
-      s3.headObject({ key, signal: this.ctx.signal }),
-    );
-    this.object = {
-      key,
-      size: head.size,
-      etag: head.etag,
-      storageClass: plannedStorageClass(head),
-    };
+    this.object = await this.findArchive(key);
     const done = resume.archives.get(key);
     if (
       done &&
@@ -108,6 +108,39 @@ export class TarArchiveSource implements Source {
     }
     reporter.log('info', 'planned', { archive: key, bytes: this.object.size });
     return 'Restoring';
+  }
+
+  /** The archive: its current object, or with `asOf` its version then (NO_SUCH_KEY if none). */
+  private async findArchive(
+    key: string,
+  ): Promise<ThawItem & { size: number; etag?: string }> {
+    const { s3, signal, request } = this.ctx;
+    const asOf = request.source.asOf;
+    if (asOf === undefined) {
+      const head = await controlCall(this.ctx, key, () =>
+        s3.headObject({ key, signal }),
+      );
+      return {
+        key,
+        size: head.size,
+        etag: head.etag,
+        storageClass: plannedStorageClass(head),
+      };
+    }
+    const version = this.pinned ?? (await versionAsOf(this.ctx, key, asOf));
+    if (!version)
+      throw new RestoreError(
+        'NO_SUCH_KEY',
+        `no version of ${JSON.stringify(key)} at or before ${asOf} (or a delete marker hid it then)`,
+        { entry: key },
+      );
+    return {
+      key,
+      versionId: version.versionId,
+      size: version.size,
+      etag: version.etag,
+      storageClass: version.storageClass,
+    };
   }
 
   async thaw(): Promise<'Restoring'> {
@@ -168,6 +201,7 @@ export class TarArchiveSource implements Source {
     this.readBytes = 0;
     const res = await s3.getObject({
       key: obj.key,
+      versionId: obj.versionId,
       checksumMode: verify,
       signal,
     });

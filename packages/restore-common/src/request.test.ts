@@ -113,29 +113,7 @@ describe('RestoreRequest schema', () => {
       { ...minimal, source: { bucket: 'datasets', asOf: 'yesterday' } },
       'source.asOf',
     ],
-    [
-      {
-        ...minimal,
-        source: {
-          bucket: 'datasets',
-          key: 'backups/db.tar.gz',
-          asOf: '2026-11-20T10:00:00Z',
-        },
-      },
-      'source.asOf',
-    ],
-    [
-      {
-        ...minimal,
-        source: {
-          bucket: 'datasets',
-          key: 'backups/db.bin',
-          format: 'tar',
-          asOf: '2026-11-20T10:00:00Z',
-        },
-      },
-      'source.asOf',
-    ],
+
     [
       { ...minimal, source: { bucket: 'datasets', archive: { tier: 'Fast' } } },
       'source.archive.tier',
@@ -305,6 +283,16 @@ describe('RestoreRequest schema', () => {
         source: {
           bucket: 'datasets',
           key: 'models/weights.bin',
+          asOf: '2026-11-20T10:00:00Z',
+        },
+      },
+    ],
+    [
+      {
+        ...minimal,
+        source: {
+          bucket: 'datasets',
+          key: 'backups/db.tar.gz',
           asOf: '2026-11-20T10:00:00Z',
         },
       },

@@ -206,19 +206,6 @@ export const sourceSchema = z
         message: 'a prefix must end with "/"',
       });
     }
-    if (
-      source.asOf !== undefined &&
-      source.key !== undefined &&
-      (source.format === 'tar' ||
-        (source.format === 'auto' && looksLikeArchive(source.key)))
-    ) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['asOf'],
-        message:
-          'asOf picks versions of a prefix or of one object, not of an archive (format "tar"); leave it out',
-      });
-    }
     if (source.format === 'tar' && source.key === undefined) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
