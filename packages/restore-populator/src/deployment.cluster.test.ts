@@ -73,12 +73,25 @@ describe('deploy/populator on real nodes', () => {
     pod.status?.conditions?.some(
       (c: any) => c.type === 'Ready' && c.status === 'True',
     );
-  const scrape = (pod: string) =>
-    kubectl([
-      'get',
-      '--raw',
-      `/api/v1/namespaces/${SYSTEM_NS}/pods/${pod}:8080/proxy/metrics`,
-    ]);
+  // Through the API server's pod proxy, which can time out dialling a pod on a loaded machine:
+  // three tries (a metrics endpoint that is down fails all three).
+  const scrape = async (pod: string): Promise<string> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await kubectl([
+          'get',
+          '--raw',
+          `/api/v1/namespaces/${SYSTEM_NS}/pods/${pod}:8080/proxy/metrics`,
+        ]);
+      } catch (error) {
+        const transient = /ServiceUnavailable|i\/o timeout/.test(
+          (error as Error).message,
+        );
+        if (!transient || attempt === 3) throw error;
+        await new Promise(r => setTimeout(r, 2000));
+      }
+    }
+  };
   const metric = (text: string, series: string) =>
     Number(
       new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(
