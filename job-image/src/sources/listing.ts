@@ -9,7 +9,7 @@ import { compareKeys, type RestoreRequest } from '@kube-restore/common';
 import type { HeadObjectRequest, ListObjectsV2Request } from '../s3/access';
 import { plannedStorageClass } from '../s3/objectHead';
 import { rangeOf, type KeyRange, type Shard } from '../shard';
-import { controlCall } from './util';
+import { controlCall, headOf } from './util';
 import type { ObjectRef, RestoreContext } from './types';
 
 export interface ListedObject extends ObjectRef {
@@ -42,6 +42,22 @@ export async function versionAsOf(
   return undefined;
 }
 
+/** One object as it is now, by a lean HEAD. */
+export async function currentObject(
+  ctx: RestoreContext,
+  key: string,
+): Promise<ListedObject> {
+  const head = await headOf(ctx, { key });
+  return {
+    key,
+    size: head.size,
+    etag: head.etag,
+    lastModified: head.lastModified,
+    storageClass: plannedStorageClass(head),
+    versionId: undefined,
+  };
+}
+
 /** Every object of the request's source, page by page. */
 export async function* listObjects(
   ctx: RestoreContext,
@@ -53,18 +69,7 @@ export async function* listObjects(
     return;
   }
   if (source.key !== undefined) {
-    const key = source.key;
-    const head = await controlCall(ctx, key, () =>
-      ctx.s3.headObject({ key, signal: ctx.signal }),
-    );
-    yield {
-      key,
-      size: head.size,
-      etag: head.etag,
-      lastModified: head.lastModified,
-      storageClass: plannedStorageClass(head),
-      versionId: undefined,
-    };
+    yield await currentObject(ctx, source.key);
     return;
   }
   const prefix = source.prefix ?? '';

@@ -85,8 +85,10 @@ export async function runParts(
     }
   }
 
-  workers = 1 + Math.max(0, Math.min(lent, count - 1, most - 1));
-  for (let i = 0; i < workers; i++) running.push(worker(false));
+  // A worker that finds nothing to do ends at once and lowers `workers`: count from a constant.
+  const initial = 1 + Math.max(0, Math.min(lent, count - 1, most - 1));
+  workers = initial;
+  for (let i = 0; i < initial; i++) running.push(worker(false));
   grow();
   // Workers spawned while these are awaited join the list before the last one ends.
   for (let i = 0; i < running.length; i++) await running[i];

@@ -7,13 +7,12 @@
 import { checksumLabel, createHasher, expectedChecksums } from '../checksums';
 import { classifyError, RestoreError } from '../errors';
 import { withRetry } from '../retry';
-import { contentLengthOf, plannedStorageClass } from '../s3/objectHead';
+import { contentLengthOf } from '../s3/objectHead';
 import { decompressed, extractTar, ExtractResult } from './extract';
 import { checkRecordedSymlinks } from './extractLinks';
 import { findArchived, thawObjects, ThawItem } from './thaw';
 import type { RestoreContext, Source, SourceTotals } from './types';
-import { type ListedObject, versionAsOf } from './listing';
-import { controlCall } from './util';
+import { currentObject, type ListedObject, versionAsOf } from './listing';
 
 /** Files larger than this trigger a free-space check before they are written. */
 const FREE_SPACE_CHECK_BYTES = 1024 * 1024;
@@ -111,22 +110,9 @@ export class TarArchiveSource implements Source {
   }
 
   /** The archive: its current object, or with `asOf` its version then (NO_SUCH_KEY if none). */
-  private async findArchive(
-    key: string,
-  ): Promise<ThawItem & { size: number; etag?: string }> {
-    const { s3, signal, request } = this.ctx;
-    const asOf = request.source.asOf;
-    if (asOf === undefined) {
-      const head = await controlCall(this.ctx, key, () =>
-        s3.headObject({ key, signal }),
-      );
-      return {
-        key,
-        size: head.size,
-        etag: head.etag,
-        storageClass: plannedStorageClass(head),
-      };
-    }
+  private async findArchive(key: string): Promise<ListedObject> {
+    const asOf = this.ctx.request.source.asOf;
+    if (asOf === undefined) return currentObject(this.ctx, key);
     const version = this.pinned ?? (await versionAsOf(this.ctx, key, asOf));
     if (!version)
       throw new RestoreError(
@@ -134,13 +120,7 @@ export class TarArchiveSource implements Source {
         `no version of ${JSON.stringify(key)} at or before ${asOf} (or a delete marker hid it then)`,
         { entry: key },
       );
-    return {
-      key,
-      versionId: version.versionId,
-      size: version.size,
-      etag: version.etag,
-      storageClass: version.storageClass,
-    };
+    return version;
   }
 
   async thaw(): Promise<'Restoring'> {

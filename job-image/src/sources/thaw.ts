@@ -12,7 +12,7 @@ import {
 import { RestoreError } from '../errors';
 import type { ObjectHead } from '../s3/objectHead';
 import { Spool } from '../scratch';
-import { controlCall, forEachLimited } from './util';
+import { controlCall, forEachLimited, headOf } from './util';
 import { forEachStreamed } from './window';
 import type { RestoreContext } from './types';
 
@@ -46,17 +46,6 @@ export function isArchived(
   return (
     (archivedClass || archivedTier) &&
     parseRestoreHeader(head.restore) !== 'restored'
-  );
-}
-
-/** A lean HEAD of `item` (s3/access.ts), with the restore's retries. */
-function headOf(
-  ctx: RestoreContext,
-  item: ThawItem,
-  signal: AbortSignal,
-): Promise<ObjectHead> {
-  return controlCall(ctx, item.key, () =>
-    ctx.s3.headObject({ key: item.key, versionId: item.versionId, signal }),
   );
 }
 

@@ -2,6 +2,7 @@
 import { setMaxListeners } from 'node:events';
 import { RestoreError } from '../errors';
 import { withRetry } from '../retry';
+import type { ObjectHead } from '../s3/objectHead';
 import type { RestoreContext } from './types';
 
 /** An S3 call with the restore's retry policy. */
@@ -22,6 +23,17 @@ export function controlCall<T>(
         delayMs,
       }),
   });
+}
+
+/** A lean HEAD of one object (s3/access.ts), with the restore's retries. */
+export function headOf(
+  ctx: RestoreContext,
+  item: { key: string; versionId?: string },
+  signal: AbortSignal = ctx.signal,
+): Promise<ObjectHead> {
+  return controlCall(ctx, item.key, () =>
+    ctx.s3.headObject({ key: item.key, versionId: item.versionId, signal }),
+  );
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time; the first error stops new work and is thrown. */
