@@ -173,7 +173,17 @@ describe('SafeRoot', () => {
 
   it('forget() drops the mkdirs under way: later callers look again, and nothing stale is kept', async () => {
     const real = await fsp.realpath(rootDir);
-    const mkdir = jest.spyOn(fsp, 'mkdir');
+    // The two mkdirs run one after the other, in the order called: on libuv's thread pool the
+    // second could otherwise reach the kernel first, and then it (after forget()) did make 'd'.
+    const realMkdir = fsp.mkdir.bind(fsp);
+    let queue: Promise<unknown> = Promise.resolve();
+    const mkdir = jest.spyOn(fsp, 'mkdir').mockImplementation(((
+      ...args: Parameters<typeof fsp.mkdir>
+    ) => {
+      const done = queue.then(() => realMkdir(...args));
+      queue = done.catch(() => undefined);
+      return done;
+    }) as typeof fsp.mkdir);
     try {
       // 'd' is being made when the root forgets; the caller after that makes (checks) it itself.
       const before = root.filePath('d/a', 'd/a');
