@@ -219,6 +219,59 @@ describe('large objects as parallel ranged GETs', () => {
     await expectRestored(target, 'large/');
   });
 
+  it('the parts start beside the HEAD, not after its answer', async () => {
+    const headRule = h.proxy.add({
+      match: r => r.method === 'HEAD' && r.key === 'large/twelve.bin',
+      action: { type: 'delay', ms: 1500 },
+      times: 1,
+    });
+    const { run, target } = await restore({ prefix: 'large/' }, { options });
+    expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 1 });
+    expect(headRule.hits).toBe(1);
+    const ofKey = h.proxy.log.filter(r => r.key === 'large/twelve.bin');
+    const head = ofKey.find(r => r.method === 'HEAD')!;
+    const gets = ofKey.filter(r => r.method === 'GET');
+    expect(gets).toHaveLength(3);
+    // every part asked for while the HEAD was held
+    for (const get of gets) expect(get.at).toBeLessThan(head.at + 1500);
+    await expectRestored(target, 'large/');
+  });
+
+  it('an object replaced since the listing: its parts stop at the HEAD, and the new one is fetched whole', async () => {
+    // listed as the object it replaced: a smaller size and another ETag
+    h.proxy.rewriteListing = xml =>
+      xml
+        .replace(/<Size>12583245<\/Size>/, '<Size>7340032</Size>')
+        .replace(
+          /<ETag>[^<]*<\/ETag>/,
+          '<ETag>&quot;00000000000000000000000000000000&quot;</ETag>',
+        );
+    // the parts are refused before the HEAD tells: they wait for it
+    h.proxy.add({
+      match: r => r.method === 'HEAD' && r.key === 'large/twelve.bin',
+      action: { type: 'delay', ms: 500 },
+      times: 1,
+    });
+    const { run, target } = await restore({ prefix: 'large/' }, { options });
+    expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 1 });
+    expect(
+      run.lines.filter(
+        l =>
+          l.type === 'log' &&
+          l.msg === 'the object changed since it was listed',
+      ),
+    ).toEqual([expect.objectContaining({ key: 'large/twelve.bin' })]);
+    const gets = h.proxy.log.filter(
+      r => r.method === 'GET' && r.key === 'large/twelve.bin',
+    );
+    // parts pinned to the listed ETag are refused; those after the second HEAD are not
+    expect(gets.filter(r => r.status === 412).length).toBeGreaterThan(0);
+    expect(gets.filter(r => r.status === 206)).toHaveLength(3);
+    expect(h.proxy.log.filter(r => r.method === 'HEAD')).toHaveLength(2);
+    await expectRestored(target, 'large/');
+    expect(await temporaries(target)).toEqual([]);
+  });
+
   it('a reset part is fetched again; a corrupted part fails the whole-object checksum once, then succeeds', async () => {
     h.proxy.add({
       match: getOf('large/twelve.bin'),

@@ -28,7 +28,9 @@ export type FaultAction =
     }
   | { type: 'reset'; afterBytes: number }
   | { type: 'corrupt'; atByte?: number }
-  | { type: 'stall'; afterBytes: number; ms: number };
+  | { type: 'stall'; afterBytes: number; ms: number }
+  /** Forwards the request `ms` later. */
+  | { type: 'delay'; ms: number };
 
 export interface FaultRule {
   match: (req: ProxiedRequest) => boolean;
@@ -55,6 +57,8 @@ export class FaultProxy {
     key?: string;
     query: string;
     status?: number;
+    /** When the request arrived (performance.now()). */
+    at: number;
   }> = [];
   readonly archived = new Map<string, ArchivedObject>();
   /** Rewrites listing bodies (ListObjectsV2, ListObjectVersions), e.g. to list a key no server stores. */
@@ -165,29 +169,19 @@ export class FaultProxy {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const p = this.parse(req);
-    const entry: {
-      method: string;
-      key?: string;
-      query: string;
-      status?: number;
-    } = { method: p.method, key: p.key, query: p.query.toString() };
+    const entry: FaultProxy['log'][number] = {
+      method: p.method,
+      key: p.key,
+      query: p.query.toString(),
+      at: performance.now(),
+    };
     this.log.push(entry);
     const sendError = (
       status: number,
       code: string,
       message = code,
       headers: Record<string, string> = {},
-    ) => {
-      entry.status = status;
-      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
-      req.resume();
-      res.writeHead(status, {
-        ...headers,
-        'content-type': 'application/xml',
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(p.method === 'HEAD' ? undefined : body);
-    };
+    ) => replyError(req, res, entry, { status, code, message, headers });
 
     // Archived objects.
     const archived = p.key !== undefined ? this.archived.get(p.key) : undefined;
@@ -241,6 +235,19 @@ export class FaultProxy {
       return;
     }
 
+    const forward = () => this.forward(req, res, p, entry, rule, archived);
+    if (rule?.action.type === 'delay') setTimeout(forward, rule.action.ms);
+    else forward();
+  }
+
+  private forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    p: ProxiedRequest,
+    entry: FaultProxy['log'][number],
+    rule: FaultRule | undefined,
+    archived: ArchivedObject | undefined,
+  ): void {
     const upstream = http.request(
       {
         host: this.upstream.host,
@@ -341,9 +348,34 @@ export class FaultProxy {
         up.on('error', () => res.destroy());
       },
     );
-    upstream.on('error', () => sendError(502, 'BadGateway'));
+    upstream.on('error', () =>
+      replyError(req, res, entry, { status: 502, code: 'BadGateway' }),
+    );
     req.pipe(upstream);
   }
+}
+
+/** An S3 error response (no body to a HEAD). */
+function replyError(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  entry: FaultProxy['log'][number],
+  e: {
+    status: number;
+    code: string;
+    message?: string;
+    headers?: Record<string, string>;
+  },
+): void {
+  entry.status = e.status;
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${e.code}</Code><Message>${e.message ?? e.code}</Message></Error>`;
+  req.resume();
+  res.writeHead(e.status, {
+    ...e.headers,
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 function unescapeXml(s: string): string {
