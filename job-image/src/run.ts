@@ -265,7 +265,12 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
     // The listing's first page, or the one key's HEAD, is on its way while the volume is claimed
     // and set up.
     const firstPage = firstListPage(request, shard);
-    if (firstPage) s3.prefetchListObjectsV2({ ...firstPage, signal });
+    if (firstPage) {
+      s3.prefetchListObjectsV2({ ...firstPage, signal });
+      // The downloads after a listing start many requests at once: their connections open
+      // while the first page is on its way.
+      s3.preconnect(tuning.concurrency);
+    }
     const firstHead = firstHeadObject(request);
     if (firstHead) s3.prefetchHeadObject({ ...firstHead, signal });
     const owner = request.options.owner;

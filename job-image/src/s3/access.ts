@@ -301,6 +301,11 @@ export class S3Access {
     );
   }
 
+  /** Opens `count` more connections for object requests once one is up (keepAliveHttp.ts). */
+  preconnect(count: number): void {
+    this.bodies.preconnect(count);
+  }
+
   /** Sends a HEAD now, for the headObject call with the same request (as prefetchListObjectsV2). */
   prefetchHeadObject(req: HeadObjectRequest): void {
     this.prefetched.put('head', headRequestKey(req), this.fetchHead(req));

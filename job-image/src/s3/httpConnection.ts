@@ -59,6 +59,8 @@ export interface ConnectionPool {
   onClosed(conn: Connection): void;
   /** A reused connection died before any answer: run `ex` again on a fresh one. */
   retryFresh(ex: Exchange, error: Error): void;
+  /** The connection is up (TCP connected; with TLS, its handshake done). */
+  onConnected(conn: Connection): void;
 }
 
 /** One socket, one exchange at a time. */
@@ -68,6 +70,8 @@ export class Connection implements BodySource {
   /** Served an exchange before (a stale keep-alive socket may fail the next without an answer). */
   used = false;
   closed = false;
+  /** Connected (with TLS: the handshake done). */
+  connected = false;
   private paused = false;
 
   /** `tlsSessions`: what the pool's TLS connections share (socketRead.ts). */
@@ -83,6 +87,13 @@ export class Connection implements BodySource {
         readTarget: () => this.readTarget(),
       },
       tlsSessions,
+    );
+    this.socket.once(
+      options.protocol === 'https:' ? 'secureConnect' : 'connect',
+      () => {
+        this.connected = true;
+        this.pool.onConnected(this);
+      },
     );
     this.socket.setNoDelay(true);
     this.socket.setTimeout(options.timeoutMs);

@@ -413,6 +413,62 @@ describe('KeepAliveHttpClient', () => {
     expect(handshakes).toEqual([false, true, true]);
   });
 
+  it('preconnect opens its connections once one is up; the requests after it find them ready', async () => {
+    const server = await rawServer(s =>
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
+    );
+    cleanups.push(() => server.close());
+    const c = new KeepAliveHttpClient({
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port: server.port,
+      maxSockets: 8,
+      timeoutMs: 5000,
+    });
+    cleanups.push(() => c.destroy());
+    c.preconnect(3);
+    // nothing opens before a first connection
+    await new Promise(r => setTimeout(r, 50));
+    expect(server.connections).toBe(0);
+    expect((await bodyOf(await get(c))).toString()).toBe('ok');
+    for (let i = 0; i < 100 && server.connections < 4; i++)
+      await new Promise(r => setTimeout(r, 10));
+    expect(server.connections).toBe(4);
+    const bodies = await Promise.all(
+      [1, 2, 3, 4].map(async () => (await bodyOf(await get(c))).toString()),
+    );
+    expect(bodies).toEqual(['ok', 'ok', 'ok', 'ok']);
+    // no fifth connection: the four requests ran on the first and the three opened ahead
+    expect(server.connections).toBe(4);
+  });
+
+  it('preconnect opens nothing when the first connection fails (an untrusted certificate)', async () => {
+    const { serving } = await testPki(cleanups);
+    let connections = 0;
+    const server = tls.createServer(
+      { cert: serving.cert, key: serving.key },
+      socket => socket.destroy(),
+    );
+    server.on('connection', () => connections++);
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>(r => server.close(() => r())));
+    const c = new KeepAliveHttpClient({
+      protocol: 'https:',
+      hostname: '127.0.0.1',
+      port: (server.address() as net.AddressInfo).port,
+      maxSockets: 8,
+      timeoutMs: 5000,
+    });
+    cleanups.push(() => c.destroy());
+    c.preconnect(4);
+    await expect(get(c)).rejects.toMatchObject({
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
+    await new Promise(r => setTimeout(r, 100));
+    expect(connections).toBe(1);
+  });
+
   it('falls back to a full handshake, checked, when the server no longer knows the ticket', async () => {
     const { serving, ca } = await testPki(cleanups);
     const handshakes: boolean[] = [];

@@ -65,6 +65,8 @@ export class KeepAliveHttpClient implements ConnectionPool {
   private readonly viaProxy?: { authorization?: string };
   /** One secure context and session ticket for all the pool's TLS connections. */
   private readonly tlsSessions?: TlsSessions;
+  /** Connections to open once one is up (preconnect). */
+  private preconnecting = 0;
 
   constructor(private readonly options: KeepAliveHttpOptions) {
     if (options.proxy && options.protocol === 'http:')
@@ -103,6 +105,40 @@ export class KeepAliveHttpClient implements ConnectionPool {
       };
       this.dispatch(ex, false);
     });
+  }
+
+  /**
+   * Opens up to `count` more connections as soon as one of the pool's is up, so that the requests
+   * after a listing find them ready instead of each paying a handshake's round trips (one for TCP,
+   * one or two more for TLS). Waiting for a first connection keeps a wrong endpoint or an untrusted
+   * certificate to one failed handshake.
+   */
+  preconnect(count: number): void {
+    this.preconnecting = count;
+    for (const conn of this.all) {
+      if (conn.connected) {
+        this.onConnected(conn);
+        return;
+      }
+    }
+  }
+
+  onConnected(_conn: Connection): void {
+    if (this.preconnecting <= 0 || this.destroyed) return;
+    const count = Math.min(
+      this.preconnecting,
+      this.options.maxSockets - this.all.size,
+    );
+    this.preconnecting = 0;
+    for (let i = 0; i < count; i++) {
+      const conn = new Connection(this, this.options, this.tlsSessions);
+      // Idle from the start, it may be closed by the server before its first request, as a reused
+      // connection may: a request it fails without an answer gets one fresh try (retryFresh).
+      conn.used = true;
+      conn.socket.unref();
+      this.all.add(conn);
+      this.idle.push(conn);
+    }
   }
 
   private dispatch(ex: Exchange, fresh: boolean): void {
