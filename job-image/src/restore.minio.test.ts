@@ -6,10 +6,13 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  PutBucketVersioningCommand,
+} from '@aws-sdk/client-s3';
 import { EXIT_CODE_FATAL } from '@kube-restore/common';
 import { describeS3Conformance } from './__testUtils__/conformance';
-import { body, expectTreeEquals, pack } from './__testUtils__/harness';
+import { body, expectTreeEquals, md5, pack } from './__testUtils__/harness';
 import { readTree } from './__testUtils__/job';
 
 jest.setTimeout(120_000);
@@ -163,6 +166,49 @@ describe('asOf (versioned bucket)', () => {
     expect(
       Object.fromEntries([...restored].map(([k, v]) => [k, v.toString()])),
     ).toEqual({ 'a.txt': 'a-v1' });
+  });
+
+  it('restores an object written before versioning was enabled (its version id is "null") as it was', async () => {
+    const { server } = h;
+    await server.createBucket('late-versioned');
+    await server.put('late-versioned', 'n/a.txt', 'before versioning');
+    await server.put('late-versioned', 'n/big.bin', body(7, 12 * 1024 * 1024));
+    await server.client.send(
+      new PutBucketVersioningCommand({
+        Bucket: 'late-versioned',
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+    );
+    await new Promise(r => setTimeout(r, 1100));
+    const asOf = new Date().toISOString();
+    await new Promise(r => setTimeout(r, 1100));
+    await server.put('late-versioned', 'n/a.txt', 'after versioning');
+    await server.put('late-versioned', 'n/big.bin', body(8, 12 * 1024 * 1024));
+    // the large one in ranged parts too: each pinned to the "null" version
+    const options = { parts: { minObjectSize: '6Mi', size: '5Mi' } };
+    const before = new Map([
+      ['a.txt', md5(Buffer.from('before versioning'))],
+      ['big.bin', md5(body(7, 12 * 1024 * 1024))],
+    ]);
+    for (const [source, names] of [
+      [{ prefix: 'n/' }, ['a.txt', 'big.bin']],
+      [{ key: 'n/a.txt' }, ['a.txt']],
+      [{ key: 'n/big.bin' }, ['big.bin']],
+    ] as const) {
+      const target = await h.newTarget();
+      const run = await h.run({
+        request: h.request(
+          { bucket: 'late-versioned', asOf, ...source },
+          { options },
+        ),
+        target,
+      });
+      expect(run.termination).toMatchObject({ phase: 'Succeeded' });
+      const tree = await readTree(target);
+      expect(new Map([...tree].map(([k, v]) => [k, md5(v)]))).toEqual(
+        new Map(names.map(n => [n, before.get(n)])),
+      );
+    }
   });
 
   it('restores an archive as it was: its version then, by format tar and by auto', async () => {

@@ -226,8 +226,9 @@ async function* listAsOf(
         marker: false,
         obj: {
           key: v.Key,
-          versionId:
-            v.VersionId && v.VersionId !== 'null' ? v.VersionId : undefined,
+          // "null" names the version written before versioning was enabled: GETs ask for it
+          // by that name, else they would read the current version instead.
+          versionId: v.VersionId || undefined,
           size: v.Size ?? 0,
           etag: v.ETag,
           lastModified: v.LastModified,
