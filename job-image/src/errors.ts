@@ -58,6 +58,9 @@ const S3_CODES: Record<string, ErrorCode> = {
   InternalError: 'SERVER_ERROR',
   RequestTimeout: 'NETWORK',
   RequestTimeTooSkewed: 'INVALID_CREDENTIALS',
+  // Signed for, or sent to, another region than the bucket's: source.region or source.endpoint.
+  AuthorizationHeaderMalformed: 'INVALID_REQUEST',
+  PermanentRedirect: 'INVALID_REQUEST',
   XMinioServerNotInitialized: 'SERVER_ERROR',
 };
 

@@ -39,6 +39,7 @@ import {
   readErrorBody,
   s3ErrorFrom,
   S3HttpError,
+  headStatusNeedsBody,
 } from './errorResponse';
 import { proxyFor } from './proxy';
 import { Credentials, SigV4Signer, uriEncode } from './sigv4';
@@ -420,12 +421,47 @@ export class S3Access {
         if (timed) this.firstByte.record(performance.now() - sent);
         return res;
       }
-      const error = s3ErrorFrom(status, await readErrorBody(res), res.headers);
+      let error = s3ErrorFrom(status, await readErrorBody(res), res.headers);
+      if (method === 'HEAD' && headStatusNeedsBody(status))
+        error =
+          (await this.errorOfGet(path, query, extra, signal, search)) ?? error;
       this.throttle?.reportIfThrottled(error);
       throw error;
     } finally {
       this.throttle?.release();
     }
+  }
+
+  /**
+   * The S3 error a one-byte GET of the same object gets, for a HEAD refused with a status whose
+   * reason only an error body tells: a 400 may be ExpiredToken (new credentials, then again) or a
+   * region the credentials are not signed for, a 301 another region's endpoint. Undefined when the
+   * GET is not refused the same way (its answer then says nothing about the HEAD's).
+   */
+  private async errorOfGet(
+    path: string,
+    query: Record<string, string>,
+    extra: Record<string, string>,
+    signal: AbortSignal | undefined,
+    search: string,
+  ): Promise<S3HttpError | undefined> {
+    const headers: Record<string, string> = { ...extra, range: 'bytes=0-0' };
+    delete headers['x-amz-checksum-mode'];
+    const signed = this.anonymous
+      ? { ...headers, host: this.host }
+      : this.signer.sign(
+          { method: 'GET', host: this.host, path, query, headers },
+          await this.credentials(),
+        );
+    const res = await this.bodies.request({
+      method: 'GET',
+      path: search ? `${path}?${search}` : path,
+      headers: signed,
+      signal,
+    });
+    const body = await readErrorBody(res);
+    if (res.statusCode < 300 || !/<Code>/.test(body)) return undefined;
+    return s3ErrorFrom(res.statusCode, body, res.headers);
   }
 
   getObject(req: GetObjectRequest): Promise<HttpResponse> {

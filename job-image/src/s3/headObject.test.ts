@@ -5,22 +5,33 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { classifyError } from '../errors';
+import { classifyError, isExpiredCredentials } from '../errors';
 import { S3Access } from './access';
 
-type Answer = { status: number; headers?: Record<string, string> };
+type Answer = {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+};
 
 let server: http.Server;
 let endpoint: string;
-const seen: Array<{ method: string; url: string }> = [];
-let answer: (url: string) => Answer;
+const seen: Array<{ method: string; url: string; range?: string }> = [];
+let answer: (url: string, method: string) => Answer;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
-    seen.push({ method: req.method!, url: req.url! });
-    const a = answer(req.url!);
-    res.writeHead(a.status, a.headers);
-    res.end();
+    seen.push({
+      method: req.method!,
+      url: req.url!,
+      ...(req.headers.range ? { range: req.headers.range } : {}),
+    });
+    const a = answer(req.url!, req.method!);
+    res.writeHead(a.status, {
+      ...a.headers,
+      ...(a.body ? { 'content-length': String(a.body.length) } : {}),
+    });
+    res.end(req.method === 'HEAD' ? undefined : a.body);
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -103,6 +114,66 @@ it.each([
     expect(error.retryAfter).toBe('2');
   },
 );
+
+const errorBody = (code: string, message: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+
+it.each([
+  [
+    400,
+    'ExpiredToken',
+    'The provided token has expired.',
+    'INVALID_CREDENTIALS',
+    true,
+  ],
+  [
+    400,
+    'AuthorizationHeaderMalformed',
+    "The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'",
+    'INVALID_REQUEST',
+    false,
+  ],
+  [
+    301,
+    'PermanentRedirect',
+    'The bucket you are attempting to access must be addressed using the specified endpoint.',
+    'INVALID_REQUEST',
+    false,
+  ],
+])(
+  "a bodiless %i is read from a one-byte GET's error body: %s",
+  async (status, s3Code, message, code, expired) => {
+    answer = (_url, method) => ({
+      status,
+      body: method === 'GET' ? errorBody(s3Code, message) : undefined,
+      headers: { 'content-type': 'application/xml' },
+    });
+    const error = await s3
+      .headObject({ key: 'k.tar', versionId: 'v1' })
+      .catch(e => e);
+    expect(error).toMatchObject({ Code: s3Code });
+    expect(isExpiredCredentials(error)).toBe(expired);
+    const e = classifyError(error, 'k.tar');
+    expect(e.code).toBe(code);
+    expect(e.message).toContain(message);
+    // the same object and version, one byte of it
+    expect(seen).toEqual([
+      { method: 'HEAD', url: '/b/k.tar?versionId=v1' },
+      { method: 'GET', url: '/b/k.tar?versionId=v1', range: 'bytes=0-0' },
+    ]);
+  },
+);
+
+it("a bodiless 400 whose GET is not refused keeps the HEAD's status", async () => {
+  answer = (_url, method) =>
+    method === 'HEAD' ? { status: 400 } : { status: 206, body: 'x' };
+  const error = await s3.headObject({ key: 'k.tar' }).catch(e => e);
+  expect(error).toMatchObject({ Code: 'HTTP400' });
+  expect(seen.map(r => r.method)).toEqual(['HEAD', 'GET']);
+  // the connection is still good: the next HEAD needs no new one
+  answer = () => ({ status: 200, headers: { 'content-length': '3' } });
+  expect(await s3.headObject({ key: 'k.tar' })).toMatchObject({ size: 3 });
+});
 
 it('a prefetched HEAD is taken once by the same request; another request sends its own', async () => {
   let n = 0;
