@@ -422,9 +422,24 @@ export class S3Access {
         return res;
       }
       let error = s3ErrorFrom(status, await readErrorBody(res), res.headers);
-      if (method === 'HEAD' && headStatusNeedsBody(status))
+      // (a part's HEAD cannot be asked again as a GET: S3 refuses Range with partNumber)
+      if (
+        method === 'HEAD' &&
+        headStatusNeedsBody(status) &&
+        query.partNumber === undefined
+      )
         error =
-          (await this.errorOfGet(path, query, extra, signal, search)) ?? error;
+          (await this.errorOfGet(
+            path,
+            query,
+            extra,
+            signal,
+            search,
+            status,
+          ).catch((getError: unknown) => {
+            if (signal?.aborted) throw getError;
+            return undefined;
+          })) ?? error;
       this.throttle?.reportIfThrottled(error);
       throw error;
     } finally {
@@ -436,7 +451,8 @@ export class S3Access {
    * The S3 error a one-byte GET of the same object gets, for a HEAD refused with a status whose
    * reason only an error body tells: a 400 may be ExpiredToken (new credentials, then again) or a
    * region the credentials are not signed for, a 301 another region's endpoint. Undefined when the
-   * GET is not refused the same way (its answer then says nothing about the HEAD's).
+   * GET is not refused with the same status (its answer then says nothing about the HEAD's) or
+   * cannot be sent: the HEAD's own error stands.
    */
   private async errorOfGet(
     path: string,
@@ -444,6 +460,7 @@ export class S3Access {
     extra: Record<string, string>,
     signal: AbortSignal | undefined,
     search: string,
+    status: number,
   ): Promise<S3HttpError | undefined> {
     const headers: Record<string, string> = { ...extra, range: 'bytes=0-0' };
     delete headers['x-amz-checksum-mode'];
@@ -459,8 +476,12 @@ export class S3Access {
       headers: signed,
       signal,
     });
+    if (res.statusCode !== status) {
+      res.destroy();
+      return undefined;
+    }
     const body = await readErrorBody(res);
-    if (res.statusCode < 300 || !/<Code>/.test(body)) return undefined;
+    if (!/<Code>/.test(body)) return undefined;
     return s3ErrorFrom(res.statusCode, body, res.headers);
   }
 

@@ -76,13 +76,12 @@ export function headError(
 }
 
 /**
- * A HEAD's error status whose reason only an error body would tell (S3 sends none to a HEAD):
- * redirects and 4xx other than those defaultCodeFor names. A 400 may be ExpiredToken, a wrong
- * region or a malformed request; a 301 another region's endpoint.
+ * A HEAD's error status whose reason only an error body would tell (S3 sends none to a HEAD): a
+ * 400 may be ExpiredToken, a request signed for another region or a malformed one; a 301 or 307
+ * another region's endpoint.
  */
 export function headStatusNeedsBody(status: number): boolean {
-  if (status < 300 || status >= 500) return false;
-  return ![403, 404, 412, 416, 429].includes(status);
+  return status === 400 || status === 301 || status === 307;
 }
 
 /** The code of an error without a body (a HEAD's): S3's usual one for its status. */

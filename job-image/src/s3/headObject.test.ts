@@ -175,6 +175,25 @@ it("a bodiless 400 whose GET is not refused keeps the HEAD's status", async () =
   expect(await s3.headObject({ key: 'k.tar' })).toMatchObject({ size: 3 });
 });
 
+it("a GET refused otherwise than the HEAD (another status) leaves the HEAD's error", async () => {
+  answer = (_url, method) =>
+    method === 'HEAD'
+      ? { status: 400 }
+      : { status: 412, body: errorBody('PreconditionFailed', 'If-Match') };
+  const error = await s3.headObject({ key: 'k.tar' }).catch(e => e);
+  expect(error).toMatchObject({ Code: 'HTTP400' });
+  expect(seen.map(r => r.method)).toEqual(['HEAD', 'GET']);
+});
+
+it("a part's HEAD (partNumber) is not asked again as a GET: S3 refuses Range with partNumber", async () => {
+  answer = () => ({ status: 400 });
+  const error = await s3
+    .request('HEAD', { key: 'k.bin', partNumber: 2 })
+    .catch(e => e);
+  expect(error).toMatchObject({ Code: 'HTTP400' });
+  expect(seen).toEqual([{ method: 'HEAD', url: '/b/k.bin?partNumber=2' }]);
+});
+
 it('a prefetched HEAD is taken once by the same request; another request sends its own', async () => {
   let n = 0;
   answer = () => ({ status: 200, headers: { 'content-length': String(++n) } });

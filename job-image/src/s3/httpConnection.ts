@@ -59,7 +59,10 @@ export interface ConnectionPool {
   onClosed(conn: Connection): void;
   /** A reused connection died before any answer: run `ex` again on a fresh one. */
   retryFresh(ex: Exchange, error: Error): void;
-  /** The connection is up (TCP connected; with TLS, its handshake done). */
+  /**
+   * The connection is up: TCP connected; with TLS, its session ticket received (so that the
+   * connections opened next resume it), or its first answer read where the server sends none.
+   */
   onConnected(conn: Connection): void;
 }
 
@@ -70,8 +73,10 @@ export class Connection implements BodySource {
   /** Served an exchange before (a stale keep-alive socket may fail the next without an answer). */
   used = false;
   closed = false;
-  /** Connected (with TLS: the handshake done). */
+  /** Up, as ConnectionPool.onConnected says. */
   connected = false;
+  /** Opened ahead of any request (preconnect): once up, it may go stale like a reused one. */
+  preconnected = false;
   private paused = false;
 
   /** `tlsSessions`: what the pool's TLS connections share (socketRead.ts). */
@@ -89,11 +94,8 @@ export class Connection implements BodySource {
       tlsSessions,
     );
     this.socket.once(
-      options.protocol === 'https:' ? 'secureConnect' : 'connect',
-      () => {
-        this.connected = true;
-        this.pool.onConnected(this);
-      },
+      options.protocol === 'https:' ? 'session' : 'connect',
+      () => this.up(),
     );
     this.socket.setNoDelay(true);
     this.socket.setTimeout(options.timeoutMs);
@@ -118,6 +120,15 @@ export class Connection implements BodySource {
     if (ex?.body?.kind === 'length' && ex.body.remaining > 0 && ex.response)
       return ex.response.readTarget(ex.body.remaining);
     return undefined;
+  }
+
+  private up(): void {
+    if (this.connected) return;
+    this.connected = true;
+    // Idle since it connected, it may be closed by the server before its first request, as a
+    // reused connection may: a request it fails without an answer gets one fresh try.
+    if (this.preconnected) this.used = true;
+    this.pool.onConnected(this);
   }
 
   start(exchange: Exchange): void {
@@ -359,6 +370,7 @@ export class Connection implements BodySource {
     this.detachAbort(ex);
     this.exchange = undefined;
     this.used = true;
+    this.up();
     ex.response!.end();
     if (!ex.keepAlive) {
       this.closed = true;

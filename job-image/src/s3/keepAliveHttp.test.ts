@@ -442,6 +442,37 @@ describe('KeepAliveHttpClient', () => {
     expect(server.connections).toBe(4);
   });
 
+  it('preconnect over TLS waits for the first session ticket: the connections it opens resume it', async () => {
+    const { serving, ca } = await testPki(cleanups);
+    const handshakes: boolean[] = [];
+    const server = tls.createServer(
+      { cert: serving.cert, key: serving.key },
+      socket => {
+        handshakes.push(socket.isSessionReused());
+        socket.on('error', () => undefined);
+        socket.on('data', () =>
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
+        );
+      },
+    );
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>(r => server.close(() => r())));
+    const c = new KeepAliveHttpClient({
+      protocol: 'https:',
+      hostname: '127.0.0.1',
+      port: (server.address() as net.AddressInfo).port,
+      maxSockets: 8,
+      timeoutMs: 5000,
+      ca,
+    });
+    cleanups.push(() => c.destroy());
+    c.preconnect(3);
+    expect((await bodyOf(await get(c))).toString()).toBe('ok');
+    for (let i = 0; i < 100 && handshakes.length < 4; i++)
+      await new Promise(r => setTimeout(r, 10));
+    expect(handshakes).toEqual([false, true, true, true]);
+  });
+
   it('preconnect opens nothing when the first connection fails (an untrusted certificate)', async () => {
     const { serving } = await testPki(cleanups);
     let connections = 0;

@@ -111,7 +111,7 @@ export class KeepAliveHttpClient implements ConnectionPool {
    * Opens up to `count` more connections as soon as one of the pool's is up, so that the requests
    * after a listing find them ready instead of each paying a handshake's round trips (one for TCP,
    * one or two more for TLS). Waiting for a first connection keeps a wrong endpoint or an untrusted
-   * certificate to one failed handshake.
+   * certificate to one failed handshake, and with TLS lets the new ones resume its session.
    */
   preconnect(count: number): void {
     this.preconnecting = count;
@@ -132,9 +132,7 @@ export class KeepAliveHttpClient implements ConnectionPool {
     this.preconnecting = 0;
     for (let i = 0; i < count; i++) {
       const conn = new Connection(this, this.options, this.tlsSessions);
-      // Idle from the start, it may be closed by the server before its first request, as a reused
-      // connection may: a request it fails without an answer gets one fresh try (retryFresh).
-      conn.used = true;
+      conn.preconnected = true;
       conn.socket.unref();
       this.all.add(conn);
       this.idle.push(conn);

@@ -76,6 +76,12 @@ class ChangedSinceListing extends Error {
   }
 }
 
+/** One ETag as two answers may spell it: with or without quotes, or a weak one's W/. */
+function sameEtag(a: string | undefined, b: string): boolean {
+  const bare = (e: string) => e.replace(/^W\//, '').replace(/^"|"$/g, '');
+  return a !== undefined && bare(a) === bare(b);
+}
+
 /** A part refused because the object no longer has the ETag it was pinned to (HTTP 412). */
 function refusedIfMatch(error: unknown): boolean {
   for (let e = error; e instanceof Error; e = e.cause) {
@@ -153,7 +159,11 @@ export async function downloadRanged(
   attributes: FileAttributes,
   lent: number,
 ): Promise<Downloaded> {
-  if (obj.etag !== undefined || obj.versionId !== undefined) {
+  // A "null" version (written while versioning was off or suspended) is overwritten in place.
+  const pinned =
+    obj.etag !== undefined ||
+    (obj.versionId !== undefined && obj.versionId !== 'null');
+  if (pinned) {
     try {
       return await rangedInto(ctx, obj, headForParts(ctx, obj), {
         finalPath,
@@ -196,19 +206,21 @@ async function rangedInto(
   const { size, etag } = obj;
   // The HEAD may fail before the parts are awaited: its rejection is handled where it is awaited.
   headed.catch(() => undefined);
-  const temp = await TempFile.create(
-    target.finalPath,
-    target.attributes.mode ?? 0o644,
-    { tag: ctx.tempTag },
-  );
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
   setMaxListeners(0, signal);
   let fileHasher: FileHasher | undefined;
   let counted = 0;
   let partsDone: Promise<{ failed: boolean; error?: unknown }> | undefined;
+  let temp: TempFile | undefined;
   try {
-    await temp.fd.truncate(size);
+    const file = await TempFile.create(
+      target.finalPath,
+      target.attributes.mode ?? 0o644,
+      { tag: ctx.tempTag },
+    );
+    temp = file;
+    await file.fd.truncate(size);
     const parts: Array<[number, number]> = [];
     for (let start = 0; start < size; start += ctx.tuning.partSize) {
       parts.push([start, Math.min(size, start + ctx.tuning.partSize) - 1]);
@@ -238,7 +250,7 @@ async function rangedInto(
               ctx,
               obj,
               etag,
-              temp,
+              file,
               parts[index],
               partSignal,
               position => onWritten(index, position),
@@ -254,10 +266,13 @@ async function rangedInto(
       (error: unknown) => ({ failed: true, error }),
     );
     const head = await headed;
-    if (head.size !== size || (etag !== undefined && head.etag !== etag))
+    if (
+      head.size !== size ||
+      (etag !== undefined && !sameEtag(head.etag, etag))
+    )
       throw new ChangedSinceListing();
     const { offloaded, inline } = splitChecks(head.checks, size);
-    fileHasher = fileHasherFor(ctx.hashWorkers, temp.path, offloaded);
+    fileHasher = fileHasherFor(ctx.hashWorkers, file.path, offloaded);
     fileHasher?.advance(prefix());
     const result = await partsDone;
     if (ctx.signal.aborted)
@@ -272,13 +287,13 @@ async function rangedInto(
         'the object changed while its parts were read (a part was refused: HTTP 412)',
       );
     }
-    const st = await temp.fd.stat();
+    const st = await file.fd.stat();
     if (st.size !== size)
       throw mismatch(obj.key, `wrote ${st.size} bytes, expected ${size}`);
     const offDigests = fileHasher ? await fileHasher.digests(size) : [];
     checkDigests(obj.key, offloaded, offDigests);
-    if (inline.length > 0) await checkInline(obj.key, temp.path, inline);
-    await temp.commit(
+    if (inline.length > 0) await checkInline(obj.key, file.path, inline);
+    await file.commit(
       {
         ...target.attributes,
         mtime: target.attributes.mtime ?? head.lastModified ?? obj.lastModified,
@@ -292,12 +307,14 @@ async function rangedInto(
       verifiedBy: verificationKind(head.checks),
     };
   } catch (error) {
-    // Every part has stopped before what they wrote and counted is taken back.
+    // Every part (and the HEAD with what it asks) has stopped before what they wrote and
+    // counted is taken back.
     stop.abort();
     await partsDone;
+    await headed.catch(() => undefined);
     ctx.reporter.addBytes(-counted);
     fileHasher?.abort();
-    await temp.discard();
+    await temp?.discard();
     throw error;
   }
 }
