@@ -136,9 +136,13 @@ async function waitReady(
   throw new Error(`minio did not become ready in 30s:\n${log()}`);
 }
 
-/** `domain`: MINIO_DOMAIN, so that MinIO also serves virtual-hosted requests (`bucket.domain`). */
+/**
+ * `domain`: MINIO_DOMAIN, so that MinIO also serves virtual-hosted requests (`bucket.domain`).
+ * `region`: MINIO_SITE_REGION, so that MinIO refuses requests signed for another region (by
+ * default it takes any).
+ */
 export async function startMinio(
-  options: { domain?: string } = {},
+  options: { domain?: string; region?: string } = {},
 ): Promise<MinioServer> {
   const bin = findMinioBinary();
   const port = await freePort();
@@ -166,6 +170,7 @@ export async function startMinio(
         MINIO_BROWSER: 'off',
         MINIO_UPDATE: 'off',
         ...(options.domain ? { MINIO_DOMAIN: options.domain } : {}),
+        ...(options.region ? { MINIO_SITE_REGION: options.region } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -175,7 +180,7 @@ export async function startMinio(
   await waitReady(endpoint, child, () => output);
   const client = new S3Client({
     endpoint,
-    region: 'us-east-1',
+    region: options.region ?? 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
   });
