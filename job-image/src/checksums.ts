@@ -260,8 +260,13 @@ export function md5FromEtag(
     headers.sseCustomer
   )
     return undefined;
-  const bare = etag.replace(/^W\//, '').replace(/"/g, '').toLowerCase();
+  const bare = bareEtag(etag);
   return /^[0-9a-f]{32}$/.test(bare) ? bare : undefined;
+}
+
+/** An ETag as servers may spell it differently: without a weak one's W/, quotes or upper case. */
+export function bareEtag(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/"/g, '').toLowerCase();
 }
 
 /** Response header names of S3's additional checksums, strongest first. */
@@ -315,9 +320,7 @@ function multipartEtag(headers: Headers): ExpectedChecksum | undefined {
   const { sse, sseCustomer } = sseOf(headers);
   if (!etag || sse === 'aws:kms' || sse === 'aws:kms:dsse' || sseCustomer)
     return undefined;
-  const m = /^([0-9a-f]{32})-(\d+)$/.exec(
-    etag.replace(/^W\//, '').replace(/"/g, '').toLowerCase(),
-  );
+  const m = /^([0-9a-f]{32})-(\d+)$/.exec(bareEtag(etag));
   if (!m || Number(m[2]) < 1) return undefined;
   return {
     algorithm: 'MD5',

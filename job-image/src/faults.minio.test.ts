@@ -11,7 +11,7 @@ import {
   EXIT_CODE_RETRYABLE,
   MANIFEST_FILE,
 } from '@kube-restore/common';
-import { getOf } from './__testUtils__/faultProxy';
+import { getOf, headOf } from './__testUtils__/faultProxy';
 import { body, md5, pack, useHarness } from './__testUtils__/harness';
 import { readTree, RunJobOptions, temporaries } from './__testUtils__/job';
 
@@ -221,7 +221,7 @@ describe('large objects as parallel ranged GETs', () => {
 
   it('the parts start beside the HEAD, not after its answer', async () => {
     const headRule = h.proxy.add({
-      match: r => r.method === 'HEAD' && r.key === 'large/twelve.bin',
+      match: headOf('large/twelve.bin'),
       action: { type: 'delay', ms: 1500 },
       times: 1,
     });
@@ -248,7 +248,7 @@ describe('large objects as parallel ranged GETs', () => {
         );
     // the parts are refused before the HEAD tells: they wait for it
     h.proxy.add({
-      match: r => r.method === 'HEAD' && r.key === 'large/twelve.bin',
+      match: headOf('large/twelve.bin'),
       action: { type: 'delay', ms: 500 },
       times: 1,
     });

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { EXIT_CODE_FATAL } from '@kube-restore/common';
+import { headOf } from './__testUtils__/faultProxy';
 import { body, pack, useHarness } from './__testUtils__/harness';
 import { ensureBundle, readTree } from './__testUtils__/job';
 import { CONTROL_CLIENT_FILE } from './s3/loadControlClient';
@@ -127,7 +128,7 @@ describe('a missing key', () => {
   it('a refused HEAD is ACCESS_DENIED (fatal), naming the key, after one HEAD', async () => {
     const key = 'one/file.bin';
     h.proxy.add({
-      match: r => r.method === 'HEAD' && r.key === key,
+      match: headOf(key),
       action: { type: 'status', status: 403, code: 'AccessDenied' },
     });
     const run = await h.run({
@@ -148,7 +149,7 @@ describe('a missing key', () => {
 it('an early HEAD that failed is retried as any other', async () => {
   const key = 'archives/small.tar.gz';
   h.proxy.add({
-    match: r => r.method === 'HEAD' && r.key === key,
+    match: headOf(key),
     action: { type: 'status', status: 500, code: 'InternalError' },
     times: 1,
   });

@@ -388,6 +388,11 @@ function unescapeXml(s: string): string {
     .replace(/&amp;/g, '&');
 }
 
+/** A rule matching HEADs of one object. */
+export function headOf(key: string): (req: ProxiedRequest) => boolean {
+  return req => req.method === 'HEAD' && req.key === key;
+}
+
 /** A rule matching GETs of one object's body. */
 export function getOf(key: string): (req: ProxiedRequest) => boolean {
   return req => req.method === 'GET' && req.key === key;

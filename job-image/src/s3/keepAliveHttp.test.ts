@@ -99,6 +99,38 @@ describe('KeepAliveHttpClient', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
+  /** A TLS server on loopback with `serving`'s certificate, closed after the test. */
+  async function serveTls(
+    serving: { cert: string; key: string },
+    onSocket: (socket: tls.TLSSocket) => void,
+  ): Promise<{ server: tls.Server; port: number }> {
+    const server = tls.createServer(
+      { cert: serving.cert, key: serving.key },
+      onSocket,
+    );
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>(r => server.close(() => r())));
+    return { server, port: (server.address() as net.AddressInfo).port };
+  }
+
+  /** A pool for `port` over TLS, trusting `ca` when given, destroyed after the test. */
+  function httpsClient(
+    port: number,
+    maxSockets: number,
+    ca?: Buffer,
+  ): KeepAliveHttpClient {
+    const c = new KeepAliveHttpClient({
+      protocol: 'https:',
+      hostname: '127.0.0.1',
+      port,
+      maxSockets,
+      timeoutMs: 5000,
+      ...(ca ? { ca } : {}),
+    });
+    cleanups.push(() => c.destroy());
+    return c;
+  }
+
   it('reads Content-Length bodies and reuses the connection', async () => {
     const server = await rawServer((s, head) => {
       const body = head.split(' ')[1];
@@ -329,35 +361,22 @@ describe('KeepAliveHttpClient', () => {
     const data = Buffer.alloc(6 * BODY_CHUNK_BYTES + 777);
     for (let i = 0; i + 4 <= data.length; i += 4) data.writeUInt32LE(i, i);
     let connections = 0;
-    const server = tls.createServer(
-      { cert: serving.cert, key: serving.key },
-      socket => {
-        connections++;
-        socket.on('error', () => undefined);
-        let pending = '';
-        socket.on('data', d => {
-          pending += d.toString('latin1');
-          while (pending.includes('\r\n\r\n')) {
-            pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
-            socket.write(
-              `HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`,
-            );
-            socket.write(data);
-          }
-        });
-      },
-    );
-    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>(r => server.close(() => r())));
-    const c = new KeepAliveHttpClient({
-      protocol: 'https:',
-      hostname: '127.0.0.1',
-      port: (server.address() as net.AddressInfo).port,
-      maxSockets: 1,
-      timeoutMs: 5000,
-      ca,
+    const { port } = await serveTls(serving, socket => {
+      connections++;
+      socket.on('error', () => undefined);
+      let pending = '';
+      socket.on('data', d => {
+        pending += d.toString('latin1');
+        while (pending.includes('\r\n\r\n')) {
+          pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
+          socket.write(
+            `HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`,
+          );
+          socket.write(data);
+        }
+      });
     });
-    cleanups.push(() => c.destroy());
+    const c = httpsClient(port, 1, ca);
     const want = createHash('md5').update(data).digest('hex');
     for (const slow of [true, false]) {
       const res = await get(c);
@@ -378,32 +397,19 @@ describe('KeepAliveHttpClient', () => {
   it('resumes the TLS session of its first connection on the next ones', async () => {
     const { serving, ca } = await testPki(cleanups);
     const handshakes: boolean[] = [];
-    const server = tls.createServer(
-      { cert: serving.cert, key: serving.key },
-      socket => {
-        handshakes.push(socket.isSessionReused());
-        socket.on('error', () => undefined);
-        let pending = '';
-        socket.on('data', d => {
-          pending += d.toString('latin1');
-          while (pending.includes('\r\n\r\n')) {
-            pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
-            socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-          }
-        });
-      },
-    );
-    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>(r => server.close(() => r())));
-    const c = new KeepAliveHttpClient({
-      protocol: 'https:',
-      hostname: '127.0.0.1',
-      port: (server.address() as net.AddressInfo).port,
-      maxSockets: 3,
-      timeoutMs: 5000,
-      ca,
+    const { port } = await serveTls(serving, socket => {
+      handshakes.push(socket.isSessionReused());
+      socket.on('error', () => undefined);
+      let pending = '';
+      socket.on('data', d => {
+        pending += d.toString('latin1');
+        while (pending.includes('\r\n\r\n')) {
+          pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        }
+      });
     });
-    cleanups.push(() => c.destroy());
+    const c = httpsClient(port, 3, ca);
     expect((await bodyOf(await get(c))).toString()).toBe('ok');
     // Three at once: the idle connection takes one, two new ones open with the first's ticket.
     const bodies = await Promise.all(
@@ -445,27 +451,14 @@ describe('KeepAliveHttpClient', () => {
   it('preconnect over TLS waits for the first session ticket: the connections it opens resume it', async () => {
     const { serving, ca } = await testPki(cleanups);
     const handshakes: boolean[] = [];
-    const server = tls.createServer(
-      { cert: serving.cert, key: serving.key },
-      socket => {
-        handshakes.push(socket.isSessionReused());
-        socket.on('error', () => undefined);
-        socket.on('data', () =>
-          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
-        );
-      },
-    );
-    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>(r => server.close(() => r())));
-    const c = new KeepAliveHttpClient({
-      protocol: 'https:',
-      hostname: '127.0.0.1',
-      port: (server.address() as net.AddressInfo).port,
-      maxSockets: 8,
-      timeoutMs: 5000,
-      ca,
+    const { port } = await serveTls(serving, socket => {
+      handshakes.push(socket.isSessionReused());
+      socket.on('error', () => undefined);
+      socket.on('data', () =>
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
+      );
     });
-    cleanups.push(() => c.destroy());
+    const c = httpsClient(port, 8, ca);
     c.preconnect(3);
     expect((await bodyOf(await get(c))).toString()).toBe('ok');
     for (let i = 0; i < 100 && handshakes.length < 4; i++)
@@ -476,22 +469,12 @@ describe('KeepAliveHttpClient', () => {
   it('preconnect opens nothing when the first connection fails (an untrusted certificate)', async () => {
     const { serving } = await testPki(cleanups);
     let connections = 0;
-    const server = tls.createServer(
-      { cert: serving.cert, key: serving.key },
-      socket => socket.destroy(),
+    const { server, port } = await serveTls(serving, socket =>
+      socket.destroy(),
     );
     server.on('connection', () => connections++);
     server.on('tlsClientError', () => undefined);
-    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>(r => server.close(() => r())));
-    const c = new KeepAliveHttpClient({
-      protocol: 'https:',
-      hostname: '127.0.0.1',
-      port: (server.address() as net.AddressInfo).port,
-      maxSockets: 8,
-      timeoutMs: 5000,
-    });
-    cleanups.push(() => c.destroy());
+    const c = httpsClient(port, 8);
     c.preconnect(4);
     await expect(get(c)).rejects.toMatchObject({
       code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',

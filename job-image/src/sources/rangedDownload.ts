@@ -13,6 +13,7 @@
 import { setMaxListeners } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import {
+  bareEtag,
   checksumLabel,
   createHasher,
   ExpectedChecksum,
@@ -74,12 +75,6 @@ class ChangedSinceListing extends Error {
   constructor() {
     super('the object changed since it was listed');
   }
-}
-
-/** One ETag as two answers may spell it: with or without quotes, or a weak one's W/. */
-function sameEtag(a: string | undefined, b: string): boolean {
-  const bare = (e: string) => e.replace(/^W\//, '').replace(/^"|"$/g, '');
-  return a !== undefined && bare(a) === bare(b);
 }
 
 /** A part refused because the object no longer has the ETag it was pinned to (HTTP 412). */
@@ -268,7 +263,8 @@ async function rangedInto(
     const head = await headed;
     if (
       head.size !== size ||
-      (etag !== undefined && !sameEtag(head.etag, etag))
+      (etag !== undefined &&
+        (head.etag === undefined || bareEtag(head.etag) !== bareEtag(etag)))
     )
       throw new ChangedSinceListing();
     const { offloaded, inline } = splitChecks(head.checks, size);
