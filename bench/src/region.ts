@@ -71,6 +71,8 @@ export const REGION_PEERS = ['s5cmd', 'rclone', 'aws', 'mc'];
  * 5 at a time; rclone only from 256 MiB) plus these.
  */
 export const PART_SWEEP: PartFlags[] = [
+  { sizeMiB: 8, streams: 4 },
+  { sizeMiB: 8, streams: 8 },
   { sizeMiB: 16, streams: 4 },
   { sizeMiB: 16, streams: 8 },
 ];

@@ -5,11 +5,14 @@
 
 /**
  * The job's split of large objects into parallel ranged GETs when the request sets none: objects
- * of two parts or more, four parts at a time, so that one object fills the link where each stream
+ * of 32 MiB or more, four parts at a time, so that one object fills the link where each stream
  * is held back by the round trip or a per-connection cap (bench/'s emulated region measures it).
+ * Parts of 8 MiB: the object's MD5 is hashed in order, so what the parts in flight wrote beyond
+ * the first of them (about three parts) is still to hash when the last byte lands; smaller parts
+ * cost a round trip each (bench/README.md, "The part size").
  */
 export const DEFAULT_PARTS = {
   minObjectSize: '32Mi',
-  size: '16Mi',
+  size: '8Mi',
   concurrency: 4,
 } as const;
