@@ -154,6 +154,7 @@ it(`extracts a tar of ${ENTRIES} entries onto a volume of ${PREEXISTING} files w
   process.stdout.write(
     `${JSON.stringify({
       entries: ENTRIES,
+      samples: { early: early.length, late: late.length },
       preexisting: PREEXISTING,
       heapEarlyMiB: mib(earlyHeap),
       heapLateMiB: mib(lateHeap),

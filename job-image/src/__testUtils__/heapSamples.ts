@@ -1,14 +1,17 @@
 /**
  * The live heap of a job run through the bundle, sampled after full GCs (scale.versitygw.test.ts,
  * scaleArchive.versitygw.test.ts): a probe preloaded with `node --expose-gc --require` appends a
- * sample every 250 ms; each sample is then set against the objects done at the last progress line
- * before it, and the heap's growth per million objects is read between two bands of the run.
+ * sample every 100 ms; each sample is then set against the objects done at its time, interpolated
+ * between the progress lines around it (one a second), and the heap's growth per million objects
+ * is read between two bands of the run. A fast run still puts several samples in each band: with
+ * the last progress line's count instead, every sample of a second shared one count, and a band
+ * that only one line fell in could hold two samples (CI, a fast machine).
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { JobRun } from './job';
 
-/** Samples the live heap after a full GC every 250 ms, as JSON lines to $KR_HEAP_PROBE. */
+/** Samples the live heap after a full GC every 100 ms, as JSON lines to $KR_HEAP_PROBE. */
 const PROBE = `
 const fs = require('node:fs');
 const out = process.env.KR_HEAP_PROBE;
@@ -16,7 +19,7 @@ setInterval(() => {
   globalThis.gc();
   const m = process.memoryUsage();
   fs.appendFileSync(out, JSON.stringify({ t: Date.now(), heap: m.heapUsed, rss: m.rss }) + '\\n');
-}, 250).unref();
+}, 100).unref();
 `;
 
 export interface HeapSample {
@@ -25,7 +28,7 @@ export interface HeapSample {
   /** Live heap after a full GC, in bytes. */
   heap: number;
   rss: number;
-  /** Objects (or entries) done at the last progress line before it. */
+  /** Objects (or entries) done at its time, between the progress lines around it. */
   done: number;
 }
 
@@ -72,12 +75,25 @@ export async function heapProbe(
         .trim()
         .split('\n')
         .map(l => JSON.parse(l))
-        .map(s => ({
-          ...s,
-          done: progress.filter(p => p.t <= s.t).at(-1)?.done ?? 0,
-        }));
+        .map(s => ({ ...s, done: doneAt(progress, s.t) }));
     },
   };
+}
+
+/**
+ * Objects done at `t`, from the progress lines (in time order): linear between the line before and
+ * the line after, the last line's count past it, 0 before the first.
+ */
+export function doneAt(
+  progress: Array<{ t: number; done: number }>,
+  t: number,
+): number {
+  const next = progress.findIndex(p => p.t > t);
+  if (next === -1) return progress.at(-1)?.done ?? 0;
+  if (next === 0) return 0;
+  const a = progress[next - 1];
+  const b = progress[next];
+  return a.done + ((b.done - a.done) * (t - a.t)) / (b.t - a.t);
 }
 
 /** The live heap between an early and a late band of a run (fractions of `total` done). */
