@@ -12,6 +12,24 @@ import {
   recycleBodyChunks,
 } from './keepAliveHttp';
 
+/** Calls `onHead` with each request head (up to its blank line) the socket receives, in order. */
+function onRequestHeads(
+  socket: net.Socket,
+  onHead: (head: string) => void,
+): void {
+  let pending = '';
+  socket.on('data', d => {
+    pending += d.toString('latin1');
+    for (;;) {
+      const end = pending.indexOf('\r\n\r\n');
+      if (end < 0) break;
+      const head = pending.slice(0, end);
+      pending = pending.slice(end + 4);
+      onHead(head);
+    }
+  });
+}
+
 /** A raw TCP server whose answers the test writes byte for byte. */
 async function rawServer(
   onRequest: (socket: net.Socket, head: string, index: number) => void,
@@ -32,17 +50,7 @@ async function rawServer(
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    let pending = '';
-    socket.on('data', d => {
-      pending += d.toString('latin1');
-      for (;;) {
-        const end = pending.indexOf('\r\n\r\n');
-        if (end < 0) break;
-        const head = pending.slice(0, end);
-        pending = pending.slice(end + 4);
-        onRequest(socket, head, requests++);
-      }
-    });
+    onRequestHeads(socket, head => onRequest(socket, head, requests++));
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   state.port = (server.address() as net.AddressInfo).port;
@@ -364,16 +372,11 @@ describe('KeepAliveHttpClient', () => {
     const { port } = await serveTls(serving, socket => {
       connections++;
       socket.on('error', () => undefined);
-      let pending = '';
-      socket.on('data', d => {
-        pending += d.toString('latin1');
-        while (pending.includes('\r\n\r\n')) {
-          pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
-          socket.write(
-            `HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`,
-          );
-          socket.write(data);
-        }
+      onRequestHeads(socket, () => {
+        socket.write(
+          `HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`,
+        );
+        socket.write(data);
       });
     });
     const c = httpsClient(port, 1, ca);
@@ -400,14 +403,9 @@ describe('KeepAliveHttpClient', () => {
     const { port } = await serveTls(serving, socket => {
       handshakes.push(socket.isSessionReused());
       socket.on('error', () => undefined);
-      let pending = '';
-      socket.on('data', d => {
-        pending += d.toString('latin1');
-        while (pending.includes('\r\n\r\n')) {
-          pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
-          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-        }
-      });
+      onRequestHeads(socket, () =>
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
+      );
     });
     const c = httpsClient(port, 3, ca);
     expect((await bodyOf(await get(c))).toString()).toBe('ok');
@@ -454,7 +452,7 @@ describe('KeepAliveHttpClient', () => {
     const { port } = await serveTls(serving, socket => {
       handshakes.push(socket.isSessionReused());
       socket.on('error', () => undefined);
-      socket.on('data', () =>
+      onRequestHeads(socket, () =>
         socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
       );
     });
