@@ -39,7 +39,7 @@ describe('CRCs', () => {
 });
 
 describe('expectedChecksums', () => {
-  it('takes the strongest full-object checksum and a single-part ETag MD5', () => {
+  it('takes the strongest full-object checksum alone, else a single-part ETag MD5', () => {
     const md5 = createHash('md5').update('x').digest('hex');
     const checks = expectedChecksums({
       etag: `"${md5}"`,
@@ -48,9 +48,11 @@ describe('expectedChecksums', () => {
     });
     expect(checks).toEqual([
       { algorithm: 'CRC32C', expected: 'yZRlqg==', encoding: 'base64' },
-      { algorithm: 'MD5', expected: md5, encoding: 'hex' },
     ]);
     expect(checksumLabel(checks)).toBe('crc32c:yZRlqg==');
+    expect(expectedChecksums({ etag: `"${md5}"` })).toEqual([
+      { algorithm: 'MD5', expected: md5, encoding: 'hex' },
+    ]);
   });
 
   it('ignores composite checksums and multipart or SSE-KMS ETags', () => {

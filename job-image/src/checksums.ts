@@ -332,22 +332,24 @@ function multipartEtag(headers: Headers): ExpectedChecksum | undefined {
 
 /**
  * The checksums to verify a body against, from the GET's response headers: the strongest
- * full-object additional checksum, and the MD5 of a single-part ETag. Composite values (multipart
- * uploads) need the part layout: see `allChecksums`.
+ * full-object additional checksum, or without one the MD5 of a single-part ETag. Composite values
+ * (multipart uploads) need the part layout: see `allChecksums`.
  */
 export function expectedChecksums(headers: Headers): ExpectedChecksum[] {
   return allChecksums(headers).filter(c => c.parts === undefined);
 }
 
 /**
- * Every check the headers allow: the strongest additional checksum (full-object, or composite
- * with `parts`), then the ETag's MD5 (single-part, or a multipart ETag as a composite MD5 when no
- * additional checksum is there, or when the additional one is composite too: one layout serves
- * both).
+ * Every check the headers call for: a full-object additional checksum alone, as the AWS SDKs check
+ * a body (it covers every byte as the ETag's MD5 does, and S3 adds a CRC64NVME to every new
+ * object: hashing the body a second time for the MD5 would only cost CPU). Otherwise the strongest
+ * composite one (with `parts`), then the ETag's MD5 (single-part, or a multipart ETag as a
+ * composite MD5: one layout serves both).
  */
 export function allChecksums(headers: Headers): ExpectedChecksum[] {
   const out: ExpectedChecksum[] = [];
   const additional = additionalChecksum(headers);
+  if (additional && additional.parts === undefined) return [additional];
   if (additional) out.push(additional);
   const md5 = md5FromEtag(headerOf(headers, 'etag'), sseOf(headers));
   if (md5) out.push({ algorithm: 'MD5', expected: md5, encoding: 'hex' });

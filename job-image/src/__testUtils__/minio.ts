@@ -19,6 +19,7 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
+  S3ClientConfig,
 } from '@aws-sdk/client-s3';
 
 export interface MinioServer {
@@ -35,13 +36,26 @@ export interface MinioServer {
     body: Buffer | string,
     extra?: Partial<ConstructorParameters<typeof PutObjectCommand>[0]>,
   ): Promise<void>;
+  /**
+   * put without the checksum the SDK sends by default: the object carries its ETag (an MD5) alone,
+   * like one uploaded before S3 added checksums, or by a client that sends none.
+   */
+  putWithoutChecksum(
+    bucket: string,
+    key: string,
+    body: Buffer | string,
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** createBucket and put over an S3 client with root credentials, for seeding a test server. */
+/**
+ * createBucket and put over an S3 client with root credentials, for seeding a test server;
+ * `config` is the client's own (putWithoutChecksum makes a client of it that sends no checksum).
+ */
 export function bucketWriter(
   client: S3Client,
-): Pick<MinioServer, 'createBucket' | 'put'> {
+  config: S3ClientConfig,
+): Pick<MinioServer, 'createBucket' | 'put' | 'putWithoutChecksum'> {
   return {
     async createBucket(name, options = {}) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
@@ -63,6 +77,19 @@ export function bucketWriter(
           ...extra,
         }),
       );
+    },
+    async putWithoutChecksum(bucket, key, body) {
+      const plain = new S3Client({
+        ...config,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+      });
+      try {
+        await plain.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }),
+        );
+      } finally {
+        plain.destroy();
+      }
     },
   };
 }
@@ -178,12 +205,13 @@ export async function startMinio(
   child.stdout!.on('data', d => (output += d));
   child.stderr!.on('data', d => (output += d));
   await waitReady(endpoint, child, () => output);
-  const client = new S3Client({
+  const config: S3ClientConfig = {
     endpoint,
     region: options.region ?? 'us-east-1',
     forcePathStyle: true,
     credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
-  });
+  };
+  const client = new S3Client(config);
   return {
     endpoint,
     port,
@@ -191,7 +219,7 @@ export async function startMinio(
     secretKey,
     client,
     dataDir,
-    ...bucketWriter(client),
+    ...bucketWriter(client, config),
     async stop() {
       client.destroy();
       if (child.exitCode === null) {

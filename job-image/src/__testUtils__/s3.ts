@@ -3,7 +3,7 @@
  * own launcher, minio.ts) and versitygw (test/cluster's startS3Server). Both fail, naming what to run,
  * when their binary is missing: never skip.
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { startS3Server } from '@kube-restore/test-cluster';
 import { bucketWriter, MinioServer, startMinio } from './minio';
 
@@ -15,7 +15,7 @@ export type TestS3 = MinioServer & { kind: S3Kind };
 export async function startTestS3(kind: S3Kind): Promise<TestS3> {
   if (kind === 'minio') return { kind, ...(await startMinio()) };
   const server = await startS3Server({ kind });
-  const client = new S3Client({
+  const config: S3ClientConfig = {
     endpoint: server.endpoint,
     region: server.region,
     forcePathStyle: true,
@@ -23,7 +23,8 @@ export async function startTestS3(kind: S3Kind): Promise<TestS3> {
       accessKeyId: server.accessKeyId,
       secretAccessKey: server.secretAccessKey,
     },
-  });
+  };
+  const client = new S3Client(config);
   return {
     kind,
     endpoint: server.endpoint,
@@ -32,7 +33,7 @@ export async function startTestS3(kind: S3Kind): Promise<TestS3> {
     secretKey: server.secretAccessKey,
     client,
     dataDir: server.dataDir,
-    ...bucketWriter(client),
+    ...bucketWriter(client, config),
     async stop() {
       client.destroy();
       await server.stop();

@@ -5,7 +5,8 @@
  * when the listing gave one the parts start together with the object's HEAD instead of one round
  * trip after it (two on a new connection). The HEAD says how to verify the whole: MD5 and SHA-* are
  * hashed by a worker as the file's contiguous prefix grows (it starts when the HEAD answers and
- * reads what was written by then), CRCs by reading the file back at the end (the parts arrive out
+ * reads what was written by then), full-object CRCs part by part as the bytes arrive, joined at the
+ * end (partCrcs.ts), composite checksums by reading the file back at the end (the parts arrive out
  * of order). When the HEAD finds the object changed since the listing, or a part is refused because
  * it did (412), the parts stop, what they wrote is discarded, and the object is fetched again
  * after a HEAD of its own.
@@ -38,6 +39,7 @@ import {
   mismatch,
   splitChecks,
 } from './objectChecks';
+import { PartCrcs, PartHash } from './partCrcs';
 import { runParts } from './partWorkers';
 import type { ObjectRef, RestoreContext } from './types';
 
@@ -88,8 +90,9 @@ function refusedIfMatch(error: unknown): boolean {
 }
 
 /**
- * One ranged GET of `part` (inclusive byte range) written at its offset into `temp`. Returns the
- * bytes counted on the reporter; on failure they are taken back before the error is rethrown.
+ * One ranged GET of `part` (inclusive byte range) written at its offset into `temp`, and hashed by
+ * `hash` (once the HEAD said which CRCs to take, if any). Returns the bytes counted on the reporter;
+ * on failure they are taken back before the error is rethrown.
  */
 async function downloadPart(
   ctx: RestoreContext,
@@ -99,6 +102,7 @@ async function downloadPart(
   part: [number, number],
   signal: AbortSignal,
   onWritten: (position: number) => void,
+  hashOf: () => Promise<PartHash | undefined>,
 ): Promise<number> {
   let partCounted = 0;
   const res = await ctx.s3.getObject({
@@ -109,10 +113,13 @@ async function downloadPart(
     signal,
   });
   try {
+    // The HEAD went out with the first parts: it has answered by now, as a rule.
+    const hash = await hashOf();
     let position = part[0];
     let batch: Buffer[] = [];
     let batchBytes = 0;
     for await (const chunk of res) {
+      hash?.update(chunk);
       batch.push(chunk);
       batchBytes += chunk.length;
       partCounted += chunk.length;
@@ -135,6 +142,7 @@ async function downloadPart(
         obj.key,
         `part ${part[0]}-${part[1]} ended at ${position}`,
       );
+    hash?.finish();
     return partCounted;
   } catch (error) {
     ctx.reporter.addBytes(-partCounted);
@@ -220,6 +228,12 @@ async function rangedInto(
     for (let start = 0; start < size; start += ctx.tuning.partSize) {
       parts.push([start, Math.min(size, start + ctx.tuning.partSize) - 1]);
     }
+    // The full-object CRCs the HEAD names, taken part by part (none when it failed: that failure
+    // ends the object below).
+    const partCrcs = headed.then(
+      h => PartCrcs.for(h.checks, parts),
+      () => undefined,
+    );
     // How far each part is written; the hasher reads the contiguous prefix.
     const written = parts.map(p => p[0]);
     let firstOpen = 0;
@@ -249,6 +263,7 @@ async function rangedInto(
               parts[index],
               partSignal,
               position => onWritten(index, position),
+              async () => (await partCrcs)?.start(index),
             ),
           ctx.retry,
           { signal: partSignal, entry: obj.key },
@@ -268,6 +283,7 @@ async function rangedInto(
     )
       throw new ChangedSinceListing();
     const { offloaded, inline } = splitChecks(head.checks, size);
+    const byParts = await partCrcs;
     fileHasher = fileHasherFor(ctx.hashWorkers, file.path, offloaded);
     fileHasher?.advance(prefix());
     const result = await partsDone;
@@ -288,7 +304,9 @@ async function rangedInto(
       throw mismatch(obj.key, `wrote ${st.size} bytes, expected ${size}`);
     const offDigests = fileHasher ? await fileHasher.digests(size) : [];
     checkDigests(obj.key, offloaded, offDigests);
-    if (inline.length > 0) await checkInline(obj.key, file.path, inline);
+    if (byParts) checkDigests(obj.key, byParts.checks, byParts.digests());
+    const readBack = inline.filter(c => !byParts?.checks.includes(c));
+    if (readBack.length > 0) await checkInline(obj.key, file.path, readBack);
     await file.commit(
       {
         ...target.attributes,
@@ -315,7 +333,7 @@ async function rangedInto(
   }
 }
 
-/** The CRCs, read back from the file: the parts were written out of order. */
+/** Composite checksums, read back from the file: the parts were written out of order. */
 async function checkInline(
   key: string,
   tempPath: string,
