@@ -21,7 +21,7 @@ export interface Args {
   tools?: string[];
   /** Another job bundle (default: job-image/dist/restore-job.cjs, built first). */
   jobBundle?: string;
-  /** --region: a second job bundle run beside the first in the same interleaved runs (a `variant` row). */
+  /** A second job bundle run beside the first in the same interleaved runs (a `variant` row). */
   jobBaseline?: string;
   /** Extra environment for the job (tuning experiments), from --job-env K=V (repeatable). */
   jobEnv: Record<string, string>;
@@ -47,7 +47,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--region | --scale [N]]
            --only with --region: a, b and settings rtt20, rtt80, https20, https80
              (default a,b,rtt20,rtt80,https20)
            --profile  --keep-work  --job-bundle FILE  --job-env NAME=value  --work DIR
-           --job-baseline FILE (--region: that bundle too, as a row of its own, e.g. the commit before)
+           --job-baseline FILE  that bundle too, as a row of its own (e.g. the commit before)
            --memory MiB (--scale: the cgroup's limit, default 512)
            --list-include GLOB (--scale: the LIST-count runs restore only these keys)`;
 

@@ -10,7 +10,7 @@ export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
 
 /** Bumped whenever a generator changes, so that cached seeded data is not reused. */
-export const DATASET_VERSION = 1;
+export const DATASET_VERSION = 2;
 
 export type DatasetId = 'large' | 'small' | 'targz' | 'listing';
 

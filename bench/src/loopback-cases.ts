@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { DatasetSizes, largeObjects, smallObjects, tarTree } from './datasets';
 import { DatasetInfo, fmt } from './report';
+import { baselineLabel } from './region-report';
 import type { Case } from './runner';
 import { curlToNull, streamToTar } from './pipes';
 import {
@@ -19,11 +20,50 @@ import {
 } from './tools';
 
 /**
+ * The job's case, and with a `baseline` bundle (--job-baseline) the same restore by that bundle as
+ * a `variant` row beside it, in the same interleaved runs.
+ */
+function jobCases(
+  ctx: Context,
+  baseline: string | undefined,
+  dataset: string,
+  source: Parameters<typeof jobCommand>[1],
+  t: string,
+  expect: Case['expect'],
+): Case[] {
+  const cases: Case[] = [
+    {
+      dataset,
+      kind: 'job',
+      command: jobCommand(ctx, source, t),
+      target: t,
+      expect,
+    },
+  ];
+  if (baseline) {
+    const other = jobCommand(
+      { ...ctx, bins: { ...ctx.bins, jobBundle: baseline } },
+      source,
+      t,
+    );
+    cases.push({
+      dataset,
+      kind: 'variant',
+      command: { ...other, label: baselineLabel(baseline) },
+      target: t,
+      expect,
+    });
+  }
+  return cases;
+}
+
+/**
  * The cases every object dataset has, in table order: the job (and, with `variant`, the job
  * without verification), each peer copying the prefix, and curl reading every object to /dev/null.
  */
 async function objectCases(
   ctx: Context,
+  baseline: string | undefined,
   dataset: string,
   prefix: string,
   objects: readonly { name: string }[],
@@ -31,10 +71,16 @@ async function objectCases(
   expect: Case['expect'],
   variant: boolean,
 ): Promise<Case[]> {
-  const cases: Case[] = [];
+  const cases: Case[] = jobCases(
+    ctx,
+    baseline,
+    dataset,
+    { prefix: `${prefix}/` },
+    t,
+    expect,
+  );
   const job = (verify = true) =>
     jobCommand(ctx, { prefix: `${prefix}/` }, t, [], verify);
-  cases.push({ dataset, kind: 'job', command: job(), target: t, expect });
   if (variant)
     cases.push({
       dataset,
@@ -88,8 +134,10 @@ export async function loopbackCases(opts: {
   sizes: DatasetSizes;
   dataRoot: string;
   target: (name: string) => string;
+  /** --job-baseline: a second job bundle, as a row of its own beside the job's. */
+  baseline?: string;
 }): Promise<{ cases: Case[]; infos: DatasetInfo[] }> {
-  const { ctx, only, seed, sizes, dataRoot, target } = opts;
+  const { ctx, only, seed, sizes, dataRoot, target, baseline } = opts;
   const cases: Case[] = [];
   const infos: DatasetInfo[] = [];
   if (only.has('a')) {
@@ -107,7 +155,16 @@ export async function loopbackCases(opts: {
     const expect = { files: large.length, bytes };
     const t = target('a');
     cases.push(
-      ...(await objectCases(ctx, info.id, 'a', large, t, expect, true)),
+      ...(await objectCases(
+        ctx,
+        baseline,
+        info.id,
+        'a',
+        large,
+        t,
+        expect,
+        true,
+      )),
     );
     const ddArgv = [
       'dd',
@@ -143,7 +200,16 @@ export async function loopbackCases(opts: {
     const expect = { files: small.length, bytes };
     const t = target('b');
     cases.push(
-      ...(await objectCases(ctx, info.id, 'b', small, t, expect, false)),
+      ...(await objectCases(
+        ctx,
+        baseline,
+        info.id,
+        'b',
+        small,
+        t,
+        expect,
+        false,
+      )),
     );
     const tarArgv = [
       ctx.bins.tar,
@@ -181,13 +247,9 @@ export async function loopbackCases(opts: {
     const expect = { files: tree.length, bytes: treeBytes };
     const t = target('c');
     const key = 'c/archive.tar.gz';
-    cases.push({
-      dataset: info.id,
-      kind: 'job',
-      command: jobCommand(ctx, { key, format: 'tar' }, t),
-      target: t,
-      expect,
-    });
+    cases.push(
+      ...jobCases(ctx, baseline, info.id, { key, format: 'tar' }, t, expect),
+    );
     cases.push({
       dataset: info.id,
       kind: 'limit',

@@ -138,7 +138,7 @@ export function loopbackMarkdown(r: LoopbackReport): {
     "- peak RSS: GNU time's maximum resident set (for a pipeline, its largest member). CPU s/GiB: user+system CPU of the tool (and its pipeline) per GiB of the dataset (for (c), of the archive).",
     "- every run's output is checked (number of files and bytes written); failed runs are excluded from the medians and counted.",
     "- order: every repetition runs each dataset's tools once, the order rotating within the dataset; each dataset's block starts with an untimed warm-up run of the job, so that no timed run follows the previous dataset's disk work.",
-    '- all objects were uploaded as single-part PUTs, so their ETags are MD5s: the job verifies each body against it (rclone checks MD5 too; s5cmd, mc and aws do not).',
+    '- all objects were uploaded as S3 stores them today: single-part PUTs (their ETags are MD5s) with a full-object CRC64NVME checksum. The job verifies each body against the CRC64NVME (it takes an MD5 ETag only where an object has no such checksum); rclone checks the MD5; s5cmd, mc and aws check neither.',
     '',
     ...sections,
     ...r.extraSections,

@@ -97,6 +97,7 @@ export async function runLoopback(args: Args): Promise<void> {
         sizes,
         dataRoot,
         target,
+        baseline: args.jobBaseline,
       });
       infos = built.infos;
       await runSelected(built.cases, {

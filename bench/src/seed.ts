@@ -1,7 +1,8 @@
 /**
  * Seeding: datasets are generated from the seed into a staging directory on tmpfs and uploaded
- * with mc (single-part PUTs, so every ETag is the MD5 of the body and the job verifies it), or with
- * s5cmd for the million-key listing bucket. The server's data directory is cached, so this runs
+ * with mc as S3 stores an object today: single-part PUTs (every ETag is the MD5 of the body) with a
+ * full-object CRC64NVME checksum (S3 adds one to every new object); or with s5cmd for the
+ * million-key listing bucket. The server's data directory is cached, so this runs
  * once per seed, sizes, generator version and MinIO version.
  */
 import { createWriteStream, promises as fsp } from 'node:fs';
@@ -57,6 +58,9 @@ function mcEnv(s3: BenchS3, confDir: string): Record<string, string> {
   };
 }
 
+/** mc's flags for the checksum each object carries besides its ETag. */
+const CHECKSUM = ['--checksum', 'CRC64NVME'];
+
 /** Uploads datasets (a), (b), (c) into bucket `bucket`; leaves small.tar and archive.tar.gz in `keepDir`. */
 export async function seedMain(opts: {
   s3: BenchS3;
@@ -80,6 +84,7 @@ export async function seedMain(opts: {
     'cp',
     '--recursive',
     '--disable-multipart',
+    ...CHECKSUM,
     '--quiet',
     `${stage}/a/`,
     `bench/${bucket}/a/`,
@@ -92,6 +97,7 @@ export async function seedMain(opts: {
     'cp',
     '--recursive',
     '--disable-multipart',
+    ...CHECKSUM,
     '--quiet',
     `${stage}/b/`,
     `bench/${bucket}/b/`,
@@ -132,6 +138,7 @@ export async function seedMain(opts: {
   await mc(
     'cp',
     '--disable-multipart',
+    ...CHECKSUM,
     '--quiet',
     archive,
     `bench/${bucket}/c/archive.tar.gz`,
