@@ -91,8 +91,8 @@ function refusedIfMatch(error: unknown): boolean {
 
 /**
  * One ranged GET of `part` (inclusive byte range) written at its offset into `temp`, and hashed by
- * `hash` (once the HEAD said which CRCs to take, if any). Returns the bytes counted on the reporter;
- * on failure they are taken back before the error is rethrown.
+ * what `hashOf` gives once the HEAD said which CRCs to take (if any). Returns the bytes counted on
+ * the reporter; on failure they are taken back before the error is rethrown.
  */
 async function downloadPart(
   ctx: RestoreContext,
