@@ -7,9 +7,10 @@
  * The job's split of large objects into parallel ranged GETs when the request sets none: objects
  * of 32 MiB or more, four parts at a time, so that one object fills the link where each stream
  * is held back by the round trip or a per-connection cap (bench/'s emulated region measures it).
- * Parts of 8 MiB: the object's MD5 is hashed in order, so what the parts in flight wrote beyond
- * the first of them (about three parts) is still to hash when the last byte lands; smaller parts
- * cost a round trip each (bench/README.md, "The part size").
+ * Parts of 8 MiB: an object verified by its MD5 (one without a full-object CRC) is hashed in order,
+ * so what the parts in flight wrote beyond the first of them (about three parts) is still to hash
+ * when the last byte lands; smaller parts cost a round trip each (bench/README.md, "The part
+ * size"). A full-object CRC is taken part by part and does not wait.
  */
 export const DEFAULT_PARTS = {
   minObjectSize: '32Mi',
