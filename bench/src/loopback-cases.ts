@@ -6,8 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { DatasetSizes, largeObjects, smallObjects, tarTree } from './datasets';
-import { DatasetInfo, fmt } from './report';
-import { baselineLabel } from './region-report';
+import { baselineLabel, DatasetInfo, fmt } from './report';
 import type { Case } from './runner';
 import { curlToNull, streamToTar } from './pipes';
 import {

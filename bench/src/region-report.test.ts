@@ -1,9 +1,4 @@
-import {
-  baselineLabel,
-  bestOfEachPeer,
-  regionSummary,
-  RegionPanel,
-} from './region-report';
+import { bestOfEachPeer, regionSummary, RegionPanel } from './region-report';
 import { DatasetInfo, Row } from './report';
 
 const row = (label: string, kind: Row['kind'], rate: number): Row => ({
@@ -55,14 +50,5 @@ describe('region report', () => {
     expect(line).toContain('600 (--numworkers 256)');
     expect(line).toContain('| n/a |');
     expect(line).toContain('**0.50** (s5cmd --numworkers 256)');
-  });
-});
-
-describe('baselineLabel', () => {
-  it('names a --job-baseline row after the directory job-at.sh built it in', () => {
-    expect(
-      baselineLabel('/tmp/kube-restore-job-e6db6af-w/restore-job.cjs'),
-    ).toBe('job at e6db6af-w');
-    expect(baselineLabel('/x/dist/restore-job.cjs')).toBe('job at dist');
   });
 });

@@ -20,12 +20,6 @@ export interface RegionPanel {
   rows: Row[];
 }
 
-/** The label of the --job-baseline row: the bundle's directory (job-at.sh names it after its commit). */
-export function baselineLabel(bundle: string): string {
-  const dir = bundle.split('/').slice(-2, -1)[0] || bundle;
-  return `job at ${dir.replace(/^kube-restore-job-/, '')}`;
-}
-
 /** The peer's name of a row label (`s5cmd --numworkers 64` -> `s5cmd`). */
 export const peerOf = (label: string) => label.split(' ')[0];
 

@@ -13,13 +13,8 @@ import { makeContext } from './context';
 import { cacheKey, largeObjects, QUICK, smallObjects } from './datasets';
 import { LinkOptions, startLinkProxy } from './link';
 import { makePki } from './pki';
-import {
-  baselineLabel,
-  regionPanels,
-  regionSection,
-  regionSummary,
-} from './region-report';
-import { DatasetInfo, fmt, RunRecord } from './report';
+import { regionPanels, regionSection, regionSummary } from './region-report';
+import { baselineLabel, DatasetInfo, fmt, RunRecord } from './report';
 import { profileSections } from './job-profile';
 import { failureLines } from './loopback-report';
 import { replaceBlock } from './results-file';

@@ -6,6 +6,7 @@ import {
   summarizeProfile,
 } from './profile';
 import {
+  baselineLabel,
   compare,
   DatasetInfo,
   heapGrowth,
@@ -303,5 +304,14 @@ describe('heapGrowth', () => {
         { keys: 20, liveMiB: 3 },
       ),
     ).toBe('job listing n/a -> 3.0 MiB (xn/a) from 10 to 20 keys');
+  });
+});
+
+describe('baselineLabel', () => {
+  it('names a --job-baseline row after the directory job-at.sh built it in', () => {
+    expect(
+      baselineLabel('/tmp/kube-restore-job-e6db6af-w/restore-job.cjs'),
+    ).toBe('job at e6db6af-w');
+    expect(baselineLabel('/x/dist/restore-job.cjs')).toBe('job at dist');
   });
 });

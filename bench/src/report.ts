@@ -277,3 +277,9 @@ export function heapGrowth(
   const r = ratio(large.liveMiB ?? NaN, small.liveMiB ?? NaN);
   return `${label} ${fmt(small.liveMiB, 1)} -> ${fmt(large.liveMiB, 1)} MiB (x${fmt(r, 2)}) from ${small.keys} to ${large.keys} keys`;
 }
+
+/** The label of the --job-baseline row: the bundle's directory (job-at.sh names it after its commit). */
+export function baselineLabel(bundle: string): string {
+  const dir = bundle.split('/').slice(-2, -1)[0] || bundle;
+  return `job at ${dir.replace(/^kube-restore-job-/, '')}`;
+}

@@ -66,7 +66,10 @@ function makeTables(poly: number): Int32Array[] {
   return tables;
 }
 
-const CRC32_TABLES = makeTables(0xedb88320);
+/** CRC-32 (IEEE)'s polynomial, reflected. */
+export const CRC32_POLY = 0xedb88320;
+
+const CRC32_TABLES = makeTables(CRC32_POLY);
 
 /** CRC-32 (IEEE), native through zlib.crc32 (Node >= 20.15) with a table fallback. */
 export class Crc32 implements Hasher {

@@ -8,15 +8,16 @@
  * run's length is a multiplication by x^(8 * length) modulo the polynomial, done by repeated
  * squaring (a few dozen multiplications per join, whatever the length).
  */
-import type { ChecksumAlgorithm } from './checksums';
+import { ChecksumAlgorithm, CRC32_POLY } from './checksums';
+import { CRC32C_POLY, CRC64NVME_POLY } from './crc64/crc64Wat';
 
 /** The CRCs that combine: their width and reflected polynomial. */
 const COMBINABLE: Partial<
   Record<ChecksumAlgorithm, { width: number; poly: bigint }>
 > = {
-  CRC32: { width: 32, poly: 0xedb88320n },
-  CRC32C: { width: 32, poly: 0x82f63b78n },
-  CRC64NVME: { width: 64, poly: 0x9a6c9329ac4bc9b5n },
+  CRC32: { width: 32, poly: BigInt(CRC32_POLY) },
+  CRC32C: { width: 32, poly: CRC32C_POLY },
+  CRC64NVME: { width: 64, poly: CRC64NVME_POLY },
 };
 
 /** Can `algorithm`'s values be joined (combineCrc)? */
