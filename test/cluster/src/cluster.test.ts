@@ -4,7 +4,7 @@
  * logs, the local-path provisioner. A missing prerequisite (Go, openssl, a failed build) fails
  * startCluster() and with it this file: nothing here is skipped.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
@@ -78,6 +78,21 @@ async function kubectl(
   }
 }
 
+/** The host's pod bridge that holds `ip`, its MAC address and how the kernel assigned it. */
+function bridgeAddress(ip: string): { address: string; assignType: string } {
+  // `ip -o addr show to <ip>`: "<index>: <dev>    inet <ip>/24 ..."
+  const dev = execFileSync('ip', ['-o', '-4', 'addr', 'show', 'to', ip], {
+    encoding: 'utf8',
+  }).split(/\s+/)[1];
+  if (!dev || !fs.existsSync(`/sys/class/net/${dev}/bridge`))
+    throw new Error(`no bridge holds ${ip}`);
+  const read = (f: string) =>
+    fs.readFileSync(`/sys/class/net/${dev}/${f}`, 'utf8').trim();
+  return { address: read('address'), assignType: read('addr_assign_type') };
+}
+
+const bridgesAtStart = new Map<string, string>();
+
 async function createJob(ns: string, job: any) {
   return admin.post(`/apis/batch/v1/namespaces/${ns}/jobs`, job);
 }
@@ -104,6 +119,7 @@ describe('control plane', () => {
         type: 'InternalIP',
         address: n.ip,
       });
+      bridgesAtStart.set(n.ip, bridgeAddress(n.ip).address);
     }
     const sc = await admin.get('/apis/storage.k8s.io/v1/storageclasses/local');
     expect(
@@ -317,6 +333,16 @@ describe('Jobs on the real nodes', () => {
     expect(log).toBe('hi there\n');
     expect(reader.spec.nodeName).toBe(pod.spec.nodeName);
     expect(await cluster.pvcPath('team-a', 'data-1')).toBe(dir);
+  });
+
+  it('keeps each pod bridge at its own fixed address while pods come and go', () => {
+    // A bridge without a set address takes its lowest port's, which leaves with that port's
+    // pod: the other pods' cached gateway address then leads nowhere (their traffic stalls).
+    for (const n of cluster.nodes) {
+      const now = bridgeAddress(n.ip);
+      expect(now.assignType).toBe('3'); // NET_ADDR_SET: the kernel never replaces it
+      expect(now.address).toBe(bridgesAtStart.get(n.ip));
+    }
   });
 
   it('respects backoffLimit for a failing pod', async () => {

@@ -80,7 +80,19 @@ export function createPodNetworks(opts: {
       fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1';
     for (const n of nets) {
       opts.ledger.add('bridges', n.bridge);
-      ip('link', 'add', 'name', n.bridge, 'type', 'bridge');
+      // A fixed address: a bridge without one takes the lowest address of its ports, so it
+      // changes as pods come and go, and a pod that cached the gateway's old address loses its
+      // traffic (for a minute and more) once the port that had it is gone.
+      ip(
+        'link',
+        'add',
+        'name',
+        n.bridge,
+        'address',
+        bridgeMac(),
+        'type',
+        'bridge',
+      );
       ip('addr', 'add', `${n.gateway}/24`, 'dev', n.bridge);
       ip('link', 'set', n.bridge, 'up');
       if (forwarding) {
@@ -94,6 +106,14 @@ export function createPodNetworks(opts: {
     return nets;
   }
   throw new Error('no free /24 in 10.244.0.0/16 for the pod network');
+}
+
+/** A random locally administered unicast address (02:6b:72 is "kr"). */
+function bridgeMac(): string {
+  const tail = [...crypto.randomBytes(3)].map(b =>
+    b.toString(16).padStart(2, '0'),
+  );
+  return ['02', '6b', '72', ...tail].join(':');
 }
 
 function takeLock(lock: string, runId: string, runsDir: string): boolean {
