@@ -134,6 +134,28 @@ describe('connection resets and 503s are retried with backoff', () => {
     expect((await readTree(target)).has('5.bin')).toBe(false);
   });
 
+  it('a request that gets no answer is sent again after the answer wait, not the idle timeout', async () => {
+    // the first listing page and one GET are lost on the way (the proxy never answers them); the
+    // idle timeout is 60 s, longer than this test may take
+    const list = h.proxy.add({
+      match: r => r.method === 'GET' && r.key === undefined,
+      action: { type: 'silence' },
+      times: 1,
+    });
+    const get = h.proxy.add({
+      match: getOf('small/2.bin'),
+      action: { type: 'silence' },
+      times: 1,
+    });
+    const started = Date.now();
+    const { run, target } = await restore({ prefix: 'small/' });
+    expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 8 });
+    expect([list.hits, get.hits]).toEqual([1, 1]);
+    // two waits of 10 s (the second may be twice that), then an answer at once: well within 60 s
+    expect(Date.now() - started).toBeLessThan(50_000);
+    await expectRestored(target, 'small/');
+  }, 55_000);
+
   it('a listing 500 once is retried', async () => {
     h.proxy.add({
       match: r => r.method === 'GET' && r.key === undefined,

@@ -30,6 +30,8 @@ export class FirstByteTimes {
   private next = 0;
   /** The least of the samples, worked out again only after a new one (read for every admission). */
   private least: number | undefined;
+  /** The greatest, likewise (read for every lean request, answerDeadline.ts). */
+  private most: number | undefined;
 
   record(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
@@ -37,6 +39,7 @@ export class FirstByteTimes {
     else this.samples[this.next] = ms;
     this.next = (this.next + 1) % SAMPLES;
     this.least = undefined;
+    this.most = undefined;
   }
 
   /** The least of the recent times, or undefined before the first. */
@@ -44,6 +47,13 @@ export class FirstByteTimes {
     if (this.least === undefined && this.samples.length)
       this.least = Math.min(...this.samples);
     return this.least;
+  }
+
+  /** The greatest of the recent times, or undefined before the first. */
+  get maxMs(): number | undefined {
+    if (this.most === undefined && this.samples.length)
+      this.most = Math.max(...this.samples);
+    return this.most;
   }
 }
 

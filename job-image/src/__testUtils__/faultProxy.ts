@@ -30,7 +30,9 @@ export type FaultAction =
   | { type: 'corrupt'; atByte?: number }
   | { type: 'stall'; afterBytes: number; ms: number }
   /** Forwards the request `ms` later. */
-  | { type: 'delay'; ms: number };
+  | { type: 'delay'; ms: number }
+  /** Never answers (a request lost on the way): the connection stays open until the client drops it. */
+  | { type: 'silence' };
 
 export interface FaultRule {
   match: (req: ProxiedRequest) => boolean;
@@ -236,6 +238,7 @@ export class FaultProxy {
     }
 
     const forward = () => this.forward(req, res, p, entry, rule, archived);
+    if (rule?.action.type === 'silence') return;
     if (rule?.action.type === 'delay') setTimeout(forward, rule.action.ms);
     else forward();
   }

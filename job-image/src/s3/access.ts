@@ -17,8 +17,10 @@ import type { Throttle } from '../throttle';
 import type * as ControlClientModule from './controlClient';
 import type { ControlClientOptions } from './controlClient';
 import { loadControlClient } from './loadControlClient';
+import { AnswerDeadline } from './answerDeadline';
 import {
   HttpResponse,
+  isAnswerTimeout,
   KeepAliveHttpClient,
   recycleBodyChunks,
 } from './keepAliveHttp';
@@ -60,6 +62,8 @@ export interface S3AccessOptions {
   env?: NodeJS.ProcessEnv;
   /** Idle socket timeout in ms (a stalled body counts as a NETWORK error). */
   socketTimeoutMs?: number;
+  /** The least wait for an answer (answerDeadline.ts; tests shorten it). */
+  firstAnswerMs?: number;
   /** Gates when every request starts, lean and SDK ones alike (throttle.ts). */
   throttle?: Throttle;
   /** The restore's stop: ends waiting for the throttle. */
@@ -120,6 +124,8 @@ export class S3Access {
   readonly bucket: string;
   /** Times to first byte of successful lean requests (inFlight.ts sizes small downloads by them). */
   readonly firstByte = new FirstByteTimes();
+  /** How long a request waits for an answer before it is tried again (answerDeadline.ts). */
+  private readonly answerDeadline: AnswerDeadline;
   private readonly bodies: KeepAliveHttpClient;
   private readonly signer: SigV4Signer;
   private readonly anonymous: boolean;
@@ -142,6 +148,11 @@ export class S3Access {
     const env = options.env ?? process.env;
     this.bucket = source.bucket;
     this.socketTimeoutMs = options.socketTimeoutMs ?? 60_000;
+    this.answerDeadline = new AnswerDeadline(
+      this.socketTimeoutMs,
+      this.firstByte,
+      options.firstAnswerMs,
+    );
     const caPath = env.AWS_CA_BUNDLE;
     let ca: Buffer | undefined;
     if (caPath) {
@@ -410,12 +421,18 @@ export class S3Access {
     await this.throttle?.acquire(signal);
     try {
       const sent = performance.now();
-      const res = await this.bodies.request({
-        method,
-        path: search ? `${path}?${search}` : path,
-        headers,
-        signal,
-      });
+      const res = await this.bodies
+        .request({
+          method,
+          path: search ? `${path}?${search}` : path,
+          headers,
+          signal,
+          answerWithinMs: this.answerDeadline.ms,
+        })
+        .catch((error: unknown) => {
+          if (isAnswerTimeout(error)) this.answerDeadline.missed();
+          throw error;
+        });
       const status = res.statusCode;
       if (status >= 200 && status < 300) {
         if (timed) this.firstByte.record(performance.now() - sent);

@@ -23,6 +23,12 @@ export interface HttpRequest {
   /** Header names in lower case; `host` included. */
   headers: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * How long (ms) the request may wait for the first byte of its answer, its connection's set-up
+   * included (answerDeadline.ts); then it fails ETIMEDOUT. Default, and never more than: the idle
+   * timeout.
+   */
+  answerWithinMs?: number;
 }
 
 type BodyState =
@@ -49,6 +55,21 @@ export interface Exchange {
   body?: BodyState;
   keepAlive: boolean;
   onAbort?: () => void;
+}
+
+/** The error of a request that got no answer within `ms` (answerDeadline.ts counts them). */
+export function answerTimeout(ms: number): Error {
+  return Object.assign(
+    errnoError(
+      'ETIMEDOUT',
+      `no answer from the S3 endpoint within ${ms / 1000} s`,
+    ),
+    { unanswered: true },
+  );
+}
+
+export function isAnswerTimeout(error: unknown): boolean {
+  return (error as { unanswered?: unknown } | null)?.unanswered === true;
 }
 
 /** What a connection tells its pool. */
@@ -78,6 +99,10 @@ export class Connection implements BodySource {
   /** Opened ahead of any request (preconnect): once up, it may go stale like a reused one. */
   preconnected = false;
   private paused = false;
+  /** The idle timeout (ms). */
+  private readonly idleMs: number;
+  /** The socket's timeout is the exchange's wait for an answer (ms), not the idle timeout. */
+  private awaitingMs = 0;
 
   /** `tlsSessions`: what the pool's TLS connections share (socketRead.ts). */
   constructor(
@@ -98,13 +123,16 @@ export class Connection implements BodySource {
       () => this.up(),
     );
     this.socket.setNoDelay(true);
+    this.idleMs = options.timeoutMs;
     this.socket.setTimeout(options.timeoutMs);
     this.socket.on('timeout', () =>
       this.destroy(
-        errnoError(
-          'ETIMEDOUT',
-          `no data from the S3 endpoint for ${options.timeoutMs / 1000} s`,
-        ),
+        this.awaitingMs > 0
+          ? answerTimeout(this.awaitingMs)
+          : errnoError(
+              'ETIMEDOUT',
+              `no data from the S3 endpoint for ${options.timeoutMs / 1000} s`,
+            ),
       ),
     );
     this.socket.on('error', error => this.onClose(error));
@@ -133,6 +161,11 @@ export class Connection implements BodySource {
 
   start(exchange: Exchange): void {
     this.exchange = exchange;
+    const wait = exchange.request.answerWithinMs;
+    if (wait !== undefined && wait < this.idleMs) {
+      this.awaitingMs = wait;
+      this.socket.setTimeout(wait);
+    }
     this.socket.ref();
     this.socket.write(exchange.wire, 'latin1');
   }
@@ -222,7 +255,13 @@ export class Connection implements BodySource {
           'the S3 endpoint sent bytes outside a response',
         );
       }
-      ex.answered = true;
+      if (!ex.answered) {
+        ex.answered = true;
+        if (this.awaitingMs > 0) {
+          this.awaitingMs = 0;
+          this.socket.setTimeout(this.idleMs);
+        }
+      }
       if (!ex.body) {
         at = this.consumeHead(ex, buf, at, end);
         continue;

@@ -8,6 +8,7 @@ import { Pki } from '@kube-restore/test-cluster';
 import {
   BODY_CHUNK_BYTES,
   HttpResponse,
+  isAnswerTimeout,
   KeepAliveHttpClient,
   recycleBodyChunks,
 } from './keepAliveHttp';
@@ -317,6 +318,39 @@ describe('KeepAliveHttpClient', () => {
     cleanups.push(() => c.destroy());
     const res = await get(c);
     await expect(bodyOf(res)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+  });
+
+  it('gives up on a request with no answer within answerWithinMs, and only on that wait', async () => {
+    // the first request is never answered (lost on the way, or dropped by the server); the
+    // second gets its head at once, then its body after a pause longer than the answer wait
+    const server = await rawServer((s, _head, index) => {
+      if (index === 0) return;
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab');
+      setTimeout(() => s.write('cd'), 400);
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port, { timeoutMs: 5000 });
+    cleanups.push(() => c.destroy());
+    const started = performance.now();
+    const lost = c.request({
+      method: 'GET',
+      path: '/lost',
+      headers: { host: '127.0.0.1' },
+      answerWithinMs: 150,
+    });
+    await expect(lost).rejects.toMatchObject({
+      code: 'ETIMEDOUT',
+      message: 'no answer from the S3 endpoint within 0.15 s',
+    });
+    expect(isAnswerTimeout(await lost.catch((e: unknown) => e))).toBe(true);
+    expect(performance.now() - started).toBeLessThan(2000);
+    const slowBody = await c.request({
+      method: 'GET',
+      path: '/slow-body',
+      headers: { host: '127.0.0.1' },
+      answerWithinMs: 150,
+    });
+    expect((await bodyOf(slowBody)).toString()).toBe('abcd');
   });
 
   it('aborts a request waiting for its head, and one queued for a connection', async () => {

@@ -23,6 +23,7 @@ import { proxyAuthorization } from './proxy';
 import { KeepAliveHttpOptions, TlsSessions } from './socketRead';
 
 export type { HttpRequest } from './httpConnection';
+export { isAnswerTimeout } from './httpConnection';
 export {
   BODY_CHUNK_BYTES,
   HttpResponse,
