@@ -17,6 +17,9 @@ import {
 import { startCluster } from '@kube-restore/test-cluster';
 import { median } from './stats';
 
+/** Seconds of running past which a burst restore's log is kept. */
+const SLOW_RUN_S = 10;
+
 export async function measureClusterLatency(opts: {
   concurrent: number;
   log: (m: string) => void;
@@ -60,6 +63,7 @@ export async function measureClusterLatency(opts: {
       loadKubeConfig({ kubeconfig: cluster.kubeconfig.admin }),
     );
     const namespace = 'team-a';
+    const times = new Map<string, { created: number; seen: number }>();
     const one = async (name: string): Promise<number> => {
       const started = Date.now();
       const request = parseRestoreRequest({
@@ -84,6 +88,7 @@ export async function measureClusterLatency(opts: {
             throw new Error(
               `restore ${name} ended ${status.phase}: ${status.error?.message ?? ''}`,
             );
+          times.set(name, { created: started, seen: Date.now() });
           return (Date.now() - started) / 1000;
         }
       }
@@ -99,6 +104,22 @@ export async function measureClusterLatency(opts: {
       Array.from({ length: opts.concurrent }, (_, i) => one(`lat-burst-${i}`)),
     );
     const burstAll = (Date.now() - burstStart) / 1000;
+    const phases = await burstPhases(
+      clients,
+      namespace,
+      Array.from({ length: opts.concurrent }, (_, i) => `lat-burst-${i}`),
+      times,
+    );
+    // A restore of two small objects that ran for more than 10 s waited on something: its log
+    // (retries, what it waited for) goes to the bench's log.
+    for (const p of phases.filter(x => x.running > SLOW_RUN_S)) {
+      const podLog = await clients.core
+        .readNamespacedPodLog({ namespace, name: p.pod, container: 'restore' })
+        .catch((e: unknown) => `(no log: ${(e as Error).message})`);
+      log(
+        `slow pod ${p.pod} (${p.ip} on ${p.node}), ran ${p.running} s:\n${podLog}`,
+      );
+    }
     burst.sort((a, b) => a - b);
     log(
       `${opts.concurrent} concurrent restores: all Succeeded in ${burstAll.toFixed(1)} s`,
@@ -113,8 +134,111 @@ export async function measureClusterLatency(opts: {
       `| one restore at a time (3 runs) | ${median(singles).toFixed(2)} | | ${Math.max(...singles).toFixed(2)} |`,
       `| ${opts.concurrent} created at once | ${median(burst).toFixed(2)} | ${burst[Math.floor(burst.length * 0.9)].toFixed(2)} | ${burst[burst.length - 1].toFixed(2)} (all done after ${burstAll.toFixed(1)} s) |`,
       '',
+      phaseTable(phases),
     ].join('\n');
   } finally {
     await cluster.stop();
   }
+}
+
+/** Where a restore's time went, from the API's own timestamps (second resolution). */
+interface Phases {
+  name: string;
+  pod: string;
+  ip: string;
+  node: string;
+  /** createRestore called to its Job created (PVC, Secret, Lease and Job, and any checks). */
+  createToJob: number;
+  /** Job created to its (last) pod created. */
+  jobToPod: number;
+  /** Pod created to scheduled (waits for the PVC's volume, then a node). */
+  podToScheduled: number;
+  /** Scheduled to the container running (volume mount, sandbox, container start). */
+  scheduledToStarted: number;
+  /** Container running to terminated. */
+  running: number;
+  /** Container terminated to watchRestore reporting Succeeded. */
+  endToSeen: number;
+  /** Pods the Job made (more than one: a retry). */
+  pods: number;
+}
+
+async function burstPhases(
+  clients: KubeClients,
+  namespace: string,
+  names: string[],
+  times: Map<string, { created: number; seen: number }>,
+): Promise<Phases[]> {
+  const secs = (d: Date | string | undefined): number =>
+    d === undefined ? NaN : new Date(d).getTime() / 1000;
+  const out: Phases[] = [];
+  for (const name of names) {
+    const jobs = await clients.batch.listNamespacedJob({
+      namespace,
+      labelSelector: `kube-restore.io/restore=${name}`,
+    });
+    const job = jobs.items[0];
+    const pods = (
+      await clients.core.listNamespacedPod({
+        namespace,
+        labelSelector: `kube-restore.io/restore=${name}`,
+      })
+    ).items.sort(
+      (a, b) =>
+        secs(a.metadata?.creationTimestamp) -
+        secs(b.metadata?.creationTimestamp),
+    );
+    const pod = pods[pods.length - 1];
+    if (!job || !pod) continue;
+    const scheduled = pod.status?.conditions?.find(
+      c => c.type === 'PodScheduled' && c.status === 'True',
+    )?.lastTransitionTime;
+    const term = pod.status?.containerStatuses?.[0]?.state?.terminated;
+    out.push({
+      name,
+      pod: pod.metadata?.name ?? '',
+      ip: pod.status?.podIP ?? '',
+      node: pod.spec?.nodeName ?? '',
+      createToJob:
+        secs(job.metadata?.creationTimestamp) -
+        (times.get(name)?.created ?? NaN) / 1000,
+      jobToPod:
+        secs(pod.metadata?.creationTimestamp) -
+        secs(job.metadata?.creationTimestamp),
+      podToScheduled: secs(scheduled) - secs(pod.metadata?.creationTimestamp),
+      scheduledToStarted: secs(term?.startedAt) - secs(scheduled),
+      running: secs(term?.finishedAt) - secs(term?.startedAt),
+      endToSeen: (times.get(name)?.seen ?? NaN) / 1000 - secs(term?.finishedAt),
+      pods: pods.length,
+    });
+  }
+  return out;
+}
+
+function phaseTable(phases: Phases[]): string {
+  if (phases.length === 0) return '';
+  const cols: [string, (p: Phases) => number][] = [
+    ['createRestore called to Job created', p => p.createToJob],
+    ['Job created to pod created', p => p.jobToPod],
+    ['pod created to scheduled', p => p.podToScheduled],
+    ['scheduled to container started', p => p.scheduledToStarted],
+    ['container running', p => p.running],
+    ['container ended to Succeeded seen', p => p.endToSeen],
+    ['pods per Job', p => p.pods],
+  ];
+  const rows = cols.map(([label, f]) => {
+    const v = phases
+      .map(f)
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
+    return `| ${label} | ${median(v).toFixed(1)} | ${v[v.length - 1].toFixed(1)} |`;
+  });
+  return [
+    "Where the burst's time went (the API's timestamps, whole seconds):",
+    '',
+    '| phase | median | max |',
+    '|---|---:|---:|',
+    ...rows,
+    '',
+  ].join('\n');
 }
