@@ -62,8 +62,6 @@ export interface S3AccessOptions {
   env?: NodeJS.ProcessEnv;
   /** Idle socket timeout in ms (a stalled body counts as a NETWORK error). */
   socketTimeoutMs?: number;
-  /** The least wait for an answer (answerDeadline.ts; tests shorten it). */
-  firstAnswerMs?: number;
   /** Gates when every request starts, lean and SDK ones alike (throttle.ts). */
   throttle?: Throttle;
   /** The restore's stop: ends waiting for the throttle. */
@@ -151,7 +149,6 @@ export class S3Access {
     this.answerDeadline = new AnswerDeadline(
       this.socketTimeoutMs,
       this.firstByte,
-      options.firstAnswerMs,
     );
     const caPath = env.AWS_CA_BUNDLE;
     let ca: Buffer | undefined;

@@ -24,9 +24,8 @@ export class AnswerDeadline {
     /** The idle timeout (ms): no wait is longer. */
     private readonly idleMs: number,
     private readonly times: FirstByteTimes,
-    floorMs = FIRST_ANSWER_MS,
   ) {
-    this.floorMs = Math.min(idleMs, floorMs);
+    this.floorMs = Math.min(idleMs, FIRST_ANSWER_MS);
   }
 
   /** The wait (ms) for the next request's first byte. */
