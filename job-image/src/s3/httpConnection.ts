@@ -225,7 +225,14 @@ export class Connection implements BodySource {
     this.exchange = undefined;
     this.detachAbort(ex);
     if (ex.response) ex.response.fail(error);
-    else if (!ex.answered && this.used && !ex.request.signal?.aborted)
+    else if (
+      !ex.answered &&
+      this.used &&
+      !ex.request.signal?.aborted &&
+      // a kept-alive connection the server closed fails at once; one that ran out of its wait
+      // for an answer goes to the caller, which counts it, logs it and backs off
+      !isAnswerTimeout(error)
+    )
       this.pool.retryFresh(ex, error);
     else ex.reject(error);
   }

@@ -353,6 +353,28 @@ describe('KeepAliveHttpClient', () => {
     expect((await bodyOf(slowBody)).toString()).toBe('abcd');
   });
 
+  it('hands a request that ran out of its answer wait on a reused connection to the caller, not to a fresh connection', async () => {
+    const server = await rawServer((s, _head, index) => {
+      if (index === 0)
+        s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      // the second request, on the kept-alive connection, is never answered
+    });
+    cleanups.push(() => server.close());
+    const c = client(server.port, { timeoutMs: 5000 });
+    cleanups.push(() => c.destroy());
+    expect((await bodyOf(await get(c))).toString()).toBe('ok');
+    await expect(
+      c.request({
+        method: 'GET',
+        path: '/lost',
+        headers: { host: '127.0.0.1' },
+        answerWithinMs: 150,
+      }),
+    ).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    // no transparent retry on a new connection
+    expect(server.connections).toBe(1);
+  });
+
   it('aborts a request waiting for its head, and one queued for a connection', async () => {
     const server = await rawServer(() => undefined); // never answers
     cleanups.push(() => server.close());
