@@ -3,7 +3,8 @@
  * included, before its connection is dropped and the request tried again (as S3's performance
  * guidance advises for requests that stall). A request whose packets were lost, or that a
  * server's accept queue dropped, otherwise waits for TCP's backoff or the idle timeout: tens of
- * seconds for a 4 KiB object (seen on a node starting fifty restores at once, bench/README.md).
+ * seconds for a 4 KiB object, without a word in the log (seen when the test harness's pod network
+ * lost packets, bench/README.md).
  *
  * The wait adapts to the server: never less than FIRST_ANSWER_MS, nor than ANSWER_MARGIN times the
  * slowest recent time to first byte of an object; each request that ran out of it doubles the
