@@ -12,6 +12,8 @@ import {
   createS3Client,
   KubeClients,
   loadKubeConfig,
+  restoreLogs,
+  restoreSelector,
   watchRestore,
 } from '@kube-restore/core';
 import { startCluster } from '@kube-restore/test-cluster';
@@ -113,9 +115,12 @@ export async function measureClusterLatency(opts: {
     // A restore of two small objects that ran for more than 10 s waited on something: its log
     // (retries, what it waited for) goes to the bench's log.
     for (const p of phases.filter(x => x.running > SLOW_RUN_S)) {
-      const podLog = await clients.core
-        .readNamespacedPodLog({ namespace, name: p.pod, container: 'restore' })
-        .catch((e: unknown) => `(no log: ${(e as Error).message})`);
+      const podLog = await restoreLogs(clients, namespace, p.name, {
+        pod: p.pod,
+      }).then(
+        r => r.log,
+        (e: unknown) => `(no log: ${(e as Error).message})`,
+      );
       log(
         `slow pod ${p.pod} (${p.ip} on ${p.node}), ran ${p.running} s:\n${podLog}`,
       );
@@ -175,13 +180,13 @@ async function burstPhases(
   for (const name of names) {
     const jobs = await clients.batch.listNamespacedJob({
       namespace,
-      labelSelector: `kube-restore.io/restore=${name}`,
+      labelSelector: restoreSelector(name),
     });
     const job = jobs.items[0];
     const pods = (
       await clients.core.listNamespacedPod({
         namespace,
-        labelSelector: `kube-restore.io/restore=${name}`,
+        labelSelector: restoreSelector(name),
       })
     ).items.sort(
       (a, b) =>

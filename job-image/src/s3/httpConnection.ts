@@ -131,7 +131,7 @@ export class Connection implements BodySource {
           ? answerTimeout(this.awaitingMs)
           : errnoError(
               'ETIMEDOUT',
-              `no data from the S3 endpoint for ${options.timeoutMs / 1000} s`,
+              `no data from the S3 endpoint for ${this.idleMs / 1000} s`,
             ),
       ),
     );

@@ -34,10 +34,14 @@ jest.setTimeout(120_000);
 
 let cluster: Cluster;
 let admin: KubeClient;
+/** Each node's bridge MAC address right after the cluster started (node IP -> address). */
+const bridgesAtStart = new Map<string, string>();
 
 beforeAll(async () => {
   cluster = await startCluster();
   admin = cluster.admin;
+  for (const n of cluster.nodes)
+    bridgesAtStart.set(n.ip, bridgeAddress(n.ip).address);
 }, 300_000);
 
 afterAll(async () => {
@@ -91,8 +95,6 @@ function bridgeAddress(ip: string): { address: string; assignType: string } {
   return { address: read('address'), assignType: read('addr_assign_type') };
 }
 
-const bridgesAtStart = new Map<string, string>();
-
 async function createJob(ns: string, job: any) {
   return admin.post(`/apis/batch/v1/namespaces/${ns}/jobs`, job);
 }
@@ -119,7 +121,6 @@ describe('control plane', () => {
         type: 'InternalIP',
         address: n.ip,
       });
-      bridgesAtStart.set(n.ip, bridgeAddress(n.ip).address);
     }
     const sc = await admin.get('/apis/storage.k8s.io/v1/storageclasses/local');
     expect(
