@@ -1,10 +1,13 @@
 // Bundles restore-job into CommonJS files that run standalone on Node: the program, and beside it
-// the hash worker it starts (src/hashWorker.ts, run on worker threads; see src/fileHasher.ts) and
-// the AWS SDK's control client it loads at its first control call (src/s3/controlClient.ts):
+// the hash worker it starts (src/hashWorker.ts, run on worker threads; see src/fileHasher.ts),
+// the AWS SDK's control client it loads at its first control call (src/s3/controlClient.ts), and
+// the native checksum addon it loads for CRC-64/NVME and CRC-32C (native/, src/crc64/nativeChecksums.ts):
 //   node build.mjs                   ->   dist/restore-job.cjs, dist/hash-worker.cjs,
-//                                         dist/control-client.cjs
-//   node build.mjs --outfile <file>  ->   <file>, hash-worker.cjs and control-client.cjs in its
-//                                         directory (the job's tests: each test file builds its own)
+//                                         dist/control-client.cjs, dist/checksums.node
+//   node build.mjs --outfile <file>  ->   <file>, hash-worker.cjs, control-client.cjs and
+//                                         checksums.node in its directory (the job's tests: each
+//                                         test file builds its own)
+//   node build.mjs --native <dir>    ->   <dir>/checksums.node alone (the image, src/image/jobImage.ts)
 // Each build writes <file>.stamp.json: the SHA-256 of the outputs and of every input esbuild read.
 //   node build.mjs --check [<file>]  exits 1, naming what changed, unless <file> is the bundle that
 //                                    build wrote and no input changed since (suites that run the
@@ -21,6 +24,7 @@
 // CommonJS program an import() goes through the ESM loader, which also loads undici, on the path
 // to the first request (bench/scripts/fixed-costs.mjs measures that path).
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +40,11 @@ const DEFAULT_OUTFILE = path.join(here, 'dist/restore-job.cjs');
 const WORKER_FILE = 'hash-worker.cjs';
 /** The SDK's control client, beside the program's (src/s3/loadControlClient.ts CONTROL_CLIENT_FILE). */
 const CONTROL_CLIENT_FILE = 'control-client.cjs';
+/** How the addon is compiled (the Dockerfile passes the same flags; src/image/dockerfile.test.ts). */
+const native = JSON.parse(
+  readFileSync(path.join(here, 'native/native.json'), 'utf8'),
+);
+const nativeOf = file => path.join(path.dirname(file), native.outName);
 const workerOf = file => path.join(path.dirname(file), WORKER_FILE);
 const controlClientOf = file =>
   path.join(path.dirname(file), CONTROL_CLIENT_FILE);
@@ -54,6 +63,7 @@ function staleness(file) {
   for (const [sidecar, hash] of [
     [workerOf(file), stamp.worker],
     [controlClientOf(file), stamp.controlClient],
+    [nativeOf(file), stamp.native],
   ])
     if (!existsSync(sidecar) || sha256(sidecar) !== hash)
       return [`${sidecar} is missing or changed after its build`];
@@ -82,6 +92,38 @@ if (check >= 0) {
   process.exit(0);
 }
 
+/**
+ * Compiles the addon into `dir` with gcc (scripts/setup.sh installs it) against the Node-API headers
+ * of the node running this script. From job-image/, with the source's relative path, so that the
+ * file is the same from any checkout.
+ */
+function compileNative(dir) {
+  const headers = path.resolve(process.execPath, '../../include/node');
+  if (!existsSync(path.join(headers, 'node_api.h'))) {
+    process.stderr.write(
+      `no Node-API headers in ${headers} (node's include/node)\n`,
+    );
+    process.exit(1);
+  }
+  const out = path.join(dir, native.outName);
+  const args = [...native.cflags, '-I', headers, native.source, '-o', out];
+  const run = spawnSync('gcc', args, { cwd: here, stdio: 'inherit' });
+  if (run.error || run.status !== 0) {
+    const why = run.error ? run.error.message : `exit ${run.status}`;
+    process.stderr.write(
+      `compiling ${native.source} failed (${why}); scripts/setup.sh installs gcc\n`,
+    );
+    process.exit(1);
+  }
+  return out;
+}
+
+const nativeOnly = process.argv.indexOf('--native');
+if (nativeOnly >= 0) {
+  compileNative(path.resolve(process.argv[nativeOnly + 1] ?? ''));
+  process.exit(0);
+}
+
 const at = process.argv.indexOf('--outfile');
 const outfile = at >= 0 ? path.resolve(process.argv[at + 1]) : DEFAULT_OUTFILE;
 
@@ -103,9 +145,12 @@ const result = await build({
   logLevel: 'info',
   metafile: true,
 });
+compileNative(path.dirname(outfile));
 const inputs = [
   'build.mjs',
   'bundle.json',
+  'native/native.json',
+  native.source,
   ...Object.keys(result.metafile.inputs),
 ].sort();
 writeFileSync(
@@ -115,6 +160,7 @@ writeFileSync(
       output: sha256(outfile),
       worker: sha256(workerOf(outfile)),
       controlClient: sha256(controlClientOf(outfile)),
+      native: sha256(nativeOf(outfile)),
       inputs: Object.fromEntries(
         inputs.map(input => [input, sha256(path.resolve(here, input))]),
       ),

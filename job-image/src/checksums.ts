@@ -3,15 +3,14 @@
  * CRC32C, SHA-256, SHA-1), full-object or composite. A composite value (`<base64>-N`, multipart
  * uploads) is the checksum of the N parts' checksums, and a multipart ETag (`<hex>-N`) the MD5 of
  * the parts' MD5s: both need the part layout (parts.ts), then hash each part and the list.
- * Native where Node has it (MD5, SHA-*, CRC32 through zlib), CRC64NVME and CRC32C in WebAssembly
- * (crc64/crc64Wat.ts).
+ * Native where Node has it (MD5, SHA-*, CRC32 through zlib); CRC64NVME and CRC32C in the job's
+ * native addon, or in WebAssembly without it (crc64/crc64.ts).
  */
 import { createHash, Hash } from 'node:crypto';
 import zlib from 'node:zlib';
-import { Crc32cWasm, Crc64Nvme } from './crc64/crc64';
+import { Crc32c, Crc64Nvme } from './crc64/crc64';
 
-/** CRC-32C (Castagnoli), in WebAssembly with CRC-64/NVME's code (crc64/crc64Wat.ts). */
-export { Crc32cWasm as Crc32c };
+export { Crc32c };
 
 export type ChecksumAlgorithm =
   'MD5' | 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA256' | 'SHA1';
@@ -152,7 +151,7 @@ function plainHasher(
     case 'CRC32':
       return new Crc32();
     case 'CRC32C':
-      return new Crc32cWasm();
+      return new Crc32c();
     case 'CRC64NVME':
       return new Crc64Nvme();
     default:

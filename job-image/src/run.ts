@@ -14,6 +14,7 @@ import {
   restoreNameOf,
 } from '@kube-restore/common';
 import { BandwidthLimiter } from './bandwidth';
+import { checksumEngine } from './crc64/crc64';
 import { releaseHeldDirectories } from './dirOps';
 import { classifyError, isFatal, RestoreError } from './errors';
 import { HashWorkerPool, HashWorkerPoolOptions } from './fileHasher';
@@ -412,6 +413,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       format: request.source.format,
       conflict: request.target.conflict,
       concurrency: tuning.concurrency,
+      checksums: request.options.verify ? checksumEngine() : 'off',
       resuming,
     });
     source = await createSource(ctx);

@@ -1,10 +1,12 @@
 /**
- * CRC-64/NVME and CRC-32C over Buffers, in WebAssembly (crc64Wat.ts): one module instance per
+ * CRC-64/NVME and CRC-32C over Buffers: in the CPU's instructions through the native addon when it
+ * is there (nativeChecksums.ts), else in WebAssembly (crc64Wat.ts): one module instance per
  * polynomial for the process, fed up to a MiB at a time. Single-threaded like the rest of the main
- * thread's work, so no locking.
+ * thread's work, so no locking. Both engines give the same digests (native.test.ts).
  */
 import { CRC64_WASM_BASE64 } from './crc64Wasm';
 import { CRC32C_POLY, CRC64NVME_POLY, INPUT_AT, INPUT_BYTES } from './crc64Wat';
+import { loadNativeChecksums, NativeChecksums } from './nativeChecksums';
 
 interface CrcExports {
   memory: WebAssembly.Memory;
@@ -38,6 +40,19 @@ function instance(poly: bigint): CrcInstance {
   return found;
 }
 
+let native: NativeChecksums | undefined | null = null;
+
+/** The native addon, loaded at the first checksum (undefined: WebAssembly it is). */
+function nativeChecksums(): NativeChecksums | undefined {
+  if (native === null) native = loadNativeChecksums();
+  return native;
+}
+
+/** Which code computes CRC-64/NVME and CRC-32C in this process (the job logs it at its start). */
+export function checksumEngine(): 'native' | 'webassembly' {
+  return nativeChecksums() ? 'native' : 'webassembly';
+}
+
 function crcUpdate(poly: bigint, crc: bigint, data: Uint8Array): bigint {
   const { exports, input } = instance(poly);
   let value = crc;
@@ -51,14 +66,20 @@ function crcUpdate(poly: bigint, crc: bigint, data: Uint8Array): bigint {
 
 /** The CRC-64/NVME register (not inverted) after `data`, from `crc`. */
 export function crc64NvmeUpdate(crc: bigint, data: Uint8Array): bigint {
-  return crcUpdate(CRC64NVME_POLY, crc, data);
+  const fast = nativeChecksums();
+  return fast
+    ? fast.crc64nvme(crc, data)
+    : crcUpdate(CRC64NVME_POLY, crc, data);
 }
 
 /** CRC-32C, digest as S3 writes it: the 4 bytes big-endian, in base64. */
-export class Crc32cWasm {
+export class Crc32c {
   private value = 0xffffffffn;
   update(chunk: Uint8Array): void {
-    this.value = BigInt.asUintN(32, crcUpdate(CRC32C_POLY, this.value, chunk));
+    const fast = nativeChecksums();
+    this.value = fast
+      ? BigInt(fast.crc32c(Number(this.value), chunk))
+      : BigInt.asUintN(32, crcUpdate(CRC32C_POLY, this.value, chunk));
   }
   get raw(): number {
     return Number(BigInt.asUintN(32, ~this.value));

@@ -90,9 +90,31 @@ describe('job-image/Dockerfile and the image built without Docker', () => {
       '/src/job-image/dist/restore-job.cjs*',
       '/src/job-image/dist/hash-worker.cjs*',
       '/src/job-image/dist/control-client.cjs*',
+      '/src/job-image/dist/checksums.node',
     ]);
     expect(copy[copy.length - 1]).toBe(`${JOB_IMAGE_CONFIG.WorkingDir}/`);
     expect(JOB_IMAGE_CONFIG.Entrypoint).toContain('/app/restore-job.cjs');
+  });
+
+  it('compile the checksum addon as build.mjs does: native/native.json, beside the bundles', () => {
+    const native = JSON.parse(
+      readFileSync(path.join(JOB_DIR, 'native', 'native.json'), 'utf8'),
+    );
+    const runs = stages[0]
+      .filter(i => i.keyword === 'RUN')
+      .map(i => i.args.replace(/\s+/g, ' '));
+    const compile = [
+      'cd job-image && gcc',
+      ...native.cflags,
+      '-I /usr/local/include/node',
+      native.source,
+      `-o dist/${native.outName}`,
+    ].join(' ');
+    expect(runs.filter(run => run.includes(compile))).toHaveLength(1);
+    expect(stages[0]).toContainEqual({
+      keyword: 'COPY',
+      args: 'job-image/native job-image/native',
+    });
   });
 
   it(`build and run on Node ${major}, the line of scripts/versions.env's NODE_VERSION`, () => {

@@ -56,6 +56,18 @@ worker.postMessage({ type: 'open', id: 1, path: file, algorithms: [
 worker.postMessage({ type: 'finish', id: 1, size: statSync(file).size });
 `;
 
+/**
+ * Run by the image's node: loads /app/checksums.node as the program does (crc64/nativeChecksums.ts)
+ * and prints the check values of CRC-64/NVME and CRC-32C (of "123456789", final xor applied).
+ */
+const NATIVE_CHECK = `
+const n = require('/app/checksums.node');
+const data = Buffer.from('123456789');
+console.log(n.accelerated,
+  (BigInt.asUintN(64, n.crc64nvme(-1n, data)) ^ 0xffffffffffffffffn).toString(16),
+  ((n.crc32c(0xffffffff, data) ^ 0xffffffff) >>> 0).toString(16));
+`;
+
 const sha256 = (data: string | Buffer) =>
   createHash('sha256').update(data).digest('hex');
 
@@ -177,9 +189,11 @@ describe('the job image built without Docker', () => {
     ]) {
       await expect(stat(absent)).rejects.toThrow(/ENOENT/);
     }
-    // The bundles (the program, its hash worker), and the licences of the npm packages in them.
+    // The bundles (the program, its hash worker), the checksum addon, and the licences of the npm
+    // packages in the bundles.
     expect((await fsp.readdir(path.join(rootfs, 'app'))).sort()).toEqual([
       'THIRD-PARTY-LICENSES.txt',
+      'checksums.node',
       'control-client.cjs',
       'hash-worker.cjs',
       'restore-job.cjs',
@@ -343,6 +357,22 @@ describe('the job image built without Docker', () => {
         ],
         ...['/nodejs/bin/node', '-e', HASH_IN_WORKER],
       ]);
+      // The checksum addon loads in the image (its glibc) and has this machine's instructions.
+      const checked = await containerd.ctr([
+        ...[
+          '-n',
+          'k8s.io',
+          'run',
+          '--rm',
+          '--read-only',
+          JOB_IMAGE_REFERENCE,
+          'kr-image-checksums',
+        ],
+        ...['/nodejs/bin/node', '-e', NATIVE_CHECK],
+      ]);
+      expect(checked).toMatchObject({ code: 0 });
+      expect(checked.stdout.trim()).toBe('true ae8b14860a799888 e3069283');
+
       const program = readFileSync(
         appFiles.find(f => f.endsWith('/restore-job.cjs'))!,
       );

@@ -4,7 +4,8 @@
  * gcr.io/distroless/nodejs24-debian12:nonroot, with the restore-job bundle at /app.
  * src/image/dockerfile.test.ts checks that JOB_IMAGE_CONFIG and the Dockerfile agree.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   buildNodeImage,
@@ -87,12 +88,12 @@ export async function buildJobImage(
 
 /**
  * restore-job.cjs, hash-worker.cjs and control-client.cjs, with the Dockerfile's esbuild options (bundle.json's, legal
- * comments linked), and restore-job.cjs.LEGAL.txt when esbuild finds legal comments: what the
- * Dockerfile copies to /app.
+ * comments linked), and restore-job.cjs.LEGAL.txt when esbuild finds legal comments; checksums.node, the
+ * native checksum addon compiled by build.mjs (native/native.json's flags): what the Dockerfile copies to /app.
  * Also THIRD-PARTY-LICENSES.txt: the licences of the npm packages in the bundle.
  */
 export async function bundleForImage(dir: string): Promise<string[]> {
-  return bundleApp(dir, {
+  await bundleApp(dir, {
     entry: path.join(JOB_DIR, 'src', 'cli.ts'),
     outName: 'restore-job.cjs',
     // The hash worker, which the program starts from beside itself (fileHasher.ts), and the SDK's
@@ -112,4 +113,10 @@ export async function bundleForImage(dir: string): Promise<string[]> {
       readFileSync(path.join(JOB_DIR, 'bundle.json'), 'utf8'),
     ),
   });
+  execFileSync(
+    process.execPath,
+    [path.join(JOB_DIR, 'build.mjs'), '--native', dir],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  return (await fsp.readdir(dir)).sort().map(file => path.join(dir, file));
 }

@@ -48,6 +48,8 @@ const inRepo = (...parts: string[]) => path.join(REPO_ROOT, ...parts);
 const JOB_IMAGE_INPUTS = [
   inRepo('job-image', 'src'),
   inRepo('job-image', 'bundle.json'),
+  inRepo('job-image', 'native'),
+  inRepo('job-image', 'build.mjs'),
   inRepo('packages', 'restore-common', 'src'),
 ];
 const POPULATOR_IMAGE_INPUTS = [
