@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -153,22 +154,29 @@ static napi_value Crc32c(napi_env env, napi_callback_info info) {
   return out;
 }
 
-NAPI_MODULE_INIT() {
-  bool accelerated = false;
+static bool accelerated = false;
+static pthread_once_t initialized = PTHREAD_ONCE_INIT;
+
+/* Once per process: a worker thread that loads the addon too gets the same tables, not a rewrite. */
+static void initialize(void) {
 #if defined(__x86_64__)
   for (unsigned i = 0; i < 256; i++) {
     uint64_t c = i;
     for (int j = 0; j < 8; j++) c = (c >> 1) ^ ((c & 1) ? CRC64NVME_REFLECTED : 0);
     crc64_table[i] = c;
   }
-  __builtin_cpu_init();
-  accelerated = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1") &&
-                __builtin_cpu_supports("sse4.2");
   fold512_lo = xpow_mod(512 + 63);
   fold512_hi = xpow_mod(512 - 1);
   fold128_lo = xpow_mod(128 + 63);
   fold128_hi = xpow_mod(128 - 1);
+  __builtin_cpu_init();
+  accelerated = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1") &&
+                __builtin_cpu_supports("sse4.2");
 #endif
+}
+
+NAPI_MODULE_INIT() {
+  if (pthread_once(&initialized, initialize) != 0) return NULL;
   napi_value flag;
   if (napi_get_boolean(env, accelerated, &flag) != napi_ok ||
       napi_set_named_property(env, exports, "accelerated", flag) != napi_ok)

@@ -8,6 +8,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ensureBundle } from '../__testUtils__/job';
 import { crc64NvmeUpdate, checksumEngine } from './crc64';
 import { CRC32C_POLY } from './crc64Wat';
@@ -127,6 +128,21 @@ describe('the native checksum addon', () => {
     );
     call(() => native.crc32c(1, undefined as unknown as Uint8Array));
     call(() => native.crc32c('1' as unknown as number, Buffer.alloc(3)));
+  });
+
+  it('loads in a worker thread as well, where it gives the same registers', async () => {
+    const data = randomBytes(100_003);
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const addon = require(workerData.file);
+      parentPort.postMessage(String(addon.crc64nvme(-1n, workerData.data)));`;
+    const worker = new Worker(code, { eval: true, workerData: { file, data } });
+    const answer = await new Promise<string>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(BigInt(answer)).toBe(native.crc64nvme(-1n, data));
   });
 
   it('is optional: a missing or broken file means WebAssembly, not a failed job', async () => {
