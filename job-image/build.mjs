@@ -26,7 +26,7 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -111,7 +111,7 @@ function compileNative(dir) {
   if (run.error || run.status !== 0) {
     const why = run.error ? run.error.message : `exit ${run.status}`;
     process.stderr.write(
-      `compiling ${native.source} failed (${why}); scripts/setup.sh installs gcc\n`,
+      `compiling ${native.source} failed (${why}); it needs gcc and libc6-dev (scripts/setup.sh installs them)\n`,
     );
     process.exit(1);
   }
@@ -120,7 +120,13 @@ function compileNative(dir) {
 
 const nativeOnly = process.argv.indexOf('--native');
 if (nativeOnly >= 0) {
-  compileNative(path.resolve(process.argv[nativeOnly + 1] ?? ''));
+  const dir = process.argv[nativeOnly + 1];
+  if (!dir) {
+    process.stderr.write('usage: node build.mjs --native <dir>\n');
+    process.exit(2);
+  }
+  mkdirSync(dir, { recursive: true });
+  compileNative(path.resolve(dir));
   process.exit(0);
 }
 

@@ -8,8 +8,9 @@
  * WebAssembly code does (reflected, no inversion: the caller inverts), so either gives the same digest.
  *
  * Exports: `accelerated` (the CPU has PCLMULQDQ, SSE4.1 and SSE4.2; only then are the functions there),
- * `crc64nvme(register: bigint, data: Uint8Array): bigint` and `crc32c(register: number, data:
- * Uint8Array): number`. Node-API only, so the file builds against any Node's headers of this line.
+ * `crc64nvme(register: bigint, data: Uint8Array): bigint` (a register of 64 bits, signed or not)
+ * and `crc32c(register: number, data: Uint8Array): number` (an integer from 0 to 2^32 - 1); any
+ * other argument is a TypeError. Node-API only, so the file builds against any Node's headers.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -115,22 +116,42 @@ static bool bytes_of(napi_env env, napi_value value, const uint8_t **data, size_
   return true;
 }
 
+/* The register as a bigint of 64 bits, signed or not (the WebAssembly code returns it signed). */
+static bool register64_of(napi_env env, napi_value value, uint64_t *crc) {
+  int64_t signed_value;
+  bool lossless;
+  if (napi_get_value_bigint_int64(env, value, &signed_value, &lossless) != napi_ok) return false;
+  if (lossless) {
+    *crc = (uint64_t)signed_value;
+    return true;
+  }
+  return napi_get_value_bigint_uint64(env, value, crc, &lossless) == napi_ok && lossless;
+}
+
+/* The register as an integer number from 0 to 2^32 - 1. */
+static bool register32_of(napi_env env, napi_value value, uint32_t *crc) {
+  double number;
+  if (napi_get_value_double(env, value, &number) != napi_ok) return false;
+  if (!(number >= 0 && number <= 4294967295.0) || number != (double)(uint32_t)number) return false;
+  *crc = (uint32_t)number;
+  return true;
+}
+
 static napi_value Crc64Nvme(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   uint64_t crc;
-  bool lossless;
   const uint8_t *data;
   size_t length;
   napi_value out = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_bigint_uint64(env, argv[0], &crc, &lossless) != napi_ok ||
-      !bytes_of(env, argv[1], &data, &length)) {
+      !register64_of(env, argv[0], &crc) || !bytes_of(env, argv[1], &data, &length)) {
     napi_throw_type_error(env, NULL, "crc64nvme(register: bigint, data: Uint8Array)");
     return NULL;
   }
 #if defined(__x86_64__)
-  napi_create_bigint_int64(env, (int64_t)crc64_clmul(crc, data, length), &out);
+  if (napi_create_bigint_int64(env, (int64_t)crc64_clmul(crc, data, length), &out) != napi_ok)
+    napi_throw_error(env, NULL, "crc64nvme: could not return the register");
 #endif
   return out;
 }
@@ -143,13 +164,13 @@ static napi_value Crc32c(napi_env env, napi_callback_info info) {
   size_t length;
   napi_value out = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_uint32(env, argv[0], &crc) != napi_ok ||
-      !bytes_of(env, argv[1], &data, &length)) {
+      !register32_of(env, argv[0], &crc) || !bytes_of(env, argv[1], &data, &length)) {
     napi_throw_type_error(env, NULL, "crc32c(register: number, data: Uint8Array)");
     return NULL;
   }
 #if defined(__x86_64__)
-  napi_create_uint32(env, crc32c_hw(crc, data, length), &out);
+  if (napi_create_uint32(env, crc32c_hw(crc, data, length), &out) != napi_ok)
+    napi_throw_error(env, NULL, "crc32c: could not return the register");
 #endif
   return out;
 }

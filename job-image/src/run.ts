@@ -49,6 +49,15 @@ import {
 } from './volume';
 import { isCaseInsensitive, StateDir } from './stateDir';
 
+/** The start line's `checksums` (and `checksumsNote`: why not native, when it is not). */
+function checksumsField(verify: boolean): Record<string, string> {
+  if (!verify) return { checksums: 'off' };
+  const { engine, problem } = checksumEngine();
+  return problem
+    ? { checksums: engine, checksumsNote: problem }
+    : { checksums: engine };
+}
+
 export interface RunOptions {
   request: RestoreRequest;
   /** The volume's mount point. */
@@ -413,7 +422,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       format: request.source.format,
       conflict: request.target.conflict,
       concurrency: tuning.concurrency,
-      checksums: request.options.verify ? checksumEngine() : 'off',
+      ...checksumsField(request.options.verify),
       resuming,
     });
     source = await createSource(ctx);

@@ -6,7 +6,7 @@
  */
 import { CRC64_WASM_BASE64 } from './crc64Wasm';
 import { CRC32C_POLY, CRC64NVME_POLY, INPUT_AT, INPUT_BYTES } from './crc64Wat';
-import { loadNativeChecksums, NativeChecksums } from './nativeChecksums';
+import { loadNativeChecksums, NativeLoad } from './nativeChecksums';
 
 interface CrcExports {
   memory: WebAssembly.Memory;
@@ -40,17 +40,26 @@ function instance(poly: bigint): CrcInstance {
   return found;
 }
 
-let native: NativeChecksums | undefined | null = null;
+let native: NativeLoad | undefined;
 
 /** The native addon, loaded at the first checksum (undefined: WebAssembly it is). */
-function nativeChecksums(): NativeChecksums | undefined {
-  if (native === null) native = loadNativeChecksums();
-  return native;
+function nativeChecksums() {
+  native ??= loadNativeChecksums();
+  return native.checksums;
 }
 
-/** Which code computes CRC-64/NVME and CRC-32C in this process (the job logs it at its start). */
-export function checksumEngine(): 'native' | 'webassembly' {
-  return nativeChecksums() ? 'native' : 'webassembly';
+/**
+ * Which code computes CRC-64/NVME and CRC-32C in this process, and why not the addon when it is
+ * WebAssembly (the job logs both at its start).
+ */
+export function checksumEngine(): {
+  engine: 'native' | 'webassembly';
+  problem?: string;
+} {
+  native ??= loadNativeChecksums();
+  return native.checksums
+    ? { engine: 'native' }
+    : { engine: 'webassembly', problem: native.problem };
 }
 
 function crcUpdate(poly: bigint, crc: bigint, data: Uint8Array): bigint {

@@ -29,22 +29,42 @@ function besideTheBundle(): string | undefined {
   /* eslint-enable no-restricted-syntax */
 }
 
+/** The addon, or why the job goes without it. */
+export type NativeLoad =
+  | { checksums: NativeChecksums; problem?: undefined }
+  | { checksums?: undefined; problem: string };
+
+const CHECK_INPUT = Buffer.from('123456789');
+/** The check values of CRC-64/NVME and CRC-32C (of CHECK_INPUT, final xor applied). */
+const CRC64NVME_CHECK = 0xae8b14860a799888n;
+const CRC32C_CHECK = 0xe3069283;
+
 /**
- * The addon at `file` (default: beside the bundle, when this code runs as one), if it loads and the
- * CPU has its instructions; otherwise undefined.
+ * The addon at `file` (default: beside the bundle, when this code runs as one), if it loads, the CPU
+ * has its instructions and it computes both check values (a broken build falls back rather than
+ * failing every object); otherwise the reason.
  */
 export function loadNativeChecksums(
   file: string | undefined = besideTheBundle(),
-): NativeChecksums | undefined {
-  if (!file) return undefined;
+): NativeLoad {
+  if (!file) return { problem: 'not running as the bundle' };
   let addon: Addon;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon
     addon = require(file);
-  } catch {
-    return undefined;
+  } catch (error) {
+    return { problem: `${file}: ${(error as Error).message.split('\n')[0]}` };
   }
   const { crc64nvme, crc32c } = addon;
-  if (addon.accelerated !== true || !crc64nvme || !crc32c) return undefined;
-  return { crc64nvme, crc32c };
+  if (addon.accelerated !== true || !crc64nvme || !crc32c)
+    return { problem: 'this CPU lacks PCLMULQDQ or SSE4.2' };
+  try {
+    const crc64 = BigInt.asUintN(64, ~crc64nvme(-1n, CHECK_INPUT));
+    const crc32 = ~crc32c(0xffffffff, CHECK_INPUT) >>> 0;
+    if (crc64 === CRC64NVME_CHECK && crc32 === CRC32C_CHECK)
+      return { checksums: { crc64nvme, crc32c } };
+  } catch {
+    // a wrong result or a throw: the same answer
+  }
+  return { problem: `${file} does not compute the check values` };
 }
