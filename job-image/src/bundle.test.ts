@@ -82,6 +82,32 @@ describe('the bundle', () => {
     expect(bundle).toContain(CONTROL_CLIENT_FILE);
   });
 
+  it('loads node:tls and node:worker_threads only when it needs them (each costs its start)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kr-modules-'));
+    try {
+      const out = path.join(dir, 'modules.json');
+      const preload = path.join(dir, 'record.cjs');
+      writeFileSync(
+        preload,
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.moduleLoadList)));`,
+      );
+      // an empty request: the whole bundle is loaded, then the job refuses it (exit 42)
+      const run = spawnSync(
+        process.execPath,
+        ['-r', preload, ensureBundle(), '--request', '/dev/null'],
+        { encoding: 'utf8' },
+      );
+      expect(run.status).toBe(42);
+      const loaded: string[] = JSON.parse(readFileSync(out, 'utf8'));
+      expect(loaded).toContain('NativeModule net');
+      expect(loaded).toContain('NativeModule crypto');
+      expect(loaded).not.toContain('NativeModule tls');
+      expect(loaded).not.toContain('NativeModule worker_threads');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('has no dynamic import(): the SDK\'s lazy `import("node:http")` is a require, not a trip through the ESM loader', () => {
     expect(options.supported).toEqual({ 'dynamic-import': false });
     const dir = path.dirname(ensureBundle());

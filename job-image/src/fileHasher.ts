@@ -17,7 +17,7 @@
  */
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker, WorkerOutput } from './hashWorkerProtocol';
 
 export type { WorkerAlgorithm } from './hashWorkerProtocol';
@@ -48,7 +48,10 @@ class HashWorker {
     /** Its place in the pool (tests see which worker a file went to). */
     readonly index: number,
   ) {
-    this.worker = new Worker(file);
+    // node:worker_threads at the first worker: a restore that hashes no large file never loads it
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at first use
+    const threads: typeof import('node:worker_threads') = require('node:worker_threads');
+    this.worker = new threads.Worker(file);
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => {
       const p = this.pending.get(m.id);

@@ -11,8 +11,17 @@
  * skips the certificate chain's checks on both sides, half of a new connection's CPU.
  */
 import net from 'node:net';
-import tls from 'node:tls';
+import type * as tlsTypes from 'node:tls';
 import { proxyPort, tunnel } from './proxy';
+
+/**
+ * node:tls, loaded at the first TLS connection: a restore from an http endpoint never loads it
+ * (about 5 ms of every start, bench/README.md "Start-up").
+ */
+function tls(): typeof tlsTypes {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at first use
+  return require('node:tls');
+}
 
 export interface KeepAliveHttpOptions {
   protocol: 'http:' | 'https:';
@@ -57,11 +66,11 @@ export interface SocketReader {
  * same endpoint and server name, since a client talks to one endpoint only.
  */
 export class TlsSessions {
-  readonly context: tls.SecureContext;
+  readonly context: tlsTypes.SecureContext;
   private ticket: Buffer | undefined;
 
   constructor(ca?: Buffer) {
-    this.context = tls.createSecureContext(ca ? { ca } : {});
+    this.context = tls().createSecureContext(ca ? { ca } : {});
   }
 
   /** The session to offer a new connection, if the endpoint sent one. */
@@ -70,7 +79,7 @@ export class TlsSessions {
   }
 
   /** Keeps the tickets `socket` receives (TLS 1.3 sends them after the handshake). */
-  watch(socket: tls.TLSSocket): tls.TLSSocket {
+  watch(socket: tlsTypes.TLSSocket): tlsTypes.TLSSocket {
     socket.on('session', (ticket: Buffer) => {
       this.ticket = ticket;
     });
@@ -89,7 +98,7 @@ export function openSocket(
     const shared = sessions ?? new TlsSessions(options.ca);
     if (proxy) {
       // Through a tunnel tls.connect ignores `onread`: decrypted bytes come as 'data' events.
-      const socket = tls.connect({
+      const socket = tls().connect({
         socket: tunnel(proxy, options.hostname, options.port),
         ...tlsOptions(options, shared),
       });
@@ -99,12 +108,12 @@ export function openSocket(
     // `onread` reaches the TLS socket's own read path (Node's documented tls.connect option,
     // missing from @types/node's ConnectionOptions)
     return shared.watch(
-      tls.connect({
+      tls().connect({
         host: options.hostname,
         port: options.port,
         ...tlsOptions(options, shared),
         onread: onread(reader),
-      } as tls.ConnectionOptions),
+      } as tlsTypes.ConnectionOptions),
     );
   }
   return net.connect({
@@ -123,13 +132,13 @@ export function openSocket(
 function tlsOptions(
   options: KeepAliveHttpOptions,
   sessions: TlsSessions,
-): tls.ConnectionOptions {
+): tlsTypes.ConnectionOptions {
   const { hostname } = options;
   return {
     host: hostname,
     servername: net.isIP(hostname) ? undefined : hostname,
     checkServerIdentity: (_name, cert) =>
-      tls.checkServerIdentity(hostname, cert),
+      tls().checkServerIdentity(hostname, cert),
     secureContext: sessions.context,
     session: sessions.session,
     ALPNProtocols: ['http/1.1'],
