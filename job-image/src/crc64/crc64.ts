@@ -42,10 +42,15 @@ function instance(poly: bigint): CrcInstance {
 
 let native: NativeLoad | undefined;
 
-/** The native addon, loaded at the first checksum (undefined: WebAssembly it is). */
-function nativeChecksums() {
+/** The native addon or why not, loaded at the first checksum. */
+function nativeLoad(): NativeLoad {
   native ??= loadNativeChecksums();
-  return native.checksums;
+  return native;
+}
+
+/** The native addon's functions (undefined: WebAssembly it is). */
+function nativeChecksums() {
+  return nativeLoad().checksums;
 }
 
 /**
@@ -56,10 +61,8 @@ export function checksumEngine(): {
   engine: 'native' | 'webassembly';
   problem?: string;
 } {
-  native ??= loadNativeChecksums();
-  return native.checksums
-    ? { engine: 'native' }
-    : { engine: 'webassembly', problem: native.problem };
+  const { checksums, problem } = nativeLoad();
+  return checksums ? { engine: 'native' } : { engine: 'webassembly', problem };
 }
 
 function crcUpdate(poly: bigint, crc: bigint, data: Uint8Array): bigint {

@@ -310,69 +310,36 @@ describe('the job image built without Docker', () => {
         ),
       );
 
+      // Each container: the imported image, run by runc, read-only, removed after.
+      const runInImage = (name: string, ...command: string[]) =>
+        containerd.ctr([
+          ...['-n', 'k8s.io', 'run', '--rm', '--read-only'],
+          ...[JOB_IMAGE_REFERENCE, name, ...command],
+        ]);
+
       // The entrypoint as the image config says: no request, INVALID_REQUEST on stdout, exit 42.
-      const job = await containerd.ctr([
-        '-n',
-        'k8s.io',
-        'run',
-        '--rm',
-        '--read-only',
-        JOB_IMAGE_REFERENCE,
-        'kr-image-job',
-      ]);
+      const job = await runInImage('kr-image-job');
       expect(job.code).toBe(42);
       expect(job.stdout).toContain('"code":"INVALID_REQUEST"');
 
-      const inside = await containerd.ctr([
-        ...[
-          '-n',
-          'k8s.io',
-          'run',
-          '--rm',
-          '--read-only',
-          JOB_IMAGE_REFERENCE,
-          'kr-image-node',
-        ],
-        ...[
-          '/nodejs/bin/node',
-          '-e',
-          "const z = require('zlib'); console.log(process.getuid(), process.getgid(), process.cwd(), z.zstdDecompressSync(Buffer.from(process.argv[1], 'base64')).length)",
-          ZSTD_FRAME,
-        ],
-      ]);
+      const inside = await runInImage(
+        'kr-image-node',
+        '/nodejs/bin/node',
+        '-e',
+        "const z = require('zlib'); console.log(process.getuid(), process.getgid(), process.cwd(), z.zstdDecompressSync(Buffer.from(process.argv[1], 'base64')).length)",
+        ZSTD_FRAME,
+      );
       expect(inside).toMatchObject({ code: 0 });
       expect(inside.stdout.trim()).toBe(`65532 65532 /app ${ZSTD_TEXT.length}`);
 
       // The hash worker runs from /app as the program starts it: MD5 in the WebAssembly lanes and
       // SHA-256 through OpenSSL, of a file of the image (the program's bundle).
-      const hashed = await containerd.ctr([
-        ...[
-          '-n',
-          'k8s.io',
-          'run',
-          '--rm',
-          '--read-only',
-          JOB_IMAGE_REFERENCE,
-          'kr-image-hasher',
-        ],
-        ...['/nodejs/bin/node', '-e', HASH_IN_WORKER],
-      ]);
-      // The checksum addon loads in the image (its glibc) and has this machine's instructions.
-      const checked = await containerd.ctr([
-        ...[
-          '-n',
-          'k8s.io',
-          'run',
-          '--rm',
-          '--read-only',
-          JOB_IMAGE_REFERENCE,
-          'kr-image-checksums',
-        ],
-        ...['/nodejs/bin/node', '-e', NATIVE_CHECK],
-      ]);
-      expect(checked).toMatchObject({ code: 0 });
-      expect(checked.stdout.trim()).toBe('true ae8b14860a799888 e3069283');
-
+      const hashed = await runInImage(
+        'kr-image-hasher',
+        '/nodejs/bin/node',
+        '-e',
+        HASH_IN_WORKER,
+      );
       const program = readFileSync(
         appFiles.find(f => f.endsWith('/restore-job.cjs'))!,
       );
@@ -385,6 +352,16 @@ describe('the job image built without Docker', () => {
           createHash('sha256').update(program).digest('base64'),
         ],
       });
+
+      // The checksum addon loads in the image (its glibc) and has this machine's instructions.
+      const checked = await runInImage(
+        'kr-image-checksums',
+        '/nodejs/bin/node',
+        '-e',
+        NATIVE_CHECK,
+      );
+      expect(checked).toMatchObject({ code: 0 });
+      expect(checked.stdout.trim()).toBe('true ae8b14860a799888 e3069283');
     });
 
     it("imports from Docker's manifest.json alone, the part `docker load` reads", async () => {
