@@ -280,6 +280,28 @@ describe('large objects as parallel ranged GETs', () => {
     await expectRestored(target, 'large/');
   });
 
+  it('from a far, slow server each next part is asked for before the one before it has ended', async () => {
+    // one part at a time, each answered 400 ms after it is asked for, its body at 4 MiB/s
+    const rule = h.proxy.add({
+      match: getOf('large/twelve.bin'),
+      action: { type: 'delay', ms: 400, bytesPerSecond: 4 * 1024 * 1024 },
+    });
+    const { run, target } = await restore(
+      { prefix: 'large/' },
+      { options: { parts: { ...options.parts, concurrency: 1 } } },
+    );
+    expect(run.termination).toMatchObject({ phase: 'Succeeded', objects: 1 });
+    expect(rule.hits).toBe(3);
+    const gets = h.proxy.log
+      .filter(r => r.method === 'GET' && r.key === 'large/twelve.bin')
+      .sort((a, b) => a.at - b.at);
+    expect(gets).toHaveLength(3);
+    // without the overlap a part is asked for only after the last byte of the one before
+    for (let i = 1; i < gets.length; i++)
+      expect(gets[i].at).toBeLessThan(gets[i - 1].endedAt!);
+    await expectRestored(target, 'large/');
+  });
+
   it('an object replaced since the listing: its parts stop at the HEAD, and the new one is fetched whole', async () => {
     // listed as the object it replaced: a smaller size and another ETag
     h.proxy.rewriteListing = xml =>

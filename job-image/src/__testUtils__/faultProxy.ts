@@ -29,8 +29,8 @@ export type FaultAction =
   | { type: 'reset'; afterBytes: number }
   | { type: 'corrupt'; atByte?: number }
   | { type: 'stall'; afterBytes: number; ms: number }
-  /** Forwards the request `ms` later. */
-  | { type: 'delay'; ms: number }
+  /** Forwards the request `ms` later; the body at `bytesPerSecond` when given (a far, slow link). */
+  | { type: 'delay'; ms: number; bytesPerSecond?: number }
   /** Never answers (a request lost on the way): the connection stays open until the client drops it. */
   | { type: 'silence' };
 
@@ -61,6 +61,8 @@ export class FaultProxy {
     status?: number;
     /** When the request arrived (performance.now()). */
     at: number;
+    /** When the last byte of the response body was written to the client. */
+    endedAt?: number;
   }> = [];
   readonly archived = new Map<string, ArchivedObject>();
   /** Rewrites listing bodies (ListObjectsV2, ListObjectVersions), e.g. to list a key no server stores. */
@@ -315,6 +317,12 @@ export class FaultProxy {
         }
         res.writeHead(up.statusCode ?? 502, headers);
         const action = rule?.action;
+        if (action?.type === 'delay' && action.bytesPerSecond) {
+          pace(up, res, action.bytesPerSecond, () => {
+            entry.endedAt = performance.now();
+          });
+          return;
+        }
         let passed = 0;
         up.on('data', (chunk: Buffer) => {
           let out = chunk;
@@ -347,7 +355,10 @@ export class FaultProxy {
             res.once('drain', () => up.resume());
           }
         });
-        up.on('end', () => res.end());
+        up.on('end', () => {
+          entry.endedAt = performance.now();
+          res.end();
+        });
         up.on('error', () => res.destroy());
       },
     );
@@ -356,6 +367,40 @@ export class FaultProxy {
     );
     req.pipe(upstream);
   }
+}
+
+/** Copies `up` to `res` at `bytesPerSecond`, in slices every 10 ms; `ended` as the last is written. */
+function pace(
+  up: http.IncomingMessage,
+  res: http.ServerResponse,
+  bytesPerSecond: number,
+  ended: () => void,
+): void {
+  const slice = Math.max(1, Math.round(bytesPerSecond / 100));
+  let queued = Buffer.alloc(0);
+  let upEnded = false;
+  const timer = setInterval(() => {
+    if (queued.length > 0) {
+      res.write(queued.subarray(0, slice));
+      queued = queued.subarray(slice);
+      if (queued.length < slice) up.resume();
+    }
+    if (upEnded && queued.length === 0) {
+      clearInterval(timer);
+      ended();
+      res.end();
+    }
+  }, 10);
+  up.on('data', (chunk: Buffer) => {
+    queued = Buffer.concat([queued, chunk]);
+    if (queued.length >= 4 * slice) up.pause();
+  });
+  up.on('end', () => (upEnded = true));
+  up.on('error', () => {
+    clearInterval(timer);
+    res.destroy();
+  });
+  res.on('close', () => clearInterval(timer));
 }
 
 /** An S3 error response (no body to a HEAD). */

@@ -88,6 +88,8 @@ export class HttpResponse implements AsyncIterable<Buffer> {
   private failure: Error | undefined;
   private destroyed = false;
   private discarding = false;
+  /** hold(): the connection reads nothing more until the body is iterated. */
+  private held = false;
   private wake: (() => void) | undefined;
   /** Set by the connection: body bytes still to come when known (Content-Length), else undefined. */
   expected: number | undefined;
@@ -127,8 +129,19 @@ export class HttpResponse implements AsyncIterable<Buffer> {
       if (this.expected !== undefined) this.expected -= take;
       if (this.fill === batch.length) this.flushBatch();
     }
-    if (this.queuedBytes >= HIGH_WATER_BYTES) this.connection.pause(this);
+    if (this.held || this.queuedBytes >= HIGH_WATER_BYTES)
+      this.connection.pause(this);
     this.notify();
+  }
+
+  /**
+   * Reads no more of the body until it is iterated: what comes meanwhile waits in the kernel's
+   * socket buffer, not in memory here (a ranged part sent ahead of its turn, partWorkers.ts).
+   */
+  hold(): void {
+    if (this.complete || this.discarding || this.destroyed) return;
+    this.held = true;
+    this.connection.pause(this);
   }
 
   /**
@@ -220,6 +233,10 @@ export class HttpResponse implements AsyncIterable<Buffer> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    if (this.held) {
+      this.held = false;
+      this.connection.resume(this);
+    }
     for (;;) {
       if (this.destroyed)
         throw errnoError('ECONNABORTED', 'response destroyed');

@@ -27,12 +27,25 @@ function controlled() {
   const started: number[] = [];
   const ends = new Map<number, { ok: () => void; fail: (e: Error) => void }>();
   const signals = new Map<number, AbortSignal>();
+  const nears = new Map<number, () => void>();
+  const afters = new Map<number, () => boolean>();
   let running = 0;
   let peak = 0;
-  const fetch = (index: number, signal: AbortSignal) =>
+  const fetch = (
+    index: number,
+    signal: AbortSignal,
+    nearEnd?: () => void,
+    after?: Promise<void>,
+  ) =>
     new Promise<void>((resolve, reject) => {
       started.push(index);
       signals.set(index, signal);
+      if (nearEnd) nears.set(index, nearEnd);
+      if (after) {
+        let ended = false;
+        void after.then(() => (ended = true));
+        afters.set(index, () => ended);
+      }
       running++;
       peak = Math.max(peak, running);
       const done = () => {
@@ -54,6 +67,9 @@ function controlled() {
     started,
     signals,
     end: (i: number) => ends.get(i)!.ok(),
+    near: (i: number) => nears.get(i)!(),
+    /** Whether the part before `i` on its worker (what `i` reads its body after) has ended. */
+    afterEnded: (i: number) => afters.get(i)!(),
     fail: (i: number, e: Error) => ends.get(i)!.fail(e),
     running: () => running,
     peak: () => peak,
@@ -111,6 +127,79 @@ describe('runParts', () => {
     f.end(3);
     await all;
     expect(slots.out).toBe(0);
+  });
+
+  it('sends the next part as one nears its end, with at most two out per worker', async () => {
+    const slots = new Slots(0);
+    const f = controlled();
+    const all = runParts(5, 4, slots, new AbortController().signal, f.fetch);
+    await tick();
+    expect(f.started).toEqual([0]);
+    f.near(0);
+    f.near(0); // told twice: one next part
+    await tick();
+    expect(f.started).toEqual([0, 1]);
+    expect(f.afterEnded(0)).toBe(true);
+    expect(f.afterEnded(1)).toBe(false); // part 1 reads its body after part 0
+    f.near(1); // part 0 has not ended: part 2 waits for it
+    await tick();
+    expect(f.started).toEqual([0, 1]);
+    f.end(0);
+    await tick();
+    expect(f.afterEnded(1)).toBe(true);
+    expect(f.started).toEqual([0, 1, 2]);
+    expect(f.afterEnded(2)).toBe(false);
+    expect(f.running()).toBe(2);
+    f.end(1);
+    f.end(2); // ended without nearing its end: the next goes out as it ends, as before
+    await tick();
+    expect(f.started).toEqual([0, 1, 2, 3]);
+    f.near(3);
+    await tick();
+    f.end(4);
+    f.end(3);
+    await all;
+    expect(f.started).toEqual([0, 1, 2, 3, 4]);
+    expect(f.peak()).toBe(2);
+  });
+
+  it('keeps a borrowed slot until the part it sent the next one beside has ended', async () => {
+    const slots = new Slots(1);
+    const f = controlled();
+    let settled = false;
+    const all = runParts(3, 2, slots, new AbortController().signal, f.fetch);
+    all.finally(() => (settled = true));
+    await tick();
+    expect(f.started).toEqual([0, 1]); // part 1 on the borrowed slot
+    f.near(1);
+    await tick();
+    expect(f.started).toEqual([0, 1, 2]);
+    f.end(2); // no part left, but part 1 still arrives on the borrowed slot
+    await tick();
+    expect(slots.out).toBe(1);
+    f.end(1);
+    await tick();
+    expect(slots.out).toBe(0);
+    expect(settled).toBe(false);
+    f.end(0);
+    await all;
+  });
+
+  it('a part that fails after its next one was sent stops the rest', async () => {
+    const slots = new Slots(0);
+    const f = controlled();
+    const all = runParts(6, 2, slots, new AbortController().signal, f.fetch);
+    await tick();
+    f.near(0);
+    await tick();
+    expect(f.started).toEqual([0, 1]);
+    f.fail(0, new Error('part 0 broke'));
+    await tick();
+    expect(f.signals.get(1)!.aborted).toBe(true);
+    f.near(1);
+    f.fail(1, new Error('aborted'));
+    await expect(all).rejects.toThrow('part 0 broke');
+    expect(f.started).toEqual([0, 1]);
   });
 
   it('stops at the first error: no new part, the others aborted and awaited, slots back', async () => {

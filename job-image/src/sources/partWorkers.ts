@@ -6,6 +6,12 @@
  * left or another large object waiting for a slot. So splitting never holds the pod to more than
  * `options.concurrency` large streams (the memory the gate is sized for), an object splits as far
  * as the gate has room, and an object waiting for a slot gets one within a part.
+ *
+ * A worker sends its next part's GET when its part says it is near its end (`nearEnd`,
+ * partOverlap.ts), and the next part reads its body only once the one before has ended (`after`):
+ * the round trip between two parts is hidden while the bytes read at once, and so the memory they
+ * hold, stay one stream's (what has come early waits in the kernel's socket buffer). A worker has
+ * at most two parts out, the one ending and the next, and keeps its slot until both have ended.
  */
 import { setMaxListeners } from 'node:events';
 import { RestoreError } from '../errors';
@@ -21,18 +27,28 @@ export interface SpareSlots {
 }
 
 /**
- * Runs `fetch` for parts 0..count-1, in order, with at most `most` at once: one worker on the
- * object's own slot, `lent` more on slots the caller took for it (and gives back), and others as
- * spare slots allow. The first error stops new parts (the signal given to `fetch` aborts the
- * others) and is thrown once every worker has stopped, so that the caller may discard what they
- * wrote.
+ * Fetches one part: reads its body only after `after` has settled (the worker's part before it),
+ * and calls `nearEnd` (any number of times) once the next part may be sent.
+ */
+export type PartFetch = (
+  index: number,
+  signal: AbortSignal,
+  nearEnd: () => void,
+  after: Promise<void>,
+) => Promise<void>;
+
+/**
+ * Runs `fetch` for parts 0..count-1, in order, with at most `most` workers: one on the object's
+ * own slot, `lent` more on slots the caller took for it (and gives back), and others as spare
+ * slots allow. The first error stops new parts (the signal given to `fetch` aborts the others)
+ * and is thrown once every worker has stopped, so that the caller may discard what they wrote.
  */
 export async function runParts(
   count: number,
   most: number,
   slots: SpareSlots,
   signal: AbortSignal,
-  fetch: (index: number, signal: AbortSignal) => Promise<void>,
+  fetch: PartFetch,
   lent = 0,
 ): Promise<void> {
   const stop = new AbortController();
@@ -49,12 +65,19 @@ export async function runParts(
       stop.abort();
     }
   };
-  const start = (index: number): Promise<void> => {
+  // A part's promise settles when the part ends and never rejects: a failure goes to fail().
+  const start = (
+    index: number,
+    nearEnd: () => void,
+    after: Promise<void>,
+  ): Promise<void> => {
+    let part: Promise<void>;
     try {
-      return fetch(index, combined);
+      part = fetch(index, combined, nearEnd, after);
     } catch (error) {
-      return Promise.reject(error);
+      part = Promise.reject(error);
     }
+    return part.then(() => undefined, fail);
   };
   // Borrowed workers for the parts no worker has taken yet, as far as the gate has room. A new
   // worker takes its first part as it starts and grows the set only after that part, as all do.
@@ -66,20 +89,25 @@ export async function runParts(
     for (let i = 0; i < taken; i++) running.push(worker(true));
   };
   async function worker(borrowed: boolean): Promise<void> {
+    // The worker's last part sent: the next one reads its body after it.
+    let previous: Promise<void> = Promise.resolve();
     try {
       for (let first = true; next < count && !combined.aborted; first = false) {
         // A borrowed slot goes back to a large object that waits for one.
         if (borrowed && !first && slots.largeWaiting) return;
-        const part = start(next++);
+        let near!: () => void;
+        const nearEnd = new Promise<void>(resolve => {
+          near = resolve;
+        });
+        const part = start(next++, () => near(), previous);
         if (!first) grow();
-        try {
-          await part;
-        } catch (error) {
-          fail(error);
-          return;
-        }
+        await Promise.race([part, nearEnd]);
+        // At most two parts out: the next one is sent once the one before this has ended.
+        await previous;
+        previous = part;
       }
     } finally {
+      await previous;
       workers--;
       if (borrowed) slots.releaseLarge();
     }

@@ -40,6 +40,7 @@ import {
   splitChecks,
 } from './objectChecks';
 import { PartCrcs, PartHash } from './partCrcs';
+import { PartOverlap } from './partOverlap';
 import { runParts } from './partWorkers';
 import type { ObjectRef, RestoreContext } from './types';
 
@@ -91,8 +92,10 @@ function refusedIfMatch(error: unknown): boolean {
 
 /**
  * One ranged GET of `part` (inclusive byte range) written at its offset into `temp`, and hashed by
- * what `hashOf` gives once the HEAD said which CRCs to take (if any). Returns the bytes counted on
- * the reporter; on failure they are taken back before the error is rethrown.
+ * what `hashOf` gives once the HEAD said which CRCs to take (if any). Its body is read after
+ * `turn.after` (the worker's part before it), and `turn.nearEnd` is called when the next part's
+ * GET should go out (partOverlap.ts). Returns the bytes counted on the reporter; on failure they
+ * are taken back before the error is rethrown.
  */
 async function downloadPart(
   ctx: RestoreContext,
@@ -103,8 +106,10 @@ async function downloadPart(
   signal: AbortSignal,
   onWritten: (position: number) => void,
   hashOf: () => Promise<PartHash | undefined>,
+  turn: { nearEnd: () => void; after: Promise<void> },
 ): Promise<number> {
   let partCounted = 0;
+  const sentAt = performance.now();
   const res = await ctx.s3.getObject({
     key: obj.key,
     versionId: obj.versionId,
@@ -112,7 +117,18 @@ async function downloadPart(
     ifMatch: etag,
     signal,
   });
+  const answerMs = performance.now() - sentAt;
   try {
+    // The body is read once the worker's part before this has ended (partWorkers.ts); until then
+    // it stays in the socket's buffer.
+    res.hold();
+    await turn.after;
+    signal.throwIfAborted();
+    const overlap = new PartOverlap(
+      answerMs,
+      performance.now(),
+      part[1] + 1 - part[0],
+    );
     // The HEAD went out with the first parts: it has answered by now, as a rule.
     const hash = await hashOf();
     let position = part[0];
@@ -123,6 +139,7 @@ async function downloadPart(
       batch.push(chunk);
       batchBytes += chunk.length;
       partCounted += chunk.length;
+      if (overlap.due(partCounted, performance.now())) turn.nearEnd();
       ctx.reporter.addBytes(chunk.length);
       if (ctx.limiter) await ctx.limiter.take(chunk.length, signal);
       if (batchBytes >= WRITE_BATCH_BYTES) {
@@ -252,7 +269,7 @@ async function rangedInto(
       ctx.tuning.partConcurrency,
       ctx.inFlight,
       signal,
-      async (index, partSignal) => {
+      async (index, partSignal, nearEnd, after) => {
         const partCounted = await withRetry(
           () =>
             downloadPart(
@@ -264,6 +281,7 @@ async function rangedInto(
               partSignal,
               position => onWritten(index, position),
               async () => (await partCrcs)?.start(index),
+              { nearEnd, after },
             ),
           ctx.retry,
           { signal: partSignal, entry: obj.key },

@@ -30,7 +30,8 @@ export const partsSchema = z
       .max(64)
       .optional()
       .describe(
-        `Ranged GETs in flight per large object (default ${DEFAULT_PARTS.concurrency}). Raise it for a far region or a per-connection ` +
+        `Ranged GETs read at once per large object (default ${DEFAULT_PARTS.concurrency}; each asks for its next part as it nears ` +
+          'its end, so that a round trip is not lost between parts). Raise it for a far region or a per-connection ' +
           'bandwidth cap, where each stream is limited by the round trip, not by the disk. ' +
           'Parts borrow the slots of `concurrency` that no other large object uses: a pod never has more than ' +
           '`concurrency` large streams at once.',
