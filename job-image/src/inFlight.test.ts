@@ -45,9 +45,9 @@ describe('InFlight', () => {
     expect(gate.smallLimit).toBe(16); // the least recent time counts: still 2 ms
     const far = new FirstByteTimes();
     far.record(20);
-    expect(new InFlight(16, far).smallLimit).toBe(64);
+    expect(new InFlight(16, far).smallLimit).toBe(128); // 16 x 20 ms / 2.5 ms
     far.record(80);
-    expect(new InFlight(16, far).smallLimit).toBe(64);
+    expect(new InFlight(16, far).smallLimit).toBe(128);
     const farther = new FirstByteTimes();
     farther.record(80);
     expect(new InFlight(16, farther).smallLimit).toBe(256);
@@ -112,7 +112,7 @@ describe('InFlight', () => {
     await gate.run(1, signal, async () => undefined);
     await gate.run(1, signal, async () => undefined);
     await gate.run(SMALL_OBJECT_BYTES + 1, signal, async () => undefined);
-    expect(told).toEqual([16, 64]);
+    expect(told).toEqual([16, 128]);
   });
 
   it('forgets old times: the least of the last 32 counts', () => {
@@ -138,11 +138,11 @@ describe('InFlight', () => {
     const small = hold(gate, 40, SMALL_OBJECT_BYTES, signal);
     await tick();
     expect(large.running()).toBe(4);
-    expect(small.running()).toBe(16); // 4 x 20 ms / 5 ms
+    expect(small.running()).toBe(32); // 4 x 20 ms / 2.5 ms
     small.release();
     await small.all;
     expect(small.running()).toBe(40);
-    expect(gate.peakSmall).toBe(16);
+    expect(gate.peakSmall).toBe(32);
     large.release();
     await large.all;
     expect(large.running()).toBe(10);

@@ -4,7 +4,7 @@
  * (sources/partWorkers.ts). Small ones (256 KiB or less) hold little of either: a far region
  * makes them wait on the round trip, not on the link, so they get as many in flight as the round
  * trip calls for (a bandwidth-delay product): the concurrency that keeps the job busy when the
- * first byte of a GET comes back after 5 ms, scaled by the measured time to first byte, from
+ * first byte of a GET comes back after 2.5 ms, scaled by the measured time to first byte, from
  * `options.concurrency` up to 16 times that and never more than 256. 256 small bodies are at most
  * 64 MiB, so the pod's default memory limit holds. Only the default concurrency scales so: a request
  * that sets options.concurrency holds small objects to it too (tuning.ts, `smallScales`).
@@ -21,7 +21,7 @@ export const SMALL_PER_CONCURRENCY = 16;
 /** Small objects in flight, at most, whatever the concurrency. */
 export const MAX_SMALL_IN_FLIGHT = 256;
 /** The time to first byte at which `options.concurrency` small objects keep the job busy. */
-export const REFERENCE_FIRST_BYTE_MS = 5;
+export const REFERENCE_FIRST_BYTE_MS = 2.5;
 const SAMPLES = 32;
 
 /** Recent times to first byte, in ms. */
