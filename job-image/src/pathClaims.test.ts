@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { rng } from './__testUtils__/random';
 import { compareUtf8, PathClaims } from './pathClaims';
 import { PathRegistry } from './paths';
 
@@ -184,14 +185,6 @@ describe('PathClaims out of order (normalised keys, case folding)', () => {
 });
 
 describe('PathClaims agrees with the in-memory PathRegistry', () => {
-  /** A deterministic pseudo-random sequence. */
-  function rng(seed: number) {
-    let s = seed >>> 0;
-    return () => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return s / 2 ** 32;
-    };
-  }
   const names = ['a', 'b', 'a-b', 'a.b', 'B', 'ab'];
 
   function randomClaims(r: () => number): Claim[] {

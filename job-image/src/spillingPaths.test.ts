@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { rng } from './__testUtils__/random';
 import { PathRegistry } from './paths';
 import { SpillingPathRegistry } from './spillingPaths';
 import { SpillSet } from './spillSet';
@@ -35,15 +36,6 @@ function firstConflict(
     }
   }
   return -1;
-}
-
-/** A deterministic pseudo-random sequence. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
 }
 
 describe('SpillingPathRegistry agrees with the in-memory PathRegistry', () => {

@@ -180,6 +180,15 @@ describe('parseListObjectsV2', () => {
       ),
     ],
     ['a processing instruction', done('<?pi x?>')],
+    [
+      'text beside elements',
+      done('<Contents>junk<Key>a</Key><Size>1</Size></Contents>'),
+    ],
+    ["text beside the root's elements", done(`${entry('a')}junk`)],
+    [
+      'an element closed by another name',
+      done('<Contents><Key>a</Key><Size>1</Size></Content>'),
+    ],
     ['a DOCTYPE', `<!DOCTYPE x>${done('')}`],
     [
       'a namespace prefix',
