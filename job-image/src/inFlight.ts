@@ -12,6 +12,7 @@
  * The time to first byte is the least of the last 32 successful GETs and HEADs (S3Access records
  * them), so that the server's queueing under many requests does not raise the number further.
  */
+import { whenAborted } from './abortWaits';
 import { RestoreError } from './errors';
 
 /** Objects of at most this many bytes are small. */
@@ -72,7 +73,6 @@ export function smallObjectBound(concurrency: number, scales = true): number {
 interface Waiter {
   small: boolean;
   go: () => void;
-  abort: () => void;
 }
 
 /** The gate every object download passes (download.ts). */
@@ -181,24 +181,24 @@ export class InFlight {
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
+      let endWait = () => {};
       const waiter: Waiter = {
         small,
         go: () => {
-          signal.removeEventListener('abort', waiter.abort);
+          endWait();
           if (!small) this.largeWaiters--;
           this.take(small);
           resolve();
         },
-        abort: () => {
-          const i = this.waiting.indexOf(waiter);
-          if (i >= 0) {
-            this.waiting.splice(i, 1);
-            if (!small) this.largeWaiters--;
-          }
-          reject(signal.reason);
-        },
       };
-      signal.addEventListener('abort', waiter.abort, { once: true });
+      endWait = whenAborted(signal, () => {
+        const i = this.waiting.indexOf(waiter);
+        if (i >= 0) {
+          this.waiting.splice(i, 1);
+          if (!small) this.largeWaiters--;
+        }
+        reject(signal.reason);
+      });
       this.waiting.push(waiter);
       if (!small) this.largeWaiters++;
     });

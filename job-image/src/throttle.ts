@@ -15,6 +15,7 @@
  * read does not hold a slot, the rate of new requests is what S3 throttles.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { whenAborted } from './abortWaits';
 import { classifyError } from './errors';
 
 export interface ThrottleOptions {
@@ -85,19 +86,18 @@ export class Throttle {
       }
       // first come, first served: a released slot is handed to the longest waiter
       await new Promise<void>((resolve, reject) => {
-        const waiter = {
-          grant: () => {
-            signal?.removeEventListener('abort', waiter.abort);
-            resolve();
-          },
-          abort: () => {
-            const i = this.waiting.indexOf(waiter.grant);
-            if (i >= 0) this.waiting.splice(i, 1);
-            reject(signal!.reason);
-          },
+        let endWait = () => {};
+        const grant = () => {
+          endWait();
+          resolve();
         };
-        signal?.addEventListener('abort', waiter.abort, { once: true });
-        this.waiting.push(waiter.grant);
+        if (signal)
+          endWait = whenAborted(signal, () => {
+            const i = this.waiting.indexOf(grant);
+            if (i >= 0) this.waiting.splice(i, 1);
+            reject(signal.reason);
+          });
+        this.waiting.push(grant);
       });
       if (this.heldFor() === 0) return;
       // a Retry-After came meanwhile: give the slot back and wait it out

@@ -12,6 +12,7 @@ import {
   errnoError,
   HttpResponse,
 } from './httpResponse';
+import { whenAborted } from '../abortWaits';
 import { KeepAliveHttpOptions, openSocket, TlsSessions } from './socketRead';
 
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -54,7 +55,8 @@ export interface Exchange {
   headBytes: number;
   body?: BodyState;
   keepAlive: boolean;
-  onAbort?: () => void;
+  /** Ends the watch on the request's signal (abortWaits.ts), while one is on. */
+  endAbortWait?: () => void;
 }
 
 /** The error of a request that got no answer within `ms` (answerDeadline.ts counts them). */
@@ -238,8 +240,8 @@ export class Connection implements BodySource {
   }
 
   private detachAbort(ex: Exchange): void {
-    if (ex.onAbort) ex.request.signal?.removeEventListener('abort', ex.onAbort);
-    ex.onAbort = undefined;
+    ex.endAbortWait?.();
+    ex.endAbortWait = undefined;
   }
 
   /** Returns false to stop reading (onread). */
@@ -432,7 +434,8 @@ export class Connection implements BodySource {
   watchAbort(ex: Exchange): void {
     const signal = ex.request.signal;
     if (!signal) return;
-    ex.onAbort = () => this.destroy(abortError(signal));
-    signal.addEventListener('abort', ex.onAbort, { once: true });
+    ex.endAbortWait = whenAborted(signal, () =>
+      this.destroy(abortError(signal)),
+    );
   }
 }

@@ -18,6 +18,7 @@ import {
   Exchange,
   HttpRequest,
 } from './httpConnection';
+import { whenAborted } from '../abortWaits';
 import { abortError, errnoError, HttpResponse } from './httpResponse';
 import { proxyAuthorization } from './proxy';
 import { KeepAliveHttpOptions, TlsSessions } from './socketRead';
@@ -149,14 +150,12 @@ export class KeepAliveHttpClient implements ConnectionPool {
     if (!conn) {
       // Wait for a connection; an abort meanwhile takes the request out of the queue.
       const signal = ex.request.signal;
-      if (signal) {
-        ex.onAbort = () => {
+      if (signal)
+        ex.endAbortWait = whenAborted(signal, () => {
           const i = this.waiting.indexOf(ex);
           if (i >= 0) this.waiting.splice(i, 1);
           ex.reject(abortError(signal));
-        };
-        signal.addEventListener('abort', ex.onAbort, { once: true });
-      }
+        });
       this.waiting.push(ex);
       return;
     }
@@ -164,8 +163,8 @@ export class KeepAliveHttpClient implements ConnectionPool {
   }
 
   private run(conn: Connection, ex: Exchange): void {
-    if (ex.onAbort) ex.request.signal?.removeEventListener('abort', ex.onAbort);
-    ex.onAbort = undefined;
+    ex.endAbortWait?.();
+    ex.endAbortWait = undefined;
     conn.watchAbort(ex);
     conn.start(ex);
   }
@@ -179,7 +178,11 @@ export class KeepAliveHttpClient implements ConnectionPool {
     ex.head = [];
     ex.headBytes = 0;
     // Not again: a fresh connection that fails rejects.
-    const retry: Exchange = { ...ex, answered: false, onAbort: undefined };
+    const retry: Exchange = {
+      ...ex,
+      answered: false,
+      endAbortWait: undefined,
+    };
     this.dispatchFreshOnce(retry);
   }
 
