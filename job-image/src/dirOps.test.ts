@@ -62,15 +62,24 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 const NO_LONGER_A_DIRECTORY = /is no longer a directory \(a symlink\?\)/;
 
 describe('the final step under a swapped parent directory', () => {
+  /** A one-go policy that has each temporary made through the thread pool first. */
+  const madeAhead = {
+    inOneGo: () => true,
+    createAhead: () => true,
+    took: () => undefined,
+  };
   it.each([
-    ['a small body (written in one go)', Buffer.from('small')],
-    ['a streamed body', Buffer.alloc(600 * 1024, 7)],
+    ['a small body (written in one go)', Buffer.from('small'), true],
+    ['a small body, its temporary made ahead', Buffer.from('small'), madeAhead],
+    ['a streamed body', Buffer.alloc(600 * 1024, 7), true],
   ])(
     '%s: UNSAFE_PATH, and no file lands outside the volume',
-    async (_what, body) => {
+    async (_what, body, syncSmall) => {
       swapParentForLinkOutside();
       const code = await codeOf(
-        writeFileAtomically(path.join(rootDir, 'a', 'f.bin'), body),
+        writeFileAtomically(path.join(rootDir, 'a', 'f.bin'), body, {
+          syncSmall,
+        }),
       );
       expect(code).toBe('UNSAFE_PATH');
       expect(await fsp.readdir(outside)).toEqual([]);

@@ -1,4 +1,5 @@
 import {
+  AHEAD_MS,
   MAX_POOL_MS,
   POOL_MS,
   SLOW_MEAN_MS,
@@ -17,7 +18,7 @@ function policy() {
     for (let i = 0; i < n; i++) {
       t += every;
       if (p.inOneGo()) {
-        p.took(ms);
+        p.took(ms, p.createAhead());
         inOneGo++;
       }
     }
@@ -85,6 +86,64 @@ describe('SmallWritePolicy', () => {
     expect(files(WINDOW_WRITES, 0.2)).toBe(WINDOW_WRITES);
     p.took(STALL_MS);
     expect(pauseLength()).toBe(POOL_MS);
+  });
+
+  it('stays in plain one go where files take a few hundredths of a millisecond (tmpfs)', () => {
+    const { p, files } = policy();
+    files(100 * WINDOW_WRITES, AHEAD_MS / 4);
+    expect([p.aheads, p.pauses, p.createAhead()]).toEqual([0, 0, false]);
+  });
+
+  it('makes temporaries ahead for a while after a window of creates that are quick but not that quick, then measures plain one go again', () => {
+    const { p, files, advance } = policy();
+    const busyJournal = 0.6;
+    // the restore's first window decides nothing (the code is cold then)
+    expect(files(WINDOW_WRITES, busyJournal)).toBe(WINDOW_WRITES);
+    expect(p.createAhead()).toBe(false);
+    // the next one does, with its last write: from then on, ahead
+    expect(files(WINDOW_WRITES, busyJournal)).toBe(WINDOW_WRITES);
+    expect([p.aheads, p.createAhead(), p.inOneGo()]).toEqual([1, true, true]);
+    // written ahead, the writes' own time does not count (the creates are not in it)
+    files(10 * WINDOW_WRITES, busyJournal, 1);
+    expect(p.aheads).toBe(1);
+    advance(POOL_MS);
+    expect(p.createAhead()).toBe(false);
+    // still slow right after: twice as long
+    files(WINDOW_WRITES, busyJournal);
+    expect(p.aheads).toBe(2);
+    advance(POOL_MS);
+    expect(p.createAhead()).toBe(true);
+    advance(POOL_MS);
+    expect(p.createAhead()).toBe(false);
+    // a quick window: plain one go, and the next time ahead is short again
+    files(WINDOW_WRITES, AHEAD_MS / 4);
+    expect(p.createAhead()).toBe(false);
+    files(WINDOW_WRITES, busyJournal);
+    advance(POOL_MS);
+    expect([p.aheads, p.createAhead(), p.pauses]).toEqual([3, false, 0]);
+  });
+
+  it('does not make temporaries ahead for a few slow writes in a window (a new directory, a collection)', () => {
+    const { p, files } = policy();
+    for (let i = 0; i < 20; i++) {
+      files(WINDOW_WRITES / 2, 2 * AHEAD_MS);
+      files(WINDOW_WRITES / 2, AHEAD_MS / 4);
+    }
+    expect(p.aheads).toBe(0);
+    // one write more of the slow kind in a window: most of it
+    files(WINDOW_WRITES / 2 + 1, 2 * AHEAD_MS);
+    files(WINDOW_WRITES / 2 - 1, AHEAD_MS / 4);
+    expect(p.aheads).toBe(1);
+  });
+
+  it('sends files to the pool after a stall while making temporaries ahead', () => {
+    const { p, files } = policy();
+    files(2 * WINDOW_WRITES, 0.6);
+    expect(p.createAhead()).toBe(true);
+    p.took(STALL_MS - 1, true);
+    expect(p.inOneGo()).toBe(true);
+    p.took(STALL_MS, true);
+    expect([p.inOneGo(), p.pauses]).toEqual([false, 1]);
   });
 
   it('pauses at once after a single write that stalled', () => {

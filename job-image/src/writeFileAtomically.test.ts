@@ -108,6 +108,7 @@ describe('writeFileAtomically', () => {
     let oneGo = true;
     const policy = {
       inOneGo: () => oneGo,
+      createAhead: () => false,
       took: (ms: number) => times.push(ms),
     };
     const opened: string[] = [];
@@ -159,6 +160,56 @@ describe('writeFileAtomically', () => {
       code: 'ENOENT',
     });
     expect(times).toHaveLength(3);
+  });
+
+  it('with its temporary made ahead, a small body keeps bytes, mode and mtime, and the policy hears of the rest', async () => {
+    const took: Array<[number, boolean | undefined]> = [];
+    const policy = {
+      inOneGo: () => true,
+      createAhead: () => true,
+      took: (ms: number, ahead?: boolean) => took.push([ms, ahead]),
+    };
+    const mtime = new Date('2020-02-03T04:05:06Z');
+    const opened: string[] = [];
+    const write = (name: string, body: AsyncIterable<Buffer> | Buffer) =>
+      writeFileAtomically(path.join(dir, name), body, {
+        syncSmall: policy,
+        mode: 0o640,
+        mtime,
+        onOpen: tmp => opened.push(tmp),
+      });
+    await Promise.all([
+      write('a', chunks(3, 1000)),
+      write('b', Buffer.alloc(10, 1)),
+      write('c', chunks(1, 0)),
+    ]);
+    expect((await fsp.readdir(dir)).sort()).toEqual(['a', 'b', 'c']);
+    expect(await fsp.readFile(path.join(dir, 'b'))).toEqual(
+      Buffer.alloc(10, 1),
+    );
+    expect((await fsp.readFile(path.join(dir, 'a'))).length).toBe(3000);
+    const stat = await fsp.stat(path.join(dir, 'a'));
+    expect(stat.mode & 0o777).toBe(0o640);
+    expect(stat.mtimeMs).toBe(mtime.getTime());
+    // no streaming temporary; each write told the policy, as made ahead
+    expect(opened).toEqual([]);
+    expect(took.map(([ms, ahead]) => [ms >= 0, ahead])).toEqual([
+      [true, true],
+      [true, true],
+      [true, true],
+    ]);
+    // a failure leaves neither a final name nor a temporary, and is no live temporary
+    await expect(
+      write(path.join('missing', 'f'), chunks(1, 10)),
+    ).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(liveTemporaryFiles()).toEqual([]);
+    await fsp.mkdir(path.join(dir, 'd'));
+    await expect(write('d', Buffer.alloc(5))).rejects.toMatchObject({
+      code: 'EISDIR',
+    });
+    expect((await fsp.readdir(dir)).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(await fsp.readdir(path.join(dir, 'd'))).toEqual([]);
+    expect(liveTemporaryFiles()).toEqual([]);
   });
 
   it('a small body into a missing directory fails with ENOENT and leaves nothing', async () => {

@@ -231,8 +231,10 @@ export interface AtomicWriteOptions extends FileAttributes {
 /** Decides whether a small body that has ended is written in one go (SmallWritePolicy). */
 export interface OneGoPolicy {
   inOneGo(): boolean;
-  /** A write in one go took `ms`. */
-  took(ms: number): void;
+  /** For a body written in one go: is its temporary file made through the thread pool first? */
+  createAhead(): boolean;
+  /** A write in one go took `ms` (`ahead`: not counting the temporary's creation). */
+  took(ms: number, ahead?: boolean): void;
 }
 
 export interface AtomicWriteResult {
@@ -249,6 +251,44 @@ export interface AtomicWriteResult {
  */
 export const SMALL_FILE_BYTES = 256 * 1024;
 
+/** Writes `chunks` from the start of the open file `fd`, then its attributes (and syncs it). */
+function fillSync(
+  fd: number,
+  chunks: Buffer[],
+  options: AtomicWriteOptions,
+  fsync: boolean,
+): void {
+  let position = 0;
+  for (const chunk of chunks) {
+    for (let done = 0; done < chunk.length;) {
+      const n = fs.writeSync(fd, chunk, done, chunk.length - done, position);
+      done += n;
+      position += n;
+    }
+  }
+  if (options.mode !== undefined) fs.fchmodSync(fd, options.mode);
+  if (options.uid !== undefined || options.gid !== undefined)
+    fs.fchownSync(fd, options.uid ?? -1, options.gid ?? -1);
+  if (options.mtime) fs.futimesSync(fd, options.mtime, options.mtime);
+  if (fsync) fs.fdatasyncSync(fd);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    /* already failing */
+  }
+}
+
+function unlinkQuietly(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    /* not there */
+  }
+}
+
 function writeSmallSync(
   finalPath: string,
   chunks: Buffer[],
@@ -256,21 +296,7 @@ function writeSmallSync(
   fsync: boolean,
 ): void {
   const dir = path.dirname(finalPath);
-  const fill = (fd: number): void => {
-    let position = 0;
-    for (const chunk of chunks) {
-      for (let done = 0; done < chunk.length;) {
-        const n = fs.writeSync(fd, chunk, done, chunk.length - done, position);
-        done += n;
-        position += n;
-      }
-    }
-    if (options.mode !== undefined) fs.fchmodSync(fd, options.mode);
-    if (options.uid !== undefined || options.gid !== undefined)
-      fs.fchownSync(fd, options.uid ?? -1, options.gid ?? -1);
-    if (options.mtime) fs.futimesSync(fd, options.mtime, options.mtime);
-    if (fsync) fs.fdatasyncSync(fd);
-  };
+  const fill = (fd: number) => fillSync(fd, chunks, options, fsync);
   /**
    * Creates a temporary at a fresh name through `at`, writes it whole and closes it; `byPath`: the
    * opened file is checked to be inside the volume (a directory of its path may have been swapped).
@@ -295,18 +321,8 @@ function writeSmallSync(
       fs.closeSync(closing);
       return tmp;
     } catch (error) {
-      if (fd !== undefined) {
-        try {
-          fs.closeSync(fd);
-        } catch {
-          /* already failing */
-        }
-      }
-      try {
-        fs.unlinkSync(at(tmp));
-      } catch {
-        /* not there */
-      }
+      if (fd !== undefined) closeQuietly(fd);
+      unlinkQuietly(at(tmp));
       throw error;
     }
   };
@@ -320,12 +336,79 @@ function writeSmallSync(
   try {
     renameInDirectorySync(tmp, finalPath);
   } catch (error) {
-    try {
-      fs.unlinkSync(tmp);
-    } catch {
-      /* not there */
-    }
+    unlinkQuietly(tmp);
     throw error;
+  }
+}
+
+/** A fresh temporary file for `finalPath`, made through the thread pool and checked inside the volume. */
+async function openTemporary(
+  finalPath: string,
+  mode: number,
+  tag: string | undefined,
+): Promise<{ path: string; fd: number }> {
+  const dir = path.dirname(finalPath);
+  for (let attempt = 0; ; attempt++) {
+    const tmp = temporaryNameIn(dir, tag);
+    let fd: number;
+    try {
+      // fs.open, not fsp.open: the descriptor is then used and closed with synchronous calls,
+      // which a FileHandle would close once more when collected.
+      fd = await new Promise<number>((resolve, reject) =>
+        fs.open(tmp, TEMP_OPEN_FLAGS, mode, (error, opened) =>
+          error ? reject(error) : resolve(opened),
+        ),
+      );
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5)
+        throw error;
+      continue;
+    }
+    try {
+      assertOpenedInside(fd, finalPath);
+    } catch (error) {
+      closeQuietly(fd);
+      unlinkQuietly(tmp);
+      throw error;
+    }
+    return { path: tmp, fd };
+  }
+}
+
+/**
+ * writeSmallSync with the temporary made first through the thread pool (SmallWritePolicy: where
+ * creates are slow, those of many files then overlap); the rest in one synchronous go: write,
+ * attributes, close, and the rename inside the final directory as held (renameInDirectorySync, which
+ * refuses a directory swapped meanwhile). The temporary is one of liveTemporaryFiles() while the
+ * create is awaited.
+ */
+async function writeSmallCreatedAhead(
+  finalPath: string,
+  chunks: Buffer[],
+  options: AtomicWriteOptions,
+  fsync: boolean,
+  took: (ms: number) => void,
+): Promise<void> {
+  const temp = await openTemporary(
+    finalPath,
+    options.mode ?? 0o644,
+    options.tempTag,
+  );
+  liveTemps.add(temp.path);
+  const started = performance.now();
+  try {
+    try {
+      fillSync(temp.fd, chunks, options, fsync);
+    } finally {
+      fs.closeSync(temp.fd);
+    }
+    renameInDirectorySync(temp.path, finalPath);
+  } catch (error) {
+    unlinkQuietly(temp.path);
+    throw error;
+  } finally {
+    liveTemps.delete(temp.path);
+    took(performance.now() - started);
   }
 }
 
@@ -353,18 +436,21 @@ export async function writeFileAtomically(
   /** May a small body that has ended be written in one go now? */
   const inOneGo = () => (policy ? policy.inOneGo() : small >= 0);
   /**
-   * Writes a complete, verified small body in one go, and tells the policy how long it took, also
-   * when it failed (a write that hung on the file system and then failed held the thread as long).
+   * Writes a complete, verified small body in one go (its temporary made ahead when the policy
+   * says so), and tells the policy how long the synchronous part took, also when it failed (a
+   * write that hung on the file system and then failed held the thread as long).
    */
-  const inOneGoNow = (chunks: Buffer[], bytes: number) => {
+  const inOneGoNow = async (chunks: Buffer[], bytes: number) => {
+    const fsync = options.fsync ?? bytes >= fsyncMinBytes;
+    if (policy?.createAhead()) {
+      await writeSmallCreatedAhead(finalPath, chunks, options, fsync, ms =>
+        policy.took(ms, true),
+      );
+      return;
+    }
     const started = performance.now();
     try {
-      writeSmallSync(
-        finalPath,
-        chunks,
-        options,
-        options.fsync ?? bytes >= fsyncMinBytes,
-      );
+      writeSmallSync(finalPath, chunks, options, fsync);
     } finally {
       policy?.took(performance.now() - started);
     }
@@ -372,7 +458,7 @@ export async function writeFileAtomically(
   if (Buffer.isBuffer(body) && body.length <= small && inOneGo()) {
     options.onChunk?.(body);
     await options.verify?.(body.length);
-    inOneGoNow([body], body.length);
+    await inOneGoNow([body], body.length);
     return { bytes: body.length };
   }
   let temp: TempFile | undefined;
@@ -427,7 +513,7 @@ export async function writeFileAtomically(
         await options.verify?.(bytes);
         verified = true;
         if (inOneGo()) {
-          inOneGoNow(batch, bytes);
+          await inOneGoNow(batch, bytes);
           options.recycle?.(batch);
           return { bytes };
         }

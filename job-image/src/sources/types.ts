@@ -52,7 +52,7 @@ export interface RestoreContext {
   canChown: boolean;
   /** The gate of object downloads: large ones by `options.concurrency`, small ones by the round trip. */
   inFlight: InFlight;
-  /** Whether small objects are written in one go or through the thread pool (smallWrites.ts). */
+  /** How small objects are written: in one go, their temporaries made ahead, or through the pool (smallWrites.ts). */
   smallWrites: SmallWritePolicy;
   /** The restore's hash workers (created and closed by run.ts). */
   hashWorkers: HashWorkerPool;
