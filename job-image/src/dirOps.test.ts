@@ -88,6 +88,25 @@ describe('the final step under a swapped parent directory', () => {
     },
   );
 
+  it.each([
+    ['in one go', true],
+    ['its temporary made ahead', madeAhead],
+  ])(
+    'a small body %s: its temporary is taken back through the directory held',
+    async (_what, syncSmall) => {
+      swapParentForLinkOutside();
+      const code = await codeOf(
+        writeFileAtomically(
+          path.join(rootDir, 'a', 'f.bin'),
+          Buffer.from('small'),
+          { syncSmall },
+        ),
+      );
+      expect(code).toBe('UNSAFE_PATH');
+      expect(await fsp.readdir(path.join(rootDir, 'a-moved'))).toEqual([]);
+    },
+  );
+
   it('a link made last: UNSAFE_PATH, and neither the link nor its temporary lands outside', async () => {
     swapParentForLinkOutside();
     const code = await codeOf(

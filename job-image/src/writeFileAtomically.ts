@@ -378,9 +378,10 @@ async function openTemporary(
 /**
  * writeSmallSync with the temporary made first through the thread pool (SmallWritePolicy: where
  * creates are slow, those of many files then overlap); the rest in one synchronous go: write,
- * attributes, close, and the rename inside the final directory as held (renameInDirectorySync, which
- * refuses a directory swapped meanwhile). The temporary is one of liveTemporaryFiles() while the
- * create is awaited.
+ * attributes, close, and the rename inside the final directory as held (writeNewFileSync's, with
+ * the directories it holds; renameInDirectorySync where it does not hold one), which refuses a
+ * directory swapped meanwhile. The temporary is one of liveTemporaryFiles() while the create is
+ * awaited.
  */
 async function writeSmallCreatedAhead(
   finalPath: string,
@@ -402,7 +403,11 @@ async function writeSmallCreatedAhead(
     } finally {
       fs.closeSync(temp.fd);
     }
-    renameInDirectorySync(temp.path, finalPath);
+    // Made already: the held directory's step only renames it (a temporary made in a directory
+    // swapped since is not in the one held, and the rename fails).
+    const name = path.basename(temp.path);
+    if (!writeNewFileSync(finalPath, finalPath, () => name))
+      renameInDirectorySync(temp.path, finalPath);
   } catch (error) {
     unlinkQuietly(temp.path);
     throw error;
