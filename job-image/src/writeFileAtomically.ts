@@ -380,8 +380,8 @@ async function openTemporary(
  * creates are slow, those of many files then overlap); the rest in one synchronous go: write,
  * attributes, close, and the rename inside the final directory as held (writeNewFileSync's, with
  * the directories it holds; renameInDirectorySync where it does not hold one), which refuses a
- * directory swapped meanwhile. The temporary is one of liveTemporaryFiles() while the create is
- * awaited.
+ * directory swapped meanwhile. The temporary is one of liveTemporaryFiles() from its create's
+ * return to its rename or removal.
  */
 async function writeSmallCreatedAhead(
   finalPath: string,
