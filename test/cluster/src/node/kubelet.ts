@@ -9,6 +9,8 @@
  *   resolvConf                a file of ours without nameservers: pods resolve nothing outside
  *   node IP = the bridge's    the apiserver reaches the kubelet there for logs and exec
  *   image GC off              the images were imported and cannot be pulled again
+ *   one kubelet start at once every kubelet binds its device-plugin socket at one fixed path,
+ *                             whatever its --root-dir (see startKubeletInTurn)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -47,6 +49,49 @@ export interface StartNodeOptions {
   ledger: ResourceLedger;
   env: NodeJS.ProcessEnv;
   log: (msg: string) => void;
+}
+
+/** Where every kubelet binds its device-plugin socket (a constant of the kubelet's, not its root-dir's). */
+const DEVICE_PLUGIN_SOCKET = '/var/lib/kubelet/device-plugins/kubelet.sock';
+/** How long a kubelet's turn waits for its socket before the next kubelet starts anyway. */
+const SOCKET_WAIT_MS = 20_000;
+let kubeletTurns: Promise<unknown> = Promise.resolve();
+
+/**
+ * Starts a kubelet once the one started before it has bound the device-plugin socket. Each kubelet
+ * removes the socket file and binds it anew; two starting at once can both remove it before either
+ * binds, and then the second bind fails (EADDRINUSE: "Failed to start ContainerManager") and stops
+ * that kubelet, a node that never gets Ready (seen once in a bench's cluster start). One after
+ * another, the later kubelet takes the socket over and the earlier keeps running (no test uses
+ * device plugins).
+ */
+function startKubeletInTurn(
+  start: () => ManagedProcess,
+): Promise<ManagedProcess> {
+  const socketNow = () => {
+    try {
+      const st = fs.statSync(DEVICE_PLUGIN_SOCKET);
+      return `${st.ino}:${st.ctimeMs}`;
+    } catch {
+      return undefined;
+    }
+  };
+  const turn = kubeletTurns.then(async () => {
+    const before = socketNow();
+    const kubelet = start();
+    let exited = false;
+    void kubelet.exited.then(() => (exited = true));
+    const deadline = Date.now() + SOCKET_WAIT_MS;
+    // until this kubelet's bind made the file anew (its inode, or a reused one's change time)
+    for (;;) {
+      const now = socketNow();
+      if (exited || Date.now() > deadline || (now && now !== before)) break;
+      await new Promise(resolve => setTimeout(resolve, 50));
+    }
+    return kubelet;
+  });
+  kubeletTurns = turn.catch(() => undefined);
+  return turn;
 }
 
 export async function startNode(o: StartNodeOptions): Promise<NodeHandle> {
@@ -114,21 +159,23 @@ export async function startNode(o: StartNodeOptions): Promise<NodeHandle> {
     shutdownGracePeriod: '0s',
   };
   fs.writeFileSync(d('kubelet.json'), JSON.stringify(config, null, 2));
-  const kubelet = spawnManaged(
-    o.runId,
-    `kubelet-${o.name}`,
-    o.kubeletBinary,
-    [
-      `--config=${d('kubelet.json')}`,
-      `--kubeconfig=${d('kubeconfig.yaml')}`,
-      `--hostname-override=${o.name}`,
-      `--node-ip=${o.net.gateway}`,
-      `--root-dir=${d('kubelet')}`,
-      `--cert-dir=${d('kubelet', 'pki')}`,
-      `--node-labels=kube-restore.io/test-node=${o.name}`,
-      '--v=1',
-    ],
-    { env: o.env, logFile: path.join(o.logDir, `kubelet-${o.name}.log`) },
+  const kubelet = await startKubeletInTurn(() =>
+    spawnManaged(
+      o.runId,
+      `kubelet-${o.name}`,
+      o.kubeletBinary,
+      [
+        `--config=${d('kubelet.json')}`,
+        `--kubeconfig=${d('kubeconfig.yaml')}`,
+        `--hostname-override=${o.name}`,
+        `--node-ip=${o.net.gateway}`,
+        `--root-dir=${d('kubelet')}`,
+        `--cert-dir=${d('kubelet', 'pki')}`,
+        `--node-labels=kube-restore.io/test-node=${o.name}`,
+        '--v=1',
+      ],
+      { env: o.env, logFile: path.join(o.logDir, `kubelet-${o.name}.log`) },
+    ),
   );
   return {
     name: o.name,
