@@ -42,37 +42,68 @@ export const POOL_MS = 1000;
 /** The longest pause (ms), after slow windows one after another. */
 export const MAX_POOL_MS = 30_000;
 
+/**
+ * A spell of one way of writing (through the pool, or with temporaries made ahead): POOL_MS at
+ * first, twice as long when it starts again right after the last one ended (the window between was
+ * slow again), up to MAX_POOL_MS; back to POOL_MS after a quick window.
+ */
+class Spell {
+  private until = Number.NEGATIVE_INFINITY;
+  private lengthMs = POOL_MS;
+  /** The window being measured came right after this spell. */
+  private justEnded = false;
+  /** Times it started (logs, tests). */
+  times = 0;
+
+  on(now: number): boolean {
+    return now < this.until;
+  }
+
+  start(now: number): void {
+    if (this.justEnded)
+      this.lengthMs = Math.min(MAX_POOL_MS, this.lengthMs * 2);
+    this.until = now + this.lengthMs;
+    this.justEnded = true;
+    this.times++;
+  }
+
+  /** A quick window: the next spell is short again. */
+  reset(): void {
+    this.justEnded = false;
+    this.lengthMs = POOL_MS;
+  }
+}
+
 export class SmallWritePolicy {
-  private poolUntil = Number.NEGATIVE_INFINITY;
-  private aheadUntil = Number.NEGATIVE_INFINITY;
-  private aheadMs = POOL_MS;
-  /** The window being measured came right after creates made ahead. */
-  private afterAhead = false;
+  private readonly pool = new Spell();
+  private readonly ahead = new Spell();
   private count = 0;
   private sumMs = 0;
   /** Writes of the window that took AHEAD_MS or longer. */
   private slow = 0;
   /** Windows measured so far. */
   private windows = 0;
-  /** The next pause's length: doubled when the window right after a pause is slow again. */
-  private pauseMs = POOL_MS;
-  /** The window being measured came right after a pause. */
-  private afterPause = false;
-  /** Times the policy sent small files to the pool (logs, tests). */
-  pauses = 0;
-  /** Times the policy had temporaries made ahead through the pool (logs, tests). */
-  aheads = 0;
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
+  /** Times the policy sent small files to the pool (logs, tests). */
+  get pauses(): number {
+    return this.pool.times;
+  }
+
+  /** Times the policy had temporaries made ahead through the pool (logs, tests). */
+  get aheads(): number {
+    return this.ahead.times;
+  }
+
   /** Should the small body that just ended be written in one go? */
   inOneGo(): boolean {
-    return this.now() >= this.poolUntil;
+    return !this.pool.on(this.now());
   }
 
   /** Should a body written in one go have its temporary file made through the pool first? */
   createAhead(): boolean {
-    return this.now() < this.aheadUntil;
+    return this.ahead.on(this.now());
   }
 
   /**
@@ -81,50 +112,38 @@ export class SmallWritePolicy {
    */
   took(ms: number, ahead = false): void {
     if (ahead) {
-      if (ms >= STALL_MS) this.pause();
+      if (ms >= STALL_MS) this.begin(this.pool);
       return;
     }
     this.count++;
     this.sumMs += ms;
     if (ms >= AHEAD_MS) this.slow++;
     if (ms >= STALL_MS || this.sumMs > SLOW_MEAN_MS * WINDOW_WRITES) {
-      this.pause();
+      this.begin(this.pool);
       return;
     }
     if (this.count < WINDOW_WRITES) return;
     // A window quick enough for one go: the next pause to the pool starts short.
-    this.afterPause = false;
-    this.pauseMs = POOL_MS;
+    this.pool.reset();
     const first = this.windows++ === 0;
     if (!first && this.slow * 2 > WINDOW_WRITES) {
-      this.makeAhead();
+      this.begin(this.ahead);
       return;
     }
     // Quick: plain one go pays again, and the next time of making ahead starts short too.
+    this.ahead.reset();
     this.newWindow();
-    this.afterAhead = false;
-    this.aheadMs = POOL_MS;
+  }
+
+  /** Starts `spell`; the window after it is measured afresh. */
+  private begin(spell: Spell): void {
+    spell.start(this.now());
+    this.newWindow();
   }
 
   private newWindow(): void {
     this.count = 0;
     this.sumMs = 0;
     this.slow = 0;
-  }
-
-  private makeAhead(): void {
-    if (this.afterAhead) this.aheadMs = Math.min(MAX_POOL_MS, this.aheadMs * 2);
-    this.aheadUntil = this.now() + this.aheadMs;
-    this.newWindow();
-    this.afterAhead = true;
-    this.aheads++;
-  }
-
-  private pause(): void {
-    if (this.afterPause) this.pauseMs = Math.min(MAX_POOL_MS, this.pauseMs * 2);
-    this.poolUntil = this.now() + this.pauseMs;
-    this.newWindow();
-    this.afterPause = true;
-    this.pauses++;
   }
 }
