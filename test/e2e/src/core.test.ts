@@ -592,6 +592,15 @@ describe('watchResumable on the real API server', () => {
 
   beforeAll(async () => {
     await cluster.createNamespace(NS);
+    // The root CA publisher adds kube-root-ca.crt to a new namespace whenever it gets to it; once
+    // there it is in every list, so a watch started later sees only the tests' own ConfigMaps.
+    await eventually('kube-root-ca.crt in the new namespace', async () =>
+      (await admin.core.listNamespacedConfigMap({ namespace: NS })).items.some(
+        c => c.metadata?.name === 'kube-root-ca.crt',
+      )
+        ? true
+        : undefined,
+    );
   });
 
   it('resumes from its resourceVersion after a kube-apiserver restart: nothing twice, nothing after it missed', async () => {
