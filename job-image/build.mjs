@@ -1,13 +1,13 @@
 // Bundles restore-job into CommonJS files that run standalone on Node: the program, and beside it
 // the hash worker it starts (src/hashWorker.ts, run on worker threads; see src/fileHasher.ts),
 // the AWS SDK's control client it loads at its first control call (src/s3/controlClient.ts), and
-// the native checksum addon it loads for CRC-64/NVME and CRC-32C (native/, src/crc64/nativeChecksums.ts):
+// the native addon it loads for CRC-64/NVME, CRC-32C and small files (native/, src/nativeAddon.ts):
 //   node build.mjs                   ->   dist/restore-job.cjs, dist/hash-worker.cjs,
-//                                         dist/control-client.cjs, dist/checksums.node
+//                                         dist/control-client.cjs, dist/native.node
 //   node build.mjs --outfile <file>  ->   <file>, hash-worker.cjs, control-client.cjs and
-//                                         checksums.node in its directory (the job's tests: each
+//                                         native.node in its directory (the job's tests: each
 //                                         test file builds its own)
-//   node build.mjs --native <dir>    ->   <dir>/checksums.node alone (the image, src/image/jobImage.ts)
+//   node build.mjs --native <dir>    ->   <dir>/native.node alone (the image, src/image/jobImage.ts)
 // Each build writes <file>.stamp.json: the SHA-256 of the outputs and of every input esbuild read.
 //   node build.mjs --check [<file>]  exits 1, naming what changed, unless <file> is the bundle that
 //                                    build wrote and no input changed since (suites that run the
@@ -26,7 +26,13 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -106,12 +112,12 @@ function compileNative(dir) {
     process.exit(1);
   }
   const out = path.join(dir, native.outName);
-  const args = [...native.cflags, '-I', headers, native.source, '-o', out];
+  const args = [...native.cflags, '-I', headers, ...native.sources, '-o', out];
   const run = spawnSync('gcc', args, { cwd: here, stdio: 'inherit' });
   if (run.error || run.status !== 0) {
     const why = run.error ? run.error.message : `exit ${run.status}`;
     process.stderr.write(
-      `compiling ${native.source} failed (${why}); it needs gcc and libc6-dev (scripts/setup.sh installs them)\n`,
+      `compiling ${native.sources.join(' ')} failed (${why}); it needs gcc and libc6-dev (scripts/setup.sh installs them)\n`,
     );
     process.exit(1);
   }
@@ -155,8 +161,8 @@ compileNative(path.dirname(outfile));
 const inputs = [
   'build.mjs',
   'bundle.json',
-  'native/native.json',
-  native.source,
+  // every source and header of the addon
+  ...readdirSync(path.join(here, 'native')).map(name => `native/${name}`),
   ...Object.keys(result.metafile.inputs),
 ].sort();
 writeFileSync(

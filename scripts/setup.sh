@@ -3,7 +3,7 @@
 # this kind, installed when missing. Idempotent; a second run installs nothing.
 #
 #   - Debian packages: containerd, runc, iptables (the real nodes), gcc + libc6-dev (the static pause
-#     program, the job's checksum addon), openssl (the harness's certificates), chromium (the portal's browser test), umoci
+#     program, the job's native addon), openssl (the harness's certificates), chromium (the portal's browser test), umoci
 #     (the image tests unpack the job image with it).
 #     Installed with apt-get when running as root; otherwise the exact command to run is printed.
 #   - Node.js $NODE_VERSION (a supported LTS, the one the job image ships) from the npm registry's

@@ -1,6 +1,6 @@
 /*
  * CRC-64/NVME and CRC-32C in the CPU's own instructions, for the job's checksum verification
- * (src/crc64/crc64.ts loads this addon beside the bundle and falls back to WebAssembly without it).
+ * (src/crc64/crc64.ts loads the addon beside the bundle and falls back to WebAssembly without it).
  *
  * CRC-64/NVME: carry-less multiplication (PCLMULQDQ) folds four 16-byte accumulators 64 bytes at a
  * time, then into one, then the last 16 bytes of the fold and the input's tail go through a table.
@@ -10,13 +10,10 @@
  * Exports: `accelerated` (the CPU has PCLMULQDQ, SSE4.1 and SSE4.2; only then are the functions there),
  * `crc64nvme(register: bigint, data: Uint8Array): bigint` (a register of 64 bits, signed or not)
  * and `crc32c(register: number, data: Uint8Array): number` (an integer from 0 to 2^32 - 1); any
- * other argument is a TypeError. Node-API only, so the file builds against any Node's headers.
+ * other argument is a TypeError.
  */
-#define NAPI_VERSION 8
-#include <node_api.h>
-#include <stdbool.h>
+#include "addon.h"
 #include <stddef.h>
-#include <stdint.h>
 #include <pthread.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -196,19 +193,19 @@ static void initialize(void) {
 #endif
 }
 
-NAPI_MODULE_INIT() {
-  if (pthread_once(&initialized, initialize) != 0) return NULL;
+bool register_checksums(napi_env env, napi_value exports) {
+  if (pthread_once(&initialized, initialize) != 0) return false;
   napi_value flag;
   if (napi_get_boolean(env, accelerated, &flag) != napi_ok ||
       napi_set_named_property(env, exports, "accelerated", flag) != napi_ok)
-    return NULL;
+    return false;
   if (accelerated) {
     napi_value fn;
     if (napi_create_function(env, "crc64nvme", NAPI_AUTO_LENGTH, Crc64Nvme, NULL, &fn) != napi_ok ||
         napi_set_named_property(env, exports, "crc64nvme", fn) != napi_ok ||
         napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, Crc32c, NULL, &fn) != napi_ok ||
         napi_set_named_property(env, exports, "crc32c", fn) != napi_ok)
-      return NULL;
+      return false;
   }
-  return exports;
+  return true;
 }

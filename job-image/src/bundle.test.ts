@@ -9,7 +9,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { ensureBundle } from './__testUtils__/job';
-import { NATIVE_CHECKSUMS_FILE } from './crc64/nativeChecksums';
+import { NATIVE_ADDON_FILE } from './nativeAddon';
 import { CONTROL_CLIENT_FILE } from './s3/loadControlClient';
 
 const JOB_DIR = path.resolve(__dirname, '..');
@@ -142,8 +142,8 @@ describe('build.mjs --check', () => {
     copyFileSync(worker, path.join(dir, 'hash-worker.cjs'));
     const client = path.join(path.dirname(bundle), CONTROL_CLIENT_FILE);
     copyFileSync(client, path.join(dir, CONTROL_CLIENT_FILE));
-    const addon = path.join(path.dirname(bundle), NATIVE_CHECKSUMS_FILE);
-    copyFileSync(addon, path.join(dir, NATIVE_CHECKSUMS_FILE));
+    const addon = path.join(path.dirname(bundle), NATIVE_ADDON_FILE);
+    copyFileSync(addon, path.join(dir, NATIVE_ADDON_FILE));
     const stamp = JSON.parse(readFileSync(`${bundle}.stamp.json`, 'utf8'));
     expect(Object.keys(stamp.inputs)).toEqual(
       expect.arrayContaining([
@@ -182,12 +182,12 @@ describe('build.mjs --check', () => {
     );
     copyFileSync(client, path.join(dir, CONTROL_CLIENT_FILE));
     expect(check(copy).status).toBe(0);
-    // and for the checksum addon
-    rmSync(path.join(dir, NATIVE_CHECKSUMS_FILE));
+    // and for the native addon
+    rmSync(path.join(dir, NATIVE_ADDON_FILE));
     expect(check(copy).stderr).toContain(
-      `${path.join(dir, NATIVE_CHECKSUMS_FILE)} is missing or changed after its build`,
+      `${path.join(dir, NATIVE_ADDON_FILE)} is missing or changed after its build`,
     );
-    copyFileSync(addon, path.join(dir, NATIVE_CHECKSUMS_FILE));
+    copyFileSync(addon, path.join(dir, NATIVE_ADDON_FILE));
     expect(check(copy).status).toBe(0);
     writeFileSync(copy, '// not the bundle\n');
     expect(check(copy).stderr).toContain(

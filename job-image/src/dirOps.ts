@@ -17,6 +17,7 @@ import fs, {
 } from 'node:fs';
 import path from 'node:path';
 import { confinedRootPath, PATH_MAX, unsafe } from './paths';
+import { DirectoryMoved } from './smallFileWriter';
 
 const DIR_FLAGS =
   fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW;
@@ -121,12 +122,22 @@ function heldByDescriptor(dir: string): string | undefined {
 
 /**
  * Directories held open for files written in one go, one after another, into the same few
- * directories (writeNewFileSync): opening and closing the directory for every file costs two system
- * calls of about the price of the write itself. A held descriptor is checked (its real path) before
- * each rename as a freshly opened one is, so holding it changes nothing of what is checked. Closed
- * by releaseHeldDirectories (the end of a restore) or when more than HELD_MAX are held.
+ * directories (writeNewFileSync, writeNewFileAsync): opening and closing the directory for every
+ * file costs two system calls of about the price of the write itself. A held descriptor is checked
+ * (its real path) before each rename as a freshly opened one is, so holding it changes nothing of
+ * what is checked. Let go by releaseHeldDirectories (the end of a restore), when more than HELD_MAX
+ * are held, or when its directory moved or went; a descriptor that writes on the thread pool still
+ * use is closed only after the last of them (`users`): closed earlier, its number could be reused
+ * by another directory while a write still names it.
  */
-const held = new Map<string, number>();
+interface Held {
+  fd: number;
+  /** Writes of writeNewFileAsync in flight in it. */
+  users: number;
+  /** No longer in `held`: closed when its last user is done. */
+  dropped: boolean;
+}
+const held = new Map<string, Held>();
 const HELD_MAX = 16;
 
 function openDirectorySync(expected: string, entry: string): number {
@@ -145,17 +156,35 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function drop(expected: string): void {
-  const fd = held.get(expected);
-  if (fd === undefined) return;
-  held.delete(expected);
-  closeQuietly(fd);
+/** Lets `dir` go (if `expected` still holds it): closed now, or by its last user. */
+function drop(
+  expected: string,
+  dir: Held | undefined = held.get(expected),
+): void {
+  if (dir === undefined || dir.dropped) return;
+  if (held.get(expected) === dir) held.delete(expected);
+  dir.dropped = true;
+  if (dir.users === 0) closeQuietly(dir.fd);
 }
 
-/** Closes the directories writeNewFileSync holds. */
+/** Closes the directories writeNewFileSync and writeNewFileAsync hold (those in use, after it). */
 export function releaseHeldDirectories(): void {
-  for (const fd of held.values()) closeQuietly(fd);
-  held.clear();
+  for (const [expected, dir] of [...held]) drop(expected, dir);
+}
+
+/** `expected` held (opened now when it is not), as the most recently used. */
+function hold(expected: string, entry: string): Held {
+  let dir = held.get(expected);
+  if (dir === undefined) {
+    dir = { fd: openDirectorySync(expected, entry), users: 0, dropped: false };
+    held.set(expected, dir);
+    if (held.size > HELD_MAX) drop(held.keys().next().value!);
+  } else {
+    // least recently used first
+    held.delete(expected);
+    held.set(expected, dir);
+  }
+  return dir;
 }
 
 function realSync(fd: number): string | undefined {
@@ -184,16 +213,7 @@ export function writeNewFileSync(
   const expected = heldByDescriptor(path.dirname(finalPath));
   if (expected === undefined) return false;
   for (let fresh = !held.has(expected); ; fresh = true) {
-    let fd = held.get(expected);
-    if (fd === undefined) {
-      fd = openDirectorySync(expected, entry);
-      held.set(expected, fd);
-      if (held.size > HELD_MAX) drop(held.keys().next().value!);
-    } else {
-      // least recently used first
-      held.delete(expected);
-      held.set(expected, fd);
-    }
+    const { fd } = hold(expected, entry);
     const at = (name: string) => `${PROC_FD}/${fd}/${name}`;
     let tmp: string;
     try {
@@ -225,6 +245,48 @@ export function writeNewFileSync(
       throw redirected(entry, `its directory moved to "${after}"`);
     }
     return true;
+  }
+}
+
+/**
+ * writeNewFileSync's steps done by `write` off the main thread (smallFileWriter.ts): it makes,
+ * fills and renames the file inside the directory held (`dirFd`), checking its real path against
+ * `expected` before and after the rename, and throws DirectoryMoved when it is not. The directory is
+ * let go then, or when a held one failed the write (it went, or its volume was unmounted), and the
+ * file is made once more in the directory opened afresh, as writeNewFileSync does. Returns false,
+ * having done nothing, where the step is done by path (heldByDescriptor).
+ */
+export async function writeNewFileAsync(
+  finalPath: string,
+  entry: string,
+  write: (dirFd: number, expected: string) => Promise<void>,
+): Promise<boolean> {
+  assertReachable(finalPath);
+  const expected = heldByDescriptor(path.dirname(finalPath));
+  if (expected === undefined) return false;
+  for (let fresh = !held.has(expected); ; fresh = true) {
+    const dir = hold(expected, entry);
+    dir.users++;
+    try {
+      beforeStep?.(finalPath);
+      await write(dir.fd, expected);
+      return true;
+    } catch (error) {
+      if (error instanceof DirectoryMoved) {
+        drop(expected, dir);
+        if (error.when === 'after')
+          throw redirected(entry, `its directory moved to "${error.real}"`);
+        if (fresh)
+          throw redirected(entry, `"${expected}" now leads to "${error.real}"`);
+        continue;
+      }
+      // A failed rename is the rename's answer; before it, a held directory may have gone.
+      if ((error as NodeJS.ErrnoException).syscall === 'rename' || fresh)
+        throw error;
+      drop(expected, dir);
+    } finally {
+      if (--dir.users === 0 && dir.dropped) closeQuietly(dir.fd);
+    }
   }
 }
 

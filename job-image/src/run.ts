@@ -19,6 +19,7 @@ import { releaseHeldDirectories } from './dirOps';
 import { classifyError, isFatal, RestoreError } from './errors';
 import { HashWorkerPool, HashWorkerPoolOptions } from './fileHasher';
 import { InFlight, smallObjectBound } from './inFlight';
+import { loadSmallFileWriter } from './smallFileWriter';
 import { SmallWritePolicy } from './smallWrites';
 import {
   LoadedManifest,
@@ -371,6 +372,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
         {},
       );
     }
+    const smallFiles = loadSmallFileWriter();
     const ctx: RestoreContext = {
       request,
       s3,
@@ -410,7 +412,7 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
         limit => throttle.raiseMax(limit + tuning.concurrency),
         tuning.smallScales,
       ),
-      smallWrites: new SmallWritePolicy(),
+      smallWrites: new SmallWritePolicy(smallFiles.writeFileIn),
       tempTag,
     };
     reporter.log('info', 'restore starting', {
@@ -423,6 +425,8 @@ export async function runRestore(options: RunOptions): Promise<RunOutcome> {
       conflict: request.target.conflict,
       concurrency: tuning.concurrency,
       ...checksumsField(request.options.verify),
+      smallFiles: smallFiles.writeFileIn ? 'native' : 'node',
+      ...(smallFiles.problem ? { smallFilesNote: smallFiles.problem } : {}),
       resuming,
     });
     source = await createSource(ctx);

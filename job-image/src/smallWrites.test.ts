@@ -11,7 +11,7 @@ import {
 /** A policy on a clock the test moves. */
 function policy() {
   let t = 1_000;
-  const p = new SmallWritePolicy(() => t);
+  const p = new SmallWritePolicy(undefined, () => t);
   /** `n` small files, each written in one go in `ms` when the policy says so, one every `every` ms. */
   const files = (n: number, ms: number, every = ms) => {
     let inOneGo = 0;

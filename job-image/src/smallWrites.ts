@@ -17,7 +17,13 @@
  * through the pool, so that the creates of many files overlap on its threads, and the rest of the
  * file (write, attributes, close, rename) still takes one go. The same windows decide it, and the
  * same pauses measure one go again.
+ *
+ * All of that is for Node's own calls. With the native addon (`oneTrip`, smallFileWriter.ts) a
+ * small file takes one trip through the pool for all its calls: the main thread is never held by
+ * them and there is no round trip a call to save, so every small file below the volume root goes
+ * that way and the windows only decide for the others.
  */
+import type { WriteFileIn } from './smallFileWriter';
 
 /** Writes in one go over which their time is summed. */
 export const WINDOW_WRITES = 64;
@@ -84,7 +90,11 @@ export class SmallWritePolicy {
   /** Windows measured so far. */
   private windows = 0;
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  /** `oneTrip`: the native addon's writer, where it is there. */
+  constructor(
+    readonly oneTrip?: WriteFileIn,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** Times the policy sent small files to the pool (logs, tests). */
   get pauses(): number {

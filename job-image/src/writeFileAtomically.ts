@@ -16,9 +16,11 @@ import path from 'node:path';
 import {
   renameInDirectory,
   renameInDirectorySync,
+  writeNewFileAsync,
   writeNewFileSync,
 } from './dirOps';
 import { assertOpenedInside, TEMP_OPEN_FLAGS, TEMP_PREFIX } from './paths';
+import type { WriteFileIn } from './smallFileWriter';
 
 export const WRITE_BATCH_BYTES = 1024 * 1024;
 /** Files at least this large are fdatasync'd before their rename (unless a write says otherwise). */
@@ -230,6 +232,11 @@ export interface AtomicWriteOptions extends FileAttributes {
 
 /** Decides whether a small body that has ended is written in one go (SmallWritePolicy). */
 export interface OneGoPolicy {
+  /**
+   * Where there (the native addon), small bodies below the volume root are written by it in one
+   * trip through the thread pool, and the rest of the policy is not asked.
+   */
+  readonly oneTrip?: WriteFileIn;
   inOneGo(): boolean;
   /** For a body written in one go: is its temporary file made through the thread pool first? */
   createAhead(): boolean;
@@ -418,6 +425,49 @@ async function writeSmallCreatedAhead(
 }
 
 /**
+ * Writes a complete small body with `writeFileIn` (smallFileWriter.ts): in one trip through the
+ * thread pool, inside the final directory as held (writeNewFileAsync). The temporary is one of
+ * liveTemporaryFiles() while the trip is under way. False, having done nothing, where the final
+ * directory is not held (outside the volume root).
+ */
+function writeSmallInOneTrip(
+  writeFileIn: WriteFileIn,
+  finalPath: string,
+  chunks: Buffer[],
+  options: AtomicWriteOptions,
+  fsync: boolean,
+): Promise<boolean> {
+  const dir = path.dirname(finalPath);
+  return writeNewFileAsync(finalPath, finalPath, async (dirFd, expected) => {
+    for (let attempt = 0; ; attempt++) {
+      const temp = temporaryNameIn(dir, options.tempTag);
+      liveTemps.add(temp);
+      try {
+        await writeFileIn({
+          dirFd,
+          expectedDir: expected,
+          tempName: path.basename(temp),
+          finalName: path.basename(finalPath),
+          chunks,
+          mode: options.mode,
+          uid: options.uid,
+          gid: options.gid,
+          mtime: options.mtime,
+          fsync,
+          path: finalPath,
+        });
+        return;
+      } catch (error) {
+        const { code, syscall } = error as NodeJS.ErrnoException;
+        if (code !== 'EEXIST' || syscall !== 'open' || attempt > 5) throw error;
+      } finally {
+        liveTemps.delete(temp);
+      }
+    }
+  });
+}
+
+/**
  * Writes `body` to `finalPath` through a temporary file. A body that ends within SMALL_FILE_BYTES
  * is held in memory and written at once (see writeSmallSync); larger ones stream into the
  * temporary file in writes of about 1 MiB, with one write in flight while the next batch fills
@@ -447,6 +497,17 @@ export async function writeFileAtomically(
    */
   const inOneGoNow = async (chunks: Buffer[], bytes: number) => {
     const fsync = options.fsync ?? bytes >= fsyncMinBytes;
+    if (
+      policy?.oneTrip &&
+      (await writeSmallInOneTrip(
+        policy.oneTrip,
+        finalPath,
+        chunks,
+        options,
+        fsync,
+      ))
+    )
+      return;
     if (policy?.createAhead()) {
       await writeSmallCreatedAhead(finalPath, chunks, options, fsync, ms =>
         policy.took(ms, true),

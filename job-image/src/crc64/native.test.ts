@@ -1,5 +1,5 @@
 /**
- * The native checksum addon (native/checksums.c) as build.mjs compiles it beside the bundle: the
+ * The native addon's checksums (native/checksums.c) as build.mjs compiles it beside the bundle: the
  * same registers as the WebAssembly code (which the TypeScript sources use under these tests) for
  * every length, alignment and starting register, across the folds' thresholds, and the check values
  * of both CRCs. This machine has the instructions, so the addon must load: no silent fallback here.
@@ -12,11 +12,8 @@ import { Worker } from 'node:worker_threads';
 import { ensureBundle } from '../__testUtils__/job';
 import { crc64NvmeUpdate, checksumEngine } from './crc64';
 import { CRC32C_POLY } from './crc64Wat';
-import {
-  loadNativeChecksums,
-  NATIVE_CHECKSUMS_FILE,
-  NativeChecksums,
-} from './nativeChecksums';
+import { NATIVE_ADDON_FILE } from '../nativeAddon';
+import { loadNativeChecksums, NativeChecksums } from './nativeChecksums';
 
 /** CRC-32C's register after `data`, bit by bit from its definition. */
 function crc32cReference(register: number, data: Uint8Array): number {
@@ -31,12 +28,12 @@ function crc32cReference(register: number, data: Uint8Array): number {
 
 const u64 = (v: bigint) => BigInt.asUintN(64, v);
 
-describe('the native checksum addon', () => {
+describe("the native addon's checksums", () => {
   let native: NativeChecksums;
   let file: string;
 
   beforeAll(() => {
-    file = path.join(path.dirname(ensureBundle()), NATIVE_CHECKSUMS_FILE);
+    file = path.join(path.dirname(ensureBundle()), NATIVE_ADDON_FILE);
     const loaded = loadNativeChecksums(file);
     if (!loaded.checksums)
       throw new Error(`the addon is not usable here: ${loaded.problem}`);
@@ -162,7 +159,7 @@ describe('the native checksum addon', () => {
       expect(loadNativeChecksums(absent)).toEqual({
         problem: expect.stringContaining(`${absent}: Cannot find module`),
       });
-      const broken = path.join(dir, NATIVE_CHECKSUMS_FILE);
+      const broken = path.join(dir, NATIVE_ADDON_FILE);
       await fsp.writeFile(broken, 'not an ELF file');
       expect(loadNativeChecksums(broken)).toEqual({
         problem: expect.stringContaining(broken),

@@ -1,14 +1,11 @@
 /**
- * The native checksum addon (native/checksums.c): CRC-64/NVME by carry-less multiplication and
- * CRC-32C by SSE4.2, about five times the WebAssembly code's speed (job-image/README.md, "Checksums
- * in the CPU's instructions"). build.mjs and the image put `checksums.node` beside the bundle; the
- * bundle loads it from there. It is optional: without it (a CPU without the instructions, another
- * architecture, a bundle copied without it, the tests of the TypeScript sources) crc64.ts uses
- * WebAssembly, which gives the same digests; the job's first log line says which (run.ts).
+ * CRC-64/NVME by carry-less multiplication and CRC-32C by SSE4.2 in the job's native addon
+ * (native/checksums.c, nativeAddon.ts), about five times the WebAssembly code's speed
+ * (job-image/README.md, "Checksums in the CPU's instructions"). Without the addon, or on a CPU
+ * without the instructions, crc64.ts uses WebAssembly, which gives the same digests; the job's
+ * first log line says which (run.ts).
  */
-import path from 'node:path';
-
-export const NATIVE_CHECKSUMS_FILE = 'checksums.node';
+import { loadNativeAddon } from '../nativeAddon';
 
 /** The addon's functions update a register (reflected, not inverted), as the WebAssembly code does. */
 export interface NativeChecksums {
@@ -20,16 +17,7 @@ interface Addon extends Partial<NativeChecksums> {
   accelerated?: boolean;
 }
 
-function besideTheBundle(): string | undefined {
-  /* eslint-disable no-restricted-syntax -- the bundle's own directory (esbuild keeps __filename
-     and __dirname); the TypeScript sources have no addon beside them */
-  return __filename.endsWith('.cjs')
-    ? path.join(__dirname, NATIVE_CHECKSUMS_FILE)
-    : undefined;
-  /* eslint-enable no-restricted-syntax */
-}
-
-/** The addon, or why the job goes without it. */
+/** The addon's checksums, or why the job goes without them. */
 export type NativeLoad =
   | { checksums: NativeChecksums; problem?: undefined }
   | { checksums?: undefined; problem: string };
@@ -44,17 +32,10 @@ const CRC32C_CHECK = 0xe3069283;
  * has its instructions and it computes both check values (a broken build falls back rather than
  * failing every object); otherwise the reason.
  */
-export function loadNativeChecksums(
-  file: string | undefined = besideTheBundle(),
-): NativeLoad {
-  if (!file) return { problem: 'not running as the bundle' };
-  let addon: Addon;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon
-    addon = require(file);
-  } catch (error) {
-    return { problem: `${file}: ${(error as Error).message.split('\n')[0]}` };
-  }
+export function loadNativeChecksums(file?: string): NativeLoad {
+  const loaded = loadNativeAddon(file);
+  if (!loaded.exports) return { problem: loaded.problem };
+  const addon = loaded.exports as Addon;
   const { crc64nvme, crc32c } = addon;
   if (addon.accelerated !== true || !crc64nvme || !crc32c)
     return { problem: 'this CPU lacks PCLMULQDQ or SSE4.2' };
@@ -66,5 +47,7 @@ export function loadNativeChecksums(
   } catch {
     // a wrong result or a throw: the same answer
   }
-  return { problem: `${file} does not compute the check values` };
+  return {
+    problem: `${file ?? 'the addon'} does not compute the check values`,
+  };
 }

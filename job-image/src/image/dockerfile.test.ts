@@ -90,13 +90,13 @@ describe('job-image/Dockerfile and the image built without Docker', () => {
       '/src/job-image/dist/restore-job.cjs*',
       '/src/job-image/dist/hash-worker.cjs*',
       '/src/job-image/dist/control-client.cjs*',
-      '/src/job-image/dist/checksums.node',
+      '/src/job-image/dist/native.node',
     ]);
     expect(copy[copy.length - 1]).toBe(`${JOB_IMAGE_CONFIG.WorkingDir}/`);
     expect(JOB_IMAGE_CONFIG.Entrypoint).toContain('/app/restore-job.cjs');
   });
 
-  it('compile the checksum addon as build.mjs does: native/native.json, beside the bundles', () => {
+  it('compile the native addon as build.mjs does: native/native.json, beside the bundles', () => {
     const native = JSON.parse(
       readFileSync(path.join(JOB_DIR, 'native', 'native.json'), 'utf8'),
     );
@@ -107,7 +107,7 @@ describe('job-image/Dockerfile and the image built without Docker', () => {
       'cd job-image && gcc',
       ...native.cflags,
       '-I /usr/local/include/node',
-      native.source,
+      ...native.sources,
       `-o dist/${native.outName}`,
     ].join(' ');
     expect(runs.filter(run => run.includes(compile))).toHaveLength(1);

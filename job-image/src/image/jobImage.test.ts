@@ -57,13 +57,14 @@ worker.postMessage({ type: 'finish', id: 1, size: statSync(file).size });
 `;
 
 /**
- * Run by the image's node: loads /app/checksums.node as the program does (crc64/nativeChecksums.ts)
- * and prints the check values of CRC-64/NVME and CRC-32C (of "123456789", final xor applied).
+ * Run by the image's node: loads /app/native.node as the program does (nativeAddon.ts) and prints
+ * whether it writes small files, and the check values of CRC-64/NVME and CRC-32C (of "123456789",
+ * final xor applied).
  */
 const NATIVE_CHECK = `
-const n = require('/app/checksums.node');
+const n = require('/app/native.node');
 const data = Buffer.from('123456789');
-console.log(n.accelerated,
+console.log(typeof n.writeFileIn, n.accelerated,
   (BigInt.asUintN(64, n.crc64nvme(-1n, data)) ^ 0xffffffffffffffffn).toString(16),
   ((n.crc32c(0xffffffff, data) ^ 0xffffffff) >>> 0).toString(16));
 `;
@@ -189,13 +190,13 @@ describe('the job image built without Docker', () => {
     ]) {
       await expect(stat(absent)).rejects.toThrow(/ENOENT/);
     }
-    // The bundles (the program, its hash worker), the checksum addon, and the licences of the npm
+    // The bundles (the program, its hash worker), the native addon, and the licences of the npm
     // packages in the bundles.
     expect((await fsp.readdir(path.join(rootfs, 'app'))).sort()).toEqual([
       'THIRD-PARTY-LICENSES.txt',
-      'checksums.node',
       'control-client.cjs',
       'hash-worker.cjs',
+      'native.node',
       'restore-job.cjs',
     ]);
     const licences = readFileSync(
@@ -353,7 +354,7 @@ describe('the job image built without Docker', () => {
         ],
       });
 
-      // The checksum addon loads in the image (its glibc) and has this machine's instructions.
+      // The native addon loads in the image (its glibc), writes files, and has this machine's instructions.
       const checked = await runInImage(
         'kr-image-checksums',
         '/nodejs/bin/node',
@@ -361,7 +362,9 @@ describe('the job image built without Docker', () => {
         NATIVE_CHECK,
       );
       expect(checked).toMatchObject({ code: 0 });
-      expect(checked.stdout.trim()).toBe('true ae8b14860a799888 e3069283');
+      expect(checked.stdout.trim()).toBe(
+        'function true ae8b14860a799888 e3069283',
+      );
     });
 
     it("imports from Docker's manifest.json alone, the part `docker load` reads", async () => {

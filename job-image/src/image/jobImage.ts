@@ -88,8 +88,8 @@ export async function buildJobImage(
 
 /**
  * restore-job.cjs, hash-worker.cjs and control-client.cjs, with the Dockerfile's esbuild options (bundle.json's, legal
- * comments linked), and restore-job.cjs.LEGAL.txt when esbuild finds legal comments; checksums.node, the
- * native checksum addon compiled by build.mjs (native/native.json's flags): what the Dockerfile copies to /app.
+ * comments linked), and restore-job.cjs.LEGAL.txt when esbuild finds legal comments; native.node, the
+ * native addon compiled by build.mjs (native/native.json's sources and flags): what the Dockerfile copies to /app.
  * Also THIRD-PARTY-LICENSES.txt: the licences of the npm packages in the bundle.
  */
 export async function bundleForImage(dir: string): Promise<string[]> {
