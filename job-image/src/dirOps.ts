@@ -126,9 +126,9 @@ function heldByDescriptor(dir: string): string | undefined {
  * file costs two system calls of about the price of the write itself. A held descriptor is checked
  * (its real path) before each rename as a freshly opened one is, so holding it changes nothing of
  * what is checked. Let go by releaseHeldDirectories (the end of a restore), when more than HELD_MAX
- * are held, or when its directory moved or went; a descriptor that writes on the thread pool still
- * use is closed only after the last of them (`users`): closed earlier, its number could be reused
- * by another directory while a write still names it.
+ * are held, or when its directory moved or went. One still in use by writes on the thread pool is
+ * closed only after the last of them (`users`): closed earlier, its number could be reused by
+ * another directory while a write still names it.
  */
 interface Held {
   fd: number;
