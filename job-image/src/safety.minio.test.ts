@@ -190,6 +190,43 @@ describe('never overwrite across retries: decisions come from what the volume he
     }
   });
 
+  it("objects, skip-existing: a directory absent when the first window was decided at once that becomes a link to the user's files is looked into before writing", async () => {
+    const target = await h.newTarget();
+    await fsp.mkdir(path.join(target, 'keep'));
+    await fsp.writeFile(path.join(target, 'keep', 'x'), USER_FILE);
+    await h.server.put('safety', 'lnk2/a/big.bin', body(5, 200_000));
+    await h.server.put('safety', 'lnk2/d/x', 'from the bucket');
+    // Not archived: planned without a look at its path (d absent). One transfer at a time, the
+    // larger first: at its GET, after the planning, someone makes d a link to keep.
+    let linked = false;
+    h.proxy.add({
+      match: r => {
+        if (r.method === 'GET' && r.key === 'lnk2/a/big.bin' && !linked) {
+          linked = true;
+          fsSync.symlinkSync('keep', path.join(target, 'd'));
+        }
+        return false;
+      },
+      action: { type: 'status', status: 500, code: 'InternalError' },
+    });
+    const req = request({ prefix: 'lnk2/' }, 'skip-existing');
+    const run = await h.run({
+      request: { ...req, options: { ...req.options, concurrency: 1 } },
+      target,
+    });
+    expect(linked).toBe(true);
+    expect(run.termination).toMatchObject({
+      phase: 'Succeeded',
+      objectsSkipped: 1,
+    });
+    expect(await fsp.readFile(path.join(target, 'keep', 'x'), 'utf8')).toBe(
+      USER_FILE,
+    );
+    expect((await fsp.readFile(path.join(target, 'a', 'big.bin'))).length).toBe(
+      200_000,
+    );
+  });
+
   it("tar, fail: a file that appears after the first attempt claimed the volume is not the restore's to keep, and the retry replaces only its own", async () => {
     const target = await h.newTarget();
     const req = request({ key: 'data.tar', format: 'tar' }, 'fail');

@@ -49,7 +49,8 @@ export function isArchived(
   );
 }
 
-function mayBeArchived(storageClass: string | undefined): boolean {
+/** Whether an object of this storage class may need a thaw (needsThaw HEADs only those). */
+export function mayBeArchived(storageClass: string | undefined): boolean {
   return (
     storageClass !== undefined &&
     ((ARCHIVED_STORAGE_CLASSES as readonly string[]).includes(storageClass) ||
