@@ -248,11 +248,6 @@ export class S3ObjectsSource implements Source {
   }
 
   /**
-   * Skips what an earlier attempt verified; what the volume held before the first attempt follows
-   * the conflict policy (skip-existing skips it, fail refuses it); anything else is replaced.
-   * Then, for what is written, whether it waits for a thaw.
-   */
-  /**
    * Whether decide() looks at what is at the path of an object in directory `parent`. In a
    * directory this attempt made, nothing is there but what it wrote, and the path claims let no two
    * objects have one path: neither a file of the volume's nor an earlier attempt's (the record of
@@ -281,14 +276,19 @@ export class S3ObjectsSource implements Source {
     return 'write';
   }
 
+  /**
+   * Skips what an earlier attempt verified; what the volume held before the first attempt follows
+   * the conflict policy (skip-existing skips it, fail refuses it); anything else is replaced.
+   * Then, for what is written, whether it waits for a thaw.
+   */
   private async decide(
     item: PlannedObject,
     signal: AbortSignal,
   ): Promise<Decision> {
-    // Under a directory that was not there when first looked at (the first window of a restore
-    // into an empty volume: one look per directory instead of one per object), not now either:
-    // write() looks after all unless the restore made that directory itself (it may have appeared
-    // since, even as a link into the user's files).
+    // Under a directory that was absent when first looked at (the first window of a restore into
+    // an empty volume: one look per directory instead of one per object), the path is not looked
+    // at now: write() looks before writing unless the restore made that directory itself (it may
+    // have appeared since, even as a link into the user's files).
     const parent = parentOf(item.path);
     const look = this.looksAt(parent);
     if (look && (await this.directoryAbsent(parent))) item.lookAtWrite = true;
