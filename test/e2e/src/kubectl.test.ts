@@ -327,6 +327,11 @@ describe('kubectl restore (real kubectl, real cluster)', () => {
     expect(logs.code).toBe(0);
     expect(logs.stdout.length).toBeGreaterThan(0);
     expect(logs.stdout).not.toMatch(/^\{"type"/m);
+    // The job in its restricted pod on a real kubelet runs the image's native addon: CRCs in the
+    // CPU's instructions and small files in one trip (job-image/native).
+    expect(logs.stdout).toMatch(
+      /restore starting .*checksums=native smallFiles=native/,
+    );
     const raw = await kubectlRestore(['logs', 'demo', '--raw']);
     expect(raw.stdout).toMatch(/^\{"type":"(log|progress)"/m);
     const follow = await kubectlRestore(['logs', 'demo', '-f']);
