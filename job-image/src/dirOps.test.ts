@@ -19,11 +19,8 @@ import { ensureBundle } from './__testUtils__/job';
 import { NATIVE_ADDON_FILE } from './nativeAddon';
 import { SafeRoot } from './paths';
 import { loadSmallFileWriter, WriteFileIn } from './smallFileWriter';
-import {
-  liveTemporaryFiles,
-  OneGoPolicy,
-  writeFileAtomically,
-} from './writeFileAtomically';
+import { liveTemporaryFiles } from './temporaries';
+import { OneGoPolicy, writeFileAtomically } from './writeFileAtomically';
 
 let base: string;
 let rootDir: string;

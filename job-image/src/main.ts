@@ -25,7 +25,7 @@ import { applyCredentialSources } from './credentials';
 import { redact, RestoreError } from './errors';
 import { Reporter } from './reporter';
 import { RunOutcome, runRestore } from './run';
-import { liveTemporaryFiles } from './writeFileAtomically';
+import { liveTemporaryFiles } from './temporaries';
 
 /** How long after SIGTERM the program gives itself before it exits anyway (the default grace is 30 s). */
 const STOP_GRACE_MS = 20_000;

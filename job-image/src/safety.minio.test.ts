@@ -88,6 +88,31 @@ async function volumeWithUserFile(): Promise<string> {
   return target;
 }
 
+/**
+ * A new volume holding the user's keep/x, and a proxy rule: at the first `method` request for
+ * `key` (after the planning look), someone makes `d` a link to keep; `linked()` says whether they did.
+ */
+async function volumeLinkedAt(
+  method: string,
+  key: string,
+): Promise<{ target: string; linked: () => boolean }> {
+  const target = await h.newTarget();
+  await fsp.mkdir(path.join(target, 'keep'));
+  await fsp.writeFile(path.join(target, 'keep', 'x'), USER_FILE);
+  let linked = false;
+  h.proxy.add({
+    match: r => {
+      if (r.method === method && r.key === key && !linked) {
+        linked = true;
+        fsSync.symlinkSync('keep', path.join(target, 'd'));
+      }
+      return false;
+    },
+    action: { type: 'status', status: 500, code: 'InternalError' },
+  });
+  return { target, linked: () => linked };
+}
+
 function request(
   source: Record<string, unknown>,
   conflict: 'fail' | 'skip-existing' | 'overwrite',
@@ -151,24 +176,11 @@ describe('never overwrite across retries: decisions come from what the volume he
   });
 
   it("objects, skip-existing: a directory absent when planned that becomes a link to the user's files is looked into before writing", async () => {
-    const target = await h.newTarget();
-    await fsp.mkdir(path.join(target, 'keep'));
-    await fsp.writeFile(path.join(target, 'keep', 'x'), USER_FILE);
     await h.server.put('safety', 'lnk/d/x', 'from the bucket');
     // Archived: planned (d absent) well before it is written, after the thaw. At the first HEAD,
     // after the planning look, someone makes d a link to keep.
     h.proxy.archive('lnk/d/x', 'GLACIER', 2);
-    let linked = false;
-    h.proxy.add({
-      match: r => {
-        if (r.method === 'HEAD' && r.key === 'lnk/d/x' && !linked) {
-          linked = true;
-          fsSync.symlinkSync('keep', path.join(target, 'd'));
-        }
-        return false;
-      },
-      action: { type: 'status', status: 500, code: 'InternalError' },
-    });
+    const { target, linked } = await volumeLinkedAt('HEAD', 'lnk/d/x');
     try {
       const run = await h.run({
         request: request(
@@ -177,7 +189,7 @@ describe('never overwrite across retries: decisions come from what the volume he
         ),
         target,
       });
-      expect(linked).toBe(true);
+      expect(linked()).toBe(true);
       expect(run.termination).toMatchObject({
         phase: 'Succeeded',
         objectsSkipped: 1,
@@ -191,30 +203,17 @@ describe('never overwrite across retries: decisions come from what the volume he
   });
 
   it("objects, skip-existing: a directory absent when the first window was decided at once that becomes a link to the user's files is looked into before writing", async () => {
-    const target = await h.newTarget();
-    await fsp.mkdir(path.join(target, 'keep'));
-    await fsp.writeFile(path.join(target, 'keep', 'x'), USER_FILE);
     await h.server.put('safety', 'lnk2/a/big.bin', body(5, 200_000));
     await h.server.put('safety', 'lnk2/d/x', 'from the bucket');
     // Not archived: planned without a look at its path (d absent). One transfer at a time, the
     // larger first: at its GET, after the planning, someone makes d a link to keep.
-    let linked = false;
-    h.proxy.add({
-      match: r => {
-        if (r.method === 'GET' && r.key === 'lnk2/a/big.bin' && !linked) {
-          linked = true;
-          fsSync.symlinkSync('keep', path.join(target, 'd'));
-        }
-        return false;
-      },
-      action: { type: 'status', status: 500, code: 'InternalError' },
-    });
+    const { target, linked } = await volumeLinkedAt('GET', 'lnk2/a/big.bin');
     const req = request({ prefix: 'lnk2/' }, 'skip-existing');
     const run = await h.run({
       request: { ...req, options: { ...req.options, concurrency: 1 } },
       target,
     });
-    expect(linked).toBe(true);
+    expect(linked()).toBe(true);
     expect(run.termination).toMatchObject({
       phase: 'Succeeded',
       objectsSkipped: 1,

@@ -3,7 +3,7 @@
  * (native/smallFiles.c): create, write, attributes, sync, close and the rename inside a directory
  * held by its descriptor, with its real path checked before and after the rename, all on a pool
  * thread. Node's own calls take a trip through the pool each (eight a file), or hold the main
- * thread for all of them while every other transfer waits (writeFileAtomically.ts, smallWrites.ts).
+ * thread for all of them while every other transfer waits (smallBodyWrites.ts, smallWrites.ts).
  */
 // Named imports: a default import of node:util is copied whole, which loads worker_threads at start.
 import { getSystemErrorMessage, getSystemErrorName } from 'node:util';

@@ -1,8 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { liveTemporaryFiles } from './temporaries';
 import {
-  liveTemporaryFiles,
   SMALL_FILE_BYTES,
   TempFile,
   WRITE_BEHIND_BYTES,

@@ -9,52 +9,27 @@
  * Large files are also flushed as they are written (write-behind, below), so the sync before the
  * rename has only the tail left.
  */
-import { randomBytes } from 'node:crypto';
-import fs, { promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { renameInDirectory } from './dirOps';
+import { assertOpenedInside, TEMP_OPEN_FLAGS } from './paths';
 import {
-  renameInDirectory,
-  renameInDirectorySync,
-  writeNewFileAsync,
-  writeNewFileSync,
-} from './dirOps';
-import { assertOpenedInside, TEMP_OPEN_FLAGS, TEMP_PREFIX } from './paths';
+  writeSmallCreatedAhead,
+  writeSmallInOneTrip,
+  writeSmallSync,
+} from './smallBodyWrites';
 import type { WriteFileIn } from './smallFileWriter';
+import {
+  FileAttributes,
+  temporaryNameIn,
+  trackTemporary,
+  untrackTemporary,
+} from './temporaries';
 
 export const WRITE_BATCH_BYTES = 1024 * 1024;
 /** Files at least this large are fdatasync'd before their rename (unless a write says otherwise). */
 export const FSYNC_MIN_BYTES = 64 * 1024 * 1024;
-
-export interface FileAttributes {
-  /** Permission bits; default 0644 (less the umask when not given). */
-  mode?: number;
-  mtime?: Date;
-  uid?: number;
-  gid?: number;
-}
-
-/** 48 random bits per process, then a counter: unique names without a random draw per file. */
-let tempCounter = randomBytes(6).readUIntBE(0, 6);
-
-/**
- * A fresh temporary name in `dir` (12 hex digits after the prefix and tag; O_EXCL settles clashes).
- * `tag` names the shard, so that a resumed shard removes only its own leftovers.
- */
-export function temporaryNameIn(dir: string, tag = ''): string {
-  tempCounter = (tempCounter + 1) % 2 ** 48;
-  return path.join(
-    dir,
-    `${TEMP_PREFIX}${tag}${tempCounter.toString(16).padStart(12, '0')}`,
-  );
-}
-
-/** Temporary files alive in this process, so that SIGTERM can discard them. */
-const liveTemps = new Set<string>();
-
-export function liveTemporaryFiles(): string[] {
-  return [...liveTemps];
-}
 
 /**
  * Write-behind: once a temporary file has this many bytes written since its last flush, an
@@ -99,7 +74,7 @@ export class TempFile {
           await fsp.rm(tmp, { force: true });
           throw error;
         }
-        liveTemps.add(tmp);
+        trackTemporary(tmp);
         return new TempFile(
           tmp,
           finalPath,
@@ -173,7 +148,7 @@ export class TempFile {
     await this.handle.close();
     // In the directory as held by its descriptor: a path swapped meanwhile cannot move it (dirOps).
     await renameInDirectory(this.path, this.finalPath);
-    liveTemps.delete(this.path);
+    untrackTemporary(this.path);
   }
 
   /** Closes and removes the temporary file; never throws. */
@@ -184,7 +159,7 @@ export class TempFile {
       await this.handle.close().catch(() => undefined);
     }
     await fsp.rm(this.path, { force: true }).catch(() => undefined);
-    liveTemps.delete(this.path);
+    untrackTemporary(this.path);
   }
 }
 
@@ -258,218 +233,9 @@ export interface AtomicWriteResult {
  */
 export const SMALL_FILE_BYTES = 256 * 1024;
 
-/** Writes `chunks` from the start of the open file `fd`, then its attributes (and syncs it). */
-function fillSync(
-  fd: number,
-  chunks: Buffer[],
-  options: AtomicWriteOptions,
-  fsync: boolean,
-): void {
-  let position = 0;
-  for (const chunk of chunks) {
-    for (let done = 0; done < chunk.length;) {
-      const n = fs.writeSync(fd, chunk, done, chunk.length - done, position);
-      done += n;
-      position += n;
-    }
-  }
-  if (options.mode !== undefined) fs.fchmodSync(fd, options.mode);
-  if (options.uid !== undefined || options.gid !== undefined)
-    fs.fchownSync(fd, options.uid ?? -1, options.gid ?? -1);
-  if (options.mtime) fs.futimesSync(fd, options.mtime, options.mtime);
-  if (fsync) fs.fdatasyncSync(fd);
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    fs.closeSync(fd);
-  } catch {
-    /* already failing */
-  }
-}
-
-function unlinkQuietly(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch {
-    /* not there */
-  }
-}
-
-function writeSmallSync(
-  finalPath: string,
-  chunks: Buffer[],
-  options: AtomicWriteOptions,
-  fsync: boolean,
-): void {
-  const dir = path.dirname(finalPath);
-  const fill = (fd: number) => fillSync(fd, chunks, options, fsync);
-  /**
-   * Creates a temporary at a fresh name through `at`, writes it whole and closes it; `byPath`: the
-   * opened file is checked to be inside the volume (a directory of its path may have been swapped).
-   */
-  const create = (at: (name: string) => string, byPath = false): string => {
-    let tmp = '';
-    let fd: number | undefined;
-    for (let attempt = 0; fd === undefined; attempt++) {
-      tmp = path.basename(temporaryNameIn(dir, options.tempTag));
-      try {
-        fd = fs.openSync(at(tmp), TEMP_OPEN_FLAGS, options.mode ?? 0o644);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5)
-          throw error;
-      }
-    }
-    try {
-      if (byPath) assertOpenedInside(fd, finalPath);
-      fill(fd);
-      const closing = fd;
-      fd = undefined;
-      fs.closeSync(closing);
-      return tmp;
-    } catch (error) {
-      if (fd !== undefined) closeQuietly(fd);
-      unlinkQuietly(at(tmp));
-      throw error;
-    }
-  };
-  // Below the volume root: made, written and renamed in the directory as held (dirOps.ts).
-  if (writeNewFileSync(finalPath, finalPath, create)) return;
-  // Elsewhere (or without /proc): by path.
-  const tmp = path.join(
-    dir,
-    create(name => path.join(dir, name), true),
-  );
-  try {
-    renameInDirectorySync(tmp, finalPath);
-  } catch (error) {
-    unlinkQuietly(tmp);
-    throw error;
-  }
-}
-
-/** A fresh temporary file for `finalPath`, made through the thread pool and checked inside the volume. */
-async function openTemporary(
-  finalPath: string,
-  mode: number,
-  tag: string | undefined,
-): Promise<{ path: string; fd: number }> {
-  const dir = path.dirname(finalPath);
-  for (let attempt = 0; ; attempt++) {
-    const tmp = temporaryNameIn(dir, tag);
-    let fd: number;
-    try {
-      // fs.open, not fsp.open: the descriptor is then used and closed with synchronous calls,
-      // which a FileHandle would close once more when collected.
-      fd = await new Promise<number>((resolve, reject) =>
-        fs.open(tmp, TEMP_OPEN_FLAGS, mode, (error, opened) =>
-          error ? reject(error) : resolve(opened),
-        ),
-      );
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5)
-        throw error;
-      continue;
-    }
-    try {
-      assertOpenedInside(fd, finalPath);
-    } catch (error) {
-      closeQuietly(fd);
-      unlinkQuietly(tmp);
-      throw error;
-    }
-    return { path: tmp, fd };
-  }
-}
-
-/**
- * writeSmallSync with the temporary made first through the thread pool (SmallWritePolicy: where
- * creates are slow, those of many files then overlap); the rest in one synchronous go: write,
- * attributes, close, and the rename inside the final directory as held (writeNewFileSync's, with
- * the directories it holds; renameInDirectorySync where it does not hold one), which refuses a
- * directory swapped meanwhile. The temporary is one of liveTemporaryFiles() from its create's
- * return to its rename or removal.
- */
-async function writeSmallCreatedAhead(
-  finalPath: string,
-  chunks: Buffer[],
-  options: AtomicWriteOptions,
-  fsync: boolean,
-  took: (ms: number) => void,
-): Promise<void> {
-  const temp = await openTemporary(
-    finalPath,
-    options.mode ?? 0o644,
-    options.tempTag,
-  );
-  liveTemps.add(temp.path);
-  const started = performance.now();
-  try {
-    try {
-      fillSync(temp.fd, chunks, options, fsync);
-    } finally {
-      fs.closeSync(temp.fd);
-    }
-    // Made already: the held directory's step only renames it (a temporary made in a directory
-    // swapped since is not in the one held, and the rename fails).
-    const name = path.basename(temp.path);
-    if (!writeNewFileSync(finalPath, finalPath, () => name))
-      renameInDirectorySync(temp.path, finalPath);
-  } catch (error) {
-    unlinkQuietly(temp.path);
-    throw error;
-  } finally {
-    liveTemps.delete(temp.path);
-    took(performance.now() - started);
-  }
-}
-
-/**
- * Writes a complete small body with `writeFileIn` (smallFileWriter.ts): in one trip through the
- * thread pool, inside the final directory as held (writeNewFileAsync). The temporary is one of
- * liveTemporaryFiles() while the trip is under way. False, having done nothing, where the final
- * directory is not held (outside the volume root).
- */
-function writeSmallInOneTrip(
-  writeFileIn: WriteFileIn,
-  finalPath: string,
-  chunks: Buffer[],
-  options: AtomicWriteOptions,
-  fsync: boolean,
-): Promise<boolean> {
-  const dir = path.dirname(finalPath);
-  return writeNewFileAsync(finalPath, finalPath, async (dirFd, expected) => {
-    for (let attempt = 0; ; attempt++) {
-      const temp = temporaryNameIn(dir, options.tempTag);
-      liveTemps.add(temp);
-      try {
-        await writeFileIn({
-          dirFd,
-          expectedDir: expected,
-          tempName: path.basename(temp),
-          finalName: path.basename(finalPath),
-          chunks,
-          mode: options.mode,
-          uid: options.uid,
-          gid: options.gid,
-          mtime: options.mtime,
-          fsync,
-          path: finalPath,
-        });
-        return;
-      } catch (error) {
-        const { code, syscall } = error as NodeJS.ErrnoException;
-        if (code !== 'EEXIST' || syscall !== 'open' || attempt > 5) throw error;
-      } finally {
-        liveTemps.delete(temp);
-      }
-    }
-  });
-}
-
 /**
  * Writes `body` to `finalPath` through a temporary file. A body that ends within SMALL_FILE_BYTES
- * is held in memory and written at once (see writeSmallSync); larger ones stream into the
+ * is held in memory and written at once (smallBodyWrites.ts); larger ones stream into the
  * temporary file in writes of about 1 MiB, with one write in flight while the next batch fills
  * (backpressure is the await). The final name appears only if the body ended and `verify`
  * accepted it.

@@ -17,7 +17,8 @@ import { SMALL_OBJECT_BYTES } from '../inFlight';
 import { recycleBodyChunks } from '../s3/keepAliveHttp';
 import { contentLengthOf, lastModifiedOf } from '../s3/objectHead';
 import { withRetry } from '../retry';
-import { FileAttributes, writeFileAtomically } from '../writeFileAtomically';
+import type { FileAttributes } from '../temporaries';
+import { writeFileAtomically } from '../writeFileAtomically';
 import {
   checkDigests,
   checksFor,

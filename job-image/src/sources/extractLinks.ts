@@ -9,7 +9,7 @@ import { RestoreError } from '../errors';
 import type { ManifestEntry } from '../manifest';
 import type { SafeRoot } from '../paths';
 import { inDirectory, replaceInDirectory } from '../dirOps';
-import { temporaryNameIn } from '../writeFileAtomically';
+import { temporaryNameIn } from '../temporaries';
 
 /** What the link phase needs of the extraction's options (ExtractOptions has them all). */
 export interface LinkOptions {

@@ -25,8 +25,8 @@ import type { FileHasher } from '../fileHasher';
 import { recycleBodyChunks } from '../s3/keepAliveHttp';
 import { contentLengthOf, lastModifiedOf } from '../s3/objectHead';
 import { withRetry } from '../retry';
+import type { FileAttributes } from '../temporaries';
 import {
-  FileAttributes,
   FSYNC_MIN_BYTES,
   TempFile,
   WRITE_BATCH_BYTES,

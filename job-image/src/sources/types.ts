@@ -22,7 +22,7 @@ import type { S3Access } from '../s3/access';
 import type { Shard } from '../shard';
 import type { SmallWritePolicy } from '../smallWrites';
 import type { Preexisting } from '../volume';
-import type { FileAttributes } from '../writeFileAtomically';
+import type { FileAttributes } from '../temporaries';
 
 export interface RestoreContext {
   request: RestoreRequest;
