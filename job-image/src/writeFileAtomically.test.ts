@@ -1,6 +1,7 @@
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setBeforeFinalStepHook } from './dirOps';
 import { liveTemporaryFiles } from './temporaries';
 import {
   SMALL_FILE_BYTES,
@@ -221,16 +222,27 @@ describe('writeFileAtomically', () => {
 
   it('with detachCommit, a streamed body gets its final name only when `committed` resolves', async () => {
     const file = path.join(dir, 'f');
-    const { bytes, committed } = await writeFileAtomically(
-      file,
-      chunks(4, 100_000),
-      { detachCommit: true, mode: 0o600 },
-    );
-    expect(bytes).toBe(400_000);
-    expect(committed).toBeInstanceOf(Promise);
-    // The commit is a chain of calls on the thread pool: it cannot have renamed yet.
-    await expect(fsp.lstat(file)).rejects.toMatchObject({ code: 'ENOENT' });
-    await committed;
+    // Right before the rename (the commit's last step): had the caller got its answer already, and
+    // was the final name there yet? (An lstat raced the commit's pool calls, and once lost.)
+    let atRename: [boolean, boolean] | undefined;
+    let returned = false;
+    setBeforeFinalStepHook(() => {
+      atRename = [returned, fs.existsSync(file)];
+    });
+    try {
+      const { bytes, committed } = await writeFileAtomically(
+        file,
+        chunks(4, 100_000),
+        { detachCommit: true, mode: 0o600 },
+      );
+      returned = true;
+      expect(bytes).toBe(400_000);
+      expect(committed).toBeInstanceOf(Promise);
+      await committed;
+    } finally {
+      setBeforeFinalStepHook(undefined);
+    }
+    expect(atRename).toEqual([true, false]);
     const st = await fsp.stat(file);
     expect(st.size).toBe(400_000);
     expect(st.mode & 0o777).toBe(0o600);
