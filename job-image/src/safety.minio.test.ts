@@ -90,11 +90,13 @@ async function volumeWithUserFile(): Promise<string> {
 
 /**
  * A new volume holding the user's keep/x, and a proxy rule: at the first `method` request for
- * `key` (after the planning look), someone makes `d` a link to keep; `linked()` says whether they did.
+ * `key` (after the planning look), someone makes `link` (its parents made too) a link to keep;
+ * `linked()` says whether they did.
  */
 async function volumeLinkedAt(
   method: string,
   key: string,
+  link = 'd',
 ): Promise<{ target: string; linked: () => boolean }> {
   const target = await h.newTarget();
   await fsp.mkdir(path.join(target, 'keep'));
@@ -104,7 +106,12 @@ async function volumeLinkedAt(
     match: r => {
       if (r.method === method && r.key === key && !linked) {
         linked = true;
-        fsSync.symlinkSync('keep', path.join(target, 'd'));
+        const at = path.join(target, link);
+        fsSync.mkdirSync(path.dirname(at), { recursive: true });
+        fsSync.symlinkSync(
+          path.relative(path.dirname(at), path.join(target, 'keep')),
+          at,
+        );
       }
       return false;
     },
@@ -223,6 +230,31 @@ describe('never overwrite across retries: decisions come from what the volume he
     );
     expect((await fsp.readFile(path.join(target, 'a', 'big.bin'))).length).toBe(
       200_000,
+    );
+  });
+
+  it("objects, skip-existing: below a directory absent when first looked at, a directory that becomes a link to the user's files is looked into before writing", async () => {
+    await h.server.put('safety', 'lnk3/a/big.bin', body(6, 200_000));
+    await h.server.put('safety', 'lnk3/d/e/x', 'from the bucket');
+    // d/e is known absent from d's look (no look of its own). At the GET of the larger object,
+    // someone makes d, and d/e a link to keep.
+    const { target, linked } = await volumeLinkedAt(
+      'GET',
+      'lnk3/a/big.bin',
+      'd/e',
+    );
+    const req = request({ prefix: 'lnk3/' }, 'skip-existing');
+    const run = await h.run({
+      request: { ...req, options: { ...req.options, concurrency: 1 } },
+      target,
+    });
+    expect(linked()).toBe(true);
+    expect(run.termination).toMatchObject({
+      phase: 'Succeeded',
+      objectsSkipped: 1,
+    });
+    expect(await fsp.readFile(path.join(target, 'keep', 'x'), 'utf8')).toBe(
+      USER_FILE,
     );
   });
 

@@ -344,11 +344,7 @@ export class S3ObjectsSource implements Source {
         this.absentDirs.clear();
         this.absentKnown.clear();
       }
-      const asked = fsp.lstat(path.join(this.ctx.root.real, rel)).then(
-        () => false,
-        (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
-      );
-      absent = asked.then(answer => {
+      absent = this.lookAtDirectory(rel).then(answer => {
         // unless forgotten meanwhile
         if (this.absentDirs.get(rel) === absent)
           this.absentKnown.set(rel, answer);
@@ -357,6 +353,20 @@ export class S3ObjectsSource implements Source {
       this.absentDirs.set(rel, absent);
     }
     return absent;
+  }
+
+  /**
+   * Whether `rel` is absent now. Below a directory that was absent when looked at, it was absent
+   * then too: no look of its own (the first window of a restore into an empty volume under nested
+   * prefixes has a few top directories and hundreds below them).
+   */
+  private async lookAtDirectory(rel: string): Promise<boolean> {
+    const parent = parentOf(rel);
+    if (parent !== '' && (await this.directoryAbsent(parent))) return true;
+    return fsp.lstat(path.join(this.ctx.root.real, rel)).then(
+      () => false,
+      (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+    );
   }
 
   async thaw(): Promise<'Restoring'> {
