@@ -247,4 +247,34 @@ describe("the native addon's writeFileIn", () => {
     for (const [i, body] of bodies.entries())
       expect(fs.readFileSync(path.join(dir, `f${i}`)).equals(body)).toBe(true);
   });
+
+  it('runs on pool threads that made themselves SCHED_BATCH; the main thread stays as it was', async () => {
+    const SCHED_NORMAL = 0;
+    const SCHED_BATCH = 3;
+    // A thread's policy is field 41 of /proc/self/task/TID/stat (after "(comm)", field 3 on).
+    const policyOf = (tid: string) => {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+    };
+    const before = policyOf(String(process.pid));
+    // Enough writes at once for every thread of the pool to take some.
+    await Promise.all(
+      Array.from({ length: 64 }, (_, i) =>
+        writeFileIn(
+          request({
+            tempName: `.kr-tmp-${i}`,
+            finalName: `g${i}`,
+            fsync: true,
+          }),
+        ),
+      ),
+    );
+    const policies = fs
+      .readdirSync('/proc/self/task')
+      .filter(tid => tid !== String(process.pid))
+      .map(policyOf);
+    expect(policies).toContain(SCHED_BATCH);
+    expect(before).toBe(SCHED_NORMAL);
+    expect(policyOf(String(process.pid))).toBe(SCHED_NORMAL);
+  });
 });
