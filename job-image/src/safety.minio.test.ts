@@ -5,8 +5,6 @@
  * and archives with paths the file system cannot hold fail for good.
  */
 import fsSync, { promises as fsp } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import {
@@ -15,6 +13,7 @@ import {
   RestoreRequestInput,
 } from '@kube-restore/common';
 import { getOf } from './__testUtils__/faultProxy';
+import { fakeImds } from './__testUtils__/fakeImds';
 import { body, md5, pack, useHarness } from './__testUtils__/harness';
 import { readTree } from './__testUtils__/job';
 
@@ -209,54 +208,40 @@ describe('never overwrite across retries: decisions come from what the volume he
     }
   });
 
-  it("objects, skip-existing: a directory absent when the first window was decided at once that becomes a link to the user's files is looked into before writing", async () => {
-    await h.server.put('safety', 'lnk2/a/big.bin', body(5, 200_000));
-    await h.server.put('safety', 'lnk2/d/x', 'from the bucket');
-    // Not archived: planned without a look at its path (d absent). One transfer at a time, the
-    // larger first: at its GET, after the planning, someone makes d a link to keep.
-    const { target, linked } = await volumeLinkedAt('GET', 'lnk2/a/big.bin');
-    const req = request({ prefix: 'lnk2/' }, 'skip-existing');
-    const run = await h.run({
-      request: { ...req, options: { ...req.options, concurrency: 1 } },
-      target,
-    });
-    expect(linked()).toBe(true);
-    expect(run.termination).toMatchObject({
-      phase: 'Succeeded',
-      objectsSkipped: 1,
-    });
-    expect(await fsp.readFile(path.join(target, 'keep', 'x'), 'utf8')).toBe(
-      USER_FILE,
-    );
-    expect((await fsp.readFile(path.join(target, 'a', 'big.bin'))).length).toBe(
-      200_000,
-    );
-  });
-
-  it("objects, skip-existing: below a directory absent when first looked at, a directory that becomes a link to the user's files is looked into before writing", async () => {
-    await h.server.put('safety', 'lnk3/a/big.bin', body(6, 200_000));
-    await h.server.put('safety', 'lnk3/d/e/x', 'from the bucket');
-    // d/e is known absent from d's look (no look of its own). At the GET of the larger object,
-    // someone makes d, and d/e a link to keep.
-    const { target, linked } = await volumeLinkedAt(
-      'GET',
-      'lnk3/a/big.bin',
-      'd/e',
-    );
-    const req = request({ prefix: 'lnk3/' }, 'skip-existing');
-    const run = await h.run({
-      request: { ...req, options: { ...req.options, concurrency: 1 } },
-      target,
-    });
-    expect(linked()).toBe(true);
-    expect(run.termination).toMatchObject({
-      phase: 'Succeeded',
-      objectsSkipped: 1,
-    });
-    expect(await fsp.readFile(path.join(target, 'keep', 'x'), 'utf8')).toBe(
-      USER_FILE,
-    );
-  });
+  it.each([
+    ['the first window decided at once', 'lnk2', 'd'],
+    // d/e is known absent from d's look, with no look of its own
+    ["known from its parent's look", 'lnk3', 'd/e'],
+  ])(
+    "objects, skip-existing: a directory absent at planning (%s) that becomes a link to the user's files is looked into before writing",
+    async (_, prefix, link) => {
+      await h.server.put('safety', `${prefix}/a/big.bin`, body(5, 200_000));
+      await h.server.put('safety', `${prefix}/${link}/x`, 'from the bucket');
+      // Not archived: planned without a look at its path. One transfer at a time, the larger
+      // first: at its GET, after the planning, someone makes the directory a link to keep.
+      const { target, linked } = await volumeLinkedAt(
+        'GET',
+        `${prefix}/a/big.bin`,
+        link,
+      );
+      const req = request({ prefix: `${prefix}/` }, 'skip-existing');
+      const run = await h.run({
+        request: { ...req, options: { ...req.options, concurrency: 1 } },
+        target,
+      });
+      expect(linked()).toBe(true);
+      expect(run.termination).toMatchObject({
+        phase: 'Succeeded',
+        objectsSkipped: 1,
+      });
+      expect(await fsp.readFile(path.join(target, 'keep', 'x'), 'utf8')).toBe(
+        USER_FILE,
+      );
+      expect(
+        (await fsp.readFile(path.join(target, 'a', 'big.bin'))).length,
+      ).toBe(200_000);
+    },
+  );
 
   it("tar, fail: a file that appears after the first attempt claimed the volume is not the restore's to keep, and the retry replaces only its own", async () => {
     const target = await h.newTarget();
@@ -478,40 +463,6 @@ describe('what the request may ask', () => {
 });
 
 describe('credentials come only from the source the request names', () => {
-  /** A stand-in for the node's instance metadata (IMDSv2) that hands out `keys` and counts requests. */
-  async function fakeImds(keys: {
-    accessKeyId: string;
-    secretAccessKey: string;
-  }) {
-    const requests: string[] = [];
-    const server = http.createServer((req, res) => {
-      requests.push(`${req.method} ${req.url}`);
-      if (req.method === 'PUT') return res.end('token');
-      if (req.url?.endsWith('/security-credentials/'))
-        return res.end('node-role');
-      return res.end(
-        JSON.stringify({
-          Code: 'Success',
-          AccessKeyId: keys.accessKeyId,
-          SecretAccessKey: keys.secretAccessKey,
-          Token: '',
-          Expiration: new Date(Date.now() + 3600_000).toISOString(),
-        }),
-      );
-    });
-    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as net.AddressInfo;
-    return {
-      requests,
-      env: {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${port}`,
-        // No keys in the environment: only the node could answer.
-        AWS_ACCESS_KEY_ID: '',
-        AWS_SECRET_ACCESS_KEY: '',
-      },
-      close: () => new Promise(r => server.close(r)),
-    };
-  }
   const unused = {
     accessKeyId: 'unused-id-1',
     secretAccessKey: 'unused-key-1',
