@@ -121,10 +121,17 @@ export async function loadManifest(
   return loaded;
 }
 
-/** Appends manifest lines, batched; `flush()` writes them, `flush(true)` also fsyncs. */
+/**
+ * Appends manifest lines, batched; `flush()` writes them, `flush(true)` also fsyncs. The writes go
+ * one after another (O_APPEND, in order), and each takes every line pending when it starts, not when
+ * it was asked for: a restore that makes lines faster than one write per turn of the event loop
+ * (a tar of tiny entries) would otherwise queue a batch per 512 lines and hold them all.
+ */
 export class ManifestWriter {
   private pending: string[] = [];
   private writing: Promise<void> = Promise.resolve();
+  /** A write is asked for and has not started: it will take the lines appended meanwhile. */
+  private queued = false;
   /** The first failed write: every later flush reports it (a batch written in the background may fail). */
   private failure: unknown;
 
@@ -145,15 +152,18 @@ export class ManifestWriter {
 
   append(line: ManifestLine): void {
     this.pending.push(`${JSON.stringify(line)}\n`);
-    if (this.pending.length >= 512) void this.flush().catch(() => undefined);
+    if (this.pending.length >= 512 && !this.queued)
+      void this.flush().catch(() => undefined);
   }
 
-  async flush(sync = false): Promise<void> {
-    const text = this.pending.join('');
-    this.pending = [];
+  flush(sync = false): Promise<void> {
+    this.queued = true;
     const previous = this.writing;
     this.writing = (async () => {
       await previous.catch(() => undefined);
+      this.queued = false;
+      const text = this.pending.join('');
+      this.pending = [];
       if (this.failure !== undefined) throw this.failure;
       try {
         if (text) await this.handle.appendFile(text);

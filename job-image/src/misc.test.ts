@@ -208,4 +208,37 @@ describe('ManifestWriter', () => {
     await expect(writer.flush()).rejects.toMatchObject({ code: 'ENOSPC' });
     await expect(writer.flush()).rejects.toMatchObject({ code: 'ENOSPC' });
   });
+
+  it('writes the lines made in one turn of the event loop in one write, in order', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kr-manifest-'));
+    const file = path.join(dir, 'm.jsonl');
+    const probe = await fsp.open(path.join(dir, 'probe'), 'w');
+    const appendFile = jest.spyOn(Object.getPrototypeOf(probe), 'appendFile');
+    await probe.close();
+    try {
+      const writer = await ManifestWriter.open(file);
+      const line = (i: number) => ({
+        type: 'entry' as const,
+        entry: `e${i}`,
+        path: `e${i}`,
+        size: i,
+        kind: 'file' as const,
+      });
+      // 20 batches' worth at once (a tar of tiny entries between two reads of its stream): one
+      // write takes them all, rather than 20 batches held until each has its turn.
+      for (let i = 0; i < 512 * 20; i++) writer.append(line(i));
+      await writer.flush();
+      expect(appendFile).toHaveBeenCalledTimes(1);
+      for (let i = 512 * 20; i < 512 * 21 + 7; i++) writer.append(line(i));
+      await writer.close();
+      expect(appendFile).toHaveBeenCalledTimes(2);
+      const lines = (await fsp.readFile(file, 'utf8')).trimEnd().split('\n');
+      expect(lines).toEqual(
+        Array.from({ length: 512 * 21 + 7 }, (_, i) => JSON.stringify(line(i))),
+      );
+    } finally {
+      appendFile.mockRestore();
+      await fsp.rm(dir, { recursive: true });
+    }
+  });
 });
