@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import fsSync, { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RestoreError } from './errors';
@@ -146,6 +146,28 @@ describe('SafeRoot', () => {
     expect(
       await codeOfAsync(root.checkSymlinkTarget('t', 's/x', 't')),
     ).toBeUndefined();
+  });
+
+  it('takes back a directory made through a link swapped in out of the volume, and refuses the entry', async () => {
+    // `a` is made; before its child is, a second writer swaps it for a link out of the volume.
+    const realMkdir = fsp.mkdir.bind(fsp);
+    const mkdir = jest.spyOn(fsp, 'mkdir').mockImplementation(((
+      ...args: Parameters<typeof fsp.mkdir>
+    ) => {
+      if (String(args[0]).endsWith('/a/b')) {
+        fsSync.renameSync(path.join(rootDir, 'a'), path.join(base, 'moved'));
+        fsSync.symlinkSync('../outside', path.join(rootDir, 'a'));
+      }
+      return realMkdir(...args);
+    }) as typeof fsp.mkdir);
+    try {
+      const error = await root.filePath('a/b/f', 'a/b/f').catch(e => e);
+      expect((error as RestoreError).code).toBe('UNSAFE_PATH');
+      expect((error as Error).message).toMatch(/redirected outside the volume/);
+      expect(await fsp.readdir(path.join(base, 'outside'))).toEqual([]);
+    } finally {
+      mkdir.mockRestore();
+    }
   });
 
   it('calls a file in the middle of a path a PATH_CONFLICT', async () => {
