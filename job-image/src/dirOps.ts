@@ -148,7 +148,8 @@ function openDirectorySync(expected: string, entry: string): number {
   }
 }
 
-function closeQuietly(fd: number): void {
+/** Closes `fd`, ignoring a failure (it is closed already, or the caller is failing anyway). */
+export function closeQuietly(fd: number): void {
   try {
     fs.closeSync(fd);
   } catch {
@@ -290,7 +291,8 @@ export async function writeNewFileAsync(
   }
 }
 
-function unlinkQuietly(name: string): void {
+/** Removes `name` if it is there (a temporary taken back). */
+export function unlinkQuietly(name: string): void {
   try {
     fs.unlinkSync(name);
   } catch {

@@ -9,7 +9,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  closeQuietly,
   renameInDirectorySync,
+  unlinkQuietly,
   writeNewFileAsync,
   writeNewFileSync,
 } from './dirOps';
@@ -47,22 +49,6 @@ function fillSync(
     fs.fchownSync(fd, options.uid ?? -1, options.gid ?? -1);
   if (options.mtime) fs.futimesSync(fd, options.mtime, options.mtime);
   if (fsync) fs.fdatasyncSync(fd);
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    fs.closeSync(fd);
-  } catch {
-    /* already failing */
-  }
-}
-
-function unlinkQuietly(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch {
-    /* not there */
-  }
 }
 
 export function writeSmallSync(
